@@ -1,0 +1,498 @@
+"""The typed syntax tree of a rule file.
+
+Every node is a frozen dataclass carrying the `Span` it came from, so that any later stage
+(checker, plugins, code generator) can point a policy author at the exact place in the rule
+file. Children are tuples, never lists: a tree, once parsed, does not change; a stage that
+wants a different tree (a city plugin, say) builds a new one with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a node stands in its rule file (lines and columns count from 1)."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    value: Decimal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """A percentage literal such as `80%`; `value` is in percentage points (80)."""
+
+    value: Decimal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Boolean:
+    value: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A fact, derived value, cohort value or loop variable."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """`record.field`, where `record` is a loop variable over a list of records."""
+
+    record: str
+    field: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Negate:
+    operand: Expr
+    span: Span
+
+
+ArithmeticOp = Literal["+", "-", "*", "/"]
+
+
+@dataclass(frozen=True, slots=True)
+class Arithmetic:
+    op: ArithmeticOp
+    left: Expr
+    right: Expr
+    span: Span
+
+
+CompareOp = Literal[">=", "<=", "==", "!=", ">", "<"]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: CompareOp
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Logical:
+    op: Literal["and", "or"]
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class IsMember:
+    """`level is tertiary` (or `is not`): an enum value compared with one of its members."""
+
+    subject: Expr
+    member: str
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class HasMember:
+    """`v.kinds has judicial_referral`: membership in a set of enum members."""
+
+    subject: Expr
+    member: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    """`given loss_amount`: true when an optional fact was supplied."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A built-in function: growth, share, ratio, min, max, clamp, count."""
+
+    function: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """`max(k in v.kinds: expr)`: sum, max, min, count, any or all over a list or set."""
+
+    function: str
+    variable: str
+    source: Expr
+    body: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class IfThenElse:
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    op: CompareOp
+    threshold: Expr
+    result: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Tiers:
+    """The first tier whose comparison holds gives the value; none holding gives `otherwise`."""
+
+    subject: Expr
+    tiers: tuple[Tier, ...]
+    otherwise: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCase:
+    member: str
+    result: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A value for each member of an enum: `lookup level { tertiary: 80%, ... }`."""
+
+    subject: Expr
+    cases: tuple[LookupCase, ...]
+    span: Span
+
+
+Expr = (
+    Number
+    | Percent
+    | Boolean
+    | Name
+    | Field
+    | Negate
+    | Arithmetic
+    | Compare
+    | Logical
+    | Not
+    | IsMember
+    | HasMember
+    | Given
+    | Call
+    | Aggregate
+    | IfThenElse
+    | Tiers
+    | Lookup
+)
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    """A fact's type: a base type name (`percent`, an enum's name, ...), maybe in a list or set."""
+
+    name: str
+    container: Literal["list", "set"] | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EnumMember:
+    name: str
+    label: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EnumDecl:
+    name: str
+    label: str
+    members: tuple[EnumMember, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class FactDecl:
+    """An input fact, or a field of a record type.
+
+    `presence` is "required", "optional" or "conditional" (then `required_when` holds the
+    condition); a fact with a `default` is optional and takes the default when absent.
+    """
+
+    name: str
+    label: str
+    type: TypeRef
+    low: Decimal | None
+    high: Decimal | None
+    presence: Literal["required", "optional", "conditional"]
+    required_when: Expr | None
+    default: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDecl:
+    name: str
+    label: str
+    fields: tuple[FactDecl, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LetDecl:
+    """A value derived from one institution's facts."""
+
+    name: str
+    label: str
+    expr: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CohortMean:
+    """The plain mean of `value` over the valid records sharing `group` in one batch."""
+
+    name: str
+    label: str
+    value: Expr
+    group: Expr
+    min_size: int
+    override: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RankBand:
+    size: int
+    start: Decimal
+    step: Decimal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CohortRank:
+    """An adjustment from a record's rank by `value` among the valid records of one batch."""
+
+    name: str
+    label: str
+    value: Expr
+    order: Literal["descending", "ascending"]
+    ties: Literal["best", "worst"]
+    top: RankBand
+    bottom: RankBand
+    unranked: Expr | None
+    span: Span
+
+
+CohortDecl = CohortMean | CohortRank
+
+
+# ---------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """The text shown for a rule in every explanation, and the reading ids it cites."""
+
+    text: str
+    citations: tuple[str, ...]
+    span: Span
+
+
+Sign = Literal["award", "deduct"]
+
+
+@dataclass(frozen=True, slots=True)
+class AmountRule:
+    """`award 2 when x`, `deduct 1 per price_violations cap 3`."""
+
+    sign: Sign
+    amount: Expr
+    per: Expr | None
+    condition: Expr | None
+    cap: Decimal | None
+    reason: Reason
+    span: Span
+
+
+Rounding = Literal["floor", "ceil", "exact"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepRule:
+    """`deduct 0.1 per 1% of share below threshold steps floor cap 1` (POLICY-NOTES G4)."""
+
+    sign: Sign
+    amount: Expr
+    step: Expr
+    value: Expr
+    direction: Literal["below", "above"]
+    threshold: Expr
+    rounding: Rounding
+    cap: Decimal | None
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EachRule:
+    """`deduct for each p in products: expr`: one amount per entry of a list."""
+
+    sign: Sign
+    variable: str
+    source: Expr
+    amount: Expr
+    condition: Expr | None
+    cap: Decimal | None
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroRule:
+    """`zero when refused_to_correct`: the item scores 0 whatever else it earned."""
+
+    condition: Expr
+    reason: Reason
+    span: Span
+
+
+Rule = AmountRule | StepRule | EachRule | ZeroRule
+
+
+@dataclass(frozen=True, slots=True)
+class NotApplicable:
+    """On an item: left out of earned and maximum. On a part: awarded in full (G5)."""
+
+    condition: Expr
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A sub-item with its own points, floored at 0 and capped at its points."""
+
+    label: str
+    points: Decimal
+    not_applicable: NotApplicable | None
+    rules: tuple[Rule, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DeductionCap:
+    """`cap deductions at 3`: the item's deductions together take at most this many points."""
+
+    points: Decimal
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTexts:
+    """The source table's own words, kept for explanations and publication."""
+
+    content: str | None = None  # 评价内容
+    method: str | None = None  # 评分办法
+    procedure: str | None = None  # 操作方法
+    basis: str | None = None  # 指标依据
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    number: int
+    label: str
+    points: Decimal
+    bonus: bool
+    texts: ItemTexts
+    not_applicable: NotApplicable | None
+    deduction_cap: DeductionCap | None
+    body: tuple[Part | Rule, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    label: str
+    points: Decimal
+    items: tuple[Item, ...]
+    span: Span
+
+
+# ---------------------------------------------------------------- the standard
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    name: str
+    region: str | None
+    region_label: str | None
+    title: str | None
+    version: int | None
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    applies_to: str | None
+    framework: str | None
+    total: Decimal | None
+    bonus_included: bool
+    bonus_limit: Decimal | None
+    rescale: Decimal | None
+    source: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Standard:
+    """One rule file: a standard's header and everything it declares, in file order."""
+
+    header: Header
+    enums: tuple[EnumDecl, ...]
+    records: tuple[RecordDecl, ...]
+    facts: tuple[FactDecl, ...]
+    lets: tuple[LetDecl, ...]
+    cohorts: tuple[CohortDecl, ...]
+    categories: tuple[Category, ...]
+    path: str
+    source_sha256: str
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for category in self.categories for item in category.items)

@@ -1,0 +1,587 @@
+"""Rule file text -> typed AST.
+
+This is the only module that sees Lark: its trees are turned into `ast` nodes here, and its
+exceptions into `Diagnostic`s, so nothing of Lark leaks into the rest of the compiler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import lark
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
+
+from . import ast
+from .diagnostics import CompileError, Diagnostic
+
+GRAMMAR_FILE = "policy.lark"
+
+
+def _grammar_text() -> str:
+    """The grammar shipped in the wheel, or grammar/ beside src/ in a source checkout."""
+    packaged = resources.files(__package__).joinpath(GRAMMAR_FILE)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parents[3] / "grammar" / GRAMMAR_FILE
+    return checkout.read_text(encoding="utf-8")
+
+
+@cache
+def _lark() -> lark.Lark:
+    return lark.Lark(
+        _grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+def parse_file(path: Path, display_path: str | None = None) -> ast.Standard:
+    """Parse one rule file; raises CompileError with positioned diagnostics."""
+    data = path.read_bytes()
+    name = display_path or str(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        span = ast.Span(name, 1, 1, 1, 1)
+        raise CompileError(
+            [Diagnostic("P001", f"the file is not UTF-8 text ({error.reason})", span,
+                        hint="save rule files as UTF-8")]
+        ) from None
+    return parse_text(text, name, hashlib.sha256(data).hexdigest())
+
+
+def parse_text(text: str, file: str, source_sha256: str | None = None) -> ast.Standard:
+    """Parse rule file text. `file` names the file in spans and messages."""
+    digest = source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as error:
+        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    builder = _AstBuilder(file)
+    try:
+        header, declarations = builder.transform(tree)
+    except lark.exceptions.VisitError as error:
+        if isinstance(error.orig_exc, CompileError):
+            raise error.orig_exc from None
+        raise
+    return ast.Standard(
+        header=header,
+        enums=tuple(d for d in declarations if isinstance(d, ast.EnumDecl)),
+        records=tuple(d for d in declarations if isinstance(d, ast.RecordDecl)),
+        facts=tuple(d for d in declarations if isinstance(d, ast.FactDecl)),
+        lets=tuple(d for d in declarations if isinstance(d, ast.LetDecl)),
+        cohorts=tuple(d for d in declarations if isinstance(d, ast.CohortMean | ast.CohortRank)),
+        categories=tuple(d for d in declarations if isinstance(d, ast.Category)),
+        path=file,
+        source_sha256=digest,
+    )
+
+
+# ---------------------------------------------------------------- syntax errors
+
+_READABLE_TERMINALS = {
+    "NAME": "a name (letters, digits, _)",
+    "STRING": 'a quoted text ("...")',
+    "DECIMAL": "a number",
+    "PERCENT": "a percentage such as 80%",
+    "INT": "a whole number",
+    "DATE": "a date such as 2023-01-01",
+    "CITE": "a reading id such as SZ-1",
+    "LBRACE": "{",
+    "RBRACE": "}",
+    "LPAR": "(",
+    "RPAR": ")",
+    "LSQB": "[",
+    "RSQB": "]",
+    "COLON": ":",
+    "COMMA": ",",
+    "EQUAL": "=",
+    "DOT": ".",
+    "COMPARE": "a comparison (>=, >, <=, <, ==, !=)",
+    "$END": "the end of the file",
+}
+
+
+def _readable(terminal: str) -> str:
+    if terminal in _READABLE_TERMINALS:
+        return _READABLE_TERMINALS[terminal]
+    if terminal.startswith("__ANON"):
+        return "a symbol"
+    return f"'{terminal.lower()}'"
+
+
+def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line = max(1, getattr(error, "line", 1) or 1)
+    column = max(1, getattr(error, "column", 1) or 1)
+    hint = None
+    if isinstance(error, UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        message = f"unexpected character {char!r}"
+        if char and ord(char) > 127:
+            hint = 'Chinese text goes inside quotes ("..."); names use ASCII letters, digits and _'
+        elif char == "'":
+            hint = 'texts are quoted with double quotes ("...")'
+    elif isinstance(error, UnexpectedToken):
+        token = error.token
+        found = "the end of the file" if token.type == "$END" else repr(str(token))
+        expected = sorted({_readable(t) for t in error.expected})
+        message = f"unexpected {found}; expected {_one_of(expected)}"
+        hint = _hint_for(token, error.expected)
+        if token.type == "$END":
+            line, column = _last_position(text)
+    elif isinstance(error, UnexpectedEOF):
+        expected = sorted({_readable(t) for t in error.expected})
+        message = f"the file ends too early; expected {_one_of(expected)}"
+        line, column = _last_position(text)
+    else:  # pragma: no cover - Lark raises only the three kinds above
+        message = str(error)
+    span = ast.Span(file, line, column, line, column + 1)
+    return Diagnostic("P100", message, span, hint=hint)
+
+
+def _one_of(expected: list[str]) -> str:
+    if len(expected) == 1:
+        return expected[0]
+    if len(expected) > 8:
+        return ", ".join(expected[:8]) + ", ..."
+    return "one of " + ", ".join(expected)
+
+
+def _hint_for(token: Token, expected: set[str]) -> str | None:
+    if "STRING" in expected and token.type == "NAME":
+        return "every item, fact and rule needs a quoted label or reason text here"
+    if "COMMA" in expected and "RBRACE" in expected:
+        return "separate the entries of tiers and lookup blocks with commas"
+    if "RBRACE" in expected and token.type == "$END":
+        return "a '{' is not closed"
+    if "PERCENT" in expected and token.type in {"DECIMAL", "INT"}:
+        return "write percentages with a % sign, e.g. 80%"
+    return None
+
+
+def _last_position(text: str) -> tuple[int, int]:
+    lines = text.splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
+# ---------------------------------------------------------------- tree -> AST
+
+
+def _decimal(token: Token | str) -> Decimal:
+    try:
+        return Decimal(str(token).rstrip("%"))
+    except InvalidOperation:  # pragma: no cover - the grammar admits only digits
+        raise ValueError(f"not a number: {token}") from None
+
+
+def _unquote(token: Token) -> str:
+    body = str(token)[1:-1]
+    return body.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+
+
+@v_args(inline=True, meta=True)
+class _AstBuilder(Transformer[Token, Any]):
+    """Builds AST nodes bottom-up; every method receives the rule's Meta first."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+
+    def _span(self, meta: Meta | Token) -> ast.Span:
+        if isinstance(meta, Token):
+            line, column = meta.line or 1, meta.column or 1
+            return ast.Span(self.file, line, column, meta.end_line or line,
+                            meta.end_column or column + 1)
+        if getattr(meta, "empty", True):
+            return ast.Span(self.file, 1, 1, 1, 1)
+        return ast.Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _error(self, where: Meta | Token, message: str, hint: str | None = None) -> CompileError:
+        return CompileError([Diagnostic("P200", message, self._span(where), hint=hint)])
+
+    # -- top level
+    def start(self, meta: Meta, header: ast.Header, *declarations: object) -> Any:
+        return header, declarations
+
+    def standard(self, meta: Meta, name: Token, *fields: tuple[str, object, Token]) -> ast.Header:
+        values: dict[str, object] = {}
+        for key, value, where in fields:
+            if key in values:
+                raise self._error(where, f"'{key}' is given twice in the standard's header")
+            values[key] = value
+        region = cast("tuple[str, str] | None", values.get("region"))
+        effective = cast("tuple[dt.date, dt.date | None] | None", values.get("effective"))
+        return ast.Header(
+            name=str(name),
+            region=region[0] if region else None,
+            region_label=region[1] if region else None,
+            title=cast("str | None", values.get("title")),
+            version=cast("int | None", values.get("version")),
+            effective_from=effective[0] if effective else None,
+            effective_to=effective[1] if effective else None,
+            applies_to=cast("str | None", values.get("applies_to")),
+            framework=cast("str | None", values.get("framework")),
+            total=cast("Decimal | None", values.get("total")),
+            bonus_included=bool(values.get("bonus_included", False)),
+            bonus_limit=cast("Decimal | None", values.get("bonus_limit")),
+            rescale=cast("Decimal | None", values.get("rescale")),
+            source=cast("str | None", values.get("source")),
+            span=self._span(meta),
+        )
+
+    def region(self, meta: Meta, name: Token, label: Token) -> tuple[str, object, Meta]:
+        return "region", (str(name), _unquote(label)), meta
+
+    def title(self, meta: Meta, text: Token) -> tuple[str, object, Meta]:
+        return "title", _unquote(text), meta
+
+    def version(self, meta: Meta, year: Token) -> tuple[str, object, Meta]:
+        return "version", int(year), meta
+
+    def effective(self, meta: Meta, start: Token, end: Token | None) -> tuple[str, object, Meta]:
+        return "effective", (self._date(start), self._date(end) if end else None), meta
+
+    def open(self, meta: Meta) -> None:
+        return None
+
+    def _date(self, token: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(token))
+        except ValueError:
+            raise self._error(token, f"{token} is not a calendar date") from None
+
+    def applies_to(self, meta: Meta, text: Token) -> tuple[str, object, Meta]:
+        return "applies_to", _unquote(text), meta
+
+    def framework(self, meta: Meta, name: Token) -> tuple[str, object, Meta]:
+        return "framework", str(name), meta
+
+    def total(self, meta: Meta, points: ast.Number) -> tuple[str, object, Meta]:
+        return "total", points.value, meta
+
+    def bonus_included(self, meta: Meta) -> tuple[str, object, Meta]:
+        return "bonus_included", True, meta
+
+    def bonus_limit(self, meta: Meta, points: ast.Number) -> tuple[str, object, Meta]:
+        return "bonus_limit", points.value, meta
+
+    def rescale(self, meta: Meta, points: ast.Number) -> tuple[str, object, Meta]:
+        return "rescale", points.value, meta
+
+    def source_text(self, meta: Meta, text: Token) -> tuple[str, object, Meta]:
+        return "source", _unquote(text), meta
+
+    # -- declarations
+    def enum_decl(self, meta: Meta, name: Token, label: Token,
+                  *members: ast.EnumMember) -> ast.EnumDecl:
+        return ast.EnumDecl(str(name), _unquote(label), members, self._span(meta))
+
+    def enum_member(self, meta: Meta, name: Token, label: Token) -> ast.EnumMember:
+        return ast.EnumMember(str(name), _unquote(label), self._span(meta))
+
+    def record_decl(self, meta: Meta, name: Token, label: Token,
+                    *fields: ast.FactDecl) -> ast.RecordDecl:
+        return ast.RecordDecl(str(name), _unquote(label), fields, self._span(meta))
+
+    def fact_decl(self, meta: Meta, name: Token, label: Token, type_ref: ast.TypeRef,
+                  *options: tuple[str, Any, Meta]) -> ast.FactDecl:
+        low: Decimal | None = None
+        high: Decimal | None = None
+        presence: Literal["required", "optional", "conditional"] = "required"
+        required_when: ast.Expr | None = None
+        default: ast.Expr | None = None
+        seen: set[str] = set()
+        for kind, value, where in options:
+            group = "presence" if kind in {"optional", "required_when", "default"} else kind
+            if group in seen:
+                raise self._error(
+                    where, f"fact '{name}' says more than once whether it is required",
+                    hint="use one of: optional, required when <condition>, default <value>",
+                ) if group == "presence" else self._error(where, f"fact '{name}' has two ranges")
+            seen.add(group)
+            if kind == "bounds":
+                low, high = value
+            elif kind == "optional":
+                presence = "optional"
+            elif kind == "required_when":
+                presence, required_when = "conditional", value
+            elif kind == "default":
+                presence, default = "optional", value
+        return ast.FactDecl(str(name), _unquote(label), type_ref, low, high, presence,
+                            required_when, default, self._span(meta))
+
+    field_decl = fact_decl
+
+    def simple_type(self, meta: Meta, name: Token) -> ast.TypeRef:
+        return ast.TypeRef(str(name), None, self._span(meta))
+
+    def list_type(self, meta: Meta, name: Token) -> ast.TypeRef:
+        return ast.TypeRef(str(name), "list", self._span(meta))
+
+    def set_type(self, meta: Meta, name: Token) -> ast.TypeRef:
+        return ast.TypeRef(str(name), "set", self._span(meta))
+
+    def bounds(self, meta: Meta, low: Decimal,
+               high: Decimal | None = None) -> tuple[str, object, Meta]:
+        return "bounds", (low, high), meta
+
+    def bound(self, meta: Meta, value: Decimal) -> Decimal:
+        return value
+
+    def optional(self, meta: Meta) -> tuple[str, object, Meta]:
+        return "optional", None, meta
+
+    def required_when(self, meta: Meta, condition: ast.Expr) -> tuple[str, object, Meta]:
+        return "required_when", condition, meta
+
+    def default(self, meta: Meta, value: ast.Expr) -> tuple[str, object, Meta]:
+        return "default", value, meta
+
+    def let_decl(self, meta: Meta, name: Token, label: Token, expr: ast.Expr) -> ast.LetDecl:
+        return ast.LetDecl(str(name), _unquote(label), expr, self._span(meta))
+
+    def cohort_decl(self, meta: Meta, name: Token, label: Token,
+                    spec: dict[str, Any]) -> ast.CohortDecl:
+        span = self._span(meta)
+        if spec["kind"] == "mean":
+            return ast.CohortMean(str(name), _unquote(label), spec["value"], spec["group"],
+                                  spec["min_size"], spec["override"], span)
+        return ast.CohortRank(str(name), _unquote(label), spec["value"], spec["order"],
+                              spec["ties"], spec["top"], spec["bottom"], spec["unranked"], span)
+
+    def cohort_mean(self, meta: Meta, value: ast.Expr, group: ast.Expr,
+                    *options: tuple[str, object]) -> dict[str, Any]:
+        spec: dict[str, Any] = {"kind": "mean", "value": value, "group": group,
+                                "min_size": 1, "override": None}
+        spec.update(dict(options))
+        return spec
+
+    def min_size(self, meta: Meta, size: Token) -> tuple[str, object]:
+        return "min_size", int(size)
+
+    def given_override(self, meta: Meta, name: Token) -> tuple[str, object]:
+        return "override", str(name)
+
+    def cohort_rank(self, meta: Meta, value: ast.Expr, order: str, ties: str,
+                    top: ast.RankBand, bottom: ast.RankBand,
+                    unranked: ast.Expr | None = None) -> dict[str, Any]:
+        return {"kind": "rank", "value": value, "order": order, "ties": ties, "top": top,
+                "bottom": bottom, "unranked": unranked}
+
+    def order(self, meta: Meta, word: Token) -> str:
+        return str(word)
+
+    ties = order
+    sign = order
+    direction = order
+    rounding = order
+    text_kind = order
+    aggregate_fn = order
+
+    def top_band(self, meta: Meta, size: Token, start: Decimal, step: Decimal) -> ast.RankBand:
+        return ast.RankBand(int(size), start, step, self._span(meta))
+
+    bottom_band = top_band
+
+    def unranked(self, meta: Meta, expr: ast.Expr) -> ast.Expr:
+        return expr
+
+    # -- categories, items, parts
+    def category(self, meta: Meta, label: Token, points: ast.Number,
+                 *items: ast.Item) -> ast.Category:
+        return ast.Category(_unquote(label), points.value, items, self._span(meta))
+
+    def bonus(self, meta: Meta) -> str:
+        return "bonus"
+
+    def item(self, meta: Meta, *children: Any) -> ast.Item:
+        is_bonus = children[0] == "bonus"
+        number, label, points, *entries = children[1:] if is_bonus else children
+        texts: dict[str, str] = {}
+        not_applicable: ast.NotApplicable | None = None
+        cap: ast.DeductionCap | None = None
+        body: list[ast.Part | ast.Rule] = []
+        for entry in entries:
+            if isinstance(entry, tuple):
+                kind, text, where = entry
+                if kind in texts:
+                    raise self._error(where, f"item {number} has two '{kind}' texts",
+                                      hint="join them into one: several quoted lines may follow")
+                texts[kind] = text
+            elif isinstance(entry, ast.NotApplicable):
+                if not_applicable is not None:
+                    raise self._error(meta, f"item {number} has two 'not applicable' rules",
+                                      hint="join the conditions with 'or'")
+                not_applicable = entry
+            elif isinstance(entry, ast.DeductionCap):
+                if cap is not None:
+                    raise self._error(meta, f"item {number} caps its deductions twice")
+                cap = entry
+            else:
+                body.append(entry)
+        return ast.Item(int(number), _unquote(label), points.value, is_bonus, ast.ItemTexts(**texts),
+                        not_applicable, cap, tuple(body), self._span(meta))
+
+    def text_field(self, meta: Meta, kind: str, *lines: Token) -> tuple[str, str, Meta]:
+        return kind, "\n".join(_unquote(line) for line in lines), meta
+
+    def not_applicable(self, meta: Meta, condition: ast.Expr,
+                       reason: ast.Reason) -> ast.NotApplicable:
+        return ast.NotApplicable(condition, reason, self._span(meta))
+
+    def deduction_cap(self, meta: Meta, points: ast.Number,
+                      reason: ast.Reason) -> ast.DeductionCap:
+        return ast.DeductionCap(points.value, reason, self._span(meta))
+
+    def part(self, meta: Meta, label: Token, points: ast.Number, *entries: Any) -> ast.Part:
+        not_applicable = [e for e in entries if isinstance(e, ast.NotApplicable)]
+        if len(not_applicable) > 1:
+            raise self._error(meta, f"part {_unquote(label)} has two 'not applicable' rules",
+                              hint="join the conditions with 'or'")
+        rules = tuple(e for e in entries if not isinstance(e, ast.NotApplicable))
+        return ast.Part(_unquote(label), points.value, not_applicable[0] if not_applicable else None,
+                        rules, self._span(meta))
+
+    # -- rules
+    def amount_rule(self, meta: Meta, sign: ast.Sign, amount: ast.Expr,
+                    *rest: Any) -> ast.AmountRule:
+        options = dict(r for r in rest[:-1])
+        return ast.AmountRule(sign, amount, options.get("per"), options.get("when"),
+                              options.get("cap"), rest[-1], self._span(meta))
+
+    def step_rule(self, meta: Meta, sign: ast.Sign, amount: ast.Expr, step: ast.Expr,
+                  value: ast.Expr, direction: Literal["below", "above"], threshold: ast.Expr,
+                  rounding: ast.Rounding, *rest: Any) -> ast.StepRule:
+        options = dict(r for r in rest[:-1])
+        return ast.StepRule(sign, amount, step, value, direction, threshold, rounding,
+                            options.get("cap"), rest[-1], self._span(meta))
+
+    def each_rule(self, meta: Meta, sign: ast.Sign, variable: Token, source: ast.Expr,
+                  amount: ast.Expr, *rest: Any) -> ast.EachRule:
+        options = dict(r for r in rest[:-1])
+        return ast.EachRule(sign, str(variable), source, amount, options.get("when"),
+                            options.get("cap"), rest[-1], self._span(meta))
+
+    def zero_rule(self, meta: Meta, condition: ast.Expr, reason: ast.Reason) -> ast.ZeroRule:
+        return ast.ZeroRule(condition, reason, self._span(meta))
+
+    def per(self, meta: Meta, expr: ast.Expr) -> tuple[str, object]:
+        return "per", expr
+
+    def condition(self, meta: Meta, expr: ast.Expr) -> tuple[str, object]:
+        return "when", expr
+
+    def cap(self, meta: Meta, points: ast.Number) -> tuple[str, object]:
+        return "cap", points.value
+
+    def reason(self, meta: Meta, text: Token, citations: tuple[str, ...] = ()) -> ast.Reason:
+        return ast.Reason(_unquote(text), citations, self._span(meta))
+
+    def citation(self, meta: Meta, *ids: Token) -> tuple[str, ...]:
+        return tuple(str(i) for i in ids)
+
+    # -- expressions
+    def number(self, meta: Meta, token: Token) -> ast.Number:
+        return ast.Number(_decimal(token), self._span(token))
+
+    def signed_number(self, meta: Meta, *tokens: Token) -> Decimal:
+        value = _decimal(tokens[-1])
+        return -value if len(tokens) == 2 else value
+
+    def percent(self, meta: Meta, token: Token) -> ast.Percent:
+        return ast.Percent(_decimal(token), self._span(token))
+
+    def true(self, meta: Meta) -> ast.Boolean:
+        return ast.Boolean(True, self._span(meta))
+
+    def false(self, meta: Meta) -> ast.Boolean:
+        return ast.Boolean(False, self._span(meta))
+
+    def name(self, meta: Meta, token: Token) -> ast.Name:
+        return ast.Name(str(token), self._span(token))
+
+    def field(self, meta: Meta, record: Token, field: Token) -> ast.Field:
+        return ast.Field(str(record), str(field), self._span(meta))
+
+    def call(self, meta: Meta, function: Token, *args: ast.Expr) -> ast.Call:
+        return ast.Call(str(function), args, self._span(meta))
+
+    def builtin_call(self, meta: Meta, function: str, *args: ast.Expr) -> ast.Call:
+        return ast.Call(function, args, self._span(meta))
+
+    def aggregate(self, meta: Meta, function: str, variable: Token, source: ast.Expr,
+                  body: ast.Expr) -> ast.Aggregate:
+        return ast.Aggregate(function, str(variable), source, body, self._span(meta))
+
+    def neg(self, meta: Meta, operand: ast.Expr) -> ast.Expr:
+        if isinstance(operand, ast.Number):
+            return ast.Number(-operand.value, self._span(meta))
+        return ast.Negate(operand, self._span(meta))
+
+    def _arith(self, meta: Meta, op: ast.ArithmeticOp, left: ast.Expr,
+               right: ast.Expr) -> ast.Arithmetic:
+        return ast.Arithmetic(op, left, right, self._span(meta))
+
+    def add(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Arithmetic:
+        return self._arith(meta, "+", left, right)
+
+    def sub(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Arithmetic:
+        return self._arith(meta, "-", left, right)
+
+    def mul(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Arithmetic:
+        return self._arith(meta, "*", left, right)
+
+    def div(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Arithmetic:
+        return self._arith(meta, "/", left, right)
+
+    def compare(self, meta: Meta, left: ast.Expr, op: Token, right: ast.Expr) -> ast.Compare:
+        return ast.Compare(cast("ast.CompareOp", str(op)), left, right, self._span(meta))
+
+    def is_member(self, meta: Meta, subject: ast.Expr, member: Token) -> ast.IsMember:
+        return ast.IsMember(subject, str(member), False, self._span(meta))
+
+    def is_not_member(self, meta: Meta, subject: ast.Expr, member: Token) -> ast.IsMember:
+        return ast.IsMember(subject, str(member), True, self._span(meta))
+
+    def has_member(self, meta: Meta, subject: ast.Expr, member: Token) -> ast.HasMember:
+        return ast.HasMember(subject, str(member), self._span(meta))
+
+    def given(self, meta: Meta, name: Token) -> ast.Given:
+        return ast.Given(str(name), self._span(meta))
+
+    def and_(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Logical:
+        return ast.Logical("and", left, right, self._span(meta))
+
+    def or_(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Logical:
+        return ast.Logical("or", left, right, self._span(meta))
+
+    def not_(self, meta: Meta, operand: ast.Expr) -> ast.Not:
+        return ast.Not(operand, self._span(meta))
+
+    def if_expr(self, meta: Meta, condition: ast.Expr, then: ast.Expr,
+                otherwise: ast.Expr) -> ast.IfThenElse:
+        return ast.IfThenElse(condition, then, otherwise, self._span(meta))
+
+    def tiers(self, meta: Meta, subject: ast.Expr, *rest: Any) -> ast.Tiers:
+        tiers = tuple(r for r in rest if isinstance(r, ast.Tier))
+        otherwise = rest[-1] if rest and not isinstance(rest[-1], ast.Tier) else None
+        return ast.Tiers(subject, tiers, otherwise, self._span(meta))
+
+    def tier(self, meta: Meta, op: Token, threshold: ast.Expr, result: ast.Expr) -> ast.Tier:
+        return ast.Tier(cast("ast.CompareOp", str(op)), threshold, result, self._span(meta))
+
+    def lookup(self, meta: Meta, subject: ast.Expr, *cases: ast.LookupCase) -> ast.Lookup:
+        return ast.Lookup(subject, cases, self._span(meta))
+
+    def lookup_case(self, meta: Meta, member: Token, result: ast.Expr) -> ast.LookupCase:
+        return ast.LookupCase(str(member), result, self._span(meta))
