@@ -125,7 +125,8 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnost
     column = max(1, getattr(error, "column", 1) or 1)
     hint = None
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         message = f"unexpected character {char!r}"
         if char and ord(char) > 127:
             hint = 'Chinese text goes inside quotes ("..."); names use ASCII letters, digits and _'
@@ -429,8 +430,8 @@ class _AstBuilder(Transformer[Token, Any]):
                 cap = entry
             else:
                 body.append(entry)
-        return ast.Item(int(number), _unquote(label), points.value, is_bonus, ast.ItemTexts(**texts),
-                        not_applicable, cap, tuple(body), self._span(meta))
+        return ast.Item(int(number), _unquote(label), points.value, is_bonus,
+                        ast.ItemTexts(**texts), not_applicable, cap, tuple(body), self._span(meta))
 
     def text_field(self, meta: Meta, kind: str, *lines: Token) -> tuple[str, str, Meta]:
         return kind, "\n".join(_unquote(line) for line in lines), meta
@@ -449,8 +450,8 @@ class _AstBuilder(Transformer[Token, Any]):
             raise self._error(meta, f"part {_unquote(label)} has two 'not applicable' rules",
                               hint="join the conditions with 'or'")
         rules = tuple(e for e in entries if not isinstance(e, ast.NotApplicable))
-        return ast.Part(_unquote(label), points.value, not_applicable[0] if not_applicable else None,
-                        rules, self._span(meta))
+        return ast.Part(_unquote(label), points.value,
+                        not_applicable[0] if not_applicable else None, rules, self._span(meta))
 
     # -- rules
     def amount_rule(self, meta: Meta, sign: ast.Sign, amount: ast.Expr,

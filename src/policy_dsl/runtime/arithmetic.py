@@ -1,0 +1,76 @@
+"""Exact arithmetic for scoring: decimals only, every rounding named (POLICY-NOTES G2, G4).
+
+Divisions are carried to 34 significant digits (`DIVISION`, an explicit context, whatever the
+caller's thread context says); scores are only rounded where they are reported, half-up.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from typing import Literal
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+DIVISION = Context(prec=34, rounding=ROUND_HALF_EVEN)
+
+
+class Undefined(ArithmeticError):
+    """A value cannot be computed for this record (a division by zero: a zero base)."""
+
+
+def divide(numerator: Decimal, denominator: Decimal | int, what: str) -> Decimal:
+    """numerator / denominator; `what` names the denominator for the error message."""
+    if denominator == 0:
+        raise Undefined(f"{what} is 0, so the division is undefined")
+    return DIVISION.divide(numerator, Decimal(denominator))
+
+
+def growth(this_year: Decimal, last_year: Decimal, what: str) -> Decimal:
+    """(this year − last year) / last year, in percentage points."""
+    return divide((this_year - last_year) * HUNDRED, last_year, what)
+
+
+def share(part: Decimal, whole: Decimal, what: str) -> Decimal:
+    """part / whole, in percentage points."""
+    return divide(part * HUNDRED, whole, what)
+
+
+def weight(value: Decimal | int, percent: Decimal) -> Decimal:
+    """value × percent% (a score weighted by 20%, a fund amount's 0.1%)."""
+    return DIVISION.divide(Decimal(value) * percent, HUNDRED)
+
+
+def steps(value: Decimal, threshold: Decimal, step: Decimal,
+          direction: Literal["below", "above"],
+          rounding: Literal["floor", "ceil", "exact"]) -> Decimal:
+    """How many steps `value` lies below (or above) `threshold` (G4); 0 when it does not."""
+    gap = threshold - value if direction == "below" else value - threshold
+    if gap <= 0:
+        return ZERO
+    count = DIVISION.divide(gap, step)
+    if rounding == "floor":
+        return count.to_integral_value(rounding=ROUND_FLOOR)
+    if rounding == "ceil":
+        return count.to_integral_value(rounding=ROUND_CEILING)
+    return count
+
+
+def clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
+    return max(low, min(high, value))
+
+
+def round_points(value: Decimal) -> Decimal:
+    """A reported score: 2 decimals, half-up (四舍五入, G2)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_money(value: Decimal) -> Decimal:
+    """A reported amount of money: 0.01 yuan, half-up (G2)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def plain(value: Decimal | int) -> str:
+    """A decimal as a plain string without exponent or trailing zeros: 3, 2.5, 0.1."""
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text in {"-0", "0"} else text

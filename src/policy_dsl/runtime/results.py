@@ -1,0 +1,107 @@
+"""What scoring gives back: per item the earned points and one reason line per rule."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .arithmetic import ZERO, divide, round_points
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A rule's text as the rule file wrote it, the reading ids it cites, and its line."""
+
+    text: str
+    citations: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One step of an item's explanation: what a rule did, in signed points."""
+
+    reason: Reason
+    delta: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ItemScore:
+    number: int
+    points: Decimal
+    earned: Decimal | None  # None: the item does not apply to this institution (G5)
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    total: Decimal  # rescaled and rounded to 2 decimals, half-up (G2)
+    earned: Decimal  # the exact sum of the applicable items' points
+    applicable_max: Decimal  # the sum of the applicable items' maxima
+    items: tuple[ItemScore, ...]
+
+
+# Reasons for the adjustments the runtime makes itself (not written in any rule file).
+FLOOR = Reason("得分不低于0（扣完为止）", ("G3",), 0)
+CEILING = Reason("得分不超过本项分值", ("G3",), 0)
+PART_FLOOR = Reason("分项得分不低于0", ("G3",), 0)
+PART_CEILING = Reason("分项得分不超过分项分值", ("G3",), 0)
+
+
+def note(lines: list[Line], reason: Reason, delta: Decimal) -> Decimal:
+    """Record what a rule did and hand its delta on."""
+    lines.append(Line(reason, delta))
+    return delta
+
+
+def close_part(score: Decimal, points: Decimal, lines: list[Line]) -> Decimal:
+    """A part's score, kept within [0, its points] (G3)."""
+    if score < ZERO:
+        lines.append(Line(PART_FLOOR, -score))
+        return ZERO
+    if score > points:
+        lines.append(Line(PART_CEILING, points - score))
+        return points
+    return score
+
+
+def close_item(number: int, points: Decimal, awards: Decimal, deductions: Decimal,
+               deduction_cap: Reason | None, cap: Decimal, zero: Reason | None,
+               lines: list[Line]) -> ItemScore:
+    """An item's score: awards minus capped deductions, zeroed or clamped to [0, points]."""
+    if deduction_cap is not None and deductions > cap:
+        lines.append(Line(deduction_cap, deductions - cap))
+        deductions = cap
+    score = awards - deductions
+    if zero is not None:
+        lines.append(Line(zero, -score))
+        score = ZERO
+    elif score < ZERO:
+        lines.append(Line(FLOOR, -score))
+        score = ZERO
+    elif score > points:
+        lines.append(Line(CEILING, points - score))
+        score = points
+    return ItemScore(number, points, score, tuple(lines))
+
+
+def not_applicable(number: int, points: Decimal, reason: Reason) -> ItemScore:
+    return ItemScore(number, points, None, (Line(reason, ZERO),))
+
+
+def total(items: Sequence[ItemScore], rescale: Decimal | None) -> Score:
+    """Sum the applicable items; rescale to `rescale` points over the applicable maximum (G5)."""
+    earned = ZERO
+    applicable_max = ZERO
+    for item in items:
+        if item.earned is not None:
+            earned += item.earned
+            applicable_max += item.points
+    if rescale is None or applicable_max == rescale:
+        rescaled = earned
+    elif applicable_max == ZERO:
+        rescaled = ZERO
+    else:
+        rescaled = divide(earned * rescale, applicable_max, "the applicable maximum")
+    return Score(round_points(rescaled), earned, applicable_max, tuple(items))
