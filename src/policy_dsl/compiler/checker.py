@@ -179,7 +179,7 @@ class _Checker:
                 self.error("C212", f"'{name}' is a built-in name and cannot name a {what}", span)
             if name in seen:
                 other, where = seen[name]
-                self.error("C201", f"'{name}' is declared twice (first as a {other} at {where})",
+                self.error("C201", f"'{name}' is declared twice (first as {_an(other)} at {where})",
                            span, hint="every enum, record, fact and value needs its own name")
             else:
                 seen[name] = (what, span)
@@ -731,3 +731,7 @@ def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
                     yield from _walk(node.result)
             elif hasattr(node, "span") and not isinstance(node, ast.Span):
                 yield from _walk(node)
+
+
+def _an(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"

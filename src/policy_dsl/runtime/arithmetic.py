@@ -19,19 +19,19 @@ class Undefined(ArithmeticError):
     """A value cannot be computed for this record (a division by zero: a zero base)."""
 
 
-def divide(numerator: Decimal, denominator: Decimal | int, what: str) -> Decimal:
+def divide(numerator: Decimal | int, denominator: Decimal | int, what: str) -> Decimal:
     """numerator / denominator; `what` names the denominator for the error message."""
     if denominator == 0:
         raise Undefined(f"{what} is 0, so the division is undefined")
-    return DIVISION.divide(numerator, Decimal(denominator))
+    return DIVISION.divide(Decimal(numerator), Decimal(denominator))
 
 
-def growth(this_year: Decimal, last_year: Decimal, what: str) -> Decimal:
+def growth(this_year: Decimal | int, last_year: Decimal | int, what: str) -> Decimal:
     """(this year − last year) / last year, in percentage points."""
     return divide((this_year - last_year) * HUNDRED, last_year, what)
 
 
-def share(part: Decimal, whole: Decimal, what: str) -> Decimal:
+def share(part: Decimal | int, whole: Decimal | int, what: str) -> Decimal:
     """part / whole, in percentage points."""
     return divide(part * HUNDRED, whole, what)
 
@@ -41,14 +41,14 @@ def weight(value: Decimal | int, percent: Decimal) -> Decimal:
     return DIVISION.divide(Decimal(value) * percent, HUNDRED)
 
 
-def steps(value: Decimal, threshold: Decimal, step: Decimal,
+def steps(value: Decimal | int, threshold: Decimal | int, step: Decimal,
           direction: Literal["below", "above"],
           rounding: Literal["floor", "ceil", "exact"]) -> Decimal:
     """How many steps `value` lies below (or above) `threshold` (G4); 0 when it does not."""
     gap = threshold - value if direction == "below" else value - threshold
     if gap <= 0:
         return ZERO
-    count = DIVISION.divide(gap, step)
+    count = DIVISION.divide(Decimal(gap), step)
     if rounding == "floor":
         return count.to_integral_value(rounding=ROUND_FLOOR)
     if rounding == "ceil":

@@ -1,0 +1,657 @@
+"""Checked AST -> the Python source of one rule pack, through jinja2 templates.
+
+The template lays the module out (header, tables, record types, functions); this module turns
+expressions and rules into straight-line Python. Text from a rule file reaches the generated
+code only through `repr()` (string literals) or `one_line()` (comments), and names only after
+the grammar and the checker admitted them as plain ASCII identifiers, so no rule file text can
+become code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+import jinja2
+
+from .. import __version__
+from . import ast
+from .checker import Checked, Type, is_weight
+
+READERS = {"bool": "bool", "count": "count", "number": "number", "score": "number",
+           "points": "number", "money": "number", "percent": "percent", "date": "date",
+           "text": "text"}
+PYTHON_TYPES = {"bool": "bool", "count": "int", "number": "Decimal", "score": "Decimal",
+                "points": "Decimal", "money": "Decimal", "percent": "Decimal",
+                "date": "dt.date", "text": "str"}
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedPack:
+    name: str  # suzhou/inpatient-2023
+    module: str  # suzhou_inpatient_2023
+    source: str  # the Python source
+    index_entry: dict[str, object]
+
+
+def pack_name(standard: ast.Standard) -> str:
+    header = standard.header
+    return f"{header.region}/{header.name.replace('_', '-')}-{header.version}"
+
+
+def module_name(standard: ast.Standard) -> str:
+    header = standard.header
+    return f"{header.region}_{header.name}_{header.version}"
+
+
+def one_line(text: str | None) -> str:
+    """Text safe inside a `#` comment: every line break (of any kind) becomes a space."""
+    return " ".join((text or "").splitlines())
+
+
+def py_string(text: str | None) -> str:
+    return repr(text)
+
+
+def tuple_code(values: object) -> str:
+    """A tuple of strings as Python source: (), ('a',), ('a', 'b')."""
+    texts = [repr(str(v)) for v in values]  # type: ignore[attr-defined]
+    return "(" + ", ".join(texts) + ("," if len(texts) == 1 else "") + ")"
+
+
+def class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_")) + "Entry"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("policy_dsl.compiler", "templates"),
+        autoescape=False,  # noqa: S701 - Python source, not HTML; literals go through repr()
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters["py"] = py_string
+    environment.filters["comment"] = one_line
+    environment.filters["tuple_code"] = tuple_code
+    return environment
+
+
+def generate(standard: ast.Standard, checked: Checked, source_text: str) -> GeneratedPack:
+    """The pack module for one checked standard."""
+    builder = _PackBuilder(standard, checked, source_text)
+    context = builder.context()
+    source = _environment().get_template("pack.py.jinja").render(**context)
+    header = standard.header
+    entry: dict[str, object] = {
+        "name": pack_name(standard),
+        "region": header.region,
+        "standard": header.name.replace("_", "-"),
+        "version": header.version,
+        "title": header.title,
+        "effective_from": header.effective_from.isoformat() if header.effective_from else None,
+        "effective_to": header.effective_to.isoformat() if header.effective_to else None,
+        "applies_to": header.applies_to,
+        "framework": header.framework,
+        "module": module_name(standard),
+        "source": standard.path,
+        "sha256": standard.source_sha256,
+    }
+    return GeneratedPack(pack_name(standard), module_name(standard), source, entry)
+
+
+class _Writer:
+    """Lines of Python at an indentation level (jinja2's writeline/indent, in small)."""
+
+    def __init__(self, level: int = 1) -> None:
+        self.lines: list[str] = []
+        self.level = level
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.level + text)
+
+    def indent(self) -> _Writer:
+        self.level += 1
+        return self
+
+    def outdent(self) -> None:
+        self.level -= 1
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+class _PackBuilder:
+    def __init__(self, standard: ast.Standard, checked: Checked, source_text: str) -> None:
+        self.standard = standard
+        self.checked = checked
+        self.source_lines = source_text.splitlines()
+        self.constants: dict[str, str] = {}  # Decimal literal -> constant name
+        self.reasons: dict[str, tuple[ast.Reason, str]] = {}  # constant name -> reason
+        self.bands: list[tuple[str, ast.RankBand]] = []
+        self.facts = {f.name: f for f in standard.facts}
+        self.lets = {x.name for x in standard.lets}
+        self.cohorts = {c.name for c in standard.cohorts}
+        self.records = {r.name: r for r in standard.records}
+
+    # ------------------------------------------------------------ constants and reasons
+    def decimal(self, value: Decimal) -> str:
+        text = str(value)
+        if text not in self.constants:
+            mangled = text.replace("-", "m").replace(".", "_")
+            self.constants[text] = f"_D{mangled}"
+        return self.constants[text]
+
+    def reason(self, reason: ast.Reason) -> str:
+        name = f"_R{reason.span.line}"
+        suffix = 2
+        while name in self.reasons and self.reasons[name][0] is not reason:
+            name = f"_R{reason.span.line}_{suffix}"
+            suffix += 1
+        self.reasons[name] = (reason, name)
+        return name
+
+    def source_of(self, expr: ast.Expr) -> str:
+        span = expr.span
+        if span.line != span.end_line or not 1 <= span.line <= len(self.source_lines):
+            return "the condition on line " + str(span.line)
+        return self.source_lines[span.line - 1][span.column - 1:span.end_column - 1]
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, node: ast.Expr, name: Callable[[str], str]) -> str:  # noqa: C901
+        """Python for an expression; `name` gives the code for a fact, let or cohort name."""
+        match node:
+            case ast.Number(value=value) | ast.Percent(value=value):
+                return self.decimal(value)
+            case ast.Boolean(value=value):
+                return "True" if value else "False"
+            case ast.Name(name=identifier):
+                return name(identifier)
+            case ast.Field(record=variable, field=field_name):
+                return f"each_{variable}.{field_name}"
+            case ast.Negate(operand=operand):
+                return f"(-{self.expr(operand, name)})"
+            case ast.Arithmetic(op=op, left=left, right=right):
+                if is_weight(node):
+                    value, percent = (right, left) if isinstance(left, ast.Percent) \
+                        else (left, right)
+                    return f"weight({self.expr(value, name)}, {self.expr(percent, name)})"
+                if op == "/":
+                    return (f"divide({self.expr(left, name)}, {self.expr(right, name)}, "
+                            f"{py_string(self.source_of(right))})")
+                return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
+            case ast.Compare(op=op, left=left, right=right):
+                return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
+            case ast.Logical(op=op, left=left, right=right):
+                return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
+            case ast.Not(operand=operand):
+                return f"(not {self.expr(operand, name)})"
+            case ast.IsMember(subject=subject, member=member, negated=negated):
+                return f"({self.expr(subject, name)} {'!=' if negated else '=='} {member!r})"
+            case ast.HasMember(subject=subject, member=member):
+                return f"({member!r} in {self.expr(subject, name)})"
+            case ast.Given(name=identifier):
+                return f"({name(identifier)} is not None)"
+            case ast.Call():
+                return self.call(node, name)
+            case ast.Aggregate():
+                return self.aggregate(node, name)
+            case ast.IfThenElse(condition=condition, then=then, otherwise=otherwise):
+                return (f"({self.expr(then, name)} if {self.expr(condition, name)} "
+                        f"else {self.expr(otherwise, name)})")
+            case ast.Tiers(subject=subject, tiers=tiers, otherwise=otherwise):
+                code = self.expr(otherwise, name) if otherwise is not None else "ZERO"
+                subject_code = self.expr(subject, name)
+                for tier in reversed(tiers):
+                    code = (f"({self.expr(tier.result, name)} if {subject_code} {tier.op} "
+                            f"{self.expr(tier.threshold, name)} else {code})")
+                return code
+            case ast.Lookup(subject=subject, cases=cases):
+                subject_code = self.expr(subject, name)
+                code = self.expr(cases[-1].result, name)
+                for case in reversed(cases[:-1]):
+                    code = (f"({self.expr(case.result, name)} if {subject_code} == "
+                            f"{case.member!r} else {code})")
+                return code
+        raise AssertionError(f"unknown expression {node!r}")  # pragma: no cover
+
+    def decimal_expr(self, node: ast.Expr, name: Callable[[str], str]) -> str:
+        code = self.expr(node, name)
+        return f"Decimal({code})" if self.is_int(node) else code
+
+    def is_int(self, node: ast.Expr) -> bool:
+        """Whether the generated code for `node` gives an int (counts) rather than a Decimal."""
+        match node:
+            case ast.Name() | ast.Field():
+                return self.checked.type_of(node).base == "count"
+            case ast.Call(function="count"):
+                return True
+            case ast.Aggregate(function="count"):
+                return True
+            case ast.Negate(operand=operand):
+                return self.is_int(operand)
+            case ast.Arithmetic(op=op, left=left, right=right):
+                return op != "/" and self.is_int(left) and self.is_int(right)
+            case ast.IfThenElse(then=then, otherwise=otherwise):
+                return self.is_int(then) and self.is_int(otherwise)
+        return False
+
+    def call(self, node: ast.Call, name: Callable[[str], str]) -> str:
+        args = [self.expr(arg, name) for arg in node.args]
+        if node.function in {"growth", "share"}:
+            return f"{node.function}({args[0]}, {args[1]}, {py_string(self.source_of(node.args[1]))})"
+        if node.function == "ratio":
+            return f"divide({args[0]}, {args[1]}, {py_string(self.source_of(node.args[1]))})"
+        if node.function == "count":
+            return f"len({args[0]})"
+        decimals = [self.decimal_expr(arg, name) for arg in node.args]
+        return f"{node.function}({', '.join(decimals)})"
+
+    def aggregate(self, node: ast.Aggregate, name: Callable[[str], str]) -> str:
+        variable = f"each_{node.variable}"
+        source = self.expr(node.source, name)
+        if node.function == "count":
+            return f"sum(1 for {variable} in {source} if {self.expr(node.body, name)})"
+        if node.function in {"any", "all"}:
+            return f"{node.function}({self.expr(node.body, name)} for {variable} in {source})"
+        body = self.decimal_expr(node.body, name)
+        if node.function == "sum":
+            return f"sum(({body} for {variable} in {source}), ZERO)"
+        return f"{node.function}(({body} for {variable} in {source}), default=ZERO)"
+
+    # ------------------------------------------------------------ names in each function
+    def record_name(self, identifier: str) -> str:
+        """In items and cohorts: facts and derived values are fields of `r`."""
+        if identifier in self.cohorts:
+            return f"c.{identifier}"
+        return f"r.{identifier}"
+
+    @staticmethod
+    def local_name(identifier: str) -> str:
+        """In read_record: facts and derived values are locals while they are read."""
+        return f"v_{identifier}"
+
+    # ------------------------------------------------------------ facts
+    def python_type(self, type_ref: ast.TypeRef) -> str:
+        if type_ref.container == "list":
+            return f"tuple[{class_name(type_ref.name)}, ...]"
+        if type_ref.container == "set":
+            return "frozenset[str]"
+        if type_ref.name in PYTHON_TYPES:
+            return PYTHON_TYPES[type_ref.name]
+        return "str"  # an enum member's code
+
+    def optional(self, fact: ast.FactDecl) -> bool:
+        """Whether the fact may be None once read (lists and sets are read as empty)."""
+        return (fact.presence == "conditional"
+                or (fact.presence == "optional" and fact.default is None)) \
+            and fact.type.container is None
+
+    def read_call(self, fact: ast.FactDecl, raw: str, path: str | None) -> str:
+        """The runtime call that reads one fact or record field."""
+        path_arg = f", path={path}" if path else ""
+        ref = fact.type
+        if ref.container == "list":
+            required = "" if fact.presence == "required" else ", required=False"
+            return f"read_list({raw}, {fact.name!r}, errors, _read_{ref.name}{required})"
+        if ref.container == "set":
+            required = "" if fact.presence == "required" else ", required=False"
+            return (f"read_enum_set({raw}, {fact.name!r}, errors, _ENUM_{ref.name.upper()}"
+                    f"{path_arg}{required})")
+        optional = "optional_" if fact.presence != "required" else ""
+        if ref.name in READERS:
+            kind = READERS[ref.name]
+            bounds = ""
+            if fact.low is not None:
+                bounds += f", low={self.decimal(fact.low)}"
+            if fact.high is not None:
+                bounds += f", high={self.decimal(fact.high)}"
+            if ref.name == "score" and fact.low is None and fact.high is None:
+                bounds = f", low={self.decimal(Decimal(0))}, high={self.decimal(Decimal(100))}"
+            call = f"read_{optional}{kind}({raw}, {fact.name!r}, errors{bounds}{path_arg})"
+        else:
+            call = (f"read_{optional}enum({raw}, {fact.name!r}, errors, "
+                    f"_ENUM_{ref.name.upper()}{path_arg})")
+        return call
+
+    def fact_info(self, fact: ast.FactDecl, type_: Type | None = None) -> str:
+        ref = fact.type
+        type_text = f"{ref.container} of {ref.name}" if ref.container else ref.name
+        presence = fact.presence
+        if fact.required_when is not None:
+            presence = f"required when {self.source_of(fact.required_when)}"
+        default = self.source_of(fact.default) if fact.default is not None else None
+        members = ""
+        enum_name = ref.name
+        enum = next((e for e in self.standard.enums if e.name == enum_name), None)
+        if enum is not None:
+            pairs = ", ".join(f"({m.name!r}, {m.label!r})" for m in enum.members)
+            members = f", members=({pairs},)"
+        fields = ""
+        if ref.container == "list":
+            record = self.records[ref.name]
+            inner = ", ".join(self.fact_info(f) for f in record.fields)
+            fields = f", fields=({inner},)"
+        low = f'Decimal("{fact.low}")' if fact.low is not None else "None"
+        high = f'Decimal("{fact.high}")' if fact.high is not None else "None"
+        if ref.name == "score" and fact.low is None and fact.high is None:
+            low, high = 'Decimal("0")', 'Decimal("100")'
+        return (f"FactInfo({fact.name!r}, {fact.label!r}, {type_text!r}, {low}, {high}, "
+                f"{presence!r}, {default!r}{members}{fields})")
+
+    # ------------------------------------------------------------ read_record
+    def read_record_body(self) -> str:
+        out = _Writer()
+        out.line("errors: list[FieldError] = []")
+        out.line("check_unknown_fields(raw, _KNOWN_FIELDS, errors)")
+        for fact in self.standard.facts:
+            type_ = self.python_type(fact.type)
+            optional = " | None" if self.optional(fact) or fact.default is not None else ""
+            out.line(f"v_{fact.name}: {type_}{optional} = {self.read_call(fact, 'raw', None)}")
+            if fact.default is not None:
+                default = self.expr(fact.default, self.local_name)
+                if fact.type.name == "count":
+                    default = f"int({default})"
+                out.line(f"if v_{fact.name} is None:")
+                out.indent().line(f"v_{fact.name} = {default}")
+                out.outdent()
+        for fact in self.standard.facts:
+            if fact.required_when is not None:
+                condition = self.expr(fact.required_when, self.local_name)
+                when = py_string(self.source_of(fact.required_when))
+                out.line(f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
+        out.line("if errors:")
+        out.indent().line("raise RecordInvalid(errors)")
+        out.outdent()
+        for let in self.standard.lets:
+            out.line(f"# {let.name}: {one_line(let.label)} (line {let.span.line})")
+            out.line("try:")
+            out.indent().line(f"v_{let.name} = {self.expr(let.expr, self.local_name)}")
+            out.outdent()
+            out.line("except Undefined as problem:")
+            out.indent().line(f"errors.append(FieldError({let.name!r}, "
+                              f"f\"cannot be derived: {{problem}}\"))")
+            out.line(f"v_{let.name} = ZERO")
+            out.outdent()
+        if self.standard.lets:
+            out.line("if errors:")
+            out.indent().line("raise RecordInvalid(errors)")
+            out.outdent()
+        names = [f.name for f in self.standard.facts] + [x.name for x in self.standard.lets]
+        out.line("return Facts(")
+        out.indent()
+        for name in names:
+            out.line(f"{name}=v_{name},")
+        out.outdent()
+        out.line(")")
+        return out.text()
+
+    def let_type(self, let: ast.LetDecl) -> str:
+        type_ = self.checked.let_types[let.name]
+        if type_.kind == "bool":
+            return "bool"
+        if self.is_int(let.expr):
+            return "int"
+        return {"number": "Decimal", "percent": "Decimal", "enum": "str", "text": "str",
+                "date": "dt.date"}.get(type_.kind, "Decimal")
+
+    # ------------------------------------------------------------ cohorts
+    def cohorts_body(self) -> str:
+        out = _Writer()
+        for cohort in self.standard.cohorts:
+            if isinstance(cohort, ast.CohortRank):
+                value = self.expr(cohort.value, lambda n: f"r.{n}")
+                top, bottom = self.band(cohort.top), self.band(cohort.bottom)
+                out.line(f"ranked_{cohort.name} = rank_adjustments(")
+                out.indent().line(f"[{value} for r in batch], "
+                                  f"descending={cohort.order == 'descending'}, "
+                                  f"ties_best={cohort.ties == 'best'}, top={top}, "
+                                  f"bottom={bottom})")
+                out.outdent()
+            else:
+                value = self.decimal_expr(cohort.value, self.record_name)
+                group = self.expr(cohort.group, self.record_name)
+                out.line(f"groups_{cohort.name} = group_means([{value} for r in batch], "
+                         f"[{group} for r in batch])")
+        out.line("cohorts: list[Cohorts | RecordInvalid] = []")
+        out.line("for index, r in enumerate(batch):")
+        out.indent()
+        out.line("errors: list[FieldError] = []")
+        for cohort in self.standard.cohorts:
+            out.line(f"# {cohort.name}: {one_line(cohort.label)} (line {cohort.span.line})")
+            if isinstance(cohort, ast.CohortRank):
+                unranked = (self.decimal_expr(cohort.unranked, self.record_name)
+                            if cohort.unranked is not None else "ZERO")
+                out.line(f"rank_{cohort.name} = ranked_{cohort.name}[index]")
+                out.line(f"v_{cohort.name} = rank_{cohort.name} if rank_{cohort.name} is not "
+                         f"None else {unranked}")
+                continue
+            out.line(f"group_{cohort.name} = groups_{cohort.name}[index]")
+            if cohort.override is not None:
+                out.line(f"if r.{cohort.override} is not None:")
+                out.indent().line(f"v_{cohort.name} = r.{cohort.override}")
+                out.outdent()
+                out.line(f"elif group_{cohort.name}.size >= {cohort.min_size}:")
+            else:
+                out.line(f"if group_{cohort.name}.size >= {cohort.min_size}:")
+            out.indent().line(f"v_{cohort.name} = group_{cohort.name}.mean")
+            out.outdent()
+            out.line("else:")
+            out.indent().line(f"v_{cohort.name} = ZERO")
+            field = cohort.override or cohort.name
+            group_text = py_string(self.source_of(cohort.group))
+            message = (f"f\"is needed: {{group_{cohort.name}.size}} institution(s) of this "
+                       f"{{{group_text}}} in the batch, the mean needs at least "
+                       f"{cohort.min_size}\"")
+            out.line(f"errors.append(FieldError({field!r}, {message}))")
+            out.outdent()
+        names = ", ".join(f"{c.name}=v_{c.name}" for c in self.standard.cohorts)
+        out.line(f"cohorts.append(RecordInvalid(errors) if errors else Cohorts({names}))")
+        out.outdent()
+        out.line("return cohorts")
+        return out.text()
+
+    def band(self, band: ast.RankBand) -> str:
+        return f"Band({band.size}, {self.decimal(band.start)}, {self.decimal(band.step)})"
+
+    # ------------------------------------------------------------ items
+    def item_body(self, item: ast.Item) -> str:
+        out = _Writer()
+        name = self.record_name
+        if item.not_applicable is not None:
+            condition = self.expr(item.not_applicable.condition, name)
+            out.line(f"if {condition}:")
+            out.indent().line(f"return not_applicable({item.number}, "
+                              f"{self.decimal(item.points)}, "
+                              f"{self.reason(item.not_applicable.reason)})")
+            out.outdent()
+        out.line("lines: list[Line] = []")
+        out.line("awards = ZERO")
+        out.line("deductions = ZERO")
+        zero_rules: list[ast.ZeroRule] = []
+        for entry in item.body:
+            if isinstance(entry, ast.Part):
+                self.part(entry, out)
+            elif isinstance(entry, ast.ZeroRule):
+                zero_rules.append(entry)
+            else:
+                out.line(f"# line {entry.span.line}")
+                delta = self.rule_delta(entry)
+                if entry.sign == "award":
+                    out.line(f"awards += note(lines, {self.reason(entry.reason)}, {delta})")
+                else:
+                    out.line(f"deductions -= note(lines, {self.reason(entry.reason)}, {delta})")
+        zero = "None"
+        for rule in reversed(zero_rules):
+            zero = (f"{self.reason(rule.reason)} if {self.expr(rule.condition, name)} "
+                    f"else {zero}")
+        if zero_rules:
+            out.line(f"zero = {zero}")
+        cap_reason, cap = "None", "ZERO"
+        if item.deduction_cap is not None:
+            cap_reason = self.reason(item.deduction_cap.reason)
+            cap = self.decimal(item.deduction_cap.points)
+        out.line(f"return close_item({item.number}, {self.decimal(item.points)}, awards, "
+                 f"deductions, {cap_reason}, {cap}, {'zero' if zero_rules else 'None'}, lines)")
+        return out.text()
+
+    def part(self, part: ast.Part, out: _Writer) -> None:
+        points = self.decimal(part.points)
+        out.line(f"# part {one_line(part.label)} ({part.points} points, line {part.span.line})")
+        if part.not_applicable is not None:
+            condition = self.expr(part.not_applicable.condition, self.record_name)
+            out.line(f"if {condition}:")
+            out.indent().line(f"awards += note(lines, "
+                              f"{self.reason(part.not_applicable.reason)}, {points})")
+            out.outdent()
+            out.line("else:")
+            out.indent()
+        out.line("part = ZERO")
+        for rule in part.rules:
+            if isinstance(rule, ast.ZeroRule):
+                condition = self.expr(rule.condition, self.record_name)
+                out.line(f"if {condition}:")
+                out.indent().line(f"note(lines, {self.reason(rule.reason)}, -part)")
+                out.line("part = ZERO")
+                out.outdent()
+                continue
+            out.line(f"part += note(lines, {self.reason(rule.reason)}, {self.rule_delta(rule)})")
+        out.line(f"awards += close_part(part, {points}, lines)")
+        if part.not_applicable is not None:
+            out.outdent()
+
+    def rule_delta(self, rule: ast.AmountRule | ast.StepRule | ast.EachRule) -> str:
+        """The signed points a rule gives (awards positive, deductions negative)."""
+        name = self.record_name
+        match rule:
+            case ast.AmountRule(amount=amount, per=per, condition=condition):
+                code = self.decimal_expr(amount, name)
+                if per is not None:
+                    code = f"{code} * {self.expr(per, name)}"
+                if condition is not None:
+                    code = f"({code} if {self.expr(condition, name)} else ZERO)"
+            case ast.StepRule():
+                code = (f"{self.decimal_expr(rule.amount, name)} * steps("
+                        f"{self.expr(rule.value, name)}, {self.expr(rule.threshold, name)}, "
+                        f"{self.expr(rule.step, name)}, {rule.direction!r}, "
+                        f"{rule.rounding!r})")
+            case ast.EachRule():
+                variable = f"each_{rule.variable}"
+                body = self.decimal_expr(rule.amount, name)
+                condition = (f" if {self.expr(rule.condition, name)}"
+                             if rule.condition is not None else "")
+                code = (f"sum(({body} for {variable} in {self.expr(rule.source, name)}"
+                        f"{condition}), ZERO)")
+        if rule.cap is not None:
+            code = f"min({code}, {self.decimal(rule.cap)})"
+        return code if rule.sign == "award" else f"-{_parenthesised(code)}"
+
+    # ------------------------------------------------------------ the template's context
+    def context(self) -> dict[str, object]:
+        standard = self.standard
+        header = standard.header
+        items = []
+        for category in standard.categories:
+            for item in category.items:
+                items.append({"item": item, "category": category, "body": self.item_body(item)})
+        read_body = self.read_record_body()
+        cohorts_body = self.cohorts_body() if standard.cohorts else None
+        fact_infos = [self.fact_info(f) for f in standard.facts]
+        enums = []
+        for enum in standard.enums:
+            accepted: dict[str, str] = {}
+            for member in enum.members:
+                accepted[member.name] = member.name
+                accepted[member.label] = member.name
+            enums.append({"decl": enum, "accepted": accepted})
+        records = []
+        for record in standard.records:
+            records.append({
+                "decl": record, "class_name": class_name(record.name),
+                "fields": [(f, self.python_type(f.type),
+                            self.read_call(f, "raw", f"path + {'.' + f.name!r}"))
+                           for f in record.fields],
+                "known": sorted(f.name for f in record.fields),
+            })
+        facts_fields = [(f.name, self.python_type(f.type) + (" | None" if self.optional(f)
+                                                             else ""), f.label)
+                        for f in standard.facts]
+        lets_fields = [(x.name, self.let_type(x), x.label) for x in standard.lets]
+        cohort_fields = [(c.name, c.label) for c in standard.cohorts]
+        rescale = self.decimal(header.rescale) if header.rescale is not None else "None"
+        constants = sorted(self.constants.items(), key=lambda kv: (Decimal(kv[0]), kv[0]))
+        reasons = [(name, reason) for name, (reason, _) in
+                   sorted(self.reasons.items(), key=lambda kv: (kv[1][0].span.line, kv[0]))]
+        return {
+            "standard": standard, "header": header, "name": pack_name(standard),
+            "compiler_version": __version__, "items": items, "enums": enums,
+            "records": records, "facts_fields": facts_fields, "lets_fields": lets_fields,
+            "cohort_fields": cohort_fields, "read_body": read_body,
+            "cohorts_body": cohorts_body, "fact_infos": fact_infos,
+            "known_fields": sorted({"id"} | {f.name for f in standard.facts}),
+            "rescale": rescale, "constants": constants, "reasons": reasons,
+            "uses": sorted(_runtime_names(read_body, cohorts_body, items, records)),
+        }
+
+
+RUNTIME_EXPORTS = (
+    "Band", "Decimal", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo",
+    "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_unknown_fields",
+    "clamp", "close_item", "close_part", "divide", "group_means", "growth", "not_applicable",
+    "note", "rank_adjustments", "read_bool", "read_count", "read_date", "read_enum",
+    "read_enum_set", "read_list", "read_number", "read_optional_bool", "read_optional_count",
+    "read_optional_date", "read_optional_enum", "read_optional_number",
+    "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",
+    "share", "steps", "total", "weight",
+)
+ALWAYS_USED = {"FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo", "Raw",
+               "Reason", "RecordInvalid", "Score", "ZERO", "check_unknown_fields",
+               "close_item", "note", "total"}
+
+
+def _runtime_names(*bodies: object) -> set[str]:
+    """The runtime names the generated code calls, so that it imports exactly those."""
+    text = "\n".join(_flatten(bodies))
+    used = {name for name in RUNTIME_EXPORTS
+            if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)}
+    return (used | ALWAYS_USED) - {"Decimal"}
+
+
+def _flatten(values: object) -> Iterator[str]:
+    if isinstance(values, str):
+        yield values
+    elif isinstance(values, dict):
+        for value in values.values():
+            yield from _flatten(value)
+    elif isinstance(values, list | tuple):
+        for value in values:
+            yield from _flatten(value)
+
+
+def _parenthesised(code: str) -> str:
+    return code if code.startswith(("(", "min(", "sum(")) and _balanced(code) else f"({code})"
+
+
+def _balanced(code: str) -> bool:
+    """Whether the first bracket in `code` closes at its very end."""
+    depth = 0
+    in_string: str | None = None
+    for position, char in enumerate(code):
+        if in_string:
+            if char == in_string and code[position - 1] != "\\":
+                in_string = None
+            continue
+        if char in "'\"":
+            in_string = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and position != len(code) - 1:
+                return False
+    return depth == 0
