@@ -10,7 +10,7 @@ become code.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -70,7 +70,7 @@ def class_name(name: str) -> str:
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("policy_dsl.compiler", "templates"),
-        autoescape=False,  # noqa: S701 - Python source, not HTML; literals go through repr()
+        autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -103,6 +103,27 @@ def generate(standard: ast.Standard, checked: Checked, source_text: str) -> Gene
         "sha256": standard.source_sha256,
     }
     return GeneratedPack(pack_name(standard), module_name(standard), source, entry)
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """How a function of the pack spells the names of the rule file."""
+
+    prefix: str  # "r." in items and cohorts, "v_" in read_record
+    cohorts: frozenset[str]
+    maybe_missing: frozenset[str]  # optional and conditional facts: None when not given
+
+    def slot(self, identifier: str) -> str:
+        if identifier in self.cohorts:
+            return f"c.{identifier}"
+        return f"{self.prefix}{identifier}"
+
+    def value(self, identifier: str) -> str:
+        """A fact that may be missing is taken through need(), which fails the record only
+        if the rule actually needs it (a conditional fact outside its condition)."""
+        if identifier in self.maybe_missing:
+            return f"need({self.slot(identifier)}, {identifier!r})"
+        return self.slot(identifier)
 
 
 class _Writer:
@@ -138,6 +159,7 @@ class _PackBuilder:
         self.lets = {x.name for x in standard.lets}
         self.cohorts = {c.name for c in standard.cohorts}
         self.records = {r.name: r for r in standard.records}
+        self.maybe_missing = frozenset(f.name for f in standard.facts if self.optional(f))
 
     # ------------------------------------------------------------ constants and reasons
     def decimal(self, value: Decimal) -> str:
@@ -163,7 +185,7 @@ class _PackBuilder:
         return self.source_lines[span.line - 1][span.column - 1:span.end_column - 1]
 
     # ------------------------------------------------------------ expressions
-    def expr(self, node: ast.Expr, name: Callable[[str], str]) -> str:  # noqa: C901
+    def expr(self, node: ast.Expr, name: _Names) -> str:
         """Python for an expression; `name` gives the code for a fact, let or cohort name."""
         match node:
             case ast.Number(value=value) | ast.Percent(value=value):
@@ -171,16 +193,16 @@ class _PackBuilder:
             case ast.Boolean(value=value):
                 return "True" if value else "False"
             case ast.Name(name=identifier):
-                return name(identifier)
+                return name.value(identifier)
             case ast.Field(record=variable, field=field_name):
                 return f"each_{variable}.{field_name}"
             case ast.Negate(operand=operand):
                 return f"(-{self.expr(operand, name)})"
             case ast.Arithmetic(op=op, left=left, right=right):
                 if is_weight(node):
-                    value, percent = (right, left) if isinstance(left, ast.Percent) \
+                    weighed, percent = (right, left) if isinstance(left, ast.Percent) \
                         else (left, right)
-                    return f"weight({self.expr(value, name)}, {self.expr(percent, name)})"
+                    return f"weight({self.expr(weighed, name)}, {self.expr(percent, name)})"
                 if op == "/":
                     return (f"divide({self.expr(left, name)}, {self.expr(right, name)}, "
                             f"{py_string(self.source_of(right))})")
@@ -196,7 +218,7 @@ class _PackBuilder:
             case ast.HasMember(subject=subject, member=member):
                 return f"({member!r} in {self.expr(subject, name)})"
             case ast.Given(name=identifier):
-                return f"({name(identifier)} is not None)"
+                return f"({name.slot(identifier)} is not None)"
             case ast.Call():
                 return self.call(node, name)
             case ast.Aggregate():
@@ -220,7 +242,7 @@ class _PackBuilder:
                 return code
         raise AssertionError(f"unknown expression {node!r}")  # pragma: no cover
 
-    def decimal_expr(self, node: ast.Expr, name: Callable[[str], str]) -> str:
+    def decimal_expr(self, node: ast.Expr, name: _Names) -> str:
         code = self.expr(node, name)
         return f"Decimal({code})" if self.is_int(node) else code
 
@@ -241,18 +263,19 @@ class _PackBuilder:
                 return self.is_int(then) and self.is_int(otherwise)
         return False
 
-    def call(self, node: ast.Call, name: Callable[[str], str]) -> str:
+    def call(self, node: ast.Call, name: _Names) -> str:
         args = [self.expr(arg, name) for arg in node.args]
+        denominator = py_string(self.source_of(node.args[-1]))
         if node.function in {"growth", "share"}:
-            return f"{node.function}({args[0]}, {args[1]}, {py_string(self.source_of(node.args[1]))})"
+            return f"{node.function}({args[0]}, {args[1]}, {denominator})"
         if node.function == "ratio":
-            return f"divide({args[0]}, {args[1]}, {py_string(self.source_of(node.args[1]))})"
+            return f"divide({args[0]}, {args[1]}, {denominator})"
         if node.function == "count":
             return f"len({args[0]})"
         decimals = [self.decimal_expr(arg, name) for arg in node.args]
         return f"{node.function}({', '.join(decimals)})"
 
-    def aggregate(self, node: ast.Aggregate, name: Callable[[str], str]) -> str:
+    def aggregate(self, node: ast.Aggregate, name: _Names) -> str:
         variable = f"each_{node.variable}"
         source = self.expr(node.source, name)
         if node.function == "count":
@@ -265,16 +288,15 @@ class _PackBuilder:
         return f"{node.function}(({body} for {variable} in {source}), default=ZERO)"
 
     # ------------------------------------------------------------ names in each function
-    def record_name(self, identifier: str) -> str:
-        """In items and cohorts: facts and derived values are fields of `r`."""
-        if identifier in self.cohorts:
-            return f"c.{identifier}"
-        return f"r.{identifier}"
+    @property
+    def record_name(self) -> _Names:
+        """In items and cohorts: facts and derived values are fields of `r`, cohorts of `c`."""
+        return _Names("r.", self.cohorts, self.maybe_missing)
 
-    @staticmethod
-    def local_name(identifier: str) -> str:
+    @property
+    def local_name(self) -> _Names:
         """In read_record: facts and derived values are locals while they are read."""
-        return f"v_{identifier}"
+        return _Names("v_", frozenset(), self.maybe_missing)
 
     # ------------------------------------------------------------ facts
     def python_type(self, type_ref: ast.TypeRef) -> str:
@@ -322,7 +344,7 @@ class _PackBuilder:
     def fact_info(self, fact: ast.FactDecl, type_: Type | None = None) -> str:
         ref = fact.type
         type_text = f"{ref.container} of {ref.name}" if ref.container else ref.name
-        presence = fact.presence
+        presence: str = fact.presence
         if fact.required_when is not None:
             presence = f"required when {self.source_of(fact.required_when)}"
         default = self.source_of(fact.default) if fact.default is not None else None
@@ -405,7 +427,8 @@ class _PackBuilder:
         out = _Writer()
         for cohort in self.standard.cohorts:
             if isinstance(cohort, ast.CohortRank):
-                value = self.expr(cohort.value, lambda n: f"r.{n}")
+                assert isinstance(cohort.value, ast.Name)  # the checker made sure
+                value = self.record_name.slot(cohort.value.name)
                 top, bottom = self.band(cohort.top), self.band(cohort.bottom)
                 out.line(f"ranked_{cohort.name} = rank_adjustments(")
                 out.indent().line(f"[{value} for r in batch], "
@@ -543,10 +566,10 @@ class _PackBuilder:
             case ast.EachRule():
                 variable = f"each_{rule.variable}"
                 body = self.decimal_expr(rule.amount, name)
-                condition = (f" if {self.expr(rule.condition, name)}"
-                             if rule.condition is not None else "")
+                guard = (f" if {self.expr(rule.condition, name)}"
+                         if rule.condition is not None else "")
                 code = (f"sum(({body} for {variable} in {self.expr(rule.source, name)}"
-                        f"{condition}), ZERO)")
+                        f"{guard}), ZERO)")
         if rule.cap is not None:
             code = f"min({code}, {self.decimal(rule.cap)})"
         return code if rule.sign == "award" else f"-{_parenthesised(code)}"
@@ -603,7 +626,7 @@ RUNTIME_EXPORTS = (
     "Band", "Decimal", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo",
     "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_unknown_fields",
     "clamp", "close_item", "close_part", "divide", "group_means", "growth", "not_applicable",
-    "note", "rank_adjustments", "read_bool", "read_count", "read_date", "read_enum",
+    "need", "note", "rank_adjustments", "read_bool", "read_count", "read_date", "read_enum",
     "read_enum_set", "read_list", "read_number", "read_optional_bool", "read_optional_count",
     "read_optional_date", "read_optional_enum", "read_optional_number",
     "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",

@@ -7,7 +7,9 @@ caller's thread context says); scores are only rounded where they are reported, 
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
-from typing import Literal
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -17,6 +19,13 @@ DIVISION = Context(prec=34, rounding=ROUND_HALF_EVEN)
 
 class Undefined(ArithmeticError):
     """A value cannot be computed for this record (a division by zero: a zero base)."""
+
+
+def need(value: T | None, name: str) -> T:
+    """An optional fact that a rule needs here: missing, the record cannot be scored."""
+    if value is None:
+        raise Undefined(f"{name} is missing, and a rule needs it for this institution")
+    return value
 
 
 def divide(numerator: Decimal | int, denominator: Decimal | int, what: str) -> Decimal:

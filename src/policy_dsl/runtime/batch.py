@@ -33,7 +33,7 @@ def score_batch(pack: Pack, records: Sequence[InputRecord]) -> list[Outcome]:
             continue
         try:
             valid.append((index, pack.read_record(record.raw)))
-        except RecordInvalid as invalid:
+        except (RecordInvalid, Undefined) as invalid:
             outcomes[index] = Outcome(record, None, f"{_where(record)}: {invalid}")
     cohorts = pack.compute_cohorts([facts for _, facts in valid])
     for (index, facts), cohort in zip(valid, cohorts, strict=True):

@@ -1,0 +1,211 @@
+"""`policyc`: build rule packs from rule files, and score institutions with them.
+
+Exit codes say which kind of failure happened:
+  0 success · 1 errors in rule files · 2 wrong usage (unknown pack, bad option)
+  3 input errors (some records could not be scored; all others were) · 4 generated/ is stale
+  70 an internal fault of policyc (please report it; POLICYC_DEBUG=1 shows the traceback)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+import click
+
+from . import __version__
+from .runtime import (
+    InputUnreadable,
+    PackNotFound,
+    decode,
+    guess_format,
+    load_pack,
+    outcome_json,
+    read_records,
+    score_batch,
+)
+from .runtime.inputs import InputFormat
+from .runtime.packs import read_index
+
+EXIT_OK = 0
+EXIT_RULE_ERRORS = 1
+EXIT_USAGE = 2
+EXIT_INPUT_ERRORS = 3
+EXIT_STALE = 4
+EXIT_INTERNAL = 70
+
+packs_option = click.option(
+    "--packs", "packs_dir", type=click.Path(path_type=Path), default=Path("generated"),
+    show_default=True, help="Directory holding the generated packs and their index.json.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="policyc")
+def cli() -> None:
+    """Compile assessment rule files into Python rule packs, and score institutions."""
+
+
+@cli.command()
+@click.option("--check", is_flag=True,
+              help="Do not write: fail (exit 4) with a diff if generated/ is not up to date.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and generated/.")
+def build(check: bool, root: Path) -> None:
+    """Check every rule file under regions/ and compile it into generated/."""
+    from .compiler import pipeline  # the compiler is needed only here
+
+    result = pipeline.build(root)
+    for diagnostic, text in result.diagnostics:
+        click.echo(diagnostic.render(text), err=True)
+    errors = sum(1 for d, _ in result.diagnostics if d.severity == "error")
+    if errors:
+        click.echo(f"policyc: {errors} error(s) in rule files; nothing was written", err=True)
+        sys.exit(EXIT_RULE_ERRORS)
+    out_dir = root / "generated"
+    if check:
+        diffs = pipeline.differences(result.files, out_dir)
+        if diffs:
+            for diff in diffs:
+                click.echo(diff, err=True)
+            click.echo(f"policyc: {len(diffs)} file(s) in generated/ are stale; run "
+                       "`policyc build` and commit generated/", err=True)
+            sys.exit(EXIT_STALE)
+        click.echo(f"generated/ is up to date ({len(result.packs)} pack(s))")
+        return
+    written = pipeline.write_files(result.files, out_dir)
+    for pack in result.packs:
+        click.echo(f"built {pack.name} -> generated/{pack.module}.py")
+    click.echo(f"{len(written)} file(s) changed" if written else "generated/ was up to date")
+
+
+@cli.command("list")
+@packs_option
+def list_packs(packs_dir: Path) -> None:
+    """List the packs in the index: name, effective period, institution class."""
+    for entry in read_index(packs_dir):
+        period = f"{entry.effective_from} to {entry.effective_to or 'open'}"
+        click.echo(f"{entry.name:32} {period:26} {entry.applies_to}")
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@packs_option
+def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> None:
+    """Show a pack's facts (type, label, bounds, when required) and items."""
+    info = load_pack(pack_name, year, packs_dir).INFO
+    if fmt == "json":
+        click.echo(json.dumps(_jsonable(info), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{info.name}  {info.title}")
+    click.echo(f"  region {info.region_label} · version {info.version} · effective "
+               f"{info.effective_from} to {info.effective_to or 'open'} · {info.applies_to}")
+    click.echo(f"  source {info.source} (sha256 {info.source_sha256[:12]}…)")
+    click.echo("\nfacts:")
+    for fact in info.facts:
+        bounds = "" if fact.low is None and fact.high is None else \
+            f" in {fact.low if fact.low is not None else ''}..{fact.high or ''}"
+        default = f", default {fact.default}" if fact.default else ""
+        click.echo(f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  "
+                   f"{fact.label}")
+        if fact.members:
+            click.echo("      " + ", ".join(f"{code}={label}" for code, label in fact.members))
+        for sub in fact.fields:
+            click.echo(f"      .{sub.name:30} {sub.type}  {sub.label}")
+    click.echo("\nitems:")
+    for item in info.items:
+        bonus = " (bonus)" if item.bonus else ""
+        click.echo(f"  {item.number:>2}  {item.points:>4}{bonus:8} {item.label}")
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+              default="auto", show_default=True, help="Input format (auto: by file name).")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="Write the JSON Lines here instead of standard output.")
+@click.option("--explain", is_flag=True, help="Add every item's reason lines to each result.")
+@packs_option
+@click.argument("input_file", type=click.File("rb"))
+def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: bool,
+          packs_dir: Path, input_file: Any) -> None:
+    """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
+
+    Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
+    items, error.
+    """
+    pack = load_pack(pack_name, year, packs_dir)
+    name = getattr(input_file, "name", "input")
+    try:
+        text = decode(input_file.read(), name)
+        chosen = guess_format(name, text) if fmt == "auto" else cast("InputFormat", fmt)
+        records = read_records(text, chosen, name)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    outcomes = score_batch(pack, records)
+    for outcome in outcomes:
+        output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
+    output.flush()
+    failed = [o for o in outcomes if o.error is not None]
+    click.echo(f"{pack.INFO.name}: scored {len(outcomes) - len(failed)} of {len(outcomes)} "
+               f"record(s); {len(failed)} error(s)", err=True)
+    for outcome in failed[:10]:
+        click.echo(f"  {outcome.error}", err=True)
+    if len(failed) > 10:
+        click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
+    if failed:
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+def _jsonable(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {key: _jsonable(item) for key, item in asdict(value).items()}
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return str(value)
+    return value
+
+
+def main() -> None:
+    """Entry point: runs the CLI and turns every failure into a message and an exit code."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("policyc: aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except PackNotFound as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    except SystemExit:
+        raise
+    except Exception as error:
+        if os.environ.get("POLICYC_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"policyc: internal error ({type(error).__name__}: {error}). This is a fault "
+                   "in policyc, not in your files; rerun with POLICYC_DEBUG=1 and report the "
+                   "traceback.", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()
