@@ -110,12 +110,15 @@ class _Names:
     """How a function of the pack spells the names of the rule file."""
 
     prefix: str  # "r." in items and cohorts, "v_" in read_record
+    declared: frozenset[str]  # facts and derived values; any other name is a loop variable
     cohorts: frozenset[str]
     maybe_missing: frozenset[str]  # optional and conditional facts: None when not given
 
     def slot(self, identifier: str) -> str:
         if identifier in self.cohorts:
             return f"c.{identifier}"
+        if identifier not in self.declared:
+            return f"each_{identifier}"
         return f"{self.prefix}{identifier}"
 
     def value(self, identifier: str) -> str:
@@ -157,8 +160,9 @@ class _PackBuilder:
         self.bands: list[tuple[str, ast.RankBand]] = []
         self.facts = {f.name: f for f in standard.facts}
         self.lets = {x.name for x in standard.lets}
-        self.cohorts = {c.name for c in standard.cohorts}
+        self.cohorts = frozenset(c.name for c in standard.cohorts)
         self.records = {r.name: r for r in standard.records}
+        self.declared = frozenset(self.facts) | frozenset(self.lets)
         self.maybe_missing = frozenset(f.name for f in standard.facts if self.optional(f))
 
     # ------------------------------------------------------------ constants and reasons
@@ -291,12 +295,12 @@ class _PackBuilder:
     @property
     def record_name(self) -> _Names:
         """In items and cohorts: facts and derived values are fields of `r`, cohorts of `c`."""
-        return _Names("r.", self.cohorts, self.maybe_missing)
+        return _Names("r.", self.declared, self.cohorts, self.maybe_missing)
 
     @property
     def local_name(self) -> _Names:
         """In read_record: facts and derived values are locals while they are read."""
-        return _Names("v_", frozenset(), self.maybe_missing)
+        return _Names("v_", self.declared, frozenset(), self.maybe_missing)
 
     # ------------------------------------------------------------ facts
     def python_type(self, type_ref: ast.TypeRef) -> str:
@@ -616,9 +620,10 @@ class _PackBuilder:
             "records": records, "facts_fields": facts_fields, "lets_fields": lets_fields,
             "cohort_fields": cohort_fields, "read_body": read_body,
             "cohorts_body": cohorts_body, "fact_infos": fact_infos,
-            "known_fields": sorted({"id"} | {f.name for f in standard.facts}),
+            "known_fields": sorted({"id", "name"} | {f.name for f in standard.facts}),
             "rescale": rescale, "constants": constants, "reasons": reasons,
-            "uses": sorted(_runtime_names(read_body, cohorts_body, items, records)),
+            "uses": sorted(_runtime_names(read_body, cohorts_body, items, records),
+                           key=_import_order),
         }
 
 
@@ -643,6 +648,12 @@ def _runtime_names(*bodies: object) -> set[str]:
     used = {name for name in RUNTIME_EXPORTS
             if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)}
     return (used | ALWAYS_USED) - {"Decimal"}
+
+
+def _import_order(name: str) -> tuple[int, str]:
+    """isort's order by type: CONSTANTS, then Classes, then functions."""
+    kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
+    return kind, name
 
 
 def _flatten(values: object) -> Iterator[str]:

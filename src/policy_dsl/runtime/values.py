@@ -289,9 +289,12 @@ def read_enum_set(raw: Raw, key: str, errors: list[FieldError], members: Mapping
 
 def check_unknown_fields(raw: Raw, known: frozenset[str], errors: list[FieldError],
                          prefix: str = "") -> None:
-    """A field the standard does not declare is an error: a misspelt fact is not ignored."""
+    """A field the standard does not declare is an error: a misspelt fact is not ignored.
+
+    Fields whose key starts with `_` are the caller's own notes and are passed over.
+    """
     for key in raw:
-        if key not in known:
+        if key not in known and not key.startswith("_"):
             errors.append(FieldError(f"{prefix}{key}", "is not a fact of this standard "
                                      "(see `policyc describe`)"))
 
