@@ -416,7 +416,7 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     part += note(lines, _R153, _D1)
     part += note(lines, _R157, -min(_D0_1 * steps(r.catalogue_drug_share, (_D80 if r.level == 'tertiary' else (_D90 if r.level == 'secondary' else _D95)), _D1, 'below', 'floor'), _D1))
     awards += close_part(part, _D1, lines)
-    return close_item(1, _D3, awards, deductions, None, ZERO, None, lines)
+    return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_2(r: Facts, c: Cohorts) -> ItemScore:
@@ -432,7 +432,7 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
     deductions -= note(lines, _R175, -(_D1 * r.fee_disclosure_failures))
     # line 176
     deductions -= note(lines, _R176, -(_D1 * r.late_self_pricing_notices))
-    return close_item(2, _D3, awards, deductions, _R177, _D3, None, lines)
+    return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
 def _item_3(r: Facts, c: Cohorts) -> ItemScore:
@@ -444,7 +444,7 @@ def _item_3(r: Facts, c: Cohorts) -> ItemScore:
     deductions = ZERO
     # line 187
     awards += note(lines, _R187, weight(need(r.procurement_score, 'procurement_score'), _D20))
-    return close_item(3, _D20, awards, deductions, None, ZERO, None, lines)
+    return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_4(r: Facts, c: Cohorts) -> ItemScore:
@@ -456,7 +456,7 @@ def _item_4(r: Facts, c: Cohorts) -> ItemScore:
     deductions = ZERO
     # line 196
     awards += note(lines, _R196, weight(need(r.drg_score, 'drg_score'), _D20))
-    return close_item(4, _D20, awards, deductions, None, ZERO, None, lines)
+    return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_5(r: Facts, c: Cohorts) -> ItemScore:
@@ -474,7 +474,7 @@ def _item_5(r: Facts, c: Cohorts) -> ItemScore:
     awards += close_part(part, _D2, lines)
     # line 217
     deductions -= note(lines, _R218, -sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
-    return close_item(5, _D3, awards, deductions, None, ZERO, None, lines)
+    return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_6(r: Facts, c: Cohorts) -> ItemScore:
@@ -486,8 +486,7 @@ def _item_6(r: Facts, c: Cohorts) -> ItemScore:
     awards += note(lines, _R240, _D15)
     # line 242
     deductions -= note(lines, _R251, -sum((max(((_D1 if each_d == 'correction_notice' else (_D3 if each_d == 'loss_penalty' else (_D2 if each_d == 'loss_return_only' else (_D5 if each_d == 'fraud_penalty' else (_D4 if each_d == 'fraud_return_only' else _D5))))) for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
-    zero = _R252 if r.refused_to_correct else _R256 if (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))) else None
-    return close_item(6, _D15, awards, deductions, None, ZERO, zero, lines)
+    return close_item(6, _D15, awards, deductions, None, ZERO, ((_R252, r.refused_to_correct), (_R256, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))))), lines)
 
 
 def _item_7(r: Facts, c: Cohorts) -> ItemScore:
@@ -513,7 +512,7 @@ def _item_7(r: Facts, c: Cohorts) -> ItemScore:
     awards += close_part(part, _D2, lines)
     # line 288
     deductions -= note(lines, _R288, -(_D1 * r.cooperation_incidents))
-    return close_item(7, _D5, awards, deductions, None, ZERO, None, lines)
+    return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_8(r: Facts, c: Cohorts) -> ItemScore:
@@ -529,7 +528,7 @@ def _item_8(r: Facts, c: Cohorts) -> ItemScore:
     part = ZERO
     part += note(lines, _R304, (_D3 if (r.nonstandard_code_rate < _D1) else ZERO))
     awards += close_part(part, _D3, lines)
-    return close_item(8, _D5, awards, deductions, None, ZERO, None, lines)
+    return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_9(r: Facts, c: Cohorts) -> ItemScore:
@@ -557,7 +556,7 @@ def _item_9(r: Facts, c: Cohorts) -> ItemScore:
     part = ZERO
     part += note(lines, _R338, (_D2 if r.systems_integration_done else ZERO))
     awards += close_part(part, _D2, lines)
-    return close_item(9, _D8, awards, deductions, None, ZERO, None, lines)
+    return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_10(r: Facts, c: Cohorts) -> ItemScore:
@@ -569,7 +568,7 @@ def _item_10(r: Facts, c: Cohorts) -> ItemScore:
     awards += note(lines, _R357, _D4)
     # line 358
     deductions -= note(lines, _R358, -(_D1 * r.care_violations))
-    return close_item(10, _D4, awards, deductions, None, ZERO, None, lines)
+    return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_11(r: Facts, c: Cohorts) -> ItemScore:
@@ -579,8 +578,7 @@ def _item_11(r: Facts, c: Cohorts) -> ItemScore:
     deductions = ZERO
     # line 372
     awards += note(lines, _R372, _D2)
-    zero = _R373 if (r.agreement_violations > _D0) else None
-    return close_item(11, _D2, awards, deductions, None, ZERO, zero, lines)
+    return close_item(11, _D2, awards, deductions, None, ZERO, ((_R373, (r.agreement_violations > _D0)),), lines)
 
 
 def _item_12(r: Facts, c: Cohorts) -> ItemScore:
@@ -594,7 +592,7 @@ def _item_12(r: Facts, c: Cohorts) -> ItemScore:
     deductions -= note(lines, _R386, -sum((each_c.deduction for each_c in r.complaints), ZERO))
     # line 387
     awards += note(lines, _R387, c.survey_adjustment)
-    return close_item(12, _D2, awards, deductions, None, ZERO, None, lines)
+    return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_13(r: Facts, c: Cohorts) -> ItemScore:
@@ -608,7 +606,7 @@ def _item_13(r: Facts, c: Cohorts) -> ItemScore:
     awards += note(lines, _R399, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
     # line 400
     awards += note(lines, _R401, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
-    return close_item(13, _D5, awards, deductions, None, ZERO, None, lines)
+    return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_14(r: Facts, c: Cohorts) -> ItemScore:
@@ -620,7 +618,7 @@ def _item_14(r: Facts, c: Cohorts) -> ItemScore:
     awards += note(lines, _R411, _D1 * r.policies_forwarded)
     # line 412
     awards += note(lines, _R412, _D0_5 * len(r.display_channels))
-    return close_item(14, _D5, awards, deductions, None, ZERO, None, lines)
+    return close_item(14, _D5, awards, deductions, None, ZERO, (), lines)
 
 
 def evaluate(r: Facts, c: Cohorts) -> Score:

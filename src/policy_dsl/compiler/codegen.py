@@ -513,18 +513,15 @@ class _PackBuilder:
                     out.line(f"awards += note(lines, {self.reason(entry.reason)}, {delta})")
                 else:
                     out.line(f"deductions -= note(lines, {self.reason(entry.reason)}, {delta})")
-        zero = "None"
-        for rule in reversed(zero_rules):
-            zero = (f"{self.reason(rule.reason)} if {self.expr(rule.condition, name)} "
-                    f"else {zero}")
-        if zero_rules:
-            out.line(f"zero = {zero}")
+        zeros = ", ".join(f"({self.reason(rule.reason)}, {self.expr(rule.condition, name)})"
+                          for rule in zero_rules)
         cap_reason, cap = "None", "ZERO"
         if item.deduction_cap is not None:
             cap_reason = self.reason(item.deduction_cap.reason)
             cap = self.decimal(item.deduction_cap.points)
+        trailing = "," if len(zero_rules) == 1 else ""
         out.line(f"return close_item({item.number}, {self.decimal(item.points)}, awards, "
-                 f"deductions, {cap_reason}, {cap}, {'zero' if zero_rules else 'None'}, lines)")
+                 f"deductions, {cap_reason}, {cap}, ({zeros}{trailing}), lines)")
         return out.text()
 
     def part(self, part: ast.Part, out: _Writer) -> None:

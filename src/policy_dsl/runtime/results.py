@@ -67,15 +67,24 @@ def close_part(score: Decimal, points: Decimal, lines: list[Line]) -> Decimal:
 
 
 def close_item(number: int, points: Decimal, awards: Decimal, deductions: Decimal,
-               deduction_cap: Reason | None, cap: Decimal, zero: Reason | None,
-               lines: list[Line]) -> ItemScore:
-    """An item's score: awards minus capped deductions, zeroed or clamped to [0, points]."""
+               deduction_cap: Reason | None, cap: Decimal,
+               zero_rules: Sequence[tuple[Reason, bool]], lines: list[Line]) -> ItemScore:
+    """An item's score: awards minus capped deductions, zeroed or clamped to [0, points].
+
+    Every `zero when` rule gets its line: the points it took, or 0 when it did not hold.
+    """
     if deduction_cap is not None and deductions > cap:
         lines.append(Line(deduction_cap, deductions - cap))
         deductions = cap
     score = awards - deductions
-    if zero is not None:
-        lines.append(Line(zero, -score))
+    zeroed = False
+    for reason, holds in zero_rules:
+        if holds and not zeroed:
+            lines.append(Line(reason, -score))
+            zeroed = True
+        else:
+            lines.append(Line(reason, ZERO))
+    if zeroed:
         score = ZERO
     elif score < ZERO:
         lines.append(Line(FLOOR, -score))
