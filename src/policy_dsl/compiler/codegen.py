@@ -471,10 +471,12 @@ class _PackBuilder:
             out.line("else:")
             out.indent().line(f"v_{cohort.name} = ZERO")
             field = cohort.override or cohort.name
-            group_text = py_string(self.source_of(cohort.group))
-            message = (f"f\"is needed: {{group_{cohort.name}.size}} institution(s) of this "
-                       f"{{{group_text}}} in the batch, the mean needs at least "
-                       f"{cohort.min_size}\"")
+            rest = (f" (grouped by {self.source_of(cohort.group)}), and the mean needs at "
+                    f"least {cohort.min_size}")
+            if cohort.override is not None:
+                rest += ": give the group's value in this field"
+            message = (f"f\"is needed: the batch holds {{group_{cohort.name}.size}} "
+                       f"institution(s) of this group\" + {py_string(rest)}")
             out.line(f"errors.append(FieldError({field!r}, {message}))")
             out.outdent()
         names = ", ".join(f"{c.name}=v_{c.name}" for c in self.standard.cohorts)
