@@ -10,6 +10,7 @@ become code.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,8 +49,14 @@ def module_name(standard: ast.Standard) -> str:
 
 
 def one_line(text: str | None) -> str:
-    """Text safe inside a `#` comment: every line break (of any kind) becomes a space."""
-    return " ".join((text or "").splitlines())
+    """Text safe inside a `#` comment: line breaks and other control characters become spaces."""
+    return "".join(" " if unicodedata.category(char) in {"Cc", "Zl", "Zp"} else char
+                   for char in (text or ""))
+
+
+def docstring_text(text: str | None) -> str:
+    """Text safe inside a triple-quoted docstring: one line, backslashes and quotes escaped."""
+    return one_line(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def py_string(text: str | None) -> str:
@@ -78,6 +85,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["py"] = py_string
     environment.filters["comment"] = one_line
+    environment.filters["doc"] = docstring_text
     environment.filters["tuple_code"] = tuple_code
     return environment
 
