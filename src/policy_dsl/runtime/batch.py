@@ -34,22 +34,18 @@ def score_batch(pack: Pack, records: Sequence[InputRecord]) -> list[Outcome]:
         try:
             valid.append((index, pack.read_record(record.raw)))
         except (RecordInvalid, Undefined) as invalid:
-            outcomes[index] = Outcome(record, None, f"{_where(record)}: {invalid}")
+            outcomes[index] = Outcome(record, None, f"{record.where}: {invalid}")
     cohorts = pack.compute_cohorts([facts for _, facts in valid])
     for (index, facts), cohort in zip(valid, cohorts, strict=True):
         record = records[index]
         if isinstance(cohort, RecordInvalid):
-            outcomes[index] = Outcome(record, None, f"{_where(record)}: {cohort}")
+            outcomes[index] = Outcome(record, None, f"{record.where}: {cohort}")
             continue
         try:
             outcomes[index] = Outcome(record, pack.evaluate(facts, cohort), None)
         except Undefined as problem:
-            outcomes[index] = Outcome(record, None, f"{_where(record)}: {problem}")
+            outcomes[index] = Outcome(record, None, f"{record.where}: {problem}")
     return [outcome for outcome in outcomes if outcome is not None]
-
-
-def _where(record: InputRecord) -> str:
-    return f"record {record.position}" + (f" (id {record.id})" if record.id is not None else "")
 
 
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:

@@ -23,6 +23,13 @@ class InputRecord:
     id: object  # the record's own "id", when it has one
     raw: Mapping[str, object] | None
     error: str | None = None
+    unit: str = "record"  # how `position` counts: "line" in JSON Lines and CSV
+
+    @property
+    def where(self) -> str:
+        """Where a person finds the record: `line 5 (id SZ-C004)`."""
+        shown = f" (id {self.id})" if self.id is not None else ""
+        return f"{self.unit} {self.position}{shown}"
 
 
 class InputUnreadable(ValueError):
@@ -52,13 +59,16 @@ def _loads(text: str) -> object:
     return json.loads(text, parse_float=Decimal)
 
 
-def _record(position: int, value: object, where: str) -> InputRecord:
+def _record(position: int, value: object, unit: str) -> InputRecord:
     if not isinstance(value, dict):
-        return InputRecord(position, None, None, f"{where}: expected an object {{...}}")
-    return InputRecord(position, value.get("id"), value)
+        return InputRecord(position, None, None, f"{unit} {position}: expected an object "
+                           "{...}", unit)
+    return InputRecord(position, value.get("id"), value, None, unit)
 
 
 def read_records(text: str, fmt: InputFormat, name: str = "input") -> list[InputRecord]:
+    """Every record in `text`, in order; a byte-order mark at the start is dropped."""
+    text = text.removeprefix("\ufeff")
     if fmt == "jsonl":
         return _read_json_lines(text)
     if fmt == "json":
@@ -75,9 +85,9 @@ def _read_json_lines(text: str) -> list[InputRecord]:
             value = _loads(line)
         except json.JSONDecodeError as error:
             records.append(InputRecord(number, None, None, f"line {number}: not valid JSON "
-                                       f"({error.msg} at column {error.colno})"))
+                                       f"({error.msg} at column {error.colno})", "line"))
             continue
-        records.append(_record(number, value, f"line {number}"))
+        records.append(_record(number, value, "line"))
     return records
 
 
@@ -89,7 +99,7 @@ def _read_json_array(text: str, name: str) -> list[InputRecord]:
                               f"({error.msg})") from None
     if not isinstance(value, list):
         raise InputUnreadable(f"{name}: expected a JSON array of records [{{...}}, ...]")
-    return [_record(index, entry, f"record {index}")
+    return [_record(index, entry, "record")
             for index, entry in enumerate(value, start=1)]
 
 
@@ -100,12 +110,14 @@ def _read_csv(text: str) -> list[InputRecord]:
         number = reader.line_num
         if "\0extra" in row:
             records.append(InputRecord(number, row.get("id"), None,
-                                       f"line {number}: more cells than the header has columns"))
+                                       f"line {number}: more cells than the header has columns",
+                                       "line"))
             continue
         if any(value is None for value in row.values()):
             records.append(InputRecord(number, row.get("id"), None,
-                                       f"line {number}: fewer cells than the header has columns"))
+                                       f"line {number}: fewer cells than the header has columns",
+                                       "line"))
             continue
         raw = {key.strip(): value for key, value in row.items() if value.strip() != ""}
-        records.append(InputRecord(number, raw.get("id"), raw))
+        records.append(InputRecord(number, raw.get("id"), raw, None, "line"))
     return records

@@ -1,0 +1,91 @@
+"""The runtime's shared mechanisms, and the wall between runtime and compiler."""
+
+from __future__ import annotations
+
+import ast
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from policy_dsl.runtime import Band, group_means, rank_adjustments, read_records, steps
+from policy_dsl.runtime.cohorts import competition_ranks
+from policy_dsl.runtime.values import FieldError, read_bool, read_percent
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "policy_dsl"
+
+
+def test_competition_ranks_share_the_better_rank() -> None:
+    values = [D(90), D(95), D(95), None, D(80)]
+    assert competition_ranks(values, descending=True, ties_best=True) == [3, 1, 1, None, 4]
+    assert competition_ranks(values, descending=True, ties_best=False) == [3, 2, 2, None, 4]
+    assert competition_ranks(values, descending=False, ties_best=True) == [2, 3, 3, None, 1]
+
+
+def test_rank_adjustment_top_band_wins_over_bottom_band() -> None:
+    """Three ranked: ranks 1, 2, 3 are top 1..3 (+1.0, +0.9, +0.8), never bottom."""
+    top, bottom = Band(10, D("1.0"), D("-0.1")), Band(10, D("-1.0"), D("0.1"))
+    assert rank_adjustments([D(3), D(2), D(1), None], True, True, top, bottom) == [
+        D("1.0"), D("0.9"), D("0.8"), None]
+
+
+def test_group_mean_includes_the_record_itself() -> None:
+    means = group_means([D(10), D(0), D(26), D(5)], ["a", "a", "a", "b"])
+    assert [(m.mean, m.size) for m in means] == [(D(12), 3), (D(12), 3), (D(12), 3), (D(5), 1)]
+
+
+@pytest.mark.parametrize(("value", "rounding", "expected"), [
+    (D("77.5"), "floor", D(2)),   # 2.5 short of 80 → 2 complete steps (G4)
+    (D("77.5"), "ceil", D(3)),
+    (D("77.5"), "exact", D("2.5")),
+    (D("80"), "floor", D(0)),
+    (D("85"), "floor", D(0)),
+])
+def test_steps_below_a_threshold(value: D, rounding: str, expected: D) -> None:
+    assert steps(value, D(80), D(1), "below", rounding) == expected  # type: ignore[arg-type]
+
+
+def test_readers_accept_chinese_words_and_percent_signs() -> None:
+    errors: list[FieldError] = []
+    assert read_bool({"x": "是"}, "x", errors) is True
+    assert read_bool({"x": "否"}, "x", errors) is False
+    assert read_percent({"p": "85.5%"}, "p", errors) == D("85.5")
+    assert errors == []
+    read_percent({"p": "0.8a"}, "p", errors)
+    assert [str(e) for e in errors] == [
+        'p: expected a percent such as 85.5 or "85.5%", got \'0.8a\'']
+
+
+def test_json_numbers_are_read_as_exact_decimals() -> None:
+    [record] = read_records('{"p": 0.1, "q": 85.55}', "jsonl")
+    assert record.raw == {"p": D("0.1"), "q": D("85.55")}
+
+
+def test_csv_rows_with_wrong_cell_counts_are_errors_not_lost() -> None:
+    records = read_records("\ufeffid,a\n1,x\n2,y,z\n3\n", "csv")
+    assert [(r.position, r.id, r.error is None) for r in records] == [
+        (2, "1", True), (3, "2", False), (4, "3", False)]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add("." * node.level + (node.module or ""))
+    return names
+
+
+def test_runtime_imports_nothing_of_the_compiler() -> None:
+    for path in (SRC / "runtime").glob("*.py"):
+        imported = _imports(path)
+        assert not any("compiler" in name or name.startswith("..") for name in imported), path
+
+
+def test_generated_packs_import_only_the_runtime() -> None:
+    for path in (SRC.parents[1] / "generated").glob("*.py"):
+        imported = _imports(path)
+        assert imported <= {"__future__", "datetime", "collections.abc", "dataclasses",
+                            "decimal", "policy_dsl.runtime"}, path
