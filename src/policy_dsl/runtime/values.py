@@ -24,6 +24,9 @@ TRUE_WORDS = frozenset({"true", "yes", "y", "1", "是", "有", "√"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "否", "无", "×"})
 
 
+MISSING = "is missing; this field is required"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     field: str
@@ -38,7 +41,13 @@ class RecordInvalid(Exception):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = tuple(errors)
-        super().__init__("; ".join(str(e) for e in self.errors))
+        missing = [e.field for e in self.errors if e.message == MISSING]
+        parts = [str(e) for e in self.errors if e.message != MISSING]
+        if len(missing) == 1:
+            parts.append(f"{missing[0]}: {MISSING}")
+        elif missing:
+            parts.append(f"{len(missing)} required fields are missing: {', '.join(missing)}")
+        super().__init__("; ".join(parts))
 
 
 def _missing(value: object) -> bool:
@@ -55,7 +64,7 @@ def _get(raw: Raw, key: str, path: str, errors: list[FieldError],
     value = raw.get(key)
     if _missing(value):
         if required:
-            errors.append(FieldError(path, "is missing; this field is required"))
+            errors.append(FieldError(path, MISSING))
         return None
     return value
 
@@ -245,7 +254,7 @@ def _sequence(raw: Raw, key: str, path: str, errors: list[FieldError],
     value = raw.get(key)
     if _missing(value):
         if required:
-            errors.append(FieldError(path, "is missing; give a list ([] when there is none)"))
+            errors.append(FieldError(path, MISSING))
         return []
     if isinstance(value, str):  # a CSV cell holds the list as JSON text
         try:
