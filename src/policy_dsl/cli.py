@@ -25,10 +25,10 @@ from .runtime import (
     PackNotFound,
     decode,
     guess_format,
+    iter_outcomes,
     load_pack,
     outcome_json,
     read_records,
-    score_batch,
 )
 from .runtime.inputs import InputFormat
 from .runtime.packs import read_index
@@ -152,15 +152,16 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
     except InputUnreadable as error:
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
-    outcomes = score_batch(pack, records)
-    for outcome in outcomes:
+    failed: list[str] = []
+    for outcome in iter_outcomes(pack, records):
         output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
+        if outcome.error is not None:
+            failed.append(outcome.error)
     output.flush()
-    failed = [o for o in outcomes if o.error is not None]
-    click.echo(f"{pack.INFO.name}: scored {len(outcomes) - len(failed)} of {len(outcomes)} "
+    click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
-    for outcome in failed[:10]:
-        click.echo(f"  {outcome.error}", err=True)
+    for message in failed[:10]:
+        click.echo(f"  {message}", err=True)
     if len(failed) > 10:
         click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
     if failed:

@@ -18,7 +18,7 @@ from .arithmetic import (
     steps,
     weight,
 )
-from .batch import Outcome, outcome_json, score_batch
+from .batch import Outcome, iter_outcomes, outcome_json, score_batch
 from .cohorts import Band, GroupMean, group_means, rank_adjustments
 from .inputs import InputRecord, InputUnreadable, decode, guess_format, read_records
 from .packs import FactInfo, ItemInfo, Pack, PackInfo, PackNotFound, find_pack, load_pack
@@ -62,7 +62,8 @@ __all__ = [
     "ItemInfo", "ItemScore", "Line", "Outcome", "Pack", "PackInfo", "PackNotFound", "Raw",
     "Reason", "RecordInvalid", "Score", "Undefined", "check_unknown_fields", "clamp",
     "close_item", "close_part", "decode", "divide", "find_pack", "group_means", "growth",
-    "guess_format", "load_pack", "need", "not_applicable", "note", "outcome_json", "plain",
+    "guess_format", "iter_outcomes", "load_pack", "need", "not_applicable", "note",
+    "outcome_json", "plain",
     "rank_adjustments", "read_bool", "read_count", "read_date", "read_enum", "read_enum_set",
     "read_list", "read_number", "read_optional_bool", "read_optional_count",
     "read_optional_date", "read_optional_enum", "read_optional_number",

@@ -6,7 +6,7 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,27 +25,39 @@ class Outcome:
 
 
 def score_batch(pack: Pack, records: Sequence[InputRecord]) -> list[Outcome]:
-    outcomes: list[Outcome | None] = [None] * len(records)
+    return list(iter_outcomes(pack, records))
+
+
+def iter_outcomes(pack: Pack, records: Sequence[InputRecord]) -> Iterator[Outcome]:
+    """Outcomes in input order, one per record; every record is validated (and the cohort
+    values computed) before the first is scored, and each score is made only when asked for,
+    so a caller writing results as they come holds one score at a time."""
+    problems: dict[int, str] = {}
     valid: list[tuple[int, Any]] = []
     for index, record in enumerate(records):
         if record.raw is None:
-            outcomes[index] = Outcome(record, None, record.error or "unreadable record")
+            problems[index] = record.error or f"{record.where}: unreadable record"
             continue
         try:
             valid.append((index, pack.read_record(record.raw)))
         except (RecordInvalid, Undefined) as invalid:
-            outcomes[index] = Outcome(record, None, f"{record.where}: {invalid}")
+            problems[index] = f"{record.where}: {invalid}"
     cohorts = pack.compute_cohorts([facts for _, facts in valid])
+    scorable: dict[int, tuple[Any, Any]] = {}
     for (index, facts), cohort in zip(valid, cohorts, strict=True):
-        record = records[index]
         if isinstance(cohort, RecordInvalid):
-            outcomes[index] = Outcome(record, None, f"{record.where}: {cohort}")
+            problems[index] = f"{records[index].where}: {cohort}"
+        else:
+            scorable[index] = (facts, cohort)
+    for index, record in enumerate(records):
+        if index in problems:
+            yield Outcome(record, None, problems[index])
             continue
+        facts, cohort = scorable.pop(index)
         try:
-            outcomes[index] = Outcome(record, pack.evaluate(facts, cohort), None)
+            yield Outcome(record, pack.evaluate(facts, cohort), None)
         except Undefined as problem:
-            outcomes[index] = Outcome(record, None, f"{record.where}: {problem}")
-    return [outcome for outcome in outcomes if outcome is not None]
+            yield Outcome(record, None, f"{record.where}: {problem}")
 
 
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
