@@ -121,39 +121,43 @@ _ENUM_DISPLAY_CHANNEL: dict[str, str] = {  # 宣传方式
     '其他有效方式': 'other',
 }
 
+# Values by enum member, from `lookup` expressions (named by their line and column).
+_LOOKUP_155_15: dict[str, Decimal] = {'tertiary': _D80, 'secondary': _D90, 'primary': _D95}
+_LOOKUP_243_29: dict[str, Decimal] = {'correction_notice': _D1, 'loss_penalty': _D3, 'loss_return_only': _D2, 'fraud_penalty': _D5, 'fraud_return_only': _D4, 'judicial_referral': _D5}
+
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
 _R147 = Reason('目录调整后5个工作日内及时更新的，得1分', ('SZ-1',), 147)
 _R150 = Reason('未发现目录维护错误的，得1分', ('SZ-1',), 150)
 _R153 = Reason('品种数占比达标的，得1分', ('SZ-1',), 153)
-_R157 = Reason('未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分', ('SZ-1', 'G4', 'G6'), 157)
+_R154 = Reason('未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分', ('SZ-1', 'G4', 'G6'), 154)
 _R173 = Reason('执行价格政策、落实公示、按要求告知的，得3分', ('SZ-2', 'G1'), 173)
 _R174 = Reason('价格问题经查实的，每次扣1分', ('SZ-2',), 174)
 _R175 = Reason('未按规定做好收费公示的，每次扣1分', ('SZ-2',), 175)
 _R176 = Reason('自主定价项目未在7个工作日内告知的，每次扣1分', ('SZ-2',), 176)
 _R177 = Reason('本项扣分以3分为限', ('SZ-2', 'G3'), 177)
-_R186 = Reason('民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', ('SZ-3', 'G5'), 186)
+_R185 = Reason('民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', ('SZ-3', 'G5'), 185)
 _R187 = Reason('招采专项评价得分（百分制）×20%', ('SZ-3',), 187)
-_R195 = Reason('未纳入DRG范围的医疗机构，该项不计分，其余项按百分制折算', ('SZ-4', 'G5'), 195)
+_R194 = Reason('未纳入DRG范围的医疗机构，该项不计分，其余项按百分制折算', ('SZ-4', 'G5'), 194)
 _R196 = Reason('DRG/DIP支付方式改革绩效评价得分（百分制）×20%', ('SZ-4',), 196)
-_R211 = Reason('配备率高于或等于本机构上一年度的，得1分', ('SZ-5', 'G6'), 211)
-_R215 = Reason('新版目录公布后1个月内召开专题药事委员会会议（或专科医院的专题会议）的，得2分', ('SZ-5',), 215)
-_R218 = Reason('未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分', ('SZ-5',), 218)
+_R210 = Reason('配备率高于或等于本机构上一年度的，得1分', ('SZ-5', 'G6'), 210)
+_R214 = Reason('新版目录公布后1个月内召开专题药事委员会会议（或专科医院的专题会议）的，得2分', ('SZ-5',), 214)
+_R217 = Reason('未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分', ('SZ-5',), 217)
 _R240 = Reason('严格规范使用医保基金，无欺诈骗保行为发生的，得15分', ('SZ-6',), 240)
-_R251 = Reason('每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', ('SZ-6',), 251)
+_R242 = Reason('每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', ('SZ-6',), 242)
 _R252 = Reason('拒不改正的，不得分', ('SZ-6',), 252)
-_R256 = Reason('造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', ('SZ-6', 'G6'), 256)
+_R253 = Reason('造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', ('SZ-6', 'G6'), 253)
 _R273 = Reason('建立健全财务制度和考核评价体系的，得1分', ('SZ-7',), 273)
 _R276 = Reason('配合预算编制、协商、执行、清算等工作的，得1分', ('SZ-7',), 276)
 _R279 = Reason('无新增“应收医保款”挂账的，得1分', ('SZ-7',), 279)
-_R285 = Reason('结算清单上传率：DRG付费医院低于98%扣1分、低于96%扣2分；其他医院低于90%扣1分、低于80%扣2分', ('SZ-7', 'G6'), 285)
+_R282 = Reason('结算清单上传率：DRG付费医院低于98%扣1分、低于96%扣2分；其他医院低于90%扣1分、低于80%扣2分', ('SZ-7', 'G6'), 282)
 _R288 = Reason('不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', ('SZ-7',), 288)
 _R301 = Reason('院内管理系统基础库全覆盖应用的，得2分', ('SZ-8',), 301)
 _R304 = Reason('业务编码非标率低于1%的，得3分', ('SZ-8', 'G6'), 304)
-_R324 = Reason('电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', ('SZ-9', 'G6'), 324)
+_R323 = Reason('电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', ('SZ-9', 'G6'), 323)
 _R327 = Reason('接入江苏医保云实现移动支付的，得2分', ('SZ-9',), 327)
-_R331 = Reason('考核范围针对双通道资质医院；其他医院不涉及，不扣分', ('SZ-9', 'G5'), 331)
+_R330 = Reason('考核范围针对双通道资质医院；其他医院不涉及，不扣分', ('SZ-9', 'G5'), 330)
 _R332 = Reason('接入电子处方流转的，得1分', ('SZ-9',), 332)
-_R335 = Reason('双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', ('SZ-9', 'G6'), 335)
+_R333 = Reason('双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', ('SZ-9', 'G6'), 333)
 _R338 = Reason('完成信息系统联网后的对接、维护、传输等工作的，得2分', ('SZ-9',), 338)
 _R357 = Reason('按照诊疗规范提供合理、必要的医药服务，得4分', ('SZ-10',), 357)
 _R358 = Reason('所列情形每查实一项扣1分，扣完为止', ('SZ-10', 'G3'), 358)
@@ -163,8 +167,8 @@ _R385 = Reason('无就诊人员举报投诉的，得2分', ('SZ-12',), 385)
 _R386 = Reason('成立的投诉，每件按核定分值扣0.5-1分（可减免）', ('SZ-12',), 386)
 _R387 = Reason('第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分', ('SZ-12', 'SZ-C'), 387)
 _R397 = Reason('接入先诊疗后付费平台并正常运行的，加3分', ('SZ-13',), 397)
-_R399 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ-13', 'G6'), 399)
-_R401 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ-13', 'G6'), 401)
+_R398 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ-13', 'G6'), 398)
+_R400 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ-13', 'G6'), 400)
 _R411 = Reason('按通知转发医保重要政策，每1次加1分', ('SZ-14',), 411)
 _R412 = Reason('醒目位置宣传医保政策，每一种方式加0.5分', ('SZ-14',), 412)
 
@@ -403,18 +407,18 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # part 按月及时更新目录数据库 (1 points, line 146)
+    # part 按月及时更新目录数据库 (1 point, line 146)
     part = ZERO
     part += note(lines, _R147, (_D1 if r.catalogue_updated_on_time else ZERO))
     awards += close_part(part, _D1, lines)
-    # part 执行目录政策 (1 points, line 149)
+    # part 执行目录政策 (1 point, line 149)
     part = ZERO
     part += note(lines, _R150, (_D1 if r.catalogue_maintained_correctly else ZERO))
     awards += close_part(part, _D1, lines)
-    # part 目录内药品品种数占比 (1 points, line 152)
+    # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += note(lines, _R153, _D1)
-    part += note(lines, _R157, -min(_D0_1 * steps(r.catalogue_drug_share, (_D80 if r.level == 'tertiary' else (_D90 if r.level == 'secondary' else _D95)), _D1, 'below', 'floor'), _D1))
+    part += note(lines, _R154, -min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
     awards += close_part(part, _D1, lines)
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
@@ -424,13 +428,13 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 173
+    # 173: 执行价格政策、落实公示、按要求告知的，得3分
     awards += note(lines, _R173, _D3)
-    # line 174
+    # 174: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R174, -(_D1 * r.price_violations))
-    # line 175
+    # 175: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R175, -(_D1 * r.fee_disclosure_failures))
-    # line 176
+    # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R176, -(_D1 * r.late_self_pricing_notices))
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
@@ -438,11 +442,11 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
 def _item_3(r: Facts, c: Cohorts) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R186)
+        return not_applicable(3, _D20, _R185)
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 187
+    # 187: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R187, weight(need(r.procurement_score, 'procurement_score'), _D20))
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
@@ -450,11 +454,11 @@ def _item_3(r: Facts, c: Cohorts) -> ItemScore:
 def _item_4(r: Facts, c: Cohorts) -> ItemScore:
     """4 协同推进医保支付方式改革落地: 20 points, line 190."""
     if (not r.in_drg):
-        return not_applicable(4, _D20, _R195)
+        return not_applicable(4, _D20, _R194)
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 196
+    # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
     awards += note(lines, _R196, weight(need(r.drg_score, 'drg_score'), _D20))
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
@@ -464,16 +468,16 @@ def _item_5(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # part 谈判药品配备率 (1 points, line 209)
+    # part 谈判药品配备率 (1 point, line 209)
     part = ZERO
-    part += note(lines, _R211, (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO))
+    part += note(lines, _R210, (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO))
     awards += close_part(part, _D1, lines)
     # part 国谈药进院专题会议 (2 points, line 213)
     part = ZERO
-    part += note(lines, _R215, (_D2 if r.negotiated_drug_meeting_held else ZERO))
+    part += note(lines, _R214, (_D2 if r.negotiated_drug_meeting_held else ZERO))
     awards += close_part(part, _D2, lines)
-    # line 217
-    deductions -= note(lines, _R218, -sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
+    # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
+    deductions -= note(lines, _R217, -sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
@@ -482,11 +486,15 @@ def _item_6(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 240
+    # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
-    # line 242
-    deductions -= note(lines, _R251, -sum((max(((_D1 if each_d == 'correction_notice' else (_D3 if each_d == 'loss_penalty' else (_D2 if each_d == 'loss_return_only' else (_D5 if each_d == 'fraud_penalty' else (_D4 if each_d == 'fraud_return_only' else _D5))))) for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
-    return close_item(6, _D15, awards, deductions, None, ZERO, ((_R252, r.refused_to_correct), (_R256, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))))), lines)
+    # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions -= note(lines, _R242, -sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    zero_rules = (
+        (_R252, r.refused_to_correct),
+        (_R253, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))),
+    )
+    return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
 def _item_7(r: Facts, c: Cohorts) -> ItemScore:
@@ -494,23 +502,23 @@ def _item_7(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # part 财务制度和考核评价体系 (1 points, line 272)
+    # part 财务制度和考核评价体系 (1 point, line 272)
     part = ZERO
     part += note(lines, _R273, (_D1 if r.financial_system_in_place else ZERO))
     awards += close_part(part, _D1, lines)
-    # part 配合总额管理工作 (1 points, line 275)
+    # part 配合总额管理工作 (1 point, line 275)
     part = ZERO
     part += note(lines, _R276, (_D1 if r.cooperates_with_fund_management else ZERO))
     awards += close_part(part, _D1, lines)
-    # part 无新增应收医保款挂账 (1 points, line 278)
+    # part 无新增应收医保款挂账 (1 point, line 278)
     part = ZERO
     part += note(lines, _R279, (_D1 if r.no_new_receivables else ZERO))
     awards += close_part(part, _D1, lines)
     # part 结算清单上传 (2 points, line 281)
     part = ZERO
-    part += note(lines, _R285, ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0))))
+    part += note(lines, _R282, ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0))))
     awards += close_part(part, _D2, lines)
-    # line 288
+    # 288: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R288, -(_D1 * r.cooperation_incidents))
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
@@ -538,7 +546,7 @@ def _item_9(r: Facts, c: Cohorts) -> ItemScore:
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 322)
     part = ZERO
-    part += note(lines, _R324, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
+    part += note(lines, _R323, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 326)
     part = ZERO
@@ -546,11 +554,11 @@ def _item_9(r: Facts, c: Cohorts) -> ItemScore:
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 329)
     if (not r.dual_channel):
-        awards += note(lines, _R331, _D2)
+        awards += note(lines, _R330, _D2)
     else:
         part = ZERO
         part += note(lines, _R332, (_D1 if r.eprescription_connected else ZERO))
-        part += note(lines, _R335, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if r.eprescription_connected else ZERO))
+        part += note(lines, _R333, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if r.eprescription_connected else ZERO))
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 337)
     part = ZERO
@@ -564,9 +572,9 @@ def _item_10(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 357
+    # 357: 按照诊疗规范提供合理、必要的医药服务，得4分
     awards += note(lines, _R357, _D4)
-    # line 358
+    # 358: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R358, -(_D1 * r.care_violations))
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
@@ -576,9 +584,12 @@ def _item_11(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 372
+    # 372: 及时签订并规范履行协议重要约定的，得2分
     awards += note(lines, _R372, _D2)
-    return close_item(11, _D2, awards, deductions, None, ZERO, ((_R373, (r.agreement_violations > _D0)),), lines)
+    zero_rules = (
+        (_R373, (r.agreement_violations > _D0)),
+    )
+    return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
 
 def _item_12(r: Facts, c: Cohorts) -> ItemScore:
@@ -586,11 +597,11 @@ def _item_12(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 385
+    # 385: 无就诊人员举报投诉的，得2分
     awards += note(lines, _R385, _D2)
-    # line 386
+    # 386: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R386, -sum((each_c.deduction for each_c in r.complaints), ZERO))
-    # line 387
+    # 387: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards += note(lines, _R387, c.survey_adjustment)
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
@@ -600,12 +611,12 @@ def _item_13(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 397
+    # 397: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R397, (_D3 if r.pay_later_connected else ZERO))
-    # line 398
-    awards += note(lines, _R399, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
-    # line 400
-    awards += note(lines, _R401, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
+    # 398: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards += note(lines, _R398, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
+    # 400: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards += note(lines, _R400, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
@@ -614,9 +625,9 @@ def _item_14(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 411
+    # 411: 按通知转发医保重要政策，每1次加1分
     awards += note(lines, _R411, _D1 * r.policies_forwarded)
-    # line 412
+    # 412: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += note(lines, _R412, _D0_5 * len(r.display_channels))
     return close_item(14, _D5, awards, deductions, None, ZERO, (), lines)
 

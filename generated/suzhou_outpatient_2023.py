@@ -109,26 +109,29 @@ _ENUM_DISPLAY_CHANNEL: dict[str, str] = {  # 宣传方式
     '其他有效方式': 'other',
 }
 
+# Values by enum member, from `lookup` expressions (named by their line and column).
+_LOOKUP_224_29: dict[str, Decimal] = {'correction_notice': _D1, 'loss_penalty': _D3, 'loss_return_only': _D2, 'fraud_penalty': _D5, 'fraud_return_only': _D4, 'judicial_referral': _D5}
+
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
 _R140 = Reason('目录调整后5个工作日内及时更新的，得2分', ('SZ2-1',), 140)
 _R143 = Reason('未发现目录维护错误的，得2分', ('SZ2-1',), 143)
 _R146 = Reason('品种数占比≥95%的，得2分', ('SZ2-1',), 146)
-_R148 = Reason('未达到标准的，每降低1个百分点扣0.1分，最多扣2分', ('SZ2-1', 'G4', 'G6'), 148)
+_R147 = Reason('未达到标准的，每降低1个百分点扣0.1分，最多扣2分', ('SZ2-1', 'G4', 'G6'), 147)
 _R164 = Reason('执行价格政策、落实公示、按要求告知的，得5分', ('SZ2-2', 'G1'), 164)
 _R165 = Reason('价格问题经查实的，每次扣1分', ('SZ2-2',), 165)
 _R166 = Reason('未按规定做好收费公示的，每次扣1分', ('SZ2-2',), 166)
 _R167 = Reason('自主定价项目未在7个工作日内告知的，每次扣1分', ('SZ2-2',), 167)
 _R168 = Reason('本项扣分以5分为限', ('SZ2-2', 'G3'), 168)
-_R177 = Reason('民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', ('SZ2-3', 'G5'), 177)
+_R176 = Reason('民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', ('SZ2-3', 'G5'), 176)
 _R178 = Reason('招采专项评价得分（百分制）×20%', ('SZ2-3',), 178)
 _R191 = Reason('增幅不高于本组平均增长率的，得4分', ('SZ2-4',), 191)
-_R193 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 193)
+_R192 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 192)
 _R196 = Reason('增幅不高于本组平均增长率的，得4分', ('SZ2-4',), 196)
-_R198 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 198)
+_R197 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 197)
 _R221 = Reason('严格规范使用医保基金，无欺诈骗保行为发生的，得15分', ('SZ2-5',), 221)
-_R232 = Reason('每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', ('SZ2-5',), 232)
+_R223 = Reason('每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', ('SZ2-5',), 223)
 _R233 = Reason('拒不改正的，不得分', ('SZ2-5',), 233)
-_R237 = Reason('造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', ('SZ2-5', 'G6'), 237)
+_R234 = Reason('造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', ('SZ2-5', 'G6'), 234)
 _R253 = Reason('建立健全财务制度和考核评价体系的，得2分', ('SZ2-6',), 253)
 _R256 = Reason('配合预算编制、协商、执行、清算等工作的，得2分', ('SZ2-6',), 256)
 _R259 = Reason('无新增“应收医保款”挂账的，得2分', ('SZ2-6',), 259)
@@ -136,11 +139,11 @@ _R262 = Reason('规范准确上传结算明细数据和结算清单的，得2分
 _R264 = Reason('不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', ('SZ2-6',), 264)
 _R277 = Reason('院内管理系统基础库全覆盖应用的，得2分', ('SZ2-7',), 277)
 _R280 = Reason('业务编码非标率低于1%的，得3分', ('SZ2-7', 'G6'), 280)
-_R300 = Reason('电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', ('SZ2-8', 'G6'), 300)
+_R299 = Reason('电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', ('SZ2-8', 'G6'), 299)
 _R303 = Reason('接入江苏医保云实现移动支付的，得2分', ('SZ2-8',), 303)
-_R307 = Reason('考核范围针对双通道资质医院；其他医院不涉及，不扣分', ('SZ2-8', 'G5'), 307)
+_R306 = Reason('考核范围针对双通道资质医院；其他医院不涉及，不扣分', ('SZ2-8', 'G5'), 306)
 _R308 = Reason('接入电子处方流转的，得1分', ('SZ2-8',), 308)
-_R311 = Reason('双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', ('SZ2-8', 'G6'), 311)
+_R309 = Reason('双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', ('SZ2-8', 'G6'), 309)
 _R314 = Reason('完成信息系统联网后的对接、维护、传输等工作的，得2分', ('SZ2-8',), 314)
 _R333 = Reason('按照诊疗规范提供合理、必要的医药服务，得6分', ('SZ2-9',), 333)
 _R334 = Reason('所列情形每查实一项扣1分，扣完为止', ('SZ2-9', 'G3'), 334)
@@ -149,8 +152,8 @@ _R349 = Reason('查实所列违规情形之一的，不得分', ('SZ2-10',), 349
 _R361 = Reason('无就诊人员举报投诉的，得3分', ('SZ2-11',), 361)
 _R362 = Reason('成立的投诉，每件按核定分值扣0.5-1分（可减免）', ('SZ2-11',), 362)
 _R372 = Reason('接入先诊疗后付费平台并正常运行的，加3分', ('SZ2-12',), 372)
-_R374 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ2-12', 'G6'), 374)
-_R376 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ2-12', 'G6'), 376)
+_R373 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ2-12', 'G6'), 373)
+_R375 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ2-12', 'G6'), 375)
 _R386 = Reason('按通知转发医保重要政策，每1次加1分', ('SZ2-13',), 386)
 _R387 = Reason('醒目位置宣传医保政策，每一种方式加0.5分', ('SZ2-13',), 387)
 
@@ -433,7 +436,7 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     # part 目录内药品品种数占比 (2 points, line 145)
     part = ZERO
     part += note(lines, _R146, _D2)
-    part += note(lines, _R148, -min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2))
+    part += note(lines, _R147, -min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2))
     awards += close_part(part, _D2, lines)
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
@@ -443,13 +446,13 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 164
+    # 164: 执行价格政策、落实公示、按要求告知的，得5分
     awards += note(lines, _R164, _D5)
-    # line 165
+    # 165: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R165, -(_D1 * r.price_violations))
-    # line 166
+    # 166: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R166, -(_D1 * r.fee_disclosure_failures))
-    # line 167
+    # 167: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R167, -(_D1 * r.late_self_pricing_notices))
     return close_item(2, _D5, awards, deductions, _R168, _D5, (), lines)
 
@@ -457,11 +460,11 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
 def _item_3(r: Facts, c: Cohorts) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 173."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R177)
+        return not_applicable(3, _D20, _R176)
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 178
+    # 178: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R178, weight(need(r.procurement_score, 'procurement_score'), _D20))
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
@@ -474,12 +477,12 @@ def _item_4(r: Facts, c: Cohorts) -> ItemScore:
     # part 门诊次均费用增长 (4 points, line 190)
     part = ZERO
     part += note(lines, _R191, _D4)
-    part += note(lines, _R193, -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor')))
+    part += note(lines, _R192, -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor')))
     awards += close_part(part, _D4, lines)
     # part 门诊人次人头比增长 (4 points, line 195)
     part = ZERO
     part += note(lines, _R196, _D4)
-    part += note(lines, _R198, -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor')))
+    part += note(lines, _R197, -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor')))
     awards += close_part(part, _D4, lines)
     return close_item(4, _D8, awards, deductions, None, ZERO, (), lines)
 
@@ -489,11 +492,15 @@ def _item_5(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 221
+    # 221: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R221, _D15)
-    # line 223
-    deductions -= note(lines, _R232, -sum((max(((_D1 if each_d == 'correction_notice' else (_D3 if each_d == 'loss_penalty' else (_D2 if each_d == 'loss_return_only' else (_D5 if each_d == 'fraud_penalty' else (_D4 if each_d == 'fraud_return_only' else _D5))))) for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
-    return close_item(5, _D15, awards, deductions, None, ZERO, ((_R233, r.refused_to_correct), (_R237, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))))), lines)
+    # 223: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions -= note(lines, _R223, -sum((max((_LOOKUP_224_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    zero_rules = (
+        (_R233, r.refused_to_correct),
+        (_R234, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))),
+    )
+    return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
 def _item_6(r: Facts, c: Cohorts) -> ItemScore:
@@ -517,7 +524,7 @@ def _item_6(r: Facts, c: Cohorts) -> ItemScore:
     part = ZERO
     part += note(lines, _R262, (_D2 if r.settlement_data_accurate else ZERO))
     awards += close_part(part, _D2, lines)
-    # line 264
+    # 264: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R264, -(_D1 * r.cooperation_incidents))
     return close_item(6, _D8, awards, deductions, None, ZERO, (), lines)
 
@@ -545,7 +552,7 @@ def _item_8(r: Facts, c: Cohorts) -> ItemScore:
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 298)
     part = ZERO
-    part += note(lines, _R300, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
+    part += note(lines, _R299, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 302)
     part = ZERO
@@ -553,11 +560,11 @@ def _item_8(r: Facts, c: Cohorts) -> ItemScore:
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 305)
     if (not r.dual_channel):
-        awards += note(lines, _R307, _D2)
+        awards += note(lines, _R306, _D2)
     else:
         part = ZERO
         part += note(lines, _R308, (_D1 if r.eprescription_connected else ZERO))
-        part += note(lines, _R311, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if r.eprescription_connected else ZERO))
+        part += note(lines, _R309, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if r.eprescription_connected else ZERO))
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 313)
     part = ZERO
@@ -571,9 +578,9 @@ def _item_9(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 333
+    # 333: 按照诊疗规范提供合理、必要的医药服务，得6分
     awards += note(lines, _R333, _D6)
-    # line 334
+    # 334: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R334, -(_D1 * r.care_violations))
     return close_item(9, _D6, awards, deductions, None, ZERO, (), lines)
 
@@ -583,9 +590,12 @@ def _item_10(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 348
+    # 348: 及时签订并规范履行协议重要约定的，得6分
     awards += note(lines, _R348, _D6)
-    return close_item(10, _D6, awards, deductions, None, ZERO, ((_R349, (r.agreement_violations > _D0)),), lines)
+    zero_rules = (
+        (_R349, (r.agreement_violations > _D0)),
+    )
+    return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
 
 def _item_11(r: Facts, c: Cohorts) -> ItemScore:
@@ -593,9 +603,9 @@ def _item_11(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 361
+    # 361: 无就诊人员举报投诉的，得3分
     awards += note(lines, _R361, _D3)
-    # line 362
+    # 362: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R362, -sum((each_c.deduction for each_c in r.complaints), ZERO))
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
@@ -605,12 +615,12 @@ def _item_12(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 372
+    # 372: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R372, (_D3 if r.pay_later_connected else ZERO))
-    # line 373
-    awards += note(lines, _R374, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
-    # line 375
-    awards += note(lines, _R376, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
+    # 373: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards += note(lines, _R373, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
+    # 375: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards += note(lines, _R375, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
     return close_item(12, _D5, awards, deductions, None, ZERO, (), lines)
 
 
@@ -619,9 +629,9 @@ def _item_13(r: Facts, c: Cohorts) -> ItemScore:
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
-    # line 386
+    # 386: 按通知转发医保重要政策，每1次加1分
     awards += note(lines, _R386, _D1 * r.policies_forwarded)
-    # line 387
+    # 387: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += note(lines, _R387, _D0_5 * len(r.display_channels))
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 

@@ -164,8 +164,8 @@ class _PackBuilder:
         self.checked = checked
         self.source_lines = source_text.splitlines()
         self.constants: dict[str, str] = {}  # Decimal literal -> constant name
-        self.reasons: dict[str, tuple[ast.Reason, str]] = {}  # constant name -> reason
-        self.bands: list[tuple[str, ast.RankBand]] = []
+        self.reasons: dict[str, tuple[ast.Reason, int]] = {}  # constant -> reason, rule line
+        self.lookups: dict[str, str] = {}  # table name -> dict display
         self.facts = {f.name: f for f in standard.facts}
         self.lets = {x.name for x in standard.lets}
         self.cohorts = frozenset(c.name for c in standard.cohorts)
@@ -181,13 +181,15 @@ class _PackBuilder:
             self.constants[text] = f"_D{mangled}"
         return self.constants[text]
 
-    def reason(self, reason: ast.Reason) -> str:
-        name = f"_R{reason.span.line}"
+    def reason_of(self, node: ast.Rule | ast.NotApplicable | ast.DeductionCap) -> str:
+        """The constant holding a rule's reason, with the line where the rule starts."""
+        reason, line = node.reason, node.span.line
+        name = f"_R{line}"
         suffix = 2
         while name in self.reasons and self.reasons[name][0] is not reason:
-            name = f"_R{reason.span.line}_{suffix}"
+            name = f"_R{line}_{suffix}"
             suffix += 1
-        self.reasons[name] = (reason, name)
+        self.reasons[name] = (reason, line)
         return name
 
     def source_of(self, expr: ast.Expr) -> str:
@@ -247,12 +249,23 @@ class _PackBuilder:
                 return code
             case ast.Lookup(subject=subject, cases=cases):
                 subject_code = self.expr(subject, name)
+                if all(isinstance(case.result, ast.Number | ast.Percent) for case in cases):
+                    return f"{self.lookup_table(node)}[{subject_code}]"
                 code = self.expr(cases[-1].result, name)
                 for case in reversed(cases[:-1]):
                     code = (f"({self.expr(case.result, name)} if {subject_code} == "
                             f"{case.member!r} else {code})")
                 return code
         raise AssertionError(f"unknown expression {node!r}")  # pragma: no cover
+
+    def lookup_table(self, node: ast.Lookup) -> str:
+        """A lookup whose values are all constants, as a module-level table."""
+        table = f"_LOOKUP_{node.span.line}_{node.span.column}"
+        entries = ", ".join(f"{case.member!r}: {self.decimal(case.result.value)}"
+                            for case in node.cases
+                            if isinstance(case.result, ast.Number | ast.Percent))
+        self.lookups[table] = f"{{{entries}}}"
+        return table
 
     def decimal_expr(self, node: ast.Expr, name: _Names) -> str:
         code = self.expr(node, name)
@@ -505,7 +518,7 @@ class _PackBuilder:
             out.line(f"if {condition}:")
             out.indent().line(f"return not_applicable({item.number}, "
                               f"{self.decimal(item.points)}, "
-                              f"{self.reason(item.not_applicable.reason)})")
+                              f"{self.reason_of(item.not_applicable)})")
             out.outdent()
         out.line("lines: list[Line] = []")
         out.line("awards = ZERO")
@@ -517,31 +530,37 @@ class _PackBuilder:
             elif isinstance(entry, ast.ZeroRule):
                 zero_rules.append(entry)
             else:
-                out.line(f"# line {entry.span.line}")
+                out.line(f"# {entry.span.line}: {one_line(entry.reason.text)}")
                 delta = self.rule_delta(entry)
                 if entry.sign == "award":
-                    out.line(f"awards += note(lines, {self.reason(entry.reason)}, {delta})")
+                    out.line(f"awards += note(lines, {self.reason_of(entry)}, {delta})")
                 else:
-                    out.line(f"deductions -= note(lines, {self.reason(entry.reason)}, {delta})")
-        zeros = ", ".join(f"({self.reason(rule.reason)}, {self.expr(rule.condition, name)})"
-                          for rule in zero_rules)
+                    out.line(f"deductions -= note(lines, {self.reason_of(entry)}, {delta})")
+        if zero_rules:
+            out.line("zero_rules = (")
+            out.indent()
+            for rule in zero_rules:
+                out.line(f"({self.reason_of(rule)}, {self.expr(rule.condition, name)}),")
+            out.outdent()
+            out.line(")")
         cap_reason, cap = "None", "ZERO"
         if item.deduction_cap is not None:
-            cap_reason = self.reason(item.deduction_cap.reason)
+            cap_reason = self.reason_of(item.deduction_cap)
             cap = self.decimal(item.deduction_cap.points)
-        trailing = "," if len(zero_rules) == 1 else ""
+        zeros = "zero_rules" if zero_rules else "()"
         out.line(f"return close_item({item.number}, {self.decimal(item.points)}, awards, "
-                 f"deductions, {cap_reason}, {cap}, ({zeros}{trailing}), lines)")
+                 f"deductions, {cap_reason}, {cap}, {zeros}, lines)")
         return out.text()
 
     def part(self, part: ast.Part, out: _Writer) -> None:
         points = self.decimal(part.points)
-        out.line(f"# part {one_line(part.label)} ({part.points} points, line {part.span.line})")
+        unit = "point" if part.points == 1 else "points"
+        out.line(f"# part {one_line(part.label)} ({part.points} {unit}, line {part.span.line})")
         if part.not_applicable is not None:
             condition = self.expr(part.not_applicable.condition, self.record_name)
             out.line(f"if {condition}:")
             out.indent().line(f"awards += note(lines, "
-                              f"{self.reason(part.not_applicable.reason)}, {points})")
+                              f"{self.reason_of(part.not_applicable)}, {points})")
             out.outdent()
             out.line("else:")
             out.indent()
@@ -550,11 +569,11 @@ class _PackBuilder:
             if isinstance(rule, ast.ZeroRule):
                 condition = self.expr(rule.condition, self.record_name)
                 out.line(f"if {condition}:")
-                out.indent().line(f"note(lines, {self.reason(rule.reason)}, -part)")
+                out.indent().line(f"note(lines, {self.reason_of(rule)}, -part)")
                 out.line("part = ZERO")
                 out.outdent()
                 continue
-            out.line(f"part += note(lines, {self.reason(rule.reason)}, {self.rule_delta(rule)})")
+            out.line(f"part += note(lines, {self.reason_of(rule)}, {self.rule_delta(rule)})")
         out.line(f"awards += close_part(part, {points}, lines)")
         if part.not_applicable is not None:
             out.outdent()
@@ -619,8 +638,8 @@ class _PackBuilder:
         cohort_fields = [(c.name, c.label) for c in standard.cohorts]
         rescale = self.decimal(header.rescale) if header.rescale is not None else "None"
         constants = sorted(self.constants.items(), key=lambda kv: (Decimal(kv[0]), kv[0]))
-        reasons = [(name, reason) for name, (reason, _) in
-                   sorted(self.reasons.items(), key=lambda kv: (kv[1][0].span.line, kv[0]))]
+        reasons = [(name, reason, line) for name, (reason, line) in
+                   sorted(self.reasons.items(), key=lambda kv: (kv[1][1], kv[0]))]
         return {
             "standard": standard, "header": header, "name": pack_name(standard),
             "compiler_version": __version__, "items": items, "enums": enums,
@@ -629,6 +648,7 @@ class _PackBuilder:
             "cohorts_body": cohorts_body, "fact_infos": fact_infos,
             "known_fields": sorted({"id", "name"} | {f.name for f in standard.facts}),
             "rescale": rescale, "constants": constants, "reasons": reasons,
+            "lookups": sorted(self.lookups.items()),
             "uses": sorted(_runtime_names(read_body, cohorts_body, items, records),
                            key=_import_order),
         }
