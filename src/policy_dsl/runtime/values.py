@@ -99,26 +99,32 @@ def _check_bounds(path: str, number: Decimal, low: Decimal | None, high: Decimal
         errors.append(FieldError(path, f"{number}{unit} is out of range; expected {lo}..{hi}"))
 
 
-def read_optional_number(raw: Raw, key: str, errors: list[FieldError], *,
-                         low: Decimal | None = None, high: Decimal | None = None,
-                         path: str | None = None, required: bool = False) -> Decimal | None:
-    path = path or key
+def _read_decimal(raw: Raw, key: str, errors: list[FieldError], low: Decimal | None,
+                  high: Decimal | None, path: str, required: bool,
+                  percent: bool) -> Decimal | None:
     value = _get(raw, key, path, errors, required)
     if value is None:
         return None
-    number = parse_decimal(value)
+    text = value.strip().removesuffix("%") if percent and isinstance(value, str) else value
+    number = parse_decimal(text)
     if number is None:
-        errors.append(FieldError(path, f"expected a number, got {_shown(value)}"))
+        wanted = 'a percent such as 85.5 or "85.5%"' if percent else "a number"
+        errors.append(FieldError(path, f"expected {wanted}, got {_shown(value)}"))
         return None
-    _check_bounds(path, number, low, high, errors)
+    _check_bounds(path, number, low, high, errors, "%" if percent else "")
     return number
+
+
+def read_optional_number(raw: Raw, key: str, errors: list[FieldError], *,
+                         low: Decimal | None = None, high: Decimal | None = None,
+                         path: str | None = None, required: bool = False) -> Decimal | None:
+    return _read_decimal(raw, key, errors, low, high, path or key, required, percent=False)
 
 
 def read_number(raw: Raw, key: str, errors: list[FieldError], *,
                 low: Decimal | None = None, high: Decimal | None = None,
                 path: str | None = None) -> Decimal:
-    number = read_optional_number(raw, key, errors, low=low, high=high, path=path,
-                                  required=True)
+    number = _read_decimal(raw, key, errors, low, high, path or key, True, percent=False)
     return ZERO if number is None else number
 
 
@@ -126,25 +132,13 @@ def read_optional_percent(raw: Raw, key: str, errors: list[FieldError], *,
                           low: Decimal | None = None, high: Decimal | None = None,
                           path: str | None = None, required: bool = False) -> Decimal | None:
     """A percent in percentage points: 85.5 or "85.5%" (not 0.855)."""
-    path = path or key
-    value = _get(raw, key, path, errors, required)
-    if value is None:
-        return None
-    text = value.strip().removesuffix("%") if isinstance(value, str) else value
-    number = parse_decimal(text)
-    if number is None:
-        errors.append(FieldError(path, f"expected a percent such as 85.5 or \"85.5%\", "
-                                 f"got {_shown(value)}"))
-        return None
-    _check_bounds(path, number, low, high, errors, "%")
-    return number
+    return _read_decimal(raw, key, errors, low, high, path or key, required, percent=True)
 
 
 def read_percent(raw: Raw, key: str, errors: list[FieldError], *,
                  low: Decimal | None = None, high: Decimal | None = None,
                  path: str | None = None) -> Decimal:
-    number = read_optional_percent(raw, key, errors, low=low, high=high, path=path,
-                                   required=True)
+    number = _read_decimal(raw, key, errors, low, high, path or key, True, percent=True)
     return ZERO if number is None else number
 
 
