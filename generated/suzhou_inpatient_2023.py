@@ -418,7 +418,7 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += note(lines, _R153, _D1)
-    part += note(lines, _R154, -min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
+    part += note(lines, _R154, -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1)))
     awards += close_part(part, _D1, lines)
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
@@ -477,7 +477,7 @@ def _item_5(r: Facts, c: Cohorts) -> ItemScore:
     part += note(lines, _R214, (_D2 if r.negotiated_drug_meeting_held else ZERO))
     awards += close_part(part, _D2, lines)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions -= note(lines, _R217, -sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
+    deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO)))
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
@@ -489,7 +489,7 @@ def _item_6(r: Facts, c: Cohorts) -> ItemScore:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= note(lines, _R242, -sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
     zero_rules = (
         (_R252, r.refused_to_correct),
         (_R253, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))),
@@ -600,7 +600,7 @@ def _item_12(r: Facts, c: Cohorts) -> ItemScore:
     # 385: 无就诊人员举报投诉的，得2分
     awards += note(lines, _R385, _D2)
     # 386: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= note(lines, _R386, -sum((each_c.deduction for each_c in r.complaints), ZERO))
+    deductions -= note(lines, _R386, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
     # 387: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards += note(lines, _R387, c.survey_adjustment)
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)

@@ -436,7 +436,7 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     # part 目录内药品品种数占比 (2 points, line 145)
     part = ZERO
     part += note(lines, _R146, _D2)
-    part += note(lines, _R147, -min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2))
+    part += note(lines, _R147, -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2)))
     awards += close_part(part, _D2, lines)
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
@@ -495,7 +495,7 @@ def _item_5(r: Facts, c: Cohorts) -> ItemScore:
     # 221: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R221, _D15)
     # 223: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= note(lines, _R223, -sum((max((_LOOKUP_224_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    deductions -= note(lines, _R223, -(sum((max((_LOOKUP_224_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
     zero_rules = (
         (_R233, r.refused_to_correct),
         (_R234, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))),
@@ -606,7 +606,7 @@ def _item_11(r: Facts, c: Cohorts) -> ItemScore:
     # 361: 无就诊人员举报投诉的，得3分
     awards += note(lines, _R361, _D3)
     # 362: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= note(lines, _R362, -sum((each_c.deduction for each_c in r.complaints), ZERO))
+    deductions -= note(lines, _R362, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
 

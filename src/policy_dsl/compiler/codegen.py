@@ -602,7 +602,7 @@ class _PackBuilder:
                         f"{guard}), ZERO)")
         if rule.cap is not None:
             code = f"min({code}, {self.decimal(rule.cap)})"
-        return code if rule.sign == "award" else f"-{_parenthesised(code)}"
+        return code if rule.sign == "award" else f"-({code})"
 
     # ------------------------------------------------------------ the template's context
     def context(self) -> dict[str, object]:
@@ -692,27 +692,3 @@ def _flatten(values: object) -> Iterator[str]:
     elif isinstance(values, list | tuple):
         for value in values:
             yield from _flatten(value)
-
-
-def _parenthesised(code: str) -> str:
-    return code if code.startswith(("(", "min(", "sum(")) and _balanced(code) else f"({code})"
-
-
-def _balanced(code: str) -> bool:
-    """Whether the first bracket in `code` closes at its very end."""
-    depth = 0
-    in_string: str | None = None
-    for position, char in enumerate(code):
-        if in_string:
-            if char == in_string and code[position - 1] != "\\":
-                in_string = None
-            continue
-        if char in "'\"":
-            in_string = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0 and position != len(code) - 1:
-                return False
-    return depth == 0
