@@ -474,9 +474,10 @@ class _Checker:
                                hint=self.suggest(name, self.facts))
                 else:
                     self.used.add(name)
-                    if fact.presence == "required" or fact.default is not None:
-                        self.error("C213", f"'{name}' is always given; 'given {name}' is "
-                                   "always true", expr.span)
+                    if (fact.presence == "required" or fact.default is not None
+                            or fact.type.container is not None):
+                        self.error("C213", f"'{name}' is always given (a missing list is "
+                                   f"empty); 'given {name}' is always true", expr.span)
                 return BOOL
             case ast.Call():
                 return self.infer_call(expr, scope)
@@ -500,7 +501,8 @@ class _Checker:
         if name in self.facts:
             self.used.add(name)
             fact = self.facts[name]
-            if fact.presence == "optional" and fact.default is None and name not in scope.given:
+            if (fact.presence == "optional" and fact.default is None
+                    and fact.type.container is None and name not in scope.given):
                 self.error("C213", f"'{name}' is optional and may be missing here", span,
                            hint=f"guard it: 'given {name} and ...', or "
                            f"'if given {name} then ... else ...', or give it a default")

@@ -1,7 +1,9 @@
 """Exact arithmetic for scoring: decimals only, every rounding named (POLICY-NOTES G2, G4).
 
-Divisions are carried to 34 significant digits (`DIVISION`, an explicit context, whatever the
-caller's thread context says); scores are only rounded where they are reported, half-up.
+Sums, differences and products of the rule files' values (points, percents, money with few
+decimals) are exact. Divisions (shares, growth rates, means, rescaling) are carried to 28
+significant digits in `DIVISION`, an explicit context, whatever the caller's thread context
+says. Scores are rounded only where they are reported: 2 decimals, half-up.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ T = TypeVar("T")
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
-DIVISION = Context(prec=34, rounding=ROUND_HALF_EVEN)
+DIVISION = Context(prec=28, rounding=ROUND_HALF_EVEN)
 
 
 class Undefined(ArithmeticError):
