@@ -89,3 +89,18 @@ def test_generated_packs_import_only_the_runtime() -> None:
         imported = _imports(path)
         assert imported <= {"__future__", "datetime", "collections.abc", "dataclasses",
                             "decimal", "policy_dsl.runtime"}, path
+
+
+def test_scores_do_not_depend_on_the_callers_decimal_context() -> None:
+    """G2: a host application with a 3-digit decimal context still gets exact scores:
+    private, one price violation, share 79%: 78.9 × 100 / 80 = 98.625 → 98.63."""
+    from decimal import localcontext
+
+    from helpers import DROP, full_marks_inpatient, score_one
+
+    record = full_marks_inpatient(ownership="private", procurement_score=DROP,
+                                  price_violations=1, catalogue_drug_share="79")
+    with localcontext() as context:
+        context.prec = 3
+        result = score_one("suzhou/inpatient-2023", record)
+    assert (result["earned"], result["total"]) == ("78.9", "98.63")

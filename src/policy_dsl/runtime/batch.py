@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from decimal import localcontext
 from typing import Any
 
-from .arithmetic import Undefined, plain
+from .arithmetic import DIVISION, Undefined, plain
 from .inputs import InputRecord
 from .packs import Pack
 from .results import Score
@@ -34,15 +35,16 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord]) -> Iterator[Outcom
     so a caller writing results as they come holds one score at a time."""
     problems: dict[int, str] = {}
     valid: list[tuple[int, Any]] = []
-    for index, record in enumerate(records):
-        if record.raw is None:
-            problems[index] = record.error or f"{record.where}: unreadable record"
-            continue
-        try:
-            valid.append((index, pack.read_record(record.raw)))
-        except (RecordInvalid, Undefined) as invalid:
-            problems[index] = f"{record.where}: {invalid}"
-    cohorts = pack.compute_cohorts([facts for _, facts in valid])
+    with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
+        for index, record in enumerate(records):
+            if record.raw is None:
+                problems[index] = record.error or f"{record.where}: unreadable record"
+                continue
+            try:
+                valid.append((index, pack.read_record(record.raw)))
+            except (RecordInvalid, Undefined) as invalid:
+                problems[index] = f"{record.where}: {invalid}"
+        cohorts = pack.compute_cohorts([facts for _, facts in valid])
     scorable: dict[int, tuple[Any, Any]] = {}
     for (index, facts), cohort in zip(valid, cohorts, strict=True):
         if isinstance(cohort, RecordInvalid):
@@ -55,9 +57,12 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord]) -> Iterator[Outcom
             continue
         facts, cohort = scorable.pop(index)
         try:
-            yield Outcome(record, pack.evaluate(facts, cohort), None)
+            with localcontext(DIVISION):
+                score = pack.evaluate(facts, cohort)
         except Undefined as problem:
             yield Outcome(record, None, f"{record.where}: {problem}")
+        else:
+            yield Outcome(record, score, None)
 
 
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
