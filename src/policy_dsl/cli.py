@@ -112,7 +112,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
     click.echo("\nfacts:")
     for fact in info.facts:
         bounds = "" if fact.low is None and fact.high is None else \
-            f" in {fact.low if fact.low is not None else ''}..{fact.high or ''}"
+            f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
         default = f", default {fact.default}" if fact.default else ""
         click.echo(f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  "
                    f"{fact.label}")
