@@ -267,6 +267,7 @@ class Facts:
 
 
 _KNOWN_FIELDS = frozenset(('agreement_violations', 'all_settlements', 'care_violations', 'catalogue_drug_share', 'catalogue_maintained_correctly', 'catalogue_updated_on_time', 'coding_full_coverage', 'complaints', 'cooperates_with_fund_management', 'cooperation_incidents', 'direct_survey_adjustment', 'display_channels', 'drg_score', 'dual_channel', 'eprescription_connected', 'eprescription_flow_rate', 'evoucher_settlements', 'fee_disclosure_failures', 'financial_system_in_place', 'fund_loss_amount', 'id', 'in_drg', 'late_self_pricing_notices', 'level', 'mobile_payment_connected', 'name', 'negotiated_drug_meeting_held', 'negotiated_drug_rate', 'negotiated_drug_rate_last_year', 'no_new_receivables', 'nonstandard_code_rate', 'ownership', 'pay_later_connected', 'pay_later_share_2024', 'pay_later_share_dec_2023', 'policies_forwarded', 'price_violations', 'procurement_score', 'refused_to_correct', 'region_fund_expenditure_last_year', 'satisfaction_score', 'serious_social_harm', 'settlement_list_upload_rate', 'systems_integration_done', 'unstocked_products', 'violations'))
+_BONUS_ITEMS: frozenset[int] = frozenset({13, 14})
 
 
 def read_record(raw: Raw) -> Facts:
@@ -650,7 +651,7 @@ def evaluate(r: Facts, c: Cohorts) -> Score:
         _item_13(r, c),
         _item_14(r, c),
     )
-    return total(items, _D100)
+    return total(items, _D100, None, _BONUS_ITEMS)
 
 
 INFO = PackInfo(

@@ -242,6 +242,7 @@ class Facts:
 
 
 _KNOWN_FIELDS = frozenset(('agreement_violations', 'all_settlements', 'care_violations', 'catalogue_drug_share', 'catalogue_maintained_correctly', 'catalogue_updated_on_time', 'coding_full_coverage', 'complaints', 'cooperates_with_fund_management', 'cooperation_incidents', 'cost_per_visit', 'cost_per_visit_last_year', 'display_channels', 'dual_channel', 'eprescription_connected', 'eprescription_flow_rate', 'evoucher_settlements', 'fee_disclosure_failures', 'financial_system_in_place', 'fund_loss_amount', 'id', 'late_self_pricing_notices', 'mobile_payment_connected', 'name', 'no_new_receivables', 'nonstandard_code_rate', 'ownership', 'pay_later_connected', 'pay_later_share_2024', 'pay_later_share_dec_2023', 'peer_cost_growth_given', 'peer_group', 'peer_visits_growth_given', 'persons', 'persons_last_year', 'policies_forwarded', 'price_violations', 'procurement_score', 'refused_to_correct', 'region_fund_expenditure_last_year', 'serious_social_harm', 'settlement_data_accurate', 'systems_integration_done', 'violations', 'visits', 'visits_last_year'))
+_BONUS_ITEMS: frozenset[int] = frozenset({12, 13})
 
 
 def read_record(raw: Raw) -> Facts:
@@ -653,7 +654,7 @@ def evaluate(r: Facts, c: Cohorts) -> Score:
         _item_12(r, c),
         _item_13(r, c),
     )
-    return total(items, _D100)
+    return total(items, _D100, None, _BONUS_ITEMS)
 
 
 INFO = PackInfo(

@@ -394,7 +394,22 @@ class ZeroRule:
     span: Span
 
 
-Rule = AmountRule | StepRule | EachRule | ZeroRule
+@dataclass(frozen=True, slots=True)
+class EntriesRule:
+    """`deduct entries from deductions`: the assessment panel's entries for this item.
+
+    Each entry names an item by its number, with points and evidence; the entries of a list
+    are checked against the standard's items (its catalogue) when a record is read.
+    """
+
+    sign: Sign
+    source: str
+    cap: Decimal | None
+    reason: Reason
+    span: Span
+
+
+Rule = AmountRule | StepRule | EachRule | ZeroRule | EntriesRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,3 +511,61 @@ class Standard:
     @property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for category in self.categories for item in category.items)
+
+
+# ---------------------------------------------------------------- a framework
+
+
+Renewal = Literal["direct", "review", "with_suspension", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class GradeRule:
+    """A grade from its lowest score up, with what it does to the deposit and the agreement.
+
+    Refund ratio = `refund` − `step` × (`below` − score) where a step is given, else `refund`.
+    """
+
+    label: str
+    floor: Decimal
+    refund: Decimal  # percentage points
+    step: Decimal | None
+    below: Decimal | None
+    renewal: Renewal
+    repeat_grade: str | None  # the same grade the year before ...
+    repeat_renewal: Renewal | None  # ... changes the renewal to this
+    publicize: bool
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A framework clause with one or more values (the meaning is in the clause's name)."""
+
+    name: str
+    values: tuple[Decimal | str, ...]
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    """A framework file: what every standard under it inherits (JL-*)."""
+
+    name: str
+    region: str | None
+    region_label: str | None
+    title: str | None
+    version: int | None
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    source: str | None
+    grades: tuple[GradeRule, ...]
+    clauses: tuple[Clause, ...]
+    path: str
+    source_sha256: str
+    span: Span
+
+    def clause(self, name: str) -> Clause | None:
+        return next((c for c in self.clauses if c.name == name), None)

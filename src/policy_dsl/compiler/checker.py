@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import keyword
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -92,13 +92,70 @@ class _Scope:
         return _Scope(self.variables, self.given | names)
 
 
-def check(standard: ast.Standard) -> Checked:
-    return _Checker(standard).run()
+def check(standard: ast.Standard,
+          frameworks: Mapping[str, ast.Framework] | None = None) -> Checked:
+    """Check a standard (against the framework it names, from `frameworks`)."""
+    return _Checker(standard, frameworks or {}).run()
+
+
+# ---------------------------------------------------------------- frameworks
+
+REQUIRED_CLAUSES = ("deductions_total", "terminated", "exit_without_violations")
+
+
+def check_framework(framework: ast.Framework) -> list[Diagnostic]:
+    """A framework's own consistency: grades in order, the grades its clauses name exist."""
+    found: list[Diagnostic] = []
+
+    def error(code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
+        found.append(Diagnostic(code, message, span, hint))
+
+    for key, value in (("region", framework.region), ("title", framework.title),
+                       ("effective", framework.effective_from)):
+        if value is None:
+            error("C215", f"the framework does not say its '{key}'", framework.span)
+    for name in REQUIRED_CLAUSES:
+        if framework.clause(name) is None:
+            error("C221", f"the framework has no '{name.replace('_', ' ')}' clause",
+                  framework.span)
+    if not framework.grades:
+        error("C221", "the framework declares no grades", framework.span,
+              hint='add: grade "优" from 90 refund 100% renewal direct "..."')
+        return found
+    labels = [g.label for g in framework.grades]
+    previous: ast.GradeRule | None = None
+    for grade in framework.grades:
+        if labels.count(grade.label) > 1 and grade is not framework.grades[labels.index(
+                grade.label)]:
+            error("C201", f"grade {grade.label} is declared twice", grade.span)
+        if previous is not None and grade.floor >= previous.floor:
+            error("C209", f"grade {grade.label} starts at {grade.floor}, not below "
+                  f"{previous.label}'s {previous.floor}", grade.span,
+                  hint="list grades from the highest down")
+        if not 0 <= grade.refund <= 100:
+            error("C216", "a refund ratio lies between 0% and 100%", grade.span)
+        if grade.repeat_grade is not None and grade.repeat_grade not in labels:
+            error("C206", f"no grade is called {grade.repeat_grade}", grade.span)
+        previous = grade
+    if framework.grades[-1].floor != 0:
+        error("C209", f"the lowest grade ({framework.grades[-1].label}) must start at 0",
+              framework.grades[-1].span)
+    for name in ("veto", "exit_with_violations"):
+        clause = framework.clause(name)
+        if clause is not None and clause.values[0] not in labels:
+            error("C206", f"no grade is called {clause.values[0]}", clause.span,
+                  hint="grades: " + ", ".join(labels))
+    composite = framework.clause("composite")
+    if composite is not None and sum(
+            (Decimal(v) for v in composite.values), Decimal(0)) != 100:
+        error("C211", "the composite's weights must add up to 100%", composite.span)
+    return found
 
 
 class _Checker:
-    def __init__(self, standard: ast.Standard) -> None:
+    def __init__(self, standard: ast.Standard, frameworks: Mapping[str, ast.Framework]) -> None:
         self.standard = standard
+        self.frameworks = frameworks
         self.result = Checked()
         self.enums = {e.name: e for e in standard.enums}
         self.records = {r.name: r for r in standard.records}
@@ -132,6 +189,7 @@ class _Checker:
         for cohort in self.standard.cohorts:
             self.result.cohort_types[cohort.name] = self.check_cohort(cohort)
         self.check_points()
+        self.check_against_framework()
         for item in self.standard.items:
             self.check_item(item)
         self.check_unused()
@@ -394,6 +452,8 @@ class _Checker:
                                    rule.threshold.span, "the threshold")
             if isinstance(rule.step, ast.Number | ast.Percent) and rule.step.value <= 0:
                 self.error("C216", "a step must be larger than 0", rule.step.span)
+        elif isinstance(rule, ast.EntriesRule):
+            self.check_entries(rule)
         else:
             source = self.infer(rule.source, scope)
             if source.kind not in {"list", "set"} or source.name is None:
@@ -406,6 +466,49 @@ class _Checker:
                 self.expect(self.infer(rule.condition, scope), BOOL, rule.condition.span,
                             "a 'when' condition")
             self.expect(self.infer(rule.amount, scope), NUMBER, rule.amount.span, "an amount")
+
+    def check_entries(self, rule: ast.EntriesRule) -> None:
+        """`deduct entries from L`: L is a list of records with item, points and evidence."""
+        fact = self.facts.get(rule.source)
+        if fact is None or fact.type.container != "list":
+            self.error("C205", f"'entries from {rule.source}' needs a list of entries",
+                       rule.span, hint=self.suggest(rule.source, self.facts))
+            return
+        self.used.add(rule.source)
+        record = self.records[fact.type.name]
+        fields = {f.name: f.type.name for f in record.fields}
+        wanted = {"item": {"text", "count"}, "points": NUMERIC_BASES, "evidence": {"text"}}
+        for name, types in wanted.items():
+            if fields.get(name) not in types:
+                self.error("C205", f"record {record.name} needs a field '{name}' of type "
+                           f"{' or '.join(sorted(types))} for 'entries from'", record.span,
+                           hint="an entry names its item, its points and its evidence (JL-6)")
+
+    # ------------------------------------------------------------ framework
+    def check_against_framework(self) -> None:
+        header = self.standard.header
+        if header.framework is None:
+            return
+        framework = self.frameworks.get(header.framework)
+        if framework is None:
+            self.error("C220", f"unknown framework '{header.framework}'", header.span,
+                       hint=self.suggest(header.framework, self.frameworks)
+                       or "frameworks are declared in framework files under regions/")
+            return
+        regular = sum((i.points for i in self.standard.items if not i.bonus), Decimal(0))
+        bonus = sum((i.points for i in self.standard.items if i.bonus), Decimal(0))
+        total = framework.clause("deductions_total")
+        if total is not None and regular != total.values[0]:
+            self.error("C211", f"deduction items add up to {regular}; framework "
+                       f"{framework.name} fixes them at {total.values[0]}", header.span)
+        limit = framework.clause("bonus_limit")
+        if limit is not None:
+            cited = ", ".join(limit.reason.citations) or framework.name
+            for what, value in (("bonus items add up to", bonus),
+                                ("the standard's bonus limit is", header.bonus_limit)):
+                if value is not None and value > Decimal(limit.values[0]):
+                    self.warn("W301", f"{what} {value}, above the framework's "
+                              f"{limit.values[0]} ({limit.reason.text}) [{cited}]", header.span)
 
     # ------------------------------------------------------------ expressions
     def infer(self, expr: ast.Expr, scope: _Scope) -> Type:

@@ -90,9 +90,10 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def generate(standard: ast.Standard, checked: Checked, source_text: str) -> GeneratedPack:
-    """The pack module for one checked standard."""
-    builder = _PackBuilder(standard, checked, source_text)
+def generate(standard: ast.Standard, checked: Checked, source_text: str,
+             framework: ast.Framework | None = None) -> GeneratedPack:
+    """The pack module for one checked standard (and the framework it names, if any)."""
+    builder = _PackBuilder(standard, checked, source_text, framework)
     context = builder.context()
     source = _environment().get_template("pack.py.jinja").render(**context)
     header = standard.header
@@ -159,8 +160,11 @@ class _Writer:
 
 
 class _PackBuilder:
-    def __init__(self, standard: ast.Standard, checked: Checked, source_text: str) -> None:
+    def __init__(self, standard: ast.Standard, checked: Checked, source_text: str,
+                 framework: ast.Framework | None) -> None:
         self.standard = standard
+        self.framework = framework
+        self.current_item = 0
         self.checked = checked
         self.source_lines = source_text.splitlines()
         self.constants: dict[str, str] = {}  # Decimal literal -> constant name
@@ -412,6 +416,11 @@ class _PackBuilder:
                 condition = self.expr(fact.required_when, self.local_name)
                 when = py_string(self.source_of(fact.required_when))
                 out.line(f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
+        for source in sorted(self.catalogues()):
+            out.line(f"check_entries(v_{source}, {source!r}, _CATALOGUE_{source.upper()}, "
+                     "errors)")
+        if self.framework is not None:
+            out.line("v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)")
         out.line("if errors:")
         out.indent().line("raise RecordInvalid(errors)")
         out.outdent()
@@ -430,6 +439,8 @@ class _PackBuilder:
             out.indent().line("raise RecordInvalid(errors)")
             out.outdent()
         names = [f.name for f in self.standard.facts] + [x.name for x in self.standard.lets]
+        if self.framework is not None:
+            names.append("settlement")
         out.line("return Facts(")
         out.indent()
         for name in names:
@@ -511,6 +522,7 @@ class _PackBuilder:
 
     # ------------------------------------------------------------ items
     def item_body(self, item: ast.Item) -> str:
+        self.current_item = item.number
         out = _Writer()
         name = self.record_name
         if item.not_applicable is not None:
@@ -578,10 +590,17 @@ class _PackBuilder:
         if part.not_applicable is not None:
             out.outdent()
 
-    def rule_delta(self, rule: ast.AmountRule | ast.StepRule | ast.EachRule) -> str:
+    def rule_delta(self, rule: ast.AmountRule | ast.StepRule | ast.EachRule
+                   | ast.EntriesRule) -> str:
         """The signed points a rule gives (awards positive, deductions negative)."""
         name = self.record_name
         match rule:
+            case ast.EntriesRule(source=source):
+                code_type = self.entry_item_type(source)
+                code = repr(str(self.current_item)) if code_type == "text" \
+                    else str(self.current_item)
+                code = (f"sum((each.points for each in r.{source} if each.item == {code}), "
+                        "ZERO)")
             case ast.AmountRule(amount=amount, per=per, condition=condition):
                 code = self.decimal_expr(amount, name)
                 if per is not None:
@@ -604,6 +623,92 @@ class _PackBuilder:
             code = f"min({code}, {self.decimal(rule.cap)})"
         return code if rule.sign == "award" else f"-({code})"
 
+    def entry_item_type(self, source: str) -> str:
+        record = self.records[self.facts[source].type.name]
+        return next(f.type.name for f in record.fields if f.name == "item")
+
+    def catalogues(self) -> dict[str, dict[str, Decimal]]:
+        """For each list of entries: the items that take its entries, and their points."""
+        found: dict[str, dict[str, Decimal]] = {}
+        for item in self.standard.items:
+            rules = [e for e in item.body if isinstance(e, ast.EntriesRule)]
+            rules += [r for p in item.body if isinstance(p, ast.Part) for r in p.rules
+                      if isinstance(r, ast.EntriesRule)]
+            for rule in rules:
+                found.setdefault(rule.source, {})[str(item.number)] = item.points
+        return found
+
+    def framework_rules(self) -> str | None:
+        """The framework's clauses as a FrameworkRules value for the pack."""
+        framework = self.framework
+        if framework is None:
+            return None
+
+        def reason(clause: ast.Clause | ast.GradeRule | None) -> str:
+            if clause is None:
+                return "None"
+            return (f"Reason({clause.reason.text!r}, {tuple_code(clause.reason.citations)}, "
+                    f"{clause.span.line})")
+
+        def value(name: str, index: int = 0, default: str = "None") -> str:
+            clause = framework.clause(name)
+            if clause is None:
+                return default
+            item = clause.values[index]
+            return f"Decimal({str(item)!r})" if isinstance(item, Decimal) else repr(item)
+
+        grades = []
+        for g in framework.grades:
+            grades.append(
+                f"GradeRule({g.label!r}, Decimal({str(g.floor)!r}), Decimal({str(g.refund)!r}), "
+                + (f"Decimal({str(g.step)!r}), Decimal({str(g.below)!r}), " if g.step is not None
+                   and g.below is not None else "None, None, ")
+                + f"{g.renewal!r}, {g.repeat_grade!r}, {g.repeat_renewal!r}, {g.publicize}, "
+                + f"{reason(g)})")
+        downgrade = framework.clause("downgrade")
+        return "\n".join([
+            "FrameworkRules(",
+            f"    name={framework.name!r},",
+            f"    title={framework.title!r},",
+            "    grades=(",
+            *[f"        {g}," for g in grades],
+            "    ),",
+            f"    bonus_limit={value('bonus_limit')},",
+            f"    composite_own={value('composite', 0, repr(Decimal(100)))},",
+            f"    composite_subordinates={value('composite', 1, repr(Decimal(0)))},",
+            f"    composite_reason={reason(framework.clause('composite'))},",
+            f"    other_breach_renewal={value('other_breach')},",
+            f"    other_breach_reason={reason(framework.clause('other_breach'))},",
+            f"    downgrade_national={int(downgrade.values[0]) if downgrade else 0},",
+            f"    downgrade_provincial={int(downgrade.values[1]) if downgrade else 0},",
+            f"    downgrade_reason={reason(downgrade)},",
+            f"    veto_grade={value('veto')},",
+            f"    veto_reason={reason(framework.clause('veto'))},",
+            f"    tenure_months={_int_or_none(framework.clause('tenure'))},",
+            f"    tenure_reason={reason(framework.clause('tenure'))},",
+            f"    terminated_refund={value('terminated')},",
+            f"    terminated_reason={reason(framework.clause('terminated'))},",
+            f"    exit_grade={value('exit_with_violations')},",
+            f"    exit_score={value('exit_with_violations', 1)},",
+            f"    exit_violations_reason={reason(framework.clause('exit_with_violations'))},",
+            f"    exit_clean_refund={value('exit_without_violations')},",
+            f"    exit_clean_reason={reason(framework.clause('exit_without_violations'))},",
+            f"    referral_reason={reason(framework.clause('referral'))},",
+            ")",
+        ])
+
+    def bonus_limit(self) -> str:
+        """Bonus counted apart and capped: the standard's own limit, else its framework's."""
+        header = self.standard.header
+        if header.bonus_included:
+            return "None"
+        if header.bonus_limit is not None:
+            return self.decimal(header.bonus_limit)
+        clause = self.framework.clause("bonus_limit") if self.framework else None
+        if clause is not None:
+            return self.decimal(Decimal(clause.values[0]))
+        return "None"
+
     # ------------------------------------------------------------ the template's context
     def context(self) -> dict[str, object]:
         standard = self.standard
@@ -613,6 +718,7 @@ class _PackBuilder:
             for item in category.items:
                 items.append({"item": item, "category": category, "body": self.item_body(item)})
         read_body = self.read_record_body()
+        framework_rules = self.framework_rules()
         cohorts_body = self.cohorts_body() if standard.cohorts else None
         fact_infos = [self.fact_info(f) for f in standard.facts]
         enums = []
@@ -647,16 +753,27 @@ class _PackBuilder:
             "cohort_fields": cohort_fields, "read_body": read_body,
             "cohorts_body": cohorts_body, "fact_infos": fact_infos,
             "known_fields": sorted({"id", "name"} | {f.name for f in standard.facts}),
+            "framework_fields": self.framework is not None,
+            "framework_rules": framework_rules, "framework": self.framework,
+            "bonus_limit": self.bonus_limit(),
+            "bonus_items": sorted(i.number for i in standard.items if i.bonus),
+            "catalogues": sorted((source, ", ".join(f"{code!r}: {self.decimal(points)}"
+                                                    for code, points in items.items()))
+                                 for source, items in self.catalogues().items()),
             "rescale": rescale, "constants": constants, "reasons": reasons,
             "lookups": sorted(self.lookups.items()),
-            "uses": sorted(_runtime_names(read_body, cohorts_body, items, records),
+            "uses": sorted(_runtime_names(read_body, cohorts_body, items, records,
+                                          framework_rules or "")
+                           | (FRAMEWORK_NAMES if self.framework else set()),
                            key=_import_order),
         }
 
 
 RUNTIME_EXPORTS = (
     "Band", "Decimal", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo",
-    "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_unknown_fields",
+    "FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules", "GradeRule",
+    "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_entries",
+    "check_unknown_fields", "read_framework_inputs",
     "clamp", "close_item", "close_part", "divide", "group_means", "growth", "not_applicable",
     "need", "note", "rank_adjustments", "read_bool", "read_count", "read_date", "read_enum",
     "read_enum_set", "read_list", "read_number", "read_optional_bool", "read_optional_count",
@@ -664,6 +781,8 @@ RUNTIME_EXPORTS = (
     "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",
     "share", "steps", "total", "weight",
 )
+FRAMEWORK_NAMES = {"FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules",
+                   "read_framework_inputs"}
 ALWAYS_USED = {"FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo", "Raw",
                "Reason", "RecordInvalid", "Score", "ZERO", "check_unknown_fields",
                "close_item", "note", "total"}
@@ -675,6 +794,10 @@ def _runtime_names(*bodies: object) -> set[str]:
     used = {name for name in RUNTIME_EXPORTS
             if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)}
     return (used | ALWAYS_USED) - {"Decimal"}
+
+
+def _int_or_none(clause: ast.Clause | None) -> str:
+    return "None" if clause is None else str(int(clause.values[0]))
 
 
 def _import_order(name: str) -> tuple[int, str]:

@@ -45,7 +45,7 @@ def _lark() -> lark.Lark:
     )
 
 
-def parse_file(path: Path, display_path: str | None = None) -> ast.Standard:
+def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | ast.Framework:
     """Parse one rule file; raises CompileError with positioned diagnostics."""
     data = path.read_bytes()
     name = display_path or str(path)
@@ -60,7 +60,8 @@ def parse_file(path: Path, display_path: str | None = None) -> ast.Standard:
     return parse_text(text, name, hashlib.sha256(data).hexdigest())
 
 
-def parse_text(text: str, file: str, source_sha256: str | None = None) -> ast.Standard:
+def parse_text(text: str, file: str,
+               source_sha256: str | None = None) -> ast.Standard | ast.Framework:
     """Parse rule file text. `file` names the file in spans and messages."""
     digest = source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
@@ -69,11 +70,14 @@ def parse_text(text: str, file: str, source_sha256: str | None = None) -> ast.St
         raise CompileError([_syntax_diagnostic(error, text, file)]) from None
     builder = _AstBuilder(file)
     try:
-        header, declarations = builder.transform(tree)
+        built = builder.transform(tree)
     except lark.exceptions.VisitError as error:
         if isinstance(error.orig_exc, CompileError):
             raise error.orig_exc from None
         raise
+    if isinstance(built, _FrameworkParts):
+        return built.framework(file, digest)
+    header, declarations = built
     return ast.Standard(
         header=header,
         enums=tuple(d for d in declarations if isinstance(d, ast.EnumDecl)),
@@ -85,6 +89,31 @@ def parse_text(text: str, file: str, source_sha256: str | None = None) -> ast.St
         path=file,
         source_sha256=digest,
     )
+
+
+class _FrameworkParts:
+    """A framework's pieces as the tree gives them, made into `ast.Framework` once the
+    file's name and hash are known."""
+
+    def __init__(self, name: str, values: dict[str, object], grades: list[ast.GradeRule],
+                 clauses: list[ast.Clause], span: ast.Span) -> None:
+        self.name, self.values, self.grades, self.clauses, self.span = (
+            name, values, grades, clauses, span)
+
+    def framework(self, file: str, digest: str) -> ast.Framework:
+        region = cast("tuple[str, str] | None", self.values.get("region"))
+        effective = cast("tuple[dt.date, dt.date | None] | None", self.values.get("effective"))
+        return ast.Framework(
+            name=self.name,
+            region=region[0] if region else None,
+            region_label=region[1] if region else None,
+            title=cast("str | None", self.values.get("title")),
+            version=cast("int | None", self.values.get("version")),
+            effective_from=effective[0] if effective else None,
+            effective_to=effective[1] if effective else None,
+            source=cast("str | None", self.values.get("source")),
+            grades=tuple(self.grades), clauses=tuple(self.clauses),
+            path=file, source_sha256=digest, span=self.span)
 
 
 # ---------------------------------------------------------------- syntax errors
@@ -207,12 +236,111 @@ class _AstBuilder(Transformer[Token, Any]):
             return ast.Span(self.file, 1, 1, 1, 1)
         return ast.Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
-    def _error(self, where: Meta | Token, message: str, hint: str | None = None) -> CompileError:
-        return CompileError([Diagnostic("P200", message, self._span(where), hint=hint)])
+    def _error(self, where: Meta | Token | ast.Span, message: str,
+               hint: str | None = None) -> CompileError:
+        span = where if isinstance(where, ast.Span) else self._span(where)
+        return CompileError([Diagnostic("P200", message, span, hint=hint)])
 
     # -- top level
-    def start(self, meta: Meta, header: ast.Header, *declarations: object) -> Any:
+    def start(self, meta: Meta, header: Any, *declarations: object) -> Any:
+        if isinstance(header, _FrameworkParts):
+            return header
         return header, declarations
+
+    # -- a framework
+    def framework_file(self, meta: Meta, name: Token, *clauses: Any) -> _FrameworkParts:
+        values: dict[str, object] = {}
+        grades: list[ast.GradeRule] = []
+        rest: list[ast.Clause] = []
+        for clause in clauses:
+            if isinstance(clause, ast.GradeRule):
+                grades.append(clause)
+            elif isinstance(clause, ast.Clause):
+                if any(c.name == clause.name for c in rest):
+                    raise self._error(clause.span, f"'{clause.name}' is given twice in "
+                                      f"framework {name}")
+                rest.append(clause)
+            else:
+                key, value, where = clause
+                if key in values:
+                    raise self._error(where, f"'{key}' is given twice in framework {name}")
+                values[key] = value
+        return _FrameworkParts(str(name), values, grades, rest, self._span(meta))
+
+    def _clause(self, name: str, meta: Meta, *parts: Any) -> ast.Clause:
+        *values, reason = parts
+        converted = tuple(v.value if isinstance(v, ast.Number) else
+                          _decimal(v) if isinstance(v, Token) and v.type in {"PERCENT", "INT"}
+                          else _unquote(v) if isinstance(v, Token) and v.type == "STRING"
+                          else str(v) for v in values)
+        return ast.Clause(name, converted, reason, self._span(meta))
+
+    def fw_deductions(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("deductions_total", meta, *parts)
+
+    def fw_bonus_limit(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("bonus_limit", meta, *parts)
+
+    def fw_composite(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("composite", meta, *parts)
+
+    def fw_other_breach(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("other_breach", meta, *parts)
+
+    def fw_downgrade(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("downgrade", meta, *parts)
+
+    def fw_veto(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("veto", meta, *parts)
+
+    def fw_tenure(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("tenure", meta, *parts)
+
+    def fw_terminated(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("terminated", meta, *parts)
+
+    def fw_exit_violations(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("exit_with_violations", meta, *parts)
+
+    def fw_exit_clean(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("exit_without_violations", meta, *parts)
+
+    def fw_referral(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("referral", meta, *parts)
+
+    def fw_evidence(self, meta: Meta, *parts: Any) -> ast.Clause:
+        return self._clause("evidence", meta, *parts)
+
+    def fw_grade(self, meta: Meta, label: Token, floor: ast.Number, refund: Token,
+                 *rest: Any) -> ast.GradeRule:
+        step: tuple[Decimal, Decimal] | None = None
+        renewal = "none"
+        repeat: tuple[str, str] | None = None
+        publicize = False
+        for part in rest[:-1]:
+            if isinstance(part, tuple) and part[0] == "step":
+                step = (part[1], part[2])
+            elif isinstance(part, tuple) and part[0] == "repeat":
+                repeat = (part[1], part[2])
+            elif part == "publicize":
+                publicize = True
+            else:
+                renewal = str(part)
+        return ast.GradeRule(
+            _unquote(label), floor.value, _decimal(refund), step[0] if step else None,
+            step[1] if step else None, cast("ast.Renewal", renewal),
+            repeat[0] if repeat else None, cast("ast.Renewal | None", repeat[1] if repeat
+                                                else None),
+            publicize, rest[-1], self._span(meta))
+
+    def refund_step(self, meta: Meta, step: Token, below: ast.Number) -> tuple[str, Any, Any]:
+        return "step", _decimal(step), below.value
+
+    def repeat(self, meta: Meta, grade: Token, renewal: str) -> tuple[str, Any, Any]:
+        return "repeat", _unquote(grade), renewal
+
+    def publicize(self, meta: Meta) -> str:
+        return "publicize"
 
     def standard(self, meta: Meta, name: Token, *fields: tuple[str, object, Token]) -> ast.Header:
         values: dict[str, object] = {}
@@ -383,6 +511,7 @@ class _AstBuilder(Transformer[Token, Any]):
         return str(word)
 
     ties = order
+    renewal = order
     sign = order
     direction = order
     rounding = order
@@ -472,6 +601,11 @@ class _AstBuilder(Transformer[Token, Any]):
         options = dict(r for r in rest[:-1])
         return ast.EachRule(sign, str(variable), source, amount, options.get("when"),
                             options.get("cap"), rest[-1], self._span(meta))
+
+    def entries_rule(self, meta: Meta, sign: ast.Sign, source: Token,
+                     *rest: Any) -> ast.EntriesRule:
+        options = dict(r for r in rest[:-1])
+        return ast.EntriesRule(sign, str(source), options.get("cap"), rest[-1], self._span(meta))
 
     def zero_rule(self, meta: Meta, condition: ast.Expr, reason: ast.Reason) -> ast.ZeroRule:
         return ast.ZeroRule(condition, reason, self._span(meta))

@@ -11,10 +11,11 @@ import difflib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import checker, codegen, parser
+from . import ast, checker, codegen, parser
 from .ast import Span
 from .diagnostics import CompileError, Diagnostic
 
@@ -37,30 +38,60 @@ def rule_files(regions_dir: Path) -> list[Path]:
     return sorted(regions_dir.glob(f"*/*{RULE_FILE_SUFFIX}"))
 
 
-def compile_file(path: Path, root: Path) -> tuple[codegen.GeneratedPack | None,
-                                                  list[Diagnostic], str]:
-    """One rule file through every stage: the pack (None on errors), findings, source text."""
-    display = path.resolve().relative_to(root.resolve()).as_posix() \
-        if path.resolve().is_relative_to(root.resolve()) else str(path)
+@dataclass
+class Source:
+    """One rule file, parsed (or not): its display path, its text, and its tree."""
+
+    path: str
+    text: str
+    tree: ast.Standard | ast.Framework | None
+    diagnostics: list[Diagnostic]
+
+
+def read_source(path: Path, root: Path) -> Source:
+    resolved = path.resolve()
+    display = resolved.relative_to(root.resolve()).as_posix() \
+        if resolved.is_relative_to(root.resolve()) else str(path)
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     try:
-        standard = parser.parse_file(path, display)
+        return Source(display, text, parser.parse_file(path, display), [])
     except CompileError as error:
-        return None, list(error.diagnostics), text
-    checked = checker.check(standard)
+        return Source(display, text, None, list(error.diagnostics))
+
+
+def compile_standard(standard: ast.Standard, text: str,
+                     frameworks: Mapping[str, ast.Framework]
+                     ) -> tuple[codegen.GeneratedPack | None, list[Diagnostic]]:
+    """Check one standard and generate its pack (None when there are errors)."""
+    checked = checker.check(standard, frameworks)
     if not checked.ok:
-        return None, checked.diagnostics, text
-    return codegen.generate(standard, checked, text), checked.diagnostics, text
+        return None, checked.diagnostics
+    framework = frameworks.get(standard.header.framework or "")
+    return codegen.generate(standard, checked, text, framework), checked.diagnostics
 
 
 def build(root: Path, regions_dir: Path | None = None) -> BuildResult:
     """Compile every rule file under regions/ into the files generated/ should hold."""
     result = BuildResult()
-    for path in rule_files(regions_dir or root / "regions"):
-        pack, diagnostics, text = compile_file(path, root)
-        result.diagnostics.extend((d, text) for d in diagnostics)
-        if pack is not None:
-            result.packs.append(pack)
+    sources = [read_source(path, root) for path in rule_files(regions_dir or root / "regions")]
+    frameworks: dict[str, ast.Framework] = {}
+    for source in sources:
+        result.diagnostics.extend((d, source.text) for d in source.diagnostics)
+        if isinstance(source.tree, ast.Framework):
+            found = checker.check_framework(source.tree)
+            result.diagnostics.extend((d, source.text) for d in found)
+            frameworks[source.tree.name] = source.tree
+    for source in sources:
+        if isinstance(source.tree, ast.Standard):
+            pack, diagnostics = compile_standard(source.tree, source.text, frameworks)
+            result.diagnostics.extend((d, source.text) for d in diagnostics)
+            if pack is not None:
+                result.packs.append(pack)
+    return finish(result)
+
+
+def finish(result: BuildResult) -> BuildResult:
+    """The packs' files and the index, once every pack is built."""
     first_source: dict[str, object] = {}
     for pack in result.packs:
         source = pack.index_entry["source"]

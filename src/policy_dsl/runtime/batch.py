@@ -12,6 +12,7 @@ from decimal import localcontext
 from typing import Any
 
 from .arithmetic import DIVISION, Undefined, plain
+from .framework import SETTLEMENT_FIELDS, FrameworkRules, Settlement, settle, settlement_json
 from .inputs import InputRecord
 from .packs import Pack
 from .results import Score
@@ -23,6 +24,8 @@ class Outcome:
     record: InputRecord
     score: Score | None
     error: str | None
+    settlement: Settlement | None = None  # for a pack under a framework
+    framework: bool = False  # the pack is under a framework: its output has those fields
 
 
 def score_batch(pack: Pack, records: Sequence[InputRecord]) -> list[Outcome]:
@@ -33,6 +36,7 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord]) -> Iterator[Outcom
     """Outcomes in input order, one per record; every record is validated (and the cohort
     values computed) before the first is scored, and each score is made only when asked for,
     so a caller writing results as they come holds one score at a time."""
+    rules: FrameworkRules | None = getattr(pack, "FRAMEWORK", None)
     problems: dict[int, str] = {}
     valid: list[tuple[int, Any]] = []
     with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
@@ -53,21 +57,28 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord]) -> Iterator[Outcom
             scorable[index] = (facts, cohort)
     for index, record in enumerate(records):
         if index in problems:
-            yield Outcome(record, None, problems[index])
+            yield Outcome(record, None, problems[index], None, rules is not None)
             continue
         facts, cohort = scorable.pop(index)
         try:
             with localcontext(DIVISION):
                 score = pack.evaluate(facts, cohort)
+                settlement = (settle(rules, facts.settlement, score.exact)
+                              if rules is not None else None)
         except Undefined as problem:
-            yield Outcome(record, None, f"{record.where}: {problem}")
+            yield Outcome(record, None, f"{record.where}: {problem}", None, rules is not None)
         else:
-            yield Outcome(record, score, None)
+            yield Outcome(record, score, None, settlement, rules is not None)
 
 
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
-    """The stable output shape: id, total, earned, applicable_max, items, error."""
-    score = outcome.score
+    """The stable output shape: id, total, earned, applicable_max, items, error; under a
+    framework also status, own_score, final_score, grades, adjustments, refund, renewal,
+    publicize and referral. An institution that is not assessed this year (deferred,
+    terminated, exited) has no score."""
+    settlement = outcome.settlement
+    assessed = settlement is None or settlement.status == "assessed"
+    score = outcome.score if assessed else None
     line: dict[str, object] = {
         "id": outcome.record.id,
         "total": None if score is None else str(score.total),
@@ -78,6 +89,10 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
             for item in score.items},
         "error": outcome.error,
     }
+    if settlement is not None:
+        line.update(settlement_json(settlement))
+    elif outcome.framework:
+        line.update(dict.fromkeys(SETTLEMENT_FIELDS))
     if explain and score is not None:
         line["explanation"] = {
             str(item.number): [

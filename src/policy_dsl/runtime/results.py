@@ -37,9 +37,10 @@ class ItemScore:
 @dataclass(frozen=True, slots=True)
 class Score:
     total: Decimal  # rescaled and rounded to 2 decimals, half-up (G2)
-    earned: Decimal  # the exact sum of the applicable items' points
+    earned: Decimal  # the exact sum of the applicable items' points (bonus within its limit)
     applicable_max: Decimal  # the sum of the applicable items' maxima
     items: tuple[ItemScore, ...]
+    exact: Decimal  # the total before rounding (a framework's composite starts from it)
 
 
 # Reasons for the adjustments the runtime makes itself (not written in any rule file).
@@ -99,18 +100,30 @@ def not_applicable(number: int, points: Decimal, reason: Reason) -> ItemScore:
     return ItemScore(number, points, None, (Line(reason, ZERO),))
 
 
-def total(items: Sequence[ItemScore], rescale: Decimal | None) -> Score:
-    """Sum the applicable items; rescale to `rescale` points over the applicable maximum (G5)."""
+def total(items: Sequence[ItemScore], rescale: Decimal | None,
+          bonus_limit: Decimal | None = None, bonus_items: frozenset[int] = frozenset()) -> Score:
+    """Sum the applicable items; rescale to `rescale` points over the applicable maximum (G5).
+
+    With a bonus limit, bonus items count apart: their sum is capped at the limit and is not
+    part of the applicable maximum (JL-8: deduction items 100, bonus up to 10).
+    """
     earned = ZERO
+    bonus = ZERO
     applicable_max = ZERO
     for item in items:
-        if item.earned is not None:
+        if item.earned is None:
+            continue
+        if bonus_limit is not None and item.number in bonus_items:
+            bonus += item.earned
+        else:
             earned += item.earned
             applicable_max += item.points
+    if bonus_limit is not None:
+        earned += min(bonus, bonus_limit)
     if rescale is None or applicable_max == rescale:
         rescaled = earned
     elif applicable_max == ZERO:
         rescaled = ZERO
     else:
         rescaled = divide(earned * rescale, applicable_max, "the applicable maximum")
-    return Score(round_points(rescaled), earned, applicable_max, tuple(items))
+    return Score(round_points(rescaled), earned, applicable_max, tuple(items), rescaled)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from .arithmetic import ZERO
 
@@ -300,6 +300,30 @@ def check_unknown_fields(raw: Raw, known: frozenset[str], errors: list[FieldErro
         if key not in known and not key.startswith("_"):
             errors.append(FieldError(f"{prefix}{key}", "is not a fact of this standard "
                                      "(see `policyc describe`)"))
+
+
+class Entry(Protocol):
+    """An assessment panel's entry: the item it belongs to, its points, its evidence."""
+
+    @property
+    def item(self) -> object: ...
+
+    @property
+    def points(self) -> Decimal: ...
+
+
+def check_entries(entries: Sequence[Entry], key: str, catalogue: Mapping[str, Decimal],
+                  errors: list[FieldError]) -> None:
+    """Every entry names an item that takes entries from this list, within its points."""
+    for index, entry in enumerate(entries):
+        code = str(entry.item).strip()
+        if code not in catalogue:
+            known = ", ".join(catalogue)
+            errors.append(FieldError(f"{key}[{index}].item", f"item {code!r} takes no {key}; "
+                                     f"the items that do: {known}"))
+        elif entry.points > catalogue[code]:
+            errors.append(FieldError(f"{key}[{index}].points", f"{entry.points} is more than "
+                                     f"item {code}'s {catalogue[code]} points"))
 
 
 def require(condition: bool, value: object, field: str, when: str,
