@@ -98,6 +98,13 @@ def check(standard: ast.Standard,
     return _Checker(standard, frameworks or {}).run()
 
 
+def used_names(standard: ast.Standard) -> set[str]:
+    """The facts a standard's rules, values and conditions use."""
+    checker = _Checker(standard, {})
+    checker.run()
+    return checker.used
+
+
 # ---------------------------------------------------------------- frameworks
 
 REQUIRED_CLAUSES = ("deductions_total", "terminated", "exit_without_violations")

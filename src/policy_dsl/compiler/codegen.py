@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -91,10 +91,13 @@ def _environment() -> jinja2.Environment:
 
 
 def generate(standard: ast.Standard, checked: Checked, source_text: str,
-             framework: ast.Framework | None = None) -> GeneratedPack:
-    """The pack module for one checked standard (and the framework it names, if any)."""
+             framework: ast.Framework | None = None,
+             plugin_sources: Sequence[tuple[str, str]] = ()) -> GeneratedPack:
+    """The pack module for one checked standard (and the framework it names, if any;
+    `plugin_sources` are the city plugins, path and SHA-256, that shaped it)."""
     builder = _PackBuilder(standard, checked, source_text, framework)
     context = builder.context()
+    context["plugin_sources"] = list(plugin_sources)
     source = _environment().get_template("pack.py.jinja").render(**context)
     header = standard.header
     entry: dict[str, object] = {
@@ -111,6 +114,8 @@ def generate(standard: ast.Standard, checked: Checked, source_text: str,
         "source": standard.path,
         "sha256": standard.source_sha256,
     }
+    if plugin_sources:
+        entry["plugins"] = [{"path": path, "sha256": digest} for path, digest in plugin_sources]
     return GeneratedPack(pack_name(standard), module_name(standard), source, entry)
 
 

@@ -42,6 +42,7 @@ def _lark() -> lark.Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
+        start=["start", "item"],
     )
 
 
@@ -65,7 +66,7 @@ def parse_text(text: str, file: str,
     """Parse rule file text. `file` names the file in spans and messages."""
     digest = source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
-        tree = _lark().parse(text)
+        tree = _lark().parse(text, start="start")
     except UnexpectedInput as error:
         raise CompileError([_syntax_diagnostic(error, text, file)]) from None
     builder = _AstBuilder(file)
@@ -89,6 +90,21 @@ def parse_text(text: str, file: str,
         path=file,
         source_sha256=digest,
     )
+
+
+def parse_item(text: str, file: str) -> ast.Item:
+    """One item written in the rule language (a city plugin's new or replacing item)."""
+    try:
+        tree = _lark().parse(text, start="item")
+    except UnexpectedInput as error:
+        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    try:
+        item = _AstBuilder(file).transform(tree)
+    except lark.exceptions.VisitError as error:
+        if isinstance(error.orig_exc, CompileError):
+            raise error.orig_exc from None
+        raise
+    return cast("ast.Item", item)
 
 
 class _FrameworkParts:

@@ -7,15 +7,18 @@ their content changed, atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ast, checker, codegen, parser
+import pluggy
+
+from . import ast, checker, codegen, parser, plugins
 from .ast import Span
 from .diagnostics import CompileError, Diagnostic
 
@@ -60,18 +63,23 @@ def read_source(path: Path, root: Path) -> Source:
 
 
 def compile_standard(standard: ast.Standard, text: str,
-                     frameworks: Mapping[str, ast.Framework]
+                     frameworks: Mapping[str, ast.Framework],
+                     plugin_sources: Sequence[plugins.PluginSource] = (),
                      ) -> tuple[codegen.GeneratedPack | None, list[Diagnostic]]:
     """Check one standard and generate its pack (None when there are errors)."""
     checked = checker.check(standard, frameworks)
     if not checked.ok:
         return None, checked.diagnostics
     framework = frameworks.get(standard.header.framework or "")
-    return codegen.generate(standard, checked, text, framework), checked.diagnostics
+    extra = [(p.path, p.sha256) for p in plugin_sources]
+    return (codegen.generate(standard, checked, text, framework, extra),
+            checked.diagnostics)
 
 
-def build(root: Path, regions_dir: Path | None = None) -> BuildResult:
-    """Compile every rule file under regions/ into the files generated/ should hold."""
+def build(root: Path, regions_dir: Path | None = None,
+          manager: pluggy.PluginManager | None = None) -> BuildResult:
+    """Compile every rule file under regions/, and every city standard the plugins (from
+    plugins/ and installed packages, or `manager`) declare, into generated/'s files."""
     result = BuildResult()
     sources = [read_source(path, root) for path in rule_files(regions_dir or root / "regions")]
     frameworks: dict[str, ast.Framework] = {}
@@ -81,13 +89,51 @@ def build(root: Path, regions_dir: Path | None = None) -> BuildResult:
             found = checker.check_framework(source.tree)
             result.diagnostics.extend((d, source.text) for d in found)
             frameworks[source.tree.name] = source.tree
+    bases: dict[str, Source] = {}
     for source in sources:
         if isinstance(source.tree, ast.Standard):
+            bases[codegen.pack_name(source.tree)] = source
             pack, diagnostics = compile_standard(source.tree, source.text, frameworks)
             result.diagnostics.extend((d, source.text) for d in diagnostics)
             if pack is not None:
                 result.packs.append(pack)
+    try:
+        manager = manager or plugins.plugin_manager([root / "plugins"], root)
+    except CompileError as error:
+        result.diagnostics.extend((d, "") for d in error.diagnostics)
+        return finish(result)
+    build_cities(plugins.CityPlugins(manager), bases, frameworks, result)
     return finish(result)
+
+
+def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
+                 frameworks: Mapping[str, ast.Framework], result: BuildResult) -> None:
+    """Each city standard a plugin declares: its base, overridden, checked, generated."""
+    findings = plugins.Findings()
+    for plugin, city in city_plugins.city_standards(findings):
+        base = bases.get(city.base)
+        span = Span(plugin, 1, 1, 1, 1)
+        if base is None or not isinstance(base.tree, ast.Standard):
+            findings.error("X305", f"plugin {plugin}: city standard {city.name} names base "
+                           f"pack {city.base!r}, which no rule file builds", span,
+                           hint="bases: " + ", ".join(sorted(bases)))
+            continue
+        overrides = city_plugins.overrides(city, findings)
+        standard = plugins.apply_overrides(base.tree, city, plugin, overrides, city_plugins,
+                                           findings)
+        if standard is None:
+            continue
+        used = sorted({plugin} | {p for p, _, _ in overrides})
+        name = codegen.pack_name(standard)
+        pack, diagnostics = compile_standard(standard, base.text, frameworks,
+                                             [city_plugins.source(p) for p in used])
+        for diagnostic in diagnostics:
+            findings.diagnostics.append((dataclasses.replace(
+                diagnostic, message=f"[{name}, from plugins {', '.join(used)}] "
+                f"{diagnostic.message}"), base.text))
+        if pack is not None:
+            result.packs.append(pack)
+    result.diagnostics.extend(findings.diagnostics)
 
 
 def finish(result: BuildResult) -> BuildResult:
