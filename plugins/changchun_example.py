@@ -48,7 +48,7 @@ def policyc_add_items(city: CityStandard) -> list[AddItem] | None:
         item 3 "示例：医保信息化建设（演示项目）" 10 {
           content "示例：医保电子凭证、移动支付等应用情况（演示用，非真实政策）"
           basis "示例：吉医保发〔2025〕9号 第十八条允许统筹地区调整考核内容及评分"
-          award 10 "示例项目满分10分" [JL-18]
+          award full_points "示例项目满分" [JL-18]
           deduct entries from deductions "考核小组认定的扣分（每条须有可查看的依据）" [JL-6]
         }''')]
 
@@ -77,7 +77,8 @@ def policyc_item_points(city: CityStandard) -> list[ItemPoints] | None:
 def policyc_deduction_caps(city: CityStandard) -> list[DeductionCap] | None:
     if not _mine(city):
         return None
-    return [DeductionCap(number=3, points=6, reason="示例：本项扣分以6分为限", citations=("JL-18",))]
+    return [DeductionCap(number=3, points=6, reason="示例：本项扣分以6分为限",
+                         citations=("JL-18",))]
 
 
 @hookimpl

@@ -57,7 +57,7 @@ def policyc_replace_items(city: CityStandard) -> list[ReplaceItem] | None:
         item 11 "示例：就诊人员满意度提高（投诉扣分以2分为限）" 3 {
           content "及时处理与医保相关的投诉举报，提高参保人员对医疗机构医保服务满意度"
           basis "来源：《全国医疗保障定点医疗机构示范点标准（试行）》：（七）其他 27.投诉处理"
-          award 3 "无就诊人员举报投诉的，得3分" [SZ2-11]
+          award full_points "无就诊人员举报投诉的，得满分" [SZ2-11]
           deduct for each c in complaints: c.deduction cap 2 "示例：投诉扣分合计以2分为限" [SZ2-11]
         }''')]
 

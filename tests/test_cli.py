@@ -33,11 +33,13 @@ def test_build_check_passes_on_committed_packs() -> None:
 
 
 def test_build_check_fails_with_diff_when_stale(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "regions", tmp_path / "regions")
-    shutil.copytree(ROOT / "generated", tmp_path / "generated")
+    for folder in ("regions", "generated", "plugins"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
     rule_file = tmp_path / "regions" / "suzhou" / "inpatient-2023.policy"
-    rule_file.write_text(rule_file.read_text(encoding="utf-8").replace(
-        "award 4 \"按照诊疗规范", "award 4 \"（已修改）按照诊疗规范"), encoding="utf-8")
+    text = rule_file.read_text(encoding="utf-8")
+    assert "价格问题经查实的，每次扣1分" in text
+    rule_file.write_text(text.replace("价格问题经查实的，每次扣1分", "（已修改）价格问题经查实的"),
+                         encoding="utf-8")
     result = policyc("build", "--check", "--root", str(tmp_path))
     assert result.returncode == 4
     assert "+    " in result.stderr and "（已修改）" in result.stderr

@@ -19,7 +19,9 @@ from .diagnostics import Diagnostic
 # Base types a fact may have, and how they are represented when scored.
 NUMERIC_BASES = frozenset({"count", "number", "score", "points", "money"})
 BASE_TYPES = NUMERIC_BASES | {"bool", "percent", "date", "text"}
-RESERVED_NAMES = frozenset({"id", "true", "false", "none", "self", "cls"}) | BASE_TYPES
+FULL_POINTS = "full_points"  # in a rule: the points of its item (or part)
+RESERVED_NAMES = frozenset({"id", "true", "false", "none", "self", "cls", FULL_POINTS}) \
+    | BASE_TYPES
 
 # Built-in functions: name -> (number of arguments, what they take, what they give).
 FUNCTIONS: dict[str, tuple[int, str]] = {
@@ -171,6 +173,7 @@ class _Checker:
         self.cohorts = {c.name: c for c in standard.cohorts}
         self.used: set[str] = set()
         self.current_let: str | None = None
+        self.in_rule = False
 
     # ------------------------------------------------------------ reporting
     def error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
@@ -430,6 +433,13 @@ class _Checker:
                 self.check_rule(entry, item.points, f"item {item.number}")
 
     def check_rule(self, rule: ast.Rule, points: Decimal, owner: str) -> None:
+        self.in_rule = True
+        try:
+            self._check_rule(rule, points, owner)
+        finally:
+            self.in_rule = False
+
+    def _check_rule(self, rule: ast.Rule, points: Decimal, owner: str) -> None:
         scope = _Scope()
         if isinstance(rule, ast.ZeroRule):
             self.expect(self.infer(rule.condition, scope), BOOL, rule.condition.span,
@@ -608,6 +618,11 @@ class _Checker:
     def infer_name(self, name: str, span: ast.Span, scope: _Scope) -> Type:
         if name in scope.variables:
             return scope.variables[name]
+        if name == FULL_POINTS:
+            if not self.in_rule:
+                self.error("C203", f"'{FULL_POINTS}' means an item's points: it is used only "
+                           "in the rules of an item", span)
+            return Type("number", base="points")
         if name in self.facts:
             self.used.add(name)
             fact = self.facts[name]

@@ -20,7 +20,7 @@ import jinja2
 
 from .. import __version__
 from . import ast
-from .checker import Checked, Type, is_weight
+from .checker import FULL_POINTS, Checked, Type, is_weight
 
 READERS = {"bool": "bool", "count": "count", "number": "number", "score": "number",
            "points": "number", "money": "number", "percent": "percent", "date": "date",
@@ -124,6 +124,7 @@ class _Names:
     """How a function of the pack spells the names of the rule file."""
 
     prefix: str  # "r." in items and cohorts, "v_" in read_record
+    full_points: str  # the constant holding the points of the item or part being written
     declared: frozenset[str]  # facts and derived values; any other name is a loop variable
     cohorts: frozenset[str]
     maybe_missing: frozenset[str]  # optional and conditional facts: None when not given
@@ -138,6 +139,8 @@ class _Names:
     def value(self, identifier: str) -> str:
         """A fact that may be missing is taken through need(), which fails the record only
         if the rule actually needs it (a conditional fact outside its condition)."""
+        if identifier == FULL_POINTS:
+            return self.full_points
         if identifier in self.maybe_missing:
             return f"need({self.slot(identifier)}, {identifier!r})"
         return self.slot(identifier)
@@ -170,6 +173,7 @@ class _PackBuilder:
         self.standard = standard
         self.framework = framework
         self.current_item = 0
+        self.current_points = Decimal(0)  # of the item or part whose rules are being written
         self.checked = checked
         self.source_lines = source_text.splitlines()
         self.constants: dict[str, str] = {}  # Decimal literal -> constant name
@@ -325,12 +329,13 @@ class _PackBuilder:
     @property
     def record_name(self) -> _Names:
         """In items and cohorts: facts and derived values are fields of `r`, cohorts of `c`."""
-        return _Names("r.", self.declared, self.cohorts, self.maybe_missing)
+        return _Names("r.", self.decimal(self.current_points), self.declared, self.cohorts,
+                      self.maybe_missing)
 
     @property
     def local_name(self) -> _Names:
         """In read_record: facts and derived values are locals while they are read."""
-        return _Names("v_", self.declared, frozenset(), self.maybe_missing)
+        return _Names("v_", "ZERO", self.declared, frozenset(), self.maybe_missing)
 
     # ------------------------------------------------------------ facts
     def python_type(self, type_ref: ast.TypeRef) -> str:
@@ -528,6 +533,7 @@ class _PackBuilder:
     # ------------------------------------------------------------ items
     def item_body(self, item: ast.Item) -> str:
         self.current_item = item.number
+        self.current_points = item.points
         out = _Writer()
         name = self.record_name
         if item.not_applicable is not None:
@@ -570,6 +576,11 @@ class _PackBuilder:
         return out.text()
 
     def part(self, part: ast.Part, out: _Writer) -> None:
+        item_points, self.current_points = self.current_points, part.points
+        self._part(part, out)
+        self.current_points = item_points
+
+    def _part(self, part: ast.Part, out: _Writer) -> None:
         points = self.decimal(part.points)
         unit = "point" if part.points == 1 else "points"
         out.line(f"# part {one_line(part.label)} ({part.points} {unit}, line {part.span.line})")
