@@ -26,8 +26,9 @@ KUNSHAN = "suzhou/kunshan-outpatient-2023"
 # ---------------------------------------------------------------- the example plugins' packs
 
 def test_changchun_pack_has_the_added_replaced_and_repointed_items() -> None:
-    """add_items (item 3, 10), item_points (item 1: 100 → 90), replace_items (bonus item 2:
-    12 points), deduction_caps (item 3 at 6), bonus_limit (12)."""
+    """JL-18 (cities adjust items and points): add_items (item 3, 10), item_points (item 1:
+    100 → 90), replace_items (bonus item 2: 12 points), deduction_caps (item 3 at 6),
+    bonus_limit (12)."""
     info = pack(CHANGCHUN).INFO
     items = {i.number: i for i in info.items}
     assert sorted(items) == [1, 2, 3]
@@ -49,8 +50,9 @@ def entry(item_number: str, points: str) -> dict[str, str]:
 
 
 def test_changchun_scores_by_its_overrides() -> None:
-    """Item 1: 90 − 5 = 85. Item 3: 10 − min(8, cap 6) = 4. Bonus item 2: 11 (within its 12
-    and the limit 12). Own score 85 + 4 + 11 = 100 → 优, full refund."""
+    """JL-18: item 1: 90 − 5 = 85. Item 3: 10 − min(8, cap 6) = 4. Bonus item 2: 11 (within
+    its 12 and the city's limit 12; the framework's 10 would make it 10 and the score 99).
+    Own score 85 + 4 + 11 = 100 → 优, full refund."""
     record = changchun_record(deductions=[entry("1", "5"), entry("3", "8")],
                               bonuses=[entry("2", "11")])
     outcome = score_one(CHANGCHUN, record)
