@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_dsl.compiler import checker, codegen, parser, pipeline
+from policy_dsl.compiler import ast, checker, codegen, parser, pipeline
 from policy_dsl.compiler.diagnostics import CompileError, Diagnostic
 from policy_dsl.runtime import InputRecord, score_batch
 from policy_dsl.runtime.packs import load_module
@@ -222,3 +222,63 @@ def test_minimal_pack_scores_by_hand(tmp_path: Path) -> None:
     assert first.score is not None and second.score is not None
     assert (first.score.items[0].earned, first.score.total) == (Decimal(2), Decimal("40.00"))
     assert second.score.items[0].earned == 0
+
+
+# ---------------------------------------------------------------- frameworks
+
+FRAMEWORK = textwrap.dedent('''\
+    framework demo_fw {
+      region example "示例省"
+      title "示例框架（测试用）"
+      effective 2026-01-01 to open
+      deductions total 5 "扣分项总分5分"
+      bonus limit 1 advisory "加分项原则上不超过1分" [T-8]
+      grade "好" from 4 refund 100% renewal direct "4分以上"
+      grade "差" from 0 refund 0% renewal none "4分以下"
+      terminated refund 0% "解除协议"
+      exit without violations refund 100% "主动退出"
+    }
+''')
+
+
+def check_with_framework(framework_text: str, standard_text: str) -> list[Diagnostic]:
+    framework = parser.parse_text(framework_text, "fw.policy")
+    assert isinstance(framework, ast.Framework)
+    found = checker.check_framework(framework)
+    standard = parser.parse_text(standard_text, "demo.policy")
+    assert isinstance(standard, ast.Standard)
+    return found + checker.check(standard, {framework.name: framework}).diagnostics
+
+
+UNDER_FRAMEWORK = MINIMAL.replace("  rescale to 100\n", "  framework demo_fw\n")
+
+
+def test_standard_under_framework_is_clean() -> None:
+    assert check_with_framework(FRAMEWORK, UNDER_FRAMEWORK) == []
+
+
+@pytest.mark.parametrize(("old", "new", "code", "words"), [
+    ('grade "差" from 0', 'grade "差" from 5', "C209", "not below"),
+    ('grade "差" from 0', 'grade "差" from 1', "C209", "must start at 0"),
+    ('terminated refund 0% "解除协议"', 'veto grade "极差" "否决"', "C206", "no grade is called"),
+    ("deductions total 5", "deductions total 6", "C211", "fixes them at 6"),
+])
+def test_framework_checks(old: str, new: str, code: str, words: str) -> None:
+    found = check_with_framework(FRAMEWORK.replace(old, new), UNDER_FRAMEWORK)
+    assert any(d.code == code and words in d.message for d in found), [d.render() for d in found]
+
+
+def test_unknown_framework_is_an_error() -> None:
+    text = MINIMAL.replace("  rescale to 100\n", "  framework demo_fx\n")
+    found = check_with_framework(FRAMEWORK, text)
+    assert [(d.code, d.hint) for d in found] == [("C220", "did you mean 'demo_fw'?")]
+
+
+def test_bonus_above_the_framework_limit_is_a_warning() -> None:
+    """JL-8's "in principle": a standard with 2 bonus points under a limit of 1 builds, with a
+    warning that quotes the clause."""
+    text = (UNDER_FRAMEWORK.replace('category "一、示例" 5 {', 'category "一、示例" 7 {')
+            .replace('  }\n}\n', '  }\n  bonus item 2 "加分" 2 { basis "x" award 2 "加" }\n}\n'))
+    found = check_with_framework(FRAMEWORK, text)
+    assert [(d.code, d.severity) for d in found] == [("W301", "warning")]
+    assert "加分项原则上不超过1分" in found[0].message and "[T-8]" in found[0].message

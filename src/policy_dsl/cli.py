@@ -21,6 +21,7 @@ import click
 
 from . import __version__
 from .runtime import (
+    FRAMEWORK_INPUTS,
     InputUnreadable,
     PackNotFound,
     decode,
@@ -101,9 +102,14 @@ def list_packs(packs_dir: Path) -> None:
 @packs_option
 def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> None:
     """Show a pack's facts (type, label, bounds, when required) and items."""
-    info = load_pack(pack_name, year, packs_dir).INFO
+    pack = load_pack(pack_name, year, packs_dir)
+    info = pack.INFO
+    framework_inputs = FRAMEWORK_INPUTS if hasattr(pack, "FRAMEWORK") else ()
     if fmt == "json":
-        click.echo(json.dumps(_jsonable(info), ensure_ascii=False, indent=2))
+        described = _jsonable(info)
+        assert isinstance(described, dict)
+        described["framework_inputs"] = _jsonable(framework_inputs)
+        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
         return
     click.echo(f"{info.name}  {info.title}")
     click.echo(f"  region {info.region_label} · version {info.version} · effective "
@@ -120,6 +126,10 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
             click.echo("      " + ", ".join(f"{code}={label}" for code, label in fact.members))
         for sub in fact.fields:
             click.echo(f"      .{sub.name:30} {sub.type}  {sub.label}")
+    if framework_inputs:
+        click.echo(f"\nframework {info.framework} inputs:")
+        for fact in framework_inputs:
+            click.echo(f"  {fact.name:34} {fact.type}  ({fact.presence})  {fact.label}")
     click.echo("\nitems:")
     for item in info.items:
         bonus = " (bonus)" if item.bonus else ""

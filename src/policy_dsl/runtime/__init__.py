@@ -22,6 +22,7 @@ from .batch import Outcome, iter_outcomes, outcome_json, score_batch
 from .cohorts import Band, GroupMean, group_means, rank_adjustments
 from .framework import (
     FRAMEWORK_FIELDS,
+    FRAMEWORK_INPUTS,
     FrameworkInputs,
     FrameworkRules,
     GradeRule,
@@ -70,6 +71,7 @@ from .values import (
 
 __all__ = [
     "FRAMEWORK_FIELDS",
+    "FRAMEWORK_INPUTS",
     "ZERO",
     "Band",
     "FactInfo",

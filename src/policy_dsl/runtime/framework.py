@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .arithmetic import HUNDRED, ZERO, divide, round_money, round_points
+from .packs import FactInfo
 from .results import Reason
 from .values import (
     FieldError,
@@ -30,10 +31,27 @@ STATUSES = ("assessed", "terminated", "voluntary_exit")
 EVENT_LEVELS = {"national": "national", "国家": "national", "国家医保局": "national",
                 "provincial": "provincial", "省": "provincial", "省医保部门": "provincial"}
 # The input fields every pack under a framework reads besides its own facts.
-FRAMEWORK_FIELDS = frozenset({
-    "status", "assessment_year", "agreement_start", "deposit", "subordinate_scores",
-    "opinion_events", "veto", "previous_grade", "other_breach", "violations_found",
-    "fraud_clues"})
+FRAMEWORK_INPUTS = (
+    FactInfo("status", "考核状态", "assessed | terminated | voluntary_exit", None, None,
+             "optional", "assessed"),
+    FactInfo("assessment_year", "考核年度", "year", None, None, "required", None),
+    FactInfo("agreement_start", "协议起始日期", "date", None, None,
+             "required when status is assessed", None),
+    FactInfo("deposit", "质量保证金（元）", "money", ZERO, None, "required", None),
+    FactInfo("subordinate_scores", "下属机构（人员）考核得分", "list of score", ZERO, HUNDRED,
+             "optional", "[]"),
+    FactInfo("opinion_events", "被通报批评的重大负面舆情", "list of national | provincial",
+             None, None, "optional", "[]"),
+    FactInfo("veto", "检查中发现需解除服务协议情形（一票否决）", "bool", None, None, "optional",
+             "false"),
+    FactInfo("previous_grade", "上一年度考核等次", "grade", None, None, "optional", None),
+    FactInfo("other_breach", "存在其他违约情形", "bool", None, None, "optional", "false"),
+    FactInfo("violations_found", "主动退出时核查发现违规违约问题", "bool", None, None,
+             "optional", "false"),
+    FactInfo("fraud_clues", "发现涉嫌骗取医保基金的线索", "bool", None, None, "optional",
+             "false"),
+)
+FRAMEWORK_FIELDS = frozenset(info.name for info in FRAMEWORK_INPUTS)
 
 
 @dataclass(frozen=True, slots=True)
