@@ -31,6 +31,7 @@ from policy_dsl.runtime import (
     Raw,
     Reason,
     RecordInvalid,
+    RuleInfo,
     Score,
     check_entries,
     check_unknown_fields,
@@ -97,6 +98,17 @@ _R6 = Reason('考核小组认定的扣分（每条须有可查看的依据）', 
 _R37 = Reason('扣分项满分（总分100分）', ('JL-8',), 37)
 _R38 = Reason('考核小组认定的扣分（每条须有可查看的依据）', ('JL-6',), 38)
 _R76 = Reason('示例：本项扣分以6分为限', ('JL-18',), 76)
+
+# Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
+# only when it holds), and whether it has two outcomes to reach.
+RULES = (
+    RuleInfo(_R37, 1, 'delta', False),
+    RuleInfo(_R38, 1, 'delta', True),
+    RuleInfo(_R5, 3, 'delta', False),
+    RuleInfo(_R6, 3, 'delta', True),
+    RuleInfo(_R76, 3, 'shown', True),
+    RuleInfo(_R5_2, 2, 'delta', True),
+)
 
 
 @dataclass(frozen=True, slots=True)

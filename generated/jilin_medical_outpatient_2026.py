@@ -30,6 +30,7 @@ from policy_dsl.runtime import (
     Raw,
     Reason,
     RecordInvalid,
+    RuleInfo,
     Score,
     check_entries,
     check_unknown_fields,
@@ -91,6 +92,14 @@ FRAMEWORK = FrameworkRules(
 _R37 = Reason('扣分项满分（总分100分）', ('JL-8',), 37)
 _R38 = Reason('考核小组认定的扣分（每条须有可查看的依据）', ('JL-6',), 38)
 _R47 = Reason('考核小组认定的加分（每条须有可查看的依据）', ('JL-6', 'JL-8'), 47)
+
+# Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
+# only when it holds), and whether it has two outcomes to reach.
+RULES = (
+    RuleInfo(_R37, 1, 'delta', False),
+    RuleInfo(_R38, 1, 'delta', True),
+    RuleInfo(_R47, 2, 'delta', True),
+)
 
 
 @dataclass(frozen=True, slots=True)

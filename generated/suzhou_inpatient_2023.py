@@ -26,6 +26,7 @@ from policy_dsl.runtime import (
     Raw,
     Reason,
     RecordInvalid,
+    RuleInfo,
     Score,
     Undefined,
     check_unknown_fields,
@@ -171,6 +172,56 @@ _R398 = Reason('2023年12月结算量达到本院当月全部结算量5%的，�
 _R400 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ-13', 'G6'), 400)
 _R411 = Reason('按通知转发医保重要政策，每1次加1分', ('SZ-14',), 411)
 _R412 = Reason('醒目位置宣传医保政策，每一种方式加0.5分', ('SZ-14',), 412)
+
+# Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
+# only when it holds), and whether it has two outcomes to reach.
+RULES = (
+    RuleInfo(_R147, 1, 'delta', True),
+    RuleInfo(_R150, 1, 'delta', True),
+    RuleInfo(_R153, 1, 'delta', False),
+    RuleInfo(_R154, 1, 'delta', True),
+    RuleInfo(_R173, 2, 'delta', False),
+    RuleInfo(_R174, 2, 'delta', True),
+    RuleInfo(_R175, 2, 'delta', True),
+    RuleInfo(_R176, 2, 'delta', True),
+    RuleInfo(_R177, 2, 'shown', True),
+    RuleInfo(_R185, 3, 'shown', True),
+    RuleInfo(_R187, 3, 'delta', True),
+    RuleInfo(_R194, 4, 'shown', True),
+    RuleInfo(_R196, 4, 'delta', True),
+    RuleInfo(_R210, 5, 'delta', True),
+    RuleInfo(_R214, 5, 'delta', True),
+    RuleInfo(_R217, 5, 'delta', True),
+    RuleInfo(_R240, 6, 'delta', False),
+    RuleInfo(_R242, 6, 'delta', True),
+    RuleInfo(_R252, 6, 'delta', True),
+    RuleInfo(_R253, 6, 'delta', True),
+    RuleInfo(_R273, 7, 'delta', True),
+    RuleInfo(_R276, 7, 'delta', True),
+    RuleInfo(_R279, 7, 'delta', True),
+    RuleInfo(_R282, 7, 'delta', True),
+    RuleInfo(_R288, 7, 'delta', True),
+    RuleInfo(_R301, 8, 'delta', True),
+    RuleInfo(_R304, 8, 'delta', True),
+    RuleInfo(_R323, 9, 'delta', True),
+    RuleInfo(_R327, 9, 'delta', True),
+    RuleInfo(_R330, 9, 'shown', True),
+    RuleInfo(_R332, 9, 'delta', True),
+    RuleInfo(_R333, 9, 'delta', True),
+    RuleInfo(_R338, 9, 'delta', True),
+    RuleInfo(_R357, 10, 'delta', False),
+    RuleInfo(_R358, 10, 'delta', True),
+    RuleInfo(_R372, 11, 'delta', False),
+    RuleInfo(_R373, 11, 'delta', True),
+    RuleInfo(_R385, 12, 'delta', False),
+    RuleInfo(_R386, 12, 'delta', True),
+    RuleInfo(_R387, 12, 'delta', True),
+    RuleInfo(_R397, 13, 'delta', True),
+    RuleInfo(_R398, 13, 'delta', True),
+    RuleInfo(_R400, 13, 'delta', True),
+    RuleInfo(_R411, 14, 'delta', True),
+    RuleInfo(_R412, 14, 'delta', True),
+)
 
 
 @dataclass(frozen=True, slots=True)

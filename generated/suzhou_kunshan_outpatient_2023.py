@@ -26,6 +26,7 @@ from policy_dsl.runtime import (
     Raw,
     Reason,
     RecordInvalid,
+    RuleInfo,
     Score,
     Undefined,
     check_unknown_fields,
@@ -155,6 +156,52 @@ _R349 = Reason('查实所列违规情形之一的，不得分', ('SZ2-10',), 349
 _R372 = Reason('接入先诊疗后付费平台并正常运行的，加3分', ('SZ2-12',), 372)
 _R373 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ2-12', 'G6'), 373)
 _R375 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ2-12', 'G6'), 375)
+
+# Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
+# only when it holds), and whether it has two outcomes to reach.
+RULES = (
+    RuleInfo(_R140, 1, 'delta', True),
+    RuleInfo(_R143, 1, 'delta', True),
+    RuleInfo(_R146, 1, 'delta', False),
+    RuleInfo(_R147, 1, 'delta', True),
+    RuleInfo(_R164, 2, 'delta', False),
+    RuleInfo(_R165, 2, 'delta', True),
+    RuleInfo(_R166, 2, 'delta', True),
+    RuleInfo(_R167, 2, 'delta', True),
+    RuleInfo(_R65, 2, 'shown', True),
+    RuleInfo(_R176, 3, 'shown', True),
+    RuleInfo(_R178, 3, 'delta', True),
+    RuleInfo(_R191, 4, 'delta', False),
+    RuleInfo(_R192, 4, 'delta', True),
+    RuleInfo(_R196, 4, 'delta', False),
+    RuleInfo(_R197, 4, 'delta', True),
+    RuleInfo(_R221, 5, 'delta', False),
+    RuleInfo(_R223, 5, 'delta', True),
+    RuleInfo(_R233, 5, 'delta', True),
+    RuleInfo(_R234, 5, 'delta', True),
+    RuleInfo(_R253, 6, 'delta', True),
+    RuleInfo(_R256, 6, 'delta', True),
+    RuleInfo(_R259, 6, 'delta', True),
+    RuleInfo(_R262, 6, 'delta', True),
+    RuleInfo(_R264, 6, 'delta', True),
+    RuleInfo(_R277, 7, 'delta', True),
+    RuleInfo(_R280, 7, 'delta', True),
+    RuleInfo(_R299, 8, 'delta', True),
+    RuleInfo(_R303, 8, 'delta', True),
+    RuleInfo(_R306, 8, 'shown', True),
+    RuleInfo(_R308, 8, 'delta', True),
+    RuleInfo(_R309, 8, 'delta', True),
+    RuleInfo(_R314, 8, 'delta', True),
+    RuleInfo(_R333, 9, 'delta', False),
+    RuleInfo(_R334, 9, 'delta', True),
+    RuleInfo(_R348, 10, 'delta', False),
+    RuleInfo(_R349, 10, 'delta', True),
+    RuleInfo(_R5, 11, 'delta', False),
+    RuleInfo(_R6, 11, 'delta', True),
+    RuleInfo(_R372, 12, 'delta', True),
+    RuleInfo(_R373, 12, 'delta', True),
+    RuleInfo(_R375, 12, 'delta', True),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from policy_dsl.runtime import (
     Raw,
     Reason,
     RecordInvalid,
+    RuleInfo,
     Score,
     Undefined,
     check_unknown_fields,
@@ -156,6 +157,54 @@ _R373 = Reason('2023年12月结算量达到本院当月全部结算量5%的，�
 _R375 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ2-12', 'G6'), 375)
 _R386 = Reason('按通知转发医保重要政策，每1次加1分', ('SZ2-13',), 386)
 _R387 = Reason('醒目位置宣传医保政策，每一种方式加0.5分', ('SZ2-13',), 387)
+
+# Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
+# only when it holds), and whether it has two outcomes to reach.
+RULES = (
+    RuleInfo(_R140, 1, 'delta', True),
+    RuleInfo(_R143, 1, 'delta', True),
+    RuleInfo(_R146, 1, 'delta', False),
+    RuleInfo(_R147, 1, 'delta', True),
+    RuleInfo(_R164, 2, 'delta', False),
+    RuleInfo(_R165, 2, 'delta', True),
+    RuleInfo(_R166, 2, 'delta', True),
+    RuleInfo(_R167, 2, 'delta', True),
+    RuleInfo(_R168, 2, 'shown', True),
+    RuleInfo(_R176, 3, 'shown', True),
+    RuleInfo(_R178, 3, 'delta', True),
+    RuleInfo(_R191, 4, 'delta', False),
+    RuleInfo(_R192, 4, 'delta', True),
+    RuleInfo(_R196, 4, 'delta', False),
+    RuleInfo(_R197, 4, 'delta', True),
+    RuleInfo(_R221, 5, 'delta', False),
+    RuleInfo(_R223, 5, 'delta', True),
+    RuleInfo(_R233, 5, 'delta', True),
+    RuleInfo(_R234, 5, 'delta', True),
+    RuleInfo(_R253, 6, 'delta', True),
+    RuleInfo(_R256, 6, 'delta', True),
+    RuleInfo(_R259, 6, 'delta', True),
+    RuleInfo(_R262, 6, 'delta', True),
+    RuleInfo(_R264, 6, 'delta', True),
+    RuleInfo(_R277, 7, 'delta', True),
+    RuleInfo(_R280, 7, 'delta', True),
+    RuleInfo(_R299, 8, 'delta', True),
+    RuleInfo(_R303, 8, 'delta', True),
+    RuleInfo(_R306, 8, 'shown', True),
+    RuleInfo(_R308, 8, 'delta', True),
+    RuleInfo(_R309, 8, 'delta', True),
+    RuleInfo(_R314, 8, 'delta', True),
+    RuleInfo(_R333, 9, 'delta', False),
+    RuleInfo(_R334, 9, 'delta', True),
+    RuleInfo(_R348, 10, 'delta', False),
+    RuleInfo(_R349, 10, 'delta', True),
+    RuleInfo(_R361, 11, 'delta', False),
+    RuleInfo(_R362, 11, 'delta', True),
+    RuleInfo(_R372, 12, 'delta', True),
+    RuleInfo(_R373, 12, 'delta', True),
+    RuleInfo(_R375, 12, 'delta', True),
+    RuleInfo(_R386, 13, 'delta', True),
+    RuleInfo(_R387, 13, 'delta', True),
+)
 
 
 @dataclass(frozen=True, slots=True)

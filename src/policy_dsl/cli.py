@@ -3,6 +3,7 @@
 Exit codes say which kind of failure happened:
   0 success · 1 errors in rule files · 2 wrong usage (unknown pack, bad option)
   3 input errors (some records could not be scored; all others were) · 4 generated/ is stale
+  5 regression cases failed (`policyc test`)
   70 an internal fault of policyc (please report it; POLICYC_DEBUG=1 shows the traceback)
 """
 
@@ -39,6 +40,7 @@ EXIT_RULE_ERRORS = 1
 EXIT_USAGE = 2
 EXIT_INPUT_ERRORS = 3
 EXIT_STALE = 4
+EXIT_CASES_FAILED = 5
 EXIT_INTERNAL = 70
 
 packs_option = click.option(
@@ -176,6 +178,49 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
         click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
     if failed:
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+@cli.command("test")
+@click.argument("targets", nargs=-1)
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and plugins/.")
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Report the rules and branches no case reaches, by rule-file line.")
+@click.option("--mutate", is_flag=True,
+              help="Change one number or comparison at a time in the rule files and report "
+              "each change the cases did not catch.")
+@packs_option
+def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate: bool,
+               packs_dir: Path) -> None:
+    """Run the regression cases of TARGETS (regions or packs; all when none are given)."""
+    from . import cases
+
+    files = cases.find_case_files(root, targets)
+    if not files:
+        click.echo(f"policyc: no case files for {', '.join(targets) or 'any region'}", err=True)
+        sys.exit(EXIT_USAGE)
+    if mutate:
+        from . import mutation
+
+        report = mutation.run(root, files, packs_dir, echo=lambda text: click.echo(text))
+        sys.exit(EXIT_OK if report.ok else EXIT_CASES_FAILED)
+    results, errors = cases.run_files(files, root, packs_dir)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    for result in results:
+        if not result.passed:
+            click.echo(result.report + "\n")
+    failed = sum(1 for r in results if not r.passed)
+    click.echo(f"{len(results) - failed} passed, {failed} failed"
+               + (f", {len(errors)} case file(s) with errors" if errors else ""))
+    if show_coverage:
+        from . import coverage
+
+        click.echo(coverage.report(coverage.measure(results, packs_dir)))
+    if errors:
+        sys.exit(EXIT_RULE_ERRORS)
+    if failed:
+        sys.exit(EXIT_CASES_FAILED)
 
 
 def _jsonable(value: object) -> object:

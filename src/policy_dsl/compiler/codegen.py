@@ -173,6 +173,7 @@ class _PackBuilder:
         self.standard = standard
         self.framework = framework
         self.current_item = 0
+        self.rule_infos: list[tuple[str, int, str, bool]] = []  # reason, item, kind, two-sided
         self.current_points = Decimal(0)  # of the item or part whose rules are being written
         self.checked = checked
         self.source_lines = source_text.splitlines()
@@ -195,7 +196,20 @@ class _PackBuilder:
         return self.constants[text]
 
     def reason_of(self, node: ast.Rule | ast.NotApplicable | ast.DeductionCap) -> str:
-        """The constant holding a rule's reason, with the line where the rule starts."""
+        """The constant holding a rule's reason, with the line where the rule starts; each
+        rule is also listed in RULES, for coverage."""
+        name = self._reason_constant(node)
+        if not any(info[0] == name for info in self.rule_infos):
+            kind = "shown" if isinstance(node, ast.NotApplicable | ast.DeductionCap) else "delta"
+            one_sided = (isinstance(node, ast.AmountRule) and node.per is None
+                         and node.condition is None
+                         and isinstance(node.amount, ast.Number | ast.Name)
+                         and (not isinstance(node.amount, ast.Name)
+                              or node.amount.name == FULL_POINTS))
+            self.rule_infos.append((name, self.current_item, kind, not one_sided))
+        return name
+
+    def _reason_constant(self, node: ast.Rule | ast.NotApplicable | ast.DeductionCap) -> str:
         reason, line = node.reason, node.span.line
         name = f"_R{line}"
         suffix = 2
@@ -778,6 +792,7 @@ class _PackBuilder:
                                  for source, items in self.catalogues().items()),
             "rescale": rescale, "constants": constants, "reasons": reasons,
             "lookups": sorted(self.lookups.items()),
+            "rule_infos": self.rule_infos,
             "uses": sorted(_runtime_names(read_body, cohorts_body, items, records,
                                           framework_rules or "")
                            | (FRAMEWORK_NAMES if self.framework else set()),
@@ -795,13 +810,13 @@ RUNTIME_EXPORTS = (
     "read_enum_set", "read_list", "read_number", "read_optional_bool", "read_optional_count",
     "read_optional_date", "read_optional_enum", "read_optional_number",
     "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",
-    "share", "steps", "total", "weight",
+    "share", "steps", "total", "weight", "RuleInfo",
 )
 FRAMEWORK_NAMES = {"FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules",
                    "read_framework_inputs"}
-ALWAYS_USED = {"FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo", "Raw",
-               "Reason", "RecordInvalid", "Score", "ZERO", "check_unknown_fields",
-               "close_item", "note", "total"}
+ALWAYS_USED = {"RuleInfo", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line",
+               "PackInfo", "Raw", "Reason", "RecordInvalid", "Score", "ZERO",
+               "check_unknown_fields", "close_item", "note", "total"}
 
 
 def _runtime_names(*bodies: object) -> set[str]:

@@ -147,10 +147,13 @@ def load_pack(name: str, year: int | None = None, packs_dir: Path = Path("genera
 
 
 def load_module(path: Path) -> Pack:
+    """The pack module at `path`, loaded once per process (the same file gives the same
+    module, so its rule texts keep their identity across callers)."""
     module_name = f"policy_packs.{path.stem}"
     if module_name in sys.modules:
         cached = sys.modules[module_name]
-        if getattr(cached, "__file__", None) == str(path):
+        cached_file = getattr(cached, "__file__", None)
+        if cached_file is not None and Path(cached_file).resolve() == path.resolve():
             return cast("Pack", cached)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

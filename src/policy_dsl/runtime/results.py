@@ -19,6 +19,20 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """A rule of a pack, for coverage: its reason, its item, and how to see what it did.
+
+    kind "delta": the rule leaves a line on every run (reached: its delta is not 0; not
+    reached: 0). kind "shown": a line only when it holds (not applicable, a deduction cap).
+    """
+
+    reason: Reason
+    item: int
+    kind: str
+    two_sided: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
     """One step of an item's explanation: what a rule did, in signed points."""
 
