@@ -104,3 +104,14 @@ def test_scores_do_not_depend_on_the_callers_decimal_context() -> None:
         context.prec = 3
         result = score_one("suzhou/inpatient-2023", record)
     assert (result["earned"], result["total"]) == ("78.9", "98.63")
+
+
+def test_a_fractional_count_is_an_input_error_not_a_crash() -> None:
+    """JSON numbers arrive as exact decimals; a count of 49.5 is reported, with its value."""
+    [record] = read_records('{"visits": 49.5}', "jsonl")
+    assert record.raw is not None
+    errors: list[FieldError] = []
+    from policy_dsl.runtime import read_count
+
+    read_count(record.raw, "visits", errors)
+    assert [str(e) for e in errors] == ['visits: expected a whole number 0 or more, got "49.5"']

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cases import CaseResult
-from .runtime import RuleInfo, load_pack
+from .runtime import FrameworkRules, RuleInfo, load_pack
 
 APPLIES = "takes effect"
 NOT = "does not take effect"
@@ -28,6 +28,7 @@ class PackCoverage:
     reached: int
     branches: int
     missing: tuple[tuple[RuleInfo, str], ...]
+    framework_missing: tuple[str, ...] = ()  # the framework's outcomes no case reached
 
     @property
     def percent(self) -> float:  # for display only
@@ -68,7 +69,56 @@ def measure(results: Sequence[CaseResult], packs_dir: Path) -> list[PackCoverage
             missing += [(rule, w) for w in wanted if (id(rule.reason), w) not in seen[pack_name]]
         coverages.append(PackCoverage(pack_name, pack.INFO.source, branches - len(missing),
                                       branches, tuple(missing)))
+    for name in sorted({p.FRAMEWORK.name for p in packs.values() if hasattr(p, "FRAMEWORK")}):
+        under = [n for n, p in packs.items() if getattr(getattr(p, "FRAMEWORK", None), "name",
+                                                          None) == name]
+        rules = packs[under[0]].FRAMEWORK  # type: ignore[attr-defined]
+        outcomes = _framework_outcomes(rules)
+        reached = {o for r in results if r.case.pack in under
+                   for o in _framework_reached(r, rules)}
+        framework_missing = tuple(o for o in outcomes if o not in reached)
+        coverages.append(PackCoverage(f"framework {name}", ", ".join(sorted(under)),
+                                      len(outcomes) - len(framework_missing), len(outcomes),
+                                      (), framework_missing))
     return coverages
+
+
+def _framework_outcomes(rules: FrameworkRules) -> tuple[str, ...]:
+    """What a framework can do with a score: each grade, each status, each adjustment."""
+    outcomes = [f"grade {g.label}" for g in rules.grades]
+    outcomes += [f"status {s}" for s in ("assessed", "deferred", "terminated",
+                                         "voluntary_exit")]
+    outcomes += ["voluntary exit with violations", "composite with subordinates",
+                 "downgrade", "veto", "renewal after another breach"]
+    outcomes += [f"renewal {g.repeat_renewal} after {g.repeat_grade}" for g in rules.grades
+                 if g.repeat_grade is not None]
+    return tuple(outcomes)
+
+
+def _framework_reached(result: CaseResult, rules: FrameworkRules) -> set[str]:
+    reached: set[str] = set()
+    for outcome in result.outcomes:
+        settlement = outcome.settlement
+        if settlement is None:
+            continue
+        reached.add(f"status {settlement.status}")
+        if settlement.grade_before_adjustment:
+            reached.add(f"grade {settlement.grade_before_adjustment}")
+        if settlement.status == "voluntary_exit" and \
+                settlement.refund_ratio != rules.exit_clean_refund:
+            reached.add("voluntary exit with violations")
+        if settlement.final_score is not None and settlement.own_score is not None \
+                and settlement.final_score != settlement.own_score:
+            reached.add("composite with subordinates")
+        reached |= {a.kind for a in settlement.adjustments}
+        if settlement.grade is None:
+            continue
+        grade = rules.grade(settlement.grade)
+        if grade.renewal == "direct" and settlement.renewal == rules.other_breach_renewal:
+            reached.add("renewal after another breach")
+        if grade.repeat_grade is not None and settlement.renewal == grade.repeat_renewal:
+            reached.add(f"renewal {grade.repeat_renewal} after {grade.repeat_grade}")
+    return reached
 
 
 def _rules(pack: object) -> tuple[RuleInfo, ...]:
@@ -79,9 +129,11 @@ def _rules(pack: object) -> tuple[RuleInfo, ...]:
 def report(coverages: Sequence[PackCoverage]) -> str:
     lines = ["rule coverage:"]
     for coverage in coverages:
-        lines.append(f"  {coverage.pack}: {coverage.reached} of {coverage.branches} rule "
+        lines.append(f"  {coverage.pack}: {coverage.reached} of {coverage.branches} "
                      f"outcomes reached ({coverage.percent:.1f}%)")
         for rule, branch in coverage.missing:
             lines.append(f"    {coverage.source}:{rule.reason.line} item {rule.item}: "
                          f"never {branch}: {rule.reason.text}")
+        for outcome in coverage.framework_missing:
+            lines.append(f"    framework: no case reaches {outcome}")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ check rather than scores).
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from .cases import Case, CaseFileError, load_cases, run_case
 from .compiler import ast, checker, codegen, parser
 from .compiler.diagnostics import CompileError
 
-TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\d{4}-\d{2}-\d{2}|\d+(?:\.\d+)?%?|>=|<=|==|!=|>|<')
+TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\[[^\]\n]*\]|\d{4}-\d{2}-\d{2}'
+                   r'|(?<![\w.])\d+(?:\.\d+)?%?|>=|<=|==|!=|>|<')
 FLIPS = {">=": ">", ">": ">=", "<=": "<", "<": "<=", "==": "!=", "!=": "=="}
 
 
@@ -66,7 +68,7 @@ def mutants(path: Path, text: str) -> Iterator[Mutant]:
             lines_before.append(index + 1)
     for match in TOKEN.finditer(text):
         token = match.group()
-        if token[0] in '"#' or re.fullmatch(r"\d{4}-\d{2}-\d{2}", token):
+        if token[0] in '"#[' or re.fullmatch(r"\d{4}-\d{2}-\d{2}", token):
             continue
         start = match.start()
         line_start = text.rfind("\n", 0, start) + 1
@@ -182,6 +184,10 @@ def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Modu
         _COUNTER[0] += 1
         module = ModuleType(f"policy_mutant_{_COUNTER[0]}")
         namespace: dict[str, Any] = module.__dict__
-        exec(compile(generated.source, f"<mutant {mutant}>", "exec"), namespace)
+        sys.modules[module.__name__] = module  # dataclasses look their module up while built
+        try:
+            exec(compile(generated.source, f"<mutant {mutant}>", "exec"), namespace)
+        finally:
+            del sys.modules[module.__name__]
         packs[generated.name] = module
     return packs
