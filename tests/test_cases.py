@@ -1,0 +1,170 @@
+"""Regression case files: `policyc test`, its failure report, case-file errors, coverage,
+mutation, and the pytest plugin."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import GENERATED, ROOT
+
+from policy_dsl import cases, coverage, mutation
+
+
+def policyc(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "policy_dsl.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, encoding="utf-8", check=False)
+
+
+def project_copy(tmp_path: Path) -> Path:
+    for folder in ("regions", "generated", "plugins"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_policyc_test_passes_on_the_reference_regions() -> None:
+    result = policyc("test", "suzhou", "jilin")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("passed, 0 failed")
+
+
+def test_a_wrong_expected_value_gives_a_readable_failure(tmp_path: Path) -> None:
+    """What a policy author sees: the case, the difference, the item's reason lines with
+    their points, clauses and lines, and the case's own arithmetic; exit code 5."""
+    root = project_copy(tmp_path)
+    case_file = root / "regions" / "suzhou" / "tests" / "inpatient-2023.yaml"
+    text = case_file.read_text(encoding="utf-8")
+    wrong = "expect: {items: {1: 2.8}, total: \"99.80\"}"
+    assert wrong in text
+    case_file.write_text(text.replace(wrong, "expect: {items: {1: 2.9}, total: \"99.80\"}"),
+                         encoding="utf-8")
+    result = policyc("test", "suzhou/inpatient-2023", "--root", str(root), cwd=root)
+    assert result.returncode == 5
+    report = result.stdout
+    assert "FAIL regions/suzhou/tests/inpatient-2023.yaml:" in report
+    assert "三级 share 77.5% is two complete steps short" in report
+    assert "item 1: expected 2.9, got 2.8" in report
+    assert "item 1 执行医保目录和支付标准: 2.8 of 3" in report
+    assert "-0.2  未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分 [SZ-1, G4, G6] (line" \
+        in report
+    assert "77.5% is 2.5 points short" in report
+    assert "Traceback" not in report + result.stderr
+    assert report.strip().splitlines()[-1].endswith("passed, 1 failed")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("    readings: [SZ-1, G4]\n", "    readings: [SZ-1, G4]\n    expectation: 1\n"),
+    ("facts: {catalogue_drug_share: 77.5}", "facts: {catalogue_drug_shares: 77.5}"),
+    ("expect: {items: {1: 2.8}, total: \"99.80\"}", "expect: {item: {1: 2.8}}"),
+])
+def test_unknown_keys_and_facts_are_errors_with_file_and_line(tmp_path: Path, change: str,
+                                                               message: str) -> None:
+    source = (ROOT / "regions" / "suzhou" / "tests" / "inpatient-2023.yaml").read_text(
+        encoding="utf-8")
+    path = tmp_path / "cases.yaml"
+    path.write_text(source.replace(change, message, 1), encoding="utf-8")
+    with pytest.raises(cases.CaseFileError) as error:
+        cases.load_cases(path, tmp_path, GENERATED)
+    line = source.splitlines().index(
+        next(s for s in source.splitlines() if change.strip().split("\n")[0] in s)) + 1
+    assert error.value.line in {line, line + 1}
+    assert str(error.value).startswith(f"cases.yaml:{error.value.line}: ")
+
+
+def test_case_numbers_are_exact_decimals(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(textwrap.dedent("""\
+        pack: suzhou/inpatient-2023
+        cases:
+          - name: n
+            readings: [G2]
+            explain: x
+            facts: {catalogue_drug_share: 0.1}
+            expect: {}
+    """), encoding="utf-8")
+    [case] = cases.load_cases(path, tmp_path, GENERATED)
+    assert repr(case.records[0]["catalogue_drug_share"]) == "Decimal('0.1')"
+
+
+def test_reference_packs_are_fully_covered() -> None:
+    """Every rule of the reference regions' packs, both ways, and every framework outcome,
+    is reached by some case."""
+    files = cases.find_case_files(ROOT, ["suzhou", "jilin"])
+    results, errors = cases.run_files(files, ROOT, GENERATED)
+    assert errors == [] and all(r.passed for r in results)
+    measured = {c.pack: c for c in coverage.measure(results, GENERATED)}
+    for name in ("suzhou/inpatient-2023", "suzhou/outpatient-2023",
+                 "jilin/medical-inpatient-2026", "jilin/medical-outpatient-2026",
+                 "jilin/pharmacy-2026", "framework jilin"):
+        assert (measured[name].reached, measured[name].missing,
+                measured[name].framework_missing) == (measured[name].branches, (), ())
+
+
+def test_coverage_names_an_unreached_rule_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "one.yaml"
+    source = (ROOT / "regions" / "suzhou" / "tests" / "outpatient-2023.yaml").read_text(
+        encoding="utf-8")
+    path.write_text(source[:source.index("  - name: catalogue share one step short")],
+                    encoding="utf-8")
+    results, _ = cases.run_files([path], tmp_path, GENERATED)
+    [measured] = coverage.measure(results, GENERATED)
+    text = coverage.report([measured])
+    assert measured.reached < measured.branches
+    assert "regions/suzhou/outpatient-2023.policy:" in text
+    assert "never takes effect: 未达到标准的，每降低1个百分点扣0.1分，最多扣2分" in text
+
+
+def test_mutants_of_a_number_and_a_comparison() -> None:
+    text = 'item 1 "x" 3 { award 2 when a >= 80% "r" [SZ-1] }  # 5 in a comment\n'
+    found = [(m.original, m.replacement) for m in mutation.mutants(Path("r.policy"), text)]
+    assert found == [("3", "2"), ("2", "1"), (">=", ">"), ("80%", "79%")]
+
+
+def test_mutation_check_reports_an_uncaught_change(tmp_path: Path) -> None:
+    """A small region with one case that cannot see its tiers' thresholds move."""
+    from test_compiler import MINIMAL
+
+    from policy_dsl.compiler import pipeline
+
+    region = tmp_path / "regions" / "example"
+    (region / "tests").mkdir(parents=True)
+    (region / "demo.policy").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / "plugins").mkdir()
+    built = pipeline.build(tmp_path)
+    pipeline.write_files(built.files, tmp_path / "generated")
+    (region / "tests" / "demo.yaml").write_text(textwrap.dedent("""\
+        pack: example/demo-2024
+        cases:
+          - name: rate 95%, two incidents
+            readings: [T-1, T-2]
+            explain: 'tier 2 + 3 − 2 = 3 of 5 → 60.00'
+            facts: {level: high, rate: 95, incidents: 2, flagged: false}
+            expect: {items: {1: 3}, total: "60.00"}
+    """), encoding="utf-8")
+    lines: list[str] = []
+    report = mutation.run(tmp_path, cases.find_case_files(tmp_path), tmp_path / "generated",
+                          echo=lines.append)
+    assert not report.ok
+    assert "  not caught: regions/example/demo.policy:19:26: >= → >" in lines
+    assert report.caught + len(report.survivors) == report.mutants
+    assert lines[-1].startswith(f"{report.mutants} mutants: ")
+
+
+def test_pytest_collects_case_files_with_readable_failures(tmp_path: Path) -> None:
+    """Plain pytest runs every region's cases (entry point pytest11), one item per case."""
+    root = project_copy(tmp_path)
+    case_file = root / "regions" / "jilin" / "tests" / "pharmacy-2026.yaml"
+    case_file.write_text(case_file.read_text(encoding="utf-8").replace(
+        "refund_ratio: \"91.10\"", "refund_ratio: \"91.20\""), encoding="utf-8")
+    (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "regions/jilin", "plugins"],
+                            cwd=root, capture_output=True, text=True, encoding="utf-8",
+                            check=False)
+    assert result.returncode == 1, result.stdout
+    assert "refund_ratio: expected 91.20, got 91.10" in result.stdout
+    assert "1 failed, " in result.stdout and " passed" in result.stdout
