@@ -242,3 +242,9 @@ def test_every_hook_is_exercised_by_the_example_plugins() -> None:
     for path in (ROOT / "plugins").glob("*.py"):
         used |= set(re.findall(r"def (policyc_\w+)", path.read_text(encoding="utf-8")))
     assert sorted(used) == HOOKS
+
+
+def test_points_that_are_not_a_number_are_named() -> None:
+    result = build_with(_Plugin(policyc_item_points=lambda city: [ItemPoints(1, "ninety")]))
+    assert any(m.startswith("X304 plugin test-plugin-1, ItemPoints: 'ninety' is not a number")
+               for m in messages(result))

@@ -236,13 +236,17 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
     for plugin, override, span in winners:
         text = plugins.source(plugin).text
         where = f"plugin {plugin}, {type(override).__name__}"
-        if isinstance(override, hookspecs.BonusLimit):
-            limit = _decimal(override.points)
-            if limit is None:
+        points = Decimal(0)
+        if isinstance(override, hookspecs.BonusLimit | hookspecs.ItemPoints
+                      | hookspecs.DeductionCap):
+            given = _decimal(override.points)
+            if given is None:
                 findings.error("X304", f"{where}: {override.points!r} is not a number of "
-                               "points", span, text)
-            else:
-                header = dataclasses.replace(header, bonus_limit=limit)
+                               "points (0 or more)", span, text)
+                continue
+            points = given
+        if isinstance(override, hookspecs.BonusLimit):
+            header = dataclasses.replace(header, bonus_limit=points)
             continue
         if isinstance(override, hookspecs.AddItem):
             item = _parse(override.text, plugin, "policyc_add_items", findings, text, span)
@@ -278,18 +282,8 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
             elif new is not None:
                 items_by_category[label][index] = new
         elif isinstance(override, hookspecs.ItemPoints):
-            points = _decimal(override.points)
-            if points is None:
-                findings.error("X304", f"{where}: {override.points!r} is not a number of "
-                               "points", span, text)
-            else:
-                items_by_category[label][index] = dataclasses.replace(item, points=points)
+            items_by_category[label][index] = dataclasses.replace(item, points=points)
         else:
-            points = _decimal(override.points)
-            if points is None:
-                findings.error("X304", f"{where}: {override.points!r} is not a number of "
-                               "points", span, text)
-                continue
             reason = ast.Reason(override.reason, tuple(override.citations), span)
             items_by_category[label][index] = dataclasses.replace(
                 item, deduction_cap=ast.DeductionCap(points, reason, span))
