@@ -521,11 +521,12 @@ class _Checker:
         limit = framework.clause("bonus_limit")
         if limit is not None:
             cited = ", ".join(limit.reason.citations) or framework.name
-            for what, value in (("bonus items add up to", bonus),
-                                ("the standard's bonus limit is", header.bonus_limit)):
-                if value is not None and value > Decimal(limit.values[0]):
-                    self.warn("W301", f"{what} {value}, above the framework's "
-                              f"{limit.values[0]} ({limit.reason.text}) [{cited}]", header.span)
+            what, value = (("the standard's bonus limit is", header.bonus_limit)
+                           if header.bonus_limit is not None
+                           else ("bonus items add up to", bonus))
+            if value > Decimal(limit.values[0]):
+                self.warn("W301", f"{what} {value}, above the framework's "
+                          f"{limit.values[0]} ({limit.reason.text}) [{cited}]", header.span)
 
     # ------------------------------------------------------------ expressions
     def infer(self, expr: ast.Expr, scope: _Scope) -> Type:
