@@ -248,3 +248,14 @@ def test_points_that_are_not_a_number_are_named() -> None:
     result = build_with(_Plugin(policyc_item_points=lambda city: [ItemPoints(1, "ninety")]))
     assert any(m.startswith("X304 plugin test-plugin-1, ItemPoints: 'ninety' is not a number")
                for m in messages(result))
+
+
+def test_a_city_name_cannot_carry_code() -> None:
+    manager = plugins.plugin_manager([], ROOT, entry_points=False)
+    bad = CityStandard(base="jilin/pharmacy-2026", name='x"; import os #', title="t",
+                       version=2026, effective_from=dt.date(2026, 1, 1))
+    manager.register(_Plugin(policyc_city_standards=lambda: [bad]), name="bad-city")
+    result = pipeline.build(ROOT, manager=manager)
+    assert any(m.startswith("X305 plugin bad-city: a city standard's name is lower-case ASCII")
+               for m in messages(result))
+    assert all("import os" not in pack.module for pack in result.packs)

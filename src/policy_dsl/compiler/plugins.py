@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import inspect
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -224,6 +225,13 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
                     findings: Findings) -> ast.Standard | None:
     """The city's standard: the base with its plugins' overrides, or None after errors."""
     errors_before = sum(1 for d, _ in findings.diagnostics if d.severity == "error")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", str(city.name)) or not isinstance(
+            city.version, int) or isinstance(city.version, bool):
+        findings.error("X305", f"plugin {plugin_of_city}: a city standard's name is lower-case "
+                       f"ASCII (letters, digits, _) and its version a year; got "
+                       f"{city.name!r}, {city.version!r}",
+                       ast.Span(plugin_of_city, 1, 1, 1, 1), plugins.source(plugin_of_city).text)
+        return None
     winners = _resolve_conflicts(overrides, plugins, findings)
     numbers = {item.number for item in base.items}
     categories = [c.label for c in base.categories]
