@@ -9,6 +9,7 @@ returns nonsense is named, with its hook, in the error.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import importlib.util
 import inspect
@@ -226,10 +227,11 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
     """The city's standard: the base with its plugins' overrides, or None after errors."""
     errors_before = sum(1 for d, _ in findings.diagnostics if d.severity == "error")
     if not re.fullmatch(r"[a-z][a-z0-9_]*", str(city.name)) or not isinstance(
-            city.version, int) or isinstance(city.version, bool):
+            city.version, int) or isinstance(city.version, bool) or not isinstance(
+            city.effective_from, dt.date) or not isinstance(city.effective_to, dt.date | None):
         findings.error("X305", f"plugin {plugin_of_city}: a city standard's name is lower-case "
-                       f"ASCII (letters, digits, _) and its version a year; got "
-                       f"{city.name!r}, {city.version!r}",
+                       f"ASCII (letters, digits, _), its version a year and its period dates; "
+                       f"got {city.name!r}, {city.version!r}, {city.effective_from!r}",
                        ast.Span(plugin_of_city, 1, 1, 1, 1), plugins.source(plugin_of_city).text)
         return None
     winners = _resolve_conflicts(overrides, plugins, findings)
