@@ -110,9 +110,8 @@ def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
                  frameworks: Mapping[str, ast.Framework], result: BuildResult) -> None:
     """Each city standard a plugin declares: its base, overridden, checked, generated."""
     findings = plugins.Findings()
-    for plugin, city in city_plugins.city_standards(findings):
+    for plugin, city, span in city_plugins.city_standards(findings):
         base = bases.get(city.base)
-        span = Span(plugin, 1, 1, 1, 1)
         if base is None or not isinstance(base.tree, ast.Standard):
             findings.error("X305", f"plugin {plugin}: city standard {city.name} names base "
                            f"pack {city.base!r}, which no rule file builds", span,
@@ -127,10 +126,15 @@ def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
         name = codegen.pack_name(standard)
         pack, diagnostics = compile_standard(standard, base.text, frameworks,
                                              [city_plugins.source(p) for p in used])
+        header_line = standard.header.span.line
         for diagnostic in diagnostics:
+            where, text = diagnostic.span, base.text
+            if (where.file, where.line) == (standard.path, header_line):
+                # about the city standard as a whole: point at the plugin that declares it
+                where, text = span, city_plugins.source(plugin).text
             findings.diagnostics.append((dataclasses.replace(
-                diagnostic, message=f"[{name}, from plugins {', '.join(used)}] "
-                f"{diagnostic.message}"), base.text))
+                diagnostic, span=where, message=f"[{name}, from plugins {', '.join(used)}] "
+                f"{diagnostic.message}"), text))
         if pack is not None:
             result.packs.append(pack)
     result.diagnostics.extend(findings.diagnostics)

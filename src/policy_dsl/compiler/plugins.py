@@ -165,10 +165,12 @@ class CityPlugins:
                 continue
             yield plugin, list(answer), span
 
-    def city_standards(self, findings: Findings) -> list[tuple[str, hookspecs.CityStandard]]:
-        found: list[tuple[str, hookspecs.CityStandard]] = []
-        for plugin, answers, _ in self._calls("policyc_city_standards", {}, findings):
-            found.extend((plugin, city) for city in answers)
+    def city_standards(self, findings: Findings
+                       ) -> list[tuple[str, hookspecs.CityStandard, ast.Span]]:
+        """Each city standard with the plugin declaring it and where (its hook's line)."""
+        found: list[tuple[str, hookspecs.CityStandard, ast.Span]] = []
+        for plugin, answers, span in self._calls("policyc_city_standards", {}, findings):
+            found.extend((plugin, city, span) for city in answers)
         return found
 
     def overrides(self, city: hookspecs.CityStandard,
