@@ -104,10 +104,6 @@ class Case:
     expect: dict[str, dict[str, Any]]  # by record id
     batch: bool
 
-    @property
-    def title(self) -> str:
-        return f"{self.name} [{', '.join(self.readings)}]"
-
 
 @dataclass
 class CaseResult:
