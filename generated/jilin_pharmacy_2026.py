@@ -161,9 +161,9 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     return [Cohorts() for _ in batch]
 
 
-def _item_1(r: Facts, c: Cohorts) -> ItemScore:
+def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 100 points, line 33."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 37: 扣分项满分（总分100分）
@@ -173,9 +173,9 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D100, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts) -> ItemScore:
+def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 43."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 47: 考核小组认定的加分（每条须有可查看的依据）
@@ -183,11 +183,14 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D10, awards, deductions, None, ZERO, (), lines)
 
 
-def evaluate(r: Facts, c: Cohorts) -> Score:
-    """Score one institution: every item, then the total (not rescaled)."""
+def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
+    """Score one institution: every item, then the total (not rescaled).
+
+    With `explain`, each item keeps one reason line per rule; without, only the points.
+    """
     items = (
-        _item_1(r, c),
-        _item_2(r, c),
+        _item_1(r, c, explain),
+        _item_2(r, c, explain),
     )
     return total(items, None, _D10, _BONUS_ITEMS)
 

@@ -454,9 +454,9 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     return cohorts
 
 
-def _item_1(r: Facts, c: Cohorts) -> ItemScore:
+def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """1 执行医保目录和支付标准: 3 points, line 135."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 按月及时更新目录数据库 (1 point, line 146)
@@ -475,9 +475,9 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts) -> ItemScore:
+def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """2 执行医疗服务价格政策: 3 points, line 161."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 173: 执行价格政策、落实公示、按要求告知的，得3分
@@ -491,11 +491,11 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
-def _item_3(r: Facts, c: Cohorts) -> ItemScore:
+def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R185)
-    lines: list[Line] = []
+        return not_applicable(3, _D20, _R185, explain)
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
@@ -503,11 +503,11 @@ def _item_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_4(r: Facts, c: Cohorts) -> ItemScore:
+def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """4 协同推进医保支付方式改革落地: 20 points, line 190."""
     if (not r.in_drg):
-        return not_applicable(4, _D20, _R194)
-    lines: list[Line] = []
+        return not_applicable(4, _D20, _R194, explain)
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
@@ -515,9 +515,9 @@ def _item_4(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_5(r: Facts, c: Cohorts) -> ItemScore:
+def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """5 协同推进国家医保谈判药管理改革落地: 3 points, line 199."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 谈判药品配备率 (1 point, line 209)
@@ -533,9 +533,9 @@ def _item_5(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_6(r: Facts, c: Cohorts) -> ItemScore:
+def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """6 规范使用医保基金: 15 points, line 223."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
@@ -549,9 +549,9 @@ def _item_6(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_7(r: Facts, c: Cohorts) -> ItemScore:
+def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """7 严格管理医保基金: 5 points, line 260."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 财务制度和考核评价体系 (1 point, line 272)
@@ -575,9 +575,9 @@ def _item_7(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_8(r: Facts, c: Cohorts) -> ItemScore:
+def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """8 医保信息业务编码应用: 5 points, line 293."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 300)
@@ -591,9 +591,9 @@ def _item_8(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_9(r: Facts, c: Cohorts) -> ItemScore:
+def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """9 医保信息化应用落地: 8 points, line 308."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 322)
@@ -619,9 +619,9 @@ def _item_9(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_10(r: Facts, c: Cohorts) -> ItemScore:
+def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """10 优质诊疗服务提供: 4 points, line 344."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 357: 按照诊疗规范提供合理、必要的医药服务，得4分
@@ -631,9 +631,9 @@ def _item_10(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_11(r: Facts, c: Cohorts) -> ItemScore:
+def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """11 强化服务协议重要约定管理: 2 points, line 361."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 372: 及时签订并规范履行协议重要约定的，得2分
@@ -644,9 +644,9 @@ def _item_11(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_12(r: Facts, c: Cohorts) -> ItemScore:
+def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """12 就诊人员满意度提高: 2 points, line 376."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 385: 无就诊人员举报投诉的，得2分
@@ -658,9 +658,9 @@ def _item_12(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_13(r: Facts, c: Cohorts) -> ItemScore:
+def _item_13(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """13 先诊疗后付费项目接入: 5 points (bonus), line 392."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 397: 接入先诊疗后付费平台并正常运行的，加3分
@@ -672,9 +672,9 @@ def _item_13(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_14(r: Facts, c: Cohorts) -> ItemScore:
+def _item_14(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """14 医保政策宣传引导: 5 points (bonus), line 404."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 411: 按通知转发医保重要政策，每1次加1分
@@ -684,23 +684,26 @@ def _item_14(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(14, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def evaluate(r: Facts, c: Cohorts) -> Score:
-    """Score one institution: every item, then the total (rescaled to 100)."""
+def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
+    """Score one institution: every item, then the total (rescaled to 100).
+
+    With `explain`, each item keeps one reason line per rule; without, only the points.
+    """
     items = (
-        _item_1(r, c),
-        _item_2(r, c),
-        _item_3(r, c),
-        _item_4(r, c),
-        _item_5(r, c),
-        _item_6(r, c),
-        _item_7(r, c),
-        _item_8(r, c),
-        _item_9(r, c),
-        _item_10(r, c),
-        _item_11(r, c),
-        _item_12(r, c),
-        _item_13(r, c),
-        _item_14(r, c),
+        _item_1(r, c, explain),
+        _item_2(r, c, explain),
+        _item_3(r, c, explain),
+        _item_4(r, c, explain),
+        _item_5(r, c, explain),
+        _item_6(r, c, explain),
+        _item_7(r, c, explain),
+        _item_8(r, c, explain),
+        _item_9(r, c, explain),
+        _item_10(r, c, explain),
+        _item_11(r, c, explain),
+        _item_12(r, c, explain),
+        _item_13(r, c, explain),
+        _item_14(r, c, explain),
     )
     return total(items, _D100, None, _BONUS_ITEMS)
 

@@ -470,9 +470,9 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     return cohorts
 
 
-def _item_1(r: Facts, c: Cohorts) -> ItemScore:
+def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """1 执行医保目录和支付标准: 6 points, line 128."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 按月及时更新目录数据库 (2 points, line 139)
@@ -491,9 +491,9 @@ def _item_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts) -> ItemScore:
+def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """2 执行医疗服务价格政策: 5 points, line 152."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 164: 执行价格政策、落实公示、按要求告知的，得5分
@@ -507,11 +507,11 @@ def _item_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D5, awards, deductions, _R168, _D5, (), lines)
 
 
-def _item_3(r: Facts, c: Cohorts) -> ItemScore:
+def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 173."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R176)
-    lines: list[Line] = []
+        return not_applicable(3, _D20, _R176, explain)
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 178: 招采专项评价得分（百分制）×20%
@@ -519,9 +519,9 @@ def _item_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_4(r: Facts, c: Cohorts) -> ItemScore:
+def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """4 合理控制医疗费用: 8 points, line 181."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 门诊次均费用增长 (4 points, line 190)
@@ -537,9 +537,9 @@ def _item_4(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(4, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_5(r: Facts, c: Cohorts) -> ItemScore:
+def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """5 规范使用医保基金: 15 points, line 204."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 221: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
@@ -553,9 +553,9 @@ def _item_5(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_6(r: Facts, c: Cohorts) -> ItemScore:
+def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """6 严格管理医保基金: 8 points, line 241."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 财务制度和考核评价体系 (2 points, line 252)
@@ -579,9 +579,9 @@ def _item_6(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(6, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_7(r: Facts, c: Cohorts) -> ItemScore:
+def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """7 医保信息业务编码应用: 5 points, line 269."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 276)
@@ -595,9 +595,9 @@ def _item_7(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_8(r: Facts, c: Cohorts) -> ItemScore:
+def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """8 医保信息化应用落地: 8 points, line 284."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 298)
@@ -623,9 +623,9 @@ def _item_8(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(8, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_9(r: Facts, c: Cohorts) -> ItemScore:
+def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """9 优质诊疗服务提供: 6 points, line 320."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 333: 按照诊疗规范提供合理、必要的医药服务，得6分
@@ -635,9 +635,9 @@ def _item_9(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(9, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_10(r: Facts, c: Cohorts) -> ItemScore:
+def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """10 强化服务协议重要约定管理: 6 points, line 337."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 348: 及时签订并规范履行协议重要约定的，得6分
@@ -648,9 +648,9 @@ def _item_10(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_11(r: Facts, c: Cohorts) -> ItemScore:
+def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """11 就诊人员满意度提高: 3 points, line 352."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 361: 无就诊人员举报投诉的，得3分
@@ -660,9 +660,9 @@ def _item_11(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_12(r: Facts, c: Cohorts) -> ItemScore:
+def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """12 先诊疗后付费项目接入: 5 points (bonus), line 367."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 372: 接入先诊疗后付费平台并正常运行的，加3分
@@ -674,9 +674,9 @@ def _item_12(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(12, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_13(r: Facts, c: Cohorts) -> ItemScore:
+def _item_13(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """13 医保政策宣传引导: 5 points (bonus), line 379."""
-    lines: list[Line] = []
+    lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 386: 按通知转发医保重要政策，每1次加1分
@@ -686,22 +686,25 @@ def _item_13(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def evaluate(r: Facts, c: Cohorts) -> Score:
-    """Score one institution: every item, then the total (rescaled to 100)."""
+def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
+    """Score one institution: every item, then the total (rescaled to 100).
+
+    With `explain`, each item keeps one reason line per rule; without, only the points.
+    """
     items = (
-        _item_1(r, c),
-        _item_2(r, c),
-        _item_3(r, c),
-        _item_4(r, c),
-        _item_5(r, c),
-        _item_6(r, c),
-        _item_7(r, c),
-        _item_8(r, c),
-        _item_9(r, c),
-        _item_10(r, c),
-        _item_11(r, c),
-        _item_12(r, c),
-        _item_13(r, c),
+        _item_1(r, c, explain),
+        _item_2(r, c, explain),
+        _item_3(r, c, explain),
+        _item_4(r, c, explain),
+        _item_5(r, c, explain),
+        _item_6(r, c, explain),
+        _item_7(r, c, explain),
+        _item_8(r, c, explain),
+        _item_9(r, c, explain),
+        _item_10(r, c, explain),
+        _item_11(r, c, explain),
+        _item_12(r, c, explain),
+        _item_13(r, c, explain),
     )
     return total(items, _D100, None, _BONUS_ITEMS)
 

@@ -115,3 +115,22 @@ def test_a_fractional_count_is_an_input_error_not_a_crash() -> None:
 
     read_count(record.raw, "visits", errors)
     assert [str(e) for e in errors] == ['visits: expected a whole number 0 or more, got "49.5"']
+
+
+def test_scores_without_explanation_are_the_same_scores() -> None:
+    """explain=False (policyc score without --explain) keeps every number, drops the lines:
+    private, one price violation → 79 of 80 → 98.75 either way."""
+    from helpers import DROP, full_marks_inpatient, pack
+
+    from policy_dsl.runtime import InputRecord, score_batch
+
+    record = full_marks_inpatient(ownership="private", procurement_score=DROP,
+                                  price_violations=1)
+    [explained] = score_batch(pack("suzhou/inpatient-2023"), [InputRecord(1, "x", record)])
+    [quiet] = score_batch(pack("suzhou/inpatient-2023"), [InputRecord(1, "x", record)],
+                          explain=False)
+    assert explained.score is not None and quiet.score is not None
+    assert (quiet.score.total, quiet.score.earned) == (D("98.75"), D(79))
+    assert [i.earned for i in quiet.score.items] == [i.earned for i in explained.score.items]
+    assert all(i.lines == () for i in quiet.score.items)
+    assert all(i.lines for i in explained.score.items)

@@ -165,7 +165,7 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
     failed: list[str] = []
-    for outcome in iter_outcomes(pack, records):
+    for outcome in iter_outcomes(pack, records, explain):
         output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
         if outcome.error is not None:
             failed.append(outcome.error)

@@ -555,9 +555,9 @@ class _PackBuilder:
             out.line(f"if {condition}:")
             out.indent().line(f"return not_applicable({item.number}, "
                               f"{self.decimal(item.points)}, "
-                              f"{self.reason_of(item.not_applicable)})")
+                              f"{self.reason_of(item.not_applicable)}, explain)")
             out.outdent()
-        out.line("lines: list[Line] = []")
+        out.line("lines: list[Line] | None = [] if explain else None")
         out.line("awards = ZERO")
         out.line("deductions = ZERO")
         zero_rules: list[ast.ZeroRule] = []

@@ -64,54 +64,59 @@ PART_FLOOR = Reason("分项得分不低于0", ("G3",), 0)
 PART_CEILING = Reason("分项得分不超过分项分值", ("G3",), 0)
 
 
-def note(lines: list[Line], reason: Reason, delta: Decimal) -> Decimal:
-    """Record what a rule did and hand its delta on."""
-    lines.append(Line(reason, delta))
+Lines = list[Line] | None  # None: the caller wants scores only, no explanation
+
+
+def note(lines: Lines, reason: Reason, delta: Decimal) -> Decimal:
+    """Record what a rule did (when an explanation is wanted) and hand its delta on."""
+    if lines is not None:
+        lines.append(Line(reason, delta))
     return delta
 
 
-def close_part(score: Decimal, points: Decimal, lines: list[Line]) -> Decimal:
+def close_part(score: Decimal, points: Decimal, lines: Lines) -> Decimal:
     """A part's score, kept within [0, its points] (G3)."""
     if score < ZERO:
-        lines.append(Line(PART_FLOOR, -score))
+        note(lines, PART_FLOOR, -score)
         return ZERO
     if score > points:
-        lines.append(Line(PART_CEILING, points - score))
+        note(lines, PART_CEILING, points - score)
         return points
     return score
 
 
 def close_item(number: int, points: Decimal, awards: Decimal, deductions: Decimal,
                deduction_cap: Reason | None, cap: Decimal,
-               zero_rules: Sequence[tuple[Reason, bool]], lines: list[Line]) -> ItemScore:
+               zero_rules: Sequence[tuple[Reason, bool]], lines: Lines) -> ItemScore:
     """An item's score: awards minus capped deductions, zeroed or clamped to [0, points].
 
     Every `zero when` rule gets its line: the points it took, or 0 when it did not hold.
     """
     if deduction_cap is not None and deductions > cap:
-        lines.append(Line(deduction_cap, deductions - cap))
+        note(lines, deduction_cap, deductions - cap)
         deductions = cap
     score = awards - deductions
     zeroed = False
     for reason, holds in zero_rules:
         if holds and not zeroed:
-            lines.append(Line(reason, -score))
+            note(lines, reason, -score)
             zeroed = True
         else:
-            lines.append(Line(reason, ZERO))
+            note(lines, reason, ZERO)
     if zeroed:
         score = ZERO
     elif score < ZERO:
-        lines.append(Line(FLOOR, -score))
+        note(lines, FLOOR, -score)
         score = ZERO
     elif score > points:
-        lines.append(Line(CEILING, points - score))
+        note(lines, CEILING, points - score)
         score = points
-    return ItemScore(number, points, score, tuple(lines))
+    return ItemScore(number, points, score, () if lines is None else tuple(lines))
 
 
-def not_applicable(number: int, points: Decimal, reason: Reason) -> ItemScore:
-    return ItemScore(number, points, None, (Line(reason, ZERO),))
+def not_applicable(number: int, points: Decimal, reason: Reason,
+                   explain: bool = True) -> ItemScore:
+    return ItemScore(number, points, None, (Line(reason, ZERO),) if explain else ())
 
 
 def total(items: Sequence[ItemScore], rescale: Decimal | None,
