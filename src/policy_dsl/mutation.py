@@ -11,6 +11,7 @@ check rather than scores).
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import time
@@ -154,7 +155,7 @@ def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Cas
     return ""
 
 
-_COUNTER = [0]
+_MODULE_NUMBERS = itertools.count(1)  # each mutant's pack modules get fresh names
 
 
 def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, ModuleType]:
@@ -181,8 +182,7 @@ def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Modu
             raise CompileError(checked.diagnostics)
         generated = codegen.generate(tree, checked, sources[tree.path],
                                      frameworks.get(tree.header.framework or ""))
-        _COUNTER[0] += 1
-        module = ModuleType(f"policy_mutant_{_COUNTER[0]}")
+        module = ModuleType(f"policy_mutant_{next(_MODULE_NUMBERS)}")
         namespace: dict[str, Any] = module.__dict__
         sys.modules[module.__name__] = module  # dataclasses look their module up while built
         try:

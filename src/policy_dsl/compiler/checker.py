@@ -133,10 +133,11 @@ def check_framework(framework: ast.Framework) -> list[Diagnostic]:
         return found
     labels = [g.label for g in framework.grades]
     previous: ast.GradeRule | None = None
+    declared: set[str] = set()
     for grade in framework.grades:
-        if labels.count(grade.label) > 1 and grade is not framework.grades[labels.index(
-                grade.label)]:
+        if grade.label in declared:
             error("C201", f"grade {grade.label} is declared twice", grade.span)
+        declared.add(grade.label)
         if previous is not None and grade.floor >= previous.floor:
             error("C209", f"grade {grade.label} starts at {grade.floor}, not below "
                   f"{previous.label}'s {previous.floor}", grade.span,

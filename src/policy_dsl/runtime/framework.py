@@ -7,9 +7,7 @@ module holds only the mechanisms (JL-8 … JL-17 in POLICY-NOTES).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,9 +18,10 @@ from .values import (
     FieldError,
     Raw,
     parse_decimal,
-    read_bool,
     read_date,
+    read_json_list,
     read_number,
+    read_optional_bool,
     read_optional_date,
     read_optional_text,
 )
@@ -144,7 +143,8 @@ def read_framework_inputs(raw: Raw, rules: FrameworkRules,
              else read_optional_date(raw, "agreement_start", errors))
     deposit = read_number(raw, "deposit", errors, low=ZERO)
     scores: list[Decimal] = []
-    for index, value in enumerate(_list(raw, "subordinate_scores", errors)):
+    subordinates = read_json_list(raw, "subordinate_scores", "subordinate_scores", errors, False)
+    for index, value in enumerate(subordinates):
         number = parse_decimal(value)
         if number is None or not ZERO <= number <= HUNDRED:
             errors.append(FieldError(f"subordinate_scores[{index}]",
@@ -152,7 +152,8 @@ def read_framework_inputs(raw: Raw, rules: FrameworkRules,
         else:
             scores.append(number)
     events: list[str] = []
-    for index, value in enumerate(_list(raw, "opinion_events", errors)):
+    for index, value in enumerate(read_json_list(raw, "opinion_events", "opinion_events",
+                                                 errors, False)):
         level = EVENT_LEVELS.get(str(value).strip())
         if level is None:
             errors.append(FieldError(f"opinion_events[{index}]",
@@ -174,20 +175,7 @@ def read_framework_inputs(raw: Raw, rules: FrameworkRules,
 
 
 def _flag(raw: Raw, key: str, errors: list[FieldError]) -> bool:
-    return read_bool(raw, key, errors) if raw.get(key) not in (None, "") else False
-
-
-def _list(raw: Raw, key: str, errors: list[FieldError]) -> list[object]:
-    value = raw.get(key)
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):  # a CSV cell holds the list as JSON text
-        with contextlib.suppress(json.JSONDecodeError):
-            value = json.loads(value)
-    if not isinstance(value, list):
-        errors.append(FieldError(key, "expected a list"))
-        return []
-    return value
+    return bool(read_optional_bool(raw, key, errors))
 
 
 # ---------------------------------------------------------------- settlement

@@ -244,8 +244,9 @@ def read_date(raw: Raw, key: str, errors: list[FieldError], *,
 # ---------------------------------------------------------------- lists and sets
 
 
-def _sequence(raw: Raw, key: str, path: str, errors: list[FieldError],
-              required: bool) -> list[object]:
+def read_json_list(raw: Raw, key: str, path: str, errors: list[FieldError],
+                   required: bool) -> list[object]:
+    """A list field: a JSON list, or (from a CSV cell) its JSON text."""
     value = raw.get(key)
     if _missing(value):
         if required:
@@ -267,7 +268,7 @@ def read_list(raw: Raw, key: str, errors: list[FieldError],
               read_entry: Callable[[Raw, str, list[FieldError]], T], *,
               required: bool = True) -> tuple[T, ...]:
     entries: list[T] = []
-    for index, entry in enumerate(_sequence(raw, key, key, errors, required)):
+    for index, entry in enumerate(read_json_list(raw, key, key, errors, required)):
         path = f"{key}[{index}]"
         if not isinstance(entry, Mapping):
             errors.append(FieldError(path, f"expected an object {{...}}, got {_shown(entry)}"))
@@ -280,7 +281,7 @@ def read_enum_set(raw: Raw, key: str, errors: list[FieldError], members: Mapping
                   path: str | None = None, required: bool = True) -> frozenset[str]:
     path = path or key
     codes: set[str] = set()
-    for index, entry in enumerate(_sequence(raw, key, path, errors, required)):
+    for index, entry in enumerate(read_json_list(raw, key, path, errors, required)):
         code = members.get(entry.strip()) if isinstance(entry, str) else None
         if code is None:
             accepted = sorted(set(members.values()))
