@@ -145,8 +145,9 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
               default="auto", show_default=True, help="Input format (auto: by file name).")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
               help="Write the JSON Lines here instead of standard output.")
-@click.option("--explain", is_flag=True, help="Add every item's reason lines (and, under a framework, the "
-              "settlement's steps) to each result.")
+@click.option("--explain", is_flag=True,
+              help="Add every item's reason lines (and, under a framework, the settlement's "
+              "steps) to each result.")
 @packs_option
 @click.argument("input_file", type=click.File("rb"))
 def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: bool,
