@@ -327,85 +327,95 @@ def served_long_enough(start: dt.date, year: int, months: int) -> bool:
 Steps = list[SettlementLine] | None  # None: the caller wants the results only
 
 
-def _say(steps: Steps, step: str, reason: Reason, detail: str) -> None:
-    if steps is not None:
-        steps.append(SettlementLine(step, reason, detail))
-
-
 def settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal | None,
            explain: bool = True) -> Settlement:
     """The framework's result for one institution, from its exact own score; with
     `explain`, one line for each step taken, citing its clause."""
     steps: Steps = [] if explain else None
-    settlement = _settle(rules, inputs, own_exact, steps)
-    referral = inputs.fraud_clues and rules.referral is not None
-    if referral and rules.referral is not None:  # JL-17, whatever the status
-        _say(steps, "referral", rules.referral.reason,
-             "fraud clues found: flagged for referral to the administrative department")
-    return replace(settlement, referral=referral, lines=tuple(steps or ()))
+    referral = rules.referral if inputs.fraud_clues else None  # JL-17, whatever the status
+    settlement = _settle(rules, inputs, own_exact, referral is not None, steps)
+    if steps is None:
+        return settlement
+    if referral is not None:
+        steps.append(SettlementLine(
+            "referral", referral.reason,
+            "fraud clues found: flagged for referral to the administrative department"))
+    return replace(settlement, lines=tuple(steps))
 
 
 def _settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal | None,
-            steps: Steps) -> Settlement:
+            referral: bool, steps: Steps) -> Settlement:
     deposit = inputs.deposit
     if inputs.status == "terminated":  # JL-14, settled before tenure (JL-N)
         ratio = round_points(rules.terminated.refund)
         amount = _refund(deposit, ratio)
-        _say(steps, "terminated", rules.terminated.reason,
-             f"agreement ended for violations: not assessed, no renewal; refund {ratio}%: "
-             f"{_money(deposit, ratio, amount)}")
-        return _not_assessed("terminated", ratio, amount, "none")
+        if steps is not None:
+            steps.append(SettlementLine(
+                "terminated", rules.terminated.reason,
+                f"agreement ended for violations: not assessed, no renewal; refund {ratio}%: "
+                f"{_money(deposit, ratio, amount)}"))
+        return _not_assessed("terminated", ratio, amount, "none", referral)
     if inputs.status == "voluntary_exit":  # JL-15
         leaving = rules.exit_with_violations
         if inputs.violations_found and leaving is not None:
             grade = rules.grade(leaving.grade)
             ratio = grade.refund_ratio(leaving.score)
             amount = _refund(deposit, ratio)
-            _say(steps, "exit", leaving.reason,
-                 f"voluntary exit with violations found: refund as {grade.label} at "
-                 f"{plain(leaving.score)}: {grade.refund_working(leaving.score)}; "
-                 f"{_money(deposit, ratio, amount)}; no renewal")
+            if steps is not None:
+                steps.append(SettlementLine(
+                    "exit", leaving.reason,
+                    f"voluntary exit with violations found: refund as {grade.label} at "
+                    f"{plain(leaving.score)}: {grade.refund_working(leaving.score)}; "
+                    f"{_money(deposit, ratio, amount)}; no renewal"))
         else:
             clean = rules.exit_without_violations
             ratio = round_points(clean.refund)
             amount = _refund(deposit, ratio)
-            _say(steps, "exit", clean.reason,
-                 f"voluntary exit, no violations found: refund {ratio}%: "
-                 f"{_money(deposit, ratio, amount)}; no renewal")
-        return _not_assessed("voluntary_exit", ratio, amount, "none")
+            if steps is not None:
+                steps.append(SettlementLine(
+                    "exit", clean.reason,
+                    f"voluntary exit, no violations found: refund {ratio}%: "
+                    f"{_money(deposit, ratio, amount)}; no renewal"))
+        return _not_assessed("voluntary_exit", ratio, amount, "none", referral)
     tenure = rules.tenure
     start = inputs.agreement_start
     if (tenure is not None and start is not None and not served_long_enough(
             start, inputs.assessment_year, tenure.months)):  # JL-13
-        _say(steps, "deferred", tenure.reason,
-             f"agreement since {start.isoformat()}: less than {tenure.months} months "
-             f"before {inputs.assessment_year + 1}-01-01, so not assessed for "
-             f"{inputs.assessment_year}; assessed with {inputs.assessment_year + 1}, when "
-             f"this year's deposit is settled too")
-        return _not_assessed("deferred", None, None, None)
+        if steps is not None:
+            steps.append(SettlementLine(
+                "deferred", tenure.reason,
+                f"agreement since {start.isoformat()}: less than {tenure.months} months "
+                f"before {inputs.assessment_year + 1}-01-01, so not assessed for "
+                f"{inputs.assessment_year}; assessed with {inputs.assessment_year + 1}, when "
+                f"this year's deposit is settled too"))
+        return _not_assessed("deferred", None, None, None, referral)
     own = own_exact if own_exact is not None else ZERO
     final = round_points(_composite(rules.composite, own, inputs.subordinate_scores, steps))
     before = rules.grade_for(final)
-    _say(steps, "grade", before.reason,
-         f"final score {final}: {before.label} ({_band(rules, before)})")
+    if steps is not None:
+        steps.append(SettlementLine(
+            "grade", before.reason,
+            f"final score {final}: {before.label} ({_band(rules, before)})"))
     grade, adjustments = _adjust(rules, inputs, before, steps)
     ratio, amount = _refund_as(rules, grade, before, final, deposit, steps)
     renewal = _renewal(rules, inputs, grade, steps)
-    _say(steps, "publicity", grade.reason,
-         f"{grade.label}: {'publicized' if grade.publicize else 'not publicized'}")
+    if steps is not None:
+        steps.append(SettlementLine(
+            "publicity", grade.reason,
+            f"{grade.label}: {'publicized' if grade.publicize else 'not publicized'}"))
     return Settlement(status="assessed", own_score=round_points(own), final_score=final,
                       grade_before_adjustment=before.label, grade=grade.label,
                       adjustments=adjustments, refund_ratio=ratio, refund_amount=amount,
-                      renewal=renewal, publicize=grade.publicize, referral=False)
+                      renewal=renewal, publicize=grade.publicize, referral=referral)
 
 
 def _not_assessed(status: str, ratio: Decimal | None, amount: Decimal | None,
-                  renewal: str | None) -> Settlement:
+                  renewal: str | None, referral: bool) -> Settlement:
     """JL-N: no score, no grade; never publicized."""
     return Settlement(status=status, own_score=None, final_score=None,
                       grade_before_adjustment=None, grade=None, adjustments=(),
                       refund_ratio=ratio, refund_amount=amount, renewal=renewal,
-                      publicize=False, referral=False)
+                      publicize=False, referral=referral)
 
 
 def _composite(composite: Composite | None, own: Decimal, subordinates: tuple[Decimal, ...],
@@ -414,18 +424,22 @@ def _composite(composite: Composite | None, own: Decimal, subordinates: tuple[De
     if composite is None:
         return own
     if not subordinates:
-        _say(steps, "composite", composite.reason,
-             f"no subordinate scores: final score = own score {_number(own)}")
+        if steps is not None:
+            steps.append(SettlementLine(
+                "composite", composite.reason,
+                f"no subordinate scores: final score = own score {_number(own)}"))
         return own
     count = len(subordinates)
     added = sum(subordinates, ZERO)
     mean = divide(added, count, "the number of subordinates")
     final = (own * composite.own + mean * composite.subordinates) / HUNDRED
-    _say(steps, "composite", composite.reason,
-         f"own score {_number(own)} × {plain(composite.own)}% + the mean of {count} "
-         f"subordinate score{'s' if count > 1 else ''} ({plain(added)} / {count} = "
-         f"{_number(mean)}) × {plain(composite.subordinates)}% = {_number(final)} "
-         f"→ {round_points(final)}")
+    if steps is not None:
+        steps.append(SettlementLine(
+            "composite", composite.reason,
+            f"own score {_number(own)} × {plain(composite.own)}% + the mean of {count} "
+            f"subordinate score{'s' if count > 1 else ''} ({plain(added)} / {count} = "
+            f"{_number(mean)}) × {plain(composite.subordinates)}% = {_number(final)} "
+            f"→ {round_points(final)}"))
     return final
 
 
@@ -438,16 +452,19 @@ def _band(rules: FrameworkRules, grade: GradeRule) -> str:
 def _adjust(rules: FrameworkRules, inputs: FrameworkInputs, before: GradeRule,
             steps: Steps) -> tuple[GradeRule, tuple[Adjustment, ...]]:
     """JL-12: the veto, else the largest downgrade of the criticisms (not their sum)."""
+    position = rules.grades.index(before)
     if inputs.veto and rules.veto is not None:
         veto = rules.grade(rules.veto.grade)
-        moved = rules.grades.index(veto) - rules.grades.index(before)
-        _say(steps, "veto", rules.veto.reason,
-             f"veto finding: {before.label} → {veto.label}")
-        if rules.downgrade is not None:
-            for event in inputs.opinion_events:
-                _say(steps, "downgrade", rules.downgrade.reason,
-                     f"{event} criticism: not applied, the veto already gives {veto.label}")
-        return veto, (Adjustment("veto", None, max(moved, 0), True, rules.veto.reason),)
+        if steps is not None:
+            steps.append(SettlementLine("veto", rules.veto.reason,
+                                        f"veto finding: {before.label} → {veto.label}"))
+            if rules.downgrade is not None:
+                steps += [SettlementLine("downgrade", rules.downgrade.reason,
+                                         f"{event} criticism: not applied, the veto already "
+                                         f"gives {veto.label}")
+                          for event in inputs.opinion_events]
+        moved = max(rules.grades.index(veto) - position, 0)
+        return veto, (Adjustment("veto", None, moved, True, rules.veto.reason),)
     downgrade = rules.downgrade
     if not inputs.opinion_events or downgrade is None:
         return before, ()
@@ -456,40 +473,39 @@ def _adjust(rules: FrameworkRules, inputs: FrameworkInputs, before: GradeRule,
     largest = max(sizes)
     first_largest = sizes.index(largest)
     lowest = len(rules.grades) - 1
-    after = rules.grades[min(rules.grades.index(before) + largest, lowest)]
-    adjustments = []
-    for index, (event, size) in enumerate(zip(inputs.opinion_events, sizes, strict=True)):
-        applied = index == first_largest
-        adjustments.append(Adjustment("downgrade", event, size, applied, downgrade.reason))
-        what = f"{event} criticism: down {size} grade{'s' if size != 1 else ''}"
-        if applied:
-            stop = (" (grades stop at the lowest)"
-                    if rules.grades.index(before) + largest > lowest else "")
-            _say(steps, "downgrade", downgrade.reason,
-                 f"{what}: {before.label} → {after.label}{stop}")
-        else:
-            _say(steps, "downgrade", downgrade.reason,
-                 f"{what}: not applied, only the largest downgrade applies")
-    return after, tuple(adjustments)
+    after = rules.grades[min(position + largest, lowest)]
+    adjustments = tuple(Adjustment("downgrade", event, size, index == first_largest,
+                                   downgrade.reason)
+                        for index, (event, size) in enumerate(zip(inputs.opinion_events, sizes,
+                                                                  strict=True)))
+    if steps is not None:
+        stop = " (grades stop at the lowest)" if position + largest > lowest else ""
+        for adjustment in adjustments:
+            what = (f"{adjustment.event} criticism: down {adjustment.grades} "
+                    f"grade{'s' if adjustment.grades != 1 else ''}")
+            steps.append(SettlementLine(
+                "downgrade", downgrade.reason,
+                f"{what}: {before.label} → {after.label}{stop}" if adjustment.applied
+                else f"{what}: not applied, only the largest downgrade applies"))
+    return after, adjustments
 
 
 def _refund_as(rules: FrameworkRules, grade: GradeRule, before: GradeRule, final: Decimal,
                deposit: Decimal, steps: Steps) -> tuple[Decimal, Decimal]:
     """JL-12: the ratio and amount, by the grade's rule at the final score; after an
     adjustment, by the new grade's rule with the score capped at the top of its band."""
-    score = final
-    capped = ""
     index = rules.grades.index(grade)
-    if grade is not before and index > 0:
-        top = rules.grades[index - 1].floor
-        score = min(final, top)
-        capped = (f", the score capped at the top of its band: min({final}, {plain(top)}) = "
-                  f"{plain(score)}")
+    top = rules.grades[index - 1].floor if grade is not before and index > 0 else None
+    score = final if top is None else min(final, top)
     ratio = grade.refund_ratio(score)
     amount = _refund(deposit, ratio)
-    _say(steps, "refund", grade.reason,
-         f"refund as {grade.label}{capped}: {grade.refund_working(score)}; "
-         f"{_money(deposit, ratio, amount)}")
+    if steps is not None:
+        capped = "" if top is None else (f", the score capped at the top of its band: "
+                                         f"min({final}, {plain(top)}) = {plain(score)}")
+        steps.append(SettlementLine(
+            "refund", grade.reason,
+            f"refund as {grade.label}{capped}: {grade.refund_working(score)}; "
+            f"{_money(deposit, ratio, amount)}"))
     return ratio, amount
 
 
@@ -497,17 +513,23 @@ def _renewal(rules: FrameworkRules, inputs: FrameworkInputs, grade: GradeRule,
              steps: Steps) -> str:
     """JL-12: the grade's renewal; twice the same grade, or another breach, changes it."""
     renewal = grade.renewal
-    _say(steps, "renewal", grade.reason, f"{grade.label}: renewal {renewal}")
+    if steps is not None:
+        steps.append(SettlementLine(
+            "renewal", grade.reason, f"{grade.label}: renewal {renewal}"))
     if grade.repeat_grade is not None and inputs.previous_grade == grade.repeat_grade \
             and grade.repeat_renewal is not None:
-        _say(steps, "renewal", grade.reason,
-             f"the year before was {grade.repeat_grade} as well: renewal {renewal} → "
-             f"{grade.repeat_renewal}")
+        if steps is not None:
+            steps.append(SettlementLine(
+                "renewal", grade.reason,
+                f"the year before was {grade.repeat_grade} as well: renewal {renewal} → "
+                f"{grade.repeat_renewal}"))
         renewal = grade.repeat_renewal
     breach = rules.other_breach
     if renewal == "direct" and inputs.other_breach and breach is not None:
-        _say(steps, "renewal", breach.reason,
-             f"another breach: renewal {renewal} → {breach.renewal}")
+        if steps is not None:
+            steps.append(SettlementLine(
+                "renewal", breach.reason,
+                f"another breach: renewal {renewal} → {breach.renewal}"))
         renewal = breach.renewal
     return renewal
 
