@@ -21,7 +21,6 @@ from policy_dsl.compiler import ast, checker, parser
 from policy_dsl.compiler.diagnostics import CompileError
 from policy_dsl.runtime import (
     Composite,
-    FrameworkInputs,
     FrameworkRules,
     InputRecord,
     Reason,
@@ -392,11 +391,9 @@ def test_no_explanation_unless_asked() -> None:
 
 def test_settle_explains_when_asked_and_gives_the_same_values() -> None:
     rules: FrameworkRules = pack(PACK).FRAMEWORK  # type: ignore[attr-defined]
-    inputs = FrameworkInputs(
-        status="assessed", assessment_year=2026, agreement_start=None,
-        deposit=Decimal(1000), subordinate_scores=(), opinion_events=("provincial",),
-        veto=False, previous_grade=None, other_breach=False, violations_found=False,
-        fraud_clues=False)
+    # the framework's inputs as the pack reads them (deposit 1,000, a provincial criticism)
+    inputs = pack(PACK).read_record(institution(
+        deposit="1000", opinion_events=["provincial"])).settlement
     quiet = settle(rules, inputs, Decimal("91.5"), explain=False)
     explained = settle(rules, inputs, Decimal("91.5"))
     assert dataclasses.replace(explained, lines=()) == quiet
