@@ -1,8 +1,9 @@
 """`policyc`: build rule packs from rule files, and score institutions with them.
 
 Exit codes say which kind of failure happened:
-  0 success · 1 errors in rule files · 2 wrong usage (unknown pack, bad option)
-  3 input errors (some records could not be scored; all others were) · 4 generated/ is stale
+  0 success · 1 errors in rule files · 2 wrong usage (unknown or refused pack, bad option)
+  3 input errors (some records could not be scored, all others were; or the input file cannot
+  be read) · 4 generated/ is stale
   5 regression cases failed (`policyc test`)
   70 an internal fault of policyc (please report it; POLICYC_DEBUG=1 shows the traceback)
   130 interrupted (Ctrl-C) · 141 standard output closed early (`policyc score ... | head`)
@@ -55,7 +56,20 @@ packs_option = click.option(
     show_default=True, help="Directory holding the generated packs and their index.json.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class StandardOutputClosed(Exception):
+    """The reader of standard output went away (`policyc score ... | head -1`)."""
+
+
+class PolicycGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        # click would turn a broken pipe into exit 1; policyc says 141 (128 + SIGPIPE), in main().
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise StandardOutputClosed from None
+
+
+@click.group(cls=PolicycGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policyc")
 def cli() -> None:
     """Compile assessment rule files into Python rule packs, and score institutions."""
@@ -309,6 +323,7 @@ def main() -> None:
     """Entry point: runs the CLI and turns every failure into a message and an exit code."""
     try:
         cli.main(standalone_mode=False)
+        sys.stdout.flush()  # here, where a closed pipe is still caught, not at interpreter exit
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:  # a bad option or argument
@@ -320,7 +335,7 @@ def main() -> None:
     except (PackNotFound, OutputUnwritable) as error:
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    except BrokenPipeError:
+    except (StandardOutputClosed, BrokenPipeError):
         # The reader went away (`| head`): nothing more to say. Standard output goes to devnull
         # so that flushing it at exit does not complain (as the Python documentation advises).
         devnull = os.open(os.devnull, os.O_WRONLY)
