@@ -65,6 +65,7 @@ def test_usage_errors_are_exit_2_without_a_traceback(args: tuple[str, ...], word
     result = policyc(*args, stdin=json.dumps(full_marks_inpatient()))
     assert result.returncode == 2, result.stderr
     assert words in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert result.stdout == ""
 

@@ -326,8 +326,13 @@ def main() -> None:
         sys.stdout.flush()  # here, where a closed pipe is still caught, not at interpreter exit
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except click.ClickException as error:  # a bad option or argument
-        error.show()
+    except click.UsageError as error:  # a bad option, argument or command: one line
+        command = error.ctx.command_path if error.ctx else "policyc"
+        message = error.format_message().rstrip(".")
+        click.echo(f"{command}: {message}; see '{command} --help'", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as error:
+        click.echo(f"policyc: {error.format_message()}", err=True)
         sys.exit(EXIT_USAGE)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         click.echo("policyc: interrupted", err=True)
