@@ -56,6 +56,10 @@ packs_option = click.option(
     show_default=True, help="Directory holding the generated packs and their index.json.")
 
 
+class OutputUnwritable(Exception):
+    """The output file cannot be created or written (exit 2, like any other bad option)."""
+
+
 class StandardOutputClosed(Exception):
     """The reader of standard output went away (`policyc score ... | head -1`)."""
 
@@ -203,10 +207,6 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain:
         sys.exit(EXIT_INPUT_ERRORS)
 
 
-class OutputUnwritable(Exception):
-    """The output file cannot be created or written (exit 2, like any other bad option)."""
-
-
 def _read_input(path: str) -> bytes:
     """The input's bytes (`-`: standard input); a file that cannot be read is an input error."""
     if path == "-":
@@ -234,7 +234,11 @@ def _results_to(path: str) -> Iterator[TextIO]:
     existing = target.stat() if target.exists() else None
     if existing is not None and (stat.S_ISCHR(existing.st_mode)
                                  or stat.S_ISFIFO(existing.st_mode)):
-        with open(target, "w", encoding="utf-8") as stream:
+        try:
+            stream = open(target, "w", encoding="utf-8")  # noqa: SIM115 (closed just below)
+        except OSError as error:
+            raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
+        with stream:
             yield stream
         return
     try:
@@ -246,6 +250,8 @@ def _results_to(path: str) -> Iterator[TextIO]:
         os.fchmod(handle, stat.S_IMODE(existing.st_mode) if existing else _new_file_mode())
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             yield stream
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before it takes FILE's name
         os.replace(temporary, target)
     except BaseException as error:
         with contextlib.suppress(OSError):
