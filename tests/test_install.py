@@ -125,3 +125,25 @@ def test_runtime_and_package_root_import_only_the_standard_library() -> None:
         outside = {name for name in _imported(path)
                    if name.partition(".")[0] not in sys.stdlib_module_names}
         assert not outside, f"{path.relative_to(ROOT)} imports {sorted(outside)}"
+
+
+def test_a_partial_install_is_told_what_is_missing(tmp_path: Path) -> None:
+    """click installed but Lark not (as if uninstalled by hand): `policyc build` names the extra
+    and what is missing, exit 2, rather than an internal error."""
+    without_lark = (
+        "import sys\n"
+        "from importlib import metadata\n"
+        "installed = metadata.distribution\n"
+        "def distribution(name):\n"
+        "    if name == 'lark':\n"
+        "        raise metadata.PackageNotFoundError(name)\n"
+        "    return installed(name)\n"
+        "metadata.distribution = distribution\n"
+        "sys.modules['lark'] = None\n"
+        "sys.argv = ['policyc', 'build', '--root', sys.argv[1]]\n"
+        "from policy_dsl.console import main\n"
+        "main()\n")
+    result = run(sys.executable, "-c", without_lark, tmp_path, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ("policyc needs the compiler extra: pip install "
+                             "'policy-dsl[compiler]' (missing: lark)\n")

@@ -27,6 +27,7 @@ from typing import TextIO, cast
 import click
 
 from . import __version__
+from .console import exit_needing_extra, missing_requirements
 from .runtime import (
     FRAMEWORK_INPUTS,
     InputUnreadable,
@@ -355,6 +356,8 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as error:
+        if isinstance(error, ModuleNotFoundError) and (missing := missing_requirements()):
+            exit_needing_extra(missing)  # a partial install: one of the compiler's libraries
         if os.environ.get("POLICYC_DEBUG"):
             traceback.print_exc()
         click.echo(f"policyc: internal error ({type(error).__name__}: {error}). This is a fault "

@@ -1,8 +1,9 @@
 """The `policyc` console script: the CLI when the compiler extra is installed, else one line.
 
 A runtime-only install (`pip install policy-dsl`) has the console script but not the compiler's
-libraries; instead of a traceback it says what to install and exits 2 (wrong usage). This
-module imports only the standard library, so it works in either install.
+libraries; instead of a traceback it says what to install and exits 2 (wrong usage), also when
+only some of them are missing (`policy_dsl.cli.main` asks the same question when a command's
+import fails). This module imports only the standard library, so it works in either install.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 from importlib import metadata
+from typing import NoReturn
 
 DISTRIBUTION = "policy-dsl"
 EXTRA = "compiler"
@@ -40,14 +42,20 @@ def missing_requirements() -> list[str]:
     return missing
 
 
+def exit_needing_extra(missing: list[str]) -> NoReturn:
+    print(f"policyc needs the {EXTRA} extra: pip install '{DISTRIBUTION}[{EXTRA}]' "
+          f"(missing: {', '.join(missing)})", file=sys.stderr)
+    sys.exit(EXIT_USAGE)
+
+
 def main() -> None:
     try:
-        missing = missing_requirements()
-        if missing:
-            print(f"policyc needs the {EXTRA} extra: pip install '{DISTRIBUTION}[{EXTRA}]' "
-                  f"(missing: {', '.join(missing)})", file=sys.stderr)
-            sys.exit(EXIT_USAGE)
         from .cli import main as cli_main
+    except ModuleNotFoundError:
+        missing = missing_requirements()  # read only now: it costs ~30 ms
+        if missing:
+            exit_needing_extra(missing)
+        raise
     except KeyboardInterrupt:
         print("policyc: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
