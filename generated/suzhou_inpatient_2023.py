@@ -738,8 +738,8 @@ def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             lines,
             Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
             Operand('fact', '结算清单上传率', r.settlement_list_upload_rate, 'percent'),
-            (Operand('tier', '>=', _D98, 'percent') if r.settlement_list_upload_rate >= _D98 else (Operand('tier', '>=', _D96, 'percent') if r.settlement_list_upload_rate >= _D96 else Operand('tier', 'else', None, 'percent'))),
-            (Operand('tier', '>=', _D90, 'percent') if r.settlement_list_upload_rate >= _D90 else (Operand('tier', '>=', _D80, 'percent') if r.settlement_list_upload_rate >= _D80 else Operand('tier', 'else', None, 'percent'))),
+            ((Operand('tier', '>=', _D98, 'percent') if r.settlement_list_upload_rate >= _D98 else (Operand('tier', '>=', _D96, 'percent') if r.settlement_list_upload_rate >= _D96 else Operand('tier', 'else', None, 'percent'))) if r.in_drg else None),
+            ((Operand('tier', '>=', _D90, 'percent') if r.settlement_list_upload_rate >= _D90 else (Operand('tier', '>=', _D80, 'percent') if r.settlement_list_upload_rate >= _D80 else Operand('tier', 'else', None, 'percent'))) if not r.in_drg else None),
             Operand('sign', '', 'award', 'text'),
         )
     awards += close_part(part, _D2, lines)
@@ -840,7 +840,7 @@ def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
                 Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
                 Operand('condition', '', r.eprescription_connected, 'bool'),
                 Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
-                (Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))),
+                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if r.eprescription_connected else None),
                 Operand('sign', '', 'award', 'text'),
             )
         awards += close_part(part, _D2, lines)

@@ -858,7 +858,7 @@ def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
                 Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
                 Operand('condition', '', r.eprescription_connected, 'bool'),
                 Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
-                (Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))),
+                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if r.eprescription_connected else None),
                 Operand('sign', '', 'award', 'text'),
             )
         awards += close_part(part, _D2, lines)

@@ -651,27 +651,52 @@ class _PackBuilder:
                       f"Operand('source', '', {source}, 'text')"]
         return found
 
-    def shape_operands(self, node: ast.Expr) -> list[str]:
+    def shape_operands(self, node: ast.Expr, guard: str | None = None) -> list[str]:
         """Operands for what an expression resolves for this institution: the tier that held,
-        the value a lookup chose, a weight."""
-        found: list[str] = []
-        for child in _walk(node):
-            if isinstance(child, ast.Tiers):
-                unit = self.unit_of(child.subject)
-                subject = self.expr(child.subject, self.record_name)
-                code = "Operand('tier', 'else', None, " + repr(unit) + ")"
-                for tier in reversed(child.tiers):
-                    threshold = self.expr(tier.threshold, self.record_name)
+        the value a lookup chose, a weight. A part under `if`/`and`/`or` is guarded by the
+        same condition (None when it is not evaluated), so it reads only what the rule read;
+        nothing inside a loop (`sum(x in LIST: ...)`) is shown."""
+        def guarded(code: str) -> str:
+            return code if guard is None else f"({code} if {guard} else None)"
+
+        def within(condition: str) -> str:
+            return condition if guard is None else f"({guard} and {condition})"
+
+        name = self.record_name
+        match node:
+            case ast.IfThenElse(condition=condition, then=then, otherwise=otherwise):
+                test = self.expr(condition, name)
+                return [*self.shape_operands(condition, guard),
+                        *self.shape_operands(then, within(test)),
+                        *self.shape_operands(otherwise, within(f"not {test}"))]
+            case ast.Logical(op=op, left=left, right=right):
+                test = self.expr(left, name)
+                return [*self.shape_operands(left, guard),
+                        *self.shape_operands(right, within(test if op == "and"
+                                                          else f"not {test}"))]
+            case ast.Aggregate():
+                return self.shape_operands(node.source, guard)
+            case ast.Tiers(subject=subject, tiers=tiers):
+                unit = self.unit_of(subject)
+                subject_code = self.expr(subject, name)
+                code = f"Operand('tier', 'else', None, {unit!r})"
+                for tier in reversed(tiers):
+                    threshold = self.expr(tier.threshold, name)
                     code = (f"(Operand('tier', {tier.op!r}, {threshold}, {unit!r}) "
-                            f"if {subject} {tier.op} {threshold} else {code})")
-                found.append(code)
-            elif isinstance(child, ast.Lookup):
-                found.append(f"Operand('threshold', {py_string(self.label_of(child.subject))}, "
-                             f"{self.expr(child, self.record_name)}, {self.unit_of(child)!r})")
-            elif isinstance(child, ast.Arithmetic) and is_weight(child):
-                percent = child.left if isinstance(child.left, ast.Percent) else child.right
-                found.append(f"Operand('weight', '', {self.expr(percent, self.record_name)}, "
-                             "'percent')")
+                            f"if {subject_code} {tier.op} {threshold} else {code})")
+                return [guarded(code)]
+            case ast.Lookup(subject=subject):
+                return [guarded(f"Operand('threshold', {py_string(self.label_of(subject))}, "
+                                f"{self.expr(node, name)}, {self.unit_of(node)!r})")]
+            case ast.Arithmetic() if is_weight(node):
+                percent = node.left if isinstance(node.left, ast.Percent) else node.right
+                weighed = node.right if percent is node.left else node.left
+                return [*self.shape_operands(weighed, guard),
+                        guarded(f"Operand('weight', '', {self.expr(percent, name)}, "
+                                "'percent')")]
+        found: list[str] = []
+        for child in _children(node):
+            found += self.shape_operands(child, guard)
         return found
 
     def rule_operands(self, rule: ast.AmountRule | ast.StepRule | ast.EachRule
@@ -709,17 +734,19 @@ class _PackBuilder:
             case ast.EachRule():
                 found += self.name_operands(rule.source, seen)
             case ast.AmountRule(amount=amount, per=per, condition=condition):
+                guard = None  # what the rule reads only `when` its condition holds
                 if condition is not None:
+                    guard = self.expr(condition, name)
                     found += self.name_operands(condition, seen)
-                    found.append(f"Operand('condition', '', {self.expr(condition, name)}, "
-                                 "'bool')")
+                    found.append(f"Operand('condition', '', {guard}, 'bool')")
                 found += self.name_operands(amount, seen)
-                found += self.shape_operands(amount)
+                found += self.shape_operands(amount, guard)
                 if per is not None:
-                    found.append(f"Operand('count', {py_string(self.label_of(per))}, "
-                                 f"{self.expr(per, name)}, {self.unit_of(per)!r})")
-                    found.append(f"Operand('amount', '', {self.decimal_expr(amount, name)}, "
-                                 "'points')")
+                    count = (f"Operand('count', {py_string(self.label_of(per))}, "
+                             f"{self.expr(per, name)}, {self.unit_of(per)!r})")
+                    each = f"Operand('amount', '', {self.decimal_expr(amount, name)}, 'points')"
+                    found += [f"({code} if {guard} else None)" if guard else code
+                              for code in (count, each)]
         if not isinstance(rule, ast.ZeroRule | ast.EntriesRule) and rule.cap is not None:
             found.append(f"Operand('cap', '', {self.decimal(rule.cap)}, 'points')")
         if not isinstance(rule, ast.ZeroRule):
@@ -1088,18 +1115,25 @@ def _import_order(name: str) -> tuple[int, str]:
 def _walk(node: ast.Expr) -> Iterator[ast.Expr]:
     """An expression and every expression inside it, in source order."""
     yield node
+    for child in _children(node):
+        yield from _walk(child)
+
+
+def _children(node: ast.Expr) -> Iterator[ast.Expr]:
+    """The expressions directly inside an expression (a tier's threshold and result, a
+    lookup case's result), in source order."""
     for field in fields(node):
         value = getattr(node, field.name)
         children = value if isinstance(value, tuple) else (value,)
         for child in children:
-            if isinstance(child, ast.Tier | ast.LookupCase):
-                yield from _walk(child.threshold if isinstance(child, ast.Tier)
-                                 else child.result)
-                if isinstance(child, ast.Tier):
-                    yield from _walk(child.result)
+            if isinstance(child, ast.Tier):
+                yield child.threshold
+                yield child.result
+            elif isinstance(child, ast.LookupCase):
+                yield child.result
             elif is_dataclass(child) and hasattr(child, "span") \
                     and not isinstance(child, ast.Span):
-                yield from _walk(child)  # type: ignore[arg-type]
+                yield child  # type: ignore[misc]
 
 
 def _flatten(values: object) -> Iterator[str]:

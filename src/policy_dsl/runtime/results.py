@@ -100,10 +100,11 @@ def note(lines: Lines, reason: Reason, delta: Decimal) -> Decimal:
     return delta
 
 
-def used(lines: list[Line], *operands: Operand) -> None:
-    """Attach the values a rule used to the line it just noted (explanations only)."""
+def used(lines: list[Line], *operands: Operand | None) -> None:
+    """Attach the values a rule used to the line it just noted (explanations only); None
+    stands for a part of the rule that was not evaluated for this institution."""
     last = lines[-1]
-    lines[-1] = Line(last.reason, last.delta, operands)
+    lines[-1] = Line(last.reason, last.delta, tuple(o for o in operands if o is not None))
 
 
 def close_part(score: Decimal, points: Decimal, lines: Lines) -> Decimal:
