@@ -299,7 +299,8 @@ def _step_sentence(uses: Sequence[Operand], by_role: dict[str, Operand], verb: s
     shown = number(threshold.value, threshold.unit)
     standard = f"（{key.value}{WORDS['standard']} {shown}）" if key is not None \
         else f"（{WORDS['standard']} {shown}）"
-    if any(o.role in VALUE_ROLES and o.label == threshold.label for o in uses):
+    if any(o.role in VALUE_ROLES and o.label == threshold.label and o is not key
+           for o in uses):
         standard = ""  # the threshold is a value shown with its origin (a peer-group mean)
     value = next((o.value for o in uses if o.role in VALUE_ROLES and o.label not in skip), None)
     text = (phrases[0] if phrases else "") + standard
@@ -317,7 +318,7 @@ def _step_sentence(uses: Sequence[Operand], by_role: dict[str, Operand], verb: s
     per_step = amount.value if isinstance(amount.value, Decimal) else ZERO
     uncapped = counted * per_step
     sign = by_role["sign"].value if "sign" in by_role else "deduct"
-    text += (f"，{WORDS[str(direction.value)]} {plain(gap)}{unit} → {plain(counted)} "
+    text += (f"，{WORDS[str(direction.value)]} {_decimal(gap)}{unit} → {plain(counted)} "
              f"{WORDS[steps.label]} × {plain(per_step)} = "
              f"{_outcome(uncapped if sign == 'award' else -uncapped, str(sign), False)}")
     return text + _cap(by_role, uncapped, verb)
@@ -424,6 +425,11 @@ def _settlement_fields(settlement: Settlement) -> list[str]:
 
 
 # ------------------------------------------------------------------ JSON
+def _exact(value: Decimal | None) -> str | None:
+    """A settled figure as the runtime rounded it (91.10, 182200.00)."""
+    return None if value is None else str(value)
+
+
 def _json_value(value: Value) -> object:
     return plain(value) if isinstance(value, Decimal) else value
 
@@ -460,8 +466,10 @@ def explanation_json(explanation: Explanation, item: int | None = None) -> dict[
                        "detail": line.detail} for line in settlement.lines],
             "status": settlement.status,
             "grade": settlement.grade,
-            "refund_ratio": number_or_none(settlement.refund_ratio),
-            "refund_amount": number_or_none(settlement.refund_amount),
+            "own_score": _exact(settlement.own_score),
+            "final_score": _exact(settlement.final_score),
+            "refund_ratio": _exact(settlement.refund_ratio),
+            "refund_amount": _exact(settlement.refund_amount),
             "renewal": settlement.renewal,
         },
     }
