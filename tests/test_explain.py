@@ -105,7 +105,8 @@ def test_sz2_per_count_rules_and_the_item_cap_that_binds() -> None:
 def test_sz9_evoucher_tier_and_the_e_prescription_part_not_applicable() -> None:
     """SZ-9: e-voucher rate 450 / 1000 = 45% ≥ 40% → 1.5 (below 50%). Not dual-channel:
     the e-prescription part is not applicable and awarded its 2 points (G5), its facts not
-    required (G7; the connection is a yes/no the pack still reads). Item 9 = 1.5 + 2 (mobile) + 2 (e-prescription, G5) + 2 (systems) = 7.5."""
+    required (G7; the connection is a yes/no the pack still reads).
+    Item 9 = 1.5 + 2 (mobile) + 2 (e-prescription, G5) + 2 (systems) = 7.5."""
     explanation = explain_one(INPATIENT, full_marks_inpatient(
         evoucher_settlements=450, all_settlements=1000, dual_channel=False,
         eprescription_connected=False, eprescription_flow_rate=DROP))
