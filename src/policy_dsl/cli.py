@@ -106,7 +106,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
     """Show a pack's facts (type, label, bounds, when required) and items."""
     pack = load_pack(pack_name, year, packs_dir)
     info = pack.INFO
-    framework_inputs = FRAMEWORK_INPUTS if hasattr(pack, "FRAMEWORK") else ()
+    framework_inputs = FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ()
     if fmt == "json":
         described = _jsonable(info)
         assert isinstance(described, dict)
