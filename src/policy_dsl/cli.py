@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import traceback
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
@@ -33,7 +34,13 @@ from .runtime import (
     read_records,
 )
 from .runtime.inputs import InputFormat
-from .runtime.packs import read_index
+from .runtime.packs import (
+    PackRefused,
+    installed_catalogues,
+    open_catalogue,
+    read_index,
+    verify_catalogue,
+)
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -43,9 +50,21 @@ EXIT_STALE = 4
 EXIT_CASES_FAILED = 5
 EXIT_INTERNAL = 70
 
+DEFAULT_PACKS = Path("generated")
+
+
+def _packs_dir(_context: click.Context, _parameter: click.Parameter,
+               value: Path | None) -> Path | None:
+    """--packs as given; without it generated/ if it is here, else the installed bundles."""
+    if value is not None:
+        return value
+    return DEFAULT_PACKS if DEFAULT_PACKS.is_dir() else None
+
+
 packs_option = click.option(
-    "--packs", "packs_dir", type=click.Path(path_type=Path), default=Path("generated"),
-    show_default=True, help="Directory holding the generated packs and their index.json.")
+    "--packs", "packs_dir", type=click.Path(path_type=Path), default=None,
+    callback=_packs_dir, help="Directory holding the packs and their index.json, or a bundle "
+    "file (policyc bundle). Default: generated/ if it exists here, else the installed bundles.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -89,7 +108,7 @@ def build(check: bool, root: Path) -> None:
 
 @cli.command("list")
 @packs_option
-def list_packs(packs_dir: Path) -> None:
+def list_packs(packs_dir: Path | None) -> None:
     """List the packs in the index: name, effective period, institution class."""
     for entry in read_index(packs_dir):
         period = f"{entry.effective_from} to {entry.effective_to or 'open'}"
@@ -102,7 +121,7 @@ def list_packs(packs_dir: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @packs_option
-def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> None:
+def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None) -> None:
     """Show a pack's facts (type, label, bounds, when required) and items."""
     pack = load_pack(pack_name, year, packs_dir)
     info = pack.INFO
@@ -149,7 +168,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
 @packs_option
 @click.argument("input_file", type=click.File("rb"))
 def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: bool,
-          packs_dir: Path, input_file: Any) -> None:
+          packs_dir: Path | None, input_file: Any) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
     Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
@@ -180,6 +199,66 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
         sys.exit(EXIT_INPUT_ERRORS)
 
 
+@cli.command()
+@packs_option
+def verify(packs_dir: Path | None) -> None:
+    """Check every pack against its manifest: the SHA-256 of its bytes, the runtime version
+    it needs, and that its module is the pack the manifest names. One line per pack; exit 0
+    if all are ok, 2 otherwise."""
+    catalogues = [open_catalogue(packs_dir)] if packs_dir is not None else \
+        installed_catalogues()
+    if not catalogues:
+        raise PackRefused("no packs to verify: no generated/ here and no installed bundles; "
+                          "give --packs")
+    refused = total = 0
+    for catalogue in catalogues:
+        for entry, result in verify_catalogue(catalogue):
+            total += 1
+            if isinstance(result, PackRefused):
+                refused += 1
+                click.echo(f"REFUSED {entry.name}: {result.detail}")
+                continue
+            rule_file = next(s.path for s in entry.sources if s.role == "rule file")
+            click.echo(f"ok {entry.name} sha256 {result.sha256} source {rule_file}")
+    where = ", ".join(c.where for c in catalogues)
+    if refused:
+        click.echo(f"policyc: {refused} of {total} pack(s) refused in {where}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{total} pack(s) verified in {where}", err=True)
+
+
+@cli.command()
+@click.option("--packs", "packs_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=DEFAULT_PACKS, show_default=True,
+              help="Directory holding the packs and their index.json.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Project directory holding the source files the manifest names "
+              "[default: the packs directory's parent].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="The bundle file to write, or a directory to write it into under its "
+              "wheel name.")
+@click.option("--version", "version", help="The bundle's version (default: 0+ and the start "
+              "of the manifest's SHA-256).")
+def bundle(packs_dir: Path, root: Path | None, output: Path, version: str | None) -> None:
+    """Put the packs, their manifest and their source files into one wheel that a server
+    installs (pip install --no-deps FILE) or loads in place (--packs FILE)."""
+    from .bundles import BundleError, make_bundle
+
+    try:
+        made = make_bundle(packs_dir, root or packs_dir.resolve().parent, version)
+    except BundleError as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    target = output / made.file_name if output.is_dir() else output
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(made.data)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)
+    click.echo(f"bundled {len(made.packs)} pack(s) and {len(made.sources)} source file(s) "
+               f"into {target} (sha256 {made.sha256})")
+
+
 @cli.command("test")
 @click.argument("targets", nargs=-1)
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
@@ -191,7 +270,7 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
               "each change the cases did not catch.")
 @packs_option
 def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate: bool,
-               packs_dir: Path) -> None:
+               packs_dir: Path | None) -> None:
     """Run the regression cases of TARGETS (regions or packs; all when none are given)."""
     from . import cases
 

@@ -35,7 +35,7 @@ class PackCoverage:
         return 100.0 if self.branches == 0 else 100.0 * self.reached / self.branches
 
 
-def measure(results: Sequence[CaseResult], packs_dir: Path) -> list[PackCoverage]:
+def measure(results: Sequence[CaseResult], packs_dir: Path | None) -> list[PackCoverage]:
     seen: dict[str, set[tuple[int, str]]] = {}
     packs = {name: load_pack(name, packs_dir=packs_dir)
              for name in {result.case.pack for result in results}}

@@ -92,7 +92,7 @@ def _changed_number(token: str) -> str:
     return f"{changed}{percent}"
 
 
-def run(root: Path, case_files: Sequence[Path], packs_dir: Path,
+def run(root: Path, case_files: Sequence[Path], packs_dir: Path | None,
         echo: Callable[[str], None] = print) -> MutationReport:
     """Mutate the rule files of the regions whose case files are given."""
     started = time.perf_counter()
@@ -134,7 +134,7 @@ def run(root: Path, case_files: Sequence[Path], packs_dir: Path,
 
 
 def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Case],
-         packs_dir: Path) -> str:
+         packs_dir: Path | None) -> str:
     """'checks' when the mutated rules do not build, 'cases' when a case fails, else ''."""
     try:
         packs = _build(mutant, texts, root)

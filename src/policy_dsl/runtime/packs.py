@@ -133,7 +133,13 @@ class PackNotFound(LookupError):
 
 
 class PackRefused(PackNotFound):
-    """A pack was found but failed verification; the message names the pack and what differs."""
+    """A pack (or a whole manifest or bundle) was found but failed verification; the message
+    names the pack and what differs."""
+
+    def __init__(self, detail: str, pack: str | None = None) -> None:
+        super().__init__(f"pack {pack}: {detail}" if pack else detail)
+        self.pack = pack
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,23 +435,23 @@ def verify_pack(catalogue: Catalogue, entry: ManifestEntry) -> Pack:
     try:
         data = catalogue.read(entry.module_file)
     except FileNotFoundError:
-        raise PackRefused(f"pack {entry.name}: {shown} is missing; rebuild with `policyc "
-                          "build` or restore the file") from None
+        raise PackRefused(f"{shown} is missing; rebuild with `policyc build` or restore "
+                          "the file", entry.name) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry.pack_sha256:
-        raise PackRefused(f"pack {entry.name}: {shown} has SHA-256 {digest} but the manifest "
-                          f"says {entry.pack_sha256}; rebuild with `policyc build` or restore "
-                          "the file")
+        raise PackRefused(f"{shown} has SHA-256 {digest} but the manifest says "
+                          f"{entry.pack_sha256}; rebuild with `policyc build` or restore the "
+                          "file", entry.name)
     if not version_satisfies(RUNTIME_VERSION, entry.runtime_requires):
-        raise PackRefused(f"pack {entry.name} needs the policy_dsl runtime "
-                          f"{entry.runtime_requires} (built by policyc {entry.compiler_version})"
-                          f", but this runtime is {RUNTIME_VERSION}; install a matching "
-                          "runtime or rebuild the pack")
+        raise PackRefused(f"needs the policy_dsl runtime {entry.runtime_requires} (built by "
+                          f"policyc {entry.compiler_version}), but this runtime is "
+                          f"{RUNTIME_VERSION}; install a matching runtime or rebuild the pack",
+                          entry.name)
     module = _execute(data, digest, entry.module, shown)
     differences = _identity_differences(module, entry)
     if differences:
-        raise PackRefused(f"pack {entry.name}: {shown} is not that pack: "
-                          + "; ".join(differences))
+        raise PackRefused(f"{shown} is not that pack: " + "; ".join(differences),
+                          entry.name)
     return Pack(module, digest, shown, entry)
 
 
