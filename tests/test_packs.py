@@ -353,3 +353,47 @@ def test_a_stale_source_is_not_bundled(tmp_path: Path) -> None:
     assert "regions/suzhou/inpatient-2023.policy differs from the file it was built from" in \
         result.stderr
     assert list(tmp_path.glob("*.whl")) == []
+
+
+def test_an_installed_bundle_is_found_from_any_directory(tmp_path: Path) -> None:
+    """A fresh environment with only the project's wheel and the bundle (no dependencies):
+    load_pack(name) from another working directory finds the pack through the entry point
+    group and scores the sample exactly as generated/ does."""
+    dist = tmp_path / "dist"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--wheel-dir", str(dist), str(ROOT)], capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
+    made = make_bundle(GENERATED, ROOT)
+    (dist / made.file_name).write_bytes(made.data)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+         "--no-deps", "--no-index", *map(str, sorted(dist.glob("*.whl")))],
+        capture_output=True, text=True, check=False)
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = (
+        "import importlib.util, json, sys\n"
+        "from policy_dsl.runtime import InputRecord, load_pack, outcome_json, score_batch\n"
+        "pack = load_pack('suzhou/inpatient-2023')\n"
+        "records = [json.loads(line) for line in sys.stdin]\n"
+        "inputs = [InputRecord(i + 1, r.get('id'), r) for i, r in enumerate(records)]\n"
+        "for outcome in score_batch(pack, inputs):\n"
+        "    print(json.dumps(outcome_json(outcome), ensure_ascii=False))\n"
+        "print(pack.origin, file=sys.stderr)\n"
+        "print(sorted(m for m in ('lark', 'jinja2', 'pluggy', 'click')\n"
+        "             if m in sys.modules), file=sys.stderr)\n")
+    scored = subprocess.run([str(python), "-I", "-c", script], cwd=elsewhere,
+                            input=SAMPLE.read_text(encoding="utf-8"), capture_output=True,
+                            text=True, encoding="utf-8", check=False)
+    assert scored.returncode == 0, scored.stderr
+    expected = sample_lines(load_pack(INPATIENT, packs_dir=GENERATED))
+    assert [json.loads(line) for line in scored.stdout.splitlines()] == \
+        json.loads(json.dumps(expected))
+    origin, imported = scored.stderr.splitlines()
+    assert origin.endswith("site-packages/policy_dsl_packs/suzhou_inpatient_2023.py")
+    assert imported == "[]"  # scoring imported none of the compiler's dependencies
