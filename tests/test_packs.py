@@ -397,3 +397,53 @@ def test_an_installed_bundle_is_found_from_any_directory(tmp_path: Path) -> None
     origin, imported = scored.stderr.splitlines()
     assert origin.endswith("site-packages/policy_dsl_packs/suzhou_inpatient_2023.py")
     assert imported == "[]"  # scoring imported none of the compiler's dependencies
+
+
+def test_the_bundled_sources_rebuild_the_same_packs_byte_for_byte(bundle_file: Path,
+                                                                  tmp_path: Path) -> None:
+    """Years later: the bundle's own sources, built by the same policyc, give the same
+    manifest and the same pack files, hash for hash."""
+    from policy_dsl.compiler import pipeline
+
+    with zipfile.ZipFile(bundle_file) as archive:
+        archive.extractall(tmp_path)
+    sources = tmp_path / "policy_dsl_packs" / "sources"
+    rebuilt = pipeline.build(sources)
+    assert rebuilt.ok
+    bundled = {p.name: p.read_text(encoding="utf-8")
+               for p in (tmp_path / "policy_dsl_packs").iterdir() if p.is_file()
+               and p.name != "__init__.py"}
+    assert rebuilt.files == bundled
+
+
+# ---------------------------------------------------------------- the Pack protocol
+
+def test_every_pack_module_defines_what_the_protocol_names() -> None:
+    """FRAMEWORK and RULES are always there (None without a framework), so nothing probes."""
+    for entry in manifest()["packs"]:
+        pack = load_pack(entry["name"], packs_dir=GENERATED)
+        module = vars(pack.module)
+        for name in ("NAME", "INFO", "RULES", "FRAMEWORK", "read_record", "compute_cohorts",
+                     "evaluate"):
+            assert name in module, (entry["name"], name)
+        assert (pack.FRAMEWORK is None) == (entry["framework"] is None)
+        assert pack.RULES
+        assert entry["name"] == pack.NAME
+
+
+def test_no_code_probes_a_pack_for_its_names() -> None:
+    probes = []
+    for path in (ROOT / "src").rglob("*.py"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if ("getattr(" in line or "hasattr(" in line) and \
+                    ("FRAMEWORK" in line or "RULES" in line):
+                probes.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert probes == []
+
+
+def test_score_with_no_packs_anywhere_says_where_it_looked(tmp_path: Path) -> None:
+    result = policyc("score", "--pack", INPATIENT, str(SAMPLE), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no packs directory was given, and no installed distribution registers packs " \
+           "under the entry point group policy_dsl.packs" in result.stderr
+    assert "Traceback" not in result.stderr

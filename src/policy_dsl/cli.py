@@ -136,6 +136,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     click.echo(f"  region {info.region_label} · version {info.version} · effective "
                f"{info.effective_from} to {info.effective_to or 'open'} · {info.applies_to}")
     click.echo(f"  source {info.source} (sha256 {info.source_sha256[:12]}…)")
+    click.echo(f"  pack {pack.origin} (sha256 {pack.sha256}, verified)")
     click.echo("\nfacts:")
     for fact in info.facts:
         bounds = "" if fact.low is None and fact.high is None else \

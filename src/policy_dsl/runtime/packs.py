@@ -404,13 +404,22 @@ def load_pack(name: str, year: int | None = None, packs_dir: Path | None = None)
     `policyc bundle`; without it, the bundles installed in this environment are searched."""
     if packs_dir is not None:
         catalogue = open_catalogue(packs_dir)
+        try:
+            return verify_pack(catalogue, find_pack(catalogue.entries, name, year))
+        except PackRefused:
+            if not packs_dir.is_dir():
+                raise
+        # A build may have swapped the directory between reading its manifest and the pack:
+        # read both again, once; a pack that still differs is refused.
+        catalogue = open_catalogue(packs_dir)
         return verify_pack(catalogue, find_pack(catalogue.entries, name, year))
     catalogues = installed_catalogues()
     if not catalogues:
         raise PackNotFound(f"no pack named {name}: no packs directory was given, and no "
                            f"installed distribution registers packs under the entry point "
                            f"group {ENTRY_POINT_GROUP} (install a bundle made by `policyc "
-                           "bundle`, or pass packs_dir)")
+                           "bundle`, or give the packs directory or bundle: packs_dir, or "
+                           "--packs in policyc)")
     found: list[tuple[Catalogue, ManifestEntry]] = []
     misses: list[str] = []
     for catalogue in catalogues:
