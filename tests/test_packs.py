@@ -334,13 +334,17 @@ def test_a_bundle_changed_after_it_was_made_is_refused(bundle_file: Path,
 
 
 def test_policyc_bundle_and_verify_a_bundle(tmp_path: Path) -> None:
-    made = policyc("bundle", "-o", str(tmp_path))
+    made = policyc("bundle", "-o", str(tmp_path / "dist"))  # a directory, made if need be
     assert made.returncode == 0, made.stderr
-    [wheel] = tmp_path.glob("*.whl")
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    assert wheel.name == make_bundle(GENERATED, ROOT).file_name
     assert made.stdout.startswith(f"bundled 7 pack(s) and 8 source file(s) into {wheel} ")
     verified = policyc("verify", "--packs", str(wheel))
     assert verified.returncode == 0, verified.stderr
     assert len(verified.stdout.splitlines()) == 7
+    named = policyc("bundle", "-o", str(tmp_path / "packs.whl"))  # a file name ending in .whl
+    assert named.returncode == 0, named.stderr
+    assert (tmp_path / "packs.whl").read_bytes() == wheel.read_bytes()
 
 
 def test_a_stale_source_is_not_bundled(tmp_path: Path) -> None:

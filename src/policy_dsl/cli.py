@@ -236,8 +236,8 @@ def verify(packs_dir: Path | None) -> None:
               help="Project directory holding the source files the manifest names "
               "[default: the packs directory's parent].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="The bundle file to write, or a directory to write it into under its "
-              "wheel name.")
+              help="The bundle file to write (FILE.whl), or a directory to write it into "
+              "under its wheel name (pip installs only wheels named so).")
 @click.option("--version", "version", help="The bundle's version (default: 0+ and the start "
               "of the manifest's SHA-256).")
 def bundle(packs_dir: Path, root: Path | None, output: Path, version: str | None) -> None:
@@ -250,7 +250,9 @@ def bundle(packs_dir: Path, root: Path | None, output: Path, version: str | None
     except BundleError as error:
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_USAGE)
-    target = output / made.file_name if output.is_dir() else output
+    if output.suffix != ".whl":
+        output.mkdir(parents=True, exist_ok=True)
+    target = output if output.suffix == ".whl" else output / made.file_name
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     with os.fdopen(handle, "wb") as stream:
         stream.write(made.data)
