@@ -197,9 +197,18 @@ def write_files(files: Mapping[str, str], out_dir: Path) -> list[str]:
 
 @contextlib.contextmanager
 def build_lock(out_dir: Path, exclusive: bool) -> Iterator[None]:
-    """An flock on .<out_dir>.lock beside out_dir: exclusive to write, shared to read."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    handle = os.open(out_dir.parent / f".{out_dir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    """An flock on .<out_dir>.lock beside out_dir: exclusive to write, shared to read (where
+    no lock file can be made, as in a read-only checkout, nothing writes: reading goes on)."""
+    lock = out_dir.parent / f".{out_dir.name}.lock"
+    if exclusive:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if exclusive:
+            raise
+        yield
+        return
     try:
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield

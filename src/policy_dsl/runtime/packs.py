@@ -15,10 +15,12 @@ lock, and only a completely executed module is ever handed out.
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
 import json
 import linecache
 import re
@@ -44,6 +46,7 @@ MANIFEST_FILE = "index.json"
 MANIFEST_VERSION = 1
 ENTRY_POINT_GROUP = "policy_dsl.packs"  # installed bundles register their pack directory here
 PROVENANCE_FIELDS = ("pack", "pack_sha256")  # in every result line, after the rest
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024  # a bundle read in place is read into memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +291,12 @@ def bundle_catalogue(bundle: Path) -> Catalogue:
     the manifest inside is read."""
     try:
         with zipfile.ZipFile(bundle) as archive:
-            files = {info.filename: archive.read(info) for info in archive.infolist()
-                     if not info.is_dir()}
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            size = sum(info.file_size for info in members)
+            if size > MAX_BUNDLE_BYTES:
+                raise PackRefused(f"the bundle {bundle} unpacks to {size} bytes, more than "
+                                  f"the {MAX_BUNDLE_BYTES} a bundle of packs may hold")
+            files = {info.filename: archive.read(info) for info in members}
     except (OSError, zipfile.BadZipFile) as error:
         raise PackNotFound(f"cannot read the bundle {bundle}: {error}") from None
     _check_record(files, bundle)
@@ -317,8 +324,11 @@ def _check_record(files: Mapping[str, bytes], bundle: Path) -> None:
         raise PackRefused(f"the bundle {bundle} has no wheel RECORD; make it with "
                           "`policyc bundle`")
     listed: set[str] = {records[0]}
-    for row in files[records[0]].decode("utf-8").splitlines():
-        name, digest, _size = row.rsplit(",", 2)
+    rows = csv.reader(io.StringIO(files[records[0]].decode("utf-8", errors="replace")))
+    for row in rows:
+        if len(row) != 3:
+            raise PackRefused(f"the bundle {bundle} has a malformed RECORD line: {row!r}")
+        name, digest, _size = row
         if name == records[0]:
             continue
         listed.add(name)
@@ -352,15 +362,21 @@ def open_catalogue(packs: Path) -> Catalogue:
 
 
 def installed_catalogues() -> list[Catalogue]:
-    """The pack directories that installed distributions register under `policy_dsl.packs`."""
+    """The pack directories that installed distributions register under `policy_dsl.packs`.
+    A registration that leads to no pack manifest is refused, never passed over."""
     found = []
     for point in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
                         key=lambda p: p.name):
-        spec = importlib.util.find_spec(point.value)  # finds the package without running it
+        dist = f"{point.dist.name} {point.dist.version}" if point.dist else point.name
+        try:  # finds the package without running it
+            spec = importlib.util.find_spec(point.module)
+        except (ImportError, ValueError):
+            spec = None
         locations = list(spec.submodule_search_locations or []) if spec else []
         if not locations:
-            continue
-        dist = f"{point.dist.name} {point.dist.version}" if point.dist else point.name
+            raise PackRefused(f"the installed distribution {dist} registers packs under "
+                              f"{ENTRY_POINT_GROUP} in the package {point.module!r}, which is "
+                              "not an installed package; reinstall or remove it")
         found.append(directory_catalogue(
             Path(locations[0]), f"installed bundle {dist} ({locations[0]})"))
     return found
