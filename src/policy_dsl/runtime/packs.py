@@ -543,8 +543,9 @@ def _run(data: bytes, name: str, origin: str, keep: bool) -> PackModule:
     module = ModuleType(name)
     module.__file__ = origin
     code = compile(data, origin, "exec", dont_inherit=True)
-    text = data.decode("utf-8")
-    linecache.cache[origin] = (len(text), None, text.splitlines(keepends=True), origin)
+    if keep:  # tracebacks show the lines of a loaded pack, even from inside a bundle
+        text = data.decode("utf-8")
+        linecache.cache[origin] = (len(text), None, text.splitlines(keepends=True), origin)
     sys.modules[name] = module
     try:
         exec(code, module.__dict__)
