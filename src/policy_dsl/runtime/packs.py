@@ -34,14 +34,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from policy_dsl import __version__ as RUNTIME_VERSION
-
 from .results import RuleInfo, Score
 from .values import Raw
 
 if TYPE_CHECKING:  # framework.py imports FactInfo from here
     from .framework import FrameworkRules
 
+# The runtime's version is the package's (policy_dsl/__init__.py). A package is imported before
+# its submodules, so it is read from there without an import: the runtime imports nothing but
+# the standard library and its own modules.
+RUNTIME_VERSION: str = sys.modules[__name__.partition(".")[0]].__version__
 MANIFEST_FILE = "index.json"
 MANIFEST_VERSION = 1
 ENTRY_POINT_GROUP = "policy_dsl.packs"  # installed bundles register their pack directory here
