@@ -264,7 +264,8 @@ def _manifest_entry(entry: Mapping[str, Any]) -> ManifestEntry:
         effective_from=dt.date.fromisoformat(entry["effective_from"]),
         effective_to=(dt.date.fromisoformat(entry["effective_to"])
                       if entry["effective_to"] else None),
-        applies_to=str(entry["applies_to"]), framework=entry["framework"],
+        applies_to=str(entry["applies_to"]),
+        framework=None if entry["framework"] is None else str(entry["framework"]),
         module=str(entry["module"]), module_file=str(entry["module_file"]),
         pack_sha256=str(entry["pack_sha256"]),
         sources=tuple(SourceFile(str(s["role"]), str(s["path"]), str(s["sha256"]))
