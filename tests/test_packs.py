@@ -451,3 +451,31 @@ def test_score_with_no_packs_anywhere_says_where_it_looked(tmp_path: Path) -> No
     assert "no packs directory was given, and no installed distribution registers packs " \
            "under the entry point group policy_dsl.packs" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_build_swapping_generated_between_manifest_and_pack_is_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader read the old manifest, then a build swapped in the new set before it read
+    the pack: the hashes disagree, so it reads both again (once) and loads the new pack."""
+    from policy_dsl.runtime import packs as packs_module
+
+    new = copy_packs(tmp_path)
+    pack_file = new / "suzhou_inpatient_2023.py"
+    pack_file.write_text(pack_file.read_text(encoding="utf-8") + "# rebuilt\n",
+                         encoding="utf-8")
+    digest = hashlib.sha256(pack_file.read_bytes()).hexdigest()
+    rewrite_manifest(new, lambda data: entry_of(data, INPATIENT).update(pack_sha256=digest))
+    real = packs_module.directory_catalogue
+    calls = []
+
+    def first_mixed(directory: Path, where: str | None = None) -> packs_module.Catalogue:
+        calls.append(directory)
+        catalogue = real(directory, where)
+        if len(calls) == 1:  # the old manifest beside the new files
+            return packs_module.Catalogue(catalogue.where, real(GENERATED).entries,
+                                          catalogue.read, catalogue.location)
+        return catalogue
+
+    monkeypatch.setattr(packs_module, "directory_catalogue", first_mixed)
+    pack = load_pack(INPATIENT, packs_dir=new)
+    assert (len(calls), pack.sha256) == (2, digest)
