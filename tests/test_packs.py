@@ -188,6 +188,19 @@ def test_a_missing_pack_file_and_an_old_index_are_refused(tmp_path: Path) -> Non
         load_pack("suzhou/outpatient-2023", packs_dir=packs)
 
 
+def test_a_manifest_naming_a_pack_twice_or_a_directory_is_refused(tmp_path: Path) -> None:
+    packs = copy_packs(tmp_path)
+    (packs / "a_directory.py").mkdir()
+    rewrite_manifest(packs, lambda data: entry_of(data, INPATIENT).update(
+        module_file="a_directory.py"))
+    with pytest.raises(PackRefused, match=r"a_directory\.py cannot be read"):
+        load_pack(INPATIENT, packs_dir=packs)
+    rewrite_manifest(packs, lambda data: data["packs"].append(data["packs"][0]))
+    with pytest.raises(PackRefused, match="lists jilin/changchun-medical-inpatient-2026 more "
+                                          "than once"):
+        load_pack(INPATIENT, packs_dir=packs)
+
+
 def test_a_manifest_cannot_name_a_file_outside_its_directory(tmp_path: Path) -> None:
     packs = copy_packs(tmp_path)
     rewrite_manifest(packs, lambda data: entry_of(data, INPATIENT).update(

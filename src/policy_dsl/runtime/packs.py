@@ -251,10 +251,16 @@ def parse_manifest(data: bytes, where: str) -> tuple[ManifestEntry, ...]:
                           f"runtime reads version {MANIFEST_VERSION} (rebuild with `policyc "
                           "build`)")
     try:
-        return tuple(_manifest_entry(entry) for entry in manifest["packs"])
+        entries = tuple(_manifest_entry(entry) for entry in manifest["packs"])
     except (KeyError, TypeError, ValueError) as error:
         raise PackRefused(f"the pack manifest {where} is malformed ({type(error).__name__}: "
                           f"{error}); rebuild with `policyc build`") from None
+    names = [entry.name for entry in entries]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise PackRefused(f"the pack manifest {where} lists {', '.join(twice)} more than "
+                          "once; rebuild with `policyc build`")
+    return entries
 
 
 def _manifest_entry(entry: Mapping[str, Any]) -> ManifestEntry:
@@ -465,6 +471,9 @@ def verify_pack(catalogue: Catalogue, entry: ManifestEntry) -> Pack:
     except FileNotFoundError:
         raise PackRefused(f"{shown} is missing; rebuild with `policyc build` or restore "
                           "the file", entry.name) from None
+    except OSError as error:
+        raise PackRefused(f"{shown} cannot be read ({error.strerror or error})",
+                          entry.name) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry.pack_sha256:
         raise PackRefused(f"{shown} has SHA-256 {digest} but the manifest says "
