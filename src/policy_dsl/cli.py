@@ -222,8 +222,11 @@ def render(pack_name: str, year: int | None, fmt: str | None, output: str, root:
         sys.exit(EXIT_RULE_ERRORS)
     table = tables.table(standard)
     if fmt == "xlsx":
-        from .publish.xlsx import render_xlsx
-
+        try:
+            from .publish.xlsx import render_xlsx
+        except ImportError as missing:
+            raise click.UsageError(f"xlsx needs openpyxl ({missing}); install the render "
+                                   "extra: pip install 'policy-dsl[render]'") from None
         Path(output).write_bytes(render_xlsx(table))
     else:
         from .publish.html import render_html
