@@ -462,3 +462,15 @@ def test_chromium_renders_a_city_pack(browser: str, tmp_path: Path) -> None:
         ("1", "90"), ("3", "10"), ("2", "12（加分）")]
     assert [attrs["data-points"] for attrs, _ in cells.rows if attrs.get("class") == "category"] \
         == ["100", "12"]
+
+
+def test_a_standard_not_built_yet_renders_from_its_rule_file(tmp_path: Path) -> None:
+    root = project_copy(tmp_path)
+    text = (root / "regions/suzhou/outpatient-2023.policy").read_text(encoding="utf-8")
+    assert text.count("standard outpatient {") == 1
+    (root / "regions/suzhou/clinic-2023.policy").write_text(
+        text.replace("standard outpatient {", "standard clinic {"), encoding="utf-8")
+    result = policyc("render", "--pack", "suzhou/clinic-2023", "--root", str(root),
+                     "--packs", str(root / "generated"))
+    assert result.returncode == 0, result.stderr
+    assert "规则包 suzhou/clinic-2023，规则文件 regions/suzhou/clinic-2023.policy" in result.stdout

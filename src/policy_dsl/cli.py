@@ -209,11 +209,15 @@ def render(pack_name: str, year: int | None, fmt: str | None, output: str, root:
                                    "html, xlsx or md")
     if fmt == "xlsx" and to_stdout:
         raise click.UsageError("xlsx is written to a file: give -o FILE.xlsx")
-    entry = find_pack(read_index(packs_dir), pack_name, year)
     try:
-        standard, findings = pipeline.standard_for(root, entry.name)
+        name, not_indexed = find_pack(read_index(packs_dir), pack_name, year).name, None
+    except PackNotFound as error:  # not built yet? a rule file may still name it exactly
+        name, not_indexed = pack_name, error
+    try:
+        standard, findings = pipeline.standard_for(root, name)
     except pipeline.UnknownPack as error:
-        raise PackNotFound(f"{error}; run `policyc build` if the index is stale") from None
+        raise not_indexed or PackNotFound(f"{error}; run `policyc build` if the index is "
+                                          "stale") from None
     if standard is None:
         for diagnostic, text in findings:
             click.echo(diagnostic.render(text), err=True)

@@ -159,10 +159,13 @@ class _Words:
             case ast.EachRule():
                 element = self.element_type(rule.source)
                 self.scope[rule.variable] = element
-                guard = (f"满足{self.condition(rule.condition)}的"
-                         if rule.condition is not None else "")
-                text = f"每个{guard}{self.element_label(element)}{self.amount(rule.amount, verb)}"
-                del self.scope[rule.variable]
+                try:
+                    guard = (f"满足{self.condition(rule.condition)}的"
+                             if rule.condition is not None else "")
+                    text = (f"每个{guard}{self.element_label(element)}"
+                            f"{self.amount(rule.amount, verb)}")
+                finally:
+                    del self.scope[rule.variable]
             case ast.AmountRule():
                 text = self.amount_rule(rule, verb)
         return Clause(text + cap, readings)
@@ -417,9 +420,10 @@ class _Words:
         numbers = "、".join(f"第{item.number}项" for item in bonus)
         total = f"本标准总分{_number(header.total)}分" if header.total is not None else ""
         if bonus and header.bonus_included:
-            yield f"{total}，加分项（{numbers}）计入总分。"
+            yield f"{total}{'，' if total else ''}加分项（{numbers}）计入总分。"
         elif bonus:
-            yield f"{total}（不含加分项）；加分项（{numbers}）另计{self.bonus_limit()}。"
+            yield (f"{total}{'（不含加分项）；' if total else ''}加分项（{numbers}）另计"
+                   f"{self.bonus_limit()}。")
         elif total:
             yield f"{total}。"
         yield "各项及各分项得分不低于0分、不高于其设定分值（G3）。"
