@@ -136,7 +136,7 @@ class _Words:
         return Group(f"{part.label}（{_number(part.points)}分）", tuple(clauses))
 
     def not_applicable(self, rule: ast.NotApplicable, then: str) -> Clause:
-        return Clause(f"不适用：{self.condition(rule.condition)}的，{then}",
+        return Clause(f"不适用：{self.expr(rule.condition)}的，{then}",
                       rule.reason.citations)
 
     @property
@@ -147,7 +147,7 @@ class _Words:
     def rule(self, rule: ast.Rule, owner: str) -> Clause:
         readings = rule.reason.citations
         if isinstance(rule, ast.ZeroRule):
-            return Clause(f"{self.condition(rule.condition)}的，{owner}得0分", readings)
+            return Clause(f"{self.expr(rule.condition)}的，{owner}得0分", readings)
         verb = "扣" if rule.sign == "deduct" else ("加" if self.bonus else "得")
         cap = f"，最多{verb}{_number(rule.cap)}分" if rule.cap is not None else ""
         match rule:
@@ -160,7 +160,7 @@ class _Words:
                 element = self.element_type(rule.source)
                 self.scope[rule.variable] = element
                 try:
-                    guard = (f"满足{self.condition(rule.condition)}的"
+                    guard = (f"满足{self.expr(rule.condition)}的"
                              if rule.condition is not None else "")
                     text = (f"每个{guard}{self.element_label(element)}"
                             f"{self.amount(rule.amount, verb)}")
@@ -187,7 +187,7 @@ class _Words:
         if rule.per is not None:
             text = f"{self.per(rule.per)}{text}"
         if rule.condition is not None:
-            text = f"{self.condition(rule.condition)}的，{text}"
+            text = f"{self.expr(rule.condition)}的，{text}"
         return text
 
     def amount(self, amount: ast.Expr, verb: str) -> str:
@@ -262,9 +262,6 @@ class _Words:
         return text
 
     # ------------------------------------------------------------ expressions
-    def condition(self, expr: ast.Expr) -> str:
-        return self.expr(expr)
-
     def label_of(self, name: str) -> str:
         if name == FULL_POINTS:
             return f"满分{_number(self.points)}分"
@@ -337,7 +334,7 @@ class _Words:
             case ast.Aggregate():
                 return self.aggregate(node, points)
             case ast.IfThenElse(condition=condition, then=then, otherwise=otherwise):
-                return (f"{self.condition(condition)}的，{self.expr(then, points)}；"
+                return (f"{self.expr(condition)}的，{self.expr(then, points)}；"
                         f"其他情形，{self.expr(otherwise, points)}")
             case ast.Tiers(subject=subject, tiers=tiers, otherwise=otherwise):
                 steps = [f"{SYMBOLS[t.op]}{self.expr(t.threshold)}：{self.expr(t.result, points)}"
@@ -462,7 +459,7 @@ class _Words:
         readings: list[str] = []
         for item in items:
             assert item.not_applicable is not None
-            condition = self.condition(item.not_applicable.condition)
+            condition = self.expr(item.not_applicable.condition)
             parts.append(f"第{item.number}项（{item.label}）在{condition}时不适用")
             readings.extend(r for r in item.not_applicable.reason.citations
                             if r not in readings)
