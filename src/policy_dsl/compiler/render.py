@@ -446,12 +446,11 @@ class _Words:
         if header.bonus_limit is not None:
             return f"，合计不超过{_number(header.bonus_limit)}分"
         framework = self.standard.framework
-        clause = framework.clause("bonus_limit") if framework else None
-        if clause is None:
+        limit = framework.bonus_limit if framework else None
+        if limit is None:
             return ""
-        readings = "".join(f"，{r}" for r in clause.reason.citations)
-        return (f"，合计不超过{_number(Decimal(clause.values[0]))}分"
-                f"（{clause.reason.text}{readings}）")
+        readings = "".join(f"，{r}" for r in limit.reason.citations)
+        return f"，合计不超过{_number(limit.points)}分（{limit.reason.text}{readings}）"
 
     def rescaling(self, items: list[ast.Item]) -> str:
         header = self.standard.standard.header
