@@ -141,6 +141,21 @@ def test_scoring_column_states_the_rules_with_the_sources_numbers(number: int) -
         assert fragment in text, f"item {number}: {fragment!r} not in\n{text}"
 
 
+def test_steps_against_a_fixed_and_a_peer_threshold() -> None:
+    """附件2: 占比≥95%，每降低1个百分点，扣0.1分，最多扣2分; 费用增幅高于本组平均增长率的，
+    每超出5%扣1分 (G4: complete steps), the peer mean of the batch unless one is given."""
+    rows = {r.number: "\n".join(r.scoring_lines()) for r in table_of("suzhou/outpatient-2023").rows}
+    assert "「医保目录内药品占医院药品供应目录的品种数占比」每低于95% 1个百分点扣0.1分" \
+           "（按完整步长计，G4），最多扣2分 [SZ2-1, G4, G6]" in rows[1]
+    assert "「门诊次均费用增幅」每高于「本组平均门诊次均费用增幅」5个百分点扣1分" \
+           "（按完整步长计，G4） [SZ2-4, G4]" in rows[4]
+    # SZ2-4: growth = (this year − last year) / last year; the plain mean of the peer group
+    assert "「门诊次均费用增幅」＝（「本年度参保患者门诊次均医药费用（元）」−「上年度参保患者门诊" \
+           "次均医药费用（元）」）÷「上年度参保患者门诊次均医药费用（元）」" in rows[4]
+    assert "否则为同一「费用控制分组（本组医疗机构）」中一同评价的各机构「门诊次均费用增幅」的" \
+           "平均值（含本机构，至少2家）" in rows[4]
+
+
 def test_verbatim_texts_are_the_rule_files() -> None:
     row = table_of(INPATIENT).rows[0]
     assert row.content.startswith("严格执行并及时更新基本医疗保险和生育保险药品")
