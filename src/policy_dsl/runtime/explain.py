@@ -135,7 +135,7 @@ def explain_outcome(pack: Pack, outcome: Outcome) -> Explanation:
                                      item.points, item.earned, steps))
     settlement = outcome.settlement
     assessed = settlement is None or settlement.status == "assessed"
-    rules = getattr(pack, "FRAMEWORK", None)
+    rules = pack.FRAMEWORK
     return Explanation(
         pack=info.name, title=info.title, id=record.id,
         name=name if isinstance(name, str) else None,
