@@ -261,11 +261,6 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 37: 扣分项满分（总分100分）
     awards += note(lines, _R37, _D90)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 38: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R38, -(sum((each.points for each in r.deductions if each.item == '1'), ZERO)))
     if lines is not None:
@@ -284,11 +279,6 @@ def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 5: 示例项目满分
     awards += note(lines, _R5, _D10)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 6: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R6, -(sum((each.points for each in r.deductions if each.item == '3'), ZERO)))
     if lines is not None:

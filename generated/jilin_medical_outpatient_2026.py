@@ -252,11 +252,6 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 37: 扣分项满分（总分100分）
     awards += note(lines, _R37, _D100)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 38: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R38, -(sum((each.points for each in r.deductions if each.item == '1'), ZERO)))
     if lines is not None:

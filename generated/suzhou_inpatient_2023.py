@@ -526,11 +526,6 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += note(lines, _R153, _D1)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     part += note(lines, _R154, -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1)))
     if lines is not None:
         used(
@@ -556,11 +551,6 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 173: 执行价格政策、落实公示、按要求告知的，得3分
     awards += note(lines, _R173, _D3)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 174: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R174, -(_D1 * r.price_violations))
     if lines is not None:
@@ -675,11 +665,6 @@ def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
     if lines is not None:
@@ -689,8 +674,24 @@ def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             Operand('sign', '', 'deduct', 'text'),
         )
     zero_rules = (
-        (_R252, r.refused_to_correct, (Operand('fact', '拒不改正', r.refused_to_correct, 'bool'), Operand('condition', '', r.refused_to_correct, 'bool')) if lines is not None else ()),
-        (_R253, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), (Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'), Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'), Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'), Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool')) if lines is not None else ()),
+        (
+            _R252,
+            r.refused_to_correct,
+            (
+                Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
+                Operand('condition', '', r.refused_to_correct, 'bool'),
+            ) if lines is not None else (),
+        ),
+        (
+            _R253,
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (
+                Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
+                Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
+                Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -868,11 +869,6 @@ def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 357: 按照诊疗规范提供合理、必要的医药服务，得4分
     awards += note(lines, _R357, _D4)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 358: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R358, -(_D1 * r.care_violations))
     if lines is not None:
@@ -892,13 +888,15 @@ def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 372: 及时签订并规范履行协议重要约定的，得2分
     awards += note(lines, _R372, _D2)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     zero_rules = (
-        (_R373, (r.agreement_violations > _D0), (Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'), Operand('condition', '', (r.agreement_violations > _D0), 'bool')) if lines is not None else ()),
+        (
+            _R373,
+            (r.agreement_violations > _D0),
+            (
+                Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
+                Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -910,11 +908,6 @@ def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 385: 无就诊人员举报投诉的，得2分
     awards += note(lines, _R385, _D2)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 386: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R386, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
     if lines is not None:

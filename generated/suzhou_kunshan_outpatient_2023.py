@@ -530,11 +530,6 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 目录内药品品种数占比 (2 points, line 145)
     part = ZERO
     part += note(lines, _R146, _D2)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     part += note(lines, _R147, -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2)))
     if lines is not None:
         used(
@@ -559,11 +554,6 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 164: 执行价格政策、落实公示、按要求告知的，得5分
     awards += note(lines, _R164, _D5)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 165: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R165, -(_D1 * r.price_violations))
     if lines is not None:
@@ -621,11 +611,6 @@ def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 门诊次均费用增长 (4 points, line 190)
     part = ZERO
     part += note(lines, _R191, _D4)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     part += note(lines, _R192, -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor')))
     if lines is not None:
         used(
@@ -648,11 +633,6 @@ def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 门诊人次人头比增长 (4 points, line 195)
     part = ZERO
     part += note(lines, _R196, _D4)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     part += note(lines, _R197, -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor')))
     if lines is not None:
         used(
@@ -686,11 +666,6 @@ def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 221: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R221, _D15)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 223: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R223, -(sum((max((_LOOKUP_224_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
     if lines is not None:
@@ -700,8 +675,24 @@ def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             Operand('sign', '', 'deduct', 'text'),
         )
     zero_rules = (
-        (_R233, r.refused_to_correct, (Operand('fact', '拒不改正', r.refused_to_correct, 'bool'), Operand('condition', '', r.refused_to_correct, 'bool')) if lines is not None else ()),
-        (_R234, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), (Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'), Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'), Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'), Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool')) if lines is not None else ()),
+        (
+            _R233,
+            r.refused_to_correct,
+            (
+                Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
+                Operand('condition', '', r.refused_to_correct, 'bool'),
+            ) if lines is not None else (),
+        ),
+        (
+            _R234,
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (
+                Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
+                Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
+                Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -877,11 +868,6 @@ def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 333: 按照诊疗规范提供合理、必要的医药服务，得6分
     awards += note(lines, _R333, _D6)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 334: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R334, -(_D1 * r.care_violations))
     if lines is not None:
@@ -901,13 +887,15 @@ def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 348: 及时签订并规范履行协议重要约定的，得6分
     awards += note(lines, _R348, _D6)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     zero_rules = (
-        (_R349, (r.agreement_violations > _D0), (Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'), Operand('condition', '', (r.agreement_violations > _D0), 'bool')) if lines is not None else ()),
+        (
+            _R349,
+            (r.agreement_violations > _D0),
+            (
+                Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
+                Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -919,11 +907,6 @@ def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 5: 无就诊人员举报投诉的，得满分
     awards += note(lines, _R5, _D3)
-    if lines is not None:
-        used(
-            lines,
-            Operand('sign', '', 'award', 'text'),
-        )
     # 6: 示例：投诉扣分合计以2分为限
     deductions -= note(lines, _R6, -(min(sum((each_c.deduction for each_c in r.complaints), ZERO), _D2)))
     if lines is not None:

@@ -765,8 +765,9 @@ class _PackBuilder:
         return found
 
     def write_used(self, out: _Writer, operands: Sequence[str]) -> None:
-        """`used(lines, ...)` after a rule's note, only when an explanation is asked for."""
-        if not operands:
+        """`used(lines, ...)` after a rule's note, only when an explanation is asked for
+        (not for a fixed award: its sign alone says nothing its reason does not)."""
+        if all(operand.startswith("Operand('sign',") for operand in operands):
             return
         out.line("if lines is not None:")
         out.indent().line("used(")
@@ -819,10 +820,18 @@ class _PackBuilder:
         if zero_rules:
             out.line("zero_rules = (")
             out.indent()
-            for rule in zero_rules:
-                operands = self.operand_tuple(self.rule_operands(rule), "lines is not None")
-                out.line(f"({self.reason_of(rule)}, {self.expr(rule.condition, name)}, "
-                         f"{operands}),")
+            for rule in zero_rules:  # (reason, whether it holds, the values it used)
+                out.line("(")
+                out.indent().line(f"{self.reason_of(rule)},")
+                out.line(f"{self.expr(rule.condition, name)},")
+                out.line("(")
+                out.indent()
+                for operand in self.rule_operands(rule):
+                    out.line(operand + ",")
+                out.outdent()
+                out.line(") if lines is not None else (),")
+                out.outdent()
+                out.line("),")
             out.outdent()
             out.line(")")
         cap_reason, cap = "None", "ZERO"
