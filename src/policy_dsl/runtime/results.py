@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from .arithmetic import ZERO, divide, round_points
 
@@ -35,8 +36,7 @@ class RuleInfo:
 Value = Decimal | int | bool | str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Operand:
+class Operand(NamedTuple):
     """A value a rule used, recorded only for explanations.
 
     role: what it is to the rule. "fact", "derived" (a `let`), "input" (a fact a derived
@@ -56,10 +56,10 @@ class Operand:
     unit: str
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """One step of an item's explanation: what a rule did, in signed points, and (when an
-    explanation is asked for) the values it used."""
+    explanation is asked for) the values it used. A named tuple, quick to make: a pack makes
+    one per rule when explaining."""
 
     reason: Reason
     delta: Decimal
@@ -104,7 +104,8 @@ def used(lines: list[Line], *operands: Operand | None) -> None:
     """Attach the values a rule used to the line it just noted (explanations only); None
     stands for a part of the rule that was not evaluated for this institution."""
     last = lines[-1]
-    lines[-1] = Line(last.reason, last.delta, tuple(o for o in operands if o is not None))
+    uses = tuple(o for o in operands if o is not None) if None in operands else operands
+    lines[-1] = Line(last.reason, last.delta, uses)  # type: ignore[arg-type]
 
 
 def close_part(score: Decimal, points: Decimal, lines: Lines) -> Decimal:
