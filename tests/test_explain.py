@@ -329,3 +329,29 @@ def test_cli_record_with_an_input_error() -> None:
     assert done.returncode == 3
     assert "cost_per_visit_last_year is 0" in done.stderr
     assert done.stdout == ""
+
+
+def test_explaining_never_fails_where_scoring_does_not() -> None:
+    """Over 1,500 varied hospitals (benchmarks/make_batch.py: every rule's branches, optional
+    facts left out where the table allows), scoring with explanations gives the same scores
+    and the same errors as without, and every explanation renders."""
+    import importlib.util
+    import random
+
+    spec = importlib.util.spec_from_file_location("make_batch", ROOT / "benchmarks/make_batch.py")
+    assert spec is not None and spec.loader is not None
+    make_batch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_batch)
+    rng = random.Random(9)
+    records = [InputRecord(i + 1, f"B{i}", make_batch.record(i, rng)) for i in range(1500)]
+    loaded = pack(INPATIENT)
+    quick = score_batch(loaded, records, explain=False)
+    explained = score_batch(loaded, records, explain=True)
+    for without, with_lines in zip(quick, explained, strict=True):
+        assert without.error == with_lines.error
+        if without.score is None:
+            continue
+        assert with_lines.score is not None
+        assert [i.earned for i in without.score.items] == \
+            [i.earned for i in with_lines.score.items]
+        render_text(explain_outcome(loaded, with_lines))
