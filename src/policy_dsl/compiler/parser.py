@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -23,6 +24,16 @@ from . import ast
 from .diagnostics import CompileError, Diagnostic
 
 GRAMMAR_FILE = "policy.lark"
+
+# How deeply a rule file may nest: blocks, rules and expressions together, each operator,
+# `not`, `if` or function call one level (the shipped rule files reach 9). Beyond it a file is
+# refused with P101 at the expression, long before Python's own recursion limit is near, so
+# every later stage (which walks the tree recursively) is safe.
+MAX_NESTING = 64
+# The most digits a number in a rule file may have (Decimal's 28 significant digits).
+MAX_DIGITS = 28
+# The escapes a quoted text admits; any other is P102 at its column.
+ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
 
 
 def _grammar_text() -> str:
@@ -53,12 +64,22 @@ def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | as
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        span = ast.Span(name, 1, 1, 1, 1)
-        raise CompileError(
-            [Diagnostic("P001", f"the file is not UTF-8 text ({error.reason})", span,
-                        hint="save rule files as UTF-8")]
-        ) from None
+        raise CompileError([_not_utf8(data, error, name)]) from None
     return parse_text(text, name, hashlib.sha256(data).hexdigest())
+
+
+def _not_utf8(data: bytes, error: UnicodeDecodeError, file: str) -> Diagnostic:
+    """P001 at the line and column of the first byte that is not UTF-8."""
+    bad = error.start
+    line_start = data.rfind(b"\n", 0, bad) + 1
+    before = data[line_start:bad].decode("utf-8-sig" if line_start == 0 else "utf-8",
+                                          errors="replace")
+    line, column = data.count(b"\n", 0, bad) + 1, len(before) + 1
+    return Diagnostic("P001", f"the file is not UTF-8 text: byte 0x{data[bad]:02x} cannot "
+                      f"start or continue a character ({error.reason})",
+                      ast.Span(file, line, column, line, column + 1),
+                      hint="save rule files as UTF-8 (an editor's 'encoding' setting; text "
+                      "from GBK or GB18030 files must be converted)")
 
 
 def parse_text(text: str, file: str,
@@ -69,6 +90,7 @@ def parse_text(text: str, file: str,
         tree = _lark().parse(text, start="start")
     except UnexpectedInput as error:
         raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    _check_tree(tree, file)
     builder = _AstBuilder(file)
     try:
         built = builder.transform(tree)
@@ -98,6 +120,7 @@ def parse_item(text: str, file: str) -> ast.Item:
         tree = _lark().parse(text, start="item")
     except UnexpectedInput as error:
         raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    _check_tree(tree, file)
     try:
         item = _AstBuilder(file).transform(tree)
     except lark.exceptions.VisitError as error:
@@ -216,8 +239,63 @@ def _hint_for(token: Token, expected: set[str]) -> str | None:
 
 
 def _last_position(text: str) -> tuple[int, int]:
-    lines = text.splitlines() or [""]
-    return len(lines), len(lines[-1]) + 1
+    lines = text.split("\n")  # lines end at \n only, as Lark counts them
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return len(lines), len(lines[-1].rstrip("\r")) + 1
+
+
+def _check_tree(tree: lark.Tree[Token], file: str) -> None:
+    """What the grammar admits but the later stages cannot take: nesting beyond MAX_NESTING,
+    numbers beyond MAX_DIGITS, unknown escapes in quoted texts. Walks without recursion."""
+    problems: list[Diagnostic] = []
+    stack: list[tuple[lark.Tree[Token], int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            problems.append(_too_deep(node, file))
+            continue
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                stack.append((child, depth + 1))
+            elif isinstance(child, Token):
+                problems.extend(_token_problems(child, file))
+    if problems:
+        problems.sort(key=lambda d: (d.span.line, d.span.column))
+        raise CompileError(problems[:20])
+
+
+def _too_deep(node: lark.Tree[Token], file: str) -> Diagnostic:
+    meta = node.meta
+    line, column = (1, 1) if getattr(meta, "empty", True) else (meta.line, meta.column)
+    return Diagnostic("P101", f"this nests more than {MAX_NESTING} levels deep (blocks, "
+                      "rules and expressions together)", ast.Span(file, line, column, line,
+                                                                   column + 1),
+                      hint="split a long expression into derived values (let NAME \"label\" "
+                      "= ...) and use them; a chain of operators counts one level each")
+
+
+def _token_problems(token: Token, file: str) -> list[Diagnostic]:
+    line, column = token.line or 1, token.column or 1
+    if token.type in {"DECIMAL", "PERCENT", "INT"}:
+        digits = len(str(token).rstrip("%").replace(".", "").lstrip("0"))
+        if digits > MAX_DIGITS:
+            return [Diagnostic("P103", f"a number has at most {MAX_DIGITS} digits; this one "
+                               f"has {digits}", ast.Span(file, line, column, line,
+                                                         column + len(token)))]
+        return []
+    if token.type != "STRING":
+        return []
+    found = []
+    for escape in re.finditer(r"\\(.)", str(token)[1:-1], re.DOTALL):
+        if escape.group(1) not in ESCAPES:
+            at = column + 1 + escape.start()
+            found.append(Diagnostic(
+                "P102", f"unknown escape '\\{escape.group(1)}' in a quoted text",
+                ast.Span(file, line, at, line, at + 2),
+                hint='the escapes are \\" (a quote), \\\\ (a backslash) and \\n (a new '
+                'line); write \\\\ for a backslash itself, e.g. "C:\\\\new"'))
+    return found
 
 
 # ---------------------------------------------------------------- tree -> AST
@@ -231,8 +309,10 @@ def _decimal(token: Token | str) -> Decimal:
 
 
 def _unquote(token: Token) -> str:
-    body = str(token)[1:-1]
-    return body.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+    """A quoted text's content, its escapes decoded in one pass (so "C:\\\\new" keeps its
+    backslash); `_check_tree` has refused unknown escapes already."""
+    return re.sub(r"\\(.)", lambda m: ESCAPES.get(m.group(1), m.group(0)), str(token)[1:-1],
+                  flags=re.DOTALL)
 
 
 @v_args(inline=True, meta=True)

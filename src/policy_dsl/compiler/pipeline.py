@@ -20,7 +20,7 @@ import pluggy
 
 from . import ast, checker, codegen, parser, plugins
 from .ast import Span
-from .diagnostics import CompileError, Diagnostic
+from .diagnostics import CompileError, Diagnostic, internal_fault
 
 RULE_FILE_SUFFIX = ".policy"
 INDEX_FILE = "index.json"
@@ -55,11 +55,18 @@ def read_source(path: Path, root: Path) -> Source:
     resolved = path.resolve()
     display = resolved.relative_to(root.resolve()).as_posix() \
         if resolved.is_relative_to(root.resolve()) else str(path)
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as error:
+        return Source(display, "", None, [Diagnostic(
+            "P000", f"cannot read the file ({error.strerror or error})",
+            Span(display, 1, 1, 1, 1))])
     try:
         return Source(display, text, parser.parse_file(path, display), [])
     except CompileError as error:
         return Source(display, text, None, list(error.diagnostics))
+    except Exception as error:  # the last resort: one bad file never takes the build down
+        return Source(display, text, None, [internal_fault(display, "parsing", error)])
 
 
 def compile_standard(standard: ast.Standard, text: str,
@@ -67,13 +74,20 @@ def compile_standard(standard: ast.Standard, text: str,
                      plugin_sources: Sequence[plugins.PluginSource] = (),
                      ) -> tuple[codegen.GeneratedPack | None, list[Diagnostic]]:
     """Check one standard and generate its pack (None when there are errors)."""
-    checked = checker.check(standard, frameworks)
+    try:
+        checked = checker.check(standard, frameworks)
+    except Exception as error:  # the last resort: one bad file never takes the build down
+        return None, [internal_fault(standard.path, "checking", error)]
     if not checked.ok:
         return None, checked.diagnostics
     framework = frameworks.get(standard.header.framework or "")
     extra = [(p.path, p.sha256) for p in plugin_sources]
-    return (codegen.generate(standard, checked, text, framework, extra),
-            checked.diagnostics)
+    try:
+        pack = codegen.generate(standard, checked, text, framework, extra)
+    except Exception as error:
+        return None, [*checked.diagnostics,
+                      internal_fault(standard.path, "generating the pack of", error)]
+    return pack, checked.diagnostics
 
 
 def build(root: Path, regions_dir: Path | None = None,
@@ -86,7 +100,10 @@ def build(root: Path, regions_dir: Path | None = None,
     for source in sources:
         result.diagnostics.extend((d, source.text) for d in source.diagnostics)
         if isinstance(source.tree, ast.Framework):
-            found = checker.check_framework(source.tree)
+            try:
+                found = checker.check_framework(source.tree)
+            except Exception as error:  # the last resort, as for standards
+                found = [internal_fault(source.path, "checking", error)]
             result.diagnostics.extend((d, source.text) for d in found)
             frameworks[source.tree.name] = source.tree
     bases: dict[str, Source] = {}
