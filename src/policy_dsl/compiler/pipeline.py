@@ -117,30 +117,55 @@ def build(root: Path, regions_dir: Path | None = None,
     try:
         manager = manager or plugins.plugin_manager([root / "plugins"], root)
     except CompileError as error:
-        result.diagnostics.extend((d, "") for d in error.diagnostics)
+        result.diagnostics.extend((d, plugin_text(root, d.span.file))
+                                  for d in error.diagnostics)
         return finish(result)
     build_cities(plugins.CityPlugins(manager), bases, frameworks, result)
     return finish(result)
+
+
+def plugin_text(root: Path, display: str) -> str:
+    """A plugin file's text for the line under a diagnostic ("" when it cannot be read)."""
+    try:
+        return (root / display).read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
 
 
 def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
                  frameworks: Mapping[str, ast.Framework], result: BuildResult) -> None:
     """Each city standard a plugin declares: its base, overridden, checked, generated."""
     findings = plugins.Findings()
+    built: dict[str, str] = {}  # city pack -> the plugin declaring it
     for plugin, city, span in city_plugins.city_standards(findings):
         base = bases.get(city.base)
         if base is None or not isinstance(base.tree, ast.Standard):
             findings.error("X305", f"plugin {plugin}: city standard {city.name} names base "
                            f"pack {city.base!r}, which no rule file builds", span,
+                           city_plugins.source(plugin).text,
                            hint="bases: " + ", ".join(sorted(bases)))
             continue
-        overrides = city_plugins.overrides(city, findings)
-        standard = plugins.apply_overrides(base.tree, city, plugin, overrides, city_plugins,
-                                           findings)
+        try:
+            overrides = city_plugins.overrides(city, findings)
+            standard = plugins.apply_overrides(base.tree, city, plugin, overrides,
+                                               city_plugins, findings, span)
+        except Exception as error:  # the last resort: one bad city never takes the build down
+            findings.diagnostics.append((internal_fault(plugin, "building a city standard "
+                                                        "from", error), ""))
+            continue
         if standard is None:
             continue
         used = sorted({plugin} | {p for p, _, _ in overrides})
         name = codegen.pack_name(standard)
+        if name in bases or name in built:
+            other = bases[name].path if name in bases else f"plugin {built[name]}"
+            findings.error("X305", f"plugin {plugin}: city standard {city.name} would build "
+                           f"pack {name}, which {other} builds already", span,
+                           city_plugins.source(plugin).text,
+                           hint="give the city standard a name of its own, e.g. the "
+                           "city's name first (changchun_medical_inpatient)")
+            continue
+        built[name] = plugin
         pack, diagnostics = compile_standard(standard, base.text, frameworks,
                                              [city_plugins.source(p) for p in used])
         header_line = standard.header.span.line
