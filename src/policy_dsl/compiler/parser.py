@@ -6,6 +6,7 @@ exceptions into `Diagnostic`s, so nothing of Lark leaks into the rest of the com
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import re
@@ -61,19 +62,20 @@ def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | as
     """Parse one rule file; raises CompileError with positioned diagnostics."""
     data = path.read_bytes()
     name = display_path or str(path)
+    body = data.removeprefix(codecs.BOM_UTF8)  # a BOM is no character of line 1
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise CompileError([_not_utf8(data, error, name)]) from None
+        raise CompileError([_not_utf8(body, error, name)]) from None
     return parse_text(text, name, hashlib.sha256(data).hexdigest())
 
 
 def _not_utf8(data: bytes, error: UnicodeDecodeError, file: str) -> Diagnostic:
-    """P001 at the line and column of the first byte that is not UTF-8."""
+    """P001 at the line and column (in characters, as the parser counts) of the first byte
+    of `data` (a file's bytes after any BOM) that is not UTF-8."""
     bad = error.start
     line_start = data.rfind(b"\n", 0, bad) + 1
-    before = data[line_start:bad].decode("utf-8-sig" if line_start == 0 else "utf-8",
-                                          errors="replace")
+    before = data[line_start:bad].decode("utf-8", errors="replace")
     line, column = data.count(b"\n", 0, bad) + 1, len(before) + 1
     return Diagnostic("P001", f"the file is not UTF-8 text: byte 0x{data[bad]:02x} cannot "
                       f"start or continue a character ({error.reason})",
@@ -214,7 +216,10 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnost
         line, column = _last_position(text)
     else:  # pragma: no cover - Lark raises only the three kinds above
         message = str(error)
-    span = ast.Span(file, line, column, line, column + 1)
+    width = 1
+    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+        width = max(1, len(str(error.token).split("\n")[0]))
+    span = ast.Span(file, line, column, line, column + width)
     return Diagnostic("P100", message, span, hint=hint)
 
 
@@ -262,7 +267,9 @@ def _check_tree(tree: lark.Tree[Token], file: str) -> None:
                 problems.extend(_token_problems(child, file))
     if problems:
         problems.sort(key=lambda d: (d.span.line, d.span.column))
-        raise CompileError(problems[:20])
+        once = [d for i, d in enumerate(problems) if d.code != "P101" or not any(
+            (e.code, e.span.line) == ("P101", d.span.line) for e in problems[:i])]
+        raise CompileError(once[:20])  # one P101 a line: the first level beyond the limit
 
 
 def _too_deep(node: lark.Tree[Token], file: str) -> Diagnostic:
