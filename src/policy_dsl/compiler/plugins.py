@@ -329,7 +329,7 @@ class CityPlugins:
                 if call.error is not None:
                     path = getattr(impl.plugin, "__file__", None)
                     line = _line_in(call.error, path)
-                    where = span if line == 1 else ast.Span(plugin, line, 1, line, 1)
+                    where = span if line == 1 else _line_span(plugin, line, source.text)
                 code = "X308" if call.timed_out else "X302"
                 findings.error(code, f"plugin {plugin}, hook {hook}, "
                                f"{call.describe('running')}", where, source.text,
@@ -383,6 +383,14 @@ def _span_of(function: Callable[..., object], plugin: str) -> ast.Span:
     except (OSError, TypeError):
         line = 1
     return ast.Span(plugin, line, 1, line, 1)
+
+
+def _line_span(plugin: str, line: int, text: str) -> ast.Span:
+    """A plugin file's line, from its first non-blank character to its end."""
+    lines = text.split("\n")
+    shown = lines[line - 1].rstrip() if line <= len(lines) else ""
+    column = len(shown) - len(shown.lstrip()) + 1
+    return ast.Span(plugin, line, column, line, max(column + 1, len(shown) + 1))
 
 
 def _shown(value: object, limit: int = 60) -> str:
