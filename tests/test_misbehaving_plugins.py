@@ -128,7 +128,7 @@ def test_a_hook_past_the_time_bound_is_abandoned_and_reported(
 
 
 def test_a_hook_in_an_endless_loop_does_not_hang_policyc(tmp_path: Path) -> None:
-    root, text = project(tmp_path, hook("while True:\n    pass\n"))
+    root, _ = project(tmp_path, hook("while True:\n    pass\n"))
     started = time.monotonic()
     run = policyc_build(root, POLICYC_HOOK_SECONDS="1")
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
@@ -180,7 +180,7 @@ def test_wrong_types_inside_item_points_are_named(tmp_path: Path, returned: str,
 ])
 def test_wrong_types_inside_deduction_caps_are_named(tmp_path: Path, returned: str,
                                                      problem: str) -> None:
-    root, text = project(tmp_path, hook(f"return {returned}\n", "policyc_deduction_caps"))
+    root, _ = project(tmp_path, hook(f"return {returned}\n", "policyc_deduction_caps"))
     (error,) = build_errors(root)
     assert error.code == "X303"
     assert error.message.startswith(f"plugin {PLUGIN}, hook policyc_deduction_caps, "
