@@ -265,3 +265,24 @@ def test_a_plugin_whose_import_does_not_end_is_abandoned(
     assert (error.code, error.span.file) == ("X300", PLUGIN)
     assert error.message == (f"plugin {PLUGIN} cannot be loaded: did not finish importing it "
                              "within 0.3 s (abandoned)")
+
+
+def test_an_installed_plugin_failing_at_import_names_its_entry_point(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package registered under `policy_dsl.plugins` whose module calls sys.exit at import:
+    X300 naming the module and the entry point; the build goes on to report it (exit 1)."""
+    (tmp_path / "city_plugin_exits.py").write_text("import sys\nsys.exit(0)\n",
+                                                   encoding="utf-8")
+    dist = tmp_path / "city_plugin_exits-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: city-plugin-exits\n"
+                                   "Version: 0.1\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[policy_dsl.plugins]\nexits = city_plugin_exits\n",
+                                           encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    root, _ = project(tmp_path / "project", HEAD)
+    (error,) = build_errors(root)
+    assert error.code == "X300"
+    assert error.message == ("plugin city_plugin_exits (entry point exits in policy_dsl.plugins)"
+                             " cannot be loaded: called sys.exit(0) while importing it")
+    sys.modules.pop("city_plugin_exits", None)

@@ -120,6 +120,10 @@ def build(root: Path, regions_dir: Path | None = None,
         result.diagnostics.extend((d, plugin_text(root, d.span.file))
                                   for d in error.diagnostics)
         return finish(result)
+    except Exception as error:  # the last resort, e.g. broken package metadata
+        result.diagnostics.append((internal_fault("plugins", "loading the plugins in", error),
+                                   ""))
+        return finish(result)
     build_cities(plugins.CityPlugins(manager), bases, frameworks, result)
     return finish(result)
 
