@@ -275,7 +275,10 @@ def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | Non
         standard, text = city.standard, city.base.text
         used = tuple(city_plugins.source(p) for p in city.used)
     framework = frameworks.get(standard.header.framework or "")
-    checked = checker.check(standard, frameworks)
+    try:
+        checked = checker.check(standard, frameworks)
+    except Exception as error:  # the last resort, as in build
+        return None, [(internal_fault(standard.path, "checking", error), "")]
     found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
              + ([(d, text) for d in checked.diagnostics] if city is None
                 else located_in_city(city, city_plugins, checked.diagnostics)))
