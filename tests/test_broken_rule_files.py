@@ -20,7 +20,7 @@ from test_compiler import MINIMAL, build_minimal
 from policy_dsl.compiler import checker, parser, pipeline
 from policy_dsl.compiler.diagnostics import CompileError, Diagnostic
 from policy_dsl.runtime import InputRecord, score_batch
-from policy_dsl.runtime.packs import load_module
+from policy_dsl.runtime.packs import load_pack
 
 SUZHOU_OUTPATIENT = "regions/suzhou/outpatient-2023.policy"
 JILIN_PHARMACY = "regions/jilin/model-pharmacy-2026.policy"
@@ -154,7 +154,7 @@ def test_everything_within_the_limit_builds_and_scores(tmp_path: Path) -> None:
     result = build_minimal(tmp_path, nested_not(levels))
     assert result.ok, [d.render() for d in errors(result)]
     pipeline.write_files(result.files, tmp_path / "generated")
-    module = load_module(tmp_path / "generated" / "example_demo_2024.py")
+    module = load_pack("example/demo-2024", packs_dir=tmp_path / "generated")
     record = {"level": "high", "rate": "85", "incidents": 0, "flagged": True}
     outcome = score_batch(module, [InputRecord(1, None, record)])[0]
     assert outcome.score is not None and outcome.score.earned == 0
