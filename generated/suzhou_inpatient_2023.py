@@ -584,7 +584,11 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
 def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R185, explain, (Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'), Operand('not_applicable', '', True, 'bool')) if explain else ())
+        uses = (
+            Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
+            Operand('not_applicable', '', True, 'bool'),
+        ) if explain else ()
+        return not_applicable(3, _D20, _R185, explain, uses)
     lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
@@ -603,7 +607,11 @@ def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
 def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """4 协同推进医保支付方式改革落地: 20 points, line 190."""
     if (not r.in_drg):
-        return not_applicable(4, _D20, _R194, explain, (Operand('fact', '纳入DRG付费', r.in_drg, 'bool'), Operand('not_applicable', '', True, 'bool')) if explain else ())
+        uses = (
+            Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
+            Operand('not_applicable', '', True, 'bool'),
+        ) if explain else ()
+        return not_applicable(4, _D20, _R194, explain, uses)
     lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO

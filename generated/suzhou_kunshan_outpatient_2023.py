@@ -587,7 +587,11 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
 def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 173."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R176, explain, (Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'), Operand('not_applicable', '', True, 'bool')) if explain else ())
+        uses = (
+            Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
+            Operand('not_applicable', '', True, 'bool'),
+        ) if explain else ()
+        return not_applicable(3, _D20, _R176, explain, uses)
     lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO

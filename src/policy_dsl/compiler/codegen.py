@@ -778,13 +778,6 @@ class _PackBuilder:
         out.line(")")
         out.outdent()
 
-    def operand_tuple(self, operands: Sequence[str], when: str) -> str:
-        """Operands as a tuple built only `when` an explanation is asked for."""
-        if not operands:
-            return "()"
-        return "(" + ", ".join(operands) + (",)" if len(operands) == 1 else ")") \
-            + f" if {when} else ()"
-
     # ------------------------------------------------------------ items
     def item_body(self, item: ast.Item) -> str:
         self.current_item = item.number
@@ -794,11 +787,15 @@ class _PackBuilder:
         if item.not_applicable is not None:
             condition = self.expr(item.not_applicable.condition, name)
             out.line(f"if {condition}:")
-            uses = [*self.name_operands(item.not_applicable.condition, set()), NOT_APPLICABLE]
-            out.indent().line(f"return not_applicable({item.number}, "
-                              f"{self.decimal(item.points)}, "
-                              f"{self.reason_of(item.not_applicable)}, explain, "
-                              f"{self.operand_tuple(uses, 'explain')})")
+            out.indent().line("uses = (")
+            out.indent()
+            for operand in [*self.name_operands(item.not_applicable.condition, set()),
+                            NOT_APPLICABLE]:
+                out.line(operand + ",")
+            out.outdent()
+            out.line(") if explain else ()")
+            out.line(f"return not_applicable({item.number}, {self.decimal(item.points)}, "
+                     f"{self.reason_of(item.not_applicable)}, explain, uses)")
             out.outdent()
         out.line("lines: list[Line] | None = [] if explain else None")
         out.line("awards = ZERO")
