@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
@@ -40,7 +40,10 @@ from .runtime import (
     read_records,
 )
 from .runtime.inputs import InputFormat
-from .runtime.packs import read_index
+from .runtime.packs import Pack, read_index
+
+if TYPE_CHECKING:
+    from .compiler.pipeline import CheckedStandard
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -310,6 +313,98 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
         sys.exit(EXIT_RULE_ERRORS)
     if failed:
         sys.exit(EXIT_CASES_FAILED)
+
+
+@cli.command("diff")
+@click.argument("before", metavar="A")
+@click.argument("after", metavar="B")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--population", "population", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Institution records (as `policyc score` reads them) to score under both "
+              "versions: how many move, by how much, grades and refunds.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and plugins/.")
+def diff_command(before: str, after: str, fmt: str, population: str | None,
+                 root: Path) -> None:
+    """What changed from A to B: two packs (suzhou/outpatient-2023, or a city pack beside its
+    base) or two rule files (paths ending .policy), item by item, with both values and both
+    source lines. Exit 0 whether or not they differ; 1 when a rule file has errors."""
+    from .compiler import diff, pipeline
+
+    sides = [_standard_to_compare(name, root) for name in (before, after)]
+    standard_a, standard_b = sides[0][1], sides[1][1]
+    changes = diff.compare(diff.Side(standard_a.standard, standard_a.checked),
+                           diff.Side(standard_b.standard, standard_b.checked))
+    impact_report: dict[str, object] | None = None
+    impact_text = ""
+    if population is not None:
+        from . import impact
+
+        name = "<stdin>" if population == "-" else population
+        try:
+            text = decode(_read_input(population), name)
+            records = read_records(text, guess_format(name, text), name)
+        except InputUnreadable as error:
+            click.echo(f"policyc: {error}", err=True)
+            sys.exit(EXIT_INPUT_ERRORS)
+        packs = [cast("Pack", pipeline.pack_in_memory(standard, source, f"<{label}>"))
+                 for label, standard, source in sides]
+        measured = impact.measure(packs[0], packs[1], records)
+        impact_report = impact.report_json(measured, name)
+        impact_text = impact.report_text(measured, name)
+    described = [_described(label, standard) for label, standard, _ in sides]
+    if fmt == "json":
+        report: dict[str, object] = {"a": described[0], "b": described[1],
+                                     "differences": bool(changes),
+                                     "changes": [diff.change_json(c) for c in changes]}
+        if impact_report is not None:
+            report["impact"] = impact_report
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for side, about in zip("AB", described, strict=True):
+        plugins = f"; plugins {', '.join(about['plugins'])}" if about["plugins"] else ""
+        click.echo(f"{side}  {about['pack']}  ({about['source']}{plugins})")
+    click.echo("")
+    click.echo(diff.render_text(changes, standard_a.standard, standard_b.standard))
+    if impact_text:
+        click.echo("\n" + impact_text)
+
+
+def _standard_to_compare(name: str, root: Path) -> tuple[str, CheckedStandard, str]:
+    """A pack name or a rule file, as its checked standard with a label and its rule file's
+    text; exits 1 (with the diagnostics) when it has errors, 2 when there is no such thing."""
+    from .compiler import pipeline
+
+    try:
+        if name.endswith(pipeline.RULE_FILE_SUFFIX):
+            path = Path(name)
+            if not path.is_file():
+                raise click.UsageError(f"no rule file {name}")
+            checked, found = pipeline.standard_from_file(root, path)
+            text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        else:
+            checked, found = pipeline.standard_for(root, name)
+            text = ""
+    except pipeline.UnknownPack as error:
+        raise click.UsageError(str(error)) from None
+    errors = [(d, t) for d, t in found if d.severity == "error"]
+    if checked is None or errors:
+        for diagnostic, source in errors:
+            click.echo(diagnostic.render(source), err=True)
+        click.echo(f"policyc: {len(errors)} error(s) in the rule files of {name}", err=True)
+        sys.exit(EXIT_RULE_ERRORS)
+    if not text:
+        text = (root / checked.standard.path).read_bytes().decode("utf-8-sig",
+                                                                   errors="replace")
+    from .compiler import codegen
+
+    return codegen.pack_name(checked.standard), checked, text
+
+
+def _described(label: str, standard: CheckedStandard) -> dict[str, object]:
+    return {"pack": label, "source": standard.standard.path,
+            "plugins": [p.path for p in standard.plugins]}
 
 
 def _jsonable(value: object) -> object:

@@ -11,19 +11,16 @@ check rather than scores).
 
 from __future__ import annotations
 
-import itertools
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from .cases import Case, CaseFileError, load_cases, run_case
-from .compiler import ast, checker, codegen, parser
+from .compiler import pipeline
 from .compiler.diagnostics import CompileError
 
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\[[^\]\n]*\]|\d{4}-\d{2}-\d{2}'
@@ -155,39 +152,7 @@ def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Cas
     return ""
 
 
-_MODULE_NUMBERS = itertools.count(1)  # each mutant's pack modules get fresh names
-
-
 def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, ModuleType]:
-    trees: list[ast.Standard | ast.Framework] = []
-    sources: dict[str, str] = {}
-    for path, text in texts.items():
-        display = path.relative_to(root).as_posix()
-        if display == mutant.path.as_posix():
-            text = mutant.text
-        tree = parser.parse_text(text, display)
-        trees.append(tree)
-        sources[display] = text
-    frameworks = {t.name: t for t in trees if isinstance(t, ast.Framework)}
-    for framework in frameworks.values():
-        problems = [d for d in checker.check_framework(framework) if d.severity == "error"]
-        if problems:
-            raise CompileError(problems)
-    packs: dict[str, ModuleType] = {}
-    for tree in trees:
-        if not isinstance(tree, ast.Standard):
-            continue
-        checked = checker.check(tree, frameworks)
-        if not checked.ok:
-            raise CompileError(checked.diagnostics)
-        generated = codegen.generate(tree, checked, sources[tree.path],
-                                     frameworks.get(tree.header.framework or ""))
-        module = ModuleType(f"policy_mutant_{next(_MODULE_NUMBERS)}")
-        namespace: dict[str, Any] = module.__dict__
-        sys.modules[module.__name__] = module  # dataclasses look their module up while built
-        try:
-            exec(compile(generated.source, f"<mutant {mutant}>", "exec"), namespace)
-        finally:
-            del sys.modules[module.__name__]
-        packs[generated.name] = module
-    return packs
+    mutated = {path.relative_to(root).as_posix(): text for path, text in texts.items()}
+    mutated[mutant.path.as_posix()] = mutant.text
+    return pipeline.compile_texts(mutated, f"<mutant {mutant}>")
