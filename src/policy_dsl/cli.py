@@ -362,9 +362,10 @@ def diff_command(before: str, after: str, fmt: str, population: str | None,
             report["impact"] = impact_report
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    for side, about in zip("AB", described, strict=True):
-        plugins = f"; plugins {', '.join(about['plugins'])}" if about["plugins"] else ""
-        click.echo(f"{side}  {about['pack']}  ({about['source']}{plugins})")
+    for side, (label, standard, _) in zip("AB", sides, strict=True):
+        used = ", ".join(p.path for p in standard.plugins)
+        click.echo(f"{side}  {label}  ({standard.standard.path}"
+                   f"{'; plugins ' + used if used else ''})")
     click.echo("")
     click.echo(diff.render_text(changes, standard_a.standard, standard_b.standard))
     if impact_text:

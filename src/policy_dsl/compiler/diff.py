@@ -38,6 +38,10 @@ KINDS = (
     "fact_label", "enum", "record", "derived", "cohort",
 )
 
+# A lookup or tiers table inside a step rule's threshold or step, or in a condition of
+# applicability, is reported under that role (the threshold changed for 三级); elsewhere (an
+# amount, say) as a "lookup" or "tier" change.
+ROLES_FIRST = frozenset({"threshold", "step", "applicability"})
 VALUE_WIDTH = 60  # display columns: longer values put their source line below them
 TEXT_EXCERPT = 36  # characters of a changed text shown around its first difference
 
@@ -446,11 +450,11 @@ class _Comparer:
             return
         match x, y:
             case ast.Lookup(), ast.Lookup() if _same(x.subject, y.subject):
-                self.lookup(number, path, x, y)
+                self.lookup(kind, number, path, x, y)
                 return
             case ast.Tiers(), ast.Tiers() if _same(x.subject, y.subject) and \
                     len(x.tiers) == len(y.tiers):
-                self.tiers(number, path, x, y)
+                self.tiers(kind, number, path, x, y)
                 return
             case ast.Arithmetic(), ast.Arithmetic() if checker.is_weight(x) and \
                     checker.is_weight(y):
@@ -470,7 +474,8 @@ class _Comparer:
                     return
         self.add(kind, number, path, printer.source(x), printer.source(y), x.span, y.span)
 
-    def lookup(self, number: int, path: str, x: ast.Lookup, y: ast.Lookup) -> None:
+    def lookup(self, role: str, number: int, path: str, x: ast.Lookup, y: ast.Lookup) -> None:
+        kind = role if role in ROLES_FIRST else "lookup"
         subject = printer.source(y.subject)
         pairs, removed, added = pair(x.cases, y.cases, lambda c, _: c.member)
         for m, n in pairs:
@@ -479,27 +484,28 @@ class _Comparer:
                 before, after = printer.source(m.result), printer.source(n.result)
                 if isinstance(m.result, ast.Number | ast.Percent) and \
                         isinstance(n.result, ast.Number | ast.Percent):
-                    self.add("lookup", number, where, before, after, m.span, n.span)
+                    self.add(kind, number, where, before, after, m.span, n.span)
                 else:
-                    self.expr("lookup", number, where, m.result, n.result)
+                    self.expr(kind, number, where, m.result, n.result)
         for m in removed:
-            self.add("lookup", number, f"{path} › lookup {subject} = "
+            self.add(kind, number, f"{path} › lookup {subject} = "
                      f"{self.member(x.subject, m.member, self.a)}",
                      printer.source(m.result), None, m.span, None)
         for n in added:
-            self.add("lookup", number, f"{path} › lookup {subject} = "
+            self.add(kind, number, f"{path} › lookup {subject} = "
                      f"{self.member(y.subject, n.member)}", None, printer.source(n.result),
                      None, n.span)
 
-    def tiers(self, number: int, path: str, x: ast.Tiers, y: ast.Tiers) -> None:
+    def tiers(self, role: str, number: int, path: str, x: ast.Tiers, y: ast.Tiers) -> None:
+        kind = role if role in ROLES_FIRST else "tier"
         for index, (m, n) in enumerate(zip(x.tiers, y.tiers, strict=True), start=1):
             if printer.tier(m) != printer.tier(n):
-                self.add("tier", number, f"{path} › tiers {printer.source(y.subject)}: "
+                self.add(kind, number, f"{path} › tiers {printer.source(y.subject)}: "
                          f"tier {index}", printer.tier(m), printer.tier(n), m.span, n.span)
         if (x.otherwise is None) != (y.otherwise is None) or (
                 x.otherwise is not None and y.otherwise is not None
                 and not _same(x.otherwise, y.otherwise)):
-            self.add("tier", number, f"{path} › tiers {printer.source(y.subject)}: else",
+            self.add(kind, number, f"{path} › tiers {printer.source(y.subject)}: else",
                      None if x.otherwise is None else printer.source(x.otherwise),
                      None if y.otherwise is None else printer.source(y.otherwise),
                      x.span if x.otherwise is None else x.otherwise.span,
