@@ -9,6 +9,7 @@ exact Decimal.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -55,6 +56,15 @@ class Impact:
     grades: dict[tuple[str | None, str | None], GradeMove] = field(default_factory=dict)
     refund_moved: Decimal = Decimal(0)
     refund_institutions: int = 0
+    grade_order: tuple[str, ...] = ()  # the framework's grades, highest first
+
+    def grade_rows(self) -> list[tuple[tuple[str | None, str | None], GradeMove]]:
+        """The from → to rows, highest grade under A first, then highest under B."""
+        def rank(grade: str | None) -> int:
+            order = self.grade_order
+            return order.index(grade) if grade in order else len(order)
+
+        return sorted(self.grades.items(), key=lambda e: (rank(e[0][0]), rank(e[0][1])))
 
     @property
     def deltas(self) -> list[Decimal]:
@@ -94,6 +104,9 @@ def _total(outcome: Outcome) -> Decimal | None:
 def measure(pack_a: Pack, pack_b: Pack, records: Sequence[InputRecord]) -> Impact:
     """Score `records` under both packs and compare them record by record."""
     impact = Impact(records=len(records))
+    rules = getattr(pack_b, "FRAMEWORK", None) or getattr(pack_a, "FRAMEWORK", None)
+    if rules is not None:
+        impact.grade_order = tuple(grade.label for grade in rules.grades)
     outcomes_a = score_batch(pack_a, records, explain=False)
     outcomes_b = score_batch(pack_b, records, explain=False)
     for record, a, b in zip(records, outcomes_a, outcomes_b, strict=True):
@@ -125,6 +138,11 @@ def measure(pack_a: Pack, pack_b: Pack, records: Sequence[InputRecord]) -> Impac
                 impact.refund_moved += refund_b - refund_a
                 impact.refund_institutions += 1
     return impact
+
+
+def _width(text: str) -> int:
+    """Display columns: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _signed(value: Decimal) -> str:
@@ -159,10 +177,10 @@ def report_text(impact: Impact, population: str) -> str:
         moved_grade = sum(m.institutions for (a, b), m in impact.grades.items() if a != b)
         lines.append(f"  grades: {moved_grade} institution(s) change grade")
         lines.append(f"    {'A → B':<16} {'institutions':>12} {'refunds moved (yuan)':>22}")
-        for (grade_a, grade_b), move in sorted(impact.grades.items(),
-                                               key=lambda e: (e[0][0] or "", e[0][1] or "")):
-            lines.append(f"    {(grade_a or '—') + ' → ' + (grade_b or '—'):<16} "
-                         f"{move.institutions:>12} {_signed(move.refund_moved):>22}")
+        for (grade_a, grade_b), move in impact.grade_rows():
+            row = f"{grade_a or '—'} → {grade_b or '—'}"
+            lines.append(f"    {row}{' ' * (16 - _width(row))} {move.institutions:>12} "
+                         f"{_signed(move.refund_moved):>22}")
         lines.append(f"  refunds moved in total (B − A): {_signed(impact.refund_moved)} yuan "
                      f"over {impact.refund_institutions} institution(s)")
     most = impact.moved_most()
@@ -204,7 +222,7 @@ def report_json(impact: Impact, population: str) -> dict[str, object]:
     if impact.framework:
         result["grades"] = [{"from": a, "to": b, "institutions": move.institutions,
                              "refund_moved": str(move.refund_moved)}
-                            for (a, b), move in impact.grades.items()]
+                            for (a, b), move in impact.grade_rows()]
         result["grade_changes"] = sum(m.institutions for (a, b), m in impact.grades.items()
                                       if a != b)
         result["refund_moved"] = str(impact.refund_moved)
