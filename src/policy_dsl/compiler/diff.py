@@ -735,7 +735,8 @@ def render_text(changes: Sequence[Change], a: ast.Standard, b: ast.Standard) -> 
                                f"{_where(span)}")
                 else:  # a long value: its place on a line of its own
                     out.append(f"    {side}  {value}")
-                    out.append(f"         at {_where(span)}")
+                    if span is not None:
+                        out.append(f"         at {_where(span)}")
         out.append("")
     items = {c.item for c in changes if c.item is not None}
     out.append(f"{len(changes)} change(s)"
