@@ -501,3 +501,102 @@ def test_mutation_and_diff_share_the_in_memory_build() -> None:
     packs = pipeline.compile_texts(texts, "<test>")
     assert sorted(packs) == ["suzhou/inpatient-2023", "suzhou/outpatient-2023"]
     assert packs["suzhou/inpatient-2023"].INFO.name == "suzhou/inpatient-2023"
+
+
+SMALL = '''
+standard small {
+  region demo "示例"
+  version 2026
+  total 10
+  RESCALE
+}
+
+enum size "规模" {
+  big "大"
+  small "小"
+}
+
+fact kind "规模": size
+fact share "占比": percent in 0..100 PRESENCE
+fact visits "人次": count
+fact base "上年": count in 1..
+let growth_rate "增幅" = growth(visits, base)
+cohort peer "同组平均增幅" = mean growth_rate by kind at least MIN
+
+category "一" 8 {
+  item 1 "甲" 5 {
+    basis "示例"
+    NOT_APPLICABLE
+    award tiers share { >= 60%: 3, >= 40%: 2, else: 0 } "占比分档"
+    award 2 when visits > 0 "有人次"
+  }
+  item NUMBER "乙" 3 {
+    basis "示例"
+    award 3 "乙满分"
+    deduct 1 per visits cap 3 "每人次扣1分"
+  }
+}
+
+category "二" 2 {
+  BONUS item 3 "丙" 2 {
+    basis "示例"
+    award 2 * 50% "丙"
+  }
+}
+'''
+
+
+def _small(**values: str) -> ast.Standard:
+    text = SMALL
+    defaults = {"RESCALE": "", "PRESENCE": "", "MIN": "2", "NOT_APPLICABLE": "",
+                "NUMBER": "2", "BONUS": ""}
+    for key, value in (defaults | values).items():
+        text = text.replace(key, value)
+    tree = parser.parse_text(text, f"{len(values)}.policy")
+    assert isinstance(tree, ast.Standard)
+    return tree
+
+
+def test_facts_derived_values_applicability_and_renumbering() -> None:
+    """One change of each kind the reference regions do not exercise, on a small standard."""
+    before = _small()
+    after = _small(RESCALE="rescale to 10", PRESENCE="required when kind is big", MIN="3",
+                   NOT_APPLICABLE='not applicable when kind is small "小规模不适用"',
+                   NUMBER="4", BONUS="bonus")
+    changes = diff.compare(diff.Side(before), diff.Side(after))
+    assert [(c.kind, c.item, c.path, c.before, c.after) for c in changes] == [
+        ("rescale", None, "rescale to", None, "10"),
+        ("fact_presence", None, "fact share（占比） › presence", "required",
+         "required when kind is big"),
+        ("cohort", None, "cohort peer（同组平均增幅）", "mean growth_rate by kind at least 2",
+         "mean growth_rate by kind at least 3"),
+        ("applicability", 1, "not applicable when", None, "kind is small “小规模不适用”"),
+        ("bonus", 3, "bonus item", "no", "yes"),
+        ("item_renumbered", 4, "number", "2", "4"),
+    ]
+    renumbered = changes[5]
+    assert renumbered.before_span is not None and renumbered.after_span is not None
+    item_line = SMALL.splitlines().index('  item NUMBER "乙" 3 {') + 1
+    assert renumbered.before_span.line == renumbered.after_span.line == item_line
+
+
+def test_a_tier_a_weight_a_cap_and_a_retyped_fact() -> None:
+    text = SMALL
+    changed = (text.replace(">= 40%: 2", ">= 45%: 2").replace("2 * 50%", "2 * 40%")
+               .replace("cap 3", "cap 2").replace("growth(visits, base)", "ratio(visits, base)")
+               .replace('fact visits "人次": count',
+                                                   'fact visits "人次": number in 0..1000'))
+    before = _small()
+    after = parser.parse_text(changed.replace("RESCALE", "").replace("PRESENCE", "")
+                              .replace("MIN", "2").replace("NOT_APPLICABLE", "")
+                              .replace("NUMBER", "2").replace("BONUS", ""), "after.policy")
+    assert isinstance(after, ast.Standard)
+    changes = diff.compare(diff.Side(before), diff.Side(after))
+    assert [(c.kind, c.item, c.path, c.before, c.after) for c in changes] == [
+        ("fact_type", None, "fact visits（人次） › type", "count", "number"),
+        ("fact_bounds", None, "fact visits（人次） › bounds", "none", "in 0..1000"),
+        ("derived", None, "let growth_rate（增幅）", "growth(visits, base)", "ratio(visits, base)"),
+        ("tier", 1, "award “占比分档” › amount › tiers share: tier 2", ">= 40%: 2", ">= 45%: 2"),
+        ("cap", 2, "deduct “每人次扣1分” › cap", "3", "2"),
+        ("weight", 3, "award “丙” › amount", "2 * 50%", "2 * 40%"),
+    ]

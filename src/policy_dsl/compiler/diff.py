@@ -280,10 +280,10 @@ class _Comparer:
         renumbered, removed, added = pair(
             [before[n] for n in sorted(before.keys() - after.keys())],
             [after[n] for n in sorted(after.keys() - before.keys())], lambda i, _: i.label)
-        for x, y in renumbered:
-            self.add("item_renumbered", y.number, "number", str(x.number), str(y.number),
-                     x.span, y.span)
         for x, y in sorted(pairs + renumbered, key=lambda p: p[1].number):
+            if x.number != y.number:
+                self.add("item_renumbered", y.number, "number", str(x.number), str(y.number),
+                         x.span, y.span)
             category_x, category_y = categories_a[x.number], categories_b[y.number]
             if category_x.label != category_y.label:
                 self.add("item_moved", y.number, "category", category_x.label,
