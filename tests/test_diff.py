@@ -181,7 +181,12 @@ def test_changchun_example_against_its_base() -> None:
     assert added["kind"] == "item_added" and added["before"] is None
     assert added["after"] == "item 3 示例：医保信息化建设（演示项目）（10分）, " \
                              "cap deductions at 6, 2 rule(s)"
-    assert added["after_span"]["file"] == "plugins/changchun_example.py (policyc_add_items)"
+    # the plugin's item is parsed from a string in the plugin: its lines are the file's own
+    plugin = "plugins/changchun_example.py"
+    assert added["after_span"] == {"file": plugin, "column": 9,
+                                   "line": line_of(plugin, 'item 3 "示例：医保信息化建设')}
+    assert changes[(2, "label")]["after_span"]["line"] == line_of(
+        plugin, 'bonus item 2 "示例：长春市加分项')
     assert changes[(1, "points")]["before_span"] == {
         "file": base, "line": line_of(base, 'item 1 "扣分项'), "column": 3}
     # nothing else: the header's title, and item 2's texts (content, method gone, basis)

@@ -402,8 +402,10 @@ def diff_command(before: str, after: str, fmt: str, population: str | None,
 
     sides = [_standard_to_compare(name, root) for name in (before, after)]
     standard_a, standard_b = sides[0][1], sides[1][1]
-    changes = diff.compare(diff.Side(standard_a.standard, standard_a.checked),
-                           diff.Side(standard_b.standard, standard_b.checked))
+    trees = [diff.in_plugin_files(s.standard, [(p.path, p.text) for p in s.plugins])
+             for s in (standard_a, standard_b)]
+    changes = diff.compare(diff.Side(trees[0], standard_a.checked),
+                           diff.Side(trees[1], standard_b.checked))
     impact_report: dict[str, object] | None = None
     impact_text = ""
     if population is not None:

@@ -15,6 +15,7 @@ the author, and `change_json` gives them to tools.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ KINDS = (
 ROLES_FIRST = frozenset({"threshold", "step", "applicability"})
 VALUE_WIDTH = 60  # display columns: longer values put their source line below them
 TEXT_EXCERPT = 36  # characters of a changed text shown around its first difference
+
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +85,52 @@ def compare(a: Side, b: Side) -> list[Change]:
     return comparer.changes
 
 
+def in_plugin_files(standard: ast.Standard,
+                    plugins: Sequence[tuple[str, str]]) -> ast.Standard:
+    """A city plugin's item is parsed from a string in the plugin, so its positions count
+    lines of that string (`plugins/x.py (policyc_add_items)`, line 2). Where the item's first
+    line is found in the plugin file (path, text), its positions become the file's own lines;
+    otherwise they stay as they are."""
+    categories = []
+    for category in standard.categories:
+        items = []
+        for item in category.items:
+            for path, text in plugins:
+                if item.span.file.startswith(f"{path} ("):
+                    item = _moved(item, item.span.file, path, _offset(item, text))
+            items.append(item)
+        categories.append(dataclasses.replace(category, items=tuple(items)))
+    return dataclasses.replace(standard, categories=tuple(categories))
+
+
+def _offset(item: ast.Item, text: str) -> int | None:
+    header = f'item {item.number} "{item.label}"'
+    found = [i for i, line in enumerate(text.splitlines(), start=1)
+             if line[item.span.column - 1:].startswith(header)
+             or line[item.span.column - 1:].startswith(f"bonus {header}")]
+    return found[0] - item.span.line if len(found) == 1 else None
+
+
+def _moved(node: _T, file: str, path: str, offset: int | None) -> _T:
+    """`node` with every position in `file` moved `offset` lines down into `path`."""
+    if offset is None:
+        return node
+    if isinstance(node, Span):
+        if node.file != file:
+            return node
+        moved: object = Span(path, node.line + offset, node.column, node.end_line + offset,
+                             node.end_column)
+        return moved  # type: ignore[return-value]
+    if isinstance(node, tuple):
+        return tuple(_moved(child, file, path, offset) for child in node)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return dataclasses.replace(node, **{
+            f.name: _moved(getattr(node, f.name), file, path, offset)
+            for f in dataclasses.fields(node)})
+    return node
+
+
 # ---------------------------------------------------------------- the walk
-
-_T = TypeVar("_T")
-
 
 def pair(before: Sequence[_T], after: Sequence[_T], *keys: Callable[[_T, int], object]
          ) -> tuple[list[tuple[_T, _T]], list[_T], list[_T]]:
