@@ -605,3 +605,19 @@ def test_a_tier_a_weight_a_cap_and_a_retyped_fact() -> None:
         ("cap", 2, "deduct “每人次扣1分” › cap", "3", "2"),
         ("weight", 3, "award “丙” › amount", "2 * 50%", "2 * 40%"),
     ]
+
+
+def test_control_characters_in_texts_are_shown_escaped(tmp_path: Path) -> None:
+    """A reason text holding a line break and an escape character stays on its own line in
+    the report, escaped (the rule language's "\\n" escape; the ESC byte written as is)."""
+    text = (ROOT / INPATIENT).read_text(encoding="utf-8")
+    old = '"价格问题经查实的，每次扣1分"'
+    copy = tmp_path / "inpatient-2023.policy"
+    copy.write_text(text.replace(old, '"价格问题\\n经查实的\x1b[2J，每次扣1分"'), encoding="utf-8")
+    result = policyc("diff", INPATIENT, copy)
+    if result.returncode == 1:  # the parser refuses the raw control character: also safe
+        assert "Traceback" not in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "B  价格问题\\n经查实的\\x1b[2J，每次扣1分" in result.stdout
