@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .compiler.diff import printable
 from .runtime import InputRecord, Outcome, Pack, score_batch
 
 TOP = 10  # institutions listed as moving most
@@ -150,7 +151,7 @@ def _signed(value: Decimal) -> str:
 
 
 def report_text(impact: Impact, population: str) -> str:
-    lines = [f"impact on {population} ({impact.records} record(s))",
+    lines = [f"impact on {printable(population)} ({impact.records} record(s))",
              f"  scored under both: {impact.scored_under_both} · errors under both: "
              f"{impact.errors_under_both} · valid only under A: {len(impact.only_a)} · "
              f"valid only under B: {len(impact.only_b)}"]
@@ -158,7 +159,7 @@ def report_text(impact: Impact, population: str) -> str:
                            ("valid only under B (A's error)", impact.only_b)):
         if entries:
             lines.append(f"  {label}:")
-            lines.extend(f"    {error}" for _, error in entries[:TOP])
+            lines.extend(f"    {printable(error)}" for _, error in entries[:TOP])
             if len(entries) > TOP:
                 lines.append(f"    ... and {len(entries) - TOP} more")
     if impact.not_assessed:
@@ -190,7 +191,8 @@ def report_text(impact: Impact, population: str) -> str:
             grade = "" if not impact.framework else (
                 f"   {moved.grade_a or '—'} → {moved.grade_b or '—'}"
                 if moved.grade_a != moved.grade_b else f"   {moved.grade_a or '—'}")
-            lines.append(f"    {moved.id!s:<14} A {moved.total_a:>7}  B {moved.total_b:>7}  "
+            shown = printable(str(moved.id))
+            lines.append(f"    {shown:<14} A {moved.total_a:>7}  B {moved.total_b:>7}  "
                          f"Δ {_signed(moved.delta):>7}{grade}")
     return "\n".join(lines)
 

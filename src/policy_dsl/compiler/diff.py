@@ -745,7 +745,7 @@ def _where(span: Span | None) -> str:
     return "—" if span is None else f"{span.file}:{span.line}"
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """A value from a rule file as one line on a terminal: control characters (a line break,
     an escape sequence) are shown escaped, never acted on."""
     return "".join(repr(c)[1:-1] if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"}
@@ -775,11 +775,11 @@ def render_text(changes: Sequence[Change], a: ast.Standard, b: ast.Standard) -> 
     out: list[str] = []
     for key in keys:
         group = groups[key]
-        out.append(_printable(group.title))
+        out.append(printable(group.title))
         for change in group.changes:
-            out.append(f"  {change.kind}: {_printable(change.path)}")
-            before = "—" if change.before is None else _printable(change.before)
-            after = "—" if change.after is None else _printable(change.after)
+            out.append(f"  {change.kind}: {printable(change.path)}")
+            before = "—" if change.before is None else printable(change.before)
+            after = "—" if change.after is None else printable(change.after)
             width = max(_width(before), _width(after))
             for side, value, span in (("A", before, change.before_span),
                                       ("B", after, change.after_span)):
