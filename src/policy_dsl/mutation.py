@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 
 from .cases import Case, CaseFileError, load_cases, run_case
 from .compiler import pipeline
 from .compiler.diagnostics import CompileError
+from .runtime.packs import Pack
 
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\[[^\]\n]*\]|\d{4}-\d{2}-\d{2}'
                    r'|(?<![\w.])\d+(?:\.\d+)?%?|>=|<=|==|!=|>|<')
@@ -92,7 +92,7 @@ def _changed_number(token: str) -> str:
     return f"{changed}{percent}"
 
 
-def run(root: Path, case_files: Sequence[Path], packs_dir: Path,
+def run(root: Path, case_files: Sequence[Path], packs_dir: Path | None,
         echo: Callable[[str], None] = print) -> MutationReport:
     """Mutate the rule files of the regions whose case files are given."""
     started = time.perf_counter()
@@ -134,7 +134,7 @@ def run(root: Path, case_files: Sequence[Path], packs_dir: Path,
 
 
 def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Case],
-         packs_dir: Path) -> str:
+         packs_dir: Path | None) -> str:
     """'checks' when the mutated rules do not build, 'cases' when a case fails, else ''."""
     try:
         packs = _build(mutant, texts, root)
@@ -152,7 +152,7 @@ def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Cas
     return ""
 
 
-def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, ModuleType]:
+def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Pack]:
     mutated = {path.relative_to(root).as_posix(): text for path, text in texts.items()}
     mutated[mutant.path.as_posix()] = mutant.text
     return pipeline.compile_texts(mutated, f"<mutant {mutant}>")
