@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .compiler.diff import printable
-from .runtime import InputRecord, Outcome, Pack, score_batch
+from .runtime import InputRecord, Outcome, Pack, iter_outcomes
 
 TOP = 10  # institutions listed as moving most
 BANDS = (("unchanged", "Δ = 0"), ("up_to_1", "0 < |Δ| ≤ 1"), ("1_to_5", "1 < |Δ| ≤ 5"),
@@ -108,8 +108,9 @@ def measure(pack_a: Pack, pack_b: Pack, records: Sequence[InputRecord]) -> Impac
     rules = getattr(pack_b, "FRAMEWORK", None) or getattr(pack_a, "FRAMEWORK", None)
     if rules is not None:
         impact.grade_order = tuple(grade.label for grade in rules.grades)
-    outcomes_a = score_batch(pack_a, records, explain=False)
-    outcomes_b = score_batch(pack_b, records, explain=False)
+    # one outcome of each version at a time (each validates the whole batch first)
+    outcomes_a = iter_outcomes(pack_a, records, explain=False)
+    outcomes_b = iter_outcomes(pack_b, records, explain=False)
     for record, a, b in zip(records, outcomes_a, outcomes_b, strict=True):
         impact.framework = impact.framework or a.framework or b.framework
         if a.error is not None and b.error is not None:
