@@ -105,7 +105,7 @@ def _total(outcome: Outcome) -> Decimal | None:
 def measure(pack_a: Pack, pack_b: Pack, records: Sequence[InputRecord]) -> Impact:
     """Score `records` under both packs and compare them record by record."""
     impact = Impact(records=len(records))
-    rules = getattr(pack_b, "FRAMEWORK", None) or getattr(pack_a, "FRAMEWORK", None)
+    rules = pack_b.FRAMEWORK or pack_a.FRAMEWORK
     if rules is not None:
         impact.grade_order = tuple(grade.label for grade in rules.grades)
     # one outcome of each version at a time (each validates the whole batch first)
