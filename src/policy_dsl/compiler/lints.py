@@ -856,7 +856,8 @@ def text_numbers(item: ast.Item, category: ast.Category, analysis: Analysis,
                            f"uses a {'percent' if percent else 'number'} at all")
             else:
                 message = (f"the {kind} text says {said}, but no rule of item {item.number} "
-                           f"uses {_number(value)}; the nearest is {_number(nearest.value)} "
+                           f"uses {_number(value)}; the nearest is {_number(nearest.value)}"
+                           f"{'%' if percent else ''} "
                            f"at line {nearest.span.line}")
             yield _finding("L401", message, span,
                            hint="make the text and the rule agree (the rule decides the "
