@@ -85,3 +85,67 @@ def test_consecutive_versions_are_clean(tmp_path: Path) -> None:
                             (2024, "2024-01-01 to open"))
     assert [d.code for d, _ in result.diagnostics] == []
     assert result.ok
+
+
+# ---------------------------------------------------------------- the standard's bonus limit
+BONUS = '''\
+standard demo {{
+  region example "示例市"
+  title "示例标准（仅用于测试，非真实政策）"
+  version 2024
+  effective 2024-01-01 to open
+  applies to "示例机构"
+  total {total}
+  {included}
+  bonus limit 6 "加分项合计不超过6分（示例）" [T-9]
+}}
+fact a "甲": bool
+fact forwarded "转发次数": count
+fact shown "宣传方式数": count
+category "一、示例" 10 {{
+  item 1 "示例项目" 10 {{
+    basis "示例依据（测试用）"
+    award 10 when a "甲的，得10分" [T-1]
+  }}
+}}
+category "二、加分" 10 {{
+  bonus item 2 "加分一" 5 {{
+    basis "示例依据（测试用）"
+    award 1 per forwarded "每次加1分" [T-2]
+  }}
+  bonus item 3 "加分二" 5 {{
+    basis "示例依据（测试用）"
+    award 1 per shown "每种加1分" [T-3]
+  }}
+}}
+'''
+
+
+@pytest.mark.parametrize(("included", "total", "applicable_max"),
+                         [("bonus included", 20, 20), ("", 10, 10)])
+def test_bonus_limit_caps_the_bonus_items_together(tmp_path: Path, included: str, total: int,
+                                                   applicable_max: int) -> None:
+    """Two bonus items of 5, a limit of 6: 4 + 4 = 8 earned by the items, 6 counted.
+    Item 1 earns 10, so earned = 10 + 6 = 16. With `bonus included` the bonus points are part
+    of the maximum (10 + 5 + 5 = 20); without, they count apart (maximum 10)."""
+    from policy_dsl.runtime import InputRecord, score_batch
+    from policy_dsl.runtime.packs import load_module
+
+    text = BONUS.format(included=included, total=total)
+    standard = parser.parse_text(text, "demo.policy")
+    assert isinstance(standard, ast.Standard)
+    assert standard.header.bonus_limit == 6
+    assert standard.header.bonus_limit_reason is not None
+    assert standard.header.bonus_limit_reason.citations == ("T-9",)
+    (tmp_path / "regions" / "example").mkdir(parents=True)
+    (tmp_path / "regions" / "example" / "demo.policy").write_text(text, encoding="utf-8")
+    result = pipeline.build(tmp_path)
+    assert result.ok, [d.render(t) for d, t in result.diagnostics]
+    pipeline.write_files(result.files, tmp_path / "generated")
+    module = load_module(tmp_path / "generated" / "example_demo_2024.py")
+    (outcome,) = score_batch(module, [InputRecord(1, "x", {"a": True, "forwarded": 4,
+                                                           "shown": 4})])
+    assert outcome.score is not None
+    assert [i.earned for i in outcome.score.items] == [10, 4, 4]
+    assert outcome.score.earned == 16
+    assert outcome.score.applicable_max == applicable_max

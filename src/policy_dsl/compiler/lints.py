@@ -12,6 +12,8 @@ reports nothing rather than something it cannot show.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -727,8 +729,9 @@ def caps_never_binding(item: ast.Item, analysis: Analysis) -> Iterator[Diagnosti
 
 
 def _uncapped(rule: ast.Rule) -> ast.Rule:
-    import dataclasses
-    return dataclasses.replace(rule, cap=None)  # type: ignore[type-var]
+    if isinstance(rule, ast.ZeroRule):
+        return rule
+    return dataclasses.replace(rule, cap=None)
 
 
 # ---------------------------------------------------------------- L401 numbers in texts
@@ -797,8 +800,9 @@ def _rule_numbers(item: ast.Item, analysis: Analysis) -> list[_RuleNumber]:
         if isinstance(entry, ast.Part):
             found.append(_RuleNumber(entry.points, False, entry.span))
         for rule in rules:
-            if getattr(rule, "cap", None) is not None:
-                found.append(_RuleNumber(rule.cap, False, rule.span))  # type: ignore[union-attr]
+            cap: Decimal | None = getattr(rule, "cap", None)
+            if cap is not None:
+                found.append(_RuleNumber(cap, False, rule.span))
             for expr in _rule_exprs(rule):
                 if expr is not None:
                     numbers_of(expr, rule.span)
@@ -872,8 +876,8 @@ class Period:
     region: str
     name: str
     version: int
-    start: object  # dt.date
-    end: object  # dt.date | None: open
+    start: dt.date
+    end: dt.date | None  # None: open
     span: ast.Span
 
 
@@ -900,7 +904,7 @@ def overlapping_periods(periods: Sequence[Period]) -> list[Diagnostic]:
                     or earlier.version == later.version:
                 continue
             if (earlier.end is None or later.start <= earlier.end) and \
-                    (later.end is None or earlier.start <= later.end):  # type: ignore[operator]
+                    (later.end is None or earlier.start <= later.end):
                 end = "open" if earlier.end is None else earlier.end
                 findings.append(_finding(
                     "L409", f"{later.region}/{later.name} version {later.version} is in force "
@@ -913,6 +917,6 @@ def overlapping_periods(periods: Sequence[Period]) -> list[Diagnostic]:
 
 
 def periods_of(standards: Iterable[tuple[ast.Standard, ast.Span]]) -> list[Period]:
-    return [Period(s.header.region or "", s.header.name, s.header.version or 0,
-                   s.header.effective_from, s.header.effective_to, span)
-            for s, span in standards if s.header.effective_from is not None]
+    return [Period(s.header.region or "", s.header.name, s.header.version or 0, start,
+                   s.header.effective_to, span)
+            for s, span in standards if (start := s.header.effective_from) is not None]
