@@ -149,3 +149,20 @@ def test_bonus_limit_caps_the_bonus_items_together(tmp_path: Path, included: str
     assert [i.earned for i in outcome.score.items] == [10, 4, 4]
     assert outcome.score.earned == 16
     assert outcome.score.applicable_max == applicable_max
+
+
+# ---------------------------------------------------------------- test --coverage
+def test_coverage_names_a_standard_without_any_case() -> None:
+    """Only 附件1's cases run: 附件2 and the Kunshan city pack (both in region suzhou) have
+    no case in this run, and the coverage report says so; Jilin is not targeted."""
+    from policy_dsl import cases, coverage
+
+    results, errors = cases.run_files([ROOT / "regions/suzhou/tests/inpatient-2023.yaml"],
+                                      ROOT, ROOT / "generated")
+    assert errors == [] and results
+    untested = coverage.without_cases(results, ROOT / "generated", ["suzhou"])
+    assert untested == ["suzhou/kunshan-outpatient-2023", "suzhou/outpatient-2023"]
+    text = coverage.report(coverage.measure(results, ROOT / "generated"), untested)
+    assert "  suzhou/outpatient-2023: no regression case at all" in text.splitlines()
+    every = cases.run_files(cases.find_case_files(ROOT), ROOT, ROOT / "generated")[0]
+    assert coverage.without_cases(every, ROOT / "generated") == []
