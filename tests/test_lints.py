@@ -129,7 +129,7 @@ def test_bonus_limit_caps_the_bonus_items_together(tmp_path: Path, included: str
     Item 1 earns 10, so earned = 10 + 6 = 16. With `bonus included` the bonus points are part
     of the maximum (10 + 5 + 5 = 20); without, they count apart (maximum 10)."""
     from policy_dsl.runtime import InputRecord, score_batch
-    from policy_dsl.runtime.packs import load_module
+    from policy_dsl.runtime.packs import load_pack
 
     text = BONUS.format(included=included, total=total)
     standard = parser.parse_text(text, "demo.policy")
@@ -142,7 +142,7 @@ def test_bonus_limit_caps_the_bonus_items_together(tmp_path: Path, included: str
     result = pipeline.build(tmp_path)
     assert result.ok, [d.render(t) for d, t in result.diagnostics]
     pipeline.write_files(result.files, tmp_path / "generated")
-    module = load_module(tmp_path / "generated" / "example_demo_2024.py")
+    module = load_pack("example/demo-2024", packs_dir=tmp_path / "generated")
     (outcome,) = score_batch(module, [InputRecord(1, "x", {"a": True, "forwarded": 4,
                                                            "shown": 4})])
     assert outcome.score is not None
@@ -166,3 +166,60 @@ def test_coverage_names_a_standard_without_any_case() -> None:
     assert "  suzhou/outpatient-2023: no regression case at all" in text.splitlines()
     every = cases.run_files(cases.find_case_files(ROOT), ROOT, ROOT / "generated")[0]
     assert coverage.without_cases(every, ROOT / "generated") == []
+
+
+# ---------------------------------------------------------------- test --mutate: equivalent
+MUTATED = '''\
+standard demo {
+  region example "示例市"
+  title "示例标准（仅用于测试，非真实政策）"
+  version 2024
+  effective 2024-01-01 to open
+  applies to "示例机构"
+  total 5
+}
+fact rate "比率": percent in 0..100
+category "一、示例" 5 {
+  item 1 "示例项目" 5 {
+    basis "示例依据（测试用）"
+    award full_points "满分" [T-1]
+    deduct 3 when rate < 50% cap 5 "比率低于50%的，扣3分" [T-2]
+  }
+}
+'''
+
+MUTATED_CASES = '''\
+pack: example/demo-2024
+defaults: {}
+cases:
+  - name: low rate
+    readings: [T-2]
+    explain: '30% < 50% → 5 − 3 = 2.'
+    facts: {rate: 30}
+    expect: {items: {1: 2}}
+  - name: high rate
+    readings: [T-2]
+    explain: '80% → 5.'
+    facts: {rate: 80}
+    expect: {items: {1: 5}}
+'''
+
+
+def test_mutate_labels_equivalent_mutants_apart(tmp_path: Path) -> None:
+    """The cap 5 on a rule taking at most 3 never binds (L408): 5 → 4 changes no result, so
+    it is equivalent. `< 50%` → `<= 50%` is not caught by the cases (30% and 80%), but the
+    probe at 50% shows it changes a result: a real survivor, not an equivalent one."""
+    from policy_dsl import mutation
+
+    (tmp_path / "regions" / "example" / "tests").mkdir(parents=True)
+    (tmp_path / "regions" / "example" / "demo.policy").write_text(MUTATED, encoding="utf-8")
+    cases = tmp_path / "regions" / "example" / "tests" / "demo.yaml"
+    cases.write_text(MUTATED_CASES, encoding="utf-8")
+    result = pipeline.build(tmp_path)
+    pipeline.write_files(result.files, tmp_path / "generated")
+    report = mutation.run(tmp_path, [cases], tmp_path / "generated", echo=lambda _: None)
+    equivalent = {(m.line, m.original, m.replacement) for m in report.equivalent}
+    survivors = {(m.line, m.original, m.replacement) for m in report.survivors}
+    assert (14, "5", "4") in equivalent
+    assert (14, "<", "<=") in survivors
+    assert report.counted == report.mutants - len(report.equivalent)
