@@ -223,3 +223,22 @@ def test_mutate_labels_equivalent_mutants_apart(tmp_path: Path) -> None:
     assert (14, "5", "4") in equivalent
     assert (14, "<", "<=") in survivors
     assert report.counted == report.mutants - len(report.equivalent)
+
+
+def test_changed_threshold_in_a_shipped_file_is_named_against_its_method(tmp_path: Path) -> None:
+    """附件1 item 1: the method says 三级 ≥80%; a rule changed to 85% disagrees with it.
+    The warning points at the 80% in the method text and names the rule's line."""
+    import shutil
+
+    shutil.copytree(ROOT / "regions" / "suzhou", tmp_path / "regions" / "suzhou")
+    policy = tmp_path / "regions" / "suzhou" / "inpatient-2023.policy"
+    text = policy.read_text(encoding="utf-8")
+    assert text.count("{ tertiary: 80%") == 1
+    policy.write_text(text.replace("{ tertiary: 80%", "{ tertiary: 85%"), encoding="utf-8")
+    found = [d for d, _ in pipeline.build(tmp_path).diagnostics if d.code.startswith("L")]
+    lines = text.splitlines()
+    method_line = next(i for i, line in enumerate(lines, 1) if "三级医疗机构≥80%" in line)
+    rule_line = next(i for i, line in enumerate(lines, 1) if "deduct 0.1 per 1% of" in line)
+    assert [(d.code, d.span.line, d.span.column) for d in found] == [
+        ("L401", method_line, lines[method_line - 1].index("80%") + 1)]
+    assert f"the nearest is 85% at line {rule_line}" in found[0].message

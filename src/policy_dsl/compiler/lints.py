@@ -739,6 +739,8 @@ def _uncapped(rule: ast.Rule) -> ast.Rule:
 # 分期, 分级, 分析, 分配, 分开, 分为 after a plain count), %, ％, 元, 次 (not 次均), 个百分点.
 # The numbers a text may state: those of the item's rules (literals, points, caps, the bounds
 # of the facts they read, cohort bands) and its category's points ("总分100分").
+# Where an item has both, its 评分办法 (method) is read for percents only: the rules take their
+# points from 操作方法 (procedure) where the two differ (G1), but the thresholds are the same.
 # Ranges ("0.5-1分", "1-2倍") state a discretionary band the rules take as input, and are
 # passed over; so are dates and durations (2023年12月, 5个工作日, 1个月): no unit of ours.
 NUMBER_WITH_UNIT = re.compile(
@@ -816,9 +818,7 @@ def _text_places(item: ast.Item, source: str | None
     """Each piece of text to read: (what it is, its text, where its first character is)."""
     lines = source.splitlines() if source is not None else []
     start, end = item.span.line - 1, item.span.end_line
-    # G1: where 评分办法 and 操作方法 differ the rules follow 操作方法, so an item's method is
-    # read only when it has no procedure.
-    for kind in ("procedure",) if item.texts.procedure else ("method",):
+    for kind in ("method", "procedure"):
         text = getattr(item.texts, kind)
         if not text:
             continue
@@ -847,6 +847,8 @@ def text_numbers(item: ast.Item, category: ast.Category, analysis: Analysis,
         for match in NUMBER_WITH_UNIT.finditer(text):
             value, unit = Decimal(match.group(1)), match.group(2)
             percent = unit in PERCENT_UNITS
+            if kind == "method" and item.texts.procedure and not percent:
+                continue  # G1: the points follow 操作方法; 评分办法's thresholds still hold
             same_kind = [n for n in numbers if n.percent == percent]
             if any(n.value == value for n in same_kind):
                 continue
