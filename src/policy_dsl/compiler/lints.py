@@ -671,9 +671,11 @@ def _standard_exprs(standard: ast.Standard, analysis: Analysis
 
 def _subject_text(analysis: Analysis, subject: ast.Expr) -> str:
     found = analysis.range(subject)
-    low = "−∞" if found.lo is None else _number(found.lo)
-    high = "∞" if found.hi is None else _number(found.hi)
-    return f"{low}..{high}"
+    type_ = analysis.checked.types.get(id(subject))
+    unit = "%" if type_ is not None and type_.kind == "percent" else ""
+    low = "−∞" if found.lo is None else f"{_number(found.lo)}{unit}"
+    high = "∞" if found.hi is None else f"{_number(found.hi)}{unit}"
+    return low if low == high else f"{low}..{high}"
 
 
 def unreachable_comparisons(standard: ast.Standard, analysis: Analysis) -> Iterator[Diagnostic]:
@@ -686,14 +688,14 @@ def unreachable_comparisons(standard: ast.Standard, analysis: Analysis) -> Itera
                 for tier, reached in zip(expr.tiers, analysis.tiers_reached(expr), strict=True):
                     if not reached:
                         yield _finding(
-                            "L406", f"no input reaches this tier: its subject lies in "
+                            "L406", f"no input reaches this tier: its subject is "
                             f"{_subject_text(analysis, expr.subject)} by the facts' declared "
                             "bounds, and earlier tiers take the rest", tier.span,
                             hint="check the threshold against the fact's bounds (a percent "
                             "in 0..100 never reaches 120%), or remove the tier")
             elif isinstance(expr, ast.Compare) and analysis.never_true(expr):
                 yield _finding("L407", "no input makes this comparison true: the left side "
-                               f"lies in {_subject_text(analysis, expr.left)}, the right in "
+                               f"is {_subject_text(analysis, expr.left)}, the right "
                                f"{_subject_text(analysis, expr.right)}", expr.span,
                                hint="check the number against the fact's declared bounds")
 
