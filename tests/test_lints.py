@@ -245,3 +245,91 @@ def test_changed_threshold_in_a_shipped_file_is_named_against_its_method(tmp_pat
     assert [(d.code, d.span.line, d.span.column) for d in found] == [
         ("L401", method_line, lines[method_line - 1].index("80%") + 1)]
     assert f"the nearest is 85% at line {rule_line}" in found[0].message
+
+
+# ---------------------------------------------------------------- the analysis is sound
+SOUND = '''\
+standard demo {
+  region example "示例市"
+  title "示例标准（仅用于测试，非真实政策）"
+  version 2024
+  effective 2024-01-01 to open
+  applies to "示例机构"
+  total 40
+}
+enum grade_level "级别" { high "高" mid "中" low "低" }
+record product "产品" {
+  cases "例数": count in 1..
+}
+fact level "级别": grade_level
+fact rate "比率": percent in 0..100
+fact quality "得分": score
+fact incidents "次数": count
+fact flagged "标记": bool
+fact products "产品": list of product
+category "一、示例" 40 {
+  item 1 "示例项目" 40 {
+    basis "示例依据（测试用）"
+    award tiers rate { >= 90%: 2, >= 80%: 1.5, > 60%: 1, else: 0 } "分档" [T-1]
+    award quality * 20% "得分×20%" [T-2]
+    award if flagged then 3 else lookup level { high: 1, mid: 0.5, low: 0 } "条件" [T-3]
+    deduct 1.5 per incidents cap 4 "每次扣1.5分，最多扣4分" [T-4]
+    deduct 0.1 per 1% of rate below lookup level { high: 80%, mid: 70%, low: 50% }
+      steps floor cap 3 "每低1个百分点扣0.1分，最多扣3分" [T-5]
+    deduct for each p in products: if p.cases >= 2 then 3 else 1 "每个产品扣1或3分" [T-6]
+    deduct 2 when rate < 30% and flagged "低于30%且标记的，扣2分" [T-7]
+  }
+}
+'''
+
+
+def test_every_rule_stays_within_its_analysed_range(tmp_path: Path) -> None:
+    """For random inputs within the declared bounds, what each rule gives or takes in the
+    built pack lies within the range the interval analysis computed for it."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from policy_dsl.compiler import checker
+    from policy_dsl.compiler.lints import Analysis
+    from policy_dsl.runtime import InputRecord, score_batch
+    from policy_dsl.runtime.packs import load_pack
+
+    standard = parser.parse_text(SOUND, "demo.policy")
+    assert isinstance(standard, ast.Standard)
+    checked = checker.check(standard)
+    assert checked.ok, [d.render(SOUND) for d in checked.diagnostics]
+    analysis = Analysis(standard, checked)
+    analysis.full_points = standard.items[0].points
+    ranges = {rule.span.line: (rule.sign, analysis.delta(rule))  # type: ignore[union-attr]
+              for rule in standard.items[0].body}
+    (tmp_path / "regions" / "example").mkdir(parents=True)
+    (tmp_path / "regions" / "example" / "demo.policy").write_text(SOUND, encoding="utf-8")
+    result = pipeline.build(tmp_path)
+    assert result.ok
+    pipeline.write_files(result.files, tmp_path / "generated")
+    pack = load_pack("example/demo-2024", packs_dir=tmp_path / "generated")
+    tenths = st.integers(0, 1000).map(lambda n: str(n / 10))
+
+    @settings(max_examples=200, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(level=st.sampled_from(["high", "mid", "low"]), rate=tenths, quality=tenths,
+           incidents=st.integers(0, 20), flagged=st.booleans(),
+           cases=st.lists(st.integers(1, 4), max_size=4))
+    def check(level: str, rate: str, quality: str, incidents: int, flagged: bool,
+              cases: list[int]) -> None:
+        record = {"level": level, "rate": rate, "quality": quality, "incidents": incidents,
+                  "flagged": flagged, "products": [{"cases": c} for c in cases]}
+        (outcome,) = score_batch(pack, [InputRecord(1, "x", record)])
+        assert outcome.score is not None
+        seen = 0
+        for line in outcome.score.items[0].lines:
+            if line.reason.line not in ranges:
+                continue
+            sign, found = ranges[line.reason.line]
+            given_or_taken = line.delta if sign == "award" else -line.delta
+            assert found.lo is None or given_or_taken >= found.lo, (line, found)
+            assert found.hi is None or given_or_taken <= found.hi, (line, found)
+            seen += 1
+        assert seen == len(ranges)
+
+    check()
