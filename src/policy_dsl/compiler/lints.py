@@ -31,8 +31,8 @@ CODES: dict[str, tuple[Severity, str]] = {
              "it is in"),
     "L403": ("warning", "an item's parts add up to less than the item's points"),
     "L404": ("warning", "no input lets an item or part reach its full points"),
-    "L405": ("warning", "an item always earns its full points: nothing it has can take any "
-             "away"),
+    "L405": ("warning", "an item always earns its full points: its deductions can never take "
+             "anything"),
     "L406": ("warning", "a tier no input can reach, given the declared bounds"),
     "L407": ("warning", "a comparison that no input can make true, given the declared bounds"),
     "L408": ("warning", "a cap that can never bind: what it caps never reaches it"),
@@ -597,14 +597,15 @@ def points_out_of_reach(item: ast.Item, analysis: Analysis) -> Iterator[Diagnost
                        "high")
     takes = [rule for rule in item.body if not isinstance(rule, ast.Part)
              and (isinstance(rule, ast.ZeroRule) or rule.sign == "deduct")]
-    if item.not_applicable is None and total.lo is not None and total.lo >= item.points \
-            and not item.bonus:
-        span = takes[0].span if takes else item.span
+    # An item with no deduction at all says so plainly in the file; the mistake is an item
+    # whose deductions (or zero rules) are there but can never take anything.
+    if takes and item.not_applicable is None and total.lo is not None \
+            and total.lo >= item.points and not item.bonus:
         yield _finding("L405", f"item {item.number} earns its full "
-                       f"{_number(item.points)} points whatever the input"
-                       + (": none of its deductions can ever take anything" if takes else ""),
-                       span, hint="add the rule that deducts (or the condition that awards), "
-                       "as the table's 评分办法 says")
+                       f"{_number(item.points)} points whatever the input: none of its "
+                       "deductions can ever take anything", takes[0].span,
+                       hint="check the deductions' amounts and conditions against the facts' "
+                       "bounds and the table's 评分办法")
 
 
 # ---------------------------------------------------------------- L406, L407 unreachable
