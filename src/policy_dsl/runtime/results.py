@@ -40,12 +40,16 @@ class Operand(NamedTuple):
     """A value a rule used, recorded only for explanations.
 
     role: what it is to the rule. "fact", "derived" (a `let`), "input" (a fact a derived
-    value is computed from), "cohort", "rank" and "ranked" (a rank among how many), "group"
-    and "group_size" (a peer group and its size), "key" (the enum member a lookup chose),
-    "threshold", "tier" (the tier that held; label the comparison, value None: none held),
+    or ranked value is computed from), "cohort", "rank" and "ranked" (a rank among how
+    many), "group", "group_size" and "source" (a peer group, its size, and whether the mean
+    was given or computed over the batch), "threshold" (label: what chose it, e.g. the
+    level), "tier" (the tier that held; label the comparison, value None: none held),
     "weight", "amount" (points per step or per count), "step", "direction", "steps" (the
-    steps counted), "count" (what a per-count rule multiplied), "entries" (a list's length),
-    "cap" (a rule's or an item's cap), "uncapped" (the points before a cap), "condition".
+    steps counted; label the rounding), "count" (what a per-count rule multiplied),
+    "entries" (a list's length), "entry" (a panel entry: label its evidence, value its
+    points), "cap" (a rule's or an item's cap), "uncapped" (the points before a cap),
+    "condition", "sign" (award or deduct), "not_applicable" (an item or part that does not
+    apply).
     label: the rule file's label (never a field code). unit: the value's kind (percent,
     count, bool, enum, money, number, points, text, date).
     """
@@ -168,11 +172,14 @@ def not_applicable(number: int, points: Decimal, reason: Reason,
 
 
 def total(items: Sequence[ItemScore], rescale: Decimal | None,
-          bonus_limit: Decimal | None = None, bonus_items: frozenset[int] = frozenset()) -> Score:
+          bonus_limit: Decimal | None = None, bonus_items: frozenset[int] = frozenset(),
+          bonus_in_maximum: bool = False) -> Score:
     """Sum the applicable items; rescale to `rescale` points over the applicable maximum (G5).
 
     With a bonus limit, bonus items count apart: their sum is capped at the limit and is not
-    part of the applicable maximum (JL-8: deduction items 100, bonus up to 10).
+    part of the applicable maximum (JL-8: deduction items 100, bonus up to 10) unless
+    `bonus_in_maximum` (a standard with `bonus included`: its bonus items' points are part of
+    the maximum, and what they earn together is capped at the limit).
     """
     earned = ZERO
     bonus = ZERO
@@ -182,6 +189,8 @@ def total(items: Sequence[ItemScore], rescale: Decimal | None,
             continue
         if bonus_limit is not None and item.number in bonus_items:
             bonus += item.earned
+            if bonus_in_maximum:
+                applicable_max += item.points
         else:
             earned += item.earned
             applicable_max += item.points
