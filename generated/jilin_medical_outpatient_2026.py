@@ -66,6 +66,7 @@ FRAMEWORK = FrameworkRules(
         GradeRule('不合格', Decimal('0'), Decimal('0'), None, None, 'none', None, None, False, Reason('第十条、第十二条（五）：60分以下；扣除全部质量保证金；不予续签', ('JL-10', 'JL-12'), 31)),
     ),
     bonus_limit=Decimal('10'),
+    deductions_total=Decimal('100'),
     composite_own=Decimal('70'),
     composite_subordinates=Decimal('30'),
     composite_reason=Reason('第十一条：自身考核得分的70%与下属机构（人员）考核得分平均数的30%之和', ('JL-11',), 18),

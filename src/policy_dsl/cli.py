@@ -22,7 +22,6 @@ import click
 
 from . import __version__
 from .runtime import (
-    FRAMEWORK_INPUTS,
     InputUnreadable,
     PackNotFound,
     decode,
@@ -32,6 +31,7 @@ from .runtime import (
     outcome_json,
     read_records,
 )
+from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.inputs import InputFormat
 from .runtime.packs import read_index
 
@@ -106,7 +106,8 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
     """Show a pack's facts (type, label, bounds, when required) and items."""
     pack = load_pack(pack_name, year, packs_dir)
     info = pack.INFO
-    framework_inputs = FRAMEWORK_INPUTS if hasattr(pack, "FRAMEWORK") else ()
+    rules = getattr(pack, "FRAMEWORK", None)
+    framework_inputs = runtime_framework_inputs(rules) if rules is not None else ()
     if fmt == "json":
         described = _jsonable(info)
         assert isinstance(described, dict)

@@ -704,6 +704,7 @@ class _PackBuilder:
             *[f"        {g}," for g in grades],
             "    ),",
             f"    bonus_limit={value('bonus_limit')},",
+            f"    deductions_total={value('deductions_total')},",
             f"    composite_own={value('composite', 0, repr(Decimal(100)))},",
             f"    composite_subordinates={value('composite', 1, repr(Decimal(0)))},",
             f"    composite_reason={reason(framework.clause('composite'))},",
