@@ -195,7 +195,7 @@ def test_a_csv_cell_holding_a_list_is_read_as_strictly_as_json_input() -> None:
     ]:
         result = score_one("jilin/medical-inpatient-2026", {
             "id": "J", "assessment_year": "2026", "agreement_start": "2020-01-01",
-            "deposit": "1000", "deductions": cell})
+            "deposit": "1000", "deductions": cell, "bonuses": []})
         assert result["error"] is not None
         assert "deductions: expected a JSON list, got " in result["error"]
         assert result["error"].endswith(reason), result["error"]
@@ -252,12 +252,12 @@ def test_jl13_an_agreement_start_in_9999_is_a_field_error_not_a_hang() -> None:
     """Today 9999-12-31 + 6 months makes the tenure computation loop forever."""
     result = score_one("jilin/medical-inpatient-2026", {
         "id": "J", "assessment_year": 2026, "agreement_start": "9999-12-31",
-        "deposit": "1000", "deductions": []})
+        "deposit": "1000", "deductions": [], "bonuses": []})
     assert result["error"] == ("record 1 (id J): agreement_start: 9999-12-31 is outside the "
                                "years 1..9998 that dates may take")
     result = score_one("jilin/medical-inpatient-2026", {
         "id": "J", "assessment_year": 9999, "agreement_start": "2020-01-01",
-        "deposit": "1000", "deductions": []})
+        "deposit": "1000", "deductions": [], "bonuses": []})
     assert result["error"] == ("record 1 (id J): assessment_year: 9999 is out of range; "
                                "expected 1..9998")
 
@@ -393,3 +393,12 @@ def test_not_a_number_explains_itself() -> None:
     with pytest.raises(NotANumber) as caught:
         parse_decimal("abc")
     assert caught.value.explained("'abc'", "a number") == "expected a number, got 'abc'"
+
+
+def test_g8_jl6_the_panels_deductions_are_never_read_as_none() -> None:
+    """Left out, the list would give 100 − 0 = 100 and a full refund: it is an error; an
+    empty list `[]` says there are none (100 → 优 → 100% of 123,456.78)."""
+    name = "jilin/medical-inpatient-2026"
+    assert score_one(name, _jilin(deductions=DROP))["error"] == (
+        "record 1 (id J): deductions: is missing; this field is required")
+    assert score_one(name, _jilin())["refund_amount"] == "123456.78"
