@@ -14,7 +14,7 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Any
 
 import pytest
-from helpers import DROP, full_marks_inpatient, full_marks_outpatient, pack, score_one
+from helpers import DROP, GENERATED, full_marks_inpatient, full_marks_outpatient, pack, score_one
 
 from policy_dsl.runtime import InputRecord, outcome_json, score_batch
 from policy_dsl.runtime.arithmetic import plain
@@ -402,3 +402,22 @@ def test_g8_jl6_the_panels_deductions_are_never_read_as_none() -> None:
     assert score_one(name, _jilin(deductions=DROP))["error"] == (
         "record 1 (id J): deductions: is missing; this field is required")
     assert score_one(name, _jilin())["refund_amount"] == "123456.78"
+
+
+def test_describe_shows_the_presence_rules_and_the_subordinate_scale() -> None:
+    """What `policyc describe` shows is what the readers enforce: G7, JL-15, JL-11."""
+    from click.testing import CliRunner
+
+    from policy_dsl.cli import cli
+
+    jilin = CliRunner().invoke(cli, ["describe", "--pack", "jilin/medical-inpatient-2026",
+                                     "--packs", str(GENERATED)])
+    assert jilin.exit_code == 0, jilin.output
+    assert "violations_found                   bool  (required when status is " \
+        "voluntary_exit)" in jilin.output
+    assert "subordinate_scores                 list of score in 0..110  (optional, " \
+        "default [])" in jilin.output
+    suzhou = CliRunner().invoke(cli, ["describe", "--pack", "suzhou/inpatient-2023",
+                                      "--packs", str(GENERATED)])
+    assert "eprescription_connected            bool  (required when dual_channel)" in \
+        suzhou.output

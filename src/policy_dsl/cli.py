@@ -22,6 +22,7 @@ import click
 
 from . import __version__
 from .runtime import (
+    FactInfo,
     InputUnreadable,
     PackNotFound,
     decode,
@@ -120,11 +121,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
     click.echo(f"  source {info.source} (sha256 {info.source_sha256[:12]}…)")
     click.echo("\nfacts:")
     for fact in info.facts:
-        bounds = "" if fact.low is None and fact.high is None else \
-            f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
-        default = f", default {fact.default}" if fact.default else ""
-        click.echo(f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  "
-                   f"{fact.label}")
+        click.echo(_described(fact))
         if fact.members:
             click.echo("      " + ", ".join(f"{code}={label}" for code, label in fact.members))
         for sub in fact.fields:
@@ -132,11 +129,19 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
     if framework_inputs:
         click.echo(f"\nframework {info.framework} inputs:")
         for fact in framework_inputs:
-            click.echo(f"  {fact.name:34} {fact.type}  ({fact.presence})  {fact.label}")
+            click.echo(_described(fact))
     click.echo("\nitems:")
     for item in info.items:
         bonus = " (bonus)" if item.bonus else ""
         click.echo(f"  {item.number:>2}  {item.points:>4}{bonus:8} {item.label}")
+
+
+def _described(fact: FactInfo) -> str:
+    """One fact as `describe` shows it: name, type, bounds, presence and default, label."""
+    bounds = "" if fact.low is None and fact.high is None else \
+        f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
+    default = f", default {fact.default}" if fact.default else ""
+    return f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  {fact.label}"
 
 
 @cli.command()
