@@ -421,3 +421,29 @@ def test_describe_shows_the_presence_rules_and_the_subordinate_scale() -> None:
                                       "--packs", str(GENERATED)])
     assert "eprescription_connected            bool  (required when dual_channel)" in \
         suzhou.output
+
+
+def test_the_runtime_has_no_loop_without_a_bound() -> None:
+    """No `while True` in the runtime (the tenure computation looped on 9999-12-31); every
+    `while` there is bounded by the length of what it walks."""
+    import ast
+    from pathlib import Path
+
+    runtime = Path(__file__).resolve().parents[1] / "src" / "policy_dsl" / "runtime"
+    for path in runtime.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.While):
+                assert not (isinstance(node.test, ast.Constant) and node.test.value), \
+                    f"{path.name}:{node.lineno}"
+
+
+def test_an_unknown_key_is_named_safely() -> None:
+    """A key that is not a fact is named in the error; a lone surrogate or a 1 MB key is
+    shown escaped and shortened, so the error line stays valid, short UTF-8."""
+    from policy_dsl.runtime.values import check_unknown_fields
+
+    errors: list[FieldError] = []
+    check_unknown_fields({"pirce": 1, "\ud800": 1, "k" * 1_000_000: 1, "_note": 1},
+                         frozenset({"price"}), errors)
+    assert [e.field for e in errors] == ["pirce", "'\\ud800'", "'" + "k" * 40 + "...'"]
+    assert all(str(e).encode("utf-8") for e in errors)

@@ -465,7 +465,8 @@ def check_unknown_fields(raw: Raw, known: frozenset[str], errors: list[FieldErro
     """
     for key in raw:
         if key not in known and not key.startswith("_"):
-            errors.append(FieldError(f"{prefix}{key}", "is not a fact of this standard "
+            name = key if len(key) <= SHOWN_LENGTH and key.isprintable() else shown(key)
+            errors.append(FieldError(f"{prefix}{name}", "is not a fact of this standard "
                                      "(see `policyc describe`)"))
 
 
