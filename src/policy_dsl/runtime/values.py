@@ -487,7 +487,7 @@ def check_entries(entries: Sequence[Entry], key: str, catalogue: Mapping[str, De
         code = str(entry.item).strip()
         if code not in catalogue:
             known = ", ".join(catalogue)
-            errors.append(FieldError(f"{key}[{index}].item", f"item {code!r} takes no {key}; "
+            errors.append(FieldError(f"{key}[{index}].item", f"item {shown(code)} takes no {key}; "
                                      f"the items that do: {known}"))
         elif entry.points > catalogue[code]:
             errors.append(FieldError(f"{key}[{index}].points", f"{entry.points} is more than "
