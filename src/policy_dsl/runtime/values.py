@@ -108,7 +108,7 @@ def _get(raw: Raw, key: str, path: str, errors: list[FieldError],
 SIGNIFICANT_DIGITS = 28
 DECIMAL_PLACES = 28
 MAGNITUDE_DIGITS = 15
-LIMIT = Decimal(10) ** MAGNITUDE_DIGITS
+LIMIT = Decimal(10 ** MAGNITUDE_DIGITS)
 LIMIT_TEXT = f"10^{MAGNITUDE_DIGITS}"
 NUMBER_TEXT_LENGTH = 64
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
@@ -123,9 +123,9 @@ class NotANumber(ValueError):
     """A value is not a number this runtime reads; the message says why ("" when the value
     is plainly something else)."""
 
-    def explained(self, shown: str, wanted: str) -> str:
+    def explained(self, quoted: str, wanted: str) -> str:
         reason = str(self)
-        return f"expected {wanted}, got {shown}" + (f": {reason}" if reason else "")
+        return f"expected {wanted}, got {quoted}" + (f": {reason}" if reason else "")
 
 
 def parse_decimal(value: object) -> Decimal:
