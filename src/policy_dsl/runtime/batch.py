@@ -7,14 +7,21 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import localcontext
 from typing import Any
 
 from .arithmetic import DIVISION, Undefined, plain
-from .framework import SETTLEMENT_FIELDS, FrameworkRules, Settlement, settle, settlement_json
+from .framework import (
+    SETTLEMENT_FIELDS,
+    FrameworkRules,
+    Settlement,
+    settle,
+    settlement_explanation,
+    settlement_json,
+)
 from .inputs import InputRecord
-from .packs import Pack
+from .packs import Pack, Provenance
 from .results import Score
 from .values import RecordInvalid
 
@@ -26,6 +33,7 @@ class Outcome:
     error: str | None
     settlement: Settlement | None = None  # for a pack under a framework
     framework: bool = False  # the pack is under a framework: its output has those fields
+    provenance: Provenance = field(kw_only=True)  # the pack that made it, in every line
 
 
 def score_batch(pack: Pack, records: Sequence[InputRecord],
@@ -39,7 +47,8 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
     values computed) before the first is scored, and each score is made only when asked for,
     so a caller writing results as they come holds one score at a time. Without `explain`
     the scores carry no reason lines, and scoring takes about 40% less time."""
-    rules: FrameworkRules | None = getattr(pack, "FRAMEWORK", None)
+    rules: FrameworkRules | None = pack.FRAMEWORK
+    provenance = pack.provenance
     problems: dict[int, str] = {}
     valid: list[tuple[int, Any]] = []
     with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
@@ -60,25 +69,30 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
             scorable[index] = (facts, cohort)
     for index, record in enumerate(records):
         if index in problems:
-            yield Outcome(record, None, problems[index], None, rules is not None)
+            yield Outcome(record, None, problems[index], None, rules is not None,
+                          provenance=provenance)
             continue
         facts, cohort = scorable.pop(index)
         try:
             with localcontext(DIVISION):
                 score = pack.evaluate(facts, cohort, explain)
-                settlement = (settle(rules, facts.settlement, score.exact)
+                settlement = (settle(rules, facts.settlement, score.exact, explain)
                               if rules is not None else None)
         except Undefined as problem:
-            yield Outcome(record, None, f"{record.where}: {problem}", None, rules is not None)
+            yield Outcome(record, None, f"{record.where}: {problem}", None, rules is not None,
+                          provenance=provenance)
         else:
-            yield Outcome(record, score, None, settlement, rules is not None)
+            yield Outcome(record, score, None, settlement, rules is not None,
+                          provenance=provenance)
 
 
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
     """The stable output shape: id, total, earned, applicable_max, items, error; under a
     framework also status, own_score, final_score, grades, adjustments, refund, renewal,
-    publicize and referral. An institution that is not assessed this year (deferred,
-    terminated, exited) has no score."""
+    publicize and referral; last the pack's name and the SHA-256 of its file (`pack`,
+    `pack_sha256`), so every line says what made it. An institution that is not assessed this
+    year (deferred, terminated, exited) has no score. With `explain`, each item's reason lines
+    (`explanation`) and the settlement's steps (`settlement_explanation`)."""
     settlement = outcome.settlement
     assessed = settlement is None or settlement.status == "assessed"
     score = outcome.score if assessed else None
@@ -96,6 +110,7 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
         line.update(settlement_json(settlement))
     elif outcome.framework:
         line.update(dict.fromkeys(SETTLEMENT_FIELDS))
+    line.update(outcome.provenance.fields())
     if explain and score is not None:
         line["explanation"] = {
             str(item.number): [
@@ -103,4 +118,6 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
                  "cites": list(entry.reason.citations), "line": entry.reason.line}
                 for entry in item.lines]
             for item in score.items}
+    if explain and settlement is not None:
+        line["settlement_explanation"] = settlement_explanation(settlement)
     return line
