@@ -155,8 +155,10 @@ def valid_value(draw: st.DrawFn, fact: FactInfo, p: Pack, texts: Mapping[str, st
 def valid_entry(draw: st.DrawFn, fact: FactInfo, p: Pack) -> dict[str, object]:
     """A list entry: its fields by type; an assessment panel's entry names an item of the
     pack's catalogue for its list, within the item's points (JL-6)."""
-    catalogue: Mapping[str, Decimal] | None = getattr(p, f"_CATALOGUE_{fact.name.upper()}",
-                                                      None)
+    catalogue: Mapping[str, Decimal] | None = getattr(
+        p.module, f"_CATALOGUE_{fact.name.upper()}", None)
+    if {"item", "points", "evidence"} <= {sub.name for sub in fact.fields}:
+        assert catalogue is not None, f"no catalogue for the entries of {fact.name}"
     entry: dict[str, object] = {}
     for sub in fact.fields:
         if catalogue is not None and sub.name == "item":
