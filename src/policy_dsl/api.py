@@ -24,9 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .runtime import Outcome, Pack, iter_outcomes, load_pack, plain
+from .runtime import PROVENANCE_FIELDS, Outcome, Pack, iter_outcomes, load_pack, plain
 from .runtime.framework import Adjustment
 from .runtime.inputs import InputRecord
+from .runtime.schema import result_line_schema
 
 if TYPE_CHECKING:
     import pandas
@@ -60,6 +61,21 @@ class Result:
     renewal: str | None = None
     publicize: bool | None = None
     referral: bool | None = None
+
+
+# The result line's schema version: raised when a field is removed, renamed or changes
+# meaning (an added optional field keeps it). `$id` names it.
+RESULT_SCHEMA_VERSION = 1
+
+
+def result_schema() -> dict[str, Any]:
+    """The versioned JSON Schema of one result line, as `policyc schema` prints it and
+    docs/result-line.schema.json holds it."""
+    schema = result_line_schema()
+    schema["required"] = [*schema["required"], *PROVENANCE_FIELDS]
+    return {"$schema": schema.pop("$schema"),
+            "$id": f"urn:policy-dsl:result-line:v{RESULT_SCHEMA_VERSION}",
+            "version": RESULT_SCHEMA_VERSION, **schema}
 
 
 def _exact(value: Decimal) -> Decimal:

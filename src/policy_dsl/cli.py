@@ -254,6 +254,14 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
 
 
 @cli.command()
+def schema() -> None:
+    """Print the JSON Schema of one result line (versioned; docs/result-line.schema.json)."""
+    from .api import result_schema
+
+    click.echo(json.dumps(result_schema(), ensure_ascii=False, indent=2))
+
+
+@cli.command()
 @packs_option
 def verify(packs_dir: Path | None) -> None:
     """Check every pack against its manifest: the SHA-256 of its bytes, the runtime version
