@@ -15,7 +15,6 @@ This module uses the runtime only; pandas is imported by `score_frame` alone.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -152,10 +151,12 @@ def python_value(value: object) -> object:
     (None, NaN, pandas NA and NaT); numpy scalars as the Python value they hold; a
     pandas Timestamp as a datetime; lists and arrays entry by entry. Infinity stays a
     float, so the reader reports it as that field's error."""
-    if value is None or isinstance(value, str | bool | int | Decimal):
-        return None if isinstance(value, Decimal) and value.is_nan() else value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
+    if value is None or type(value) in (str, bool, int):
+        return value
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else value
+    if isinstance(value, float):  # numpy's float64 too: as the Python float it is
+        return None if math.isnan(value) else float(value)
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         if isinstance(value, numpy.ndarray):
@@ -174,8 +175,8 @@ def python_value(value: object) -> object:
         return {str(key): python_value(entry) for key, entry in value.items()}
     if isinstance(value, list | tuple):
         return [python_value(entry) for entry in value]
-    if isinstance(value, dt.date):
-        return value
+    if isinstance(value, str):  # numpy's str_
+        return str(value)
     return value
 
 

@@ -80,8 +80,9 @@ def parse_decimal(value: object) -> Decimal | None:
         return value if value.is_finite() else None
     if isinstance(value, int):
         return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))  # JSON numbers arrive as floats: keep their written digits
+    if isinstance(value, float):  # keep the written digits (numpy's float64 is a float too);
+        number = Decimal(float.__repr__(value))  # Infinity (JSON's too) is not a number here
+        return number if number.is_finite() else None
     if isinstance(value, str):
         text = value.strip().replace(",", "")
         try:
