@@ -260,7 +260,8 @@ def test_the_summary_sheet_by_hand(tmp_path: Path) -> None:
     A: 100 − 5 = 95 ≥ 90 → 优, refund 100% of 100,000 = 100,000.00;
     B: 100 − 14.5 = 85.5 → 良, 100% − 2% × (90 − 85.5) = 91%, of 200,000 = 182,000.00;
     C: 100 − 25 = 75 → 合格, 100% − 2.5% × (90 − 75) = 62.5%, of 80,000 = 50,000.00;
-    E: exits without violations (JL-14): 100% of 60,000 = 60,000.00; D: an error.
+    E: exits without violations (JL-14): 100% of 60,000 = 60,000.00; D: an error;
+    F: in the agreement since 2026-08-15, under 6 months on 1 January (JL-13): deferred.
     Refunds: 100,000 + 182,000 + 50,000 + 60,000 = 392,000.00."""
     def institution(key: str, deposit: str, deducted: str) -> dict[str, Any]:
         return {"id": key, "assessment_year": 2026, "agreement_start": "2018-03-01",
@@ -270,7 +271,9 @@ def test_the_summary_sheet_by_hand(tmp_path: Path) -> None:
     records = [institution("A", "100000", "5"), institution("B", "200000", "14.5"),
                institution("C", "80000", "25"), {"id": "D", "assessment_year": "去年"},
                {"id": "E", "assessment_year": 2026, "status": "voluntary_exit",
-                "violations_found": False, "deposit": "60000"}]
+                "violations_found": False, "deposit": "60000"},
+               {"id": "F", "assessment_year": 2026, "agreement_start": "2026-08-15",
+                "deposit": "100000"}]
     source = tmp_path / "three.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
                       encoding="utf-8")
@@ -279,9 +282,11 @@ def test_the_summary_sheet_by_hand(tmp_path: Path) -> None:
     sheet = openpyxl.load_workbook(target)["summary"]
     rows = {row[0]: row[1:] for row in sheet.iter_rows(min_row=4, values_only=True)
             if row[0]}
-    assert rows["records"][0] == 5 and rows["scored"][0] == 4 and rows["errors"][0] == 1
-    assert rows["not assessed: deferred"][0] == 0
-    assert rows["not assessed: voluntary_exit"] == (1, 60000)
+    assert rows["records"][0] == 6 and rows["scored"][0] == 5 and rows["errors"][0] == 1
+    assert rows["not assessed: deferred"][0] == 1
+    assert rows["deferred (no grade)"] == (1, None)  # no refund decided: blank, not 0
+    assert rows["not assessed: voluntary_exit"][0] == 1
+    assert rows["voluntary_exit (no grade)"] == (1, 60000)
     assert rows["优"] == (1, 100000) and rows["良"] == (1, 182000)
     assert rows["合格"] == (1, 50000) and rows["基本合格"] == (0, 0)
     assert rows["不合格"] == (0, 0)

@@ -168,8 +168,7 @@ class Summary:
         if result.status is not None:
             self.statuses[result.status] += 1
         if self.framework:
-            key = result.grade if result.grade is not None else \
-                f"not assessed: {result.status}"
+            key = result.grade if result.grade is not None else f"{result.status} (no grade)"
             self.grades[key] += 1
             if result.refund_amount is not None:
                 self.refunds_by_grade[key] = (self.refunds_by_grade.get(key, Decimal(0))
@@ -188,8 +187,11 @@ class Summary:
                      for status in ("deferred", "terminated", "voluntary_exit")]
             rows += [("", None, None), ("grade", "institutions", "refunds (yuan)")]
             others = sorted(key for key in self.grades if key not in self.grade_order)
-            rows += [(key, self.grades[key], self.refunds_by_grade.get(key, Decimal(0)))
-                     for key in [*self.grade_order, *others]]
+            rows += [(grade, self.grades[grade], self.refunds_by_grade.get(grade, Decimal(0)))
+                     for grade in self.grade_order]
+            # not assessed: a refund where the framework gives one (an exit), else blank
+            rows += [(key, self.grades[key], self.refunds_by_grade.get(key))
+                     for key in others]
             rows += [("refunds total", None, self.refunds_total)]
         else:
             rows += [("", None, None), ("total (band)", "institutions", None)]
