@@ -208,9 +208,16 @@ def test_the_readme_example_runs_as_shown(monkeypatch: pytest.MonkeyPatch) -> No
                              re.S)[0]
     monkeypatch.chdir(ROOT)
     printed = io.StringIO()
+    namespace: dict[str, Any] = {}
     with contextlib.redirect_stdout(printed):
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, "README.md", "exec"), namespace)
     assert printed.getvalue() == shown
+    (frame_code,) = re.findall(r"```python\n(.*?)```", section, re.S)[1:]
+    exec(compile(frame_code, "README.md", "exec"), namespace)
+    scored = namespace["scored"]
+    assert list(scored["total"]) == [Decimal("95.10"), Decimal("89.60"), Decimal("95.63"),
+                                     None]
+    assert list(scored["item_4"])[:3] == [8, 3, 8]
 
 
 def test_importing_the_api_loads_no_optional_library() -> None:

@@ -295,6 +295,16 @@ def test_the_summary_sheet_by_hand(tmp_path: Path) -> None:
     assert grades.index("优") < grades.index("良") < grades.index("合格")  # the framework's order
 
 
+def test_every_regression_case_fits_the_parquet_columns(tmp_path: Path) -> None:
+    """The points scale (4) holds every result of every shipped pack's regression cases."""
+    for pack, source in _every_pack_batch(tmp_path):
+        target = source.with_suffix(".parquet")
+        result = score(pack, source, "-o", target)
+        assert result.returncode == 3 and "decimals" not in result.stderr, result.stderr
+        lines = len(source.read_text("utf-8").splitlines())
+        assert pyarrow.parquet.read_table(target).num_rows == lines
+
+
 def test_the_summary_of_a_pack_without_framework_has_bands(tmp_path: Path) -> None:
     """examples/suzhou-inpatient.jsonl: 93.00, 76.00, 86.67, 78.00 → 70–80: 2, 80–90: 1,
     90–100: 1; with-errors.jsonl adds 3 errors."""
