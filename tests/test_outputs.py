@@ -420,3 +420,31 @@ def test_the_schema_refuses_what_is_not_a_result_line() -> None:
                   {"error": "line 1: x"}, {"pack_sha256": "abc"}):
         assert not validator.is_valid({**good, **wrong}), wrong
     assert not validator.is_valid({k: v for k, v in good.items() if k != "pack"})
+
+
+def test_values_excel_cannot_hold_and_awkward_ids(tmp_path: Path) -> None:
+    """A value of 20 significant digits is written as its exact text in xlsx (Excel keeps
+    15); an id with a quote, a comma and a line break is quoted per RFC 4180 in CSV."""
+    from policy_dsl.api import Result
+    from policy_dsl.runtime import load_pack
+    from policy_dsl.tables import columns_for, write_csv, write_xlsx
+
+    suzhou = load_pack("suzhou/outpatient-2023", packs_dir=GENERATED)
+    long_value = Decimal("12.345678901234567891")
+    awkward = 'A "x", y\nz'
+    rows = [Result(id=awkward, total=Decimal("12.35"), earned=long_value,
+                   applicable_max=Decimal("100"), items={1: Decimal("0.5")}, error=None,
+                   pack=suzhou.INFO.name, pack_sha256=suzhou.sha256)]
+    columns = columns_for(suzhou)
+    with (tmp_path / "x.xlsx").open("wb") as stream:
+        write_xlsx(stream, suzhou, columns, iter(rows))
+    sheet = openpyxl.load_workbook(tmp_path / "x.xlsx")["results"]
+    assert sheet["C2"].value == "12.345678901234567891" and sheet["C2"].data_type == "s"
+    assert sheet["A2"].value == awkward
+    assert sheet["E2"].value == 0.5 and sheet["E2"].number_format == "0.0"
+    with (tmp_path / "x.csv").open("wb") as stream:
+        write_csv(stream, columns, iter(rows))
+    data = (tmp_path / "x.csv").read_text("utf-8-sig")
+    assert data.splitlines()[1].startswith('"A ""x"", y')
+    (row,) = list(csv.reader(data.splitlines(keepends=True)[1:]))
+    assert row[:5] == [awkward, "12.35", "12.345678901234567891", "100", "0.5"]
