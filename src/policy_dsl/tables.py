@@ -249,18 +249,23 @@ def write_xlsx(stream: IO[bytes], pack: Pack, columns: list[Column],
     summary = summary_for(pack)
     for result in results:
         summary.add(result)
-        row = []
+        row: list[object] = []
         for column, value in zip(columns, row_values(columns, result), strict=True):
             if value is None or column.kind == "bool":
-                cell = WriteOnlyCell(sheet, cast("bool | None", value))
+                row.append(value)
             elif column.kind != "text" and isinstance(value, Decimal) and _excel_exact(value):
                 cell = WriteOnlyCell(sheet, cast("Any", value))  # written as its 16 digits
                 cell.number_format = _number_format(column, value)
+                row.append(cell)
             else:  # text; or a number Excel cannot hold exactly, as its exact text
-                cell = WriteOnlyCell(sheet, value if isinstance(value, str) else
-                                     plain(value) if isinstance(value, Decimal) else str(value))
-                cell.data_type = "s"  # text, even when it starts with "=": never a formula
-            row.append(cell)
+                text = value if isinstance(value, str) else \
+                    plain(value) if isinstance(value, Decimal) else str(value)
+                if text.startswith("="):  # openpyxl would take it for a formula
+                    cell = WriteOnlyCell(sheet, text)
+                    cell.data_type = "s"  # text: never a formula
+                    row.append(cell)
+                else:
+                    row.append(text)
         sheet.append(row)
     _summary_sheet(workbook, pack, summary, bold)
     workbook.save(stream)
