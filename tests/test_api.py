@@ -191,6 +191,7 @@ def test_score_frame_with_numpy_dtypes_and_a_framework() -> None:
     records = jilin_records()
     frame = pandas.DataFrame(records)
     frame["assessment_year"] = frame["assessment_year"].astype("Int64")  # pandas NA-able
+    frame["agreement_start"] = pandas.to_datetime(frame["agreement_start"])  # NaT for JL-H005
     scored = score_frame(JILIN, frame, packs_dir=GENERATED)
     expected = [without_explanation(line) for line in score_all(JILIN, records)]
     assert list(scored["grade"]) == [line["grade"] for line in expected]
@@ -199,6 +200,14 @@ def test_score_frame_with_numpy_dtypes_and_a_framework() -> None:
         for line in expected]
     assert scored.loc[2, "adjustments"] == "downgrade 2 (national)"
     assert scored.loc[0, "publicize"] is True
+    assert list(scored["error"]) == [None] * 5
+
+
+def test_a_datetime_with_a_time_of_day_is_that_fields_error() -> None:
+    (late,) = results(JILIN, [{**jilin_records()[0],
+                               "agreement_start": pandas.Timestamp("2018-03-01 08:30")}])
+    assert late.error is not None and "agreement_start" in late.error
+    assert "2018-03-01T08:30:00" in late.error
 
 
 def test_the_readme_example_runs_as_shown(monkeypatch: pytest.MonkeyPatch) -> None:

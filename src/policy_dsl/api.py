@@ -15,6 +15,7 @@ This module uses the runtime only; pandas is imported by `score_frame` alone.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -149,8 +150,9 @@ def _input_record(position: int, record: object) -> InputRecord:
 def python_value(value: object) -> object:
     """A cell's value as plain Python, for the pack's readers: None for a missing value
     (None, NaN, pandas NA and NaT); numpy scalars as the Python value they hold; a
-    pandas Timestamp as a datetime; lists and arrays entry by entry. Infinity stays a
-    float, so the reader reports it as that field's error."""
+    datetime (or pandas Timestamp) at midnight as its date, any other as its ISO text (so
+    the date reader names it); lists and arrays entry by entry. Infinity stays a float, so
+    the reader reports it as that field's error."""
     if value is None or type(value) in (str, bool, int):
         return value
     if isinstance(value, Decimal):
@@ -170,7 +172,10 @@ def python_value(value: object) -> object:
         if value is pandas.NA or value is pandas.NaT:
             return None
         if isinstance(value, pandas.Timestamp):
-            return value.to_pydatetime()
+            value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):  # a date column (pandas, Excel) holds midnights
+        midnight = value.time() == dt.time(0) and value.tzinfo is None
+        return value.date() if midnight else value.isoformat()
     if isinstance(value, Mapping):
         return {str(key): python_value(entry) for key, entry in value.items()}
     if isinstance(value, list | tuple):
