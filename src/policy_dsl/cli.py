@@ -12,6 +12,7 @@ Exit codes say which kind of failure happened:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import stat
@@ -334,7 +335,7 @@ def _output_format(path: str, given: str | None, explain: bool) -> str:
     if chosen in TABLE_EXTRAS:
         module = TABLE_EXTRAS[chosen]
         try:
-            __import__(module)
+            importlib.import_module(module)
         except ImportError:
             raise click.UsageError(f"{chosen} output needs {module}; install the tables "
                                    "extra: pip install 'policy-dsl[tables]'") from None
