@@ -151,14 +151,16 @@ def python_value(value: object) -> object:
     """A cell's value as plain Python, for the pack's readers: None for a missing value
     (None, NaN, pandas NA and NaT); numpy scalars as the Python value they hold; a
     datetime (or pandas Timestamp) at midnight as its date, any other as its ISO text (so
-    the date reader names it); lists and arrays entry by entry. Infinity stays a float, so
-    the reader reports it as that field's error."""
+    the date reader names it); lists and arrays entry by entry. A float is the Decimal of its
+    shortest representation (what a DataFrame holds is what was written: 77.5, not its binary
+    expansion); Infinity becomes Decimal Infinity, which the reader reports as that field's
+    error."""
     if value is None or type(value) in (str, bool, int):
         return value
     if isinstance(value, Decimal):
         return None if value.is_nan() else value
-    if isinstance(value, float):  # numpy's float64 too: as the Python float it is
-        return None if math.isnan(value) else float(value)
+    if isinstance(value, float):  # numpy's float64 too: its shortest repr, 0.1 → "0.1"
+        return None if math.isnan(value) else Decimal(float.__repr__(value))
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         if isinstance(value, numpy.ndarray):
