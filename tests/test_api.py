@@ -142,7 +142,8 @@ def test_numpy_numbers_are_read_exactly() -> None:
     assert numeric.error is None and numeric.items == plain.items
     assert numeric.items is not None and numeric.items[1] == Decimal("2.8")
     assert policy_dsl.api.python_value(numpy.float64(0.1) + numpy.float64(0.2)) == \
-        0.30000000000000004
+        Decimal("0.30000000000000004")
+    assert policy_dsl.api.python_value(numpy.float64(0.1)) == Decimal("0.1")
 
 
 @pytest.mark.parametrize("infinite", [math.inf, -math.inf, numpy.float64("inf")])
@@ -153,7 +154,7 @@ def test_infinity_is_that_records_field_error(infinite: object) -> None:
                                         full_marks_inpatient(id="C")])
     assert bad.error is not None
     assert bad.error == "record 2 (id B): catalogue_drug_share: expected a percent such as " \
-        f"85.5 or \"85.5%\", got {json.dumps(float(infinite))}"
+        f"85.5 or \"85.5%\", got {json.dumps(float(infinite))}: not a finite number"
     assert good.total == after.total == Decimal("100.00")
 
 
