@@ -271,9 +271,10 @@ def test_the_summary_sheet_by_hand(tmp_path: Path) -> None:
     records = [institution("A", "100000", "5"), institution("B", "200000", "14.5"),
                institution("C", "80000", "25"), {"id": "D", "assessment_year": "去年"},
                {"id": "E", "assessment_year": 2026, "status": "voluntary_exit",
-                "violations_found": False, "deposit": "60000"},
+                "violations_found": False, "deposit": "60000", "deductions": [],
+                "bonuses": []},
                {"id": "F", "assessment_year": 2026, "agreement_start": "2026-08-15",
-                "deposit": "100000"}]
+                "deposit": "100000", "deductions": [], "bonuses": []}]
     source = tmp_path / "three.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
                       encoding="utf-8")
