@@ -462,6 +462,13 @@ class Item:
     deduction_cap: DeductionCap | None
     body: tuple[Part | Rule, ...]
     span: Span
+    # where a derived standard changed this base item: ("points" or a text's kind, the line)
+    changed_at: tuple[tuple[str, Span], ...] = ()
+
+    def where(self, what: str) -> Span:
+        """Where the item's `what` (points, method, ...) was last written."""
+        return next((span for name, span in reversed(self.changed_at) if name == what),
+                    self.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,7 +586,7 @@ class ItemText:
 
 @dataclass(frozen=True, slots=True)
 class AddItems:
-    """`in category "label" { item ... }`: new items in one of the base's categories."""
+    """`add to category "label" { item ... }`: new items in one of the base's categories."""
 
     category: str
     items: tuple[Item, ...]

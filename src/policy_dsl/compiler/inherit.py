@@ -2,7 +2,7 @@
 
 A derived standard starts from its base's header, declarations and items and applies its own
 changes (`replace item`, `remove item`, `item N points`, `item N cap deductions at`, `text item
-N`, `in category "..." { item ... }`, `replace fact`, `remove fact`, new declarations, header
+N`, `add to category "..." { item ... }`, `replace fact`, `remove fact`, new declarations, header
 fields). Every change is checked here: it names an item or fact the base has (B503, B504),
 at most once (B506); a new declaration does not take a name the base uses (B509); a removed
 fact is no longer used (B505). The result is checked by the checker like any standard.
@@ -89,6 +89,9 @@ def _find_base(standard: ast.Standard, ready: Sequence[ast.Standard],
     assert standard.based_on is not None
     reference, span = standard.based_on.name, standard.based_on.span
     region = region_of(standard)
+    if _matches(reference, standard, region) or _could_match(reference, standard, region):
+        return None, Diagnostic("B502", f"standard {standard.header.name} is based on itself",
+                                span, hint="name another standard, or remove `based on`")
     candidates = [s for s in ready if s.path != standard.path and _matches(reference, s, region)]
     if len(candidates) > 1:
         names = ", ".join(sorted(_pack_name(s) for s in candidates))
@@ -176,7 +179,7 @@ def derive(standard: ast.Standard, base: ast.Standard, base_text: str,
     for category in standard.categories:
         if category.label in table.items:
             error("B509", f"{base_name} has a category {category.label!r} already",
-                  category.span, hint=f'add items to it with `in category "{category.label}" '
+                  category.span, hint=f'add items to it with `add to category "{category.label}" '
                   "{ item ... }`")
         else:
             taken = [i.number for i in category.items if table.get(i.number) is not None]
@@ -187,7 +190,7 @@ def derive(standard: ast.Standard, base: ast.Standard, base_text: str,
                 table.add_category(category)
 
     seen: dict[tuple[int, str], ast.Span] = {}
-    removed_facts: list[ast.RemoveFact] = []
+    removed_facts: list[tuple[ast.RemoveFact, ast.FactDecl]] = []
     for override in standard.overrides:
         if isinstance(override, ast.ReplaceFact | ast.RemoveFact):
             name = override.fact.name if isinstance(override, ast.ReplaceFact) else override.name
@@ -196,8 +199,7 @@ def derive(standard: ast.Standard, base: ast.Standard, base_text: str,
                       hint=_hint(name, list(facts), "facts"))
             elif _once(seen, (-1, name), override.span, f"fact '{name}'", error):
                 if isinstance(override, ast.RemoveFact):
-                    del facts[name]
-                    removed_facts.append(override)
+                    removed_facts.append((override, facts.pop(name)))
                 else:
                     facts[name] = override.fact
             continue
@@ -216,12 +218,12 @@ def derive(standard: ast.Standard, base: ast.Standard, base_text: str,
             continue
         number = override.item.number if isinstance(override, ast.ReplaceItem) \
             else override.number
-        if table.get(number) is None:
+        aspect = _aspect(override)
+        whole = seen.get((number, "whole"))
+        if whole is None and table.get(number) is None:
             error("B503", f"{base_name} has no item {number}", override.span,
                   hint="items: " + ", ".join(str(n) for n in table.numbers))
             continue
-        aspect = _aspect(override)
-        whole = seen.get((number, "whole"))
         if whole is not None or (aspect == "whole" and any(
                 key[0] == number for key in seen)):
             earlier = whole or next(s for k, s in seen.items() if k[0] == number)
@@ -237,11 +239,11 @@ def derive(standard: ast.Standard, base: ast.Standard, base_text: str,
         elif isinstance(override, ast.RemoveItem):
             table.remove(number)
         elif isinstance(override, ast.ItemPoints):
-            table.set_points(number, override.points)
+            table.set_points(number, override.points, override.span)
         elif isinstance(override, ast.ItemCap):
             table.set_cap(number, override.cap)
         else:
-            table.set_text(number, override.kind, override.text)
+            table.set_text(number, override.kind, override.text, override.span)
 
     header = _header(standard.header, base.header)
     derived = dataclasses.replace(
@@ -252,12 +254,15 @@ def derive(standard: ast.Standard, base: ast.Standard, base_text: str,
         path=standard.path, source_sha256=standard.source_sha256, based_on=standard.based_on,
         overrides=(), bases=(ast.BaseSource(base.path, base.source_sha256, base_text),
                              *base.bases))
-    if not found:
-        used = used_names(derived)
-        for removal in removed_facts:
+    if not found and removed_facts:
+        # what would use the removed facts, were they still declared
+        probe = dataclasses.replace(derived, facts=derived.facts + tuple(
+            fact for _, fact in removed_facts))
+        used = used_names(probe)
+        for removal, _ in removed_facts:
             if removal.name in used:
-                users = [str(i.number) for i in derived.items
-                         if removal.name in _used_by(derived, i)]
+                users = [str(i.number) for i in probe.items
+                         if removal.name in _used_by(probe, i)]
                 where = f"item {', '.join(users)}" if users else "a declaration"
                 error("B505", f"fact '{removal.name}' is removed but {where} still uses it",
                       removal.span, hint="remove or replace what uses it too, or keep the "

@@ -54,16 +54,17 @@ class ItemTable:
         self.categories.append(category)
         self.items[category.label] = list(category.items)
 
-    def set_points(self, number: int, points: Decimal) -> None:
-        self.put(dataclasses.replace(self._item(number), points=points))
+    def set_points(self, number: int, points: Decimal, at: ast.Span | None = None) -> None:
+        item = self._item(number)
+        self.put(dataclasses.replace(item, points=points, changed_at=_noted(item, "points", at)))
 
     def set_cap(self, number: int, cap: ast.DeductionCap) -> None:
         self.put(dataclasses.replace(self._item(number), deduction_cap=cap))
 
-    def set_text(self, number: int, kind: str, text: str) -> None:
+    def set_text(self, number: int, kind: str, text: str, at: ast.Span | None = None) -> None:
         item = self._item(number)
-        self.put(dataclasses.replace(item, texts=dataclasses.replace(item.texts,
-                                                                     **{kind: text})))
+        self.put(dataclasses.replace(item, texts=dataclasses.replace(item.texts, **{kind: text}),
+                                     changed_at=_noted(item, kind, at)))
 
     def _require(self, number: int) -> tuple[str, int]:
         located = self._locate(number)
@@ -84,6 +85,10 @@ class ItemTable:
                 c, items=tuple(self.items[c.label]),
                 points=sum((i.points for i in self.items[c.label]), Decimal(0)))
             for c in self.categories)
+
+
+def _noted(item: ast.Item, what: str, at: ast.Span | None) -> tuple[tuple[str, ast.Span], ...]:
+    return item.changed_at if at is None else (*item.changed_at, (what, at))
 
 
 def without_unused_facts(standard: ast.Standard) -> ast.Standard:

@@ -135,7 +135,7 @@ def _override_word(override: ast.Override) -> str:
     words: dict[type[Any], str] = {
         ast.ReplaceItem: "replace item", ast.RemoveItem: "remove item",
         ast.ItemPoints: "item ... points", ast.ItemCap: "item ... cap deductions",
-        ast.ItemText: "text item", ast.AddItems: "in category", ast.ReplaceFact: "replace fact",
+        ast.ItemText: "text item", ast.AddItems: "add to category", ast.ReplaceFact: "replace fact",
         ast.RemoveFact: "remove fact"}
     return words[type(override)]
 
