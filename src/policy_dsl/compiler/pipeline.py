@@ -335,6 +335,12 @@ def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | Non
 
 def finish(result: BuildResult) -> BuildResult:
     """The packs' files and the manifest (index.json), once every pack is built."""
+    # a base's finding is found again in each standard based on it: shown once
+    once: dict[tuple[str, str, Span, str], tuple[Diagnostic, str]] = {}
+    for diagnostic, text in result.diagnostics:
+        once.setdefault((diagnostic.code, diagnostic.severity, diagnostic.span,
+                         diagnostic.message), (diagnostic, text))
+    result.diagnostics = list(once.values())
     first_source: dict[str, object] = {}
     for pack in result.packs:
         source = pack.source_path
