@@ -83,6 +83,17 @@ def test_nothing_changed_scores_as_the_base() -> None:
     assert (info.title, info.version, info.region) == ("派生表", 2026, "demo")
 
 
+def test_header_fields_replace_the_base_s_and_open_is_given_too() -> None:
+    closed = BASE.replace("to open", "to 2026-12-31")
+    tree = _resolved(derived("  version 2027\n  effective 2027-01-01 to open\n"), closed)
+    header = tree.header
+    assert (header.version, str(header.effective_from), header.effective_to) == (
+        2027, "2027-01-01", None)
+    assert (header.title, header.applies_to, header.total) == ("基础表", "示例机构", D(10))
+    kept = _resolved(derived("  version 2027\n"), closed).header
+    assert (str(kept.effective_from), str(kept.effective_to)) == ("2026-01-01", "2026-12-31")
+
+
 def test_item_points_and_a_replaced_item() -> None:
     """item 1 points 6 (award full_points follows: 6 − 3 = 3); item 2 replaced by a 4-point
     item (rate 60% ≥ 50% → 2); the category is now 6 + 4 = 10: earned 3 + 2 = 5."""

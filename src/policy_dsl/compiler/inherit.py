@@ -320,6 +320,8 @@ def _header(mine: ast.Header, base: ast.Header) -> ast.Header:
         values[item.name] = given if given is not None else getattr(base, item.name)
     values["name"], values["span"] = mine.name, mine.span
     values["bonus_included"] = mine.bonus_included or base.bonus_included
+    if mine.effective_from is not None:  # `effective A to B|open` is one field: `open` too
+        values["effective_to"] = mine.effective_to
     if mine.bonus_limit is not None:
         values["bonus_limit_reason"] = mine.bonus_limit_reason
     return ast.Header(**values)
