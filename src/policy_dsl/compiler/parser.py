@@ -103,6 +103,14 @@ def parse_text(text: str, file: str,
     if isinstance(built, _FrameworkParts):
         return built.framework(file, digest)
     header, declarations = built
+    based_on = next((d for d in declarations if isinstance(d, ast.BaseRef)), None)
+    overrides = tuple(d for d in declarations if isinstance(d, _OVERRIDES))
+    if overrides and based_on is None:
+        raise CompileError([Diagnostic(
+            "B510", f"'{_override_word(overrides[0])}' changes a base standard's item or fact, "
+            f"but standard {header.name} is not based on another", overrides[0].span,
+            hint=f"write `standard {header.name} based on BASE {{` (BASE: a standard of the "
+            "same region, or a pack such as suzhou/inpatient-2023)")])
     return ast.Standard(
         header=header,
         enums=tuple(d for d in declarations if isinstance(d, ast.EnumDecl)),
@@ -113,7 +121,23 @@ def parse_text(text: str, file: str,
         categories=tuple(d for d in declarations if isinstance(d, ast.Category)),
         path=file,
         source_sha256=digest,
+        based_on=based_on,
+        overrides=overrides,
     )
+
+
+_OVERRIDES = (ast.ReplaceItem, ast.RemoveItem, ast.ItemPoints, ast.ItemCap, ast.ItemText,
+              ast.AddItems, ast.ReplaceFact, ast.RemoveFact)
+
+
+def _override_word(override: ast.Override) -> str:
+    """How an override starts in the rule file, for messages."""
+    words: dict[type[Any], str] = {
+        ast.ReplaceItem: "replace item", ast.RemoveItem: "remove item",
+        ast.ItemPoints: "item ... points", ast.ItemCap: "item ... cap deductions",
+        ast.ItemText: "text item", ast.AddItems: "add to category", ast.ReplaceFact: "replace fact",
+        ast.RemoveFact: "remove fact"}
+    return words[type(override)]
 
 
 def parse_item(text: str, file: str) -> ast.Item:
@@ -366,6 +390,9 @@ class _AstBuilder(Transformer[Token, Any]):
     def start(self, meta: Meta, header: Any, *declarations: object) -> Any:
         if isinstance(header, _FrameworkParts):
             return header
+        if isinstance(header, tuple):  # a derived standard's header, and its base
+            header, base = header
+            declarations = (base, *declarations)
         return header, declarations
 
     # -- a framework
@@ -469,7 +496,16 @@ class _AstBuilder(Transformer[Token, Any]):
     def publicize(self, meta: Meta) -> str:
         return "publicize"
 
-    def standard(self, meta: Meta, name: Token, *fields: tuple[str, object, Token]) -> ast.Header:
+    def based_on(self, meta: Meta, name: Token) -> ast.BaseRef:
+        return ast.BaseRef(str(name), self._span(name))
+
+    def standard(self, meta: Meta, name: Token, *fields: Any) -> Any:
+        if fields and isinstance(fields[0], ast.BaseRef):
+            return self._header(meta, name, fields[1:]), fields[0]
+        return self._header(meta, name, fields)
+
+    def _header(self, meta: Meta, name: Token,
+                fields: tuple[tuple[str, object, Token], ...]) -> ast.Header:
         values: dict[str, object] = {}
         for key, value, where in fields:
             if key in values:
@@ -691,6 +727,35 @@ class _AstBuilder(Transformer[Token, Any]):
                 body.append(entry)
         return ast.Item(int(number), _unquote(label), points.value, is_bonus,
                         ast.ItemTexts(**texts), not_applicable, cap, tuple(body), self._span(meta))
+
+    # -- a derived standard's changes to its base
+    def replace_item(self, meta: Meta, item: ast.Item) -> ast.ReplaceItem:
+        return ast.ReplaceItem(item, self._span(meta))
+
+    def replace_fact(self, meta: Meta, fact: ast.FactDecl) -> ast.ReplaceFact:
+        return ast.ReplaceFact(fact, self._span(meta))
+
+    def remove_item(self, meta: Meta, number: Token) -> ast.RemoveItem:
+        return ast.RemoveItem(int(number), self._span(meta))
+
+    def remove_fact(self, meta: Meta, name: Token) -> ast.RemoveFact:
+        return ast.RemoveFact(str(name), self._span(meta))
+
+    def item_points(self, meta: Meta, number: Token, points: ast.Number) -> ast.ItemPoints:
+        return ast.ItemPoints(int(number), points.value, self._span(meta))
+
+    def item_cap(self, meta: Meta, number: Token, points: ast.Number,
+                 reason: ast.Reason) -> ast.ItemCap:
+        span = self._span(meta)
+        return ast.ItemCap(int(number), ast.DeductionCap(points.value, reason, span), span)
+
+    def item_text(self, meta: Meta, number: Token, kind: Literal[
+            "content", "method", "procedure", "basis"], *lines: Token) -> ast.ItemText:
+        return ast.ItemText(int(number), kind, "\n".join(_unquote(line) for line in lines),
+                            self._span(meta))
+
+    def add_items(self, meta: Meta, label: Token, *items: ast.Item) -> ast.AddItems:
+        return ast.AddItems(_unquote(label), items, self._span(meta))
 
     def text_field(self, meta: Meta, kind: str, *lines: Token) -> tuple[str, str, Meta]:
         return kind, "\n".join(_unquote(line) for line in lines), meta
