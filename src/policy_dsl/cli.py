@@ -165,10 +165,12 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
     failed: list[str] = []
+    faults = 0
     for outcome in iter_outcomes(pack, records, explain):
         output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
         if outcome.error is not None:
             failed.append(outcome.error)
+        faults += outcome.fault
     output.flush()
     click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
@@ -176,6 +178,11 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
         click.echo(f"  {message}", err=True)
     if len(failed) > 10:
         click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
+    if faults:  # every record has its line; a fault of policyc must still show
+        click.echo(f"policyc: internal fault while scoring {faults} record(s) (see their error "
+                   "field). This is a fault in policyc, not in your files; please report it.",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
     if failed:
         sys.exit(EXIT_INPUT_ERRORS)
 

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol, TypeVar
 
 from .arithmetic import ZERO
+from .strict_json import JSONRejected, StrictDecoder
 
 Raw = Mapping[str, object]
 T = TypeVar("T")
@@ -254,9 +255,10 @@ def read_json_list(raw: Raw, key: str, path: str, errors: list[FieldError],
         return []
     if isinstance(value, str):  # a CSV cell holds the list as JSON text
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            errors.append(FieldError(path, f"expected a JSON list, got {_shown(value)}"))
+            value = StrictDecoder().loads(value)
+        except JSONRejected as problem:
+            errors.append(FieldError(path, f"expected a JSON list, got {_shown(value)} "
+                                     f"({problem})"))
             return []
     if not isinstance(value, list):
         errors.append(FieldError(path, f"expected a list, got {_shown(value)}"))
