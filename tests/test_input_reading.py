@@ -235,7 +235,7 @@ def test_an_unreadable_array_refuses_the_file_with_line_and_column(text: str, wh
 def test_an_unreadable_array_is_exit_3_with_no_output() -> None:
     code, out, err = score_cli('[{"id": "A"},\n {"id": "B"', "json")
     assert (code, out) == (3, [])
-    assert "policyc: <stdin>:2:12: not valid JSON (Expecting ',' delimiter)" in err
+    assert ":2:12: not valid JSON (Expecting ',' delimiter)" in err
 
 
 def test_an_empty_array_has_no_records() -> None:
