@@ -108,6 +108,7 @@ def test_surrogates_anywhere_are_the_records_error_and_never_reach_the_output() 
     assert records[3].error is None  # a proper pair is one character: 😀
     assert records[3].raw is not None and records[3].raw["_note"] == "\U0001f600"
     code, out, _ = score_cli(text, "jsonl")
+    assert code == 3
     assert [o["id"] for o in out] == ["A", "B", "C", "D"]
 
 
@@ -223,7 +224,8 @@ def test_a_wrong_entry_of_an_array_is_that_records_error() -> None:
     ('[{"id": "A"},\n {"id": "B"', "input:2:12: not valid JSON"),
     ('[{"id": "A"}]\n]', "input:2:1: not valid JSON (Extra data)"),
     ('[{"id": "A"},\n {"id": ' + "[" * 50 + "]" * 50 + "},\n {bad}]", "input:3:3: not valid JSON"),
-    ('[{"id": ' + "[" * 50 + "]" * 50 + "}", "input:1:110: not valid JSON (the array is not closed)"),
+    ('[{"id": ' + "[" * 50 + "]" * 50 + "}",
+     "input:1:110: not valid JSON (the array is not closed)"),
     ('{"id": "A"}', "input: expected a JSON array of records"),
 ])
 def test_an_unreadable_array_refuses_the_file_with_line_and_column(text: str, where: str) -> None:
@@ -353,6 +355,7 @@ def test_repeated_ids_are_errors_naming_each_other() -> None:
 def test_a_repeated_id_with_its_own_error_reports_both() -> None:
     records = read_records(jsonl('{"id": "A"}', '{"id": "A", "x": NaN}'), "jsonl")
     [first, second] = score_batch(pack(PACK), records)
+    assert first.error == "line 1 (id A): id A appears more than once (also at line 2)"
     assert second.error == ("line 2 (id A): id A is used again; first at line 1; x: NaN is "
                             "not a number (JSON has no NaN or Infinity)")
 

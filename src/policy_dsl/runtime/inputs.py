@@ -260,7 +260,7 @@ def _read_csv(text: str, name: str) -> list[InputRecord]:
             if header is None:
                 header = _csv_header(row, line, name)
             else:
-                records.append(_csv_record(header, row, line))
+                records.append(_csv_record(header, row, line, last_line))
     except csv.Error as error:
         raise InputUnreadable(_csv_problem(text, last_line + 1, error, name)) from None
     return records
@@ -280,13 +280,15 @@ def _csv_header(row: list[str], line: int, name: str) -> list[str]:
     return list(columns)
 
 
-def _csv_record(header: list[str], row: list[str], line: int) -> InputRecord:
+def _csv_record(header: list[str], row: list[str], line: int, last_line: int) -> InputRecord:
     cells = dict(zip(header, row, strict=False))
     found = []
     if len(row) != len(header):
         more_or_fewer = "more" if len(row) > len(header) else "fewer"
+        spans = (f" (the row runs on to line {last_line}: is a quote out of place?)"
+                 if last_line > line else "")
         found.append(f"{more_or_fewer} cells ({len(row)}) than the header has columns "
-                     f"({len(header)})")
+                     f"({len(header)}){spans}")
     for number, cell in enumerate(row, start=1):
         if len(cell) > MAX_CELL:
             column = shown(header[number - 1]) if number <= len(header) else f"cell {number}"
