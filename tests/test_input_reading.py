@@ -434,6 +434,17 @@ def test_a_fault_in_one_record_leaves_the_others_scored_and_exits_70(
     assert "internal fault while scoring 1 record(s)" in err
 
 
+def test_a_records_fault_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Silent by default (the runtime's logger has a NullHandler); a host that logs, or
+    `POLICYC_DEBUG=1`, sees the traceback."""
+    records = read_records(jsonl(full_marks_inpatient(id="V")), "jsonl")
+    [outcome] = score_batch(_Faulty("read", "V"), records)  # type: ignore[arg-type]
+    assert outcome.fault
+    [logged] = caplog.records
+    assert logged.getMessage() == "internal fault while scoring line 1 (id V)"
+    assert logged.exc_info is not None and logged.exc_info[0] is KeyError
+
+
 def test_a_fault_in_the_cohort_pass_is_every_valid_records_error() -> None:
     records = read_records(jsonl(full_marks_inpatient(id="A"), '{"id": "B"}'), "jsonl")
     outcomes = score_batch(_Faulty("cohorts", ""), records)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import stat
 import sys
@@ -184,6 +185,8 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain:
     Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
     items, error.
     """
+    if os.environ.get("POLICYC_DEBUG"):  # a record's internal fault shows its traceback
+        logging.basicConfig(format="policyc: %(message)s")
     pack = load_pack(pack_name, year, packs_dir)
     name = "<stdin>" if input_path == "-" else input_path
     try:

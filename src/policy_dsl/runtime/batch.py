@@ -6,6 +6,7 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import localcontext
@@ -25,6 +26,8 @@ from .packs import Pack
 from .results import Score
 from .strict_json import safe_text
 from .values import RecordInvalid
+
+_log = logging.getLogger(__name__)  # a record's fault with its traceback (POLICYC_DEBUG=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
 
 
 def _fault(record: InputRecord, fault: Exception) -> str:
+    _log.error("internal fault while scoring %s", record.where, exc_info=fault)
     detail = safe_text(str(fault))
     detail = detail if len(detail) <= 200 else detail[:197] + "..."
     return (f"{record.where}: internal fault while scoring this record: "
