@@ -153,6 +153,18 @@ def test_numbers_are_exact_decimals_made_from_their_text() -> None:
     assert str(raw["f"]) == "-0.0"
 
 
+def test_an_unreadable_number_is_found_whatever_the_callers_decimal_context() -> None:
+    """A host that does not trap InvalidOperation would get a quiet NaN from Decimal():
+    the reader still reports the number."""
+    from decimal import InvalidOperation, localcontext
+
+    with localcontext() as context:
+        context.traps[InvalidOperation] = False
+        record = one('{"id": "A", "_note": 1e999999999999999999999}')
+    assert record.error == ("_note: the number '1e999999999999999999999' is beyond exact "
+                            "decimal arithmetic")
+
+
 def test_nesting_is_bounded_without_recursion() -> None:
     """32 levels (the record's own braces included) are read; 33 are the record's error,
     also under an ignored note; a line of 100,000 `[` is one record's error, not a crash."""

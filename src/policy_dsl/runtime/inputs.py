@@ -36,6 +36,7 @@ from .strict_json import (
 InputFormat = Literal["jsonl", "json", "csv"]
 
 MAX_ID = 200  # characters in an id
+_ID_NUMBER_LIMIT = 10**30  # a whole-number id has at most 30 digits
 MAX_CELL = 1 << 20  # characters in one CSV cell (1 MiB); a longer cell is its row's error
 _CSV_FIELD_LIMIT = (1 << 31) - 1  # Python's csv refuses longer cells; ours is MAX_CELL
 
@@ -105,7 +106,9 @@ def read_id(value: object) -> tuple[str | int | None, str | None]:
     if isinstance(value, bool):
         return None, f"id: expected a text or a whole number, got {json.dumps(value)}"
     if isinstance(value, int):
-        return value, None
+        if -_ID_NUMBER_LIMIT < value < _ID_NUMBER_LIMIT:
+            return value, None
+        return None, "id: a number of more than 30 digits; write a long id as a text"
     if isinstance(value, str):
         if len(value) > MAX_ID:
             return None, f"id: longer than {MAX_ID} characters"

@@ -4,9 +4,9 @@ Python's `json` reads `NaN` and `Infinity`, lets a repeated key silently win, tu
 into binary floats (or refuses integers longer than 4,300 digits) and recurses once per level
 of nesting. Input records get none of that:
 
-- every number is an exact `Decimal` made from its text (whole numbers of up to 30 digits
-  arrive as `int`); nothing here converts, normalises or formats it, so `9e999999` costs
-  what its nine characters cost. The field readers judge its size.
+- every number is an exact `Decimal` made from its text (whole numbers arrive as `int`, or as
+  `Decimal` beyond Python's int digit limit); nothing here converts, normalises or formats
+  it, so `9e999999` costs what its nine characters cost. The field readers judge its size.
 - `NaN`, `Infinity`, `-Infinity`, a repeated key in one object, and text holding an unpaired
   surrogate (`"\\ud800"`, which is not Unicode and cannot be written as UTF-8) are problems
   reported with where they are; a record holding one is that record's error.
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from itertools import accumulate
 
 MAX_DEPTH = 32  # levels of [ ] and { } in one record, its own braces included
-LONGEST_INT = 30  # digits of a whole number read as an int; longer ones arrive as Decimal
 MAX_PROBLEMS_SHOWN = 5
 
 # A string token, closed or running to the end of the text: it always matches, so the
@@ -30,9 +29,9 @@ MAX_PROBLEMS_SHOWN = 5
 _STRING = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_TRAPPING = Context()  # InvalidOperation raises
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# a raw surrogate, or an escape that may decode to one: only then is the value searched
-_SURROGATE_RISK = re.compile(r"[\ud800-\udfff]|\\u[dD][89abcdefABCDEF]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
 class JSONRejected(ValueError):
@@ -67,6 +66,13 @@ def shown(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit - 3] + "...")
 
 
+def _may_hold_surrogates(text: str) -> bool:
+    """A raw surrogate, or an escape that may decode to one: only then is a value searched."""
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        return True
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     """Whether brackets outside strings nest deeper than `limit` anywhere in `text`."""
     if text.count("[") + text.count("{") <= limit:
@@ -84,16 +90,27 @@ class StrictDecoder:
 
     def __init__(self) -> None:
         self.suspect = False
-        self._json = json.JSONDecoder(
-            parse_float=self._number, parse_int=self._integer,
-            parse_constant=self._constant, object_pairs_hook=self._object,
+        # Numbers go straight to int and Decimal; a number either refuses (longer than
+        # Python's int digit limit, an exponent beyond Decimal's) sends the text through
+        # the careful decoder, whose number hooks take any number.
+        self._fast = json.JSONDecoder(
+            parse_float=Decimal, parse_constant=self._constant, object_pairs_hook=self._object,
             strict=False)  # control characters inside strings are data
+        self._careful = json.JSONDecoder(
+            parse_float=self._number, parse_int=self._integer, parse_constant=self._constant,
+            object_pairs_hook=self._object, strict=False)
 
     def parse(self, text: str) -> object:
         """The value of `text`; raises `json.JSONDecodeError` when it is not JSON. Check
         `too_deep(text)` first; call `problems(value)` when `suspect` is set afterwards."""
-        self.suspect = _SURROGATE_RISK.search(text) is not None
-        return self._json.decode(text)
+        self.suspect = _may_hold_surrogates(text)
+        try:
+            with localcontext(_TRAPPING):  # an unreadable number raises, whatever the caller's
+                return self._fast.decode(text)  # context says
+        except json.JSONDecodeError:
+            raise
+        except (ValueError, ArithmeticError):
+            return self._careful.decode(text)
 
     def loads(self, text: str) -> object:
         """The value of `text`, or `JSONRejected` saying what is wrong with it."""
@@ -110,15 +127,17 @@ class StrictDecoder:
         return value
 
     def _integer(self, text: str) -> int | Decimal:
-        return int(text) if len(text) <= LONGEST_INT else Decimal(text)
+        try:
+            return int(text)
+        except ValueError:  # longer than Python's int digit limit (4,300 by default)
+            return Decimal(text)
 
     def _number(self, text: str) -> Decimal | _Rejected:
         try:
-            number = Decimal(text)
+            with localcontext(_TRAPPING):
+                return Decimal(text)
         except InvalidOperation:
-            number = Decimal("NaN")
-        if number.is_finite():
-            return number
+            pass
         self.suspect = True
         return _Rejected(f"the number {shown(text)} is beyond exact decimal arithmetic")
 
