@@ -310,6 +310,18 @@ def test_an_oversized_cell_is_its_rows_error_and_later_rows_are_read() -> None:
         "limit of 1,048,576"
 
 
+def test_csv_text_given_from_python_with_a_lone_surrogate() -> None:
+    """A file is UTF-8 and cannot hold one; text handed to `read_records` can: the cell is
+    its row's error, the id is no id, a header name is escaped."""
+    records = read_records("id,name,x\ud800\nA,ok,1\nB,a\udc00,1\n\ud801,z,1\n", "csv")
+    assert [(r.id, r.error) for r in records] == [
+        ("A", None),
+        ("B", "'name': text with an unpaired surrogate (\\ud800-\\udfff), which is not "
+              "Unicode"),
+        (None, "id: text with an unpaired surrogate (\\ud800-\\udfff), which is not Unicode")]
+    assert records[0].raw == {"id": "A", "name": "ok", "x\\ud800": "1"}
+
+
 def test_wrong_cell_counts_nul_bytes_and_blank_rows() -> None:
     """Too many or too few cells are the row's error; NUL is data; rows of empty cells are
     passed over (spreadsheets write them), and positions are each row's first line."""

@@ -26,6 +26,7 @@ from .strict_json import (
     MAX_DEPTH,
     SURROGATE_PROBLEM,
     StrictDecoder,
+    holds_surrogates,
     join_problems,
     problems,
     safe_text,
@@ -255,6 +256,7 @@ def _read_csv(text: str, name: str) -> list[InputRecord]:
     header: list[str] | None = None
     records = []
     last_line = 0  # the last line of the row read before
+    suspect = holds_surrogates(text)  # only text given from Python can: files are UTF-8
     try:
         for row in reader:
             line, last_line = last_line + 1, reader.line_num
@@ -263,7 +265,7 @@ def _read_csv(text: str, name: str) -> list[InputRecord]:
             if header is None:
                 header = _csv_header(row, line, name)
             else:
-                records.append(_csv_record(header, row, line, last_line))
+                records.append(_csv_record(header, row, line, last_line, suspect))
     except csv.Error as error:
         raise InputUnreadable(_csv_problem(text, last_line + 1, error, name)) from None
     return records
@@ -272,7 +274,7 @@ def _read_csv(text: str, name: str) -> list[InputRecord]:
 def _csv_header(row: list[str], line: int, name: str) -> list[str]:
     columns: dict[str, int] = {}
     for number, cell in enumerate(row, start=1):
-        column = cell.strip()
+        column = safe_text(cell.strip())
         if not column:
             raise InputUnreadable(f"{name}:{line}: column {number} of the header has no name; "
                                   "every column needs one")
@@ -283,7 +285,8 @@ def _csv_header(row: list[str], line: int, name: str) -> list[str]:
     return list(columns)
 
 
-def _csv_record(header: list[str], row: list[str], line: int, last_line: int) -> InputRecord:
+def _csv_record(header: list[str], row: list[str], line: int, last_line: int,
+                suspect: bool) -> InputRecord:
     cells = dict(zip(header, row, strict=False))
     found = []
     if len(row) != len(header):
@@ -293,10 +296,13 @@ def _csv_record(header: list[str], row: list[str], line: int, last_line: int) ->
         found.append(f"{more_or_fewer} cells ({len(row)}) than the header has columns "
                      f"({len(header)}){spans}")
     for number, cell in enumerate(row, start=1):
+        name = header[number - 1] if number <= len(header) else None
+        column = f"cell {number}" if name is None else shown(name)
         if len(cell) > MAX_CELL:
-            column = shown(header[number - 1]) if number <= len(header) else f"cell {number}"
             found.append(f"{column}: the cell holds {len(cell):,} characters, more than the "
                          f"limit of {MAX_CELL:,}")
+        elif suspect and name != "id" and safe_text(cell) != cell:  # the id: read_id's
+            found.append(f"{column}: {SURROGATE_PROBLEM}")
     id_cell = cells.get("id", "")
     record_id, id_problem = read_id(id_cell if len(id_cell) <= MAX_CELL else None)
     if id_problem:

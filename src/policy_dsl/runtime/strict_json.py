@@ -66,11 +66,16 @@ def shown(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit - 3] + "...")
 
 
+def holds_surrogates(text: str) -> bool:
+    """Whether `text` itself holds an unpaired surrogate (text decoded from UTF-8 cannot)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 def _may_hold_surrogates(text: str) -> bool:
     """A raw surrogate, or an escape that may decode to one: only then is a value searched."""
     if "\\u" in text and _SURROGATE_ESCAPE.search(text):
         return True
-    return not text.isascii() and _SURROGATE.search(text) is not None
+    return holds_surrogates(text)
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
