@@ -530,7 +530,9 @@ class _Checker:
                        rule.span, hint=self.suggest(rule.source, self.facts))
             return
         self.used.add(rule.source)
-        record = self.records[fact.type.name]
+        record = self.records.get(fact.type.name)
+        if record is None:  # the fact's type names no record: C214 at the fact already
+            return
         fields = {f.name: f.type.name for f in record.fields}
         wanted = {"item": {"text", "count"}, "points": NUMERIC_BASES, "evidence": {"text"}}
         for name, types in wanted.items():
@@ -697,7 +699,9 @@ class _Checker:
         if record_type is None or record_type.kind != "record":
             self.error("C203", f"'{variable}' is not an entry of a list here", span)
             return NUMBER
-        record = self.records[record_type.name or ""]
+        record = self.records.get(record_type.name or "")
+        if record is None:  # a list of a record type that is not declared: C214 already
+            return NUMBER
         for record_field in record.fields:
             if record_field.name == field_name:
                 return self.resolve_type(record_field.type) or NUMBER
@@ -858,7 +862,7 @@ class _Checker:
         return frozenset()
 
     def names_in(self, expr: ast.Expr) -> set[str]:
-        return {node.name for node in _walk(expr) if isinstance(node, ast.Name | ast.Given)}
+        return {node.name for node in walk(expr) if isinstance(node, ast.Name | ast.Given)}
 
     def check_unused(self) -> None:
         for fact in self.standard.facts:
@@ -889,18 +893,18 @@ def _percent_hint(actual: Type, wanted: Type) -> str | None:
     return None
 
 
-def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
+def walk(expr: ast.Expr) -> Iterator[ast.Expr]:
     yield expr
     for name in expr.__slots__:
         child = getattr(expr, name)
         children = child if isinstance(child, tuple) else (child,)
         for node in children:
             if isinstance(node, ast.Tier | ast.LookupCase):
-                yield from _walk(node.threshold if isinstance(node, ast.Tier) else node.result)
+                yield from walk(node.threshold if isinstance(node, ast.Tier) else node.result)
                 if isinstance(node, ast.Tier):
-                    yield from _walk(node.result)
+                    yield from walk(node.result)
             elif hasattr(node, "span") and not isinstance(node, ast.Span):
-                yield from _walk(node)
+                yield from walk(node)
 
 
 def _an(noun: str) -> str:

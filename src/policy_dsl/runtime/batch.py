@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import localcontext
 from typing import Any
 
@@ -22,7 +22,7 @@ from .framework import (
     settlement_json,
 )
 from .inputs import InputRecord, shown_id
-from .packs import Pack
+from .packs import Pack, Provenance
 from .results import Score
 from .strict_json import safe_text
 from .values import RecordInvalid
@@ -38,6 +38,7 @@ class Outcome:
     settlement: Settlement | None = None  # for a pack under a framework
     framework: bool = False  # the pack is under a framework: its output has those fields
     fault: bool = False  # the error is an internal fault of policy_dsl, not of the input
+    provenance: Provenance = field(kw_only=True)  # the pack that made it, in every line
 
 
 def score_batch(pack: Pack, records: Sequence[InputRecord],
@@ -56,7 +57,8 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
     each other), and neither takes part in cohort values. An unexpected exception while
     reading or scoring one record is that record's error, marked `fault`, and the others
     are still scored."""
-    rules: FrameworkRules | None = getattr(pack, "FRAMEWORK", None)
+    rules: FrameworkRules | None = pack.FRAMEWORK
+    provenance = pack.provenance
     framework = rules is not None
     repeated = repeated_ids(records)
     problems: dict[int, str] = {}
@@ -91,7 +93,8 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
             scorable[index] = (facts, cohort)
     for index, record in enumerate(records):
         if index in problems:
-            yield Outcome(record, None, problems[index], None, framework, index in faults)
+            yield Outcome(record, None, problems[index], None, framework, index in faults,
+                          provenance=provenance)
             continue
         facts, cohort = scorable.pop(index)
         try:
@@ -100,11 +103,13 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
                 settlement = (settle(rules, facts.settlement, score.exact, explain)
                               if rules is not None else None)
         except Undefined as problem:
-            yield Outcome(record, None, f"{record.where}: {problem}", None, framework)
+            yield Outcome(record, None, f"{record.where}: {problem}", None, framework,
+                          provenance=provenance)
         except Exception as fault:
-            yield Outcome(record, None, _fault(record, fault), None, framework, True)
+            yield Outcome(record, None, _fault(record, fault), None, framework, True,
+                          provenance=provenance)
         else:
-            yield Outcome(record, score, None, settlement, framework)
+            yield Outcome(record, score, None, settlement, framework, provenance=provenance)
 
 
 def _fault(record: InputRecord, fault: Exception) -> str:
@@ -150,8 +155,9 @@ def _places(records: Sequence[InputRecord], indexes: list[int]) -> str:
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
     """The stable output shape: id, total, earned, applicable_max, items, error; under a
     framework also status, own_score, final_score, grades, adjustments, refund, renewal,
-    publicize and referral. An institution that is not assessed this year (deferred,
-    terminated, exited) has no score. With `explain`, each item's reason lines
+    publicize and referral; last the pack's name and the SHA-256 of its file (`pack`,
+    `pack_sha256`), so every line says what made it. An institution that is not assessed this
+    year (deferred, terminated, exited) has no score. With `explain`, each item's reason lines
     (`explanation`) and the settlement's steps (`settlement_explanation`)."""
     settlement = outcome.settlement
     assessed = settlement is None or settlement.status == "assessed"
@@ -170,6 +176,7 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
         line.update(settlement_json(settlement))
     elif outcome.framework:
         line.update(dict.fromkeys(SETTLEMENT_FIELDS))
+    line.update(outcome.provenance.fields())
     if explain and score is not None:
         line["explanation"] = {
             str(item.number): [
