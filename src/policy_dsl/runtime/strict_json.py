@@ -29,7 +29,7 @@ MAX_PROBLEMS_SHOWN = 5
 _STRING = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
-_TRAPPING = Context()  # InvalidOperation raises
+_TRAPPING = Context(traps=[InvalidOperation])  # an unreadable number raises
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
@@ -55,7 +55,7 @@ class _RepeatedKeys(dict[str, object]):
 
 def safe_text(text: str) -> str:
     """`text` with any unpaired surrogate written as `\\udXXX`, so it can be written as UTF-8."""
-    if text.isascii() or not _SURROGATE.search(text):
+    if not holds_surrogates(text):
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
