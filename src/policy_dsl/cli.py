@@ -12,6 +12,7 @@ Exit codes say which kind of failure happened:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -23,15 +24,17 @@ from collections.abc import Iterator
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, cast, overload
 
 import click
 
 from . import __version__
 from .console import exit_needing_extra, missing_requirements
 from .runtime import (
-    FRAMEWORK_INPUTS,
+    FactInfo,
     InputUnreadable,
+    Outcome,
+    Pack,
     PackNotFound,
     decode,
     guess_format,
@@ -40,6 +43,7 @@ from .runtime import (
     outcome_json,
     read_records,
 )
+from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.inputs import InputFormat
 from .runtime.packs import (
     PackRefused,
@@ -49,6 +53,9 @@ from .runtime.packs import (
     read_index,
     verify_catalogue,
 )
+
+if TYPE_CHECKING:
+    from .compiler.pipeline import CheckedStandard
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -61,6 +68,9 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 DEFAULT_PACKS = Path("generated")
+OUTPUT_FORMATS = ("jsonl", "csv", "xlsx", "parquet")
+OUTPUT_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+TABLE_EXTRAS = {"xlsx": "openpyxl", "parquet": "pyarrow"}
 
 
 def _packs_dir(_context: click.Context, _parameter: click.Parameter,
@@ -152,7 +162,8 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     """Show a pack's facts (type, label, bounds, when required) and items."""
     pack = load_pack(pack_name, year, packs_dir)
     info = pack.INFO
-    framework_inputs = FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ()
+    framework_inputs = runtime_framework_inputs(pack.FRAMEWORK) \
+        if pack.FRAMEWORK is not None else ()
     if fmt == "json":
         described = _jsonable(info)
         assert isinstance(described, dict)
@@ -166,11 +177,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     click.echo(f"  pack {pack.origin} (sha256 {pack.sha256}, verified)")
     click.echo("\nfacts:")
     for fact in info.facts:
-        bounds = "" if fact.low is None and fact.high is None else \
-            f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
-        default = f", default {fact.default}" if fact.default else ""
-        click.echo(f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  "
-                   f"{fact.label}")
+        click.echo(_described(fact))
         if fact.members:
             click.echo("      " + ", ".join(f"{code}={label}" for code, label in fact.members))
         for sub in fact.fields:
@@ -178,11 +185,19 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     if framework_inputs:
         click.echo(f"\nframework {info.framework} inputs:")
         for fact in framework_inputs:
-            click.echo(f"  {fact.name:34} {fact.type}  ({fact.presence})  {fact.label}")
+            click.echo(_described(fact))
     click.echo("\nitems:")
     for item in info.items:
         bonus = " (bonus)" if item.bonus else ""
         click.echo(f"  {item.number:>2}  {item.points:>4}{bonus:8} {item.label}")
+
+
+def _described(fact: FactInfo) -> str:
+    """One fact as `describe` shows it: name, type, bounds, presence and default, label."""
+    bounds = "" if fact.low is None and fact.high is None else \
+        f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
+    default = f", default {fact.default}" if fact.default else ""
+    return f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  {fact.label}"
 
 
 @cli.command()
@@ -191,22 +206,30 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
 @click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]),
               default="auto", show_default=True, help="Input format (auto: by file name).")
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
-              default="-", help="Write the JSON Lines to this file (complete, or not at all) "
-              "instead of standard output.")
+              default="-", help="Write the results to this file (complete, or not at all) "
+              "instead of standard output; its extension chooses the format (.jsonl, .csv, "
+              ".xlsx, .parquet; any other: JSON Lines).")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS),
+              help="Output format, whatever the file's extension (default: by -o's extension; "
+              "jsonl on standard output).")
 @click.option("--explain", is_flag=True,
               help="Add every item's reason lines (and, under a framework, the settlement's "
-              "steps) to each result.")
+              "steps) to each result (JSON Lines only).")
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
-def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain: bool,
-          packs_dir: Path | None, input_path: str) -> None:
+def score(pack_name: str, year: int | None, fmt: str, output_path: str,
+          output_format: str | None, explain: bool, packs_dir: Path | None,
+          input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
-    Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
-    items, error.
+    Writes one result per input record, in input order: id, total, earned, applicable_max,
+    items (a column each in tables), the framework's fields, pack, pack_sha256, error. JSON
+    Lines by default; CSV, xlsx (with a summary sheet) or Parquet by -o's extension or
+    --output-format.
     """
     if os.environ.get("POLICYC_DEBUG"):  # a record's internal fault shows its traceback
         logging.basicConfig(format="policyc: %(message)s")
+    chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
     name = "<stdin>" if input_path == "-" else input_path
     try:
@@ -217,14 +240,26 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain:
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
     failed: list[str] = []
+
     faults = 0
-    with _results_to(output_path) as output:
-        for outcome in iter_outcomes(pack, records, explain):
-            output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
+
+    def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+        nonlocal faults
+        for outcome in outcomes:
             if outcome.error is not None:
                 failed.append(outcome.error)
             faults += outcome.fault
-        output.flush()
+            yield outcome
+
+    outcomes = counted(iter_outcomes(pack, records, explain))
+    if chosen_output == "jsonl":
+        with _results_to(output_path) as output:
+            for outcome in outcomes:
+                output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False)
+                             + "\n")
+            output.flush()
+    else:
+        _write_table(chosen_output, output_path, pack, outcomes)
     click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
     for message in failed[:10]:
@@ -238,6 +273,14 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain:
         sys.exit(EXIT_INTERNAL)
     if failed:
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of one result line (versioned; docs/result-line.schema.json)."""
+    from .api import result_schema
+
+    click.echo(json.dumps(result_schema(), ensure_ascii=False, indent=2))
 
 
 @cli.command()
@@ -302,6 +345,45 @@ def bundle(packs_dir: Path, root: Path | None, output: Path, version: str | None
                f"into {target} (sha256 {made.sha256})")
 
 
+def _output_format(path: str, given: str | None, explain: bool) -> str:
+    """The output format: --output-format, else by -o's extension (JSON Lines otherwise)."""
+    chosen = given or OUTPUT_EXTENSIONS.get(Path(path).suffix.lower(), "jsonl")
+    if chosen in TABLE_EXTRAS and path == "-":
+        raise click.UsageError(f"{chosen} is written to a file: give -o FILE.{chosen}")
+    if chosen != "jsonl" and explain:
+        raise click.UsageError(f"--explain adds reason lines to JSON Lines; {chosen} has one "
+                               "row per institution without them")
+    if chosen in TABLE_EXTRAS:
+        module = TABLE_EXTRAS[chosen]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise click.UsageError(f"{chosen} output needs {module}; install the tables "
+                                   "extra: pip install 'policy-dsl[tables]'") from None
+    return chosen
+
+
+def _write_table(chosen: str, path: str, pack: Pack, outcomes: Iterator[Outcome]) -> None:
+    """CSV, xlsx or Parquet, streamed from the outcomes into `path` (complete, or not at
+    all); a result Parquet cannot hold exactly is an input error (exit 3), and no file."""
+    from .api import result_of
+    from .tables import TableError, columns_for, write_csv, write_parquet, write_xlsx
+
+    columns = columns_for(pack)
+    results = (result_of(outcome) for outcome in outcomes)
+    try:
+        with _results_to(path, binary=True) as stream:
+            if chosen == "csv":
+                write_csv(stream, columns, results)
+            elif chosen == "xlsx":
+                write_xlsx(stream, pack, columns, results)
+            else:
+                write_parquet(stream, pack, columns, results)
+    except TableError as error:
+        click.echo(f"policyc: {path}: {error}; nothing was written", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
 def _read_input(path: str) -> bytes:
     """The input's bytes (`-`: standard input); a file that cannot be read is an input error."""
     if path == "-":
@@ -313,8 +395,23 @@ def _read_input(path: str) -> bytes:
                               f"({error.strerror or error})") from None
 
 
+@overload
+def _results_to(path: str, binary: Literal[False] = False) -> contextlib.AbstractContextManager[
+        TextIO]: ...
+
+
+@overload
+def _results_to(path: str, binary: Literal[True]) -> contextlib.AbstractContextManager[
+        BinaryIO]: ...
+
+
+def _results_to(path: str, binary: bool = False) -> contextlib.AbstractContextManager[IO[Any]]:
+    """Where results go (text, or bytes with `binary`): see `_results_stream`."""
+    return _results_stream(path, binary)
+
+
 @contextlib.contextmanager
-def _results_to(path: str) -> Iterator[TextIO]:
+def _results_stream(path: str, binary: bool) -> Iterator[IO[Any]]:
     """Where results go: standard output for `-`, else FILE, written complete or not at all.
 
     A file is written as a temporary file beside it and renamed into place only when every line
@@ -322,15 +419,19 @@ def _results_to(path: str) -> Iterator[TextIO]:
     FILE untouched. A device or a pipe (`-o /dev/null`) is written directly.
     """
     if path == "-":
+        if binary:
+            yield sys.stdout.buffer
+            return
         with click.open_file("-", "w", encoding="utf-8") as stdout:  # UTF-8 whatever the locale
             yield cast("TextIO", stdout)
         return
+    mode, encoding = ("wb", None) if binary else ("w", "utf-8")
     target = Path(os.path.realpath(path))  # through a symbolic link, not over it
     existing = target.stat() if target.exists() else None
     if existing is not None and (stat.S_ISCHR(existing.st_mode)
                                  or stat.S_ISFIFO(existing.st_mode)):
         try:
-            stream = open(target, "w", encoding="utf-8")  # noqa: SIM115 (closed just below)
+            stream = open(target, mode, encoding=encoding)  # noqa: SIM115 (closed below)
         except OSError as error:
             raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
         with stream:
@@ -343,7 +444,7 @@ def _results_to(path: str) -> Iterator[TextIO]:
         raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
     try:
         os.fchmod(handle, stat.S_IMODE(existing.st_mode) if existing else _new_file_mode())
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with os.fdopen(handle, mode, encoding=encoding) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())  # on disk before it takes FILE's name
@@ -465,11 +566,107 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
     if show_coverage:
         from . import coverage
 
-        click.echo(coverage.report(coverage.measure(results, packs_dir)))
+        click.echo(coverage.report(coverage.measure(results, packs_dir),
+                                   coverage.without_cases(results, packs_dir, targets)))
     if errors:
         sys.exit(EXIT_RULE_ERRORS)
     if failed:
         sys.exit(EXIT_CASES_FAILED)
+
+
+@cli.command("diff")
+@click.argument("before", metavar="A")
+@click.argument("after", metavar="B")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--population", "population", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Institution records (as `policyc score` reads them) to score under both "
+              "versions: how many move, by how much, grades and refunds.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and plugins/.")
+def diff_command(before: str, after: str, fmt: str, population: str | None,
+                 root: Path) -> None:
+    """What changed from A to B: two packs (suzhou/outpatient-2023, or a city pack beside its
+    base) or two rule files (paths ending .policy), item by item, with both values and both
+    source lines. Exit 0 whether or not they differ; 1 when a rule file has errors."""
+    from .compiler import diff, pipeline
+
+    sides = [_standard_to_compare(name, root) for name in (before, after)]
+    standard_a, standard_b = sides[0][1], sides[1][1]
+    trees = [diff.in_plugin_files(s.standard, [(p.path, p.text) for p in s.plugins])
+             for s in (standard_a, standard_b)]
+    changes = diff.compare(diff.Side(trees[0], standard_a.checked),
+                           diff.Side(trees[1], standard_b.checked))
+    impact_report: dict[str, object] | None = None
+    impact_text = ""
+    if population is not None:
+        from . import impact
+
+        name = "<stdin>" if population == "-" else population
+        try:
+            text = decode(_read_input(population), name)
+            records = read_records(text, guess_format(name, text), name)
+        except InputUnreadable as error:
+            click.echo(f"policyc: {error}", err=True)
+            sys.exit(EXIT_INPUT_ERRORS)
+        packs = [pipeline.pack_in_memory(standard, source, f"<{label}>")
+                 for label, standard, source in sides]
+        measured = impact.measure(packs[0], packs[1], records)
+        impact_report = impact.report_json(measured, name)
+        impact_text = impact.report_text(measured, name)
+    described = [_side_described(label, standard) for label, standard, _ in sides]
+    if fmt == "json":
+        report: dict[str, object] = {"a": described[0], "b": described[1],
+                                     "differences": bool(changes),
+                                     "changes": [diff.change_json(c) for c in changes]}
+        if impact_report is not None:
+            report["impact"] = impact_report
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for side, (label, standard, _) in zip("AB", sides, strict=True):
+        used = ", ".join(p.path for p in standard.plugins)
+        click.echo(f"{side}  {label}  ({standard.standard.path}"
+                   f"{'; plugins ' + used if used else ''})")
+    click.echo("")
+    click.echo(diff.render_text(changes, standard_a.standard, standard_b.standard))
+    if impact_text:
+        click.echo("\n" + impact_text)
+
+
+def _standard_to_compare(name: str, root: Path) -> tuple[str, CheckedStandard, str]:
+    """A pack name or a rule file, as its checked standard with a label and its rule file's
+    text; exits 1 (with the diagnostics) when it has errors, 2 when there is no such thing."""
+    from .compiler import pipeline
+
+    try:
+        if name.endswith(pipeline.RULE_FILE_SUFFIX):
+            path = Path(name)
+            if not path.is_file():
+                raise click.UsageError(f"no rule file {name}")
+            checked, found = pipeline.standard_from_file(root, path)
+            text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        else:
+            checked, found = pipeline.standard_for(root, name)
+            text = ""
+    except pipeline.UnknownPack as error:
+        raise click.UsageError(str(error)) from None
+    errors = [(d, t) for d, t in found if d.severity == "error"]
+    if checked is None or errors:
+        for diagnostic, source in errors:
+            click.echo(diagnostic.render(source), err=True)
+        click.echo(f"policyc: {len(errors)} error(s) in the rule files of {name}", err=True)
+        sys.exit(EXIT_RULE_ERRORS)
+    if not text:
+        text = (root / checked.standard.path).read_bytes().decode("utf-8-sig",
+                                                                   errors="replace")
+    from .compiler import codegen
+
+    return codegen.pack_name(checked.standard), checked, text
+
+
+def _side_described(label: str, standard: CheckedStandard) -> dict[str, object]:
+    return {"pack": label, "source": standard.standard.path,
+            "plugins": [p.path for p in standard.plugins]}
 
 
 def _jsonable(value: object) -> object:
