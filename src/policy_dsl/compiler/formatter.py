@@ -1,0 +1,724 @@
+"""Rule file text -> the same file in its one canonical layout (`policyc fmt`).
+
+The formatter starts from the parser's own parse (`parser.parse_syntax`: Lark's tree and the
+comments the grammar skips), so `fmt` and `check` read a file the same way. Each statement
+(a header field, a declaration, a rule ...) becomes a document in a small Wadler/prettier
+style algebra (text, line breaks that break only when a group does not fit in `WIDTH`
+columns, nesting, alignment), printed by `_Printer`; blocks, blank lines and comments are put
+together line by line by `_Layout`.
+
+The layout, taken from the shipped rule files:
+- 2 spaces per block level; no blank line after `{` or before `}`; at most one blank line
+  anywhere, exactly one around a top-level block and between the items of a category;
+- a rule (or `not applicable`, `cap deductions`, a standard's `bonus limit`) stays on one line
+  when it fits; otherwise its reason goes on the next line, 2 spaces in, with its citations
+  after it (or on a line of their own when they do not fit either); a rule's `when`, a step
+  rule's `below`/`above` and `steps`, and a `for each` rule's body move to lines of their own,
+  2 spaces in, when the rule's head does not fit; a framework clause's reason is always on
+  the next line;
+- a broken `and`/`or` chain starts each continuation line with its operator, under the
+  chain's first operand; `then` and `else` go under `if`; a `tiers`/`lookup` that does not
+  fit puts one case a line, each with a comma;
+- texts of `content`, `method`, `procedure` and `basis`: one quoted line a line, aligned
+  under the first;
+- own-line comments stay before the statement they precede (at its indentation); a trailing
+  comment stays at the end of its statement's line, two spaces after the longest line of a
+  run of consecutive lines with trailing comments.
+Numbers print as written (`1.0` stays `1.0`); parentheses only where precedence needs them.
+
+`format_text` refuses (raises `FormatError`) to return a text whose AST differs from the
+input's (spans left out), as black compares the ASTs before and after.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from lark import Token, Tree
+
+from . import ast
+from .parser import Syntax, build_ast, parse_syntax
+
+# The width a line may take (a full-width character counts 2 columns, as terminals show it).
+WIDTH = 120
+INDENT = "  "
+
+
+class FormatError(Exception):
+    """The formatted text would not mean what the input means: a bug in the formatter."""
+
+
+# ---------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True)
+class Line:
+    """A space (nothing if `soft`) when its group fits on the line, else a new line."""
+
+    soft: bool = False
+    hard: bool = False
+
+
+@dataclass(frozen=True)
+class Group:
+    doc: Doc
+
+
+@dataclass(frozen=True)
+class Nest:
+    by: int
+    doc: Doc
+
+
+@dataclass(frozen=True)
+class Align:
+    """New lines inside `doc` start at the column where `doc` starts."""
+
+    doc: Doc
+
+
+@dataclass(frozen=True)
+class Flat:
+    """`doc` on one line, however long."""
+
+    doc: Doc
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Contents and separators alternating; a separator breaks only before a content that
+    does not fit on the line."""
+
+    parts: tuple[Doc, ...]
+
+
+@dataclass(frozen=True)
+class IfBreak:
+    broken: Doc
+    flat: Doc = ""
+
+
+Doc = Union[str, list["Doc"], Line, Group, Nest, Align, Flat, Fill, IfBreak]
+
+LINE = Line()
+HARDLINE = Line(hard=True)
+SOFTLINE = Line(soft=True)
+
+
+def width(text: str) -> int:
+    """Columns `text` takes in a terminal (full-width characters take 2)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _has_hard_line(doc: Doc) -> bool:
+    if isinstance(doc, str):
+        return False
+    if isinstance(doc, list):
+        return any(_has_hard_line(d) for d in doc)
+    if isinstance(doc, Line):
+        return doc.hard
+    if isinstance(doc, Fill):
+        return any(_has_hard_line(d) for d in doc.parts)
+    if isinstance(doc, IfBreak):
+        return _has_hard_line(doc.broken)
+    return _has_hard_line(doc.doc)
+
+
+_FLAT, _BREAK = False, True
+_Command = tuple[int, bool, Doc]  # indentation, broken?, document
+
+
+class _Printer:
+    """Prints one document from a starting column (prettier's algorithm, small)."""
+
+    def __init__(self, line_width: int) -> None:
+        self.line_width = line_width
+
+    def print(self, doc: Doc, indent: int) -> list[str]:
+        lines: list[str] = []
+        current: list[str] = []
+        column = indent
+        stack: list[_Command] = [(indent, _BREAK, doc)]
+        while stack:
+            ind, broken, d = stack.pop()
+            if isinstance(d, str):
+                current.append(d)
+                column += width(d)
+            elif isinstance(d, list):
+                stack.extend((ind, broken, part) for part in reversed(d))
+            elif isinstance(d, Line):
+                if broken or d.hard:
+                    lines.append("".join(current).rstrip())
+                    current, column = [" " * ind], ind
+                elif not d.soft:
+                    current.append(" ")
+                    column += 1
+            elif isinstance(d, Group):
+                flat = (not broken or not _has_hard_line(d.doc)) and (
+                    not broken or self._fits([(ind, _FLAT, d.doc)], stack, column))
+                stack.append((ind, not flat, d.doc))
+            elif isinstance(d, Nest):
+                stack.append((ind + d.by, broken, d.doc))
+            elif isinstance(d, Align):
+                stack.append((column, broken, d.doc))
+            elif isinstance(d, Flat):
+                stack.append((ind, _FLAT, d.doc))
+            elif isinstance(d, IfBreak):
+                stack.append((ind, broken, d.broken if broken else d.flat))
+            else:  # Fill
+                self._fill(d.parts, ind, broken, column, stack)
+        lines.append("".join(current).rstrip())
+        return lines
+
+    def _fill(self, parts: tuple[Doc, ...], ind: int, broken: bool, column: int,
+              stack: list[_Command]) -> None:
+        if not parts:
+            return
+        content = parts[0]
+        content_fits = not broken or self._fits([(ind, _FLAT, content)], [], column)
+        if len(parts) == 1:
+            stack.append((ind, not content_fits, content))
+            return
+        separator = parts[1]
+        if len(parts) == 2:
+            stack.append((ind, not content_fits, separator))
+            stack.append((ind, not content_fits, content))
+            return
+        pair_fits = not broken or self._fits(
+            [(ind, _FLAT, [content, separator, parts[2]])], stack, column)
+        stack.append((ind, broken, Fill(parts[2:])))
+        stack.append((ind, not pair_fits, separator))
+        stack.append((ind, not content_fits, content))
+
+    def _fits(self, commands: list[_Command], rest: list[_Command], column: int) -> bool:
+        remaining = self.line_width - column
+        todo = list(reversed(commands))
+        rest_index = len(rest)
+        while remaining >= 0:
+            if not todo:
+                if rest_index == 0:
+                    return True
+                rest_index -= 1
+                todo.append(rest[rest_index])
+            ind, broken, d = todo.pop()
+            if isinstance(d, str):
+                remaining -= width(d)
+            elif isinstance(d, list):
+                todo.extend((ind, broken, part) for part in reversed(d))
+            elif isinstance(d, Line):
+                if broken or d.hard:
+                    return True
+                remaining -= 0 if d.soft else 1
+            elif isinstance(d, Group):
+                todo.append((ind, broken or _has_hard_line(d.doc), d.doc))
+            elif isinstance(d, Nest | Align):
+                todo.append((ind, broken, d.doc))
+            elif isinstance(d, Flat):
+                todo.append((ind, _FLAT, d.doc))
+            elif isinstance(d, IfBreak):
+                todo.append((ind, broken, d.broken if broken else d.flat))
+            else:  # Fill
+                todo.extend((ind, broken, part) for part in reversed(d.parts))
+        return False
+
+
+def _join(separator: Doc, docs: Sequence[Doc]) -> list[Doc]:
+    joined: list[Doc] = []
+    for index, doc in enumerate(docs):
+        if index:
+            joined.append(separator)
+        joined.append(doc)
+    return joined
+
+
+# ---------------------------------------------------------------- expressions
+
+# Binding strength of each expression form, from the grammar (policy.lark): an operand
+# weaker than its place needs parentheses.
+_IF, _OR, _AND, _NOT, _COMPARE, _SUM, _PRODUCT, _UNARY, _ATOM = range(9)
+_CHAINS = {"or_": ("or", _OR, _AND), "and_": ("and", _AND, _NOT)}
+_ARITHMETIC = {"add": ("+", _SUM, _PRODUCT), "sub": ("-", _SUM, _PRODUCT),
+               "mul": ("*", _PRODUCT, _UNARY), "div": ("/", _PRODUCT, _UNARY)}
+
+
+def _token(tree: Tree[Token] | Token) -> str:
+    """The text of a token, or of a keyword rule's one token (`sign`, `rounding` ...)."""
+    if isinstance(tree, Token):
+        return str(tree)
+    return "".join(_token(child) for child in tree.children)
+
+
+def expression(tree: Tree[Token], need: int = _IF) -> Doc:
+    """`tree` (an expression) printed, in parentheses if it binds weaker than `need`."""
+    doc, strength = _expression(tree)
+    return ["(", doc, ")"] if strength < need else doc
+
+
+def _expression(t: Tree[Token]) -> tuple[Doc, int]:
+    kind, c = t.data, t.children
+    if kind in _CHAINS:
+        word, strength, right = _CHAINS[kind]
+        operands: list[Tree[Token]] = []
+        while isinstance(t, Tree) and t.data == kind:
+            left, rhs = t.children
+            operands.append(rhs)  # type: ignore[arg-type]
+            t = left  # type: ignore[assignment]
+        operands.append(t)
+        operands.reverse()
+        # An `and` chain inside an `or` keeps its parentheses (as the shipped files write
+        # it), though `and` binds tighter: the one place where more than the minimum is kept.
+        need = _OR if kind == "or_" else strength
+        parts: list[Doc] = [_operand(operands[0], need, strength)]
+        for operand in operands[1:]:
+            parts += [LINE, [word, " ", _operand(operand, need, right)]]
+        return Align(Fill(tuple(parts))), strength
+    if kind in _ARITHMETIC:
+        symbol, strength, right = _ARITHMETIC[kind]
+        return [expression(c[0], strength), f" {symbol} ", expression(c[1], right)], strength
+    simple: dict[str, Callable[[], tuple[Doc, int]]] = {
+        "if_expr": lambda: (Group(Align([
+            "if ", expression(c[0]), LINE, "then ", expression(c[1]), LINE,
+            "else ", expression(c[2])])), _IF),
+        "not_": lambda: (["not ", expression(c[0], _NOT)], _NOT),
+        "compare": lambda: ([expression(c[0], _SUM), f" {c[1]} ", expression(c[2], _SUM)],
+                            _COMPARE),
+        "is_member": lambda: ([expression(c[0], _SUM), f" is {c[1]}"], _COMPARE),
+        "is_not_member": lambda: ([expression(c[0], _SUM), f" is not {c[1]}"], _COMPARE),
+        "has_member": lambda: ([expression(c[0], _SUM), f" has {c[1]}"], _COMPARE),
+        "given": lambda: (f"given {c[0]}", _COMPARE),
+        "neg": lambda: (["-", expression(c[0], _UNARY)], _UNARY),
+        "number": lambda: (str(c[0]), _ATOM),
+        "percent": lambda: (str(c[0]), _ATOM),
+        "true": lambda: ("true", _ATOM),
+        "false": lambda: ("false", _ATOM),
+        "name": lambda: (str(c[0]), _ATOM),
+        "field": lambda: (f"{c[0]}.{c[1]}", _ATOM),
+        "call": lambda: ([str(c[0]), "(", _join(", ", [expression(a) for a in c[1:]]), ")"],
+                         _ATOM),
+        "aggregate": lambda: ([_token(c[0]), f"({c[1]} in ", expression(c[2]), ": ",
+                               expression(c[3]), ")"], _ATOM),
+        "builtin_call": lambda: ([_token(c[0]), "(",
+                                  _join(", ", [expression(a) for a in c[1:]]), ")"], _ATOM),
+        "tiers": lambda: (_cases("tiers", c[0], [_case(x) for x in c[1:]]), _ATOM),
+        "lookup": lambda: (_cases("lookup", c[0], [_case(x) for x in c[1:]]), _ATOM),
+    }
+    return simple[kind]()
+
+
+def _operand(tree: Tree[Token], need: int, strength: int) -> Doc:
+    """An operand of an `and`/`or` chain: an `and` chain in an `or` one is parenthesized."""
+    if need == _OR and isinstance(tree, Tree) and tree.data == "and_":
+        return ["(", expression(tree), ")"]
+    return expression(tree, strength)
+
+
+def _case(tree: Tree[Token]) -> Doc:
+    if tree.data == "tier":
+        op, bound, value = tree.children
+        return [f"{op} ", expression(bound, _SUM), ": ", expression(value, _SUM)]
+    if tree.data == "lookup_case":
+        name, value = tree.children
+        return [f"{name}: ", expression(value, _SUM)]
+    return ["else: ", expression(tree, _SUM)]  # a tiers' `else` value
+
+
+def _cases(word: str, subject: Tree[Token], cases: list[Doc]) -> Doc:
+    return Group([word, " ", expression(subject), " {",
+                  Nest(2, [LINE, _join([",", LINE], cases), IfBreak(",")]), LINE, "}"])
+
+
+# ---------------------------------------------------------------- statements
+
+
+def _child(tree: Tree[Token], kind: str) -> Tree[Token] | None:
+    return next((c for c in tree.children if isinstance(c, Tree) and c.data == kind), None)
+
+
+def _reason(tree: Tree[Token]) -> Doc:
+    text, *citation = tree.children
+    if not citation:
+        return str(text)
+    cites = ", ".join(str(c) for c in citation[0].children)  # type: ignore[union-attr]
+    return f"{text} [{cites}]"
+
+
+def _with_reason(head: Doc, reason: Tree[Token] | None, *, always_break: bool = False) -> Doc:
+    if reason is None:
+        return head
+    return Group([Group(head), Nest(2, [HARDLINE if always_break else LINE, _reason(reason)])])
+
+
+def _number(tree: Tree[Token]) -> str:
+    return _token(tree)
+
+
+def _statement(tree: Tree[Token]) -> Doc:
+    """The document of one statement that is not a block."""
+    kind, c = tree.data, tree.children
+    reason = _child(tree, "reason")
+    cap = _child(tree, "cap")
+    cap_doc: Doc = f" cap {_number(cap.children[0])}" if cap else ""  # type: ignore[arg-type]
+    condition = _child(tree, "condition")
+    when: Doc = (Nest(2, [LINE, "when ", expression(condition.children[0])])  # type: ignore[arg-type]
+                 if condition else "")
+    if kind == "amount_rule":
+        per = _child(tree, "per")
+        per_doc: Doc = [" per ", expression(per.children[0])] if per else ""  # type: ignore[arg-type]
+        return _with_reason([_token(c[0]), " ", expression(c[1]), per_doc, when, cap_doc], reason)
+    if kind == "step_rule":
+        return _with_reason([
+            _token(c[0]), " ", expression(c[1]), " per ", expression(c[2]), " of ",
+            expression(c[3]), Nest(2, [LINE, _token(c[4]), " ", expression(c[5]), LINE,
+                                       "steps ", _token(c[6]), cap_doc])], reason)
+    if kind == "each_rule":
+        return _with_reason([_token(c[0]), f" for each {c[1]} in ", expression(c[2]), ":",
+                             Nest(2, [LINE, expression(c[3])]), when, cap_doc], reason)
+    if kind == "zero_rule":
+        return _with_reason(["zero when ", expression(c[0])], reason)
+    if kind == "entries_rule":
+        return _with_reason([_token(c[0]), f" entries from {c[1]}", cap_doc], reason)
+    if kind == "not_applicable":
+        return _with_reason(["not applicable when ", expression(c[0])], reason,
+                            always_break=True)
+    if kind == "deduction_cap":
+        return _with_reason(f"cap deductions at {_number(c[0])}", reason)  # type: ignore[arg-type]
+    if kind == "text_field":
+        return [_token(c[0]), " ", Align(_join(HARDLINE, [str(s) for s in c[1:]]))]
+    if kind in _DECLARATIONS:
+        return _DECLARATIONS[kind](tree)
+    if kind.startswith("fw_"):
+        return _with_reason(_framework_head(tree), reason, always_break=True)
+    return Flat(_header_field(tree))
+
+
+def _header_field(tree: Tree[Token]) -> Doc:
+    kind, c = tree.data, tree.children
+    words = {"title": "title", "version": "version", "applies_to": "applies to",
+             "framework": "framework", "total": "total", "rescale": "rescale to",
+             "source_text": "source"}
+    if kind in words:
+        return f"{words[kind]} {_token(c[0])}"
+    if kind == "region":
+        return f"region {c[0]} {c[1]}"
+    if kind == "effective":
+        return f"effective {c[0]} to {_token(c[1]) if isinstance(c[1], Token) else 'open'}"
+    if kind == "bonus_included":
+        return "bonus included"
+    if kind == "bonus_limit":
+        return _with_reason(f"bonus limit {_number(c[0])}", _child(tree, "reason"))  # type: ignore[arg-type]
+    raise FormatError(f"no layout for {kind!r}")
+
+
+def _framework_head(tree: Tree[Token]) -> Doc:
+    kind, c = tree.data, tree.children
+    if kind == "fw_grade":
+        step = _child(tree, "refund_step")
+        repeat = _child(tree, "repeat")
+        return ["grade ", Align([
+            f"{c[0]} from {_number(c[1])} refund {c[2]}",  # type: ignore[arg-type]
+            f" minus {step.children[0]} per point below {_number(step.children[1])}"  # type: ignore[arg-type]
+            if step else "",
+            f" renewal {_token(_child(tree, 'renewal'))}",  # type: ignore[arg-type]
+            [HARDLINE, f"after {repeat.children[0]} {_token(repeat.children[1])}"]
+            if repeat else "",
+            " publicize" if _child(tree, "publicize") else ""])]
+    heads: dict[str, Callable[[], str]] = {
+        "fw_deductions": lambda: f"deductions total {_number(c[0])}",  # type: ignore[arg-type]
+        "fw_bonus_limit": lambda: f"bonus limit {_number(c[0])} advisory",  # type: ignore[arg-type]
+        "fw_composite": lambda: f"composite own {c[0]} subordinates {c[1]}",
+        "fw_other_breach": lambda: f"other breach renewal {_token(c[0])}",
+        "fw_downgrade": lambda: f"downgrade national {c[0]} provincial {c[1]}",
+        "fw_veto": lambda: f"veto grade {c[0]}",
+        "fw_tenure": lambda: f"tenure {c[0]} months",
+        "fw_terminated": lambda: f"terminated refund {c[0]}",
+        "fw_exit_violations": lambda: f"exit with violations refund as {c[0]} at {_number(c[1])}",  # type: ignore[arg-type]
+        "fw_exit_clean": lambda: f"exit without violations refund {c[0]}",
+        "fw_referral": lambda: "referral when fraud clues",
+        "fw_evidence": lambda: "evidence required",
+    }
+    return heads[tree.data]()
+
+
+def _type(tree: Tree[Token]) -> str:
+    name = tree.children[0]
+    return {"simple_type": f"{name}", "list_type": f"list of {name}",
+            "set_type": f"set of {name}"}[tree.data]
+
+
+def _option(tree: Tree[Token]) -> Doc:
+    if tree.data == "bounds":
+        low, *high = (_token(b) for b in tree.children)
+        return f" in {low}..{high[0] if high else ''}"
+    if tree.data == "optional":
+        return " optional"
+    if tree.data == "required_when":
+        return [" required when ", expression(tree.children[0])]  # type: ignore[arg-type]
+    return [" default ", expression(tree.children[0])]  # type: ignore[arg-type]
+
+
+def _typed(tree: Tree[Token]) -> Doc:
+    name, label, kind, *options = tree.children
+    return Flat([f"{name} {label}: {_type(kind)}",  # type: ignore[arg-type]
+                 [_option(o) for o in options]])  # type: ignore[arg-type]
+
+
+def _cohort(tree: Tree[Token]) -> Doc:
+    name, label, spec = tree.children
+    c = spec.children  # type: ignore[union-attr]
+    if spec.data == "cohort_mean":  # type: ignore[union-attr]
+        body: Doc = ["mean ", expression(c[0]), " by ", expression(c[1])]  # type: ignore[arg-type]
+        for option in c[2:]:
+            if option.data == "min_size":  # type: ignore[union-attr]
+                body.append(f" at least {option.children[0]}")  # type: ignore[union-attr]
+            else:
+                body.append(f" unless given {option.children[0]}")  # type: ignore[union-attr]
+    else:
+        def band(b: Tree[Token]) -> str:
+            return f"{b.data.removesuffix('_band')} {b.children[0]} from " \
+                   f"{_token(b.children[1])} step {_token(b.children[2])}"
+        body = ["rank ", expression(c[0]), f" {_token(c[1])} ties {_token(c[2])}",  # type: ignore[arg-type]
+                HARDLINE, band(c[3]), HARDLINE, band(c[4])]  # type: ignore[arg-type]
+        if len(c) > 5:
+            body += [HARDLINE, "unranked ", expression(c[5].children[0], _ATOM)]  # type: ignore[union-attr, arg-type]
+    return Flat([f"cohort {name} {label} =", Nest(2, [HARDLINE, body])])
+
+
+_DECLARATIONS: dict[str, Callable[[Tree[Token]], Doc]] = {
+    "fact_decl": lambda t: ["fact ", _typed(t)],
+    "field_decl": _typed,
+    "enum_member": lambda t: f"{t.children[0]} {t.children[1]}",
+    "let_decl": lambda t: Flat([f"let {t.children[0]} {t.children[1]} = ",
+                                expression(t.children[2])]),  # type: ignore[arg-type]
+    "cohort_decl": _cohort,
+}
+
+
+# ---------------------------------------------------------------- blocks, blank lines, comments
+
+
+def _block_parts(tree: Tree[Token]) -> tuple[str, list[Tree[Token]]] | None:
+    """A block's opening line (up to its `{`) and its statements; None for a non-block."""
+    kind, c = tree.data, tree.children
+    trees = [x for x in c if isinstance(x, Tree)]
+    if kind == "standard":
+        return f"standard {c[0]} {{", trees
+    if kind == "framework_file":
+        return f"framework {c[0]} {{", trees
+    if kind == "enum_decl":
+        return f"enum {c[0]} {c[1]} {{", trees
+    if kind == "record_decl":
+        return f"record {c[0]} {c[1]} {{", trees
+    if kind == "category":
+        return f"category {c[0]} {_number(c[1])} {{", trees[1:]  # type: ignore[arg-type]
+    if kind == "part":
+        return f"part {c[0]} {_number(c[1])} {{", trees[1:]  # type: ignore[arg-type]
+    if kind == "item":
+        bonus = isinstance(c[0], Tree) and c[0].data == "bonus"
+        number, name, points = c[1:4] if bonus else c[0:3]
+        return (f"{'bonus ' if bonus else ''}item {number} {name} {_number(points)} {{",  # type: ignore[arg-type]
+                trees[2:] if bonus else trees[1:])
+    return None
+
+
+_TOP_LEVEL_BLOCKS = {"standard", "framework_file", "enum_decl", "record_decl", "category"}
+
+
+@dataclass
+class _Out:
+    text: str
+    comment: str | None = None
+
+
+class _Layout:
+    """Puts statements, blank lines and comments of a parsed file together, line by line."""
+
+    def __init__(self, text: str, syntax: Syntax, line_width: int) -> None:
+        self.text = text
+        self.printer = _Printer(line_width)
+        self.comments = list(syntax.comments)
+        self.lines: list[_Out] = []
+        self.tree = syntax.tree
+
+    def _own_line(self, comment: Token) -> bool:
+        start = self.text.rfind("\n", 0, comment.start_pos) + 1
+        return not self.text[start:comment.start_pos].strip()
+
+    def _take(self, before: int) -> list[Token]:
+        """The comments not yet placed that start before offset `before`."""
+        taken = [c for c in self.comments if c.start_pos < before]  # type: ignore[operator]
+        self.comments = [c for c in self.comments if c.start_pos >= before]  # type: ignore[operator]
+        return taken
+
+    def run(self) -> str:
+        self._block(self.tree.children, 0, end=len(self.text) + 1,  # type: ignore[arg-type]
+                    top_level=True)
+        self._align_trailing_comments()
+        while self.lines and not self.lines[-1].text and self.lines[-1].comment is None:
+            self.lines.pop()
+        return "".join(self._render(line) + "\n" for line in self.lines)
+
+    @staticmethod
+    def _render(line: _Out) -> str:
+        if line.comment is None:
+            return line.text
+        return f"{line.text}{' ' * 2}{line.comment}" if line.text else line.comment
+
+    def _align_trailing_comments(self) -> None:
+        run: list[_Out] = []
+        for line in [*self.lines, _Out("")]:
+            if line.comment is not None and line.text:
+                run.append(line)
+                continue
+            if run:
+                column = max(width(r.text) for r in run)
+                for r in run:
+                    r.text += " " * (column - width(r.text))
+                run = []
+
+    def _blank(self) -> None:
+        if self.lines and (self.lines[-1].text or self.lines[-1].comment is not None):
+            self.lines.append(_Out(""))
+
+    def _gap(self, previous_end_line: int | None, line: int) -> None:
+        """A blank line if the source had one (or more) between the two lines."""
+        if previous_end_line is not None and line - previous_end_line > 1:
+            self._blank()
+
+    def _block(self, statements: list[Tree[Token]], level: int, end: int,
+               top_level: bool = False) -> None:
+        indent = INDENT * level
+        previous_end: int | None = None  # the source line the last thing placed ended on
+        previous_kind: str | None = None
+        for statement in statements:
+            meta = statement.meta
+            separate = (top_level and (statement.data in _TOP_LEVEL_BLOCKS
+                                       or previous_kind in _TOP_LEVEL_BLOCKS)) or (
+                statement.data == "item" and previous_kind == "item")
+            leading = self._take(meta.start_pos)
+            first = True
+            for comment in leading:
+                if not self._own_line(comment) and self.lines and previous_end == comment.line:
+                    self._attach(comment)
+                    continue
+                if first and separate and previous_end is not None:
+                    self._blank()
+                else:
+                    self._gap(previous_end, comment.line)  # type: ignore[arg-type]
+                first = False
+                self.lines.append(_Out(indent + str(comment)))
+                previous_end = comment.end_line
+            if first and separate and previous_end is not None:
+                self._blank()
+            else:
+                self._gap(previous_end, meta.line)
+            self._statement(statement, level)
+            previous_end, previous_kind = meta.end_line, statement.data
+        for comment in self._take(end):
+            if not self._own_line(comment) and previous_end == comment.line:
+                self._attach(comment)
+                continue
+            self._gap(previous_end, comment.line)  # type: ignore[arg-type]
+            self.lines.append(_Out(indent + str(comment)))
+            previous_end = comment.end_line
+
+    def _attach(self, comment: Token) -> None:
+        """A trailing comment at the end of the last line placed."""
+        last = self.lines[-1]
+        if last.comment is None and last.text:
+            last.comment = str(comment)
+        else:  # a second trailing comment of one statement: on a line of its own after it
+            indent = last.text[: len(last.text) - len(last.text.lstrip())]
+            self.lines.append(_Out(indent + str(comment)))
+
+    def _statement(self, statement: Tree[Token], level: int) -> None:
+        indent = INDENT * level
+        meta = statement.meta
+        block = _block_parts(statement)
+        if block is None:
+            # Comments inside a statement: the one on its last line stays at its end, the
+            # others go before it, on lines of their own.
+            inside = self._take(meta.end_pos)
+            trailing = [c for c in inside if c.line == meta.end_line
+                        and not self._own_line(c)]
+            for comment in inside:
+                if comment not in trailing[:1]:
+                    self.lines.append(_Out(indent + str(comment)))
+            printed = self.printer.print(_statement(statement), len(indent))
+            self.lines.append(_Out(indent + printed[0]))
+            self.lines.extend(_Out(p) for p in printed[1:])
+            for comment in trailing[:1]:
+                self._attach(comment)
+            return
+        opening, children = block
+        first_child = children[0].meta.start_pos if children else meta.end_pos - 1
+        brace = self.text.rfind("{", meta.start_pos, first_child)
+        header_line = self.text.count("\n", 0, brace) + 1
+        before = self._take(brace)
+        for comment in before:
+            if comment.line != header_line or self._own_line(comment):
+                self.lines.append(_Out(indent + str(comment)))
+        self.lines.append(_Out(indent + opening))
+        for comment in [*before, *self._take(brace + 1)]:
+            if comment.line == header_line and not self._own_line(comment):
+                self._attach(comment)
+        # Comments on the `{` line after the brace trail the opening line.
+        line_end = self.text.find("\n", brace)
+        for comment in self._take(line_end if line_end >= 0 else len(self.text)):
+            self._attach(comment)
+        self._block(children, level + 1, end=meta.end_pos - 1)
+        self.lines.append(_Out(indent + "}"))
+
+
+# ---------------------------------------------------------------- the entry points
+
+
+def format_syntax(text: str, syntax: Syntax, line_width: int = WIDTH) -> str:
+    """The canonical layout of `text`, already parsed into `syntax`."""
+    return _Layout(text, syntax, line_width).run()
+
+
+def format_text(text: str, file: str, line_width: int = WIDTH) -> str:
+    """The canonical layout of a rule file's text. Raises CompileError if the text does not
+    parse, FormatError if the result would not parse to the same AST (a formatter bug)."""
+    syntax = parse_syntax(text, file)
+    formatted = format_syntax(text, syntax, line_width)
+    if formatted != text:
+        _check_same_meaning(text, syntax, formatted, file)
+    return formatted
+
+
+def _check_same_meaning(text: str, syntax: Syntax, formatted: str, file: str) -> None:
+    try:
+        after = parse_syntax(formatted, file)
+    except Exception as error:  # noqa: BLE001 - any failure here is the formatter's
+        raise FormatError(f"{file}: the formatted text does not parse: {error}") from None
+    digest = hashlib.sha256(b"").hexdigest()
+    if without_spans(build_ast(syntax.tree, file, digest)) != without_spans(
+            build_ast(after.tree, file, digest)):
+        raise FormatError(f"{file}: formatting would change the rules' meaning")
+    if [str(c) for c in syntax.comments] != [str(c) for c in after.comments]:
+        raise FormatError(f"{file}: formatting would lose or reorder comments")
+
+
+def without_spans(node: object) -> object:
+    """An AST (or any part of it) with every `Span` left out, to compare meanings."""
+    if isinstance(node, ast.Span):
+        return None
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return (type(node).__name__, tuple(
+            (f.name, without_spans(getattr(node, f.name))) for f in dataclasses.fields(node)))
+    if isinstance(node, tuple | list):
+        return tuple(without_spans(x) for x in node)
+    if isinstance(node, dict):
+        return tuple(sorted((repr(k), without_spans(v)) for k, v in node.items()))
+    return node
+
+
+def comments_of(text: str, file: str) -> Iterator[Token]:
+    """The comments of a rule file's text, in order (for tests and tools)."""
+    yield from parse_syntax(text, file).comments
