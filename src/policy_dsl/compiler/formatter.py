@@ -32,17 +32,20 @@ input's (spans left out), as black compares the ASTs before and after.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import difflib
 import hashlib
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Union
 
 from lark import Token, Tree
 
 from . import ast
-from .parser import Syntax, build_ast, parse_syntax
+from .parser import Syntax, build_ast, parse_file, parse_syntax
 
 # The width a line may take (a full-width character counts 2 columns, as terminals show it).
 WIDTH = 120
@@ -534,6 +537,11 @@ class _Out:
     comment: str | None = None
 
 
+def _comment_text(comment: Token) -> str:
+    """A comment as printed: without the carriage return of a CRLF file."""
+    return str(comment).rstrip()
+
+
 class _Layout:
     """Puts statements, blank lines and comments of a parsed file together, line by line."""
 
@@ -610,7 +618,7 @@ class _Layout:
                 else:
                     self._gap(previous_end, comment.line)  # type: ignore[arg-type]
                 first = False
-                self.lines.append(_Out(indent + str(comment)))
+                self.lines.append(_Out(indent + _comment_text(comment)))
                 previous_end = comment.end_line
             if first and separate and previous_end is not None:
                 self._blank()
@@ -623,17 +631,17 @@ class _Layout:
                 self._attach(comment)
                 continue
             self._gap(previous_end, comment.line)  # type: ignore[arg-type]
-            self.lines.append(_Out(indent + str(comment)))
+            self.lines.append(_Out(indent + _comment_text(comment)))
             previous_end = comment.end_line
 
     def _attach(self, comment: Token) -> None:
         """A trailing comment at the end of the last line placed."""
         last = self.lines[-1]
         if last.comment is None and last.text:
-            last.comment = str(comment)
+            last.comment = _comment_text(comment)
         else:  # a second trailing comment of one statement: on a line of its own after it
             indent = last.text[: len(last.text) - len(last.text.lstrip())]
-            self.lines.append(_Out(indent + str(comment)))
+            self.lines.append(_Out(indent + _comment_text(comment)))
 
     def _statement(self, statement: Tree[Token], level: int) -> None:
         indent = INDENT * level
@@ -647,7 +655,7 @@ class _Layout:
                         and not self._own_line(c)]
             for comment in inside:
                 if comment not in trailing[:1]:
-                    self.lines.append(_Out(indent + str(comment)))
+                    self.lines.append(_Out(indent + _comment_text(comment)))
             printed = self.printer.print(_statement(statement), len(indent))
             self.lines.append(_Out(indent + printed[0]))
             self.lines.extend(_Out(p) for p in printed[1:])
@@ -661,7 +669,7 @@ class _Layout:
         before = self._take(brace)
         for comment in before:
             if comment.line != header_line or self._own_line(comment):
-                self.lines.append(_Out(indent + str(comment)))
+                self.lines.append(_Out(indent + _comment_text(comment)))
         self.lines.append(_Out(indent + opening))
         for comment in [*before, *self._take(brace + 1)]:
             if comment.line == header_line and not self._own_line(comment):
@@ -719,6 +727,23 @@ def without_spans(node: object) -> object:
     return node
 
 
-def comments_of(text: str, file: str) -> Iterator[Token]:
-    """The comments of a rule file's text, in order (for tests and tools)."""
-    yield from parse_syntax(text, file).comments
+def format_file(path: Path, display_path: str) -> tuple[bytes, bytes]:
+    """A rule file's bytes and its bytes formatted (a BOM, if any, kept). Raises CompileError
+    (the file is not UTF-8 or does not parse) or FormatError."""
+    data = path.read_bytes()
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        parse_file(path, display_path)  # raises the parser's own P001 diagnostic
+        raise
+    formatted = format_text(text.replace("\r\n", "\n"), display_path)
+    return data, data[: len(data) - len(body)] + formatted.encode("utf-8")
+
+
+def unified_diff(before: bytes, after: bytes, display_path: str) -> str:
+    """What `fmt` would change in a file, as a unified diff."""
+    return "".join(difflib.unified_diff(
+        before.decode("utf-8", errors="replace").splitlines(keepends=True),
+        after.decode("utf-8").splitlines(keepends=True),
+        f"{display_path} (as it is)", f"{display_path} (formatted)"))
