@@ -709,7 +709,8 @@ def _check_same_meaning(text: str, syntax: Syntax, formatted: str, file: str) ->
     if without_spans(build_ast(syntax.tree, file, digest)) != without_spans(
             build_ast(after.tree, file, digest)):
         raise FormatError(f"{file}: formatting would change the rules' meaning")
-    if [str(c) for c in syntax.comments] != [str(c) for c in after.comments]:
+    if [_comment_text(c) for c in syntax.comments] != [
+            _comment_text(c) for c in after.comments]:
         raise FormatError(f"{file}: formatting would lose or reorder comments")
 
 
