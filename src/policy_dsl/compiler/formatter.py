@@ -40,7 +40,6 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 from lark import Token, Tree
 
@@ -106,7 +105,7 @@ class IfBreak:
     flat: Doc = ""
 
 
-Doc = Union[str, list["Doc"], Line, Group, Nest, Align, Flat, Fill, IfBreak]
+Doc = str | list["Doc"] | Line | Group | Nest | Align | Flat | Fill | IfBreak
 
 LINE = Line()
 HARDLINE = Line(hard=True)
@@ -249,16 +248,27 @@ _ARITHMETIC = {"add": ("+", _SUM, _PRODUCT), "sub": ("-", _SUM, _PRODUCT),
                "mul": ("*", _PRODUCT, _UNARY), "div": ("/", _PRODUCT, _UNARY)}
 
 
-def _token(tree: Tree[Token] | Token) -> str:
+def _token(tree: Node | None) -> str:
     """The text of a token, or of a keyword rule's one token (`sign`, `rounding` ...)."""
+    if tree is None:
+        raise FormatError("a keyword is missing from the tree")
     if isinstance(tree, Token):
         return str(tree)
     return "".join(_token(child) for child in tree.children)
 
 
-def expression(tree: Tree[Token], need: int = _IF) -> Doc:
-    """`tree` (an expression) printed, in parentheses if it binds weaker than `need`."""
-    doc, strength = _expression(tree)
+Node = Tree[Token] | Token
+
+
+def _tree(node: Node) -> Tree[Token]:
+    if not isinstance(node, Tree):
+        raise FormatError(f"expected a subtree, found the token {node!r}")
+    return node
+
+
+def expression(node: Node, need: int = _IF) -> Doc:
+    """`node` (an expression) printed, in parentheses if it binds weaker than `need`."""
+    doc, strength = _expression(_tree(node))
     return ["(", doc, ")"] if strength < need else doc
 
 
@@ -266,12 +276,13 @@ def _expression(t: Tree[Token]) -> tuple[Doc, int]:
     kind, c = t.data, t.children
     if kind in _CHAINS:
         word, strength, right = _CHAINS[kind]
-        operands: list[Tree[Token]] = []
-        while isinstance(t, Tree) and t.data == kind:
-            left, rhs = t.children
-            operands.append(rhs)  # type: ignore[arg-type]
-            t = left  # type: ignore[assignment]
-        operands.append(t)
+        operands: list[Node] = []
+        node: Node = t
+        while isinstance(node, Tree) and node.data == kind:
+            left, rhs = node.children
+            operands.append(rhs)
+            node = left
+        operands.append(node)
         operands.reverse()
         # An `and` chain inside an `or` keeps its parentheses (as the shipped files write
         # it), though `and` binds tighter: the one place where more than the minimum is kept.
@@ -313,14 +324,15 @@ def _expression(t: Tree[Token]) -> tuple[Doc, int]:
     return simple[kind]()
 
 
-def _operand(tree: Tree[Token], need: int, strength: int) -> Doc:
+def _operand(tree: Node, need: int, strength: int) -> Doc:
     """An operand of an `and`/`or` chain: an `and` chain in an `or` one is parenthesized."""
     if need == _OR and isinstance(tree, Tree) and tree.data == "and_":
         return ["(", expression(tree), ")"]
     return expression(tree, strength)
 
 
-def _case(tree: Tree[Token]) -> Doc:
+def _case(node: Node) -> Doc:
+    tree = _tree(node)
     if tree.data == "tier":
         op, bound, value = tree.children
         return [f"{op} ", expression(bound, _SUM), ": ", expression(value, _SUM)]
@@ -330,7 +342,7 @@ def _case(tree: Tree[Token]) -> Doc:
     return ["else: ", expression(tree, _SUM)]  # a tiers' `else` value
 
 
-def _cases(word: str, subject: Tree[Token], cases: list[Doc]) -> Doc:
+def _cases(word: str, subject: Node, cases: list[Doc]) -> Doc:
     return Group([word, " ", expression(subject), " {",
                   Nest(2, [LINE, _join([",", LINE], cases), IfBreak(",")]), LINE, "}"])
 
@@ -346,7 +358,7 @@ def _reason(tree: Tree[Token]) -> Doc:
     text, *citation = tree.children
     if not citation:
         return str(text)
-    cites = ", ".join(str(c) for c in citation[0].children)  # type: ignore[union-attr]
+    cites = ", ".join(str(c) for c in _tree(citation[0]).children)
     return f"{text} [{cites}]"
 
 
@@ -356,7 +368,7 @@ def _with_reason(head: Doc, reason: Tree[Token] | None, *, always_break: bool = 
     return Group([Group(head), Nest(2, [HARDLINE if always_break else LINE, _reason(reason)])])
 
 
-def _number(tree: Tree[Token]) -> str:
+def _number(tree: Node) -> str:
     return _token(tree)
 
 
@@ -365,13 +377,13 @@ def _statement(tree: Tree[Token]) -> Doc:
     kind, c = tree.data, tree.children
     reason = _child(tree, "reason")
     cap = _child(tree, "cap")
-    cap_doc: Doc = f" cap {_number(cap.children[0])}" if cap else ""  # type: ignore[arg-type]
+    cap_doc: Doc = f" cap {_number(cap.children[0])}" if cap else ""
     condition = _child(tree, "condition")
-    when: Doc = (Nest(2, [LINE, "when ", expression(condition.children[0])])  # type: ignore[arg-type]
+    when: Doc = (Nest(2, [LINE, "when ", expression(condition.children[0])])
                  if condition else "")
     if kind == "amount_rule":
         per = _child(tree, "per")
-        per_doc: Doc = [" per ", expression(per.children[0])] if per else ""  # type: ignore[arg-type]
+        per_doc: Doc = [" per ", expression(per.children[0])] if per else ""
         return _with_reason([_token(c[0]), " ", expression(c[1]), per_doc, when, cap_doc], reason)
     if kind == "step_rule":
         return _with_reason([
@@ -389,7 +401,7 @@ def _statement(tree: Tree[Token]) -> Doc:
         return _with_reason(["not applicable when ", expression(c[0])], reason,
                             always_break=True)
     if kind == "deduction_cap":
-        return _with_reason(f"cap deductions at {_number(c[0])}", reason)  # type: ignore[arg-type]
+        return _with_reason(f"cap deductions at {_number(c[0])}", reason)
     if kind == "text_field":
         return [_token(c[0]), " ", Align(_join(HARDLINE, [str(s) for s in c[1:]]))]
     if kind in _DECLARATIONS:
@@ -413,7 +425,7 @@ def _header_field(tree: Tree[Token]) -> Doc:
     if kind == "bonus_included":
         return "bonus included"
     if kind == "bonus_limit":
-        return _with_reason(f"bonus limit {_number(c[0])}", _child(tree, "reason"))  # type: ignore[arg-type]
+        return _with_reason(f"bonus limit {_number(c[0])}", _child(tree, "reason"))
     raise FormatError(f"no layout for {kind!r}")
 
 
@@ -423,23 +435,23 @@ def _framework_head(tree: Tree[Token]) -> Doc:
         step = _child(tree, "refund_step")
         repeat = _child(tree, "repeat")
         return ["grade ", Align([
-            f"{c[0]} from {_number(c[1])} refund {c[2]}",  # type: ignore[arg-type]
-            f" minus {step.children[0]} per point below {_number(step.children[1])}"  # type: ignore[arg-type]
+            f"{c[0]} from {_number(c[1])} refund {c[2]}",
+            f" minus {step.children[0]} per point below {_number(step.children[1])}"
             if step else "",
-            f" renewal {_token(_child(tree, 'renewal'))}",  # type: ignore[arg-type]
+            f" renewal {_token(_child(tree, 'renewal'))}",
             [HARDLINE, f"after {repeat.children[0]} {_token(repeat.children[1])}"]
             if repeat else "",
             " publicize" if _child(tree, "publicize") else ""])]
     heads: dict[str, Callable[[], str]] = {
-        "fw_deductions": lambda: f"deductions total {_number(c[0])}",  # type: ignore[arg-type]
-        "fw_bonus_limit": lambda: f"bonus limit {_number(c[0])} advisory",  # type: ignore[arg-type]
+        "fw_deductions": lambda: f"deductions total {_number(c[0])}",
+        "fw_bonus_limit": lambda: f"bonus limit {_number(c[0])} advisory",
         "fw_composite": lambda: f"composite own {c[0]} subordinates {c[1]}",
         "fw_other_breach": lambda: f"other breach renewal {_token(c[0])}",
         "fw_downgrade": lambda: f"downgrade national {c[0]} provincial {c[1]}",
         "fw_veto": lambda: f"veto grade {c[0]}",
         "fw_tenure": lambda: f"tenure {c[0]} months",
         "fw_terminated": lambda: f"terminated refund {c[0]}",
-        "fw_exit_violations": lambda: f"exit with violations refund as {c[0]} at {_number(c[1])}",  # type: ignore[arg-type]
+        "fw_exit_violations": lambda: f"exit with violations refund as {c[0]} at {_number(c[1])}",
         "fw_exit_clean": lambda: f"exit without violations refund {c[0]}",
         "fw_referral": lambda: "referral when fraud clues",
         "fw_evidence": lambda: "evidence required",
@@ -460,34 +472,38 @@ def _option(tree: Tree[Token]) -> Doc:
     if tree.data == "optional":
         return " optional"
     if tree.data == "required_when":
-        return [" required when ", expression(tree.children[0])]  # type: ignore[arg-type]
-    return [" default ", expression(tree.children[0])]  # type: ignore[arg-type]
+        return [" required when ", expression(tree.children[0])]
+    return [" default ", expression(tree.children[0])]
 
 
 def _typed(tree: Tree[Token]) -> Doc:
     name, label, kind, *options = tree.children
-    return Flat([f"{name} {label}: {_type(kind)}",  # type: ignore[arg-type]
-                 [_option(o) for o in options]])  # type: ignore[arg-type]
+    return Flat([f"{name} {label}: {_type(_tree(kind))}",
+                 [_option(_tree(o)) for o in options]])
 
 
 def _cohort(tree: Tree[Token]) -> Doc:
-    name, label, spec = tree.children
-    c = spec.children  # type: ignore[union-attr]
-    if spec.data == "cohort_mean":  # type: ignore[union-attr]
-        body: Doc = ["mean ", expression(c[0]), " by ", expression(c[1])]  # type: ignore[arg-type]
-        for option in c[2:]:
-            if option.data == "min_size":  # type: ignore[union-attr]
-                body.append(f" at least {option.children[0]}")  # type: ignore[union-attr]
+    name, label, spec_node = tree.children
+    spec = _tree(spec_node)
+    c = spec.children
+    body: list[Doc]
+    if spec.data == "cohort_mean":
+        body = ["mean ", expression(c[0]), " by ", expression(c[1])]
+        for option in map(_tree, c[2:]):
+            if option.data == "min_size":
+                body.append(f" at least {option.children[0]}")
             else:
-                body.append(f" unless given {option.children[0]}")  # type: ignore[union-attr]
+                body.append(f" unless given {option.children[0]}")
     else:
-        def band(b: Tree[Token]) -> str:
+        def band(node: Node) -> str:
+            b = _tree(node)
             return f"{b.data.removesuffix('_band')} {b.children[0]} from " \
                    f"{_token(b.children[1])} step {_token(b.children[2])}"
-        body = ["rank ", expression(c[0]), f" {_token(c[1])} ties {_token(c[2])}",  # type: ignore[arg-type]
-                HARDLINE, band(c[3]), HARDLINE, band(c[4])]  # type: ignore[arg-type]
+        body = ["rank ", expression(c[0]), f" {_token(c[1])} ties {_token(c[2])}",
+                HARDLINE, band(c[3]), HARDLINE, band(c[4])]
         if len(c) > 5:
-            body += [HARDLINE, "unranked ", expression(c[5].children[0], _ATOM)]  # type: ignore[union-attr, arg-type]
+            # `unranked` takes its value in parentheses unless it is a name or a number.
+            body += [HARDLINE, "unranked ", expression(_tree(c[5]).children[0], _ATOM)]
     return Flat([f"cohort {name} {label} =", Nest(2, [HARDLINE, body])])
 
 
@@ -496,7 +512,7 @@ _DECLARATIONS: dict[str, Callable[[Tree[Token]], Doc]] = {
     "field_decl": _typed,
     "enum_member": lambda t: f"{t.children[0]} {t.children[1]}",
     "let_decl": lambda t: Flat([f"let {t.children[0]} {t.children[1]} = ",
-                                expression(t.children[2])]),  # type: ignore[arg-type]
+                                expression(t.children[2])]),
     "cohort_decl": _cohort,
 }
 
@@ -517,13 +533,13 @@ def _block_parts(tree: Tree[Token]) -> tuple[str, list[Tree[Token]]] | None:
     if kind == "record_decl":
         return f"record {c[0]} {c[1]} {{", trees
     if kind == "category":
-        return f"category {c[0]} {_number(c[1])} {{", trees[1:]  # type: ignore[arg-type]
+        return f"category {c[0]} {_number(c[1])} {{", trees[1:]
     if kind == "part":
-        return f"part {c[0]} {_number(c[1])} {{", trees[1:]  # type: ignore[arg-type]
+        return f"part {c[0]} {_number(c[1])} {{", trees[1:]
     if kind == "item":
         bonus = isinstance(c[0], Tree) and c[0].data == "bonus"
         number, name, points = c[1:4] if bonus else c[0:3]
-        return (f"{'bonus ' if bonus else ''}item {number} {name} {_number(points)} {{",  # type: ignore[arg-type]
+        return (f"{'bonus ' if bonus else ''}item {number} {name} {_number(points)} {{",
                 trees[2:] if bonus else trees[1:])
     return None
 
@@ -535,6 +551,18 @@ _TOP_LEVEL_BLOCKS = {"standard", "framework_file", "enum_decl", "record_decl", "
 class _Out:
     text: str
     comment: str | None = None
+
+
+def _offset(token: Token) -> int:
+    if token.start_pos is None:
+        raise FormatError(f"a comment without a position: {token!r}")
+    return token.start_pos
+
+
+def _line(token: Token) -> int:
+    if token.line is None:
+        raise FormatError(f"a comment without a position: {token!r}")
+    return token.line
 
 
 def _comment_text(comment: Token) -> str:
@@ -553,17 +581,17 @@ class _Layout:
         self.tree = syntax.tree
 
     def _own_line(self, comment: Token) -> bool:
-        start = self.text.rfind("\n", 0, comment.start_pos) + 1
-        return not self.text[start:comment.start_pos].strip()
+        start = self.text.rfind("\n", 0, _offset(comment)) + 1
+        return not self.text[start:_offset(comment)].strip()
 
     def _take(self, before: int) -> list[Token]:
         """The comments not yet placed that start before offset `before`."""
-        taken = [c for c in self.comments if c.start_pos < before]  # type: ignore[operator]
-        self.comments = [c for c in self.comments if c.start_pos >= before]  # type: ignore[operator]
+        taken = [c for c in self.comments if _offset(c) < before]
+        self.comments = [c for c in self.comments if _offset(c) >= before]
         return taken
 
     def run(self) -> str:
-        self._block(self.tree.children, 0, end=len(self.text) + 1,  # type: ignore[arg-type]
+        self._block([_tree(c) for c in self.tree.children], 0, end=len(self.text) + 1,
                     top_level=True)
         self._align_trailing_comments()
         while self.lines and not self.lines[-1].text and self.lines[-1].comment is None:
@@ -616,10 +644,10 @@ class _Layout:
                 if first and separate and previous_end is not None:
                     self._blank()
                 else:
-                    self._gap(previous_end, comment.line)  # type: ignore[arg-type]
+                    self._gap(previous_end, _line(comment))
                 first = False
                 self.lines.append(_Out(indent + _comment_text(comment)))
-                previous_end = comment.end_line
+                previous_end = _line(comment)
             if first and separate and previous_end is not None:
                 self._blank()
             else:
@@ -630,9 +658,9 @@ class _Layout:
             if not self._own_line(comment) and previous_end == comment.line:
                 self._attach(comment)
                 continue
-            self._gap(previous_end, comment.line)  # type: ignore[arg-type]
+            self._gap(previous_end, _line(comment))
             self.lines.append(_Out(indent + _comment_text(comment)))
-            previous_end = comment.end_line
+            previous_end = _line(comment)
 
     def _attach(self, comment: Token) -> None:
         """A trailing comment at the end of the last line placed."""
@@ -703,7 +731,7 @@ def format_text(text: str, file: str, line_width: int = WIDTH) -> str:
 def _check_same_meaning(text: str, syntax: Syntax, formatted: str, file: str) -> None:
     try:
         after = parse_syntax(formatted, file)
-    except Exception as error:  # noqa: BLE001 - any failure here is the formatter's
+    except Exception as error:  # any failure here is the formatter's
         raise FormatError(f"{file}: the formatted text does not parse: {error}") from None
     digest = hashlib.sha256(b"").hexdigest()
     if without_spans(build_ast(syntax.tree, file, digest)) != without_spans(
