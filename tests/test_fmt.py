@@ -18,6 +18,7 @@ import pytest
 from helpers import GENERATED, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_fuzz_rule_files import edited_rule_files
 
 from policy_dsl.compiler import formatter, pipeline
 from policy_dsl.compiler.diagnostics import CompileError
@@ -313,3 +314,20 @@ def test_formatting_a_perturbed_file_builds_byte_identical_packs(tmp_path: Path)
     assert result.ok
     for name, content in result.files.items():
         assert (GENERATED / name).read_text(encoding="utf-8") == content, name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edited=edited_rule_files())
+def test_any_file_that_parses_formats_idempotently_with_its_meaning(
+        edited: tuple[str, bytes, list[str]]) -> None:
+    """The fuzzer's random edits (tokens deleted, duplicated, swapped ...): whatever still
+    parses formats without a fault, to a fixed point, with the same AST and comments."""
+    _name, data, _edits = edited
+    try:
+        text = data.decode("utf-8")
+        once = fmt(text)
+    except (UnicodeDecodeError, CompileError):
+        return
+    assert fmt(once) == once
+    assert meaning(once) == meaning(text)
+    assert comments(once) == comments(text)
