@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fuzz_rule_files import edited_rule_files
 
-from policy_dsl.compiler import formatter, pipeline
+from policy_dsl.compiler import formatter, pipeline, printer
 from policy_dsl.compiler.diagnostics import CompileError
 from policy_dsl.compiler.parser import build_ast, parse_syntax
 
@@ -298,8 +298,9 @@ def test_a_formatter_fault_that_would_change_meaning_writes_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Like black: the ASTs before and after are compared, and a difference is refused."""
     text = 'standard s {\n  total 1\n}\n\nlet x "x" =  1 - (2 - 3)\n'
-    monkeypatch.setattr(formatter, "expression",
-                        lambda tree, need=0: formatter._expression(tree)[0])
+    # A printer that forgets parentheses: `1 - (2 - 3)` would become `1 - 2 - 3`.
+    monkeypatch.setattr(printer._Layout, "at",
+                        lambda self, expr, level: self.printed(expr)[0])
     with pytest.raises(formatter.FormatError, match="change the rules' meaning"):
         fmt(text)
 

@@ -36,15 +36,15 @@ import codecs
 import dataclasses
 import difflib
 import hashlib
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lark import Token, Tree
 
-from . import ast
-from .parser import Syntax, build_ast, parse_file, parse_syntax
+from . import ast, printer
+from .layout import HARDLINE, LINE, Align, Doc, Flat, Group, Nest, Printer, join, width
+from .parser import Syntax, build_ast, expression_ast, parse_file, parse_syntax
 
 # The width a line may take (a full-width character counts 2 columns, as terminals show it).
 WIDTH = 120
@@ -55,197 +55,9 @@ class FormatError(Exception):
     """The formatted text would not mean what the input means: a bug in the formatter."""
 
 
-# ---------------------------------------------------------------- documents
-
-
-@dataclass(frozen=True)
-class Line:
-    """A space (nothing if `soft`) when its group fits on the line, else a new line."""
-
-    soft: bool = False
-    hard: bool = False
-
-
-@dataclass(frozen=True)
-class Group:
-    doc: Doc
-
-
-@dataclass(frozen=True)
-class Nest:
-    by: int
-    doc: Doc
-
-
-@dataclass(frozen=True)
-class Align:
-    """New lines inside `doc` start at the column where `doc` starts."""
-
-    doc: Doc
-
-
-@dataclass(frozen=True)
-class Flat:
-    """`doc` on one line, however long."""
-
-    doc: Doc
-
-
-@dataclass(frozen=True)
-class Fill:
-    """Contents and separators alternating; a separator breaks only before a content that
-    does not fit on the line."""
-
-    parts: tuple[Doc, ...]
-
-
-@dataclass(frozen=True)
-class IfBreak:
-    broken: Doc
-    flat: Doc = ""
-
-
-Doc = str | list["Doc"] | Line | Group | Nest | Align | Flat | Fill | IfBreak
-
-LINE = Line()
-HARDLINE = Line(hard=True)
-SOFTLINE = Line(soft=True)
-
-
-def width(text: str) -> int:
-    """Columns `text` takes in a terminal (full-width characters take 2)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _has_hard_line(doc: Doc) -> bool:
-    if isinstance(doc, str):
-        return False
-    if isinstance(doc, list):
-        return any(_has_hard_line(d) for d in doc)
-    if isinstance(doc, Line):
-        return doc.hard
-    if isinstance(doc, Fill):
-        return any(_has_hard_line(d) for d in doc.parts)
-    if isinstance(doc, IfBreak):
-        return _has_hard_line(doc.broken)
-    return _has_hard_line(doc.doc)
-
-
-_FLAT, _BREAK = False, True
-_Command = tuple[int, bool, Doc]  # indentation, broken?, document
-
-
-class _Printer:
-    """Prints one document from a starting column (prettier's algorithm, small)."""
-
-    def __init__(self, line_width: int) -> None:
-        self.line_width = line_width
-
-    def print(self, doc: Doc, indent: int) -> list[str]:
-        lines: list[str] = []
-        current: list[str] = []
-        column = indent
-        stack: list[_Command] = [(indent, _BREAK, doc)]
-        while stack:
-            ind, broken, d = stack.pop()
-            if isinstance(d, str):
-                current.append(d)
-                column += width(d)
-            elif isinstance(d, list):
-                stack.extend((ind, broken, part) for part in reversed(d))
-            elif isinstance(d, Line):
-                if broken or d.hard:
-                    lines.append("".join(current).rstrip())
-                    current, column = [" " * ind], ind
-                elif not d.soft:
-                    current.append(" ")
-                    column += 1
-            elif isinstance(d, Group):
-                flat = (not broken or not _has_hard_line(d.doc)) and (
-                    not broken or self._fits([(ind, _FLAT, d.doc)], stack, column))
-                stack.append((ind, not flat, d.doc))
-            elif isinstance(d, Nest):
-                stack.append((ind + d.by, broken, d.doc))
-            elif isinstance(d, Align):
-                stack.append((column, broken, d.doc))
-            elif isinstance(d, Flat):
-                stack.append((ind, _FLAT, d.doc))
-            elif isinstance(d, IfBreak):
-                stack.append((ind, broken, d.broken if broken else d.flat))
-            else:  # Fill
-                self._fill(d.parts, ind, broken, column, stack)
-        lines.append("".join(current).rstrip())
-        return lines
-
-    def _fill(self, parts: tuple[Doc, ...], ind: int, broken: bool, column: int,
-              stack: list[_Command]) -> None:
-        if not parts:
-            return
-        content = parts[0]
-        content_fits = not broken or self._fits([(ind, _FLAT, content)], [], column)
-        if len(parts) == 1:
-            stack.append((ind, not content_fits, content))
-            return
-        separator = parts[1]
-        if len(parts) == 2:
-            stack.append((ind, not content_fits, separator))
-            stack.append((ind, not content_fits, content))
-            return
-        pair_fits = not broken or self._fits(
-            [(ind, _FLAT, [content, separator, parts[2]])], stack, column)
-        stack.append((ind, broken, Fill(parts[2:])))
-        stack.append((ind, not pair_fits, separator))
-        stack.append((ind, not content_fits, content))
-
-    def _fits(self, commands: list[_Command], rest: list[_Command], column: int) -> bool:
-        remaining = self.line_width - column
-        todo = list(reversed(commands))
-        rest_index = len(rest)
-        while remaining >= 0:
-            if not todo:
-                if rest_index == 0:
-                    return True
-                rest_index -= 1
-                todo.append(rest[rest_index])
-            ind, broken, d = todo.pop()
-            if isinstance(d, str):
-                remaining -= width(d)
-            elif isinstance(d, list):
-                todo.extend((ind, broken, part) for part in reversed(d))
-            elif isinstance(d, Line):
-                if broken or d.hard:
-                    return True
-                remaining -= 0 if d.soft else 1
-            elif isinstance(d, Group):
-                todo.append((ind, broken or _has_hard_line(d.doc), d.doc))
-            elif isinstance(d, Nest | Align):
-                todo.append((ind, broken, d.doc))
-            elif isinstance(d, Flat):
-                todo.append((ind, _FLAT, d.doc))
-            elif isinstance(d, IfBreak):
-                todo.append((ind, broken, d.broken if broken else d.flat))
-            else:  # Fill
-                todo.extend((ind, broken, part) for part in reversed(d.parts))
-        return False
-
-
-def _join(separator: Doc, docs: Sequence[Doc]) -> list[Doc]:
-    joined: list[Doc] = []
-    for index, doc in enumerate(docs):
-        if index:
-            joined.append(separator)
-        joined.append(doc)
-    return joined
-
-
 # ---------------------------------------------------------------- expressions
 
-# Binding strength of each expression form, from the grammar (policy.lark): an operand
-# weaker than its place needs parentheses.
-_IF, _OR, _AND, _NOT, _COMPARE, _SUM, _PRODUCT, _UNARY, _ATOM = range(9)
-_CHAINS = {"or_": ("or", _OR, _AND), "and_": ("and", _AND, _NOT)}
-_ARITHMETIC = {"add": ("+", _SUM, _PRODUCT), "sub": ("-", _SUM, _PRODUCT),
-               "mul": ("*", _PRODUCT, _UNARY), "div": ("/", _PRODUCT, _UNARY)}
+Node = Tree[Token] | Token
 
 
 def _token(tree: Node | None) -> str:
@@ -257,94 +69,15 @@ def _token(tree: Node | None) -> str:
     return "".join(_token(child) for child in tree.children)
 
 
-Node = Tree[Token] | Token
-
-
 def _tree(node: Node) -> Tree[Token]:
     if not isinstance(node, Tree):
         raise FormatError(f"expected a subtree, found the token {node!r}")
     return node
 
 
-def expression(node: Node, need: int = _IF) -> Doc:
-    """`node` (an expression) printed, in parentheses if it binds weaker than `need`."""
-    doc, strength = _expression(_tree(node))
-    return ["(", doc, ")"] if strength < need else doc
-
-
-def _expression(t: Tree[Token]) -> tuple[Doc, int]:
-    kind, c = t.data, t.children
-    if kind in _CHAINS:
-        word, strength, right = _CHAINS[kind]
-        operands: list[Node] = []
-        node: Node = t
-        while isinstance(node, Tree) and node.data == kind:
-            left, rhs = node.children
-            operands.append(rhs)
-            node = left
-        operands.append(node)
-        operands.reverse()
-        # An `and` chain inside an `or` keeps its parentheses (as the shipped files write
-        # it), though `and` binds tighter: the one place where more than the minimum is kept.
-        need = _OR if kind == "or_" else strength
-        parts: list[Doc] = [_operand(operands[0], need, strength)]
-        for operand in operands[1:]:
-            parts += [LINE, [word, " ", _operand(operand, need, right)]]
-        return Align(Fill(tuple(parts))), strength
-    if kind in _ARITHMETIC:
-        symbol, strength, right = _ARITHMETIC[kind]
-        return [expression(c[0], strength), f" {symbol} ", expression(c[1], right)], strength
-    simple: dict[str, Callable[[], tuple[Doc, int]]] = {
-        "if_expr": lambda: (Group(Align([
-            "if ", expression(c[0]), LINE, "then ", expression(c[1]), LINE,
-            "else ", expression(c[2])])), _IF),
-        "not_": lambda: (["not ", expression(c[0], _NOT)], _NOT),
-        "compare": lambda: ([expression(c[0], _SUM), f" {c[1]} ", expression(c[2], _SUM)],
-                            _COMPARE),
-        "is_member": lambda: ([expression(c[0], _SUM), f" is {c[1]}"], _COMPARE),
-        "is_not_member": lambda: ([expression(c[0], _SUM), f" is not {c[1]}"], _COMPARE),
-        "has_member": lambda: ([expression(c[0], _SUM), f" has {c[1]}"], _COMPARE),
-        "given": lambda: (f"given {c[0]}", _COMPARE),
-        "neg": lambda: (["-", expression(c[0], _UNARY)], _UNARY),
-        "number": lambda: (str(c[0]), _ATOM),
-        "percent": lambda: (str(c[0]), _ATOM),
-        "true": lambda: ("true", _ATOM),
-        "false": lambda: ("false", _ATOM),
-        "name": lambda: (str(c[0]), _ATOM),
-        "field": lambda: (f"{c[0]}.{c[1]}", _ATOM),
-        "call": lambda: ([str(c[0]), "(", _join(", ", [expression(a) for a in c[1:]]), ")"],
-                         _ATOM),
-        "aggregate": lambda: ([_token(c[0]), f"({c[1]} in ", expression(c[2]), ": ",
-                               expression(c[3]), ")"], _ATOM),
-        "builtin_call": lambda: ([_token(c[0]), "(",
-                                  _join(", ", [expression(a) for a in c[1:]]), ")"], _ATOM),
-        "tiers": lambda: (_cases("tiers", c[0], [_case(x) for x in c[1:]]), _ATOM),
-        "lookup": lambda: (_cases("lookup", c[0], [_case(x) for x in c[1:]]), _ATOM),
-    }
-    return simple[kind]()
-
-
-def _operand(tree: Node, need: int, strength: int) -> Doc:
-    """An operand of an `and`/`or` chain: an `and` chain in an `or` one is parenthesized."""
-    if need == _OR and isinstance(tree, Tree) and tree.data == "and_":
-        return ["(", expression(tree), ")"]
-    return expression(tree, strength)
-
-
-def _case(node: Node) -> Doc:
-    tree = _tree(node)
-    if tree.data == "tier":
-        op, bound, value = tree.children
-        return [f"{op} ", expression(bound, _SUM), ": ", expression(value, _SUM)]
-    if tree.data == "lookup_case":
-        name, value = tree.children
-        return [f"{name}: ", expression(value, _SUM)]
-    return ["else: ", expression(tree, _SUM)]  # a tiers' `else` value
-
-
-def _cases(word: str, subject: Node, cases: list[Doc]) -> Doc:
-    return Group([word, " ", expression(subject), " {",
-                  Nest(2, [LINE, _join([",", LINE], cases), IfBreak(",")]), LINE, "}"])
+def expression(node: Node, level: int = printer.IF) -> Doc:
+    """An expression subtree, laid out by the one expression printer (numbers as written)."""
+    return printer.layout(expression_ast(_tree(node), "-"), level, "file")
 
 
 # ---------------------------------------------------------------- statements
@@ -403,7 +136,7 @@ def _statement(tree: Tree[Token]) -> Doc:
     if kind == "deduction_cap":
         return _with_reason(f"cap deductions at {_number(c[0])}", reason)
     if kind == "text_field":
-        return [_token(c[0]), " ", Align(_join(HARDLINE, [str(s) for s in c[1:]]))]
+        return [_token(c[0]), " ", Align(join(HARDLINE, [str(s) for s in c[1:]]))]
     if kind in _DECLARATIONS:
         return _DECLARATIONS[kind](tree)
     if kind.startswith("fw_"):
@@ -503,7 +236,7 @@ def _cohort(tree: Tree[Token]) -> Doc:
                 HARDLINE, band(c[3]), HARDLINE, band(c[4])]
         if len(c) > 5:
             # `unranked` takes its value in parentheses unless it is a name or a number.
-            body += [HARDLINE, "unranked ", expression(_tree(c[5]).children[0], _ATOM)]
+            body += [HARDLINE, "unranked ", expression(_tree(c[5]).children[0], printer.ATOM)]
     return Flat([f"cohort {name} {label} =", Nest(2, [HARDLINE, body])])
 
 
@@ -575,7 +308,7 @@ class _Layout:
 
     def __init__(self, text: str, syntax: Syntax, line_width: int) -> None:
         self.text = text
-        self.printer = _Printer(line_width)
+        self.printer = Printer(line_width)
         self.comments = list(syntax.comments)
         self.lines: list[_Out] = []
         self.tree = syntax.tree

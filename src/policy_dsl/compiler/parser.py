@@ -129,6 +129,11 @@ def parse_text(text: str, file: str,
                      source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
+def expression_ast(tree: lark.Tree[Token], file: str) -> ast.Expr:
+    """The AST of one expression subtree of a parsed rule file (`parse_syntax`)."""
+    return cast("ast.Expr", _AstBuilder(file).transform(tree))
+
+
 def build_ast(tree: lark.Tree[Token], file: str, digest: str) -> ast.Standard | ast.Framework:
     """The AST of a parsed rule file (`parse_syntax`); `digest` is its SHA-256."""
     builder = _AstBuilder(file)
@@ -795,14 +800,14 @@ class _AstBuilder(Transformer[Token, Any]):
 
     # -- expressions
     def number(self, meta: Meta, token: Token) -> ast.Number:
-        return ast.Number(_decimal(token), self._span(token))
+        return ast.Number(_decimal(token), self._span(token), str(token))
 
     def signed_number(self, meta: Meta, *tokens: Token) -> Decimal:
         value = _decimal(tokens[-1])
         return -value if len(tokens) == 2 else value
 
     def percent(self, meta: Meta, token: Token) -> ast.Percent:
-        return ast.Percent(_decimal(token), self._span(token))
+        return ast.Percent(_decimal(token), self._span(token), str(token))
 
     def true(self, meta: Meta) -> ast.Boolean:
         return ast.Boolean(True, self._span(meta))
@@ -828,7 +833,8 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def neg(self, meta: Meta, operand: ast.Expr) -> ast.Expr:
         if isinstance(operand, ast.Number):
-            return ast.Number(-operand.value, self._span(meta))
+            return ast.Number(-operand.value, self._span(meta),
+                              f"-{operand.text}" if operand.text else "")
         return ast.Negate(operand, self._span(meta))
 
     def _arith(self, meta: Meta, op: ast.ArithmeticOp, left: ast.Expr,
