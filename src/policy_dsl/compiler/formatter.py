@@ -2,10 +2,10 @@
 
 The formatter starts from the parser's own parse (`parser.parse_syntax`: Lark's tree and the
 comments the grammar skips), so `fmt` and `check` read a file the same way. Each statement
-(a header field, a declaration, a rule ...) becomes a document in a small Wadler/prettier
-style algebra (text, line breaks that break only when a group does not fit in `WIDTH`
-columns, nesting, alignment), printed by `_Printer`; blocks, blank lines and comments are put
-together line by line by `_Layout`.
+(a header field, a declaration, a rule ...) becomes a `layout` document (text, line breaks
+that break only when a group does not fit in `WIDTH` columns, nesting, alignment), its
+expressions laid out by `printer` (the expression printer `diff` uses too, here in its "file"
+style); blocks, blank lines and comments are put together line by line by `_Layout`.
 
 The layout, taken from the shipped rule files:
 - 2 spaces per block level; no blank line after `{` or before `}`; at most one blank line
