@@ -332,3 +332,11 @@ def test_any_file_that_parses_formats_idempotently_with_its_meaning(
     assert fmt(once) == once
     assert meaning(once) == meaning(text)
     assert comments(once) == comments(text)
+
+
+def test_braces_in_comments_and_texts_do_not_move_comments() -> None:
+    text = ('standard s { # a {x}\n  # own {y}\n  total 1\n}\n\ncategory "c{" 1 # before {\n'
+            '{\n  item 1 "x" 1 {\n    # a {b}\n    award 1 "r"\n  }\n}\n')
+    assert fmt(text) == ('standard s {  # a {x}\n  # own {y}\n  total 1\n}\n\n# before {\n'
+                         'category "c{" 1 {\n  item 1 "x" 1 {\n    # a {b}\n    award 1 "r"\n'
+                         '  }\n}\n')

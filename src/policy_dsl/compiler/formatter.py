@@ -36,6 +36,7 @@ import codecs
 import dataclasses
 import difflib
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,6 +278,7 @@ def _block_parts(tree: Tree[Token]) -> tuple[str, list[Tree[Token]]] | None:
     return None
 
 
+_BLANKS_AND_COMMENTS = re.compile(r"(?:\s+|#[^\n]*)*")
 _TOP_LEVEL_BLOCKS = {"standard", "framework_file", "enum_decl", "record_decl", "category"}
 
 
@@ -404,6 +406,17 @@ class _Layout:
             indent = last.text[: len(last.text) - len(last.text.lstrip())]
             self.lines.append(_Out(indent + _comment_text(comment)))
 
+    def _brace(self, block: Tree[Token], statements: list[Tree[Token]]) -> int:
+        """The offset of a block's `{`: the first after its heading, past any comments."""
+        heading = [c for c in block.children if not any(c is s for s in statements)]
+        end = max((c.end_pos if isinstance(c, Token) else c.meta.end_pos) or 0
+                  for c in heading)
+        after = _BLANKS_AND_COMMENTS.match(self.text, end)
+        brace = after.end() if after else end
+        if self.text[brace:brace + 1] != "{":
+            raise FormatError(f"no '{{' after the heading at offset {end}")
+        return brace
+
     def _statement(self, statement: Tree[Token], level: int) -> None:
         indent = INDENT * level
         meta = statement.meta
@@ -424,8 +437,7 @@ class _Layout:
                 self._attach(comment)
             return
         opening, children = block
-        first_child = children[0].meta.start_pos if children else meta.end_pos - 1
-        brace = self.text.rfind("{", meta.start_pos, first_child)
+        brace = self._brace(statement, children)
         header_line = self.text.count("\n", 0, brace) + 1
         before = self._take(brace)
         for comment in before:
