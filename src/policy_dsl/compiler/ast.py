@@ -9,7 +9,7 @@ wants a different tree (a city plugin, say) builds a new one with `dataclasses.r
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import ClassVar, Literal
 
@@ -35,6 +35,9 @@ class Span:
 class Number:
     value: Decimal
     span: Span
+    # The literal as the rule file writes it (`1.0`), for `policyc fmt`; "" when the compiler
+    # made the number itself.
+    text: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class Percent:
 
     value: Decimal
     span: Span
+    text: str = field(default="", compare=False)  # as written (`80.0%`), for `policyc fmt`
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ import codecs
 import datetime as dt
 import hashlib
 import re
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -46,6 +48,17 @@ def _grammar_text() -> str:
     return checkout.read_text(encoding="utf-8")
 
 
+# The comments the lexer passes over while one text is parsed (see `parse_syntax`).
+_comments: ContextVar[list[Token] | None] = ContextVar("_comments", default=None)
+
+
+def _keep_comment(token: Token) -> Token:
+    kept = _comments.get()
+    if kept is not None:
+        kept.append(token)
+    return token
+
+
 @cache
 def _lark() -> lark.Lark:
     return lark.Lark(
@@ -55,7 +68,32 @@ def _lark() -> lark.Lark:
         propagate_positions=True,
         maybe_placeholders=False,
         start=["start", "item"],
+        lexer_callbacks={"COMMENT": _keep_comment},
     )
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """One parse of a rule file: Lark's tree and the comments the grammar ignores (in
+    order, with their positions), which `formatter` puts back where they were."""
+
+    tree: lark.Tree[Token]
+    comments: tuple[Token, ...]
+
+
+def parse_syntax(text: str, file: str) -> Syntax:
+    """The tree of a rule file's text and its comments; raises CompileError on a syntax
+    error. `parse_text` (build, check) and `formatter` (fmt) both start from this one parse."""
+    kept: list[Token] = []
+    reset = _comments.set(kept)
+    try:
+        tree = _lark().parse(text, start="start")
+    except UnexpectedInput as error:
+        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    finally:
+        _comments.reset(reset)
+    _check_tree(tree, file)
+    return Syntax(tree, tuple(kept))
 
 
 def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | ast.Framework:
@@ -87,12 +125,17 @@ def _not_utf8(data: bytes, error: UnicodeDecodeError, file: str) -> Diagnostic:
 def parse_text(text: str, file: str,
                source_sha256: str | None = None) -> ast.Standard | ast.Framework:
     """Parse rule file text. `file` names the file in spans and messages."""
-    digest = source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
-    try:
-        tree = _lark().parse(text, start="start")
-    except UnexpectedInput as error:
-        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
-    _check_tree(tree, file)
+    return build_ast(parse_syntax(text, file).tree, file,
+                     source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def expression_ast(tree: lark.Tree[Token], file: str) -> ast.Expr:
+    """The AST of one expression subtree of a parsed rule file (`parse_syntax`)."""
+    return cast("ast.Expr", _AstBuilder(file).transform(tree))
+
+
+def build_ast(tree: lark.Tree[Token], file: str, digest: str) -> ast.Standard | ast.Framework:
+    """The AST of a parsed rule file (`parse_syntax`); `digest` is its SHA-256."""
     builder = _AstBuilder(file)
     try:
         built = builder.transform(tree)
@@ -822,14 +865,14 @@ class _AstBuilder(Transformer[Token, Any]):
 
     # -- expressions
     def number(self, meta: Meta, token: Token) -> ast.Number:
-        return ast.Number(_decimal(token), self._span(token))
+        return ast.Number(_decimal(token), self._span(token), str(token))
 
     def signed_number(self, meta: Meta, *tokens: Token) -> Decimal:
         value = _decimal(tokens[-1])
         return -value if len(tokens) == 2 else value
 
     def percent(self, meta: Meta, token: Token) -> ast.Percent:
-        return ast.Percent(_decimal(token), self._span(token))
+        return ast.Percent(_decimal(token), self._span(token), str(token))
 
     def true(self, meta: Meta) -> ast.Boolean:
         return ast.Boolean(True, self._span(meta))
@@ -855,7 +898,8 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def neg(self, meta: Meta, operand: ast.Expr) -> ast.Expr:
         if isinstance(operand, ast.Number):
-            return ast.Number(-operand.value, self._span(meta))
+            return ast.Number(-operand.value, self._span(meta),
+                              f"-{operand.text}" if operand.text else "")
         return ast.Negate(operand, self._span(meta))
 
     def _arith(self, meta: Meta, op: ast.ArithmeticOp, left: ast.Expr,
