@@ -15,9 +15,6 @@ This module uses the runtime only; pandas is imported by `score_frame` alone.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .runtime import PROVENANCE_FIELDS, Outcome, Pack, iter_outcomes, load_pack, plain
 from .runtime.framework import Adjustment
-from .runtime.inputs import InputRecord
+from .runtime.inputs import InputRecord, python_value
 from .runtime.schema import result_line_schema
 
 if TYPE_CHECKING:
@@ -137,7 +134,7 @@ def score_records(pack: Pack | str, records: Iterable[Mapping[Any, Any]], *,
 
 def _input_record(position: int, record: object) -> InputRecord:
     if not isinstance(record, Mapping):
-        return InputRecord(position, None, None, f"record {position}: expected a mapping of "
+        return InputRecord(position, None, None, "expected a mapping of "
                            f"fact names to values, got {type(record).__name__}")
     raw: dict[str, object] = {}
     for key, value in record.items():
@@ -145,46 +142,6 @@ def _input_record(position: int, record: object) -> InputRecord:
         if plain_value is not None:  # a missing value is left out, as an empty CSV cell is
             raw[str(key)] = plain_value
     return InputRecord(position, raw.get("id"), raw)
-
-
-def python_value(value: object) -> object:
-    """A cell's value as plain Python, for the pack's readers: None for a missing value
-    (None, NaN, pandas NA and NaT); numpy scalars as the Python value they hold; a
-    datetime (or pandas Timestamp) at midnight as its date, any other as its ISO text (so
-    the date reader names it); lists and arrays entry by entry. A float is the Decimal of its
-    shortest representation (what a DataFrame holds is what was written: 77.5, not its binary
-    expansion); Infinity becomes Decimal Infinity, which the reader reports as that field's
-    error."""
-    if value is None or type(value) in (str, bool, int):
-        return value
-    if isinstance(value, Decimal):
-        return None if value.is_nan() else value
-    if isinstance(value, float):  # numpy's float64 too: its shortest repr, 0.1 → "0.1"
-        return None if math.isnan(value) else Decimal(float.__repr__(value))
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        if isinstance(value, numpy.ndarray):
-            return [python_value(entry) for entry in value.tolist()]
-        if isinstance(value, numpy.generic):
-            if isinstance(value, numpy.datetime64 | numpy.timedelta64) and numpy.isnat(value):
-                return None
-            return python_value(value.item())
-    pandas = sys.modules.get("pandas")
-    if pandas is not None:
-        if value is pandas.NA or value is pandas.NaT:
-            return None
-        if isinstance(value, pandas.Timestamp):
-            value = value.to_pydatetime()
-    if isinstance(value, dt.datetime):  # a date column (pandas, Excel) holds midnights
-        midnight = value.time() == dt.time(0) and value.tzinfo is None
-        return value.date() if midnight else value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(key): python_value(entry) for key, entry in value.items()}
-    if isinstance(value, list | tuple):
-        return [python_value(entry) for entry in value]
-    if isinstance(value, str):  # numpy's str_
-        return str(value)
-    return value
 
 
 def score_frame(pack: Pack | str, frame: pandas.DataFrame, *,

@@ -31,22 +31,20 @@ import click
 
 from . import __version__
 from .console import exit_needing_extra, missing_requirements
+from .reading import FILE_FORMATS, ID_LABELS, NAME_LABELS, FileFormat, MissingExtra, read_input
 from .runtime import (
     FactInfo,
     InputUnreadable,
     Outcome,
     Pack,
     PackNotFound,
-    decode,
-    guess_format,
     iter_outcomes,
     load_pack,
     outcome_json,
-    read_records,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
-from .runtime.inputs import InputFormat
+from .runtime.inputs import InputRecord
 from .runtime.packs import (
     PackRefused,
     find_pack,
@@ -87,6 +85,10 @@ packs_option = click.option(
     "--packs", "packs_dir", type=click.Path(path_type=Path), default=None,
     callback=_packs_dir, help="Directory holding the packs and their index.json, or a bundle "
     "file (policyc bundle). Default: generated/ if it exists here, else the installed bundles.")
+encoding_option = click.option(
+    "--encoding", help="The CSV file's text encoding (default: UTF-8, else GB18030/GBK, "
+    "detected).")
+sheet_option = click.option("--sheet", help="The xlsx sheet to read (default: the first).")
 
 
 class OutputUnwritable(Exception):
@@ -184,6 +186,8 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
             click.echo("      " + ", ".join(f"{code}={label}" for code, label in fact.members))
         for sub in fact.fields:
             click.echo(f"      .{sub.name:30} {sub.type}  {sub.label}")
+    click.echo(f"\ncolumns (CSV, xlsx, Parquet): a fact's name or its label; id (or "
+               f"{'/'.join(ID_LABELS)}); name (or {'/'.join(NAME_LABELS)})")
     if framework_inputs:
         click.echo(f"\nframework {info.framework} inputs:")
         for fact in framework_inputs:
@@ -205,8 +209,10 @@ def _described(fact: FactInfo) -> str:
 @cli.command()
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+@click.option("--format", "fmt", type=click.Choice(["auto", *FILE_FORMATS]),
               default="auto", show_default=True, help="Input format (auto: by file name).")
+@encoding_option
+@sheet_option
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
               default="-", help="Write the results to this file (complete, or not at all) "
               "instead of standard output; its extension chooses the format (.jsonl, .csv, "
@@ -219,7 +225,8 @@ def _described(fact: FactInfo) -> str:
               "steps) to each result (JSON Lines only).")
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
-def score(pack_name: str, year: int | None, fmt: str, output_path: str,
+def score(pack_name: str, year: int | None, fmt: str, encoding: str | None, sheet: str | None,
+          output_path: str,
           output_format: str | None, explain: bool, packs_dir: Path | None,
           input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
@@ -233,14 +240,7 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
         logging.basicConfig(format="policyc: %(message)s")
     chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
-    name = "<stdin>" if input_path == "-" else input_path
-    try:
-        text = decode(_read_input(input_path), name)
-        chosen = guess_format(name, text) if fmt == "auto" else cast("InputFormat", fmt)
-        records = read_records(text, chosen, name)
-    except InputUnreadable as error:
-        click.echo(f"policyc: {error}", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
+    records = _read_institutions(input_path, pack, fmt, encoding, sheet)
     failed: list[str] = []
 
     faults = 0
@@ -284,12 +284,15 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
 @click.option("--item", "item_number", type=int, help="Explain only this item.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-@click.option("--input-format", "input_fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+@click.option("--input-format", "input_fmt", type=click.Choice(["auto", *FILE_FORMATS]),
               default="auto", show_default=True, help="Input format (auto: by file name).")
+@encoding_option
+@sheet_option
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def explain(pack_name: str, year: int | None, record_id: str, item_number: int | None,
-            fmt: str, input_fmt: str, packs_dir: Path | None, input_path: str) -> None:
+            fmt: str, input_fmt: str, encoding: str | None, sheet: str | None,
+            packs_dir: Path | None, input_path: str) -> None:
     """Why one institution of INPUT_FILE got its points: each item, each rule with the values
     it used, the rescaling, and under a framework the settlement.
 
@@ -298,14 +301,7 @@ def explain(pack_name: str, year: int | None, record_id: str, item_number: int |
     """
     pack = load_pack(pack_name, year, packs_dir)
     name = "<stdin>" if input_path == "-" else input_path
-    try:
-        text = decode(_read_input(input_path), name)
-        chosen = guess_format(name, text) if input_fmt == "auto" else \
-            cast("InputFormat", input_fmt)
-        records = read_records(text, chosen, name)
-    except InputUnreadable as error:
-        click.echo(f"policyc: {error}", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
+    records = _read_institutions(input_path, pack, input_fmt, encoding, sheet)
     ids = [str(record.id) for record in records if record.id is not None]
     if record_id not in ids:
         near = difflib.get_close_matches(record_id, ids, n=5, cutoff=0.5) or ids[:5]
@@ -438,6 +434,27 @@ def _write_table(chosen: str, path: str, pack: Pack, outcomes: Iterator[Outcome]
     except TableError as error:
         click.echo(f"policyc: {path}: {error}; nothing was written", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+def _read_institutions(path: str, pack: Pack | None, fmt: str, encoding: str | None,
+                       sheet: str | None) -> list[InputRecord]:
+    """The records of the input file (`-`: standard input), its warnings shown on stderr;
+    exit 3 when the file cannot be read or its header is wrong, 2 when a library is
+    missing."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        read = read_input(_read_input(path), name, pack,
+                          None if fmt == "auto" else cast("FileFormat", fmt),
+                          encoding=encoding, sheet=sheet)
+    except MissingExtra as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    for warning in read.warnings:
+        click.echo(f"policyc: warning: {warning}", err=True)
+    return read.records
 
 
 def _read_input(path: str) -> bytes:
@@ -718,12 +735,7 @@ def diff_command(before: str, after: str, fmt: str, population: str | None,
         from . import impact
 
         name = "<stdin>" if population == "-" else population
-        try:
-            text = decode(_read_input(population), name)
-            records = read_records(text, guess_format(name, text), name)
-        except InputUnreadable as error:
-            click.echo(f"policyc: {error}", err=True)
-            sys.exit(EXIT_INPUT_ERRORS)
+        records = _read_institutions(population, None, "auto", None, None)
         packs = [pipeline.pack_in_memory(standard, source, f"<{label}>")
                  for label, standard, source in sides]
         measured = impact.measure(packs[0], packs[1], records)

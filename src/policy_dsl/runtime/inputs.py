@@ -14,10 +14,13 @@ at most `MAX_DEPTH` levels of nesting, no unpaired surrogates. An id is a text (
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import math
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -87,14 +90,20 @@ def decode(data: bytes, name: str) -> str:
                               "as UTF-8") from None
 
 
-def read_records(text: str, fmt: InputFormat, name: str = "input") -> list[InputRecord]:
-    """Every record in `text`, in order; a byte-order mark at the start is dropped."""
+# the key each CSV header cell names, given the cells and where the header is ("file:line")
+HeaderKeys = Callable[[list[str], str], list[str]]
+
+
+def read_records(text: str, fmt: InputFormat, name: str = "input",
+                 header_keys: HeaderKeys | None = None) -> list[InputRecord]:
+    """Every record in `text`, in order; a byte-order mark at the start is dropped.
+    `header_keys` maps a CSV header to the records' keys (raising `InputUnreadable`)."""
     text = text.removeprefix("\ufeff")
     if fmt == "jsonl":
         return _read_json_lines(text)
     if fmt == "json":
         return _read_json_array(text, name)
-    return _read_csv(text, name)
+    return _read_csv(text, name, header_keys)
 
 
 # ---------------------------------------------------------------- ids
@@ -249,7 +258,7 @@ def _line_column(text: str, position: int) -> tuple[int, int]:
 # ---------------------------------------------------------------- CSV
 
 
-def _read_csv(text: str, name: str) -> list[InputRecord]:
+def _read_csv(text: str, name: str, header_keys: HeaderKeys | None = None) -> list[InputRecord]:
     """The first non-blank row names the columns; each later non-blank row is a record."""
     csv.field_size_limit(_CSV_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -264,6 +273,8 @@ def _read_csv(text: str, name: str) -> list[InputRecord]:
                 continue
             if header is None:
                 header = _csv_header(row, line, name)
+                if header_keys is not None:
+                    header = header_keys(header, f"{name}:{line}")
             else:
                 records.append(_csv_record(header, row, line, last_line, suspect))
     except csv.Error as error:
@@ -360,3 +371,46 @@ def _broken_quote(text: str, position: int) -> tuple[int, int | None] | None:
             return None  # the row ended without a broken quote
         position += 1
     return None
+
+
+# ---------------------------------------------------------------- Python values
+
+
+def python_value(value: object) -> object:
+    """A cell's value as plain Python, for the pack's readers: None for a missing value
+    (None, NaN, pandas NA and NaT); numpy scalars as the Python value they hold; a
+    datetime (or pandas Timestamp) at midnight as its date, any other as its ISO text (so
+    the date reader names it); lists and arrays entry by entry. A float is the Decimal of its
+    shortest representation (what a DataFrame holds is what was written: 77.5, not its binary
+    expansion); Infinity becomes Decimal Infinity, which the reader reports as that field's
+    error."""
+    if value is None or type(value) in (str, bool, int):
+        return value
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else value
+    if isinstance(value, float):  # numpy's float64 too: its shortest repr, 0.1 → "0.1"
+        return None if math.isnan(value) else Decimal(float.__repr__(value))
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            return [python_value(entry) for entry in value.tolist()]
+        if isinstance(value, numpy.generic):
+            if isinstance(value, numpy.datetime64 | numpy.timedelta64) and numpy.isnat(value):
+                return None
+            return python_value(value.item())
+    pandas = sys.modules.get("pandas")
+    if pandas is not None:
+        if value is pandas.NA or value is pandas.NaT:
+            return None
+        if isinstance(value, pandas.Timestamp):
+            value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):  # a date column (pandas, Excel) holds midnights
+        midnight = value.time() == dt.time(0) and value.tzinfo is None
+        return value.date() if midnight else value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): python_value(entry) for key, entry in value.items()}
+    if isinstance(value, list | tuple):
+        return [python_value(entry) for entry in value]
+    if isinstance(value, str):  # numpy's str_
+        return str(value)
+    return value
