@@ -22,7 +22,6 @@ import pandas
 import pytest
 from helpers import DROP, GENERATED, ROOT, full_marks_inpatient, pack, score_all
 
-import policy_dsl
 from policy_dsl import Result, score_frame, score_records
 from policy_dsl.runtime.inputs import python_value
 

@@ -19,7 +19,8 @@ JSON Lines, a JSON array, CSV, xlsx (the first sheet, or a named one) and Parque
   decimal and integer columns are exact. NaN is a missing value; Infinity is that record's
   field error.
 - In any format, a percent fact whose values are all within 0..1 (from ten records or
-  more) gets one warning naming the column: percents are percentage points (85.5), and 0.855 is almost always a fraction.
+  more) gets one warning naming the column: percents are percentage points (85.5), and a
+  column of 0.855s is almost always of fractions.
 
 The spreadsheet and Parquet libraries come with the `tables` extra; without it the file is
 refused with the command that installs it (`MissingExtra`).
@@ -99,24 +100,24 @@ def decode_text(data: bytes, name: str, fmt: FileFormat, encoding: str | None = 
         tried = ["utf-8"]  # JSON is UTF-8 (RFC 8259); a BOM says which encoding
     else:
         tried = ["utf-8", "gb18030"]
-    for index, chosen in enumerate(tried):
+    failures: list[str] = []
+    first_line = 0
+    for chosen in tried:
         try:
-            text = data.decode(chosen)
+            return data.decode(chosen).removeprefix("\ufeff")
         except LookupError:
             raise InputUnreadable(f"{name}: unknown encoding {chosen!r} (try utf-8 or "
                                   "gb18030)") from None
         except UnicodeDecodeError as error:
-            if index + 1 < len(tried):
-                continue
             line = data.count(b"\n", 0, error.start) + 1
-            names = " or ".join(_encoding_name(each) for each in tried)
-            hint = ("save the file as UTF-8" if fmt != "csv" else
-                    "save the file as UTF-8 (or GB18030), or give --encoding")
-            raise InputUnreadable(f"{name}:{line}: not {names} text (byte {error.start + 1} "
-                                  f"of the file; encodings tried: {', '.join(tried)}); "
-                                  f"{hint}") from None
-        return text.removeprefix("\ufeff")
-    raise AssertionError("unreachable")  # pragma: no cover
+            first_line = first_line or line
+            failures.append(f"{_encoding_name(chosen)}{' fails' if not failures else ''} at "
+                            f"line {line}, byte {error.start + 1} of the file")
+    names = " or ".join(_encoding_name(each) for each in tried)
+    hint = ("save the file as UTF-8" if fmt != "csv" else
+            "save the file as UTF-8 (or GB18030), or give --encoding")
+    raise InputUnreadable(f"{name}:{first_line}: not {names} text ({'; '.join(failures)}); "
+                          f"{hint}")
 
 
 def _encoding_name(encoding: str) -> str:

@@ -1,0 +1,378 @@
+"""Data in as agencies hold it (issue 10, "Input"): xlsx workbooks with Chinese headers and
+percent cells, CSV saved as GB18030/GBK by Chinese Excel, Parquet files; headers checked
+once for the file; every record out once, in order, whatever the format.
+
+Fixtures are written here, with openpyxl and pyarrow, from `full_marks_inpatient` (附件1,
+100 points; its docstring has the arithmetic). Expected points are worked out by hand in
+each test.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pyarrow
+import pyarrow.parquet
+import pytest
+from click.testing import CliRunner
+from helpers import GENERATED, full_marks_inpatient, pack
+
+from policy_dsl.cli import cli
+from policy_dsl.reading import FRACTION_WARNING_RECORDS
+
+PACK = "suzhou/inpatient-2023"
+LABELS = {fact.name: fact.label for fact in pack(PACK).INFO.facts}
+
+
+def run(path: Path, *options: str) -> tuple[int, list[dict[str, Any]], str]:
+    """`policyc score` on the file: exit code, result lines, standard error."""
+    result = CliRunner().invoke(cli, ["score", "--pack", PACK, "--packs", str(GENERATED),
+                                      *options, str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exc_info
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    return result.exit_code, lines, result.stderr
+
+
+def _cell(value: object) -> object:
+    """A record's value as a person types it into a sheet."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        for number in (int, float):  # 85, 0.5: as Excel stores a typed number
+            try:
+                return number(value)
+            except ValueError:
+                continue
+    return value
+
+
+def workbook(path: Path, records: list[dict[str, Any]], *, labels: bool = True,
+             percent_cells: dict[str, str] | None = None, sheet: str = "自评表",
+             header: list[str] | None = None) -> Path:
+    """An xlsx file of `records`, one row each, headed by the facts' Chinese labels (`id` as
+    机构编码). `percent_cells` holds facts typed as fractions in percent-formatted cells."""
+    book = openpyxl.Workbook()
+    sheet_ = book.active
+    assert sheet_ is not None
+    sheet_.title = sheet
+    names = list(records[0])
+    sheet_.append(header or [("机构编码" if name == "id" else LABELS[name]) if labels else name
+                             for name in names])
+    for record in records:
+        row = []
+        for name in names:
+            value = record.get(name)
+            if percent_cells and name in percent_cells and value is not None:
+                row.append(float(Decimal(str(value)) / 100))
+            else:
+                row.append(None if value is None else _cell(value))
+        sheet_.append(row)
+        if percent_cells:
+            for column, name in enumerate(names, start=1):
+                if name in percent_cells:
+                    sheet_.cell(sheet_.max_row, column).number_format = percent_cells[name]
+    book.save(path)
+    return path
+
+
+# ---------------------------------------------------------------- xlsx
+
+
+def test_xlsx_with_chinese_headers_and_percent_cells(tmp_path: Path) -> None:
+    """Item 1 of a tertiary hospital with a drug share of 77.5% (the cell holds 0.775, shown
+    as 77.5%): 1 + 1 + the share's point (threshold 80%: 2.5 points short → 2 complete
+    steps (G4) → 1 − 0.2 = 0.8) = 2.8. The other items in full: 100 − 3 + 2.8 = 99.80."""
+    records = [full_marks_inpatient(id="H1", catalogue_drug_share="77.5"),
+               full_marks_inpatient(id="H2")]
+    path = workbook(tmp_path / "in.xlsx", records,
+                    percent_cells={"catalogue_drug_share": "0.0%",
+                                   "settlement_list_upload_rate": "0%"})
+    code, out, err = run(path)
+    assert code == 0, err
+    assert [line["id"] for line in out] == ["H1", "H2"]
+    assert out[0]["items"]["1"] == "2.8" and out[0]["total"] == "99.80"
+    assert out[1]["items"]["1"] == "3" and out[1]["total"] == "100.00"
+
+
+def test_a_percent_cell_is_read_exactly(tmp_path: Path) -> None:
+    """0.855 formatted as 85.5% is 85.5 points of percent, not 0.855 and not the float's
+    binary expansion: at 85.5% ≥ 80% item 1 is in full (3), where 0.855% would give
+    1 + 1 + max(0, 1 − 0.1 × floor((80 − 0.855) / 1)) = 2."""
+    path = workbook(tmp_path / "in.xlsx", [full_marks_inpatient(catalogue_drug_share="85.5")],
+                    percent_cells={"catalogue_drug_share": "0.00%"})
+    code, out, err = run(path)
+    assert code == 0, err
+    assert out[0]["items"]["1"] == "3"
+    assert "catalogue_drug_share" not in err  # no warning: the cell said percent
+
+
+def test_names_and_labels_mixed_whole_floats_and_empty_cells(tmp_path: Path) -> None:
+    """Names and labels in one header; 2.0 stored for a count is the count 2 (the items are
+    those of the same record in JSON with price_violations 2); an empty cell of a required
+    fact is that record's error naming the field."""
+    plain = full_marks_inpatient(id="J", price_violations=2)
+    names = list(plain)
+    header = [name if index % 2 else ("机构编码" if name == "id" else LABELS[name])
+              for index, name in enumerate(names)]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    sheet.append([float(2) if name == "price_violations" else _cell(plain[name])
+                  for name in names])
+    sheet.append([None if name == "level" else "K" if name == "id" else _cell(plain[name])
+                  for name in names])
+    book.save(tmp_path / "in.xlsx")
+    code, out, _ = run(tmp_path / "in.xlsx")
+    _, expected, _ = run(_jsonl(tmp_path / "in.jsonl", [plain]))
+    assert code == 3
+    assert out[0]["items"] == expected[0]["items"] and out[0]["error"] is None
+    assert out[1]["id"] == "K" and out[1]["error"].startswith("row 3 (id K): level: ")
+
+
+def test_dates_in_date_cells_and_as_iso_text(tmp_path: Path) -> None:
+    """A framework pack's agreement_start: an Excel date cell and the text 2020-01-01 give
+    the same result."""
+    jilin = "jilin/medical-inpatient-2026"
+    with open(Path("examples/jilin-medical-inpatient.jsonl"), encoding="utf-8") as lines:
+        record = json.loads(lines.readline())
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    names = list(record)
+    sheet.append(names)
+    for record_id, start in (("D1", dt.datetime(2020, 1, 1)), ("D2", "2020-01-01")):
+        sheet.append([record_id if name == "id" else start if name == "agreement_start"
+                      else json.dumps(record[name], ensure_ascii=False)
+                      if isinstance(record[name], list | dict) else record[name]
+                      for name in names])
+    book.save(tmp_path / "in.xlsx")
+    result = CliRunner().invoke(cli, ["score", "--pack", jilin, "--packs", str(GENERATED),
+                                      str(tmp_path / "in.xlsx")])
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["error"] for line in out] == [None, None], result.stderr
+    assert {k: v for k, v in out[0].items() if k != "id"} == \
+        {k: v for k, v in out[1].items() if k != "id"}
+
+
+def test_sheet_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "in.xlsx"
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "说明"
+    first.append(["本表填写说明"])
+    data = book.create_sheet("数据")
+    record = full_marks_inpatient(id="S1")
+    data.append(list(record))
+    data.append([_cell(value) for value in record.values()])
+    book.save(path)
+    code, out, err = run(path, "--sheet", "数据")
+    assert code == 0 and [line["id"] for line in out] == ["S1"], err
+    code, out, err = run(path, "--sheet", "没有")
+    assert (code, out) == (3, []) and "no sheet '没有'; the sheets are '说明', '数据'" in err
+
+
+# ---------------------------------------------------------------- headers
+
+
+def test_an_unknown_header_is_reported_once_before_scoring(tmp_path: Path) -> None:
+    records = [full_marks_inpatient(id=f"U{n}") for n in range(50)]
+    header = ["机构编码", *(LABELS[name] for name in list(records[0])[1:])]
+    header[header.index(LABELS["price_violations"])] = "经查实的价格问题"  # the unit left off
+    header[header.index(LABELS["drg_score"])] = "drg_scores"
+    path = workbook(tmp_path / "in.xlsx", records, header=header)
+    code, out, err = run(path)
+    assert (code, out) == (3, [])
+    assert err.count("names no fact") == 1 and len(err.strip().splitlines()) == 1
+    assert "'经查实的价格问题' (column 8; did you mean '经查实的价格问题（次）', the fact " \
+        "price_violations?)" in err
+    assert "'drg_scores' (column 12; did you mean 'drg_score'?)" in err
+
+
+@pytest.mark.parametrize("twice", [("catalogue_drug_share", LABELS["catalogue_drug_share"]),
+                                   ("id", "机构编码")])
+def test_a_fact_named_twice_refuses_the_file(tmp_path: Path, twice: tuple[str, str]) -> None:
+    (tmp_path / "in.csv").write_text(f"{twice[0]},{twice[1]}\n1,2\n", encoding="utf-8")
+    code, out, err = run(tmp_path / "in.csv")
+    assert (code, out) == (3, [])
+    assert f"the columns '{twice[0]}' and '{twice[1]}' both give" in err
+
+
+# ---------------------------------------------------------------- CSV encodings
+
+
+def _csv(records: list[dict[str, Any]], labels: bool = True) -> str:
+    names = list(records[0])
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow([("机构编码" if name == "id" else LABELS[name]) if labels else name
+                     for name in names])
+    for record in records:
+        writer.writerow([_cell(record[name]) for name in names])
+    return text.getvalue()
+
+
+def _jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    return path
+
+
+def test_gbk_csv_from_chinese_excel(tmp_path: Path) -> None:
+    """The same two institutions as UTF-8 JSON and as a GB18030 CSV with Chinese headers
+    and 是/否 give the same results; item 1 of H1 at 77.5% is 2.8 (see above)."""
+    records = [full_marks_inpatient(id="H1", catalogue_drug_share="77.5"),
+               full_marks_inpatient(id="H2")]
+    (tmp_path / "in.csv").write_bytes(_csv(records).encode("gb18030"))
+    assert (tmp_path / "in.csv").read_bytes() != _csv(records).encode("utf-8")
+    code, out, err = run(tmp_path / "in.csv")
+    _, expected, _ = run(_jsonl(tmp_path / "in.jsonl", records))
+    assert code == 0, err
+    assert out == expected and out[0]["items"]["1"] == "2.8"
+    code, same, _ = run(tmp_path / "in.csv", "--encoding", "gbk")
+    assert (code, same) == (0, expected)
+
+
+def test_an_undecodable_csv_names_the_line_and_the_encodings_tried(tmp_path: Path) -> None:
+    text = _csv([full_marks_inpatient(id="H1"), full_marks_inpatient(id="H2")])
+    data = text.encode("utf-8").replace(b"H2", b"H\xff2")  # 0xFF: neither UTF-8 nor GB18030
+    (tmp_path / "in.csv").write_bytes(data)
+    code, out, err = run(tmp_path / "in.csv")
+    assert (code, out) == (3, [])
+    assert f"{tmp_path / 'in.csv'}:3: not UTF-8 or GB18030 text (UTF-8 fails at line 3, " \
+        "byte " in err
+    assert "GB18030 at line 1" in err  # the UTF-8 Chinese header is not GB18030 either
+    code, _, err = run(tmp_path / "in.csv", "--encoding", "utf-8")
+    assert code == 3 and ":3: not UTF-8 text (UTF-8 fails at line 3, byte " in err
+
+
+# ---------------------------------------------------------------- Parquet
+
+
+def test_parquet_decimal_float_and_integer_columns(tmp_path: Path) -> None:
+    """A decimal128 drug share of 77.50 is exact; a float64 one of 77.5 is read as its
+    shortest repr (77.5): both give item 1 = 2.8. NaN in a required fact is that record's
+    missing fact; Infinity its field error; the others are scored."""
+    records = [full_marks_inpatient(id=f"P{n}") for n in range(4)]
+    names = list(records[0])
+    columns: dict[str, pyarrow.Array] = {}
+    for name in names:
+        values = [r[name] for r in records]
+        if name == "catalogue_drug_share":
+            columns[name] = pyarrow.array([Decimal("77.50"), Decimal("85"), None,
+                                           Decimal("85")], pyarrow.decimal128(5, 2))
+        elif name == "negotiated_drug_rate":
+            columns[name] = pyarrow.array([77.5, 70.0, 70.0, math.inf], pyarrow.float64())
+        elif name == "settlement_list_upload_rate":
+            columns[name] = pyarrow.array([99.0, math.nan, 99.0, 99.0], pyarrow.float64())
+        elif name == "price_violations":
+            columns[name] = pyarrow.array([0, 0, 0, 0], pyarrow.int64())
+        else:
+            columns[name] = pyarrow.array([_cell(value) for value in values])
+    path = tmp_path / "in.parquet"
+    pyarrow.parquet.write_table(pyarrow.table(columns), path)
+    code, out, _ = run(path)
+    assert code == 3
+    assert [line["id"] for line in out] == ["P0", "P1", "P2", "P3"]
+    assert out[0]["error"] is None and out[0]["items"]["1"] == "2.8"
+    assert out[1]["error"] == ("record 2 (id P1): settlement_list_upload_rate: is missing; "
+                               "this field is required")
+    assert out[2]["error"] == ("record 3 (id P2): catalogue_drug_share: is missing; this "
+                               "field is required")
+    assert out[3]["error"].startswith("record 4 (id P3): negotiated_drug_rate: expected a "
+                                      "percent")
+    assert "finite" in out[3]["error"]
+
+
+def test_record_accounting_in_every_format(tmp_path: Path) -> None:
+    """N records in, N lines out, in order, each bad one its own error, in xlsx, Parquet and
+    GB18030 CSV alike."""
+    records = [full_marks_inpatient(id=f"A{n}") for n in range(7)]
+    records[2] = full_marks_inpatient(id="A2", level="四级")
+    records[5] = full_marks_inpatient(id="A5", price_violations="-1")
+    sources = [workbook(tmp_path / "in.xlsx", records)]
+    (tmp_path / "in.csv").write_bytes(_csv(records).encode("gb18030"))
+    sources.append(tmp_path / "in.csv")
+    table = pyarrow.table({name: [str(_cell(r[name])) for r in records] for name in records[0]})
+    pyarrow.parquet.write_table(table, tmp_path / "in.parquet")
+    sources.append(tmp_path / "in.parquet")
+    for source in sources:
+        code, out, err = run(source)
+        assert code == 3, (source, err)
+        assert [line["id"] for line in out] == [f"A{n}" for n in range(7)], source
+        assert [line["error"] is None for line in out] == \
+            [True, True, False, True, True, False, True], source
+        assert "level" in out[2]["error"] and "price_violations" in out[5]["error"]
+
+
+# ---------------------------------------------------------------- warnings, extras
+
+
+def test_a_percent_column_of_fractions_gets_one_warning(tmp_path: Path) -> None:
+    count = FRACTION_WARNING_RECORDS
+    records = [full_marks_inpatient(id=f"F{n}", catalogue_drug_share=f"0.{80 + n}",
+                                    negotiated_drug_rate="0.7")
+               for n in range(count)]
+    (tmp_path / "in.csv").write_text(_csv(records), encoding="utf-8")
+    code, out, err = run(tmp_path / "in.csv")
+    assert (code, len(out)) == (0, count)
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 3  # the two columns, and nonstandard_code_rate: 0.5 in each
+    assert f"percent column '{LABELS['catalogue_drug_share']}' (catalogue_drug_share) lies " \
+        "within 0..1" in warnings[0]
+    assert "(negotiated_drug_rate)" in warnings[1]
+    assert "(nonstandard_code_rate)" in warnings[2]
+    _, _, err = run(_jsonl(tmp_path / "few.jsonl", records[:count - 1]))
+    assert "warning" not in err  # fewer records say too little
+
+
+def test_without_the_tables_extra_the_error_says_what_to_install(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = workbook(tmp_path / "in.xlsx", [full_marks_inpatient()])
+    pyarrow.parquet.write_table(pyarrow.table({"id": ["x"]}), tmp_path / "in.parquet")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    for source in (path, tmp_path / "in.parquet"):
+        code, out, err = run(source)
+        assert (code, out) == (2, [])
+        assert "pip install 'policy-dsl[tables]'" in err
+
+
+def test_a_file_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "in.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "in.parquet").write_bytes(b"PAR1 cut short")
+    for name, words in (("in.xlsx", "not an xlsx workbook"),
+                        ("in.parquet", "not a readable Parquet file")):
+        code, out, err = run(tmp_path / name)
+        assert (code, out) == (3, []) and words in err and "Traceback" not in err
+
+
+def test_explain_reads_the_same_formats(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "in.xlsx", [full_marks_inpatient(id="E1")],
+                    percent_cells={"catalogue_drug_share": "0%"})
+    result = CliRunner().invoke(cli, ["explain", "--pack", PACK, "--packs", str(GENERATED),
+                                      "--id", "E1", "--item", "1", "--format", "json",
+                                      str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert "85" in json.dumps(json.loads(result.stdout), ensure_ascii=False)
+
+
+def test_bytes_of_any_shape_never_fault(tmp_path: Path) -> None:
+    for data in (b"", b"PK\x03\x04", b"PAR1", b"\x00" * 64):
+        for ext in ("xlsx", "parquet"):
+            (tmp_path / f"in.{ext}").write_bytes(data)
+            code, _, err = run(tmp_path / f"in.{ext}")
+            assert code == 3 and "internal" not in err, (data, ext, err)
