@@ -376,3 +376,44 @@ def test_bytes_of_any_shape_never_fault(tmp_path: Path) -> None:
             (tmp_path / f"in.{ext}").write_bytes(data)
             code, _, err = run(tmp_path / f"in.{ext}")
             assert code == 3 and "internal" not in err, (data, ext, err)
+
+
+# ---------------------------------------------------------------- policyc validate
+
+
+def validate(path: Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["validate", "--pack", PACK, "--packs", str(GENERATED),
+                                      str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exc_info
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_sums_up_the_checks_by_field(tmp_path: Path) -> None:
+    """Seven institutions in a sheet: two with level 四级, one without price_violations, one
+    with drg_score 120 (0..100), one repeating another's id; three are clean. Nothing is
+    scored: the summary counts records per check, with the first example of each."""
+    records = [full_marks_inpatient(id=f"V{n}") for n in range(7)]
+    records[1] = full_marks_inpatient(id="V1", level="四级")
+    records[4] = full_marks_inpatient(id="V4", level="四级", drg_score="120")
+    records[5] = full_marks_inpatient(id="V5", price_violations=None)
+    records[6] = full_marks_inpatient(id="V0")
+    code, out, err = validate(workbook(tmp_path / "in.xlsx", records))
+    assert code == 3, err
+    lines = out.splitlines()
+    assert lines[0].endswith(": 7 record(s), 5 failing the input checks")
+    rows = {tuple(line.split()[:3]) for line in lines[2:]}
+    assert rows == {("level", "wrong", "value"), ("id", "repeated", "id"),
+                    ("drg_score", "out", "of"), ("price_violations", "missing", "1")}
+    level = next(line for line in lines if line.lstrip().startswith("level"))
+    assert " 2  row 3 (id V1): level: '四级' is not one of" in level
+    id_line = next(line for line in lines if line.lstrip().startswith("id "))
+    assert " 2  row 2 (id V0): id V0 appears more than once (also at row 8)" in id_line
+    drg = next(line for line in lines if line.lstrip().startswith("drg_score"))
+    assert " 1  row 6 (id V4): drg_score: 120" in drg and "out of range" in drg
+
+
+def test_validate_a_clean_file_is_exit_0(tmp_path: Path) -> None:
+    records = [full_marks_inpatient(id=f"OK{n}") for n in range(3)]
+    code, out, _ = validate(workbook(tmp_path / "in.xlsx", records))
+    assert code == 0 and out.endswith(": 3 record(s), 0 failing the input checks\n")

@@ -280,6 +280,35 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None, shee
 @cli.command()
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@click.option("--format", "fmt", type=click.Choice(["auto", *FILE_FORMATS]),
+              default="auto", show_default=True, help="Input format (auto: by file name).")
+@encoding_option
+@sheet_option
+@packs_option
+@click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
+def validate(pack_name: str, year: int | None, fmt: str, encoding: str | None,
+             sheet: str | None, packs_dir: Path | None, input_path: str) -> None:
+    """Check the institutions in INPUT_FILE without scoring them: how many records fail
+    each check of each field, with the first that did. Exit 3 if any record fails, 0 if
+    none does."""
+    from . import validation
+
+    pack = load_pack(pack_name, year, packs_dir)
+    records = _read_institutions(input_path, pack, fmt, encoding, sheet)
+    checked = validation.validate(pack, records)
+    click.echo(validation.summary(checked, "<stdin>" if input_path == "-" else input_path),
+               nl=False)
+    if checked.faults:
+        click.echo(f"policyc: internal fault while checking {checked.faults} record(s). This "
+                   "is a fault in policyc, not in your files; please report it.", err=True)
+        sys.exit(EXIT_INTERNAL)
+    if checked.failed_records:
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
 @click.option("--id", "record_id", required=True, help="The institution's id in INPUT_FILE.")
 @click.option("--item", "item_number", type=int, help="Explain only this item.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
