@@ -97,7 +97,8 @@ def _with(text: str, extra: str) -> str:
 def fragments(draw: st.DrawFn, syntax_errors: bool = True) -> Fragment:
     kind = draw(st.sampled_from(
         ["valid", "valid", "separators", "number_id", "huge_note", "non_finite", "deep",
-         "deep_line", "repeated_key", "odd_id", "surrogate", "not_object", "nul_note"]
+         "deep_line", "repeated_key", "odd_id", "surrogate", "not_object", "nul_note",
+         "huge_field"]
         + (["text", "mutation", "unclosed"] if syntax_errors else [])))
     ascii_only = draw(st.booleans())
     field = draw(st.sampled_from(["satisfaction_score", "catalogue_drug_share", "deposit",
@@ -115,6 +116,16 @@ def fragments(draw: st.DrawFn, syntax_errors: bool = True) -> Fragment:
         number = draw(st.sampled_from(HUGE_NUMBERS[:5]))
         return lambda rid: (_with(_record_text(full_marks_inpatient(id=rid), ascii_only),
                                   f'"_note": {{"n": [{number}]}}'), rid, VALID)
+    if kind == "huge_field":  # the field readers refuse it, naming the field, at once
+        number = draw(st.sampled_from(HUGE_NUMBERS))
+        fact = draw(st.sampled_from(["satisfaction_score", "catalogue_drug_share",
+                                     "price_violations", "procurement_score"]))
+
+        def huge(rid: str) -> tuple[str, object, str]:
+            record = full_marks_inpatient(id=rid)
+            record.pop(fact)
+            return _with(_record_text(record, ascii_only), f'"{fact}": {number}'), rid, ERROR
+        return huge
     if kind == "nul_note":
         return lambda rid: (_with(_record_text(full_marks_inpatient(id=rid), ascii_only),
                                   '"_note": "a\x00b\\u0000"'), rid, VALID)
