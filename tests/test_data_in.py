@@ -417,3 +417,58 @@ def test_validate_a_clean_file_is_exit_0(tmp_path: Path) -> None:
     records = [full_marks_inpatient(id=f"OK{n}") for n in range(3)]
     code, out, _ = validate(workbook(tmp_path / "in.xlsx", records))
     assert code == 0 and out.endswith(": 3 record(s), 0 failing the input checks\n")
+
+
+# ---------------------------------------------------------------- policyc template
+
+
+def test_a_filled_in_template_is_scored(tmp_path: Path) -> None:
+    """The xlsx template as an institution fills it (labels for enums, 是/否, a percent cell
+    typed as 85% in a %-formatted cell): read as it stands, help row passed over. The
+    full-marks hospital of 附件1 (see `full_marks_inpatient`) scores 100.00."""
+    path = tmp_path / "template.xlsx"
+    result = CliRunner().invoke(cli, ["template", "--pack", PACK, "--packs", str(GENERATED),
+                                      "-o", str(path)])
+    assert result.exit_code == 0, result.stderr
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet is not None and sheet.freeze_panes == "C3"
+    header = [cell.value for cell in sheet[1]]
+    assert header[:4] == ["机构编码", "机构名称", LABELS["level"], LABELS["ownership"]]
+    help_cells = {name: sheet.cell(2, header.index(LABELS[name]) + 1).value
+                  for name in ("level", "catalogue_drug_share", "procurement_score",
+                               "violations")}
+    assert help_cells["level"] == "选择：三级/二级/一级及以下；必填（level）"
+    assert help_cells["procurement_score"] == \
+        "分数；范围 0..100；条件必填（required when ownership is public）（procurement_score）"
+    assert "如 [] 表示没有" in str(help_cells["violations"])
+    lists = {str(validation.sqref): validation.formula1
+             for validation in sheet.data_validations.dataValidation}
+    level_column = openpyxl.utils.get_column_letter(header.index(LABELS["level"]) + 1)
+    drg_column = openpyxl.utils.get_column_letter(header.index(LABELS["in_drg"]) + 1)
+    assert lists[f"{level_column}3:{level_column}1002"] == '"三级,二级,一级及以下"'
+    assert lists[f"{drg_column}3:{drg_column}1002"] == '"是,否"'
+    record = full_marks_inpatient(id="T1", level="三级", ownership="公立")
+    by_label = {("机构编码" if name == "id" else LABELS[name]): value
+                for name, value in record.items()}
+    for column, label in enumerate(header, start=1):
+        if label in by_label:
+            cell = sheet.cell(3, column, _cell(by_label[label]))
+            if label == LABELS["catalogue_drug_share"]:
+                cell.value, cell.number_format = 0.85, "0%"
+    book.save(path)
+    code, out, err = run(path)
+    assert code == 0, err
+    assert [(line["id"], line["total"]) for line in out] == [("T1", "100.00")]
+
+
+def test_the_csv_template_has_a_bom_and_reads_as_no_records(tmp_path: Path) -> None:
+    path = tmp_path / "template.csv"
+    result = CliRunner().invoke(cli, ["template", "--pack", PACK, "--packs", str(GENERATED),
+                                      "--format", "csv", "-o", str(path)])
+    assert result.exit_code == 0, result.stderr
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf\xe6\x9c\xba\xe6\x9e\x84\xe7\xbc\x96\xe7\xa0\x81,")
+    assert data.decode("utf-8-sig").splitlines()[1].startswith("【填写说明】")
+    code, out, err = run(path)
+    assert (code, out) == (0, []), err

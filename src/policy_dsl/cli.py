@@ -280,6 +280,34 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None, shee
 @cli.command()
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]),
+              help="Sheet format (default: by -o's extension; csv on standard output).")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
+              default="-", help="Write the sheet to this file instead of standard output.")
+@packs_option
+def template(pack_name: str, year: int | None, fmt: str | None, output_path: str,
+             packs_dir: Path | None) -> None:
+    """An empty input sheet for the pack, to send to institutions for self-assessment:
+    Chinese headers, a row of help under them, drop-down lists for enums and 是/否 (xlsx)."""
+    from . import template as sheets
+
+    chosen = fmt or ("xlsx" if output_path.lower().endswith(".xlsx") else "csv")
+    pack = load_pack(pack_name, year, packs_dir)
+    if chosen == "xlsx":
+        try:
+            import openpyxl  # noqa: F401 (the check that it is installed)
+        except ImportError:
+            click.echo("policyc: an xlsx template needs openpyxl: pip install "
+                       "'policy-dsl[tables]'", err=True)
+            sys.exit(EXIT_USAGE)
+    data = sheets.template_xlsx(pack) if chosen == "xlsx" else sheets.template_csv(pack)
+    with _results_to(output_path, binary=True) as output:
+        output.write(data)
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
 @click.option("--format", "fmt", type=click.Choice(["auto", *FILE_FORMATS]),
               default="auto", show_default=True, help="Input format (auto: by file name).")
 @encoding_option

@@ -38,6 +38,7 @@ from typing import Any, Literal, cast
 from .runtime.framework import framework_inputs
 from .runtime.inputs import (
     MAX_CELL,
+    TEMPLATE_HELP_MARK,
     InputRecord,
     InputUnreadable,
     python_value,
@@ -295,6 +296,9 @@ def _xlsx_records(rows: Iterable[Sequence[Any]], name: str,
             header = _cells_header(values, where)
             keys = header if columns is None else columns.keys(header, where)
             continue
+        if not records and isinstance(row[0].value, str) and \
+                row[0].value.startswith(TEMPLATE_HELP_MARK):
+            continue  # the help row of `policyc template`
         records.append(_table_record(number or 0, "row", keys, row, _xlsx_value))
     return records
 

@@ -42,6 +42,9 @@ InputFormat = Literal["jsonl", "json", "csv"]
 MAX_ID = 200  # characters in an id
 _ID_NUMBER_LIMIT = 10**30  # a whole-number id has at most 30 digits
 MAX_CELL = 1 << 20  # characters in one CSV cell (1 MiB); a longer cell is its row's error
+# The first cell of the help row under the header of `policyc template`'s sheets: a row
+# right under the header that starts with it is passed over.
+TEMPLATE_HELP_MARK = "【填写说明】"
 _CSV_FIELD_LIMIT = (1 << 31) - 1  # Python's csv refuses longer cells; ours is MAX_CELL
 
 
@@ -275,6 +278,8 @@ def _read_csv(text: str, name: str, header_keys: HeaderKeys | None = None) -> li
                 header = _csv_header(row, line, name)
                 if header_keys is not None:
                     header = header_keys(header, f"{name}:{line}")
+            elif not records and row[0].startswith(TEMPLATE_HELP_MARK):
+                continue
             else:
                 records.append(_csv_record(header, row, line, last_line, suspect))
     except csv.Error as error:
