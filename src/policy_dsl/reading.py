@@ -281,7 +281,7 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None,
 def _xlsx_records(rows: Iterable[Sequence[Any]], name: str,
                   columns: Columns | None) -> list[InputRecord]:
     keys: list[str] | None = None
-    records = []
+    records: list[InputRecord] = []
     for row in rows:
         if not row:
             continue

@@ -266,7 +266,7 @@ def _read_csv(text: str, name: str, header_keys: HeaderKeys | None = None) -> li
     csv.field_size_limit(_CSV_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
-    records = []
+    records: list[InputRecord] = []
     last_line = 0  # the last line of the row read before
     suspect = holds_surrogates(text)  # only text given from Python can: files are UTF-8
     try:
