@@ -472,3 +472,13 @@ def test_the_csv_template_has_a_bom_and_reads_as_no_records(tmp_path: Path) -> N
     assert data.decode("utf-8-sig").splitlines()[1].startswith("【填写说明】")
     code, out, err = run(path)
     assert (code, out) == (0, []), err
+
+
+def test_the_example_workbook_scores_as_its_json_lines() -> None:
+    """examples/suzhou-inpatient.xlsx (Chinese headers, percents in %-formatted cells, 是/否,
+    enum labels) holds the institutions of examples/suzhou-inpatient.jsonl: the same lines."""
+    root = GENERATED.parent / "examples"
+    _, from_xlsx, err = run(root / "suzhou-inpatient.xlsx")
+    _, from_json, _ = run(root / "suzhou-inpatient.jsonl")
+    assert from_xlsx == from_json and len(from_xlsx) == 4, err
+    assert [line["total"] for line in from_xlsx] == ["93.00", "76.00", "86.67", "78.00"]
