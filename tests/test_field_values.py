@@ -400,7 +400,8 @@ def test_g8_jl6_the_panels_deductions_are_never_read_as_none() -> None:
     empty list `[]` says there are none (100 → 优 → 100% of 123,456.78)."""
     name = "jilin/medical-inpatient-2026"
     assert score_one(name, _jilin(deductions=DROP))["error"] == (
-        "record 1 (id J): deductions: is missing; this field is required")
+        "record 1 (id J): deductions: is missing; this field is required (write [] when "
+        "there are none: an empty cell is no answer)")
     assert score_one(name, _jilin())["refund_amount"] == "123456.78"
 
 

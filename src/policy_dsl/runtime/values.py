@@ -26,6 +26,7 @@ FALSE_WORDS = frozenset({"false", "no", "n", "0", "否", "无", "×"})
 
 
 MISSING = "is missing; this field is required"
+MISSING_LIST = f"{MISSING} (write [] when there are none: an empty cell is no answer)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +43,15 @@ class RecordInvalid(Exception):
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = tuple(errors)
-        missing = [e.field for e in self.errors if e.message == MISSING]
-        parts = [str(e) for e in self.errors if e.message != MISSING]
+        missing = [e for e in self.errors if e.message in (MISSING, MISSING_LIST)]
+        parts = [str(e) for e in self.errors if e.message not in (MISSING, MISSING_LIST)]
         if len(missing) == 1:
-            parts.append(f"{missing[0]}: {MISSING}")
+            parts.append(str(missing[0]))
         elif missing:
-            parts.append(f"{len(missing)} required fields are missing: {', '.join(missing)}")
+            lists = any(e.message == MISSING_LIST for e in missing)
+            parts.append(f"{len(missing)} required fields are missing: "
+                         f"{', '.join(e.field for e in missing)}"
+                         + ("; write [] for a list with none" if lists else ""))
         super().__init__("; ".join(parts))
 
 
@@ -394,7 +398,7 @@ def read_json_list(raw: Raw, key: str, path: str, errors: list[FieldError],
     value = raw.get(key)
     if _missing(value):
         if required:
-            errors.append(FieldError(path, MISSING))
+            errors.append(FieldError(path, MISSING_LIST))
         return []
     if isinstance(value, str):  # a CSV cell holds the list as JSON text
         try:
