@@ -79,7 +79,8 @@ def test_g8_an_empty_list_is_given_as_brackets_and_a_missing_one_is_an_error() -
     members = {"a": "a"}
     assert errors_of(read_enum_set, [], members=members) == []
     assert errors_of(read_enum_set, None, members=members) == [
-        "f: is missing; this field is required"]
+        "f: is missing; this field is required (write [] when there are none: an empty cell "
+        "is no answer)"]
 
 
 def test_g8_missing_values_are_never_zero_false_or_empty() -> None:
