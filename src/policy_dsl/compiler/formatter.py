@@ -21,6 +21,11 @@ The layout, taken from the shipped rule files:
   fit puts one case a line, each with a comma;
 - texts of `content`, `method`, `procedure` and `basis`: one quoted line a line, aligned
   under the first;
+- a derived standard's changes (`standard X based on Y`): `replace item` and `add to
+  category` are blocks laid out as `item` and `category` are (one blank line around each);
+  `remove item`, `remove fact`, `item N points`, `item N cap deductions` (reason as for a
+  rule), `text item N kind` (its quoted lines aligned as an item's texts are) and `replace
+  fact` are one-line statements;
 - own-line comments stay before the statement they precede (at its indentation); a trailing
   comment stays at the end of its statement's line, two spaces after the longest line of a
   run of consecutive lines with trailing comments.
