@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import GENERATED, ROOT
 
-from policy_dsl import cases, coverage, mutation
+from policy_dsl.casebook import cases, coverage, mutation
 
 
 def policyc(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -158,7 +158,7 @@ def test_bonus_limit_caps_the_bonus_items_together(tmp_path: Path, included: str
 def test_coverage_names_a_standard_without_any_case() -> None:
     """Only 附件1's cases run: 附件2 and the Kunshan city pack (both in region suzhou) have
     no case in this run, and the coverage report says so; Jilin is not targeted."""
-    from policy_dsl import cases, coverage
+    from policy_dsl.casebook import cases, coverage
 
     results, errors = cases.run_files([ROOT / "regions/suzhou/tests/inpatient-2023.yaml"],
                                       ROOT, ROOT / "generated")
@@ -212,7 +212,7 @@ def test_mutate_labels_equivalent_mutants_apart(tmp_path: Path) -> None:
     """The cap 5 on a rule taking at most 3 never binds (L408): 5 → 4 changes no result, so
     it is equivalent. `< 50%` → `<= 50%` is not caught by the cases (30% and 80%), but the
     probe at 50% shows it changes a result: a real survivor, not an equivalent one."""
-    from policy_dsl import mutation
+    from policy_dsl.casebook import mutation
 
     (tmp_path / "regions" / "example" / "tests").mkdir(parents=True)
     (tmp_path / "regions" / "example" / "demo.policy").write_text(MUTATED, encoding="utf-8")

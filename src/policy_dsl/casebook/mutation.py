@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ..compiler import pipeline
+from ..compiler.diagnostics import CompileError
+from ..runtime import FactInfo, InputRecord, outcome_json, score_batch
+from ..runtime.packs import Pack
 from .cases import Case, CaseFileError, load_cases, run_case
-from .compiler import pipeline
-from .compiler.diagnostics import CompileError
-from .runtime import FactInfo, InputRecord, outcome_json, score_batch
-from .runtime.packs import Pack
 
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\[[^\]\n]*\]|\d{4}-\d{2}-\d{2}'
                    r'|(?<![\w.])\d+(?:\.\d+)?%?|>=|<=|==|!=|>|<')

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..runtime import FrameworkRules, RuleInfo, load_pack
+from ..runtime.packs import read_index
 from .cases import CaseResult
-from .runtime import FrameworkRules, RuleInfo, load_pack
-from .runtime.packs import read_index
 
 APPLIES = "takes effect"
 NOT = "does not take effect"
