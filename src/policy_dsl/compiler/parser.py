@@ -116,6 +116,37 @@ def parse_text(text: str, file: str,
     )
 
 
+CONSTANT_KINDS: dict[str, Literal["number", "percent", "compare"]] = {
+    "DECIMAL": "number", "INT": "number", "PERCENT": "percent", "COMPARE": "compare"}
+
+
+def constants(text: str, file: str) -> list[ast.Constant]:
+    """Every number, percent and comparison operator of a rule file, in the order written,
+    each with its span and the grammar rules it stands in (dates, texts and comments are
+    none of these). Raises CompileError when the text does not parse."""
+    try:
+        tree = _lark().parse(text, start="start")
+    except UnexpectedInput as error:
+        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    _check_tree(tree, file)
+    found: list[ast.Constant] = []
+    stack: list[tuple[lark.Tree[Token], tuple[str, ...]]] = [(tree, ())]
+    while stack:  # no recursion, as in _check_tree
+        node, within = stack.pop()
+        within = (str(node.data), *within)
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                stack.append((child, within))
+            elif child.type in CONSTANT_KINDS:
+                line, column = child.line or 1, child.column or 1
+                found.append(ast.Constant(
+                    CONSTANT_KINDS[child.type], str(child), within,
+                    ast.Span(file, line, column, child.end_line or line,
+                             child.end_column or column + len(child))))
+    found.sort(key=lambda constant: (constant.span.line, constant.span.column))
+    return found
+
+
 def parse_item(text: str, file: str) -> ast.Item:
     """One item written in the rule language (a city plugin's new or replacing item)."""
     try:
