@@ -20,7 +20,7 @@ def lint_file(path: Path) -> list[Diagnostic]:
     text = path.read_text(encoding="utf-8")
     standard = parser.parse_text(text, path.name)
     assert isinstance(standard, ast.Standard)
-    _, found = pipeline.compile_standard(standard, text, {})
+    _, _, found = pipeline.compile_standard(standard, text, {})
     return found
 
 

@@ -60,8 +60,11 @@ def _lark() -> lark.Lark:
 
 def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | ast.Framework:
     """Parse one rule file; raises CompileError with positioned diagnostics."""
-    data = path.read_bytes()
-    name = display_path or str(path)
+    return parse_bytes(path.read_bytes(), display_path or str(path))
+
+
+def parse_bytes(data: bytes, name: str) -> ast.Standard | ast.Framework:
+    """Parse a rule file's bytes as read (UTF-8, a BOM allowed; the SHA-256 is of the bytes)."""
     body = data.removeprefix(codecs.BOM_UTF8)  # a BOM is no character of line 1
     try:
         text = body.decode("utf-8")
