@@ -164,11 +164,16 @@ def test_coverage_names_a_standard_without_any_case() -> None:
                                       ROOT, ROOT / "generated")
     assert errors == [] and results
     untested = coverage.without_cases(results, ROOT / "generated", ["suzhou"])
-    assert untested == ["suzhou/kunshan-outpatient-2023", "suzhou/outpatient-2023"]
-    text = coverage.report(coverage.measure(results, ROOT / "generated"), untested)
-    assert "  suzhou/outpatient-2023: no regression case at all" in text.splitlines()
+    assert untested == {"suzhou/kunshan-outpatient-2023": "plugins/kunshan_example.cases.yaml",
+                        "suzhou/outpatient-2023": "regions/suzhou/tests/"}
+    text = coverage.report(coverage.measure(results, ROOT / "generated"), untested).splitlines()
+    assert "  suzhou/outpatient-2023: no regression case at all (add one in " \
+        "regions/suzhou/tests/ with `pack: suzhou/outpatient-2023`)" in text
+    assert "  suzhou/kunshan-outpatient-2023: no regression case at all (add one in " \
+        "plugins/kunshan_example.cases.yaml with `pack: suzhou/kunshan-outpatient-2023`)" \
+        in text
     every = cases.run_files(cases.find_case_files(ROOT), ROOT, ROOT / "generated")[0]
-    assert coverage.without_cases(every, ROOT / "generated") == []
+    assert coverage.without_cases(every, ROOT / "generated") == {}
 
 
 # ---------------------------------------------------------------- test --mutate: equivalent
