@@ -29,7 +29,7 @@ import click
 from . import __version__
 from .console import exit_needing_extra, missing_requirements
 from .runtime import (
-    FRAMEWORK_INPUTS,
+    FactInfo,
     InputUnreadable,
     PackNotFound,
     decode,
@@ -39,6 +39,7 @@ from .runtime import (
     outcome_json,
     read_records,
 )
+from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.inputs import InputFormat
 from .runtime.packs import (
     PackRefused,
@@ -154,7 +155,8 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     """Show a pack's facts (type, label, bounds, when required) and items."""
     pack = load_pack(pack_name, year, packs_dir)
     info = pack.INFO
-    framework_inputs = FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ()
+    framework_inputs = runtime_framework_inputs(pack.FRAMEWORK) \
+        if pack.FRAMEWORK is not None else ()
     if fmt == "json":
         described = _jsonable(info)
         assert isinstance(described, dict)
@@ -168,11 +170,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     click.echo(f"  pack {pack.origin} (sha256 {pack.sha256}, verified)")
     click.echo("\nfacts:")
     for fact in info.facts:
-        bounds = "" if fact.low is None and fact.high is None else \
-            f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
-        default = f", default {fact.default}" if fact.default else ""
-        click.echo(f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  "
-                   f"{fact.label}")
+        click.echo(_described(fact))
         if fact.members:
             click.echo("      " + ", ".join(f"{code}={label}" for code, label in fact.members))
         for sub in fact.fields:
@@ -180,11 +178,19 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     if framework_inputs:
         click.echo(f"\nframework {info.framework} inputs:")
         for fact in framework_inputs:
-            click.echo(f"  {fact.name:34} {fact.type}  ({fact.presence})  {fact.label}")
+            click.echo(_described(fact))
     click.echo("\nitems:")
     for item in info.items:
         bonus = " (bonus)" if item.bonus else ""
         click.echo(f"  {item.number:>2}  {item.points:>4}{bonus:8} {item.label}")
+
+
+def _described(fact: FactInfo) -> str:
+    """One fact as `describe` shows it: name, type, bounds, presence and default, label."""
+    bounds = "" if fact.low is None and fact.high is None else \
+        f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
+    default = f", default {fact.default}" if fact.default else ""
+    return f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  {fact.label}"
 
 
 @cli.command()
