@@ -28,7 +28,7 @@ from pathlib import Path
 import pluggy
 
 from ..runtime.packs import MANIFEST_FILE, MANIFEST_VERSION, Pack, compile_pack
-from . import ast, checker, codegen, lints, parser, plugins
+from . import ast, checker, codegen, inherit, lints, parser, plugins
 from .ast import Span
 from .diagnostics import CompileError, Diagnostic, internal_fault
 
@@ -133,6 +133,28 @@ def compile_standard(standard: ast.Standard, text: str,
     return result, pack, found
 
 
+def resolve_bases(sources: Sequence[Source]) -> list[tuple[Diagnostic, str]]:
+    """The inherit stage over parsed sources: each derived standard's tree replaced by the
+    standard it makes with its base (None after errors, which are returned)."""
+    standards = [s.tree for s in sources if isinstance(s.tree, ast.Standard)]
+    texts = {s.path: s.text for s in sources}
+    try:
+        resolved, found = inherit.resolve(standards, texts)
+    except Exception as error:  # the last resort: one bad file never takes the build down
+        found = [internal_fault("regions", "resolving `based on` in", error)]
+        resolved = {s.path: s for s in standards if s.based_on is None}
+    for source in sources:
+        if isinstance(source.tree, ast.Standard):
+            source.tree = resolved.get(source.path)
+    return [(d, texts.get(d.span.file, "")) for d in found]
+
+
+def texts_of(standard: ast.Standard, text: str) -> dict[str, str]:
+    """The text of every rule file a standard's nodes come from, by path (a derived standard's
+    items may come from its bases)."""
+    return {base.path: base.text for base in standard.bases} | {standard.path: text}
+
+
 def base_standards(sources: Sequence[Source]) -> dict[str, Source]:
     """The rule files that are standards, by the name of the pack each builds."""
     return {codegen.pack_name(source.tree): source for source in sources
@@ -177,6 +199,7 @@ def compile_texts(texts: Mapping[str, str | bytes],
     all versions are compared too (L409), as a build does."""
     sources = [source_of(path, data) for path, data in texts.items()]
     compiled = Compiled(sources)
+    compiled.diagnostics.extend(resolve_bases(sources))  # `based on`: the inherit stage
     for source in sources:
         compiled.diagnostics.extend((d, source.text) for d in source.diagnostics)
         if isinstance(source.tree, ast.Framework):
@@ -211,7 +234,8 @@ def compile_texts(texts: Mapping[str, str | bytes],
         periods.append((source.tree, lints.effective_span(source.tree, source.text)))
         checked, pack, diagnostics = compile_standard(source.tree, source.text,
                                                       compiled.frameworks, lint=lint)
-        own = [(d, source.text) for d in diagnostics]
+        texts_used = texts_of(source.tree, source.text)
+        own = [(d, texts_used.get(d.span.file, source.text)) for d in diagnostics]
         compiled.diagnostics.extend(own)
         add(codegen.pack_name(source.tree), checked, pack, source.tree, own)
     if manager is not None:
@@ -379,6 +403,12 @@ def _checked(compiled: Compiled, pack_name: str
 
 def finish(result: BuildResult) -> BuildResult:
     """The packs' files and the manifest (index.json), once every pack is built."""
+    # a base's finding is found again in each standard based on it: shown once
+    once: dict[tuple[str, str, Span, str], tuple[Diagnostic, str]] = {}
+    for diagnostic, text in result.diagnostics:
+        once.setdefault((diagnostic.code, diagnostic.severity, diagnostic.span,
+                         diagnostic.message), (diagnostic, text))
+    result.diagnostics = list(once.values())
     first_source: dict[str, object] = {}
     for pack in result.packs:
         source = pack.source_path
@@ -597,13 +627,17 @@ def standard_from_file(root: Path, path: Path
         return None, [(unreadable(display, error), "")]
     texts: dict[str, str | bytes] = dict(rule_texts(root)[0])
     for sibling in sorted(path.parent.glob(f"*{RULE_FILE_SUFFIX}")):
+        beside = display_path(sibling, root)
         with contextlib.suppress(OSError):  # an unreadable sibling gives no framework
-            texts.setdefault(display_path(sibling, root), sibling.read_bytes())
+            sibling_data = sibling.read_bytes()
+            if isinstance(source_of(beside, sibling_data).tree, ast.Framework):
+                texts.setdefault(beside, sibling_data)  # a framework beside it counts too
     texts[display] = data
     compiled = compile_texts(texts, only={display})
     source = next(s for s in compiled.sources if s.path == display)
-    if source.tree is None:
-        return None, [(d, source.text) for d in source.diagnostics]
+    if source.tree is None:  # it does not parse, or its `based on` fails
+        return None, [(d, source.text) for d in source.diagnostics] or [
+            (d, t) for d, t in compiled.diagnostics if d.severity == "error"]
     if not isinstance(source.tree, ast.Standard):
         raise UnknownPack(f"{source.path} is a framework file; name a standard's rule file")
     return _checked(compiled, codegen.pack_name(source.tree))
