@@ -263,7 +263,5 @@ def _build(mutant: Mutant | None, texts: dict[Path, str], root: Path) -> dict[st
     changed = {path.relative_to(root).as_posix(): text for path, text in texts.items()}
     if mutant is not None:
         changed[mutant.path.as_posix()] = mutant.text
-    compiled = pipeline.compile_texts(changed, lint=False)  # lints are advice: none catches
-    if compiled.errors:
-        raise CompileError(compiled.errors)
-    return compiled.in_memory(f"<mutant {mutant}>" if mutant else "<region>")
+    return pipeline.packs_in_memory(changed, f"<mutant {mutant}>" if mutant else "<region>",
+                                    lint=False)  # lints are advice: none catches a mutant

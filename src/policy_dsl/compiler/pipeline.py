@@ -180,10 +180,6 @@ class Compiled:
     def errors(self) -> list[Diagnostic]:
         return [d for d, _ in self.diagnostics if d.severity == "error"]
 
-    def in_memory(self, label: str) -> dict[str, Pack]:
-        """The generated packs compiled in memory, by pack name (mutation, diff)."""
-        return {pack.name: compile_pack(pack.source, label) for pack in self.packs}
-
 
 def compile_texts(texts: Mapping[str, str | bytes],
                   manager: pluggy.PluginManager | None = None, *,
@@ -641,6 +637,17 @@ def standard_from_file(root: Path, path: Path
     if not isinstance(source.tree, ast.Standard):
         raise UnknownPack(f"{source.path} is a framework file; name a standard's rule file")
     return _checked(compiled, codegen.pack_name(source.tree))
+
+
+def packs_in_memory(texts: Mapping[str, str], label: str, lint: bool = True
+                    ) -> dict[str, Pack]:
+    """Rule files given as text (display path -> text: a region's standards and frameworks)
+    compiled into packs in memory, by pack name (mutation, tests); raises CompileError with
+    every error."""
+    compiled = compile_texts(texts, lint=lint)
+    if compiled.errors:
+        raise CompileError(compiled.errors)
+    return {pack.name: compile_pack(pack.source, label) for pack in compiled.packs}
 
 
 def pack_in_memory(standard: CheckedStandard, source_text: str, label: str) -> Pack:
