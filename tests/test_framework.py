@@ -408,7 +408,7 @@ def test_settle_explains_when_asked_and_gives_the_same_values() -> None:
 
 
 def test_case_failure_report_shows_the_settlement_lines(tmp_path: Path) -> None:
-    from policy_dsl.cases import load_cases, run_case
+    from policy_dsl.casebook.cases import load_cases, run_case
 
     case_file = tmp_path / "regions" / "jilin" / "tests" / "wrong.yaml"
     case_file.parent.mkdir(parents=True)

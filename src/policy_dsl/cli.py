@@ -599,14 +599,14 @@ def render(pack_name: str, year: int | None, fmt: str | None, output: str, root:
 def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate: bool,
                packs_dir: Path | None) -> None:
     """Run the regression cases of TARGETS (regions or packs; all when none are given)."""
-    from . import cases
+    from .casebook import cases
 
     files = cases.find_case_files(root, targets)
     if not files:
         click.echo(f"policyc: no case files for {', '.join(targets) or 'any region'}", err=True)
         sys.exit(EXIT_USAGE)
     if mutate:
-        from . import mutation
+        from .casebook import mutation
 
         report = mutation.run(root, files, packs_dir, echo=lambda text: click.echo(text))
         sys.exit(EXIT_OK if report.ok else EXIT_CASES_FAILED)
@@ -620,7 +620,7 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
     click.echo(f"{len(results) - failed} passed, {failed} failed"
                + (f", {len(errors)} case file(s) with errors" if errors else ""))
     if show_coverage:
-        from . import coverage
+        from .casebook import coverage
 
         click.echo(coverage.report(coverage.measure(results, packs_dir),
                                    coverage.without_cases(results, packs_dir, targets)))

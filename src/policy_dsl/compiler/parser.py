@@ -98,8 +98,11 @@ def parse_syntax(text: str, file: str) -> Syntax:
 
 def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | ast.Framework:
     """Parse one rule file; raises CompileError with positioned diagnostics."""
-    data = path.read_bytes()
-    name = display_path or str(path)
+    return parse_bytes(path.read_bytes(), display_path or str(path))
+
+
+def parse_bytes(data: bytes, name: str) -> ast.Standard | ast.Framework:
+    """Parse a rule file's bytes as read (UTF-8, a BOM allowed; the SHA-256 is of the bytes)."""
     body = data.removeprefix(codecs.BOM_UTF8)  # a BOM is no character of line 1
     try:
         text = body.decode("utf-8")
@@ -181,6 +184,32 @@ def _override_word(override: ast.Override) -> str:
         ast.ItemText: "text item", ast.AddItems: "add to category", ast.ReplaceFact: "replace fact",
         ast.RemoveFact: "remove fact"}
     return words[type(override)]
+
+
+CONSTANT_KINDS: dict[str, Literal["number", "percent", "compare"]] = {
+    "DECIMAL": "number", "INT": "number", "PERCENT": "percent", "COMPARE": "compare"}
+
+
+def constants(text: str, file: str) -> list[ast.Constant]:
+    """Every number, percent and comparison operator of a rule file, in the order written,
+    each with its span and the grammar rules it stands in (dates, texts and comments are
+    none of these). Raises CompileError when the text does not parse."""
+    found: list[ast.Constant] = []
+    stack: list[tuple[lark.Tree[Token], tuple[str, ...]]] = [(parse_syntax(text, file).tree, ())]
+    while stack:  # no recursion, as in _check_tree
+        node, within = stack.pop()
+        within = (str(node.data), *within)
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                stack.append((child, within))
+            elif child.type in CONSTANT_KINDS:
+                line, column = child.line or 1, child.column or 1
+                found.append(ast.Constant(
+                    CONSTANT_KINDS[child.type], str(child), within,
+                    ast.Span(file, line, column, child.end_line or line,
+                             child.end_column or column + len(child))))
+    found.sort(key=lambda constant: (constant.span.line, constant.span.column))
+    return found
 
 
 def parse_item(text: str, file: str) -> ast.Item:

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .runtime import (
+from ..runtime import (
     FRAMEWORK_INPUTS,
     InputRecord,
     Outcome,
