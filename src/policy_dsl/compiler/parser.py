@@ -358,9 +358,9 @@ class _AstBuilder(Transformer[Token, Any]):
         return ast.Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _error(self, where: Meta | Token | ast.Span, message: str,
-               hint: str | None = None) -> CompileError:
+               hint: str | None = None, code: str = "P200") -> CompileError:
         span = where if isinstance(where, ast.Span) else self._span(where)
-        return CompileError([Diagnostic("P200", message, span, hint=hint)])
+        return CompileError([Diagnostic(code, message, span, hint=hint)])
 
     # -- top level
     def start(self, meta: Meta, header: Any, *declarations: object) -> Any:
@@ -434,7 +434,7 @@ class _AstBuilder(Transformer[Token, Any]):
     def _int(self, token: Token) -> int:
         """A whole number of months or grades; the grammar admits digits only."""
         if len(token) > 9:
-            raise self._error(token, f"{token} is too large a number here")
+            raise self._error(token, f"{token} is too large a number here", code="P202")
         return int(token)
 
     def fw_grade(self, meta: Meta, label: Token, floor: ast.Number, refund: Token,
@@ -514,7 +514,8 @@ class _AstBuilder(Transformer[Token, Any]):
         try:
             return dt.date.fromisoformat(str(token))
         except ValueError:
-            raise self._error(token, f"{token} is not a calendar date") from None
+            raise self._error(token, f"{token} is not a calendar date",
+                              code="P201") from None
 
     def applies_to(self, meta: Meta, text: Token) -> tuple[str, object, Meta]:
         return "applies_to", _unquote(text), meta

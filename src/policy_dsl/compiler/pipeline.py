@@ -193,7 +193,7 @@ def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source
         name = codegen.pack_name(standard)
         if name in bases or name in declared:
             other = bases[name].path if name in bases else f"plugin {declared[name]}"
-            findings.error("X305", f"plugin {plugin}: city standard {city.name} would build "
+            findings.error("X310", f"plugin {plugin}: city standard {city.name} would build "
                            f"pack {name}, which {other} builds already", span,
                            city_plugins.source(plugin).text,
                            hint="give the city standard a name of its own, e.g. the "
