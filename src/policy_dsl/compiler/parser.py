@@ -35,6 +35,16 @@ MAX_NESTING = 64
 MAX_DIGITS = 28
 # The escapes a quoted text admits; any other is P102 at its column.
 ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
+# The most syntax errors reported for one file: beyond it, the rest are mostly consequences.
+MAX_SYNTAX_ERRORS = 50
+# Full-width punctuation a Chinese input method types, and the ASCII character the rule
+# language needs instead (P104).
+FULL_WIDTH = {"“": '"', "”": '"', "：": ":", "，": ",", "（": "(", "）": ")", "【": "[",
+              "】": "]", "；": ";", "＞": ">", "＜": "<", "＝": "=", "％": "%", "．": "."}
+# Keywords that start a top-level declaration, an item or a part: one of them at the start of
+# a line while a block of the same or an enclosing kind is still open shows a missing '}'.
+_BLOCK_KEYWORDS = {"standard": 0, "framework": 0, "enum": 0, "record": 0, "fact": 0,
+                   "let": 0, "cohort": 0, "category": 0, "item": 1, "bonus": 1, "part": 2}
 
 
 def _grammar_text() -> str:
@@ -88,10 +98,7 @@ def parse_text(text: str, file: str,
                source_sha256: str | None = None) -> ast.Standard | ast.Framework:
     """Parse rule file text. `file` names the file in spans and messages."""
     digest = source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
-    try:
-        tree = _lark().parse(text, start="start")
-    except UnexpectedInput as error:
-        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    tree = _parse_all(text, file, "start")
     _check_tree(tree, file)
     builder = _AstBuilder(file)
     try:
@@ -118,10 +125,7 @@ def parse_text(text: str, file: str,
 
 def parse_item(text: str, file: str) -> ast.Item:
     """One item written in the rule language (a city plugin's new or replacing item)."""
-    try:
-        tree = _lark().parse(text, start="item")
-    except UnexpectedInput as error:
-        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    tree = _parse_all(text, file, "item")
     _check_tree(tree, file)
     try:
         item = _AstBuilder(file).transform(tree)
@@ -208,6 +212,174 @@ def _readable(terminal: str) -> str:
     return f"'{terminal.lower()}'"
 
 
+def _parse_all(text: str, file: str, start: str) -> lark.Tree[Token]:
+    """The tree of `text`, or CompileError with every syntax error found: after an error the
+    parser drops the offending token and goes on, reporting at most one error a line (the
+    rest of a line after an error is mostly its consequence) and MAX_SYNTAX_ERRORS in all.
+    A block never closed is reported where it was opened (P105)."""
+    found: list[Diagnostic] = []
+
+    at_end: list[Diagnostic] = []  # errors at the end of the file: consequences of a P105
+
+    def record(error: UnexpectedInput) -> bool:
+        diagnostic = _syntax_diagnostic(error, text, file)
+        if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken)
+                                                 and error.token.type == "$END"):
+            at_end.append(diagnostic)
+        if found and found[-1].span.line == diagnostic.span.line:
+            return not isinstance(error, UnexpectedEOF)
+        found.append(diagnostic)
+        if isinstance(error, UnexpectedToken) and error.token.type == "$END":
+            return False
+        if isinstance(error, UnexpectedToken):
+            _recover(error)
+        elif isinstance(error, UnexpectedCharacters):
+            _recover_characters(error, text)
+        return len(found) < MAX_SYNTAX_ERRORS and not isinstance(error, UnexpectedEOF)
+
+    tree: lark.Tree[Token] | None = None
+    try:
+        tree = _lark().parse(text, start=start, on_error=record)
+    except UnexpectedInput as error:
+        if not found or found[-1] != _syntax_diagnostic(error, text, file):
+            record(error)
+    if not found and tree is not None:
+        return tree
+    unclosed = _unclosed_blocks(text, file)
+    if unclosed:
+        revealed = min(line for _, line in unclosed)
+        found = [d for d in found if d.span.line < revealed and d not in at_end] \
+            + [d for d, _ in unclosed]
+        found.sort(key=lambda d: (d.span.line, d.span.column))
+    raise CompileError(found[:MAX_SYNTAX_ERRORS])
+
+
+# What the parser may take to be missing after a syntax error, so that it goes on as if the
+# author had written it (and one mistake is one error, not one a line after it).
+_STAND_INS = {"STRING": '""', "COLON": ":", "DECIMAL": "0", "COMMA": ","}
+
+
+def _recover(error: UnexpectedToken) -> None:
+    """Make the parser go on after `error`: as if a missing label, ':', number or ',' were
+    there (before the unexpected token, or instead of it); else the token is dropped. A
+    keyword the lexer took for a name in the wrong context is taken as the keyword again."""
+    parser_state = error.interactive_parser
+    token = error.token
+    keyword = Token(str(token).upper(), str(token)) if token.type == "NAME" else token
+    trials: list[list[Token]] = [[keyword]] if keyword is not token else []
+    for terminal, text in _STAND_INS.items():
+        if terminal in error.expected:
+            stand_in = Token(terminal, text)
+            trials += [[stand_in, keyword], [stand_in, token], [stand_in]]
+    for tokens in trials:
+        trial = parser_state.copy()
+        try:
+            for each in tokens:
+                trial.feed_token(each)
+        except UnexpectedInput:
+            continue
+        for each in tokens:
+            parser_state.feed_token(each)
+        return
+
+
+_FULL_WIDTH_TERMINALS = {":": "COLON", ",": "COMMA", "(": "LPAR", ")": "RPAR", "[": "LSQB",
+                         "]": "RSQB", "%": "PERCENT_SIGN"}
+
+
+def _recover_characters(error: UnexpectedCharacters, text: str) -> None:
+    """Go on after a character the lexer cannot take: a full-width quoted text is taken as a
+    quoted text, a full-width ':' ',' '(' ... as its ASCII character, and a run of unquoted
+    Chinese text as a quoted text (or skipped), so one mistake gives one error."""
+    parser_state = error.interactive_parser
+    line_counter = parser_state.lexer_thread.state.line_ctr
+    start = line_counter.char_pos
+    char = text[start] if start < len(text) else ""
+    end, token = start + 1, None
+    if char in "“”":
+        close = min((i for i in (text.find("”", start + 1), text.find('"', start + 1),
+                                 text.find("\n", start)) if i != -1), default=len(text))
+        end = close + 1 if close < len(text) and text[close] != "\n" else close
+        token = Token("STRING", '""')
+    elif char in FULL_WIDTH and FULL_WIDTH[char] in _FULL_WIDTH_TERMINALS:
+        token = Token(_FULL_WIDTH_TERMINALS[FULL_WIDTH[char]], FULL_WIDTH[char])
+    elif char and ord(char) > 127:
+        while end < len(text) and ord(text[end]) > 127 and text[end] not in FULL_WIDTH:
+            end += 1
+        token = Token("STRING", '""')
+    if token is not None:
+        trial = parser_state.copy()
+        try:
+            trial.feed_token(token)
+        except UnexpectedInput:
+            token = None
+        if token is not None:
+            parser_state.feed_token(token)
+    line_counter.feed(text[start:end])
+
+
+def _ascii_punctuation(line: str) -> str:
+    """The line with full-width punctuation outside quoted texts made ASCII (a full-width
+    quote opens or closes a quoted text, as the author meant it to)."""
+    out: list[str] = []
+    quoted = escaped = False
+    for char in line:
+        if quoted:
+            if char in "“”" or (char == '"' and not escaped):
+                quoted, char = False, '"'
+            escaped = char == "\\" and not escaped
+        else:
+            char = FULL_WIDTH.get(char, char)
+            quoted = char == '"'
+        out.append(char)
+    return "".join(out)
+
+
+def _code_of_line(line: str) -> str:
+    """A line without its quoted texts (kept as "") and its comment."""
+    without_strings = re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', line)
+    return without_strings.split("#", 1)[0]
+
+
+def _unclosed_blocks(text: str, file: str) -> list[tuple[Diagnostic, int]]:
+    """Blocks opened with '{' and never closed: each with the line that shows it (a keyword
+    of the same or an enclosing level while the block is open, or the end of the file)."""
+    open_blocks: list[tuple[int, int, int, str]] = []  # level, line, column, first word
+    unclosed: list[tuple[Diagnostic, int]] = []
+
+    def report(block: tuple[int, int, int, str], shown_at: int) -> None:
+        _, line, column, word = block
+        what = f"'{word}' block" if word else "block"
+        where = "the end of the file" if shown_at == 0 else f"line {shown_at}"
+        unclosed.append((Diagnostic(
+            "P105", f"this {what} opened with '{{' is never closed", ast.Span(
+                file, line, column, line, column + 1),
+            hint=f"add '}}' where the {word or 'block'} ends (before {where})"),
+            shown_at or line_count + 1))
+
+    lines = text.split("\n")
+    line_count = len(lines)
+    for number, raw in enumerate(lines, start=1):
+        code = _code_of_line(raw)
+        words = code.split()
+        first = words[0] if words else ""
+        level = _BLOCK_KEYWORDS.get(first)
+        if level is not None:
+            while open_blocks and open_blocks[-1][0] >= level:
+                report(open_blocks.pop(), number)
+        for column, char in enumerate(code, start=1):
+            if char == "{":
+                block_level = level if level is not None else 3
+                open_blocks.append((block_level, number, column, first if level is not None
+                                    else ""))
+                level = None  # a second '{' on the line is an inner block
+            elif char == "}" and open_blocks:
+                open_blocks.pop()
+    for block in open_blocks:
+        report(block, 0)
+    return unclosed
+
+
 def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnostic:
     line = max(1, getattr(error, "line", 1) or 1)
     column = max(1, getattr(error, "column", 1) or 1)
@@ -216,6 +388,13 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnost
         position = error.pos_in_stream or 0
         char = text[position] if position < len(text) else ""
         message = f"unexpected character {char!r}"
+        if char in FULL_WIDTH:
+            ascii_char = FULL_WIDTH[char]
+            line_text = text.split("\n")[line - 1].rstrip("\r")
+            fixed = _ascii_punctuation(line_text).strip()
+            span = ast.Span(file, line, column, line, column + 1)
+            return Diagnostic("P104", f"full-width {char!r} outside a quoted text: use the ASCII "
+                              f"character {ascii_char!r}", span, hint=f"write: {fixed}")
         if char and ord(char) > 127:
             hint = 'Chinese text goes inside quotes ("..."); names use ASCII letters, digits and _'
         elif char == "'":
