@@ -128,7 +128,7 @@ def messages(result: pipeline.BuildResult, severity: str = "error") -> list[str]
 
 def test_unknown_item_is_an_error_not_an_addition() -> None:
     result = build_with(_Plugin(policyc_remove_items=lambda city: [RemoveItem(number=9)]))
-    assert any(m.startswith("X305 plugin test-plugin-1, RemoveItem: no item 9")
+    assert any(m.startswith("X312 plugin test-plugin-1, RemoveItem: no item 9")
                for m in messages(result))
     assert "jilin/test-city-2026" not in {p.name for p in result.packs}
 
@@ -256,6 +256,6 @@ def test_a_city_name_cannot_carry_code() -> None:
                        version=2026, effective_from=dt.date(2026, 1, 1))
     manager.register(_Plugin(policyc_city_standards=lambda: [bad]), name="bad-city")
     result = pipeline.build(ROOT, manager=manager)
-    assert any(m.startswith("X305 plugin bad-city: a city standard's name is lower-case ASCII")
+    assert any(m.startswith("X311 plugin bad-city: a city standard's name is lower-case ASCII")
                for m in messages(result))
     assert all("import os" not in pack.module for pack in result.packs)
