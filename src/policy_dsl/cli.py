@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
@@ -40,6 +40,9 @@ from .runtime import (
     read_records,
 )
 from .runtime.inputs import InputFormat
+
+if TYPE_CHECKING:
+    from .compiler.diagnostics import Diagnostic
 from .runtime.packs import (
     PackRefused,
     find_pack,
@@ -99,18 +102,42 @@ def cli() -> None:
     """Compile assessment rule files into Python rule packs, and score institutions."""
 
 
+lang_option = click.option(
+    "--lang", type=click.Choice(["zh", "en"]), default=None,
+    help="Language of messages. Default: POLICYC_LANG, else the locale (zh_* -> zh), else en.")
+
+
+def _show_findings(diagnostics: list[tuple[Diagnostic, str]], lang: str | None, quiet: bool,
+                   to_stderr: bool = True) -> None:
+    """Findings as authors read them; a plugin's warning that concerns several packs is shown
+    once, with the packs it concerns. Quiet: warnings without their source excerpt."""
+    from .compiler import codes, pipeline
+
+    language = codes.language(lang)
+    for diagnostic, text, packs in pipeline.grouped_warnings(diagnostics):
+        shown = diagnostic.render(text, language, excerpt=not (
+            quiet and diagnostic.severity == "warning"))
+        if packs:
+            names = ", ".join(packs[:5]) + (", ..." if len(packs) > 5 else "")
+            shown += (f"\n  (影响 {len(packs)} 个规则包：{names})" if language == "zh"
+                      else f"\n  (concerns {len(packs)} pack(s): {names})")
+        click.echo(shown, err=to_stderr)
+
+
 @cli.command()
 @click.option("--check", is_flag=True,
               help="Do not write: fail (exit 4) with a diff if generated/ is not up to date.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="Project directory holding regions/ and generated/.")
-def build(check: bool, root: Path) -> None:
+@click.option("--quiet", "-q", is_flag=True,
+              help="Warnings without source excerpts, and no per-pack 'built' lines.")
+@lang_option
+def build(check: bool, root: Path, quiet: bool, lang: str | None) -> None:
     """Check every rule file under regions/ and compile it into generated/."""
     from .compiler import pipeline  # the compiler is needed only here
 
     result = pipeline.build(root)
-    for diagnostic, text in result.diagnostics:
-        click.echo(diagnostic.render(text), err=True)
+    _show_findings(result.diagnostics, lang, quiet)
     errors = sum(1 for d, _ in result.diagnostics if d.severity == "error")
     if errors:
         click.echo(f"policyc: {errors} error(s) in rule files; nothing was written", err=True)
@@ -127,9 +154,64 @@ def build(check: bool, root: Path) -> None:
         click.echo(f"generated/ is up to date ({len(result.packs)} pack(s))")
         return
     written = pipeline.write_files(result.files, out_dir)
-    for pack in result.packs:
-        click.echo(f"built {pack.name} -> generated/{pack.module}.py")
+    if not quiet:
+        for pack in result.packs:
+            click.echo(f"built {pack.name} -> generated/{pack.module}.py")
     click.echo(f"{len(written)} file(s) changed" if written else "generated/ was up to date")
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object per finding, for editors and CI.")
+@click.option("--deny-warnings", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and plugins/.")
+@click.option("--quiet", "-q", is_flag=True, help="Warnings without source excerpts.")
+@lang_option
+def check_command(paths: tuple[Path, ...], fmt: str, deny_warnings: bool, root: Path,
+                  quiet: bool, lang: str | None) -> None:
+    """Report every finding about rule files (default: all under regions/, and the plugins),
+    writing nothing. Exit 1 on errors (and on warnings with --deny-warnings), else 0."""
+    from .compiler import codes, pipeline
+
+    result = pipeline.check(root, paths)
+    findings = result.diagnostics
+    if fmt == "json":
+        language = codes.language(lang)
+        click.echo(json.dumps([d.as_json(language) for d, _ in findings], ensure_ascii=False,
+                              indent=2))
+    else:
+        _show_findings(findings, lang, quiet, to_stderr=False)
+    errors = sum(1 for d, _ in findings if d.severity == "error")
+    warnings = len(findings) - errors
+    if fmt == "text":
+        click.echo(f"policyc check: {errors} error(s), {warnings} warning(s)", err=True)
+    if errors or (deny_warnings and warnings):
+        sys.exit(EXIT_RULE_ERRORS)
+
+
+@cli.command("explain-code")
+@click.argument("code", required=False)
+@click.option("--all", "every", is_flag=True, help="Every code.")
+@click.option("--markdown", is_flag=True, help="docs/diagnostics.md, as generated.")
+@lang_option
+def explain_code(code: str | None, every: bool, markdown: bool, lang: str | None) -> None:
+    """What a diagnostic code means, with a wrong and a right example (as `ruff rule`)."""
+    from .compiler import codes
+
+    if markdown:
+        click.echo(codes.markdown(), nl=False)
+        return
+    language = codes.language(lang)
+    if every:
+        click.echo("\n".join(codes.explain(c, language) for c in codes.CODES))
+        return
+    entry = codes.lookup(code or "")
+    if entry is None:
+        raise click.UsageError(f"unknown code {code!r}; `policyc explain-code --all` lists them"
+                               if code else "give a CODE, or --all")
+    click.echo(codes.explain(entry.code, language), nl=False)
 
 
 @cli.command("list")

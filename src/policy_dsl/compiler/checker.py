@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import ast
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Related
 
 # Base types a fact may have, and how they are represented when scored.
 NUMERIC_BASES = frozenset({"count", "number", "score", "points", "money"})
@@ -214,8 +214,9 @@ class _Checker:
         self.in_rule = False
 
     # ------------------------------------------------------------ reporting
-    def error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
-        self.result.diagnostics.append(Diagnostic(code, message, span, hint))
+    def error(self, code: str, message: str, span: ast.Span, hint: str | None = None,
+              related: tuple[Related, ...] = ()) -> None:
+        self.result.diagnostics.append(Diagnostic(code, message, span, hint, related=related))
 
     def warn(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.result.diagnostics.append(Diagnostic(code, message, span, hint, "warning"))
@@ -286,7 +287,8 @@ class _Checker:
             if name in seen:
                 other, where = seen[name]
                 self.error("C201", f"'{name}' is declared twice (first as {_an(other)} at {where})",
-                           span, hint="every enum, record, fact and value needs its own name")
+                           span, hint="every enum, record, fact and value needs its own name",
+                           related=(Related(where, f"'{name}' is first declared here"),))
             else:
                 seen[name] = (what, span)
         for enum in self.standard.enums:
@@ -299,7 +301,9 @@ class _Checker:
         for item in self.standard.items:
             if item.number in numbers:
                 self.error("C202", f"item {item.number} is numbered twice "
-                           f"(first at {numbers[item.number]})", item.span)
+                           f"(first at {numbers[item.number]})", item.span,
+                           related=(Related(numbers[item.number],
+                                            f"item {item.number} is first here"),))
             numbers[item.number] = item.span
 
     def check_unique(self, entries: list[tuple[str, ast.Span]], where: str,

@@ -18,6 +18,7 @@ impossible or inconsistent), X/W plugins (errors / warnings about city plugins),
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -277,7 +278,8 @@ CODES: dict[str, Code] = _codes(
          right="  deductions total 100   # framework\n  total 100             # standard"),
     Code("C234", "error", "the composite's weights do not add up to 100%",
          "综合得分的权重之和不是 100%", base="framework",
-         wrong="  composite own 70% subordinates 20%", right="  composite own 70% subordinates 30%"),
+         wrong="  composite own 70% subordinates 20%",
+         right="  composite own 70% subordinates 30%"),
     Code("C235", "error", "the effective period ends before it starts", "有效期的结束早于开始",
          wrong="  effective 2024-01-01 to 2023-12-31", right="  effective 2024-01-01 to open"),
     Code("C236", "error", "'rescale to' needs a positive number of points",
@@ -330,7 +332,8 @@ CODES: dict[str, Code] = _codes(
     Code("X302", "error", "a hook raised an exception", "插件钩子抛出异常", base="plugin",
          wrong="@hookimpl\ndef policyc_city_standards():\n    raise RuntimeError",
          right="@hookimpl\ndef policyc_city_standards():\n    return []"),
-    Code("X303", "error", "a hook returned something of the wrong shape", "插件钩子的返回值形状不对",
+    Code("X303", "error", "a hook returned something of the wrong shape",
+         "插件钩子的返回值形状不对",
          base="plugin", wrong="    return {'name': 'x'}", right="    return [CityStandard(...)]"),
     Code("X304", "error", "an override's points are not a number of points",
          "覆盖项的分值不是数字", base="plugin", wrong="ChangePoints(3, points=1.5)",
@@ -416,7 +419,7 @@ def explain(code: str, lang: Lang = "en") -> str:
 
 
 def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
+    return "\n".join("    " + line for line in textwrap.dedent(text).splitlines())
 
 
 def markdown() -> str:
@@ -442,9 +445,9 @@ def markdown() -> str:
                 out += [c.note, ""]
             language_tag = "python" if c.base == "plugin" else ""
             if c.wrong:
-                out += ["Wrong:", "", f"```{language_tag}", c.wrong, "```", ""]
+                out += ["Wrong:", "", f"```{language_tag}", textwrap.dedent(c.wrong), "```", ""]
             if c.right:
-                out += ["Right:", "", f"```{language_tag}", c.right, "```", ""]
+                out += ["Right:", "", f"```{language_tag}", textwrap.dedent(c.right), "```", ""]
     out += ["## The example files", "", "Standard (`BASE_STANDARD`):", "", "```",
             BASE_STANDARD.rstrip("\n"), "```", "", "Framework (`BASE_FRAMEWORK`):", "", "```",
             BASE_FRAMEWORK.rstrip("\n"), "```", ""]

@@ -272,7 +272,7 @@ def _recover(error: UnexpectedToken) -> None:
             stand_in = Token(terminal, text)
             trials += [[stand_in, keyword], [stand_in, token], [stand_in]]
     for tokens in trials:
-        trial = parser_state.copy()
+        trial = parser_state.copy()  # type: ignore[no-untyped-call]
         try:
             for each in tokens:
                 trial.feed_token(each)
@@ -292,7 +292,10 @@ def _recover_characters(error: UnexpectedCharacters, text: str) -> None:
     quoted text, a full-width ':' ',' '(' ... as its ASCII character, and a run of unquoted
     Chinese text as a quoted text (or skipped), so one mistake gives one error."""
     parser_state = error.interactive_parser
-    line_counter = parser_state.lexer_thread.state.line_ctr
+    lexer_state = parser_state.lexer_thread.state
+    if lexer_state is None:  # pragma: no cover - Lark always has one after a lexing error
+        return
+    line_counter = lexer_state.line_ctr
     start = line_counter.char_pos
     char = text[start] if start < len(text) else ""
     end, token = start + 1, None
@@ -308,7 +311,7 @@ def _recover_characters(error: UnexpectedCharacters, text: str) -> None:
             end += 1
         token = Token("STRING", '""')
     if token is not None:
-        trial = parser_state.copy()
+        trial = parser_state.copy()  # type: ignore[no-untyped-call]
         try:
             trial.feed_token(token)
         except UnexpectedInput:

@@ -15,6 +15,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -148,6 +149,78 @@ def build(root: Path, regions_dir: Path | None = None,
     return finish(result)
 
 
+def check(root: Path, paths: Sequence[Path] = (),
+          manager: pluggy.PluginManager | None = None) -> BuildResult:
+    """Every finding about the rule files `paths` (files or directories; none: every rule file
+    under regions/ and every plugin), without writing anything. A standard under a framework
+    loads only that framework's file; the city plugins over these standards are checked too."""
+    if not paths:
+        return build(root, manager=manager)
+    result = BuildResult()
+    files = sorted({file for path in paths for file in (
+        rule_files_under(path) if path.is_dir() else [path])})
+    sources = [read_source(path, root) for path in files]
+    wanted = {s.tree.header.framework for s in sources
+              if isinstance(s.tree, ast.Standard) and s.tree.header.framework}
+    known = {s.tree.name for s in sources if isinstance(s.tree, ast.Framework)}
+    for name in sorted(wanted - known):
+        framework_file = find_framework_file(root, name)
+        if framework_file is not None and framework_file.resolve() not in {
+                f.resolve() for f in files}:
+            sources.append(read_source(framework_file, root))
+    frameworks: dict[str, ast.Framework] = {}
+    for source in sources:
+        result.diagnostics.extend((d, source.text) for d in source.diagnostics)
+        if isinstance(source.tree, ast.Framework):
+            try:
+                found = checker.check_framework(source.tree)
+            except Exception as error:  # the last resort, as in build
+                found = [internal_fault(source.path, "checking", error)]
+            result.diagnostics.extend((d, source.text) for d in found)
+            frameworks[source.tree.name] = source.tree
+    for source in sources:
+        if isinstance(source.tree, ast.Standard):
+            pack, found = compile_standard(source.tree, source.text, frameworks)
+            result.diagnostics.extend((d, source.text) for d in found)
+            if pack is not None:
+                result.packs.append(pack)
+    bases = base_standards(sources)
+    if not bases:
+        return result
+    try:
+        manager = manager or plugins.plugin_manager([root / "plugins"], root)
+    except CompileError as error:
+        result.diagnostics.extend((d, plugin_text(root, d.span.file))
+                                  for d in error.diagnostics)
+        return result
+    except Exception as error:  # the last resort, e.g. broken package metadata
+        result.diagnostics.append((internal_fault("plugins", "loading the plugins in", error),
+                                   ""))
+        return result
+    build_cities(plugins.CityPlugins(manager), bases, frameworks, result,
+                 only_these_bases=True)
+    return result
+
+
+def rule_files_under(directory: Path) -> list[Path]:
+    """The rule files in a directory and below it."""
+    return sorted(p for p in directory.rglob(f"*{RULE_FILE_SUFFIX}") if p.is_file())
+
+
+def find_framework_file(root: Path, name: str) -> Path | None:
+    """The rule file under regions/ that declares framework `name` (found by its first
+    declaration, without parsing the other files)."""
+    declaration = re.compile(rf"^\s*framework\s+{re.escape(name)}\s*\{{", re.MULTILINE)
+    for path in rule_files(root / "regions"):
+        try:
+            text = path.read_text(encoding="utf-8-sig", errors="replace")
+        except OSError:
+            continue
+        if declaration.search(text):
+            return path
+    return None
+
+
 def plugin_text(root: Path, display: str) -> str:
     """A plugin file's text for the line under a diagnostic ("" when it cannot be read)."""
     try:
@@ -169,11 +242,15 @@ class City:
 
 
 def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
-                   findings: plugins.Findings) -> Iterator[City]:
-    """Each city standard the plugins declare, over its base (errors go to `findings`)."""
+                   findings: plugins.Findings, only_these_bases: bool = False
+                   ) -> Iterator[City]:
+    """Each city standard the plugins declare, over its base (errors go to `findings`).
+    With `only_these_bases` (checking some files only), cities over other bases are left out."""
     declared: dict[str, str] = {}  # city pack -> the plugin declaring it
     for plugin, city, span in city_plugins.city_standards(findings):
         base = bases.get(city.base)
+        if only_these_bases and base is None:
+            continue
         if base is None or not isinstance(base.tree, ast.Standard):
             findings.error("X305", f"plugin {plugin}: city standard {city.name} names base "
                            f"pack {city.base!r}, which no rule file builds", span,
@@ -205,16 +282,41 @@ def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source
 
 
 def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
-                 frameworks: Mapping[str, ast.Framework], result: BuildResult) -> None:
+                 frameworks: Mapping[str, ast.Framework], result: BuildResult,
+                 only_these_bases: bool = False) -> None:
     """Each city standard a plugin declares: its base, overridden, checked, generated."""
     findings = plugins.Findings()
-    for city in city_standards(city_plugins, bases, findings):
+    for city in city_standards(city_plugins, bases, findings, only_these_bases):
         pack, diagnostics = compile_standard(city.standard, city.base.text, frameworks,
                                              [city_plugins.source(p) for p in city.used])
         findings.diagnostics.extend(located_in_city(city, city_plugins, diagnostics))
         if pack is not None:
             result.packs.append(pack)
     result.diagnostics.extend(findings.diagnostics)
+
+
+CITY_PREFIX = re.compile(r"^\[(?P<pack>[^,\]]+), from plugins [^\]]*\] ")
+
+
+def grouped_warnings(diagnostics: Sequence[tuple[Diagnostic, str]]
+                     ) -> list[tuple[Diagnostic, str, list[str]]]:
+    """The findings with a warning that concerns several city packs (one plugin's, repeated
+    for each pack built with it) shown once: each with the packs it concerns (empty when it
+    concerns none in particular)."""
+    shown: list[tuple[Diagnostic, str, list[str]]] = []
+    by_key: dict[tuple[str, Span, str], list[str]] = {}
+    for diagnostic, text in diagnostics:
+        match = CITY_PREFIX.match(diagnostic.message)
+        if diagnostic.severity != "warning" or match is None:
+            shown.append((diagnostic, text, []))
+            continue
+        key = (diagnostic.code, diagnostic.span, diagnostic.message[match.end():])
+        if key in by_key:
+            by_key[key].append(match["pack"])
+            continue
+        by_key[key] = [match["pack"]]
+        shown.append((dataclasses.replace(diagnostic, message=key[2]), text, by_key[key]))
+    return shown
 
 
 def located_in_city(city: City, city_plugins: plugins.CityPlugins,
