@@ -148,8 +148,8 @@ def test_precedence_settles_a_conflict() -> None:
     second = _Plugin(policyc_item_points=lambda city: [ItemPoints(number=1, points=90)])
     result = build_with(first, second)
     assert result.ok, messages(result)
-    assert any("test-plugin-1 takes precedence over plugin test-plugin-2 for item 1" in m
-               for m in messages(result, "warning"))
+    assert any(m.startswith("W307 ") and "test-plugin-1 takes precedence over plugin "
+               "test-plugin-2 for item 1" in m for m in messages(result, "warning"))
     assert "jilin/test-city-2026" in {p.name for p in result.packs}
 
 
@@ -183,6 +183,43 @@ def test_a_syntax_error_in_a_plugins_item_points_into_its_text() -> None:
     result = build_with(bad)
     assert any(d.code == "P100" and d.span.file == "test-plugin-1 (policyc_add_items)"
                for d, _ in result.diagnostics)
+
+
+def test_an_added_item_with_a_number_in_use_is_x313() -> None:
+    from policy_dsl.plugin import AddItem
+
+    added = 'item 1 "新增" 5 { basis "示例" award 5 "示例" }'
+    result = build_with(_Plugin(policyc_add_items=lambda city: [AddItem("扣分项", added)]))
+    assert any(m.startswith("X313 plugin test-plugin-1, AddItem: item 1 exists already")
+               for m in messages(result)), messages(result)
+
+
+def test_a_replacing_item_numbered_differently_is_x314() -> None:
+    from policy_dsl.plugin import ReplaceItem
+
+    new = 'item 7 "替换" 5 { basis "示例" award 5 "示例" }'
+    result = build_with(_Plugin(policyc_replace_items=lambda city: [ReplaceItem(1, new)]))
+    assert any(m.startswith("X314 ") and "numbered 7, not 1" in m
+               for m in messages(result)), messages(result)
+
+
+def test_a_plugin_warning_about_several_packs_is_shown_once_with_them() -> None:
+    """W307 for each city pack the two plugins shape: one finding naming both packs."""
+    second_city = CityStandard(base=CITY.base, name="test_town", title="t",
+                               version=CITY.version, effective_from=CITY.effective_from)
+    manager = plugins.plugin_manager([], ROOT, entry_points=False)
+    manager.register(_Plugin(policyc_city_standards=lambda: [CITY, second_city]),
+                     name="test-city")
+    manager.register(_Plugin(policyc_item_points=lambda city: [
+        ItemPoints(number=1, points=100, precedence=True)]), name="test-plugin-1")
+    manager.register(_Plugin(policyc_item_points=lambda city: [ItemPoints(number=1, points=90)]),
+                     name="test-plugin-2")
+    result = pipeline.build(ROOT, manager=manager)
+    repeated = [d for d, _ in result.diagnostics if d.code == "W307"]
+    assert len(repeated) == 2
+    shown = [(d, packs) for d, _, packs in pipeline.grouped_warnings(result.diagnostics)
+             if d.code == "W307"]
+    assert [len(packs) for _, packs in shown] == [2]
 
 
 def test_a_misspelt_hook_is_rejected() -> None:

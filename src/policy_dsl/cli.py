@@ -118,9 +118,11 @@ def _show_findings(diagnostics: list[tuple[Diagnostic, str]], lang: str | None, 
         shown = diagnostic.render(text, language, excerpt=not (
             quiet and diagnostic.severity == "warning"))
         if packs:
-            names = ", ".join(packs[:5]) + (", ..." if len(packs) > 5 else "")
-            shown += (f"\n  (影响 {len(packs)} 个规则包：{names})" if language == "zh"
-                      else f"\n  (concerns {len(packs)} pack(s): {names})")
+            named = [p for p in packs if p]
+            names = ", ".join(named[:5]) + (", ..." if len(named) > 5 else "")
+            shown += (f"\n  (影响 {len(packs)} 个规则包{'：' + names if names else ''})"
+                      if language == "zh" else
+                      f"\n  (concerns {len(packs)} pack(s){': ' + names if names else ''})")
         click.echo(shown, err=to_stderr)
 
 

@@ -300,23 +300,25 @@ CITY_PREFIX = re.compile(r"^\[(?P<pack>[^,\]]+), from plugins [^\]]*\] ")
 
 def grouped_warnings(diagnostics: Sequence[tuple[Diagnostic, str]]
                      ) -> list[tuple[Diagnostic, str, list[str]]]:
-    """The findings with a warning that concerns several city packs (one plugin's, repeated
-    for each pack built with it) shown once: each with the packs it concerns (empty when it
-    concerns none in particular)."""
+    """The findings, with a warning repeated for several city packs (one plugin's, found again
+    for each pack built with it) shown once: each with the packs it concerns, by name where
+    the warning names its pack ("" where not), empty when it concerns no pack in particular."""
     shown: list[tuple[Diagnostic, str, list[str]]] = []
     by_key: dict[tuple[str, Span, str], list[str]] = {}
     for diagnostic, text in diagnostics:
-        match = CITY_PREFIX.match(diagnostic.message)
-        if diagnostic.severity != "warning" or match is None:
+        if diagnostic.severity != "warning":
             shown.append((diagnostic, text, []))
             continue
-        key = (diagnostic.code, diagnostic.span, diagnostic.message[match.end():])
+        match = CITY_PREFIX.match(diagnostic.message)
+        message = diagnostic.message[match.end():] if match else diagnostic.message
+        pack = match["pack"] if match else ""
+        key = (diagnostic.code, diagnostic.span, message)
         if key in by_key:
-            by_key[key].append(match["pack"])
+            by_key[key].append(pack)
             continue
-        by_key[key] = [match["pack"]]
-        shown.append((dataclasses.replace(diagnostic, message=key[2]), text, by_key[key]))
-    return shown
+        by_key[key] = [pack]
+        shown.append((dataclasses.replace(diagnostic, message=message), text, by_key[key]))
+    return [(d, t, packs if len(packs) > 1 or any(packs) else []) for d, t, packs in shown]
 
 
 def located_in_city(city: City, city_plugins: plugins.CityPlugins,
