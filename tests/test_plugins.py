@@ -185,6 +185,17 @@ def test_a_syntax_error_in_a_plugins_item_points_into_its_text() -> None:
                for d, _ in result.diagnostics)
 
 
+def test_a_city_over_a_base_no_rule_file_builds_is_x305() -> None:
+    orphan = CityStandard(base="jilin/nowhere-2026", name="orphan", title="t", version=2026,
+                          effective_from=dt.date(2026, 1, 1))
+    manager = plugins.plugin_manager([], ROOT, entry_points=False)
+    manager.register(_Plugin(policyc_city_standards=lambda: [orphan]), name="orphan-city")
+    result = pipeline.build(ROOT, manager=manager)
+    assert any(m.startswith("X305 plugin orphan-city: city standard orphan names base pack "
+                            "'jilin/nowhere-2026', which no rule file builds")
+               for m in messages(result)), messages(result)
+
+
 def test_an_added_item_with_a_number_in_use_is_x313() -> None:
     from policy_dsl.plugin import AddItem
 

@@ -210,6 +210,7 @@ class _Checker:
         self.lets = {x.name: x for x in standard.lets}
         self.cohorts = {c.name: c for c in standard.cohorts}
         self.used: set[str] = set()
+        self.suggested: set[str] = set()  # names a 'did you mean' offered
         self.current_let: str | None = None
         self.in_rule = False
 
@@ -870,14 +871,18 @@ class _Checker:
 
     def check_unused(self) -> None:
         for fact in self.standard.facts:
-            if fact.name not in self.used:
+            if fact.name not in self.used and fact.name not in self.suggested:
                 self.error("C204", f"fact '{fact.name}' is declared but never used", fact.span,
                            hint="use it in a rule, or remove it")
 
-    @staticmethod
-    def suggest(name: str, known: Iterable[str]) -> str | None:
+    def suggest(self, name: str, known: Iterable[str]) -> str | None:
+        """'did you mean' the closest known name; that name is then not reported unused
+        (C204): its use was misspelt, and the one finding says so."""
         close = difflib.get_close_matches(name, list(known), n=1)
-        return f"did you mean '{close[0]}'?" if close else None
+        if not close:
+            return None
+        self.suggested.add(close[0])
+        return f"did you mean '{close[0]}'?"
 
 
 def is_weight(expr: ast.Arithmetic) -> bool:

@@ -218,7 +218,6 @@ def _parse_all(text: str, file: str, start: str) -> lark.Tree[Token]:
     rest of a line after an error is mostly its consequence) and MAX_SYNTAX_ERRORS in all.
     A block never closed is reported where it was opened (P105)."""
     found: list[Diagnostic] = []
-
     at_end: list[Diagnostic] = []  # errors at the end of the file: consequences of a P105
 
     def record(error: UnexpectedInput) -> bool:
@@ -226,16 +225,16 @@ def _parse_all(text: str, file: str, start: str) -> lark.Tree[Token]:
         if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken)
                                                  and error.token.type == "$END"):
             at_end.append(diagnostic)
-        if found and found[-1].span.line == diagnostic.span.line:
-            return not isinstance(error, UnexpectedEOF)
-        found.append(diagnostic)
-        if isinstance(error, UnexpectedToken) and error.token.type == "$END":
+            if not found or found[-1].span.line != diagnostic.span.line:
+                found.append(diagnostic)
             return False
+        if not found or found[-1].span.line != diagnostic.span.line:
+            found.append(diagnostic)  # one a line: the rest of it is mostly consequences
         if isinstance(error, UnexpectedToken):
             _recover(error)
         elif isinstance(error, UnexpectedCharacters):
             _recover_characters(error, text)
-        return len(found) < MAX_SYNTAX_ERRORS and not isinstance(error, UnexpectedEOF)
+        return len(found) < MAX_SYNTAX_ERRORS
 
     tree: lark.Tree[Token] | None = None
     try:
@@ -284,7 +283,7 @@ def _recover(error: UnexpectedToken) -> None:
 
 
 _FULL_WIDTH_TERMINALS = {":": "COLON", ",": "COMMA", "(": "LPAR", ")": "RPAR", "[": "LSQB",
-                         "]": "RSQB", "%": "PERCENT_SIGN"}
+                         "]": "RSQB"}
 
 
 def _recover_characters(error: UnexpectedCharacters, text: str) -> None:
@@ -340,7 +339,8 @@ def _ascii_punctuation(line: str) -> str:
 
 def _code_of_line(line: str) -> str:
     """A line without its quoted texts (kept as "") and its comment."""
-    without_strings = re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', line)
+    without_strings = re.sub(r'"(?:[^"\\\n]|\\.)*"', lambda m: '"' + " " * (len(m[0]) - 2)
+                             + '"', line)  # the same length: columns stay
     return without_strings.split("#", 1)[0]
 
 
@@ -362,8 +362,10 @@ def _unclosed_blocks(text: str, file: str) -> list[tuple[Diagnostic, int]]:
 
     lines = text.split("\n")
     line_count = len(lines)
+    indents: dict[int, int] = {}  # line -> its indentation
     for number, raw in enumerate(lines, start=1):
         code = _code_of_line(raw)
+        indents[number] = len(code) - len(code.lstrip())
         words = code.split()
         first = words[0] if words else ""
         level = _BLOCK_KEYWORDS.get(first)
@@ -377,6 +379,12 @@ def _unclosed_blocks(text: str, file: str) -> list[tuple[Diagnostic, int]]:
                                     else ""))
                 level = None  # a second '{' on the line is an inner block
             elif char == "}" and open_blocks:
+                if first == "}" and column == indents[number] + 1:
+                    # a '}' alone on its line closes the block opened at its indentation:
+                    # blocks opened further in were never closed
+                    while (len(open_blocks) > 1
+                           and indents[open_blocks[-1][1]] > indents[number]):
+                        report(open_blocks.pop(), number)
                 open_blocks.pop()
     for block in open_blocks:
         report(block, 0)

@@ -186,20 +186,20 @@ def check(root: Path, paths: Sequence[Path] = (),
                 result.packs.append(pack)
     bases = base_standards(sources)
     if not bases:
-        return result
+        return finish(result)
     try:
         manager = manager or plugins.plugin_manager([root / "plugins"], root)
     except CompileError as error:
         result.diagnostics.extend((d, plugin_text(root, d.span.file))
                                   for d in error.diagnostics)
-        return result
+        return finish(result)
     except Exception as error:  # the last resort, e.g. broken package metadata
         result.diagnostics.append((internal_fault("plugins", "loading the plugins in", error),
                                    ""))
-        return result
+        return finish(result)
     build_cities(plugins.CityPlugins(manager), bases, frameworks, result,
                  only_these_bases=True)
-    return result
+    return finish(result)
 
 
 def rule_files_under(directory: Path) -> list[Path]:
