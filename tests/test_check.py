@@ -4,6 +4,7 @@ shipped rule files are clean; json output for editors and CI; --lang; explain-co
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 from helpers import ROOT
 
 from policy_dsl.cli import cli
-from policy_dsl.compiler import codes, pipeline
+from policy_dsl.compiler import ast, checker, codes, parser, pipeline
 from policy_dsl.compiler.diagnostics import Diagnostic
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.policy"))
@@ -95,6 +96,26 @@ def test_two_files_building_one_pack_is_c219(tmp_path: Path) -> None:
     found = findings(tmp_path)
     assert [(d.code, d.message) for d in found] == [
         ("C219", f"pack example/demo-2024 is also built from {tmp_path / 'a.policy'}")]
+
+
+def test_a_binding_framework_bonus_limit_is_c231() -> None:
+    """The rule language writes only advisory limits (W301); a framework made in code may
+    bind: the same excess is then an error."""
+    framework = parser.parse_text(codes.BASE_FRAMEWORK, "fw.policy")
+    assert isinstance(framework, ast.Framework) and framework.bonus_limit is not None
+    binding = dataclasses.replace(framework, bonus_limit=dataclasses.replace(
+        framework.bonus_limit, advisory=False))
+    text = codes.UNDER_FRAMEWORK.replace("  framework demo_fw\n",
+                                         "  framework demo_fw\n  bonus limit 2\n")
+    standard = parser.parse_text(text, "demo.policy")
+    assert isinstance(standard, ast.Standard)
+    advised = checker.check(standard, {"demo_fw": framework}).diagnostics
+    bound = checker.check(standard, {"demo_fw": binding}).diagnostics
+    assert [(d.code, d.severity) for d in advised] == [("W301", "warning")]
+    assert [(d.code, d.severity) for d in bound] == [("C231", "error")]
+    assert bound[0].message == advised[0].message == (
+        "the standard's bonus limit is 2, above the framework's 1 (加分项原则上不超过1分) "
+        "[demo_fw]")
 
 
 def test_check_json_for_editors_and_ci() -> None:

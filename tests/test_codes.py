@@ -56,17 +56,17 @@ def test_the_wrong_example_gives_its_code(entry: codes.Code) -> None:
 
 def expected_in_broken_files() -> set[str]:
     found: set[str] = set()
-    for path in (TESTS / "broken").glob("*.policy"):
+    for path in [*(TESTS / "broken").glob("*.policy"), *(TESTS / "lints").glob("*.policy")]:
         first = path.read_bytes().split(b"\n", 1)[0].decode("ascii")
         found.update(re.findall(r"\b([A-Z]\d{3})\b", first))
     return found
 
 
 def named_in_plugin_tests() -> set[str]:
-    """Codes the plugin tests (and the check test, for C219) assert."""
-    text = "".join(p.read_text(encoding="utf-8") for p in [*TESTS.glob("test_*plugins*.py"),
-                                                           TESTS / "test_check.py"])
-    return set(re.findall(r'"([CXW]\d{3})"', text)) | set(re.findall(r"\b([XW]\d{3}) ", text))
+    """Codes the plugin tests assert (and the check and lint tests, for C219, C231, L409)."""
+    text = "".join(p.read_text(encoding="utf-8") for p in [
+        *TESTS.glob("test_*plugins*.py"), TESTS / "test_check.py", TESTS / "test_lints.py"])
+    return set(re.findall(r'"([CXWL]\d{3})"', text)) | set(re.findall(r"\b([XW]\d{3}) ", text))
 
 
 def test_every_code_is_raised_by_some_test() -> None:

@@ -264,11 +264,11 @@ CODES: dict[str, Code] = _codes(
          wrong='  grade "中" from 9 refund', right='  grade "中" from 6 refund'),
     Code("C230", "error", "the categories do not add up to the standard's total",
          "各类别分值之和不等于总分", wrong="  total 12", right="  total 10"),
-    Code("C231", "error", "bonus items add up to more than the bonus limit",
-         "加分项合计超过加分上限",
-         base="file", wrong='  bonus limit 1\n...\n  bonus item 9 "加分项" 2 {',
-         right='  bonus limit 2\n...\n  bonus item 9 "加分项" 2 {',
-         note="A framework's bonus limit that is advisory gives W301 instead."),
+    Code("C231", "error", "the standard's bonus is above its framework's binding bonus limit",
+         "加分超过框架规定的加分上限", base="file",
+         note="A framework's 'bonus limit N advisory' gives W301 instead; the rule language "
+         "has no binding form yet (the AST has it), so this is raised only by a framework built "
+         "in code. A standard's own 'bonus limit' caps the bonus items together when scoring."),
     Code("C232", "error", "the parts of an item add up to more than the item",
          "项目下各部分分值之和超过项目分值",
          wrong='    part "比率" 6 {', right='    part "比率" 2 {'),
@@ -362,6 +362,45 @@ CODES: dict[str, Code] = _codes(
          "新增项目的编号在基础标准中已存在", base="plugin"),
     Code("X314", "error", "a replacing item is numbered differently from the item it replaces",
          "替换项目的编号与被替换项目不同", base="plugin"),
+    # ------------------------------------------------------------ L: lints (compiler/lints.py)
+    Code("L401", "warning", "a method, procedure or reason text states a number (with a unit) "
+         "that the item's rules do not use", "说明文字中的数字（带单位）与规则不一致",
+         base="file", wrong='method "占比低于60%的，扣1分"\ndeduct 1 when share < 70% "..."',
+         right='method "占比低于70%的，扣1分"\ndeduct 1 when share < 70% "..."',
+         note="Numbers with a unit (分, %, 元, 次) in the item's method and in reason texts. "
+         "Examples: tests/lints/text-number-*.policy."),
+    Code("L402", "warning", "an award (or a weighted score) can give more than the part or item "
+         "it is in", "加分（或加权得分）可能超过所在部分或项目的分值", base="file",
+         wrong='part "比率" 2 {\n  award 3 when flagged "..."\n}',
+         right='part "比率" 2 {\n  award 2 when flagged "..."\n}',
+         note="Found from the facts' declared bounds, with an input that shows it. Example: "
+         "tests/lints/award-beyond-part.policy, weight-beyond-item.policy."),
+    Code("L403", "warning", "an item's parts add up to less than the item's points",
+         "项目下各部分分值之和小于项目分值", base="file",
+         note="Example: tests/lints/parts-short-of-item.policy."),
+    Code("L404", "warning", "no input lets an item or part reach its full points",
+         "任何输入都无法让项目或部分得满分", base="file",
+         note="Example: tests/lints/item-never-full.policy."),
+    Code("L405", "warning", "an item always earns its full points: its deductions can never "
+         "take anything", "项目总是得满分：扣分规则永远扣不到分", base="file",
+         note="Example: tests/lints/item-never-loses.policy."),
+    Code("L406", "warning", "a tier no input can reach, given the declared bounds",
+         "在声明的取值范围内，任何输入都到不了的分档", base="file",
+         wrong='fact rate "比率": percent in 0..100\n... tiers rate { > 100%: 2, else: 0 }',
+         right='fact rate "比率": percent in 0..100\n... tiers rate { >= 90%: 2, else: 0 }',
+         note="Examples: tests/lints/tier-*.policy."),
+    Code("L407", "warning", "a comparison that no input can make true, given the declared "
+         "bounds", "在声明的取值范围内永远不成立的比较", base="file",
+         note="Example: tests/lints/comparison-beyond-bounds.policy."),
+    Code("L408", "warning", "a cap that can never bind: what it caps never reaches it",
+         "永远不起作用的封顶", base="file",
+         note="Examples: tests/lints/rule-cap-never-binds.policy, deduction-cap-never-binds."),
+    Code("L409", "error", "two versions of one standard are in force over overlapping periods",
+         "同一标准的两个版本有效期重叠", base="file",
+         wrong="effective 2024-01-01 to open      # version 2024\n"
+         "effective 2025-01-01 to open      # version 2025",
+         right="effective 2024-01-01 to 2024-12-31  # version 2024\n"
+         "effective 2025-01-01 to open        # version 2025"),
     Code("W301", "warning", "the standard's bonus exceeds the framework's advisory limit",
          "加分超过框架建议的上限", base="under-framework",
          wrong="  framework demo_fw\n  bonus limit 2\n", right="  framework demo_fw\n",
