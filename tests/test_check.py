@@ -90,6 +90,26 @@ def test_check_on_each_shipped_file_has_no_error(path: Path) -> None:
     assert {(d.code, d.span.file) for d in found} <= {("W301", "plugins/changchun_example.py")}
 
 
+def test_a_case_file_that_no_longer_fits_its_rule_file_is_k501(tmp_path: Path) -> None:
+    """A fact renamed in the rule file: its case file still names the old fact, which
+    `check` finds against the pack just built (generated/ is not even there)."""
+    region = tmp_path / "regions" / "suzhou"
+    (region / "tests").mkdir(parents=True)
+    rule_file = region / "outpatient-2023.policy"
+    rule_file.write_text((ROOT / "regions/suzhou/outpatient-2023.policy").read_text(
+        encoding="utf-8").replace("fact ownership ", "fact owner_kind ").replace(
+        "ownership is", "owner_kind is"), encoding="utf-8")
+    case_file = region / "tests" / "outpatient-2023.yaml"
+    text = (ROOT / "regions/suzhou/tests/outpatient-2023.yaml").read_text(encoding="utf-8")
+    case_file.write_text(text, encoding="utf-8")
+    line = text[:text.index("  ownership: public")].count("\n") + 1
+    result = CliRunner().invoke(cli, ["check", "--root", str(tmp_path), "--format", "json",
+                                      str(rule_file)])
+    found = [(f["code"], f["file"], f["span"]["line"]) for f in json.loads(result.stdout)]
+    assert found == [("K501", "regions/suzhou/tests/outpatient-2023.yaml", line)], found
+    assert result.exit_code == 1
+
+
 def test_two_files_building_one_pack_is_c219(tmp_path: Path) -> None:
     for name in ("a.policy", "b.policy"):
         (tmp_path / name).write_text(codes.BASE_STANDARD, encoding="utf-8")

@@ -42,6 +42,7 @@ from .runtime import (
 from .runtime.inputs import InputFormat
 
 if TYPE_CHECKING:
+    from .compiler import pipeline
     from .compiler.diagnostics import Diagnostic
 from .runtime.packs import (
     PackRefused,
@@ -178,7 +179,7 @@ def check_command(paths: tuple[Path, ...], fmt: str, deny_warnings: bool, root: 
     from .compiler import codes, pipeline
 
     result = pipeline.check(root, paths)
-    findings = result.diagnostics
+    findings = result.diagnostics + _case_file_findings(root, result, every=not paths)
     if fmt == "json":
         language = codes.language(lang)
         click.echo(json.dumps([d.as_json(language) for d, _ in findings], ensure_ascii=False,
@@ -191,6 +192,43 @@ def check_command(paths: tuple[Path, ...], fmt: str, deny_warnings: bool, root: 
         click.echo(f"policyc check: {errors} error(s), {warnings} warning(s)", err=True)
     if errors or (deny_warnings and warnings):
         sys.exit(EXIT_RULE_ERRORS)
+
+
+def _case_file_findings(root: Path, result: pipeline.BuildResult, every: bool
+                        ) -> list[tuple[Diagnostic, str]]:
+    """K501 for each case file that does not fit the pack just built from the checked rule
+    files (every case file when every rule file is checked): its facts, keys and values are
+    read against that pack, built into a temporary directory, not against generated/."""
+    from .cases import CaseFileError, find_case_files, load_cases
+    from .compiler import pipeline
+    from .compiler.ast import Span
+    from .compiler.diagnostics import Diagnostic
+
+    built = {pack.name for pack in result.packs}
+    case_files = [path for path in find_case_files(root)
+                  if every or _case_file_pack(path) in built]
+    if not case_files or not result.files:
+        return []
+    found: list[tuple[Diagnostic, str]] = []
+    with tempfile.TemporaryDirectory(prefix="policyc-check-") as packs:
+        pipeline.write_files(result.files, Path(packs) / "generated")
+        for path in case_files:
+            if _case_file_pack(path) not in built:
+                continue  # its pack did not build: the rule file's errors say why
+            try:
+                load_cases(path, root, Path(packs) / "generated")
+            except CaseFileError as error:
+                message = str(error).removeprefix(f"{error.path}:{error.line}: ")
+                found.append((Diagnostic("K501", message, Span(
+                    error.path, error.line, 1, error.line, 1)), path.read_text(
+                        encoding="utf-8", errors="replace")))
+    return found
+
+
+def _case_file_pack(path: Path) -> str | None:
+    from .cases import peek_pack
+
+    return peek_pack(path)
 
 
 @cli.command("explain-code")

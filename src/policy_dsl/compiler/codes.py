@@ -55,6 +55,7 @@ FAMILIES = {
     "X": "plugins: a city plugin cannot be used",
     "W": "plugins and frameworks: warnings",
     "L": "lints: what builds but is very likely a mistake",
+    "K": "case files: a regression case file does not fit its pack",
 }
 
 
@@ -401,6 +402,14 @@ CODES: dict[str, Code] = _codes(
          "effective 2025-01-01 to open      # version 2025",
          right="effective 2024-01-01 to 2024-12-31  # version 2024\n"
          "effective 2025-01-01 to open        # version 2025"),
+    # ------------------------------------------------------------ K: case files
+    Code("K501", "error", "a regression case file does not fit the pack built from its rule "
+         "file", "回归测试用例文件与规则包不符", base="file",
+         wrong="defaults:\n  catalogue_drug_shares: 96%", right="defaults:\n  "
+         "catalogue_drug_share: 96%",
+         note="`policyc check` reads the case files of the packs it builds (a fact the pack no "
+         "longer has, an unknown key, a malformed value), against the pack just built, not "
+         "generated/; the first mistake of each file, at its line."),
     Code("W301", "warning", "the standard's bonus exceeds the framework's advisory limit",
          "加分超过框架建议的上限", base="under-framework",
          wrong="  framework demo_fw\n  bonus limit 2\n", right="  framework demo_fw\n",
