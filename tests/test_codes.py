@@ -63,10 +63,10 @@ def expected_in_broken_files() -> set[str]:
 
 
 def named_in_plugin_tests() -> set[str]:
-    """Codes the plugin tests assert (and the check and lint tests, for C219, C231, L409)."""
+    """Codes the plugin tests assert (and the check and lint tests: C219, C231, K501, L409)."""
     text = "".join(p.read_text(encoding="utf-8") for p in [
         *TESTS.glob("test_*plugins*.py"), TESTS / "test_check.py", TESTS / "test_lints.py"])
-    return set(re.findall(r'"([CXWL]\d{3})"', text)) | set(re.findall(r"\b([XW]\d{3}) ", text))
+    return set(re.findall(r'"([CXWLK]\d{3})"', text)) | set(re.findall(r"\b([XW]\d{3}) ", text))
 
 
 def test_every_code_is_raised_by_some_test() -> None:
