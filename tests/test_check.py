@@ -171,10 +171,30 @@ def test_deny_warnings_fails_on_a_warning_only() -> None:
 def test_messages_in_chinese() -> None:
     path = "tests/broken/c203-unknown-fact-did-you-mean.policy"
     chinese = CliRunner().invoke(cli, ["check", "--root", str(ROOT), "--lang", "zh", path])
-    assert f"{path}:31:18: 错误 C203: 未知的名称：'incident' is not declared" in chinese.stdout
-    assert "  提示: did you mean 'incidents'?" in chinese.stdout
+    assert f"{path}:31:18: 错误 C203: 名称“incident”未声明" in chinese.stdout
+    assert "  提示: 是不是要写“incidents”？" in chinese.stdout
     english = policyc("check", path, LANG="zh_CN.UTF-8", POLICYC_LANG="en")
     assert f"{path}:31:18: error C203: 'incident' is not declared" in english.stdout
+
+
+def test_every_finding_of_the_broken_files_has_its_chinese_message() -> None:
+    """Where a code has Chinese templates, they cover every message the broken files bring
+    out (no English left in the message), and fill in the same names and numbers."""
+    for path in BROKEN:
+        for diagnostic in findings(path):
+            if diagnostic.code not in codes.MESSAGES_ZH:
+                continue
+            chinese = codes.message_in("zh", diagnostic.code, diagnostic.message)
+            title = codes.CODES[diagnostic.code].summary_zh
+            assert not chinese.startswith(f"{title}："), (path.name, diagnostic.message)
+            for quoted in re.findall(r"'([^']+)'", diagnostic.message)[:1]:
+                assert quoted in chinese or "'" not in diagnostic.message, chinese
+
+
+def test_codes_without_chinese_templates_show_the_chinese_title() -> None:
+    assert codes.message_in("zh", "L402", "this award can give 3") == (
+        "加分（或加权得分）可能超过所在部分或项目的分值：this award can give 3")
+    assert codes.message_in("en", "C203", "'x' is not declared") == "'x' is not declared"
 
 
 @pytest.mark.parametrize(("given", "environ", "lang"), [

@@ -18,6 +18,7 @@ impossible or inconsistent), X/W plugins (errors / warnings about city plugins),
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -500,3 +501,161 @@ def markdown() -> str:
             BASE_STANDARD.rstrip("\n"), "```", "", "Framework (`BASE_FRAMEWORK`):", "", "```",
             BASE_FRAMEWORK.rstrip("\n"), "```", ""]
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------- messages in Chinese
+#
+# Each code's messages in Chinese: the English message (as the check composes it, with the
+# names and numbers of the finding) matched by a pattern, and the Chinese template filled
+# with the same parts. A message no pattern matches is shown as the code's Chinese title
+# followed by the English message. A test checks every pattern against real findings.
+
+Translation = tuple[str, str]  # (pattern of the English message, Chinese template)
+
+MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
+    "P001": ((r"the file is not UTF-8 text: byte (?P<byte>0x..) cannot start or continue a "
+              r"character \(.*\)", "文件不是 UTF-8 文本：字节 {byte} 不是合法的字符编码"),),
+    "P100": ((r"unexpected character (?P<char>.+)", "此处不能出现字符 {char}"),
+             (r"unexpected (?P<found>.+?); expected (?P<expected>.+)",
+              "此处不应出现 {found}；应为 {expected}"),
+             (r"the file ends too early; expected (?P<expected>.+)",
+              "文件提前结束；应为 {expected}")),
+    "P101": ((r"this nests more than (?P<n>\d+) levels deep .*", "嵌套超过 {n} 层"),),
+    "P102": ((r"unknown escape (?P<escape>'.+') in a quoted text",
+             "引号文本中有未知的转义 {escape}"),),
+    "P103": ((r"a number has at most (?P<n>\d+) digits; this one has (?P<m>\d+)",
+              "数字最多 {n} 位，这个有 {m} 位"),),
+    "P104": ((r"full-width (?P<char>'.') outside a quoted text: use the ASCII character "
+              r"(?P<ascii>'.')", "引号外使用了全角字符 {char}：请改用半角（ASCII）字符 {ascii}"),),
+    "P105": ((r"this '(?P<what>\w+)' block opened with '\{' is never closed",
+              "此处以“{{”开始的 {what} 块没有闭合（缺少“}}”）"),),
+    "P200": ((r"'(?P<what>.+)' is given twice in (?P<where>.+)", "“{what}”写了两次（{where}）"),),
+    "P201": ((r"(?P<date>.+) is not a calendar date", "{date} 不是有效的日期"),),
+    "P202": ((r"(?P<n>\d+) is too large a number here", "{n} 作为此处的整数过大"),),
+    "C201": ((r"'(?P<name>.+)' is declared twice \(first as .+ at (?P<at>.+)\)",
+              "名称“{name}”重复声明（首次声明于 {at}）"),
+             (r"(?P<what>.+) '(?P<name>.+)' appears twice in (?P<where>.+)",
+              "“{name}”在 {where} 中出现了两次")),
+    "C202": ((r"item (?P<n>\d+) is numbered twice \(first at (?P<at>.+)\)",
+              "项目编号 {n} 重复（首次出现于 {at}）"),),
+    "C203": ((r"'(?P<name>.+)' is not declared", "名称“{name}”未声明"),
+             (r"unknown fact '(?P<name>.+)'", "未知的事实“{name}”")),
+    "C204": ((r"fact '(?P<name>.+)' is declared but never used", "事实“{name}”已声明但从未使用"),),
+    "C205": ((r"the threshold is (?:a |an )?(?P<got>.+), but must be (?:a |an )?(?P<want>.+) "
+              r"like the value it goes with", "阈值是 {got}，但应与比较的值一致，是 {want}"),),
+    "C206": ((r"enum (?P<enum>.+) has no member '(?P<member>.+)'",
+              "枚举 {enum} 没有成员“{member}”"),),
+    "C207": ((r"this lookup gives no value for (?P<members>.+) of enum (?P<enum>.+)",
+              "查表没有给出枚举 {enum} 的成员 {members} 的值"),),
+    "C208": ((r"the cap (?P<cap>\S+) is larger than the (?P<points>\S+) points of (?P<of>.+)",
+              "封顶值 {cap} 大于 {of} 的分值 {points}"),
+             (r"the deduction cap (?P<cap>\S+) is larger than .*",
+              "扣分封顶值 {cap} 大于项目分值")),
+    "C209": ((r"tiers out of order: .*",
+             "分档顺序错误：先满足的档位生效，因此这一档永远不会用到"),),
+    "C210": ((r"item (?P<n>\d+) \((?P<label>.+)\) has no legal basis",
+              "项目 {n}（{label}）缺少指标依据"),),
+    "C211": ((r"the items of (?P<category>.+) add up to (?P<sum>\S+), not (?P<points>\S+)",
+              "“{category}”下各项目分值之和为 {sum}，而不是 {points}"),),
+    "C212": ((r"(?P<what>.+) name '(?P<name>.+)' must be lower case", "名称“{name}”必须小写"),
+             (r"'(?P<name>.+)' cannot name a (?P<what>.+): it is reserved",
+              "“{name}”是保留字，不能用作名称"),
+             (r"'(?P<name>.+)' is a built-in name and cannot name a (?P<what>.+)",
+              "“{name}”是内置名称，不能用作名称")),
+    "C213": ((r"'(?P<name>.+)' is optional and may be missing here",
+              "“{name}”是可选事实，此处可能缺失"),),
+    "C214": ((r"'list of (?P<name>.+)' needs a record type named .+",
+              "“list of {name}”需要名为 {name} 的记录类型"),
+             (r"'set of (?P<name>.+)' needs an enum named .+",
+              "“set of {name}”需要名为 {name} 的枚举"),
+             (r"unknown type '(?P<name>.+)'", "未知的类型“{name}”")),
+    "C215": ((r"the (?P<what>standard|framework) does not say its '(?P<key>.+)'",
+              "表头缺少“{key}”"),),
+    "C216": ((r"a refund ratio lies between 0% and 100%", "返还比例应在 0% 到 100% 之间"),),
+    "C218": ((r"unknown function '(?P<name>.+)'", "未知的函数“{name}”"),
+             (r"'(?P<name>.+)' takes (?P<n>\S+) argument\(s\), not (?P<m>\d+)",
+              "函数“{name}”需要 {n} 个参数，而不是 {m} 个")),
+    "C220": ((r"unknown framework '(?P<name>.+)'", "未知的框架“{name}”"),),
+    "C221": ((r"the framework has no '(?P<clause>.+)' clause", "框架缺少“{clause}”子句"),),
+    "C222": ((r"'given' needs a fact; '(?P<name>.+)' is not one",
+              "“given”只能用于事实，“{name}”不是事实"),),
+    "C223": ((r"'full_points' means an item's points: .*",
+             "“full_points”表示项目满分，只能在项目的规则中使用"),),
+    "C224": ((r"'(?P<name>.+)' is used before it is derived", "“{name}”在定义之前被使用"),),
+    "C225": ((r"cohort value '(?P<name>.+)' can be used only in items",
+              "同组值“{name}”只能在评价项目中使用"),),
+    "C226": ((r"record (?P<record>.+) has no field '(?P<field>.+)'",
+              "记录 {record} 没有字段“{field}”"),),
+    "C227": ((r"'(?P<member>.+)' appears twice in this lookup",
+             "成员“{member}”在查表中出现了两次"),),
+    "C228": ((r"no grade is called (?P<grade>.+)", "没有名为“{grade}”的等次"),),
+    "C229": ((r"grade (?P<grade>.+) starts at (?P<floor>\S+), not below (?P<other>.+)'s "
+              r"(?P<other_floor>\S+)", "等次“{grade}”起点 {floor} 不低于“{other}”的 {other_floor}"),
+             (r"a voluntary exit refunds as (?P<grade>.+) at (?P<score>\S+), outside .*",
+              "主动退出按“{grade}”{score} 分返还，但该分数不在此等次范围内"),
+             (r"the lowest grade \((?P<grade>.+)\) must start at 0",
+              "最低等次（{grade}）必须从 0 分开始")),
+    "C230": ((r"(?P<which>.+) add up to (?P<sum>\S+), not the total (?P<total>\S+)",
+              "项目分值之和为 {sum}，不等于总分 {total}"),),
+    "C232": ((r"the parts of item (?P<n>\d+) add up to (?P<sum>\S+), more than its (?P<points>\S+)"
+              r" points", "项目 {n} 各部分之和 {sum} 超过项目分值 {points}"),),
+    "C233": ((r"deduction items add up to (?P<sum>\S+); framework (?P<fw>.+) fixes them at "
+              r"(?P<total>\S+)", "扣分项合计 {sum}，框架 {fw} 规定为 {total}"),),
+    "C234": ((r"the composite's weights must add up to 100%, not (?P<sum>\S+)",
+              "综合得分权重之和应为 100%，而不是 {sum}"),),
+    "C235": ((r"the effective period ends before it starts", "有效期的结束日期早于开始日期"),),
+    "C236": ((r"'rescale to' needs a positive number of points", "“rescale to”需要正的分值"),),
+    "C237": ((r"the range of '(?P<name>.+)' runs from (?P<low>\S+) down to (?P<high>\S+)",
+              "“{name}”的取值范围从 {low} 降到 {high}，上下限颠倒"),),
+    "C238": ((r"record fields are always required \('(?P<name>.+)' in (?P<record>.+)\)",
+              "记录字段总是必填的（{record} 的“{name}”不能是可选的）"),),
+    "C239": ((r"a default must be a plain value .*",
+             "默认值必须是简单的值（数字、百分比、true 或 false）"),),
+    "C240": ((r"'(?P<name>.+)' cannot be required on a condition about itself",
+              "“{name}”不能以关于自身的条件为必填条件"),),
+    "C241": ((r"'(?P<name>.+)' overrides a cohort value, so it must be optional",
+              "“{name}”覆盖同组值，必须是可选事实"),),
+    "C242": ((r"'at least' needs 1 or more", "“at least”至少为 1"),),
+    "C243": ((r"a (?P<event>\w+) downgrade of (?P<n>\d+) grades is more than .*",
+              "降档 {n} 个等次，超过框架的等次数"),),
+    "C244": ((r"'(?P<name>.+)' is always given .*", "“{name}”总是有值，“given {name}”永远成立"),),
+    "C245": ((r"a mean needs a number or a percent, not (?P<type>.+)",
+              "均值只能对数字或百分比计算，不能对 {type}"),),
+    "C246": ((r"'for each' needs a list or a set, not (?P<type>.+)",
+              "“for each”需要列表或集合，不能是 {type}"),),
+}
+
+# Hints that recur across codes, in Chinese.
+HINTS_ZH: tuple[Translation, ...] = (
+    (r"did you mean '(?P<name>.+)'\?", "是不是要写“{name}”？"),
+    (r"write: (?P<fixed>.+)", "改为：{fixed}"),
+    (r"add '\}' where the (?P<what>\w+) ends \(before (?:line (?P<line>\d+)|the end of the "
+     r"file)\)", "在 {what} 结束处补上“}}”"),
+    (r"use it in a rule, or remove it", "在规则中使用它，或删除它"),
+)
+
+
+def _translated(text: str, table: Iterable[Translation]) -> str | None:
+    for pattern, template in table:
+        match = re.fullmatch(pattern, text, flags=re.DOTALL)
+        if match:
+            return template.format(**{k: v or "" for k, v in match.groupdict().items()})
+    return None
+
+
+def message_in(lang: Lang, code: str, message: str) -> str:
+    """A finding's message in `lang`: the code's Chinese template where one fits, else the
+    code's Chinese title before the English message."""
+    if lang == "en":
+        return message
+    translated = _translated(message, MESSAGES_ZH.get(code, ()))
+    if translated is not None:
+        return translated
+    entry = CODES.get(code)
+    return f"{entry.summary_zh}：{message}" if entry else message
+
+
+def hint_in(lang: Lang, hint: str) -> str:
+    if lang == "en":
+        return hint
+    return _translated(hint, HINTS_ZH) or hint

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .ast import Span
-from .codes import CODES, SEVERITY_WORDS, Lang, Severity
+from .codes import CODES, SEVERITY_WORDS, Lang, Severity, hint_in, message_in
 
 # Source lines longer than this are shown as a window around the caret.
 SHOWN_WIDTH = 100
@@ -41,10 +41,7 @@ class Diagnostic:
         """The finding as an author reads it: position, message, source line, caret, hint.
         In Chinese the line names the code's title from the registry before the details."""
         words = SEVERITY_WORDS[lang]
-        message = self.message
-        if lang == "zh":
-            entry = CODES.get(self.code)
-            message = f"{entry.summary_zh}：{self.message}" if entry else self.message
+        message = message_in(lang, self.code, self.message)
         lines = [f"{self.span}: {words[self.severity]} {self.code}: {message}"]
         if source is not None and excerpt:
             shown = source_line(source, self.span.line)
@@ -57,7 +54,7 @@ class Diagnostic:
                 lines.append(f"    {caret}")
         lines.extend(f"  {r.span}: {r.message}" for r in self.related)
         if self.hint:
-            lines.append(f"  {words['hint']}: {self.hint}")
+            lines.append(f"  {words['hint']}: {hint_in(lang, self.hint)}")
         return "\n".join(lines)
 
     def as_json(self, lang: Lang = "en") -> dict[str, object]:
