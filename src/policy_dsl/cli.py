@@ -634,7 +634,7 @@ def diff_command(before: str, after: str, fmt: str, population: str | None,
         measured = impact.measure(packs[0], packs[1], records)
         impact_report = impact.report_json(measured, name)
         impact_text = impact.report_text(measured, name)
-    described = [_described(label, standard) for label, standard, _ in sides]
+    described = [_standard_described(label, standard) for label, standard, _ in sides]
     if fmt == "json":
         report: dict[str, object] = {"a": described[0], "b": described[1],
                                      "differences": bool(changes),
@@ -684,7 +684,7 @@ def _standard_to_compare(name: str, root: Path) -> tuple[str, CheckedStandard, s
     return codegen.pack_name(checked.standard), checked, text
 
 
-def _described(label: str, standard: CheckedStandard) -> dict[str, object]:
+def _standard_described(label: str, standard: CheckedStandard) -> dict[str, object]:
     return {"pack": label, "source": standard.standard.path,
             "plugins": [p.path for p in standard.plugins]}
 
