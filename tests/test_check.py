@@ -191,6 +191,14 @@ def test_every_finding_of_the_broken_files_has_its_chinese_message() -> None:
                 assert quoted in chinese or "'" not in diagnostic.message, chinese
 
 
+def test_every_hint_of_the_broken_files_is_in_chinese() -> None:
+    for path in BROKEN:
+        for diagnostic in findings(path):
+            if diagnostic.hint:
+                chinese = codes.hint_in("zh", diagnostic.hint)
+                assert chinese != diagnostic.hint, (path.name, diagnostic.hint)
+
+
 def test_codes_without_chinese_templates_show_the_chinese_title() -> None:
     assert codes.message_in("zh", "L402", "this award can give 3") == (
         "加分（或加权得分）可能超过所在部分或项目的分值：this award can give 3")
