@@ -12,6 +12,7 @@ Exit codes say which kind of failure happened:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import json
 import os
@@ -43,6 +44,7 @@ from .runtime import (
     read_records,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
+from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
 from .runtime.inputs import InputFormat
 
 if TYPE_CHECKING:
@@ -386,6 +388,60 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
 
 
 @cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@click.option("--id", "record_id", required=True, help="The institution's id in INPUT_FILE.")
+@click.option("--item", "item_number", type=int, help="Explain only this item.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--input-format", "input_fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+              default="auto", show_default=True, help="Input format (auto: by file name).")
+@packs_option
+@click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
+def explain(pack_name: str, year: int | None, record_id: str, item_number: int | None,
+            fmt: str, input_fmt: str, packs_dir: Path | None, input_path: str) -> None:
+    """Why one institution of INPUT_FILE got its points: each item, each rule with the values
+    it used, the rescaling, and under a framework the settlement.
+
+    The whole file is scored together, so cohort values (ranks, peer-group means) are those of
+    `policyc score` on the same file.
+    """
+    pack = load_pack(pack_name, year, packs_dir)
+    name = "<stdin>" if input_path == "-" else input_path
+    try:
+        text = decode(_read_input(input_path), name)
+        chosen = guess_format(name, text) if input_fmt == "auto" else \
+            cast("InputFormat", input_fmt)
+        records = read_records(text, chosen, name)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    ids = [str(record.id) for record in records if record.id is not None]
+    if record_id not in ids:
+        near = difflib.get_close_matches(record_id, ids, n=5, cutoff=0.5) or ids[:5]
+        click.echo(f"policyc explain: no institution with id {record_id!r} in {name}; "
+                   f"ids near it: {', '.join(near) if near else '(the file has no ids)'}",
+                   err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    numbers = [item.number for item in pack.INFO.items]
+    if item_number is not None and item_number not in numbers:
+        raise click.UsageError(f"--item {item_number}: {pack.INFO.name} has items "
+                               f"{numbers[0]}..{numbers[-1]}")
+    outcome = next(o for o in iter_outcomes(pack, records, explain=True)
+                   if str(o.record.id) == record_id)
+    try:
+        explanation = explain_outcome(pack, outcome)
+    except NotExplained as error:
+        click.echo(f"policyc explain: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    if fmt == "json":
+        click.echo(json.dumps(explanation_json(explanation, item_number), ensure_ascii=False,
+                              indent=2))
+    else:
+        click.echo(render_text(explanation, item_number), nl=False)
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of one result line (versioned; docs/result-line.schema.json)."""
     from .api import result_schema
@@ -682,6 +738,65 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
         sys.exit(EXIT_RULE_ERRORS)
     if failed:
         sys.exit(EXIT_CASES_FAILED)
+
+
+@cli.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--check", is_flag=True,
+              help="Do not write: print a diff and exit 1 if a file is not formatted.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ (when no PATHS).")
+def fmt(paths: tuple[Path, ...], check: bool, root: Path) -> None:
+    """Lay out rule files (PATHS: files or directories; default: every rule file under
+    regions/) in the one canonical layout. Comments stay where they are; the rules and the
+    packs built from them do not change."""
+    from .compiler import formatter
+    from .compiler.diagnostics import CompileError
+    from .compiler.pipeline import RULE_FILE_SUFFIX, rule_files
+
+    files = [f for p in paths for f in (sorted(p.rglob(f"*{RULE_FILE_SUFFIX}"))
+                                        if p.is_dir() else [p])]
+    if not paths:
+        files = rule_files(root / "regions")
+    changed, failed = [], 0
+    for path in files:
+        try:
+            before, after = formatter.format_file(path, str(path))
+        except CompileError as error:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            for diagnostic in error.diagnostics:
+                click.echo(diagnostic.render(text), err=True)
+            failed += 1
+            continue
+        if before == after:
+            continue
+        changed.append(path)
+        if check:
+            click.echo(formatter.unified_diff(before, after, str(path)), nl=False)
+        else:
+            _replace_file(path, after)
+            click.echo(f"formatted {path}")
+    verb = "would format" if check else "formatted"
+    click.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed) - failed} "
+               f"already formatted" + (f", {failed} with errors (not formatted)" if failed
+                                       else ""), err=True)
+    if failed or (check and changed):
+        sys.exit(EXIT_RULE_ERRORS)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` at once (a new file renamed over it, its mode kept)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(name, mode)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
 
 
 @cli.command("diff")

@@ -57,6 +57,7 @@ FAMILIES = {
     "W": "plugins and frameworks: warnings",
     "L": "lints: what builds but is very likely a mistake",
     "K": "case files: a regression case file does not fit its pack",
+    "B": "based on: a derived standard's changes do not fit its base",
 }
 
 
@@ -323,6 +324,39 @@ CODES: dict[str, Code] = _codes(
     Code("C299", "error", "internal fault of the compiler on this file", "编译器内部错误",
          base="file", note="A fault in policyc that this file brings out: report it with the "
          "file (POLICYC_DEBUG=1 shows the traceback). The build goes on with other files."),
+    # ------------------------------------------------------------ B: based on (inherit.py)
+    Code("B501", "error", "no standard of that name to base a standard on",
+         "找不到作为基础的标准", base="file",
+         wrong="standard changchun_pharmacy based on model_pharmacie {",
+         right="standard changchun_pharmacy based on model_pharmacy {",
+         note="A base is a standard of the same region by its name, or any pack by its pack "
+         "name (suzhou/inpatient-2023)."),
+    Code("B502", "error", "a standard is based on itself (directly or through others)",
+         "标准以自身为基础（直接或间接）", base="file",
+         wrong="standard a based on b { ... }\nstandard b based on a { ... }",
+         right="standard a { ... }\nstandard b based on a { ... }"),
+    Code("B503", "error", "a change names an item or category the base does not have",
+         "修改指向基础标准中不存在的项目或类别", base="file",
+         wrong="remove item 99", right="remove item 9"),
+    Code("B504", "error", "a change names a fact the base does not have",
+         "修改指向基础标准中不存在的事实", base="file",
+         wrong="remove fact complaint", right="remove fact complaints"),
+    Code("B505", "error", "a removed fact is still used", "删除的事实仍被使用", base="file",
+         note="Remove or replace the items that use it too."),
+    Code("B506", "error", "an item, fact or header field is changed twice",
+         "同一项目、事实或表头字段被修改了两次", base="file",
+         wrong="item 3 points 5\nitem 3 points 6", right="item 3 points 6"),
+    Code("B508", "error", "the base's name matches several standards",
+         "基础标准名称对应多个标准", base="file",
+         wrong="based on inpatient", right="based on suzhou/inpatient-2023"),
+    Code("B509", "error", "a new declaration, category or item takes a name or number the base "
+         "has", "新增的声明、类别或项目与基础标准重名或重号", base="file",
+         wrong='add to category "一、示例" { item 1 ... }',
+         right='add to category "一、示例" { item 14 ... }'),
+    Code("B510", "error", "a change of a base's item or fact in a standard not based on another",
+         "未声明基础标准却修改基础标准的项目或事实", base="file",
+         wrong="standard demo {\n  ...\n}\nremove item 3",
+         right="standard demo based on model_pharmacy {\n  ...\n}\nremove item 3"),
     # ------------------------------------------------------------ X, W: plugins
     Code("X300", "error", "a plugin cannot be loaded (its module fails at import)",
          "插件无法加载", base="plugin", wrong="import missing_module",
