@@ -215,22 +215,25 @@ def test_a_replacing_item_numbered_differently_is_x314() -> None:
 
 
 def test_a_plugin_warning_about_several_packs_is_shown_once_with_them() -> None:
-    """W307 for each city pack the two plugins shape: one finding naming both packs."""
+    """A bonus limit of 12 for every city: W301 (JL-8 advises 10) is found in each city
+    pack, and shown once, naming both packs."""
+    from policy_dsl.plugin import BonusLimit
+
     second_city = CityStandard(base=CITY.base, name="test_town", title="t",
                                version=CITY.version, effective_from=CITY.effective_from)
     manager = plugins.plugin_manager([], ROOT, entry_points=False)
     manager.register(_Plugin(policyc_city_standards=lambda: [CITY, second_city]),
                      name="test-city")
-    manager.register(_Plugin(policyc_item_points=lambda city: [
-        ItemPoints(number=1, points=100, precedence=True)]), name="test-plugin-1")
-    manager.register(_Plugin(policyc_item_points=lambda city: [ItemPoints(number=1, points=90)]),
-                     name="test-plugin-2")
+    manager.register(_Plugin(policyc_bonus_limit=lambda city: [BonusLimit(points=12)]),
+                     name="test-plugin-1")
     result = pipeline.build(ROOT, manager=manager)
-    repeated = [d for d, _ in result.diagnostics if d.code == "W307"]
+    repeated = [d for d, _ in result.diagnostics if d.code == "W301"]
     assert len(repeated) == 2
     shown = [(d, packs) for d, _, packs in pipeline.grouped_warnings(result.diagnostics)
-             if d.code == "W307"]
-    assert [len(packs) for _, packs in shown] == [2]
+             if d.code == "W301"]
+    assert [sorted(packs) for _, packs in shown] == [["jilin/test-city-2026",
+                                                      "jilin/test-town-2026"]]
+    assert shown[0][0].message.startswith("the standard's bonus limit is 12")
 
 
 def test_a_misspelt_hook_is_rejected() -> None:
