@@ -133,6 +133,11 @@ def find_case_files(root: Path, targets: Sequence[str] = ()) -> list[Path]:
     return chosen
 
 
+def peek_pack(path: Path) -> str | None:
+    """The pack a case file names, without checking the rest (None when unreadable)."""
+    return _peek_pack(path)
+
+
 def _peek_pack(path: Path) -> str | None:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)

@@ -18,6 +18,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -238,7 +239,7 @@ def compile_texts(texts: Mapping[str, str | bytes],
         city_plugins = plugins.CityPlugins(manager)
         findings = plugins.Findings()
         for city in city_standards(city_plugins, bases, findings):
-            if not wanted(city.name, city.span.file):
+            if not (wanted(city.name, city.span.file) or wanted(city.name, city.base.path)):
                 continue
             periods.append((city.standard, city.span))
             texts_by_file[city.span.file] = city_plugins.source(city.plugin).text
@@ -274,6 +275,52 @@ def build(root: Path, regions_dir: Path | None = None,
                               unreadable_files + compiled.diagnostics + not_loaded))
 
 
+def check(root: Path, paths: Sequence[Path] = (),
+          manager: pluggy.PluginManager | None = None) -> BuildResult:
+    """Every finding about the rule files `paths` (files or directories; none: every rule file
+    under regions/ and every plugin), without writing anything. The rule files under regions/
+    give the frameworks and bases the checked files name (they are read, not reported on); the
+    city plugins over the checked standards are checked too."""
+    if not paths:
+        return build(root, manager=manager)
+    texts, _ = rule_texts(root)
+    problems: list[tuple[Diagnostic, str]] = []
+    chosen: set[str] = set()
+    for file in sorted({file for path in paths for file in (
+            rule_files_under(path) if path.is_dir() else [path])}):
+        display = display_path(file, root)
+        chosen.add(display)
+        try:
+            texts[display] = file.read_bytes()
+        except OSError as error:
+            texts.pop(display, None)
+            problems.append((unreadable(display, error), ""))
+    not_loaded: list[tuple[Diagnostic, str]] = []
+    try:
+        manager = manager or plugins.plugin_manager([root / "plugins"], root)
+    except CompileError as error:
+        manager = None
+        not_loaded = [(d, plugin_text(root, d.span.file)) for d in error.diagnostics]
+    except Exception as error:  # the last resort, e.g. broken package metadata
+        manager = None
+        not_loaded = [(internal_fault("plugins", "loading the plugins in", error), "")]
+    compiled = compile_texts(texts, manager, only=chosen)
+    reported = [(d, text) for d, text in compiled.diagnostics
+                if d.span.file in chosen or _from_plugin(d, set(compiled.findings))]
+    return finish(BuildResult(compiled.packs, problems + reported + not_loaded))
+
+
+def _from_plugin(diagnostic: Diagnostic, packs: set[str]) -> bool:
+    """A finding about a city pack compiled with the checked files (named in its message)."""
+    match = CITY_PREFIX.match(diagnostic.message)
+    return match is not None and match["pack"] in packs
+
+
+def rule_files_under(directory: Path) -> list[Path]:
+    """The rule files in a directory and below it."""
+    return sorted(p for p in directory.rglob(f"*{RULE_FILE_SUFFIX}") if p.is_file())
+
+
 def plugin_text(root: Path, display: str) -> str:
     """A plugin file's text for the line under a diagnostic ("" when it cannot be read)."""
     try:
@@ -295,11 +342,15 @@ class City:
 
 
 def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
-                   findings: plugins.Findings) -> Iterator[City]:
-    """Each city standard the plugins declare, over its base (errors go to `findings`)."""
+                   findings: plugins.Findings, only_these_bases: bool = False
+                   ) -> Iterator[City]:
+    """Each city standard the plugins declare, over its base (errors go to `findings`).
+    With `only_these_bases` (checking some files only), cities over other bases are left out."""
     declared: dict[str, str] = {}  # city pack -> the plugin declaring it
     for plugin, city, span in city_plugins.city_standards(findings):
         base = bases.get(city.base)
+        if only_these_bases and base is None:
+            continue
         if base is None or not isinstance(base.tree, ast.Standard):
             findings.error("X305", f"plugin {plugin}: city standard {city.name} names base "
                            f"pack {city.base!r}, which no rule file builds", span,
@@ -319,7 +370,7 @@ def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source
         name = codegen.pack_name(standard)
         if name in bases or name in declared:
             other = bases[name].path if name in bases else f"plugin {declared[name]}"
-            findings.error("X305", f"plugin {plugin}: city standard {city.name} would build "
+            findings.error("X310", f"plugin {plugin}: city standard {city.name} would build "
                            f"pack {name}, which {other} builds already", span,
                            city_plugins.source(plugin).text,
                            hint="give the city standard a name of its own, e.g. the "
@@ -328,6 +379,32 @@ def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source
         declared[name] = plugin
         used = tuple(sorted({plugin} | {p for p, _, _ in overrides}))
         yield City(name, standard, base, plugin, used, span)
+
+
+CITY_PREFIX = re.compile(r"^\[(?P<pack>[^,\]]+), from plugins [^\]]*\] ")
+
+
+def grouped_warnings(diagnostics: Sequence[tuple[Diagnostic, str]]
+                     ) -> list[tuple[Diagnostic, str, list[str]]]:
+    """The findings, with a warning repeated for several city packs (one plugin's, found again
+    for each pack built with it) shown once: each with the packs it concerns, by name where
+    the warning names its pack ("" where not), empty when it concerns no pack in particular."""
+    shown: list[tuple[Diagnostic, str, list[str]]] = []
+    by_key: dict[tuple[str, Span, str], list[str]] = {}
+    for diagnostic, text in diagnostics:
+        if diagnostic.severity != "warning":
+            shown.append((diagnostic, text, []))
+            continue
+        match = CITY_PREFIX.match(diagnostic.message)
+        message = diagnostic.message[match.end():] if match else diagnostic.message
+        pack = match["pack"] if match else ""
+        key = (diagnostic.code, diagnostic.span, message)
+        if key in by_key:
+            by_key[key].append(pack)
+            continue
+        by_key[key] = [pack]
+        shown.append((dataclasses.replace(diagnostic, message=message), text, by_key[key]))
+    return [(d, t, packs if len(packs) > 1 or any(packs) else []) for d, t, packs in shown]
 
 
 def located_in_city(city: City, city_plugins: plugins.CityPlugins,
