@@ -11,13 +11,15 @@ Per record, `read_record` validates the input fields and derives values; for a b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from policy_dsl.runtime import (
     FRAMEWORK_FIELDS,
     ZERO,
+    CohortBasis,
+    CohortInfo,
     FactInfo,
     FieldError,
     FrameworkInputs,
@@ -159,6 +161,22 @@ class Cohorts:
 def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     """Cohort values for each valid record of a batch, in order (or its error)."""
     return [Cohorts() for _ in batch]
+
+
+# The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
+# stores for each institution, and what it is computed from.
+COHORTS: tuple[CohortInfo, ...] = ()
+
+
+def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
+    """What each cohort value of `r` is computed from: the value ranked or averaged, and
+    the group (checked against a snapshot before its values are used)."""
+    return {}
+
+
+def rebuild_cohorts(values: Mapping[str, Decimal]) -> Cohorts:
+    """One institution's cohort values, from a snapshot's exact decimals."""
+    return Cohorts()
 
 
 def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:

@@ -10,13 +10,15 @@ Per record, `read_record` validates the input fields and derives values; for a b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from policy_dsl.runtime import (
     ZERO,
     Band,
+    CohortBasis,
+    CohortInfo,
     FactInfo,
     FieldError,
     ItemInfo,
@@ -452,6 +454,28 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
         v_survey_adjustment = rank_survey_adjustment if rank_survey_adjustment is not None else (need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0)
         cohorts.append(RecordInvalid(errors) if errors else Cohorts(survey_adjustment=v_survey_adjustment))
     return cohorts
+
+
+# The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
+# stores for each institution, and what it is computed from.
+COHORTS: tuple[CohortInfo, ...] = (
+    CohortInfo('survey_adjustment', '满意度调查加减分', 'rank', 'satisfaction_score', None, 126),
+)
+
+
+def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
+    """What each cohort value of `r` is computed from: the value ranked or averaged, and
+    the group (checked against a snapshot before its values are used)."""
+    return {
+        'survey_adjustment': CohortBasis(r.satisfaction_score, None),
+    }
+
+
+def rebuild_cohorts(values: Mapping[str, Decimal]) -> Cohorts:
+    """One institution's cohort values, from a snapshot's exact decimals."""
+    return Cohorts(
+        survey_adjustment=values['survey_adjustment'],
+    )
 
 
 def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:

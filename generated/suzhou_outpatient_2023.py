@@ -10,12 +10,14 @@ Per record, `read_record` validates the input fields and derives values; for a b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from policy_dsl.runtime import (
     ZERO,
+    CohortBasis,
+    CohortInfo,
     FactInfo,
     FieldError,
     ItemInfo,
@@ -468,6 +470,31 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
             errors.append(FieldError('peer_visits_growth_given', f"is needed: the batch holds {group_peer_visits_growth.size} institution(s) of this group" + " (grouped by peer_group), and the mean needs at least 2: give the group's value in this field"))
         cohorts.append(RecordInvalid(errors) if errors else Cohorts(peer_cost_growth=v_peer_cost_growth, peer_visits_growth=v_peer_visits_growth))
     return cohorts
+
+
+# The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
+# stores for each institution, and what it is computed from.
+COHORTS: tuple[CohortInfo, ...] = (
+    CohortInfo('peer_cost_growth', '本组平均门诊次均费用增幅', 'mean', 'cost_growth', 'peer_group', 120),
+    CohortInfo('peer_visits_growth', '本组平均门诊人次人头比增幅', 'mean', 'visits_growth', 'peer_group', 122),
+)
+
+
+def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
+    """What each cohort value of `r` is computed from: the value ranked or averaged, and
+    the group (checked against a snapshot before its values are used)."""
+    return {
+        'peer_cost_growth': CohortBasis(r.cost_growth, str(r.peer_group)),
+        'peer_visits_growth': CohortBasis(r.visits_growth, str(r.peer_group)),
+    }
+
+
+def rebuild_cohorts(values: Mapping[str, Decimal]) -> Cohorts:
+    """One institution's cohort values, from a snapshot's exact decimals."""
+    return Cohorts(
+        peer_cost_growth=values['peer_cost_growth'],
+        peer_visits_growth=values['peer_visits_growth'],
+    )
 
 
 def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:

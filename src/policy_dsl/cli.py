@@ -23,14 +23,21 @@ import click
 from . import __version__
 from .runtime import (
     FRAMEWORK_INPUTS,
+    CohortSnapshot,
+    InputRecord,
     InputUnreadable,
+    Pack,
     PackNotFound,
+    SnapshotInvalid,
     decode,
     guess_format,
     iter_outcomes,
     load_pack,
+    load_snapshot,
+    make_snapshot,
     outcome_json,
     read_records,
+    snapshot_json,
 )
 from .runtime.inputs import InputFormat
 from .runtime.packs import read_index
@@ -138,40 +145,106 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
         click.echo(f"  {item.number:>2}  {item.points:>4}{bonus:8} {item.label}")
 
 
+input_format_option = click.option(
+    "--format", "fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]), default="auto",
+    show_default=True, help="Input format (auto: by file name).")
+
+
 @cli.command()
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]),
-              default="auto", show_default=True, help="Input format (auto: by file name).")
+@input_format_option
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
               help="Write the JSON Lines here instead of standard output.")
 @click.option("--explain", is_flag=True, help="Add every item's reason lines to each result.")
+@click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
+              "values from it instead of computing them over INPUT_FILE.")
 @packs_option
 @click.argument("input_file", type=click.File("rb"))
 def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: bool,
-          packs_dir: Path, input_file: Any) -> None:
+          cohorts_file: Path | None, packs_dir: Path, input_file: Any) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
     Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
     items, error.
     """
     pack = load_pack(pack_name, year, packs_dir)
-    name = getattr(input_file, "name", "input")
-    try:
-        text = decode(input_file.read(), name)
-        chosen = guess_format(name, text) if fmt == "auto" else cast("InputFormat", fmt)
-        records = read_records(text, chosen, name)
-    except InputUnreadable as error:
-        click.echo(f"policyc: {error}", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
+    snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
+    _name, _data, records = _read_input(input_file, fmt)
     failed: list[str] = []
-    for outcome in iter_outcomes(pack, records, explain):
+    for outcome in iter_outcomes(pack, records, explain, cohorts=snapshot):
         output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
         if outcome.error is not None:
             failed.append(outcome.error)
     output.flush()
     click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
+    _report_errors(failed)
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@input_format_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The snapshot file to write (JSON).")
+@packs_option
+@click.argument("input_file", type=click.File("rb"))
+def cohorts(pack_name: str, year: int | None, fmt: str, output: Path, packs_dir: Path,
+            input_file: Any) -> None:
+    """Write the cohort values computed over the batch in INPUT_FILE (a snapshot).
+
+    The snapshot keeps each institution's cohort values (its satisfaction-ranking
+    adjustment, its peer group's means) with the pack's hash and the input file's name and
+    SHA-256; `policyc score --cohorts` then scores any of the institutions alone and gets
+    exactly its batch result.
+    """
+    pack = load_pack(pack_name, year, packs_dir)
+    name, data, records = _read_input(input_file, fmt)
+    snapshot = make_snapshot(pack, records, name, data)
+    text = json.dumps(snapshot_json(snapshot), ensure_ascii=False, indent=1) + "\n"
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(output)  # a complete snapshot or none
+    failed = [outcome.error for outcome in iter_outcomes(pack, records, explain=False)
+              if outcome.error is not None]  # the batch's own errors, as `score` gives them
+    click.echo(f"{pack.INFO.name}: cohort values of {len(snapshot.institutions)} "
+               f"institution(s) from {snapshot.valid_records} valid of {len(records)} "
+               f"record(s) -> {output}", err=True)
+    _report_errors(failed)
+
+
+def _read_input(input_file: Any, fmt: str) -> tuple[str, bytes, list[InputRecord]]:
+    """The input file's name, bytes and records; an unreadable file ends the run (exit 3)."""
+    name = getattr(input_file, "name", "input")
+    data = input_file.read()
+    try:
+        text = decode(data, name)
+        chosen = guess_format(name, text) if fmt == "auto" else cast("InputFormat", fmt)
+        return name, data, read_records(text, chosen, name)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+def _read_snapshot(path: Path, pack: Pack) -> CohortSnapshot:
+    """The snapshot at `path`, checked against `pack`; a wrong one ends the run (exit 2)."""
+    try:
+        snapshot = load_snapshot(path.read_bytes(), str(path))
+        snapshot.check_pack(pack)
+    except OSError as error:
+        click.echo(f"policyc: cannot read the cohort snapshot {path}: {error.strerror}",
+                   err=True)
+        sys.exit(EXIT_USAGE)
+    except SnapshotInvalid as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    return snapshot
+
+
+def _report_errors(failed: list[str]) -> None:
+    """The first record errors on standard error; exit 3 when there are any."""
     for message in failed[:10]:
         click.echo(f"  {message}", err=True)
     if len(failed) > 10:

@@ -541,6 +541,33 @@ class _PackBuilder:
         out.line("return cohorts")
         return out.text()
 
+    def cohort_infos(self) -> list[str]:
+        """`CohortInfo(...)` for each cohort value: what a snapshot stores and checks."""
+        infos = []
+        for cohort in self.standard.cohorts:
+            kind = "rank" if isinstance(cohort, ast.CohortRank) else "mean"
+            group = (None if isinstance(cohort, ast.CohortRank)
+                     else self.source_of(cohort.group))
+            infos.append(f"CohortInfo({py_string(cohort.name)}, {py_string(cohort.label)}, "
+                         f"{py_string(kind)}, {py_string(self.source_of(cohort.value))}, "
+                         f"{'None' if group is None else py_string(group)}, "
+                         f"{cohort.span.line})")
+        return infos
+
+    def cohort_bases(self) -> list[tuple[str, str]]:
+        """Per cohort value, the code of its `CohortBasis` for a record `r`."""
+        bases = []
+        for cohort in self.standard.cohorts:
+            if isinstance(cohort, ast.CohortRank):
+                assert isinstance(cohort.value, ast.Name)  # the checker made sure
+                value = self.record_name.slot(cohort.value.name)
+                bases.append((cohort.name, f"CohortBasis({value}, None)"))
+            else:
+                value = self.decimal_expr(cohort.value, self.record_name)
+                group = self.expr(cohort.group, self.record_name)
+                bases.append((cohort.name, f"CohortBasis({value}, str({group}))"))
+        return bases
+
     def band(self, band: ast.RankBand) -> str:
         return f"Band({band.size}, {self.decimal(band.start)}, {self.decimal(band.step)})"
 
@@ -772,6 +799,8 @@ class _PackBuilder:
                         for f in standard.facts]
         lets_fields = [(x.name, self.let_type(x), x.label) for x in standard.lets]
         cohort_fields = [(c.name, c.label) for c in standard.cohorts]
+        cohort_infos = self.cohort_infos()
+        cohort_bases = self.cohort_bases()
         rescale = self.decimal(header.rescale) if header.rescale is not None else "None"
         constants = sorted(self.constants.items(), key=lambda kv: (Decimal(kv[0]), kv[0]))
         reasons = [(name, reason, line) for name, (reason, line) in
@@ -780,7 +809,8 @@ class _PackBuilder:
             "standard": standard, "header": header, "name": pack_name(standard),
             "compiler_version": __version__, "items": items, "enums": enums,
             "records": records, "facts_fields": facts_fields, "lets_fields": lets_fields,
-            "cohort_fields": cohort_fields, "read_body": read_body,
+            "cohort_fields": cohort_fields, "cohort_infos": cohort_infos,
+            "cohort_bases": cohort_bases, "read_body": read_body,
             "cohorts_body": cohorts_body, "fact_infos": fact_infos,
             "known_fields": sorted({"id", "name"} | {f.name for f in standard.facts}),
             "framework_fields": self.framework is not None,
@@ -794,14 +824,15 @@ class _PackBuilder:
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
             "uses": sorted(_runtime_names(read_body, cohorts_body, items, records,
-                                          framework_rules or "")
+                                          framework_rules or "", cohort_bases)
                            | (FRAMEWORK_NAMES if self.framework else set()),
                            key=_import_order),
         }
 
 
 RUNTIME_EXPORTS = (
-    "Band", "Decimal", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo",
+    "Band", "CohortBasis", "CohortInfo", "Decimal", "FactInfo", "FieldError", "ItemInfo",
+    "ItemScore", "Line", "PackInfo",
     "FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules", "GradeRule",
     "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_entries",
     "check_unknown_fields", "read_framework_inputs",
@@ -814,7 +845,8 @@ RUNTIME_EXPORTS = (
 )
 FRAMEWORK_NAMES = {"FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules",
                    "read_framework_inputs"}
-ALWAYS_USED = {"RuleInfo", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line",
+ALWAYS_USED = {"CohortBasis", "CohortInfo", "RuleInfo", "FactInfo", "FieldError", "ItemInfo",
+               "ItemScore", "Line",
                "PackInfo", "Raw", "Reason", "RecordInvalid", "Score", "ZERO",
                "check_unknown_fields", "close_item", "note", "total"}
 

@@ -19,7 +19,7 @@ from .arithmetic import (
     weight,
 )
 from .batch import Outcome, iter_outcomes, outcome_json, score_batch
-from .cohorts import Band, GroupMean, group_means, rank_adjustments
+from .cohorts import Band, CohortBasis, CohortInfo, GroupMean, group_means, rank_adjustments
 from .framework import (
     FRAMEWORK_FIELDS,
     FRAMEWORK_INPUTS,
@@ -45,6 +45,16 @@ from .results import (
     not_applicable,
     note,
     total,
+)
+from .snapshot import (
+    CohortSnapshot,
+    NotInSnapshot,
+    SnapshotInvalid,
+    load_snapshot,
+    make_snapshot,
+    pack_sha256,
+    read_snapshot,
+    snapshot_json,
 )
 from .values import (
     FieldError,
@@ -76,6 +86,9 @@ __all__ = [
     "FRAMEWORK_INPUTS",
     "ZERO",
     "Band",
+    "CohortBasis",
+    "CohortInfo",
+    "CohortSnapshot",
     "FactInfo",
     "FieldError",
     "FrameworkInputs",
@@ -88,6 +101,7 @@ __all__ = [
     "ItemScore",
     "Line",
     "Lines",
+    "NotInSnapshot",
     "Outcome",
     "Pack",
     "PackInfo",
@@ -98,6 +112,7 @@ __all__ = [
     "RuleInfo",
     "Score",
     "Settlement",
+    "SnapshotInvalid",
     "Undefined",
     "check_entries",
     "check_unknown_fields",
@@ -112,10 +127,13 @@ __all__ = [
     "guess_format",
     "iter_outcomes",
     "load_pack",
+    "load_snapshot",
+    "make_snapshot",
     "need",
     "not_applicable",
     "note",
     "outcome_json",
+    "pack_sha256",
     "plain",
     "rank_adjustments",
     "read_bool",
@@ -135,6 +153,7 @@ __all__ = [
     "read_optional_text",
     "read_percent",
     "read_records",
+    "read_snapshot",
     "read_text",
     "require",
     "round_money",
@@ -143,6 +162,7 @@ __all__ = [
     "settle",
     "settlement_json",
     "share",
+    "snapshot_json",
     "steps",
     "total",
     "weight",

@@ -16,6 +16,31 @@ from .arithmetic import DIVISION, ZERO
 
 
 @dataclass(frozen=True, slots=True)
+class CohortInfo:
+    """A pack's cohort value as its rule file declares it, for snapshots and describe.
+
+    kind "rank": an adjustment by rank of `of` (a fact); kind "mean": the mean of `of` (an
+    expression) over the records sharing `group`.
+    """
+
+    name: str
+    label: str
+    kind: str
+    of: str
+    group: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CohortBasis:
+    """What one record's cohort value is computed from: the value it ranks or averages
+    (None: unranked) and, for a mean, the record's group."""
+
+    value: Decimal | None
+    group: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Band:
     """`top 10 from 1.0 step -0.1`: places 1..size get start, start+step, ..."""
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, cast
 
+from .cohorts import CohortBasis, CohortInfo
 from .results import Score
 from .values import Raw
 
@@ -71,10 +72,15 @@ class Pack(Protocol):
     """What every generated pack module provides."""
 
     INFO: PackInfo
+    COHORTS: tuple[CohortInfo, ...]
 
     def read_record(self, raw: Raw) -> Any: ...
 
     def compute_cohorts(self, batch: Sequence[Any]) -> list[Any]: ...
+
+    def cohort_basis(self, facts: Any) -> dict[str, CohortBasis]: ...
+
+    def rebuild_cohorts(self, values: Mapping[str, Decimal]) -> Any: ...
 
     def evaluate(self, facts: Any, cohorts: Any, explain: bool = True) -> Score: ...
 
