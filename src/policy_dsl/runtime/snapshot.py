@@ -215,9 +215,10 @@ def _institution_json(entry: Institution) -> dict[str, object]:
     return out
 
 
-def read_snapshot(data: object, where: str) -> CohortSnapshot:
-    """A snapshot from its JSON (decoded), checked field by field; `where` names it in
-    messages (the file name, or "the request's cohorts")."""
+def read_snapshot(data: object, name: str) -> CohortSnapshot:
+    """A snapshot from its JSON (decoded), checked field by field; `name` names it in
+    messages ("the cohort snapshot NAME": its file, or "in the request")."""
+    where = f"the cohort snapshot {name}"
     reader = _Reader(where)
     top = reader.mapping(data, "the snapshot")
     if top.get("format") != SNAPSHOT_FORMAT:
@@ -252,14 +253,15 @@ def read_snapshot(data: object, where: str) -> CohortSnapshot:
         cohorts=cohorts, groups=groups, institutions=institutions, where=where)
 
 
-def load_snapshot(data: bytes, where: str) -> CohortSnapshot:
+def load_snapshot(data: bytes, name: str) -> CohortSnapshot:
     """A snapshot from a file's bytes (UTF-8 JSON; numbers read as exact decimals)."""
     try:
         decoded = json.loads(data.decode("utf-8-sig"), parse_float=Decimal,
                              parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise SnapshotInvalid(f"{where} is not UTF-8 JSON ({error})") from None
-    return read_snapshot(decoded, where)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise SnapshotInvalid(f"the cohort snapshot {name} is not UTF-8 JSON ({error})"
+                              ) from None
+    return read_snapshot(decoded, name)
 
 
 def _refuse_constant(name: str) -> object:
