@@ -13,8 +13,6 @@ import json
 import os
 import sys
 import traceback
-from dataclasses import asdict, is_dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -39,6 +37,7 @@ from .runtime import (
     read_records,
     snapshot_json,
 )
+from .runtime.describe import describe_json
 from .runtime.inputs import InputFormat
 from .runtime.packs import read_index
 
@@ -115,10 +114,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
     info = pack.INFO
     framework_inputs = FRAMEWORK_INPUTS if hasattr(pack, "FRAMEWORK") else ()
     if fmt == "json":
-        described = _jsonable(info)
-        assert isinstance(described, dict)
-        described["framework_inputs"] = _jsonable(framework_inputs)
-        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(describe_json(pack), ensure_ascii=False, indent=2))
         return
     click.echo(f"{info.name}  {info.title}")
     click.echo(f"  region {info.region_label} · version {info.version} · effective "
@@ -215,6 +211,54 @@ def cohorts(pack_name: str, year: int | None, fmt: str, output: Path, packs_dir:
     _report_errors(failed)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=10 * 1024 * 1024,
+              show_default=True, help="Largest request body; a larger one gets 413.")
+@click.option("--time-limit", type=click.FloatRange(0, min_open=True), default=30.0,
+              show_default=True,
+              help="Seconds to read and score one request; a slower one gets 408.")
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Threads that score requests (the event loop stays free).")
+@packs_option
+def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers: int,
+          packs_dir: Path) -> None:
+    """Serve the packs over HTTP: GET /packs, POST /packs/{region}/{standard}/score, ...
+
+    Needs the `serve` extra (Starlette and uvicorn). Every pack is loaded at start; a pack
+    that cannot be loaded stops the start (exit 2).
+    """
+    import socket
+
+    try:
+        import uvicorn
+
+        from .service import Limits, create_app
+    except ImportError as missing:
+        click.echo(f"policyc: the scoring service needs Starlette and uvicorn ({missing}); "
+                   "install them with: pip install 'policy-dsl[serve]'", err=True)
+        sys.exit(EXIT_USAGE)
+    app = create_app(packs_dir, Limits(max_body_bytes, time_limit, workers))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        click.echo(f"policyc: cannot listen on {host}:{port}: {error.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+    bound = listener.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    click.echo(f"policyc: serving {len(read_index(packs_dir))} pack(s) at "
+               f"http://{shown}:{bound} (body limit {max_body_bytes} bytes, time limit "
+               f"{time_limit:g} s); Ctrl-C stops", err=True)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
 def _read_input(input_file: Any, fmt: str) -> tuple[str, bytes, list[InputRecord]]:
     """The input file's name, bytes and records; an unreadable file ends the run (exit 3)."""
     name = getattr(input_file, "name", "input")
@@ -294,20 +338,6 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
         sys.exit(EXIT_RULE_ERRORS)
     if failed:
         sys.exit(EXIT_CASES_FAILED)
-
-
-def _jsonable(value: object) -> object:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {key: _jsonable(item) for key, item in asdict(value).items()}
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return str(value)
-    return value
 
 
 def main() -> None:
