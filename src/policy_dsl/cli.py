@@ -48,6 +48,7 @@ EXIT_INPUT_ERRORS = 3
 EXIT_STALE = 4
 EXIT_CASES_FAILED = 5
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C), as shells report it
 
 packs_option = click.option(
     "--packs", "packs_dir", type=click.Path(path_type=Path), default=Path("generated"),
@@ -231,6 +232,7 @@ def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers:
     Needs the `serve` extra (Starlette and uvicorn). Every pack is loaded at start; a pack
     that cannot be loaded stops the start (exit 2).
     """
+    import signal
     import socket
 
     try:
@@ -256,6 +258,14 @@ def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers:
                f"http://{shown}:{bound} (body limit {max_body_bytes} bytes, time limit "
                f"{time_limit:g} s); Ctrl-C stops", err=True)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
+
+    def stopped(signum: int, frame: object) -> None:
+        # uvicorn shuts down gracefully, restores this handler and raises the signal again.
+        click.echo("policyc: the service stopped", err=True)
+        sys.exit(EXIT_OK if signum == signal.SIGTERM else EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
     uvicorn.Server(config).run(sockets=[listener])
 
 

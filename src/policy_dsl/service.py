@@ -100,7 +100,7 @@ class Packs:
         The index is read once: a build after the start changes nothing served."""
         index = tuple(read_index(directory))
         raw = json.loads((directory / INDEX_FILE).read_text(encoding="utf-8"))
-        loaded = {entry.name: load_pack(entry.name, packs_dir=directory) for entry in index}
+        loaded = {entry.name: _load(entry.name, directory) for entry in index}
         return cls(index, tuple(raw["packs"]), loaded)
 
     def get(self, region: str, standard: str, year: str | None) -> Pack:
@@ -114,6 +114,18 @@ class Packs:
         except PackNotFound as error:
             raise ServiceError(404, str(error)) from None
         return self.loaded[entry.name]
+
+
+def _load(name: str, directory: Path) -> Pack:
+    """One pack; any failure to load it (a missing or refused file, a module that does not
+    import) is reported as PackNotFound naming the pack, and stops the start."""
+    try:
+        return load_pack(name, packs_dir=directory)
+    except PackNotFound:
+        raise
+    except Exception as error:
+        raise PackNotFound(f"the pack {name} cannot be loaded from {directory}: "
+                           f"{type(error).__name__}: {error}") from None
 
 
 def create_app(packs_dir: Path = Path("generated"), limits: Limits | None = None) -> Starlette:
