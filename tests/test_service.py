@@ -315,13 +315,18 @@ def test_bodies_and_times_over_the_limits(tight_server: Server) -> None:
 
 
 def test_concurrent_requests_each_get_their_own_answer(server: Server, tmp_path: Path) -> None:
-    jobs: list[tuple[str, str, bytes, str, str]] = []
-    for number in range(16):
-        pack, sample = SAMPLES[number % len(SAMPLES)]
-        endpoint, flags = ("explain", ("--explain",)) if number % 2 else ("score", ())
+    expected: dict[tuple[str, str], tuple[bytes, str]] = {}  # (sample, endpoint) → in, out
+    for pack, sample in SAMPLES:
         array = as_json_array(EXAMPLES / sample, tmp_path)
-        expected = policyc("score", "--pack", pack, str(array), *flags).stdout
-        jobs.append((pack, endpoint, array.read_bytes(), expected, sample))
+        for endpoint, flags in (("score", ()), ("explain", ("--explain",))):
+            out = policyc("score", "--pack", pack, str(array), *flags).stdout
+            expected[sample, endpoint] = array.read_bytes(), out
+    jobs: list[tuple[str, str, bytes, str, str]] = []
+    for number in range(16):  # 16 requests over 6 different answers, at once
+        pack, sample = SAMPLES[number % len(SAMPLES)]
+        endpoint = "explain" if number % 2 else "score"
+        body, out = expected[sample, endpoint]
+        jobs.append((pack, endpoint, body, out, sample))
     answers: dict[int, Answer] = {}
 
     def send(number: int) -> None:

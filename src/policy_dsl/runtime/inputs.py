@@ -139,6 +139,8 @@ def read_json_request(text: str, name: str) -> tuple[list[InputRecord], object |
                 '{"records": [...], "cohorts": {...}}')
     if not isinstance(value, dict):
         raise InputUnreadable(expected)
+    if "records" not in value:
+        raise InputUnreadable(f"{expected}; one record goes in an array too: [{{...}}]")
     unknown = sorted(set(value) - {"records", "cohorts"})
     if unknown:
         raise InputUnreadable(f"{expected}; unknown key {unknown[0]!r}")
