@@ -170,6 +170,13 @@ def test_every_clinic_scored_alone_gets_its_batch_line_with_its_peer_means(
     # B1 by hand: growth 30% against the group's 15%: 15 points above, 3 complete steps of
     # 5% → item 4 = 4 − 3 + 4 = 5 (visits 0% against 0%: no deduction).
     assert json.loads(batch_lines[4])["items"]["4"] == "5"
+    # A1 moved to group 乙 since the snapshot: its group's mean in the snapshot is not its own.
+    moved = records[0] | {"peer_group": "乙"}
+    code, out, _ = run("score", "--pack", OUTPATIENT, "--cohorts",
+                       str(tmp_path / "cohorts.json"), "-",
+                       stdin=json.dumps(moved, ensure_ascii=False) + "\n")
+    assert code == 3
+    assert "peer_group is 乙 here but 甲 in the cohort snapshot" in json.loads(out)["error"]
     # C1 alone: the batch's error about its group, never a value.
     code, out, _ = run("score", "--pack", OUTPATIENT, "--cohorts",
                        str(tmp_path / "cohorts.json"), "-",
@@ -265,3 +272,17 @@ def test_an_id_given_twice_in_the_batch_has_no_cohort_values(inpatient_batch: Pa
     entry = snapshot.institutions[raws[3]["id"]]
     assert entry.values is None
     assert entry.error is not None and "given more than once" in entry.error
+
+
+def test_the_library_refuses_another_packs_snapshot_before_any_outcome(
+        inpatient_batch: Path) -> None:
+    from policy_dsl.runtime import iter_outcomes
+
+    inpatient = load_pack(INPATIENT, packs_dir=Path(PACKS))
+    outpatient = load_pack(OUTPATIENT, packs_dir=Path(PACKS))
+    data = inpatient_batch.read_bytes()
+    records = [InputRecord(n, json.loads(line)["id"], json.loads(line), None, "line")
+               for n, line in enumerate(data.decode().splitlines(), start=1)]
+    snapshot = make_snapshot(inpatient, records, "batch.jsonl", data)
+    with pytest.raises(SnapshotInvalid, match="was made with pack suzhou/inpatient-2023"):
+        next(iter_outcomes(outpatient, [], cohorts=snapshot))

@@ -90,6 +90,9 @@ RESULT_LINE: dict[str, Any] = {
             "propertyNames": {"pattern": "^[0-9]+$"},
             "additionalProperties": _nullable(PLAIN)}),
         "error": _nullable({"type": "string"}),
+        # Provenance: the pack's name and the SHA-256 of its file (from the manifest).
+        "pack": {"type": "string"},
+        "pack_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         **FRAMEWORK_PROPERTIES,
         "explanation": {
             "type": "object", "description": "Item number → its reason lines.",
