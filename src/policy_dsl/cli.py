@@ -1,24 +1,31 @@
 """`policyc`: build rule packs from rule files, and score institutions with them.
 
 Exit codes say which kind of failure happened:
-  0 success · 1 errors in rule files · 2 wrong usage (unknown pack, bad option)
-  3 input errors (some records could not be scored; all others were) · 4 generated/ is stale
+  0 success · 1 errors in rule files · 2 wrong usage (unknown or refused pack, bad option)
+  3 input errors (some records could not be scored, all others were; or the input file cannot
+  be read) · 4 generated/ is stale
   5 regression cases failed (`policyc test`)
   70 an internal fault of policyc (please report it; POLICYC_DEBUG=1 shows the traceback)
+  130 interrupted (Ctrl-C) · 141 standard output closed early (`policyc score ... | head`)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import sys
+import tempfile
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TextIO, cast
 
 import click
 
 from . import __version__
+from .console import exit_needing_extra, missing_requirements
 from .runtime import (
     FRAMEWORK_INPUTS,
     CohortSnapshot,
@@ -48,14 +55,32 @@ EXIT_INPUT_ERRORS = 3
 EXIT_STALE = 4
 EXIT_CASES_FAILED = 5
 EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C), as shells report it
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 packs_option = click.option(
     "--packs", "packs_dir", type=click.Path(path_type=Path), default=Path("generated"),
     show_default=True, help="Directory holding the generated packs and their index.json.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OutputUnwritable(Exception):
+    """The output file cannot be created or written (exit 2, like any other bad option)."""
+
+
+class StandardOutputClosed(Exception):
+    """The reader of standard output went away (`policyc score ... | head -1`)."""
+
+
+class PolicycGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        # click would turn a broken pipe into exit 1; policyc says 141 (128 + SIGPIPE), in main().
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise StandardOutputClosed from None
+
+
+@click.group(cls=PolicycGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policyc")
 def cli() -> None:
     """Compile assessment rule files into Python rule packs, and score institutions."""
@@ -151,16 +176,17 @@ input_format_option = click.option(
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
 @input_format_option
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="Write the JSON Lines here instead of standard output.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
+              default="-", help="Write the JSON Lines to this file (complete, or not at all) "
+              "instead of standard output.")
 @click.option("--explain", is_flag=True, help="Add every item's reason lines to each result.")
 @click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
               "values from it instead of computing them over INPUT_FILE.")
 @packs_option
-@click.argument("input_file", type=click.File("rb"))
-def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: bool,
-          cohorts_file: Path | None, packs_dir: Path, input_file: Any) -> None:
+@click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
+def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain: bool,
+          cohorts_file: Path | None, packs_dir: Path, input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
     Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
@@ -168,13 +194,14 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
     """
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
-    _name, _data, records = _read_input(input_file, fmt)
+    _name, _data, records = _read_records(input_path, fmt)
     failed: list[str] = []
-    for outcome in iter_outcomes(pack, records, explain, cohorts=snapshot):
-        output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
-        if outcome.error is not None:
-            failed.append(outcome.error)
-    output.flush()
+    with _results_to(output_path) as output:
+        for outcome in iter_outcomes(pack, records, explain, cohorts=snapshot):
+            output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
+            if outcome.error is not None:
+                failed.append(outcome.error)
+        output.flush()
     click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
     _report_errors(failed)
@@ -184,12 +211,12 @@ def score(pack_name: str, year: int | None, fmt: str, output: TextIO, explain: b
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
 @input_format_option
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The snapshot file to write (JSON).")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False), required=True,
+              help="The snapshot file to write (JSON; complete, or not at all).")
 @packs_option
-@click.argument("input_file", type=click.File("rb"))
-def cohorts(pack_name: str, year: int | None, fmt: str, output: Path, packs_dir: Path,
-            input_file: Any) -> None:
+@click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
+def cohorts(pack_name: str, year: int | None, fmt: str, output_path: str, packs_dir: Path,
+            input_path: str) -> None:
     """Write the cohort values computed over the batch in INPUT_FILE (a snapshot).
 
     The snapshot keeps each institution's cohort values (its satisfaction-ranking
@@ -198,17 +225,15 @@ def cohorts(pack_name: str, year: int | None, fmt: str, output: Path, packs_dir:
     exactly its batch result.
     """
     pack = load_pack(pack_name, year, packs_dir)
-    name, data, records = _read_input(input_file, fmt)
+    name, data, records = _read_records(input_path, fmt)
     snapshot = make_snapshot(pack, records, name, data)
-    text = json.dumps(snapshot_json(snapshot), ensure_ascii=False, indent=1) + "\n"
-    partial = output.with_name(output.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(output)  # a complete snapshot or none
+    with _results_to(output_path) as output:
+        output.write(json.dumps(snapshot_json(snapshot), ensure_ascii=False, indent=1) + "\n")
     failed = [outcome.error for outcome in iter_outcomes(pack, records, explain=False)
               if outcome.error is not None]  # the batch's own errors, as `score` gives them
     click.echo(f"{pack.INFO.name}: cohort values of {len(snapshot.institutions)} "
                f"institution(s) from {snapshot.valid_records} valid of {len(records)} "
-               f"record(s) -> {output}", err=True)
+               f"record(s) -> {output_path}", err=True)
     _report_errors(failed)
 
 
@@ -269,11 +294,12 @@ def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers:
     uvicorn.Server(config).run(sockets=[listener])
 
 
-def _read_input(input_file: Any, fmt: str) -> tuple[str, bytes, list[InputRecord]]:
-    """The input file's name, bytes and records; an unreadable file ends the run (exit 3)."""
-    name = getattr(input_file, "name", "input")
-    data = input_file.read()
+def _read_records(path: str, fmt: str) -> tuple[str, bytes, list[InputRecord]]:
+    """The input's name, bytes and records; an input that cannot be read ends the run
+    (exit 3)."""
+    name = "<stdin>" if path == "-" else path
     try:
+        data = _read_input(path)
         text = decode(data, name)
         chosen = guess_format(name, text) if fmt == "auto" else cast("InputFormat", fmt)
         return name, data, read_records(text, chosen, name)
@@ -305,6 +331,67 @@ def _report_errors(failed: list[str]) -> None:
         click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
     if failed:
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+def _read_input(path: str) -> bytes:
+    """The input's bytes (`-`: standard input); a file that cannot be read is an input error."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise InputUnreadable(f"{path}: cannot read the input file "
+                              f"({error.strerror or error})") from None
+
+
+@contextlib.contextmanager
+def _results_to(path: str) -> Iterator[TextIO]:
+    """Where results go: standard output for `-`, else FILE, written complete or not at all.
+
+    A file is written as a temporary file beside it and renamed into place only when every line
+    is written, so an interrupted or failed run leaves no complete-looking file and any previous
+    FILE untouched. A device or a pipe (`-o /dev/null`) is written directly.
+    """
+    if path == "-":
+        with click.open_file("-", "w", encoding="utf-8") as stdout:  # UTF-8 whatever the locale
+            yield cast("TextIO", stdout)
+        return
+    target = Path(os.path.realpath(path))  # through a symbolic link, not over it
+    existing = target.stat() if target.exists() else None
+    if existing is not None and (stat.S_ISCHR(existing.st_mode)
+                                 or stat.S_ISFIFO(existing.st_mode)):
+        try:
+            stream = open(target, "w", encoding="utf-8")  # noqa: SIM115 (closed just below)
+        except OSError as error:
+            raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
+        with stream:
+            yield stream
+        return
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=".partial")
+    except OSError as error:
+        raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        os.fchmod(handle, stat.S_IMODE(existing.st_mode) if existing else _new_file_mode())
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before it takes FILE's name
+        os.replace(temporary, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
+        raise
+
+
+def _new_file_mode() -> int:
+    """The mode `open()` would give a new file: 0o666 less the umask (mkstemp's is 0o600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @cli.command("test")
@@ -354,20 +441,34 @@ def main() -> None:
     """Entry point: runs the CLI and turns every failure into a message and an exit code."""
     try:
         cli.main(standalone_mode=False)
+        sys.stdout.flush()  # here, where a closed pipe is still caught, not at interpreter exit
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except click.UsageError as error:  # a bad option, argument or command: one line
+        command = error.ctx.command_path if error.ctx else "policyc"
+        message = error.format_message().rstrip(".")
+        click.echo(f"{command}: {message}; see '{command} --help'", err=True)
+        sys.exit(EXIT_USAGE)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"policyc: {error.format_message()}", err=True)
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        click.echo("policyc: aborted", err=True)
-        sys.exit(EXIT_USAGE)
-    except PackNotFound as error:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo("policyc: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except (PackNotFound, OutputUnwritable) as error:
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_USAGE)
+    except (StandardOutputClosed, BrokenPipeError):
+        # The reader went away (`| head`): nothing more to say. Standard output goes to devnull
+        # so that flushing it at exit does not complain (as the Python documentation advises).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except SystemExit:
         raise
     except Exception as error:
+        if isinstance(error, ModuleNotFoundError) and (missing := missing_requirements()):
+            exit_needing_extra(missing)  # a partial install: one of the compiler's libraries
         if os.environ.get("POLICYC_DEBUG"):
             traceback.print_exc()
         click.echo(f"policyc: internal error ({type(error).__name__}: {error}). This is a fault "

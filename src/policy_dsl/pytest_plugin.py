@@ -3,17 +3,22 @@
 `regions/<region>/tests/*.yaml` and `plugins/*.cases.yaml` are collected beside the unit tests,
 one test item per case, and a failing case is reported as `policyc test` reports it: the
 differences, each item's reason lines, and the case's own arithmetic.
+
+pytest loads this plugin in every environment where policy_dsl is installed, a runtime-only
+one too: the case files' reader (which needs PyYAML, from the compiler extra) is imported only
+when a case file is collected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .cases import Case, CaseFileError, load_cases, run_case
+if TYPE_CHECKING:
+    from .cases import Case, CaseFileError
 
 
 def _is_case_file(path: Path) -> bool:
@@ -42,6 +47,11 @@ class CaseFailed(Exception):
 
 class CaseFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
+        try:
+            from .cases import CaseFileError, load_cases
+        except ModuleNotFoundError as error:
+            raise self.CollectError(f"case files need the compiler extra ({error.name} is not "
+                                    "installed): pip install 'policy-dsl[compiler]'") from None
         root = _project_root(self.path)
         try:
             cases = load_cases(self.path, root, root / "generated")
@@ -62,6 +72,8 @@ class CaseItem(pytest.Item):
         self.packs_dir = packs_dir
 
     def runtest(self) -> None:
+        from .cases import run_case
+
         result = run_case(self.case, self.packs_dir)
         if not result.passed:
             raise CaseFailed(result.report)
