@@ -25,6 +25,7 @@ import jsonschema
 import pytest
 from helpers import ROOT
 
+from policy_dsl.runtime import load_pack, pack_sha256
 from policy_dsl.runtime.schema import result_line_schema
 
 PACKS = ROOT / "generated"
@@ -172,6 +173,8 @@ def test_a_json_array_scores_exactly_as_the_cli(server: Server, tmp_path: Path, 
         assert answer.status == 200  # bad records are per-record errors, not a failed request
         assert answer.content_type == NDJSON
         assert answer.body.decode("utf-8") == cli.stdout  # byte for byte
+        assert answer.headers["X-Pack"] == pack
+        assert answer.headers["X-Pack-SHA256"] == pack_sha256(load_pack(pack, packs_dir=PACKS))
         assert answer.headers["X-Record-Errors"] == str(
             sum(json.loads(line)["error"] is not None for line in cli.stdout.splitlines()))
         # The same lines as one JSON array, on request.

@@ -49,6 +49,7 @@ from .runtime import (
     iter_outcomes,
     load_pack,
     outcome_json,
+    pack_sha256,
     read_records,
     read_snapshot,
 )
@@ -184,7 +185,8 @@ def create_app(packs_dir: Path = Path("generated"), limits: Limits | None = None
                                     f"time limit of {limits.time_limit:g} s; send smaller "
                                     "batches, or raise the limit (policyc serve "
                                     "--time-limit)") from None
-        headers = {"X-Pack": pack.INFO.name, "X-Records": str(len(lines)),
+        headers = {"X-Pack": pack.INFO.name, "X-Pack-SHA256": pack_sha256(pack),
+                   "X-Records": str(len(lines)),
                    "X-Record-Errors": str(errors)}
         if _wants_json_array(request.headers.get("accept", "")):
             text = "[" + ",\n".join(lines) + "]\n" if lines else "[]\n"
