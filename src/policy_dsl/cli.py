@@ -229,12 +229,12 @@ def cohorts(pack_name: str, year: int | None, fmt: str, output_path: str, packs_
     snapshot = make_snapshot(pack, records, name, data)
     with _results_to(output_path) as output:
         output.write(json.dumps(snapshot_json(snapshot), ensure_ascii=False, indent=1) + "\n")
-    failed = [outcome.error for outcome in iter_outcomes(pack, records, explain=False)
-              if outcome.error is not None]  # the batch's own errors, as `score` gives them
-    click.echo(f"{pack.INFO.name}: cohort values of {len(snapshot.institutions)} "
+    without = [f"id {key}: {entry.error}" for key, entry in snapshot.institutions.items()
+               if entry.error is not None]
+    click.echo(f"{pack.INFO.name}: cohort values of {len(snapshot.institutions) - len(without)} "
                f"institution(s) from {snapshot.valid_records} valid of {len(records)} "
                f"record(s) -> {output_path}", err=True)
-    _report_errors(failed)
+    _report_errors([*snapshot.left_out, *without])
 
 
 @cli.command()

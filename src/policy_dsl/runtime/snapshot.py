@@ -79,6 +79,8 @@ class CohortSnapshot:
     groups: Mapping[str, Mapping[str, GroupMean]]  # mean cohort → group → mean and size
     institutions: Mapping[str, Institution]
     where: str = "the cohort snapshot"  # the file it was read from, for messages
+    # When made: the errors of the input's records that took no part (not written out).
+    left_out: tuple[str, ...] = ()
 
     def check_pack(self, pack: Pack) -> None:
         """Refuse a pack other than the one the snapshot was made with."""
@@ -140,7 +142,6 @@ def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
     an id take part but cannot be looked up; an id given twice is kept as an error.
     """
     problems, valid, cohorts = validated_batch(pack, records)
-    del problems
     bases = [pack.cohort_basis(facts) for _, facts in valid]
     groups: dict[str, dict[str, GroupMean]] = {}
     for info in pack.COHORTS:
@@ -179,7 +180,8 @@ def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
         source_name=source_name, source_sha256=hashlib.sha256(source).hexdigest(),
         records=len(records), valid_records=len(valid),
         cohorts=tuple(info.name for info in pack.COHORTS),
-        groups=groups, institutions=institutions)
+        groups=groups, institutions=institutions,
+        left_out=tuple(problems[index] for index in sorted(problems)))
 
 
 def snapshot_json(snapshot: CohortSnapshot) -> dict[str, object]:
