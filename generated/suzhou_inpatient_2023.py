@@ -459,7 +459,7 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
 # The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
 # stores for each institution, and what it is computed from.
 COHORTS: tuple[CohortInfo, ...] = (
-    CohortInfo('survey_adjustment', '满意度调查加减分', 'rank', 'satisfaction_score', None, 126),
+    CohortInfo('survey_adjustment', '满意度调查加减分', 'rank', 'satisfaction_score', None, 'if given direct_survey_adjustment then direct_survey_adjustment else 0', 126),
 )
 
 
@@ -467,7 +467,7 @@ def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and
     the group (checked against a snapshot before its values are used)."""
     return {
-        'survey_adjustment': CohortBasis(r.satisfaction_score, None),
+        'survey_adjustment': CohortBasis(r.satisfaction_score, None, (need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0) if r.satisfaction_score is None else None),
     }
 
 

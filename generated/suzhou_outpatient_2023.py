@@ -475,8 +475,8 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
 # The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
 # stores for each institution, and what it is computed from.
 COHORTS: tuple[CohortInfo, ...] = (
-    CohortInfo('peer_cost_growth', '本组平均门诊次均费用增幅', 'mean', 'cost_growth', 'peer_group', 120),
-    CohortInfo('peer_visits_growth', '本组平均门诊人次人头比增幅', 'mean', 'visits_growth', 'peer_group', 122),
+    CohortInfo('peer_cost_growth', '本组平均门诊次均费用增幅', 'mean', 'cost_growth', 'peer_group', 'peer_cost_growth_given', 120),
+    CohortInfo('peer_visits_growth', '本组平均门诊人次人头比增幅', 'mean', 'visits_growth', 'peer_group', 'peer_visits_growth_given', 122),
 )
 
 
@@ -484,8 +484,8 @@ def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and
     the group (checked against a snapshot before its values are used)."""
     return {
-        'peer_cost_growth': CohortBasis(r.cost_growth, str(r.peer_group)),
-        'peer_visits_growth': CohortBasis(r.visits_growth, str(r.peer_group)),
+        'peer_cost_growth': CohortBasis(r.cost_growth, str(r.peer_group), r.peer_cost_growth_given),
+        'peer_visits_growth': CohortBasis(r.visits_growth, str(r.peer_group), r.peer_visits_growth_given),
     }
 
 

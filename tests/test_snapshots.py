@@ -206,6 +206,24 @@ def test_an_institution_missing_from_the_snapshot_gets_an_error_not_a_zero(
     assert known["error"] is None  # the other record is still scored
     assert "id NEW-1 is not in" in err
 
+    # An unranked hospital (no satisfaction score) takes its directly given adjustment; the
+    # snapshot keeps it, and a different one given later is not replaced by the old one.
+    unranked = json.loads(first) | {"id": "U-1", "direct_survey_adjustment": "0.5"}
+    del unranked["satisfaction_score"]
+    batch = folder / "unranked.jsonl"
+    batch.write_text(inpatient_batch.read_text(encoding="utf-8") + json.dumps(unranked) + "\n",
+                     encoding="utf-8")
+    assert run("cohorts", "--pack", INPATIENT, str(batch), "-o", str(folder / "u.json"))[0] == 0
+    entry = json.loads((folder / "u.json").read_text(encoding="utf-8"))["institutions"]["U-1"]
+    assert entry["values"] == {"survey_adjustment": "0.5"}
+    assert entry["basis"]["survey_adjustment"] == {"value": None, "group": None, "own": "0.5"}
+    code, out, _ = run("score", "--pack", INPATIENT, "--cohorts", str(folder / "u.json"), "-",
+                       stdin=json.dumps(unranked | {"direct_survey_adjustment": "-0.5"}) + "\n")
+    assert code == 3
+    assert "survey_adjustment without a rank (if given direct_survey_adjustment then " \
+        "direct_survey_adjustment else 0) is -0.5 here but 0.5 in the cohort snapshot" \
+        in json.loads(out)["error"]
+
     # An institution whose satisfaction score differs from the one its rank was computed
     # from is not given the stale rank.
     changed = json.loads(second) | {"satisfaction_score": "12.5"}

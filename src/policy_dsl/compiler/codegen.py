@@ -545,27 +545,33 @@ class _PackBuilder:
         """`CohortInfo(...)` for each cohort value: what a snapshot stores and checks."""
         infos = []
         for cohort in self.standard.cohorts:
-            kind = "rank" if isinstance(cohort, ast.CohortRank) else "mean"
-            group = (None if isinstance(cohort, ast.CohortRank)
-                     else self.source_of(cohort.group))
+            if isinstance(cohort, ast.CohortRank):
+                kind, group = "rank", None
+                own = None if cohort.unranked is None else self.source_of(cohort.unranked)
+            else:
+                kind, group, own = "mean", self.source_of(cohort.group), cohort.override
             infos.append(f"CohortInfo({py_string(cohort.name)}, {py_string(cohort.label)}, "
                          f"{py_string(kind)}, {py_string(self.source_of(cohort.value))}, "
-                         f"{'None' if group is None else py_string(group)}, "
-                         f"{cohort.span.line})")
+                         f"{py_string(group)}, {py_string(own)}, {cohort.span.line})")
         return infos
 
     def cohort_bases(self) -> list[tuple[str, str]]:
-        """Per cohort value, the code of its `CohortBasis` for a record `r`."""
+        """Per cohort value, the code of its `CohortBasis` for a record `r`: the value ranked
+        or averaged, the group, and the record's own value where it takes one."""
         bases = []
         for cohort in self.standard.cohorts:
             if isinstance(cohort, ast.CohortRank):
                 assert isinstance(cohort.value, ast.Name)  # the checker made sure
                 value = self.record_name.slot(cohort.value.name)
-                bases.append((cohort.name, f"CohortBasis({value}, None)"))
+                own = ("None" if cohort.unranked is None else
+                       f"{self.decimal_expr(cohort.unranked, self.record_name)} "
+                       f"if {value} is None else None")
+                bases.append((cohort.name, f"CohortBasis({value}, None, {own})"))
             else:
                 value = self.decimal_expr(cohort.value, self.record_name)
                 group = self.expr(cohort.group, self.record_name)
-                bases.append((cohort.name, f"CohortBasis({value}, str({group}))"))
+                own = "None" if cohort.override is None else f"r.{cohort.override}"
+                bases.append((cohort.name, f"CohortBasis({value}, str({group}), {own})"))
         return bases
 
     def band(self, band: ast.RankBand) -> str:

@@ -20,7 +20,8 @@ class CohortInfo:
     """A pack's cohort value as its rule file declares it, for snapshots and describe.
 
     kind "rank": an adjustment by rank of `of` (a fact); kind "mean": the mean of `of` (an
-    expression) over the records sharing `group`.
+    expression) over the records sharing `group`. `own`: what a record's value is without a
+    rank (`unranked ...`) or instead of the mean (`unless given ...`), if anything.
     """
 
     name: str
@@ -28,16 +29,19 @@ class CohortInfo:
     kind: str
     of: str
     group: str | None
+    own: str | None
     line: int
 
 
 @dataclass(frozen=True, slots=True)
 class CohortBasis:
     """What one record's cohort value is computed from: the value it ranks or averages
-    (None: unranked) and, for a mean, the record's group."""
+    (None: unranked), for a mean the record's group, and the record's own value where it
+    takes one (unranked, or a mean given in the record)."""
 
     value: Decimal | None
     group: str | None
+    own: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

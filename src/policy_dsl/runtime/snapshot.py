@@ -125,6 +125,13 @@ class CohortSnapshot:
                     f"{info.of} is {_shown(now.value)} here but {_shown(then.value)} in "
                     f"{self.where}, whose {info.name} was computed from it; score it with the "
                     "batch, or make a new snapshot")
+            if now.own != then.own:
+                own = (f"{info.name} without a rank ({info.own})" if info.kind == "rank"
+                       else info.own)
+                return NotInSnapshot(
+                    f"{own} is {_shown(now.own)} here but {_shown(then.own)} in "
+                    f"{self.where}, whose {info.name} was taken from it; score it with the "
+                    "batch, or make a new snapshot")
         if entry.error is not None or entry.values is None:
             return NotInSnapshot(f"{entry.error} (in the batch of {self.where})")
         return pack.rebuild_cohorts(entry.values)
@@ -208,13 +215,17 @@ def _institution_json(entry: Institution) -> dict[str, object]:
     out: dict[str, object] = {
         "values": None if entry.values is None else {
             name: str(value) for name, value in entry.values.items()},
-        "basis": {name: {"value": None if basis.value is None else str(basis.value),
-                         "group": basis.group}
+        "basis": {name: {"value": _text(basis.value), "group": basis.group,
+                         "own": _text(basis.own)}
                   for name, basis in entry.basis.items()},
     }
     if entry.error is not None:
         out["error"] = entry.error
     return out
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def read_snapshot(data: object, name: str) -> CohortSnapshot:
@@ -310,6 +321,9 @@ class _Reader:
             raise self.fail(field, "a finite decimal")
         return number
 
+    def optional_decimal(self, value: object, field: str) -> Decimal | None:
+        return None if value is None else self.decimal(value, field)
+
     def institution(self, value: object, key: str, cohorts: tuple[str, ...]) -> Institution:
         field = f"institutions.{key}"
         entry = self.mapping(value, field)
@@ -317,12 +331,12 @@ class _Reader:
         basis = {}
         for name in cohorts:
             one = self.mapping(basis_json.get(name), f"{field}.basis.{name}")
-            raw_value, raw_group = one.get("value"), one.get("group")
+            raw_group = one.get("group")
             basis[name] = CohortBasis(
-                None if raw_value is None else self.decimal(raw_value,
-                                                            f"{field}.basis.{name}.value"),
+                self.optional_decimal(one.get("value"), f"{field}.basis.{name}.value"),
                 None if raw_group is None else self.text(raw_group,
-                                                         f"{field}.basis.{name}.group"))
+                                                         f"{field}.basis.{name}.group"),
+                self.optional_decimal(one.get("own"), f"{field}.basis.{name}.own"))
         error = entry.get("error")
         if error is not None:
             return Institution(None, basis, self.text(error, f"{field}.error"))
