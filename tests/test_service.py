@@ -6,6 +6,7 @@ The servers are real processes (started by the test, stopped by SIGTERM to their
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -88,9 +89,15 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def tight_server() -> Iterator[Server]:
-    """Small limits: 200 kB bodies, 1 ms to read and score."""
-    running = start_server("--max-body-bytes", "200000", "--time-limit", "0.001")
+def small_body_server() -> Iterator[Server]:
+    running = start_server("--max-body-bytes", "200000")
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def hurried_server() -> Iterator[Server]:
+    running = start_server("--time-limit", "0.001")
     yield running
     assert running.stop() == 0
 
@@ -299,22 +306,46 @@ def test_unknown_packs_and_endpoints_are_json_404s(server: Server) -> None:
     assert wrong.status == 405 and wrong.content_type == "application/json"
 
 
-def test_bodies_and_times_over_the_limits(tight_server: Server) -> None:
+def test_bodies_over_the_limit_are_413(small_body_server: Server) -> None:
     made = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_batch.py"), "300"],
                           capture_output=True, text=True, check=True)
     big = ("[" + ",".join(made.stdout.splitlines()) + "]").encode()
     assert len(big) > 200000
-    over = request(tight_server.url + "/packs/suzhou/inpatient-2023/score", big)
+    over = request(small_body_server.url + "/packs/suzhou/inpatient-2023/score", big)
     assert over.status == 413 and over.content_type == "application/json"
-    assert "over the limit of 200000 bytes" in over.json()["error"]
-    # 100 records fit the body limit but not 1 ms of validation and scoring.
+    assert over.json()["error"] == (f"the request body is {len(big)} bytes, over the limit of "
+                                    "200000 bytes; send smaller batches (policyc serve "
+                                    "--max-body-bytes)")
+    # Without a Content-Length (chunked), the body is counted as it comes.
+    connection = http.client.HTTPConnection(small_body_server.url.removeprefix("http://"),
+                                            timeout=60)
+    try:
+        connection.request("POST", "/packs/suzhou/inpatient-2023/score",
+                           body=(big[start:start + 4096] for start in range(0, len(big), 4096)),
+                           headers={"Content-Type": "application/json"}, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"] == (
+            "the request body is over the limit of 200000 bytes; send smaller batches "
+            "(policyc serve --max-body-bytes)")
+    finally:
+        connection.close()
+    # A body within the limit is scored.
     some = ("[" + ",".join(made.stdout.splitlines()[:100]) + "]").encode()
     assert len(some) < 200000
-    slow = request(tight_server.url + "/packs/suzhou/inpatient-2023/score", some)
+    within = request(small_body_server.url + "/packs/suzhou/inpatient-2023/score", some)
+    assert within.status == 200 and len(within.body.splitlines()) == 100
+
+
+def test_requests_over_the_time_limit_are_408(hurried_server: Server) -> None:
+    made = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_batch.py"), "100"],
+                          capture_output=True, text=True, check=True)
+    some = ("[" + ",".join(made.stdout.splitlines()) + "]").encode()
+    # 100 records do not fit in 1 ms of reading, validating and scoring.
+    slow = request(hurried_server.url + "/packs/suzhou/inpatient-2023/score", some)
     assert slow.status == 408 and slow.content_type == "application/json"
-    assert "took longer than the time limit of 0.001 s" in slow.json()["error"]
-    # The server is still there.
-    assert request(tight_server.url + "/healthz").status == 200
+    assert "longer than the time limit of 0.001 s" in slow.json()["error"]
+    assert request(hurried_server.url + "/healthz").status == 200  # still there
 
 
 def test_concurrent_requests_each_get_their_own_answer(server: Server, tmp_path: Path) -> None:
@@ -399,3 +430,4 @@ def test_a_pack_that_cannot_be_loaded_stops_the_start(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "serving" not in result.stderr
     assert "the pack jilin/changchun-medical-inpatient-2026 cannot be loaded" in result.stderr
+

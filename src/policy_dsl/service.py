@@ -167,12 +167,13 @@ def create_app(packs_dir: Path = Path("generated"), limits: Limits | None = None
         deadline = time.monotonic() + limits.time_limit
         pack = packs.get(request.path_params["region"], request.path_params["standard"],
                          request.query_params.get("year"))
+        check_declared_size(request, limits.max_body_bytes)
         try:
             body = await asyncio.wait_for(read_body(request, limits.max_body_bytes),
                                           timeout=limits.time_limit)
         except TimeoutError:
-            raise ServiceError(408, f"the request body was not received within the time "
-                                    f"limit of {limits.time_limit:g} s") from None
+            raise ServiceError(408, f"the request body took longer than the time limit of "
+                                    f"{limits.time_limit:g} s to arrive") from None
         records, snapshot = read_request(body, request.headers.get("content-type", ""), pack)
         assert executor is not None  # the lifespan made it
         loop = asyncio.get_running_loop()
@@ -228,13 +229,17 @@ def create_app(packs_dir: Path = Path("generated"), limits: Limits | None = None
         HTTPException: http_error, ServiceError: service_error, Exception: internal_error})
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (413) as soon as it is known to be longer than `limit` bytes."""
+def check_declared_size(request: Request, limit: int) -> None:
+    """A body declared longer than `limit` bytes is refused (413) before it is read."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ServiceError(413, f"the request body is {declared} bytes, over the limit of "
                                 f"{limit} bytes; send smaller batches (policyc serve "
                                 "--max-body-bytes)")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is longer than `limit` bytes."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
