@@ -334,7 +334,15 @@ def _report(case: Case, differences: list[str], outcomes: Sequence[Outcome],
              "  differences:"]
     lines += [f"    {d}" for d in differences]
     wanted_items = {int(n) for e in case.expect.values() for n in (e.get("items") or {})}
+    wants_settlement = any(key in FRAMEWORK_KEYS for e in case.expect.values() for key in e)
     for outcome in outcomes:
+        prefix = f"{outcome.record.id}: " if case.batch else ""
+        if wants_settlement and outcome.settlement is not None:
+            lines.append(f"  {prefix}settlement: {outcome.settlement.status}")
+            for step in outcome.settlement.lines:
+                cites = ", ".join(step.reason.citations)
+                lines.append(f"      {step.step:>10}  {step.detail} [{cites}] "
+                             f"(framework line {step.reason.line})")
         if outcome.score is None:
             if outcome.error:
                 lines.append(f"  {outcome.record.id}: not scored: {outcome.error}")
@@ -343,7 +351,6 @@ def _report(case: Case, differences: list[str], outcomes: Sequence[Outcome],
             if item.number not in wanted_items:
                 continue
             earned = "does not apply" if item.earned is None else plain(item.earned)
-            prefix = f"{outcome.record.id}: " if case.batch else ""
             lines.append(f"  {prefix}item {item.number} {labels.get(item.number, '')}: "
                          f"{earned} of {plain(item.points)}")
             for entry in item.lines:

@@ -179,7 +179,9 @@ input_format_option = click.option(
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
               default="-", help="Write the JSON Lines to this file (complete, or not at all) "
               "instead of standard output.")
-@click.option("--explain", is_flag=True, help="Add every item's reason lines to each result.")
+@click.option("--explain", is_flag=True,
+              help="Add every item's reason lines (and, under a framework, the settlement's "
+              "steps) to each result.")
 @click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
               "values from it instead of computing them over INPUT_FILE.")

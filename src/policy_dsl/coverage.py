@@ -105,7 +105,7 @@ def _framework_reached(result: CaseResult, rules: FrameworkRules) -> set[str]:
         if settlement.grade_before_adjustment:
             reached.add(f"grade {settlement.grade_before_adjustment}")
         if settlement.status == "voluntary_exit" and \
-                settlement.refund_ratio != rules.exit_clean_refund:
+                settlement.refund_ratio != rules.exit_without_violations.refund:
             reached.add("voluntary exit with violations")
         if settlement.final_score is not None and settlement.own_score is not None \
                 and settlement.final_score != settlement.own_score:
@@ -114,7 +114,9 @@ def _framework_reached(result: CaseResult, rules: FrameworkRules) -> set[str]:
         if settlement.grade is None:
             continue
         grade = rules.grade(settlement.grade)
-        if grade.renewal == "direct" and settlement.renewal == rules.other_breach_renewal:
+        breach = rules.other_breach
+        if grade.renewal == "direct" and breach is not None \
+                and settlement.renewal == breach.renewal:
             reached.add("renewal after another breach")
         if grade.repeat_grade is not None and settlement.renewal == grade.repeat_renewal:
             reached.add(f"renewal {grade.repeat_renewal} after {grade.repeat_grade}")

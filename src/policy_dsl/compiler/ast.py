@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +526,7 @@ class GradeRule:
     Refund ratio = `refund` − `step` × (`below` − score) where a step is given, else `refund`.
     """
 
+    keyword: ClassVar[str] = "grade"
     label: str
     floor: Decimal
     refund: Decimal  # percentage points
@@ -539,19 +540,155 @@ class GradeRule:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Clause:
-    """A framework clause with one or more values (the meaning is in the clause's name)."""
+# One node per framework clause; `keyword` is how the clause starts in a rule file.
+# Percents are in percentage points (70 for `70%`).
 
-    name: str
-    values: tuple[Decimal | str, ...]
+
+@dataclass(frozen=True, slots=True)
+class DeductionsTotal:
+    """`deductions total 100`: a standard's deduction items add up to exactly this (JL-8)."""
+
+    keyword: ClassVar[str] = "deductions total"
+    points: Decimal
     reason: Reason
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
+class BonusLimit:
+    """`bonus limit 10 advisory`: the bonus items' limit; `advisory`: above it is a warning."""
+
+    keyword: ClassVar[str] = "bonus limit"
+    points: Decimal
+    advisory: bool
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Composite:
+    """`composite own 70% subordinates 30%`: the final score's weights (JL-11)."""
+
+    keyword: ClassVar[str] = "composite"
+    own: Decimal
+    subordinates: Decimal
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class OtherBreach:
+    """`other breach renewal review`: a direct renewal becomes this on another breach."""
+
+    keyword: ClassVar[str] = "other breach"
+    renewal: Renewal
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Downgrade:
+    """`downgrade national 2 provincial 1`: grades down per criticised event (JL-12)."""
+
+    keyword: ClassVar[str] = "downgrade"
+    national: int
+    provincial: int
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """`veto grade "不合格"`: the grade a veto finding gives, whatever the score."""
+
+    keyword: ClassVar[str] = "veto"
+    grade: str
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Tenure:
+    """`tenure 6 months`: a shorter agreement in the year defers the assessment (JL-13)."""
+
+    keyword: ClassVar[str] = "tenure"
+    months: int
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Terminated:
+    """`terminated refund 0%`: the refund when the agreement was ended for violations."""
+
+    keyword: ClassVar[str] = "terminated"
+    refund: Decimal
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ExitWithViolations:
+    """`exit with violations refund as "合格" at 70`: refund as that grade at that score."""
+
+    keyword: ClassVar[str] = "exit with violations"
+    grade: str
+    score: Decimal
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ExitWithoutViolations:
+    """`exit without violations refund 100%`."""
+
+    keyword: ClassVar[str] = "exit without violations"
+    refund: Decimal
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """`referral when fraud clues`: suspected fraud is flagged for referral (JL-17)."""
+
+    keyword: ClassVar[str] = "referral"
+    reason: Reason
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """`evidence required`: every deduction and bonus rests on viewable evidence (JL-6)."""
+
+    keyword: ClassVar[str] = "evidence"
+    reason: Reason
+    span: Span
+
+
+FrameworkClause = (
+    GradeRule
+    | DeductionsTotal
+    | BonusLimit
+    | Composite
+    | OtherBreach
+    | Downgrade
+    | Veto
+    | Tenure
+    | Terminated
+    | ExitWithViolations
+    | ExitWithoutViolations
+    | Referral
+    | Evidence
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Framework:
-    """A framework file: what every standard under it inherits (JL-*)."""
+    """A framework file: what every standard under it inherits (JL-*).
+
+    Each clause but `grade` is given at most once; a clause not given is None.
+    """
 
     name: str
     region: str | None
@@ -561,11 +698,19 @@ class Framework:
     effective_from: dt.date | None
     effective_to: dt.date | None
     source: str | None
-    grades: tuple[GradeRule, ...]
-    clauses: tuple[Clause, ...]
+    grades: tuple[GradeRule, ...]  # highest first
+    deductions_total: DeductionsTotal | None
+    bonus_limit: BonusLimit | None
+    composite: Composite | None
+    other_breach: OtherBreach | None
+    downgrade: Downgrade | None
+    veto: Veto | None
+    tenure: Tenure | None
+    terminated: Terminated | None
+    exit_with_violations: ExitWithViolations | None
+    exit_without_violations: ExitWithoutViolations | None
+    referral: Referral | None
+    evidence: Evidence | None
     path: str
     source_sha256: str
     span: Span
-
-    def clause(self, name: str) -> Clause | None:
-        return next((c for c in self.clauses if c.name == name), None)

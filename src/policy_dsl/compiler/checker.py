@@ -109,7 +109,7 @@ def used_names(standard: ast.Standard) -> set[str]:
 
 # ---------------------------------------------------------------- frameworks
 
-REQUIRED_CLAUSES = ("deductions_total", "terminated", "exit_without_violations")
+TENURE_MONTHS = 120  # a tenure longer than ten years is surely a typing mistake
 
 
 def check_framework(framework: ast.Framework) -> list[Diagnostic]:
@@ -123,18 +123,45 @@ def check_framework(framework: ast.Framework) -> list[Diagnostic]:
                        ("effective", framework.effective_from)):
         if value is None:
             error("C215", f"the framework does not say its '{key}'", framework.span)
-    for name in REQUIRED_CLAUSES:
-        if framework.clause(name) is None:
-            error("C221", f"the framework has no '{name.replace('_', ' ')}' clause",
-                  framework.span)
+    required: tuple[tuple[type[ast.FrameworkClause], ast.FrameworkClause | None], ...] = (
+        (ast.DeductionsTotal, framework.deductions_total),
+        (ast.Terminated, framework.terminated),
+        (ast.ExitWithoutViolations, framework.exit_without_violations))
+    for kind, clause in required:
+        if clause is None:
+            error("C221", f"the framework has no '{kind.keyword}' clause", framework.span)
+    for refund in (framework.terminated, framework.exit_without_violations):
+        if refund is not None and not 0 <= refund.refund <= 100:
+            error("C216", "a refund ratio lies between 0% and 100%", refund.span)
+    composite = framework.composite
+    if composite is not None and composite.own + composite.subordinates != 100:
+        error("C211", f"the composite's weights must add up to 100%, not "
+              f"{composite.own + composite.subordinates}%", composite.span)
+    tenure = framework.tenure
+    if tenure is not None and tenure.months > TENURE_MONTHS:
+        error("C216", f"a tenure of {tenure.months} months is more than {TENURE_MONTHS}",
+              tenure.span, hint="the tenure is counted in months (JL-13: 6 months)")
     if not framework.grades:
         error("C221", "the framework declares no grades", framework.span,
               hint='add: grade "优" from 90 refund 100% renewal direct "..."')
         return found
-    labels = [g.label for g in framework.grades]
+    found += _check_grades(framework)
+    return found
+
+
+def _check_grades(framework: ast.Framework) -> list[Diagnostic]:
+    """The grades highest first down to 0, and every clause that names a grade."""
+    found: list[Diagnostic] = []
+
+    def error(code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
+        found.append(Diagnostic(code, message, span, hint))
+
+    grades = framework.grades
+    labels = [g.label for g in grades]
+    known = "grades: " + ", ".join(labels)
     previous: ast.GradeRule | None = None
     declared: set[str] = set()
-    for grade in framework.grades:
+    for grade in grades:
         if grade.label in declared:
             error("C201", f"grade {grade.label} is declared twice", grade.span)
         declared.add(grade.label)
@@ -145,20 +172,30 @@ def check_framework(framework: ast.Framework) -> list[Diagnostic]:
         if not 0 <= grade.refund <= 100:
             error("C216", "a refund ratio lies between 0% and 100%", grade.span)
         if grade.repeat_grade is not None and grade.repeat_grade not in labels:
-            error("C206", f"no grade is called {grade.repeat_grade}", grade.span)
+            error("C206", f"no grade is called {grade.repeat_grade}", grade.span, hint=known)
         previous = grade
-    if framework.grades[-1].floor != 0:
-        error("C209", f"the lowest grade ({framework.grades[-1].label}) must start at 0",
-              framework.grades[-1].span)
-    for name in ("veto", "exit_with_violations"):
-        clause = framework.clause(name)
-        if clause is not None and clause.values[0] not in labels:
-            error("C206", f"no grade is called {clause.values[0]}", clause.span,
-                  hint="grades: " + ", ".join(labels))
-    composite = framework.clause("composite")
-    if composite is not None and sum(
-            (Decimal(v) for v in composite.values), Decimal(0)) != 100:
-        error("C211", "the composite's weights must add up to 100%", composite.span)
+    if grades[-1].floor != 0:
+        error("C209", f"the lowest grade ({grades[-1].label}) must start at 0", grades[-1].span)
+    veto = framework.veto
+    if veto is not None and veto.grade not in labels:
+        error("C206", f"no grade is called {veto.grade}", veto.span, hint=known)
+    leaving = framework.exit_with_violations
+    if leaving is not None and leaving.grade not in labels:
+        error("C206", f"no grade is called {leaving.grade}", leaving.span, hint=known)
+    elif leaving is not None:
+        index = labels.index(leaving.grade)
+        top = grades[index - 1].floor if index > 0 else None
+        if leaving.score < grades[index].floor or (top is not None and leaving.score >= top):
+            band = f"from {grades[index].floor}" + (f" below {top}" if top is not None else "")
+            error("C209", f"a voluntary exit refunds as {leaving.grade} at {leaving.score}, "
+                  f"outside {leaving.grade}'s band ({band})", leaving.span)
+    downgrade = framework.downgrade
+    if downgrade is not None:
+        for event, steps in (("national", downgrade.national),
+                             ("provincial", downgrade.provincial)):
+            if steps >= len(grades):
+                error("C216", f"a {event} downgrade of {steps} grades is more than the "
+                      f"framework's {len(grades)} grades allow", downgrade.span)
     return found
 
 
@@ -515,19 +552,23 @@ class _Checker:
             return
         regular = sum((i.points for i in self.standard.items if not i.bonus), Decimal(0))
         bonus = sum((i.points for i in self.standard.items if i.bonus), Decimal(0))
-        total = framework.clause("deductions_total")
-        if total is not None and regular != total.values[0]:
+        total = framework.deductions_total
+        if total is not None and regular != total.points:
             self.error("C211", f"deduction items add up to {regular}; framework "
-                       f"{framework.name} fixes them at {total.values[0]}", header.span)
-        limit = framework.clause("bonus_limit")
+                       f"{framework.name} fixes them at {total.points}", header.span)
+        limit = framework.bonus_limit
         if limit is not None:
             cited = ", ".join(limit.reason.citations) or framework.name
             what, value = (("the standard's bonus limit is", header.bonus_limit)
                            if header.bonus_limit is not None
                            else ("bonus items add up to", bonus))
-            if value > Decimal(limit.values[0]):
-                self.warn("W301", f"{what} {value}, above the framework's "
-                          f"{limit.values[0]} ({limit.reason.text}) [{cited}]", header.span)
+            if value > limit.points:
+                message = (f"{what} {value}, above the framework's {limit.points} "
+                           f"({limit.reason.text}) [{cited}]")
+                if limit.advisory:
+                    self.warn("W301", message, header.span)
+                else:
+                    self.error("C211", message, header.span)
 
     # ------------------------------------------------------------ expressions
     def infer(self, expr: ast.Expr, scope: _Scope) -> Type:

@@ -702,62 +702,27 @@ class _PackBuilder:
         return found
 
     def framework_rules(self) -> str | None:
-        """The framework's clauses as a FrameworkRules value for the pack."""
+        """The framework's clauses as a FrameworkRules value for the pack: one keyword
+        argument per clause, each clause a typed value with its reason (None: not given)."""
         framework = self.framework
         if framework is None:
             return None
-
-        def reason(clause: ast.Clause | ast.GradeRule | None) -> str:
-            if clause is None:
-                return "None"
-            return (f"Reason({clause.reason.text!r}, {tuple_code(clause.reason.citations)}, "
-                    f"{clause.span.line})")
-
-        def value(name: str, index: int = 0, default: str = "None") -> str:
-            clause = framework.clause(name)
-            if clause is None:
-                return default
-            item = clause.values[index]
-            return f"Decimal({str(item)!r})" if isinstance(item, Decimal) else repr(item)
-
-        grades = []
-        for g in framework.grades:
-            grades.append(
-                f"GradeRule({g.label!r}, Decimal({str(g.floor)!r}), Decimal({str(g.refund)!r}), "
-                + (f"Decimal({str(g.step)!r}), Decimal({str(g.below)!r}), " if g.step is not None
-                   and g.below is not None else "None, None, ")
-                + f"{g.renewal!r}, {g.repeat_grade!r}, {g.repeat_renewal!r}, {g.publicize}, "
-                + f"{reason(g)})")
-        downgrade = framework.clause("downgrade")
-        return "\n".join([
-            "FrameworkRules(",
-            f"    name={framework.name!r},",
-            f"    title={framework.title!r},",
-            "    grades=(",
-            *[f"        {g}," for g in grades],
-            "    ),",
-            f"    bonus_limit={value('bonus_limit')},",
-            f"    composite_own={value('composite', 0, repr(Decimal(100)))},",
-            f"    composite_subordinates={value('composite', 1, repr(Decimal(0)))},",
-            f"    composite_reason={reason(framework.clause('composite'))},",
-            f"    other_breach_renewal={value('other_breach')},",
-            f"    other_breach_reason={reason(framework.clause('other_breach'))},",
-            f"    downgrade_national={int(downgrade.values[0]) if downgrade else 0},",
-            f"    downgrade_provincial={int(downgrade.values[1]) if downgrade else 0},",
-            f"    downgrade_reason={reason(downgrade)},",
-            f"    veto_grade={value('veto')},",
-            f"    veto_reason={reason(framework.clause('veto'))},",
-            f"    tenure_months={_int_or_none(framework.clause('tenure'))},",
-            f"    tenure_reason={reason(framework.clause('tenure'))},",
-            f"    terminated_refund={value('terminated')},",
-            f"    terminated_reason={reason(framework.clause('terminated'))},",
-            f"    exit_grade={value('exit_with_violations')},",
-            f"    exit_score={value('exit_with_violations', 1)},",
-            f"    exit_violations_reason={reason(framework.clause('exit_with_violations'))},",
-            f"    exit_clean_refund={value('exit_without_violations')},",
-            f"    exit_clean_reason={reason(framework.clause('exit_without_violations'))},",
-            f"    referral_reason={reason(framework.clause('referral'))},",
-            ")",
+        limit = framework.bonus_limit
+        return _call("FrameworkRules", [
+            ("name", repr(framework.name)),
+            ("title", repr(framework.title)),
+            ("grades", "(\n" + "".join(
+                _indented(_clause_code(g)) + ",\n" for g in framework.grades) + ")"),
+            ("bonus_limit", "None" if limit is None else _decimal_code(limit.points)),
+            ("composite", _clause_code(framework.composite)),
+            ("other_breach", _clause_code(framework.other_breach)),
+            ("downgrade", _clause_code(framework.downgrade)),
+            ("veto", _clause_code(framework.veto)),
+            ("tenure", _clause_code(framework.tenure)),
+            ("terminated", _clause_code(framework.terminated)),
+            ("exit_with_violations", _clause_code(framework.exit_with_violations)),
+            ("exit_without_violations", _clause_code(framework.exit_without_violations)),
+            ("referral", _clause_code(framework.referral)),
         ])
 
     def bonus_limit(self) -> str:
@@ -767,10 +732,8 @@ class _PackBuilder:
             return "None"
         if header.bonus_limit is not None:
             return self.decimal(header.bonus_limit)
-        clause = self.framework.clause("bonus_limit") if self.framework else None
-        if clause is not None:
-            return self.decimal(Decimal(clause.values[0]))
-        return "None"
+        limit = self.framework.bonus_limit if self.framework else None
+        return "None" if limit is None else self.decimal(limit.points)
 
     # ------------------------------------------------------------ the template's context
     def context(self) -> dict[str, object]:
@@ -839,7 +802,9 @@ class _PackBuilder:
 RUNTIME_EXPORTS = (
     "Band", "CohortBasis", "CohortInfo", "Decimal", "FactInfo", "FieldError", "ItemInfo",
     "ItemScore", "Line", "PackInfo",
-    "FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules", "GradeRule",
+    "FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules", "GradeRule", "Composite",
+    "OtherBreach", "Downgrade", "Veto", "Tenure", "Terminated", "ExitWithViolations",
+    "ExitWithoutViolations", "Referral",
     "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_entries",
     "check_unknown_fields", "read_framework_inputs",
     "clamp", "close_item", "close_part", "divide", "group_means", "growth", "not_applicable",
@@ -865,14 +830,74 @@ def _runtime_names(*bodies: object) -> set[str]:
     return (used | ALWAYS_USED) - {"Decimal"}
 
 
-def _int_or_none(clause: ast.Clause | None) -> str:
-    return "None" if clause is None else str(int(clause.values[0]))
+def _call(function: str, arguments: Sequence[tuple[str, str]]) -> str:
+    """`function(` and one keyword argument a line, indented, then `)`."""
+    lines = [f"{function}("]
+    lines += [_indented(f"{name}={value}") + "," for name, value in arguments]
+    return "\n".join([*lines, ")"])
+
+
+def _indented(code: str) -> str:
+    return "\n".join("    " + line if line else line for line in code.split("\n"))
+
+
+def _decimal_code(value: Decimal) -> str:
+    return f"Decimal({str(value)!r})"
+
+
+def _reason_code(reason: ast.Reason, line: int) -> str:
+    return (f"Reason(text={reason.text!r}, citations={tuple_code(reason.citations)}, "
+            f"line={line})")
+
+
+def _clause_code(clause: ast.FrameworkClause | None) -> str:
+    """A framework clause as the runtime's value of the same name: its values, then its
+    reason (the line is where the clause starts). None: the framework does not give it."""
+    decimal = _decimal_code
+    fields: list[tuple[str, str]]
+    match clause:
+        case None:
+            return "None"
+        case ast.GradeRule():
+            fields = [
+                ("label", repr(clause.label)),
+                ("floor", decimal(clause.floor)),
+                ("refund", decimal(clause.refund)),
+                ("step", "None" if clause.step is None else decimal(clause.step)),
+                ("below", "None" if clause.below is None else decimal(clause.below)),
+                ("renewal", repr(clause.renewal)),
+                ("repeat_grade", repr(clause.repeat_grade)),
+                ("repeat_renewal", repr(clause.repeat_renewal)),
+                ("publicize", repr(clause.publicize)),
+            ]
+        case ast.Composite():
+            fields = [("own", decimal(clause.own)),
+                      ("subordinates", decimal(clause.subordinates))]
+        case ast.OtherBreach():
+            fields = [("renewal", repr(clause.renewal))]
+        case ast.Downgrade():
+            fields = [("national", repr(clause.national)),
+                      ("provincial", repr(clause.provincial))]
+        case ast.Veto():
+            fields = [("grade", repr(clause.grade))]
+        case ast.Tenure():
+            fields = [("months", repr(clause.months))]
+        case ast.Terminated() | ast.ExitWithoutViolations():
+            fields = [("refund", decimal(clause.refund))]
+        case ast.ExitWithViolations():
+            fields = [("grade", repr(clause.grade)), ("score", decimal(clause.score))]
+        case ast.Referral():
+            fields = []
+        case ast.DeductionsTotal() | ast.BonusLimit() | ast.Evidence():
+            raise ValueError(f"'{clause.keyword}' is checked when building, not compiled")
+    reason = _reason_code(clause.reason, clause.span.line)
+    return _call(type(clause).__name__, [*fields, ("reason", reason)])
 
 
 def _import_order(name: str) -> tuple[int, str]:
     """isort's order by type: CONSTANTS, then Classes, then functions."""
     kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
-    return kind, name
+    return kind, name.lower()
 
 
 def _flatten(values: object) -> Iterator[str]:

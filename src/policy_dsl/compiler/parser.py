@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import lark
 from lark import Token, Transformer, v_args
@@ -107,14 +107,20 @@ def parse_item(text: str, file: str) -> ast.Item:
     return cast("ast.Item", item)
 
 
+C = TypeVar("C", bound="ast.FrameworkClause")
+
+
 class _FrameworkParts:
     """A framework's pieces as the tree gives them, made into `ast.Framework` once the
     file's name and hash are known."""
 
-    def __init__(self, name: str, values: dict[str, object], grades: list[ast.GradeRule],
-                 clauses: list[ast.Clause], span: ast.Span) -> None:
-        self.name, self.values, self.grades, self.clauses, self.span = (
-            name, values, grades, clauses, span)
+    def __init__(self, name: str, values: dict[str, object],
+                 clauses: list[ast.FrameworkClause], span: ast.Span) -> None:
+        self.name, self.values, self.clauses, self.span = name, values, clauses, span
+
+    def one(self, kind: type[C]) -> C | None:
+        """The clause of this kind (each but `grade` is given at most once)."""
+        return next((c for c in self.clauses if isinstance(c, kind)), None)
 
     def framework(self, file: str, digest: str) -> ast.Framework:
         region = cast("tuple[str, str] | None", self.values.get("region"))
@@ -128,7 +134,19 @@ class _FrameworkParts:
             effective_from=effective[0] if effective else None,
             effective_to=effective[1] if effective else None,
             source=cast("str | None", self.values.get("source")),
-            grades=tuple(self.grades), clauses=tuple(self.clauses),
+            grades=tuple(c for c in self.clauses if isinstance(c, ast.GradeRule)),
+            deductions_total=self.one(ast.DeductionsTotal),
+            bonus_limit=self.one(ast.BonusLimit),
+            composite=self.one(ast.Composite),
+            other_breach=self.one(ast.OtherBreach),
+            downgrade=self.one(ast.Downgrade),
+            veto=self.one(ast.Veto),
+            tenure=self.one(ast.Tenure),
+            terminated=self.one(ast.Terminated),
+            exit_with_violations=self.one(ast.ExitWithViolations),
+            exit_without_violations=self.one(ast.ExitWithoutViolations),
+            referral=self.one(ast.Referral),
+            evidence=self.one(ast.Evidence),
             path=file, source_sha256=digest, span=self.span)
 
 
@@ -266,66 +284,71 @@ class _AstBuilder(Transformer[Token, Any]):
     # -- a framework
     def framework_file(self, meta: Meta, name: Token, *clauses: Any) -> _FrameworkParts:
         values: dict[str, object] = {}
-        grades: list[ast.GradeRule] = []
-        rest: list[ast.Clause] = []
+        found: list[ast.FrameworkClause] = []
         for clause in clauses:
-            if isinstance(clause, ast.GradeRule):
-                grades.append(clause)
-            elif isinstance(clause, ast.Clause):
-                if any(c.name == clause.name for c in rest):
-                    raise self._error(clause.span, f"'{clause.name}' is given twice in "
-                                      f"framework {name}")
-                rest.append(clause)
-            else:
+            if isinstance(clause, tuple):  # region, title, version, effective, source
                 key, value, where = clause
                 if key in values:
                     raise self._error(where, f"'{key}' is given twice in framework {name}")
                 values[key] = value
-        return _FrameworkParts(str(name), values, grades, rest, self._span(meta))
+                continue
+            first = next((c for c in found if type(c) is type(clause)), None)
+            if first is not None and not isinstance(clause, ast.GradeRule):
+                raise self._error(clause.span, f"'{clause.keyword}' is given twice in framework "
+                                  f"{name} (first on line {first.span.line})",
+                                  hint="give each clause once")
+            found.append(clause)
+        return _FrameworkParts(str(name), values, found, self._span(meta))
 
-    def _clause(self, name: str, meta: Meta, *parts: Any) -> ast.Clause:
-        *values, reason = parts
-        converted = tuple(v.value if isinstance(v, ast.Number) else
-                          _decimal(v) if isinstance(v, Token) and v.type in {"PERCENT", "INT"}
-                          else _unquote(v) if isinstance(v, Token) and v.type == "STRING"
-                          else str(v) for v in values)
-        return ast.Clause(name, converted, reason, self._span(meta))
+    def fw_deductions(self, meta: Meta, points: ast.Number,
+                      reason: ast.Reason) -> ast.DeductionsTotal:
+        return ast.DeductionsTotal(points.value, reason, self._span(meta))
 
-    def fw_deductions(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("deductions_total", meta, *parts)
+    def fw_bonus_limit(self, meta: Meta, points: ast.Number,
+                       reason: ast.Reason) -> ast.BonusLimit:
+        return ast.BonusLimit(points.value, True, reason, self._span(meta))
 
-    def fw_bonus_limit(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("bonus_limit", meta, *parts)
+    def fw_composite(self, meta: Meta, own: Token, subordinates: Token,
+                     reason: ast.Reason) -> ast.Composite:
+        return ast.Composite(_decimal(own), _decimal(subordinates), reason, self._span(meta))
 
-    def fw_composite(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("composite", meta, *parts)
+    def fw_other_breach(self, meta: Meta, renewal: str,
+                        reason: ast.Reason) -> ast.OtherBreach:
+        return ast.OtherBreach(cast("ast.Renewal", renewal), reason, self._span(meta))
 
-    def fw_other_breach(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("other_breach", meta, *parts)
+    def fw_downgrade(self, meta: Meta, national: Token, provincial: Token,
+                     reason: ast.Reason) -> ast.Downgrade:
+        return ast.Downgrade(self._int(national), self._int(provincial), reason,
+                             self._span(meta))
 
-    def fw_downgrade(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("downgrade", meta, *parts)
+    def fw_veto(self, meta: Meta, grade: Token, reason: ast.Reason) -> ast.Veto:
+        return ast.Veto(_unquote(grade), reason, self._span(meta))
 
-    def fw_veto(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("veto", meta, *parts)
+    def fw_tenure(self, meta: Meta, months: Token, reason: ast.Reason) -> ast.Tenure:
+        return ast.Tenure(self._int(months), reason, self._span(meta))
 
-    def fw_tenure(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("tenure", meta, *parts)
+    def fw_terminated(self, meta: Meta, refund: Token, reason: ast.Reason) -> ast.Terminated:
+        return ast.Terminated(_decimal(refund), reason, self._span(meta))
 
-    def fw_terminated(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("terminated", meta, *parts)
+    def fw_exit_violations(self, meta: Meta, grade: Token, score: ast.Number,
+                           reason: ast.Reason) -> ast.ExitWithViolations:
+        return ast.ExitWithViolations(_unquote(grade), score.value, reason, self._span(meta))
 
-    def fw_exit_violations(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("exit_with_violations", meta, *parts)
+    def fw_exit_clean(self, meta: Meta, refund: Token,
+                      reason: ast.Reason) -> ast.ExitWithoutViolations:
+        return ast.ExitWithoutViolations(_decimal(refund), reason, self._span(meta))
 
-    def fw_exit_clean(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("exit_without_violations", meta, *parts)
+    def fw_referral(self, meta: Meta, reason: ast.Reason) -> ast.Referral:
+        return ast.Referral(reason, self._span(meta))
 
-    def fw_referral(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("referral", meta, *parts)
+    def fw_evidence(self, meta: Meta, reason: ast.Reason) -> ast.Evidence:
+        return ast.Evidence(reason, self._span(meta))
 
-    def fw_evidence(self, meta: Meta, *parts: Any) -> ast.Clause:
-        return self._clause("evidence", meta, *parts)
+    def _int(self, token: Token) -> int:
+        """A whole number of months or grades; the grammar admits digits only."""
+        if len(token) > 9:
+            raise self._error(token, f"{token} is too large a number here")
+        return int(token)
 
     def fw_grade(self, meta: Meta, label: Token, floor: ast.Number, refund: Token,
                  *rest: Any) -> ast.GradeRule:
@@ -343,11 +366,12 @@ class _AstBuilder(Transformer[Token, Any]):
             else:
                 renewal = str(part)
         return ast.GradeRule(
-            _unquote(label), floor.value, _decimal(refund), step[0] if step else None,
-            step[1] if step else None, cast("ast.Renewal", renewal),
-            repeat[0] if repeat else None, cast("ast.Renewal | None", repeat[1] if repeat
-                                                else None),
-            publicize, rest[-1], self._span(meta))
+            label=_unquote(label), floor=floor.value, refund=_decimal(refund),
+            step=step[0] if step else None, below=step[1] if step else None,
+            renewal=cast("ast.Renewal", renewal),
+            repeat_grade=repeat[0] if repeat else None,
+            repeat_renewal=cast("ast.Renewal | None", repeat[1] if repeat else None),
+            publicize=publicize, reason=rest[-1], span=self._span(meta))
 
     def refund_step(self, meta: Meta, step: Token, below: ast.Number) -> tuple[str, Any, Any]:
         return "step", _decimal(step), below.value

@@ -12,7 +12,14 @@ from decimal import localcontext
 from typing import TYPE_CHECKING, Any
 
 from .arithmetic import DIVISION, Undefined, plain
-from .framework import SETTLEMENT_FIELDS, FrameworkRules, Settlement, settle, settlement_json
+from .framework import (
+    SETTLEMENT_FIELDS,
+    FrameworkRules,
+    Settlement,
+    settle,
+    settlement_explanation,
+    settlement_json,
+)
 from .inputs import InputRecord
 from .packs import Pack
 from .results import Score
@@ -85,7 +92,7 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord], explain: bool = Tr
         try:
             with localcontext(DIVISION):
                 score = pack.evaluate(facts, cohort, explain)
-                settlement = (settle(rules, facts.settlement, score.exact)
+                settlement = (settle(rules, facts.settlement, score.exact, explain)
                               if rules is not None else None)
         except Undefined as problem:
             yield Outcome(record, None, f"{record.where}: {problem}", None, rules is not None)
@@ -97,7 +104,8 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
     """The stable output shape: id, total, earned, applicable_max, items, error; under a
     framework also status, own_score, final_score, grades, adjustments, refund, renewal,
     publicize and referral. An institution that is not assessed this year (deferred,
-    terminated, exited) has no score."""
+    terminated, exited) has no score. With `explain`, each item's reason lines
+    (`explanation`) and the settlement's steps (`settlement_explanation`)."""
     settlement = outcome.settlement
     assessed = settlement is None or settlement.status == "assessed"
     score = outcome.score if assessed else None
@@ -122,4 +130,6 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
                  "cites": list(entry.reason.citations), "line": entry.reason.line}
                 for entry in item.lines]
             for item in score.items}
+    if explain and settlement is not None:
+        line["settlement_explanation"] = settlement_explanation(settlement)
     return line

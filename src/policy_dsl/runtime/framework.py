@@ -8,10 +8,10 @@ module holds only the mechanisms (JL-8 … JL-17 in POLICY-NOTES).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from .arithmetic import HUNDRED, ZERO, divide, round_money, round_points
+from .arithmetic import HUNDRED, ZERO, divide, plain, round_money, round_points
 from .packs import FactInfo
 from .results import Reason
 from .values import (
@@ -53,6 +53,10 @@ FRAMEWORK_INPUTS = (
 FRAMEWORK_FIELDS = frozenset(info.name for info in FRAMEWORK_INPUTS)
 
 
+# The framework's clauses, one value each, as its rule file gives them (percents in
+# percentage points); each keeps its reason: the clause's text, readings and line.
+
+
 @dataclass(frozen=True, slots=True)
 class GradeRule:
     label: str
@@ -68,38 +72,122 @@ class GradeRule:
 
     def refund_ratio(self, score: Decimal) -> Decimal:
         """The refund ratio at `score`, in percent, rounded to 2 decimals half-up (JL-12)."""
-        ratio = self.refund
+        return round_points(max(ZERO, min(HUNDRED, self._unrounded_ratio(score))))
+
+    def _unrounded_ratio(self, score: Decimal) -> Decimal:
         if self.step is not None and self.below is not None and score < self.below:
-            ratio -= self.step * (self.below - score)
-        return round_points(max(ZERO, min(HUNDRED, ratio)))
+            return self.refund - self.step * (self.below - score)
+        return self.refund
+
+    def refund_working(self, score: Decimal) -> str:
+        """How `refund_ratio(score)` is reached, with its numbers, for a person to check."""
+        ratio = self.refund_ratio(score)
+        if self.step is None or self.below is None:
+            return f"{ratio}%"
+        if score >= self.below:
+            return f"{ratio}% (at or above {plain(self.below)})"
+        exact = self._unrounded_ratio(score)
+        text = (f"{plain(self.refund)}% − {plain(self.step)}% × ({plain(self.below)} − "
+                f"{plain(score)}) = ")
+        if exact == ratio:
+            return f"{text}{ratio}%"
+        kept = ", kept within 0%..100%" if not ZERO <= exact <= HUNDRED else ""
+        return f"{text}{plain(exact)}%{kept} → {ratio}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Composite:
+    """JL-11: final = own × `own`% + the subordinates' mean × `subordinates`%."""
+
+    own: Decimal
+    subordinates: Decimal
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class OtherBreach:
+    """JL-12: a direct renewal becomes `renewal` when another breach exists."""
+
+    renewal: str
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Downgrade:
+    """JL-12: grades down for a national or a provincial criticism."""
+
+    national: int
+    provincial: int
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    """JL-12: a veto finding gives this grade."""
+
+    grade: str
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Tenure:
+    """JL-13: an agreement shorter than `months` in the year defers the assessment."""
+
+    months: int
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Terminated:
+    """JL-14: the refund when the agreement was ended for violations."""
+
+    refund: Decimal
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class ExitWithViolations:
+    """JL-15: a voluntary exit with violations refunds as `grade` at `score`."""
+
+    grade: str
+    score: Decimal
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class ExitWithoutViolations:
+    """JL-15: a voluntary exit without violations refunds `refund`."""
+
+    refund: Decimal
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """JL-17: fraud clues are flagged for referral."""
+
+    reason: Reason
 
 
 @dataclass(frozen=True, slots=True)
 class FrameworkRules:
+    """Everything a pack under a framework settles with; a clause the framework does not
+    give is None (the rule file's checker requires grades, terminated, exit without
+    violations)."""
+
     name: str
     title: str
     grades: tuple[GradeRule, ...]  # highest first; the last one's floor is the bottom
     bonus_limit: Decimal | None
-    composite_own: Decimal  # percent
-    composite_subordinates: Decimal
-    composite_reason: Reason | None
-    other_breach_renewal: str | None
-    other_breach_reason: Reason | None
-    downgrade_national: int
-    downgrade_provincial: int
-    downgrade_reason: Reason | None
-    veto_grade: str | None
-    veto_reason: Reason | None
-    tenure_months: int | None
-    tenure_reason: Reason | None
-    terminated_refund: Decimal
-    terminated_reason: Reason | None
-    exit_grade: str | None
-    exit_score: Decimal | None
-    exit_violations_reason: Reason | None
-    exit_clean_refund: Decimal
-    exit_clean_reason: Reason | None
-    referral_reason: Reason | None
+    composite: Composite | None
+    other_breach: OtherBreach | None
+    downgrade: Downgrade | None
+    veto: Veto | None
+    tenure: Tenure | None
+    terminated: Terminated
+    exit_with_violations: ExitWithViolations | None
+    exit_without_violations: ExitWithoutViolations
+    referral: Referral | None
 
     def grade(self, label: str) -> GradeRule:
         return next(g for g in self.grades if g.label == label)
@@ -193,6 +281,20 @@ class Adjustment:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementLine:
+    """One step the settlement took: the clause it applied (text, readings, line in the
+    framework file) and, in `detail`, the numbers it used."""
+
+    step: str  # one of SETTLEMENT_STEPS
+    reason: Reason
+    detail: str
+
+
+SETTLEMENT_STEPS = ("terminated", "exit", "deferred", "composite", "grade", "veto",
+                    "downgrade", "refund", "renewal", "publicity", "referral")
+
+
+@dataclass(frozen=True, slots=True)
 class Settlement:
     status: str  # assessed | deferred | terminated | voluntary_exit
     own_score: Decimal | None
@@ -205,6 +307,7 @@ class Settlement:
     renewal: str | None
     publicize: bool
     referral: bool
+    lines: tuple[SettlementLine, ...] = ()  # empty unless an explanation was asked for
 
 
 def served_long_enough(start: dt.date, year: int, months: int) -> bool:
@@ -221,77 +324,241 @@ def served_long_enough(start: dt.date, year: int, months: int) -> bool:
     return later <= dt.date(year + 1, 1, 1)
 
 
-def settle(rules: FrameworkRules, inputs: FrameworkInputs,
-           own_exact: Decimal | None) -> Settlement:
-    """The framework's result for one institution, from its exact own score."""
-    referral = inputs.fraud_clues
+Steps = list[SettlementLine] | None  # None: the caller wants the results only
+
+
+def settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal | None,
+           explain: bool = True) -> Settlement:
+    """The framework's result for one institution, from its exact own score; with
+    `explain`, one line for each step taken, citing its clause."""
+    steps: Steps = [] if explain else None
+    referral = rules.referral if inputs.fraud_clues else None  # JL-17, whatever the status
+    settlement = _settle(rules, inputs, own_exact, referral is not None, steps)
+    if steps is None:
+        return settlement
+    if referral is not None:
+        steps.append(SettlementLine(
+            "referral", referral.reason,
+            "fraud clues found: flagged for referral to the administrative department"))
+    return replace(settlement, lines=tuple(steps))
+
+
+def _settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal | None,
+            referral: bool, steps: Steps) -> Settlement:
+    deposit = inputs.deposit
     if inputs.status == "terminated":  # JL-14, settled before tenure (JL-N)
-        ratio = round_points(rules.terminated_refund)
-        return Settlement("terminated", None, None, None, None, (), ratio,
-                          round_money(inputs.deposit * ratio / HUNDRED),
-                          "none", False, referral)
+        ratio = round_points(rules.terminated.refund)
+        amount = _refund(deposit, ratio)
+        if steps is not None:
+            steps.append(SettlementLine(
+                "terminated", rules.terminated.reason,
+                f"agreement ended for violations: not assessed, no renewal; refund {ratio}%: "
+                f"{_money(deposit, ratio, amount)}"))
+        return _not_assessed("terminated", ratio, amount, "none", referral)
     if inputs.status == "voluntary_exit":  # JL-15
-        if inputs.violations_found and rules.exit_grade and rules.exit_score is not None:
-            ratio = rules.grade(rules.exit_grade).refund_ratio(rules.exit_score)
+        leaving = rules.exit_with_violations
+        if inputs.violations_found and leaving is not None:
+            grade = rules.grade(leaving.grade)
+            ratio = grade.refund_ratio(leaving.score)
+            amount = _refund(deposit, ratio)
+            if steps is not None:
+                steps.append(SettlementLine(
+                    "exit", leaving.reason,
+                    f"voluntary exit with violations found: refund as {grade.label} at "
+                    f"{plain(leaving.score)}: {grade.refund_working(leaving.score)}; "
+                    f"{_money(deposit, ratio, amount)}; no renewal"))
         else:
-            ratio = round_points(rules.exit_clean_refund)
-        return Settlement("voluntary_exit", None, None, None, None, (), ratio,
-                          round_money(inputs.deposit * ratio / HUNDRED), "none", False,
-                          referral)
-    if (rules.tenure_months is not None and inputs.agreement_start is not None
-            and not served_long_enough(inputs.agreement_start, inputs.assessment_year,
-                                       rules.tenure_months)):  # JL-13
-        return Settlement("deferred", None, None, None, None, (), None, None, None, False,
-                          referral)
+            clean = rules.exit_without_violations
+            ratio = round_points(clean.refund)
+            amount = _refund(deposit, ratio)
+            if steps is not None:
+                steps.append(SettlementLine(
+                    "exit", clean.reason,
+                    f"voluntary exit, no violations found: refund {ratio}%: "
+                    f"{_money(deposit, ratio, amount)}; no renewal"))
+        return _not_assessed("voluntary_exit", ratio, amount, "none", referral)
+    tenure = rules.tenure
+    start = inputs.agreement_start
+    if (tenure is not None and start is not None and not served_long_enough(
+            start, inputs.assessment_year, tenure.months)):  # JL-13
+        if steps is not None:
+            steps.append(SettlementLine(
+                "deferred", tenure.reason,
+                f"agreement since {start.isoformat()}: less than {tenure.months} months "
+                f"before {inputs.assessment_year + 1}-01-01, so not assessed for "
+                f"{inputs.assessment_year}; assessed with {inputs.assessment_year + 1}, when "
+                f"this year's deposit is settled too"))
+        return _not_assessed("deferred", None, None, None, referral)
     own = own_exact if own_exact is not None else ZERO
-    final_exact = own
-    if inputs.subordinate_scores:  # JL-11
-        mean = divide(sum(inputs.subordinate_scores, ZERO), len(inputs.subordinate_scores),
-                      "the number of subordinates")
-        final_exact = (own * rules.composite_own + mean * rules.composite_subordinates) / HUNDRED
-    final = round_points(final_exact)
+    final = round_points(_composite(rules.composite, own, inputs.subordinate_scores, steps))
     before = rules.grade_for(final)
-    grade, adjustments = _adjust(rules, inputs, before)
-    refund_score = final
-    if grade is not before:  # JL-12: refund as the new grade, score capped at its band's top
-        above = rules.grades[rules.grades.index(grade) - 1] if grade is not rules.grades[0] \
-            else None
-        if above is not None:
-            refund_score = min(final, above.floor)
-    ratio = grade.refund_ratio(refund_score)
-    renewal = grade.renewal
-    if grade.repeat_grade is not None and inputs.previous_grade == grade.repeat_grade:
-        renewal = grade.repeat_renewal or renewal
-    if renewal == "direct" and inputs.other_breach and rules.other_breach_renewal:
-        renewal = rules.other_breach_renewal
-    return Settlement("assessed", round_points(own), final, before.label, grade.label,
-                      adjustments, ratio, round_money(inputs.deposit * ratio / HUNDRED),
-                      renewal, grade.publicize, referral)
+    if steps is not None:
+        steps.append(SettlementLine(
+            "grade", before.reason,
+            f"final score {final}: {before.label} ({_band(rules, before)})"))
+    grade, adjustments = _adjust(rules, inputs, before, steps)
+    ratio, amount = _refund_as(rules, grade, before, final, deposit, steps)
+    renewal = _renewal(rules, inputs, grade, steps)
+    if steps is not None:
+        steps.append(SettlementLine(
+            "publicity", grade.reason,
+            f"{grade.label}: {'publicized' if grade.publicize else 'not publicized'}"))
+    return Settlement(status="assessed", own_score=round_points(own), final_score=final,
+                      grade_before_adjustment=before.label, grade=grade.label,
+                      adjustments=adjustments, refund_ratio=ratio, refund_amount=amount,
+                      renewal=renewal, publicize=grade.publicize, referral=referral)
 
 
-def _adjust(rules: FrameworkRules, inputs: FrameworkInputs,
-            before: GradeRule) -> tuple[GradeRule, tuple[Adjustment, ...]]:
-    if inputs.veto and rules.veto_grade is not None and rules.veto_reason is not None:
-        veto = rules.grade(rules.veto_grade)
-        steps = rules.grades.index(veto) - rules.grades.index(before)
-        return veto, (Adjustment("veto", None, max(steps, 0), True, rules.veto_reason),)
-    if not inputs.opinion_events or rules.downgrade_reason is None:
+def _not_assessed(status: str, ratio: Decimal | None, amount: Decimal | None,
+                  renewal: str | None, referral: bool) -> Settlement:
+    """JL-N: no score, no grade; never publicized."""
+    return Settlement(status=status, own_score=None, final_score=None,
+                      grade_before_adjustment=None, grade=None, adjustments=(),
+                      refund_ratio=ratio, refund_amount=amount, renewal=renewal,
+                      publicize=False, referral=referral)
+
+
+def _composite(composite: Composite | None, own: Decimal, subordinates: tuple[Decimal, ...],
+               steps: Steps) -> Decimal:
+    """JL-11: the exact final score (own, or weighted with the subordinates' mean)."""
+    if composite is None:
+        return own
+    if not subordinates:
+        if steps is not None:
+            steps.append(SettlementLine(
+                "composite", composite.reason,
+                f"no subordinate scores: final score = own score {_number(own)}"))
+        return own
+    count = len(subordinates)
+    added = sum(subordinates, ZERO)
+    mean = divide(added, count, "the number of subordinates")
+    final = (own * composite.own + mean * composite.subordinates) / HUNDRED
+    if steps is not None:
+        steps.append(SettlementLine(
+            "composite", composite.reason,
+            f"own score {_number(own)} × {plain(composite.own)}% + the mean of {count} "
+            f"subordinate score{'s' if count > 1 else ''} ({plain(added)} / {count} = "
+            f"{_number(mean)}) × {plain(composite.subordinates)}% = {_number(final)} "
+            f"→ {round_points(final)}"))
+    return final
+
+
+def _band(rules: FrameworkRules, grade: GradeRule) -> str:
+    index = rules.grades.index(grade)
+    top = f" below {plain(rules.grades[index - 1].floor)}" if index > 0 else ""
+    return f"from {plain(grade.floor)}{top}"
+
+
+def _adjust(rules: FrameworkRules, inputs: FrameworkInputs, before: GradeRule,
+            steps: Steps) -> tuple[GradeRule, tuple[Adjustment, ...]]:
+    """JL-12: the veto, else the largest downgrade of the criticisms (not their sum)."""
+    position = rules.grades.index(before)
+    if inputs.veto and rules.veto is not None:
+        veto = rules.grade(rules.veto.grade)
+        if steps is not None:
+            steps.append(SettlementLine("veto", rules.veto.reason,
+                                        f"veto finding: {before.label} → {veto.label}"))
+            if rules.downgrade is not None:
+                steps += [SettlementLine("downgrade", rules.downgrade.reason,
+                                         f"{event} criticism: not applied, the veto already "
+                                         f"gives {veto.label}")
+                          for event in inputs.opinion_events]
+        moved = max(rules.grades.index(veto) - position, 0)
+        return veto, (Adjustment("veto", None, moved, True, rules.veto.reason),)
+    downgrade = rules.downgrade
+    if not inputs.opinion_events or downgrade is None:
         return before, ()
-    sizes = [rules.downgrade_national if e == "national" else rules.downgrade_provincial
+    sizes = [downgrade.national if e == "national" else downgrade.provincial
              for e in inputs.opinion_events]
     largest = max(sizes)
     first_largest = sizes.index(largest)
+    lowest = len(rules.grades) - 1
+    after = rules.grades[min(position + largest, lowest)]
     adjustments = tuple(Adjustment("downgrade", event, size, index == first_largest,
-                                   rules.downgrade_reason)
+                                   downgrade.reason)
                         for index, (event, size) in enumerate(zip(inputs.opinion_events, sizes,
                                                                   strict=True)))
-    position = min(rules.grades.index(before) + largest, len(rules.grades) - 1)
-    return rules.grades[position], adjustments
+    if steps is not None:
+        stop = " (grades stop at the lowest)" if position + largest > lowest else ""
+        for adjustment in adjustments:
+            what = (f"{adjustment.event} criticism: down {adjustment.grades} "
+                    f"grade{'s' if adjustment.grades != 1 else ''}")
+            steps.append(SettlementLine(
+                "downgrade", downgrade.reason,
+                f"{what}: {before.label} → {after.label}{stop}" if adjustment.applied
+                else f"{what}: not applied, only the largest downgrade applies"))
+    return after, adjustments
+
+
+def _refund_as(rules: FrameworkRules, grade: GradeRule, before: GradeRule, final: Decimal,
+               deposit: Decimal, steps: Steps) -> tuple[Decimal, Decimal]:
+    """JL-12: the ratio and amount, by the grade's rule at the final score; after an
+    adjustment, by the new grade's rule with the score capped at the top of its band."""
+    index = rules.grades.index(grade)
+    top = rules.grades[index - 1].floor if grade is not before and index > 0 else None
+    score = final if top is None else min(final, top)
+    ratio = grade.refund_ratio(score)
+    amount = _refund(deposit, ratio)
+    if steps is not None:
+        capped = "" if top is None else (f", the score capped at the top of its band: "
+                                         f"min({final}, {plain(top)}) = {plain(score)}")
+        steps.append(SettlementLine(
+            "refund", grade.reason,
+            f"refund as {grade.label}{capped}: {grade.refund_working(score)}; "
+            f"{_money(deposit, ratio, amount)}"))
+    return ratio, amount
+
+
+def _renewal(rules: FrameworkRules, inputs: FrameworkInputs, grade: GradeRule,
+             steps: Steps) -> str:
+    """JL-12: the grade's renewal; twice the same grade, or another breach, changes it."""
+    renewal = grade.renewal
+    if steps is not None:
+        steps.append(SettlementLine(
+            "renewal", grade.reason, f"{grade.label}: renewal {renewal}"))
+    if grade.repeat_grade is not None and inputs.previous_grade == grade.repeat_grade \
+            and grade.repeat_renewal is not None:
+        if steps is not None:
+            steps.append(SettlementLine(
+                "renewal", grade.reason,
+                f"the year before was {grade.repeat_grade} as well: renewal {renewal} → "
+                f"{grade.repeat_renewal}"))
+        renewal = grade.repeat_renewal
+    breach = rules.other_breach
+    if renewal == "direct" and inputs.other_breach and breach is not None:
+        if steps is not None:
+            steps.append(SettlementLine(
+                "renewal", breach.reason,
+                f"another breach: renewal {renewal} → {breach.renewal}"))
+        renewal = breach.renewal
+    return renewal
+
+
+def _refund(deposit: Decimal, ratio: Decimal) -> Decimal:
+    return round_money(deposit * ratio / HUNDRED)
+
+
+def _money(deposit: Decimal, ratio: Decimal, amount: Decimal) -> str:
+    return f"{plain(deposit)} × {ratio}% = {amount} yuan"
+
+
+def _number(value: Decimal) -> str:
+    """A number as a person reads it: in full up to 4 decimals, else cut at 4 with '…'."""
+    text = plain(value)
+    whole, _, fraction = text.partition(".")
+    return text if len(fraction) <= 4 else f"{whole}.{fraction[:4]}…"
 
 
 SETTLEMENT_FIELDS = ("status", "own_score", "final_score", "grade_before_adjustment", "grade",
                      "adjustments", "refund_ratio", "refund_amount", "renewal", "publicize",
                      "referral")
+
+
+def settlement_explanation(settlement: Settlement) -> list[dict[str, object]]:
+    """The settlement's steps for `--explain`: each with its clause and its numbers."""
+    return [{"step": line.step, "reason": line.reason.text,
+             "cites": list(line.reason.citations), "line": line.reason.line,
+             "detail": line.detail} for line in settlement.lines]
 
 
 def settlement_json(settlement: Settlement) -> dict[str, object]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .framework import SETTLEMENT_STEPS
+
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # 2 decimals, half-up (G2): "93.00", "-0.50".
@@ -53,6 +55,21 @@ ADJUSTMENT: dict[str, Any] = {
     },
 }
 
+SETTLEMENT_LINE: dict[str, Any] = {
+    "type": "object",
+    "description": "One step the framework's settlement took: the clause it applied (text, "
+                   "reading ids, line in the framework file) and the numbers it used.",
+    "required": ["step", "reason", "cites", "line", "detail"],
+    "additionalProperties": False,
+    "properties": {
+        "step": {"enum": list(SETTLEMENT_STEPS)},
+        "reason": {"type": "string"},
+        "cites": {"type": "array", "items": {"type": "string"}},
+        "line": {"type": "integer", "minimum": 0},
+        "detail": {"type": "string"},
+    },
+}
+
 # Present on every line of a pack under a framework (null where the record has an error).
 FRAMEWORK_PROPERTIES: dict[str, Any] = {
     "status": _nullable({"enum": ["assessed", "deferred", "terminated", "voluntary_exit"]}),
@@ -74,7 +91,7 @@ RESULT_LINE: dict[str, Any] = {
     "description": "One institution's result: one per input record, in input order. A record "
                    "that cannot be scored has `error` (naming the record and field) and null "
                    "scores. Packs under a framework add the settlement fields; `--explain` "
-                   "(or /explain) adds `explanation`.",
+                   "(or /explain) adds `explanation` (and `settlement_explanation`).",
     "type": "object",
     "required": ["id", "total", "earned", "applicable_max", "items", "error"],
     "additionalProperties": False,
@@ -98,6 +115,9 @@ RESULT_LINE: dict[str, Any] = {
             "type": "object", "description": "Item number → its reason lines.",
             "propertyNames": {"pattern": "^[0-9]+$"},
             "additionalProperties": {"type": "array", "items": REASON_LINE}},
+        "settlement_explanation": {
+            "type": "array", "description": "The settlement's steps (under a framework).",
+            "items": SETTLEMENT_LINE},
     },
     # An error leaves no score behind: a record is scored, or it has an error.
     "if": {"properties": {"error": {"type": "string"}}, "required": ["error"]},

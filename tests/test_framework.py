@@ -1,0 +1,429 @@
+"""The framework as typed clauses (parser, checker, code generator) and the settlement's
+reason lines (runtime), against the Jilin framework file and hand arithmetic.
+
+Lines in the framework file regions/jilin/framework-2025.policy, cited below: deductions
+total 13, bonus limit 15, composite 18, grades 22 (优) 24 (良) 26 (合格) 28 (基本合格)
+31 (不合格), other breach 34, downgrade 36, veto 38, tenure 41, terminated 43, exit with
+violations 45, exit without violations 47, referral 49, evidence 51.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import ROOT, pack, score_one
+
+from policy_dsl.compiler import ast, checker, parser
+from policy_dsl.compiler.diagnostics import CompileError
+from policy_dsl.runtime import (
+    Composite,
+    FrameworkRules,
+    InputRecord,
+    Reason,
+    outcome_json,
+    score_batch,
+    settle,
+)
+
+FRAMEWORK_FILE = "regions/jilin/framework-2025.policy"
+PACK = "jilin/medical-inpatient-2026"
+GRADE_CITES = ["JL-10", "JL-12"]
+
+
+def jilin_framework(text: str | None = None) -> ast.Framework:
+    source = text if text is not None else (ROOT / FRAMEWORK_FILE).read_text(encoding="utf-8")
+    framework = parser.parse_text(source, FRAMEWORK_FILE)
+    assert isinstance(framework, ast.Framework)
+    return framework
+
+
+# ---------------------------------------------------------------- typed clauses from the file
+
+def test_every_clause_of_the_jilin_framework_is_a_typed_node() -> None:
+    """Each value as the file writes it (percents in percentage points), each with its
+    reason's readings and the line where its clause starts."""
+    f = jilin_framework()
+    assert (f.name, f.region, f.region_label, f.version) == ("jilin", "jilin", "吉林省", 2025)
+    assert (f.deductions_total is not None and f.deductions_total.points == Decimal(100)
+            and f.deductions_total.reason.citations == ("JL-8",)
+            and f.deductions_total.span.line == 13)
+    assert f.bonus_limit is not None
+    assert (f.bonus_limit.points, f.bonus_limit.advisory, f.bonus_limit.span.line) == (
+        Decimal(10), True, 15)
+    assert f.composite is not None
+    assert (f.composite.own, f.composite.subordinates, f.composite.reason.citations,
+            f.composite.span.line) == (Decimal(70), Decimal(30), ("JL-11",), 18)
+    assert f.other_breach is not None
+    assert (f.other_breach.renewal, f.other_breach.span.line) == ("review", 34)
+    assert f.downgrade is not None
+    assert (f.downgrade.national, f.downgrade.provincial, f.downgrade.span.line) == (2, 1, 36)
+    assert isinstance(f.downgrade.national, int)
+    assert f.veto is not None and (f.veto.grade, f.veto.span.line) == ("不合格", 38)
+    assert f.tenure is not None and (f.tenure.months, f.tenure.span.line) == (6, 41)
+    assert f.tenure.reason.citations == ("JL-13",)
+    assert f.terminated is not None
+    assert (f.terminated.refund, f.terminated.span.line) == (Decimal(0), 43)
+    assert f.exit_with_violations is not None
+    assert (f.exit_with_violations.grade, f.exit_with_violations.score,
+            f.exit_with_violations.span.line) == ("合格", Decimal(70), 45)
+    assert f.exit_without_violations is not None
+    assert (f.exit_without_violations.refund, f.exit_without_violations.span.line) == (
+        Decimal(100), 47)
+    assert f.referral is not None and f.referral.reason.citations == ("JL-17",)
+    assert f.referral.span.line == 49
+    assert f.evidence is not None and f.evidence.reason.citations == ("JL-6",)
+    assert f.evidence.span.line == 51
+
+
+def test_the_grades_of_the_jilin_framework() -> None:
+    """第十条/第十二条: floors 90/80/70/60/0; refunds 100% minus 0/2/2.5/3 per point below
+    90, 0% for 不合格; renewal; 基本合格 twice: with_suspension; 优 and 良 publicised."""
+    grades = [(g.label, g.floor, g.refund, g.step, g.below, g.renewal, g.repeat_grade,
+               g.repeat_renewal, g.publicize, g.span.line) for g in jilin_framework().grades]
+    d = Decimal
+    assert grades == [
+        ("优", d(90), d(100), None, None, "direct", None, None, True, 22),
+        ("良", d(80), d(100), d(2), d(90), "direct", None, None, True, 24),
+        ("合格", d(70), d(100), d("2.5"), d(90), "direct", None, None, False, 26),
+        ("基本合格", d(60), d(100), d(3), d(90), "review", "基本合格", "with_suspension",
+         False, 28),
+        ("不合格", d(0), d(0), None, None, "none", None, None, False, 31),
+    ]
+
+
+def test_the_framework_has_no_string_keyed_clause_lookup() -> None:
+    assert not hasattr(ast, "Clause")
+    assert not hasattr(ast.Framework, "clause")
+
+
+# ---------------------------------------------------------------- the checker, at the clause
+
+def located(text: str) -> list[tuple[str, int, int, str]]:
+    return [(d.code, d.span.line, d.span.column, d.message)
+            for d in checker.check_framework(jilin_framework(text))]
+
+
+def jilin_text(old: str, new: str) -> str:
+    text = (ROOT / FRAMEWORK_FILE).read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_the_jilin_framework_is_clean() -> None:
+    assert located((ROOT / FRAMEWORK_FILE).read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(("old", "new", "code", "line", "words"), [
+    ('veto grade "不合格"', 'veto grade "差"', "C206", 38, "no grade is called 差"),
+    ('refund as "合格" at 70', 'refund as "及格" at 70', "C206", 45, "no grade is called 及格"),
+    # 合格's band is 70 up to (not including) 80: 80 is 良's, 65 is 基本合格's
+    ('refund as "合格" at 70', 'refund as "合格" at 80', "C209", 45, "outside 合格's band "
+     "(from 70 below 80)"),
+    ('refund as "合格" at 70', 'refund as "合格" at 65', "C209", 45, "outside 合格's band"),
+    ("composite own 70% subordinates 30%", "composite own 70% subordinates 20%", "C211", 18,
+     "must add up to 100%, not 90%"),
+    ("terminated refund 0%", "terminated refund 120%", "C216", 43, "between 0% and 100%"),
+    ("exit without violations refund 100%", "exit without violations refund 101%", "C216", 47,
+     "between 0% and 100%"),
+    ("tenure 6 months", "tenure 121 months", "C216", 41, "more than 120"),
+    # five grades: a downgrade of 5 would go below the lowest from any grade
+    ("downgrade national 2 provincial 1", "downgrade national 5 provincial 1", "C216", 36,
+     "national downgrade of 5 grades"),
+    ('grade "合格" from 70', 'grade "合格" from 85', "C209", 26, "not below 良's 80"),
+    ('after "基本合格" with_suspension', 'after "基本" with_suspension', "C206", 28,
+     "no grade is called 基本"),
+])
+def test_a_broken_clause_is_reported_at_that_clause(old: str, new: str, code: str, line: int,
+                                                     words: str) -> None:
+    found = located(jilin_text(old, new))
+    assert [(c, ln, col) for c, ln, col, m in found if words in m] == [(code, line, 3)], found
+
+
+def test_a_missing_required_clause_is_reported_at_the_framework() -> None:
+    text = jilin_text("  terminated refund 0%\n", "  # terminated refund 0%\n")
+    text = text.replace('    "第十四条：因违法违规问题', '    # "第十四条：因违法违规问题')
+    assert located(text) == [("C221", 6, 1, "the framework has no 'terminated' clause")]
+
+
+def test_a_clause_given_twice_is_a_located_error() -> None:
+    """The second `tenure` (after the first, on line 41) is reported where it stands."""
+    text = jilin_text("  terminated refund 0%\n",
+                      '  tenure 3 months "again"\n  terminated refund 0%\n')
+    with pytest.raises(CompileError) as raised:
+        jilin_framework(text)
+    [diagnostic] = raised.value.diagnostics
+    assert (diagnostic.span.line, diagnostic.span.column) == (43, 3)
+    assert diagnostic.message == ("'tenure' is given twice in framework jilin "
+                                  "(first on line 41)")
+
+
+def test_a_number_too_large_for_months_is_a_located_error() -> None:
+    with pytest.raises(CompileError) as raised:
+        jilin_framework(jilin_text("tenure 6 months", "tenure 99999999999999999999 months"))
+    [diagnostic] = raised.value.diagnostics
+    assert (diagnostic.span.line, diagnostic.span.column) == (41, 10)
+    assert "too large" in diagnostic.message
+
+
+def test_a_bonus_limit_that_is_not_advisory_is_an_error() -> None:
+    """The grammar writes every bonus limit `advisory` (JL-8: a warning); a node without it
+    (a framework built by a tool) makes a standard above it an error."""
+    framework = jilin_framework()
+    assert framework.bonus_limit is not None
+    standard = parser.parse_file(ROOT / "regions/jilin/model-medical-inpatient-2026.policy")
+    assert isinstance(standard, ast.Standard)
+    found = {}
+    for advisory in (True, False):
+        limit = dataclasses.replace(framework.bonus_limit, points=Decimal(5), advisory=advisory)
+        changed = dataclasses.replace(framework, bonus_limit=limit)
+        found[advisory] = checker.check(standard, {"jilin": changed}).diagnostics
+    assert [(d.code, d.severity) for d in found[True]] == [("W301", "warning")]
+    assert [(d.code, d.severity) for d in found[False]] == [("C211", "error")]
+    assert "bonus items add up to 10, above the framework's 5" in found[False][0].message
+
+
+# ---------------------------------------------------------------- the generated FRAMEWORK
+
+def test_the_pack_holds_each_clause_as_a_typed_value_with_its_line() -> None:
+    rules: FrameworkRules = pack(PACK).FRAMEWORK  # type: ignore[attr-defined]
+    assert rules.composite == Composite(
+        own=Decimal(70), subordinates=Decimal(30),
+        reason=Reason("第十一条：自身考核得分的70%与下属机构（人员）考核得分平均数的30%之和",
+                      ("JL-11",), 18))
+    assert rules.tenure is not None and (rules.tenure.months, rules.tenure.reason.line) == (6, 41)
+    assert rules.exit_with_violations is not None
+    assert (rules.exit_with_violations.grade, rules.exit_with_violations.score) == (
+        "合格", Decimal(70))
+    assert [g.reason.line for g in rules.grades] == [22, 24, 26, 28, 31]
+
+
+def test_the_generated_framework_block_uses_keyword_arguments() -> None:
+    text = (ROOT / "generated" / "jilin_medical_inpatient_2026.py").read_text(encoding="utf-8")
+    block = text[text.index("FRAMEWORK = FrameworkRules("):]
+    block = block[:block.index("\n)\n")]
+    assert "        GradeRule(\n            label='优',\n            floor=Decimal('90'),\n" \
+        in block
+    assert "    tenure=Tenure(\n        months=6,\n" in block
+    # every argument on its own line, by keyword: no positional values left
+    for line in block.splitlines()[1:]:
+        stripped = line.strip()
+        assert stripped in {"),", "("} or stripped.endswith(("(", "=(")) \
+            or "=" in stripped.split("(")[0], line
+
+
+# ---------------------------------------------------------------- settlement reason lines
+
+def institution(deducted: str = "0", **changes: Any) -> dict[str, Any]:
+    """In its agreement since 2020, deposit 200,000 yuan, assessed for 2026; own score
+    100 − `deducted`."""
+    record: dict[str, Any] = {
+        "id": "J", "assessment_year": 2026, "agreement_start": "2020-01-01",
+        "deposit": "200000",
+        "deductions": [{"item": "1", "points": deducted, "evidence": "考核记录 2026-001"}],
+        "bonuses": [],
+    }
+    record.update(changes)
+    return record
+
+
+def steps(deducted: str = "0", **changes: Any) -> list[tuple[str, list[str], int, str]]:
+    outcome = score_one(PACK, institution(deducted, **changes))
+    assert outcome["error"] is None, outcome["error"]
+    return [(s["step"], s["cites"], s["line"], s["detail"])
+            for s in outcome["settlement_explanation"]]
+
+
+def test_good_at_85_55_every_step() -> None:
+    """良 at 85.55 (100 − 14.45): 100% − 2% × (90 − 85.55) = 100 − 8.90 = 91.10%;
+    200,000 × 91.10% = 182,200.00."""
+    assert steps("14.45") == [
+        ("composite", ["JL-11"], 18, "no subordinate scores: final score = own score 85.55"),
+        ("grade", GRADE_CITES, 24, "final score 85.55: 良 (from 80 below 90)"),
+        ("refund", GRADE_CITES, 24, "refund as 良: 100% − 2% × (90 − 85.55) = 91.10%; "
+                                    "200000 × 91.10% = 182200.00 yuan"),
+        ("renewal", GRADE_CITES, 24, "良: renewal direct"),
+        ("publicity", GRADE_CITES, 24, "良: publicized"),
+    ]
+
+
+@pytest.mark.parametrize(("deducted", "line", "refund"), [
+    # 优 at 95: 100%, no formula
+    ("5", 22, "refund as 优: 100.00%; 200000 × 100.00% = 200000.00 yuan"),
+    # 合格 at 79.99: 100 − 2.5 × 10.01 = 100 − 25.025 = 74.975 → 74.98; × 200,000 = 149,960.00
+    ("20.01", 26, "refund as 合格: 100% − 2.5% × (90 − 79.99) = 74.975% → 74.98%; "
+                  "200000 × 74.98% = 149960.00 yuan"),
+    # 基本合格 at 65: 100 − 3 × 25 = 25.00%; 50,000.00
+    ("35", 28, "refund as 基本合格: 100% − 3% × (90 − 65) = 25.00%; "
+               "200000 × 25.00% = 50000.00 yuan"),
+    # 不合格 at 50: 0%
+    ("50", 31, "refund as 不合格: 0.00%; 200000 × 0.00% = 0.00 yuan"),
+])
+def test_each_grades_refund_line(deducted: str, line: int, refund: str) -> None:
+    [found] = [s for s in steps(deducted) if s[0] == "refund"]
+    assert found == ("refund", GRADE_CITES, line, refund)
+
+
+def test_composite_line_shows_own_score_weights_and_mean() -> None:
+    """JL-11: own 90, subordinates 80, 80, 81: mean 241 / 3 = 80.333… (28 significant
+    digits); 80.33…33 × 30 = 2409.99…990 has 30 significant digits and rounds at 28 to
+    2410, so 90 × 70 + 2410 = 8710, / 100 = 87.1 → 87.10 (良). The mean is shown cut at 4
+    decimals."""
+    found = steps("10", subordinate_scores=["80", "80", "81"])
+    assert found[0] == ("composite", ["JL-11"], 18,
+                        "own score 90 × 70% + the mean of 3 subordinate scores "
+                        "(241 / 3 = 80.3333…) × 30% = 87.1 → 87.10")
+    assert found[1][3] == "final score 87.10: 良 (from 80 below 90)"
+
+
+def test_downgrade_national_refunds_as_the_new_grade_at_its_top() -> None:
+    """优 at 95, national criticism: down 2 → 合格; refund as 合格 at min(95, 80) = 80:
+    100 − 2.5 × 10 = 75.00%; 150,000.00."""
+    found = steps("5", opinion_events=["national"])
+    assert found[1:4] == [
+        ("grade", GRADE_CITES, 22, "final score 95.00: 优 (from 90)"),
+        ("downgrade", ["JL-12"], 36, "national criticism: down 2 grades: 优 → 合格"),
+        ("refund", GRADE_CITES, 26, "refund as 合格, the score capped at the top of its band: "
+                                    "min(95.00, 80) = 80: 100% − 2.5% × (90 − 80) = 75.00%; "
+                                    "200000 × 75.00% = 150000.00 yuan"),
+    ]
+    assert found[4:] == [("renewal", GRADE_CITES, 26, "合格: renewal direct"),
+                         ("publicity", GRADE_CITES, 26, "合格: not publicized")]
+
+
+def test_downgrade_provincial_keeps_a_score_below_the_band_top() -> None:
+    """良 at 85, provincial: down 1 → 合格; min(85, 80) = 80 → 75.00%."""
+    found = steps("15", opinion_events=["provincial"])
+    assert ("downgrade", ["JL-12"], 36, "provincial criticism: down 1 grade: 良 → 合格") in found
+    assert any(s[0] == "refund" and "min(85.00, 80) = 80" in s[3] and "= 75.00%" in s[3]
+               for s in found)
+
+
+def test_several_downgrades_only_the_largest_applies() -> None:
+    """JL-12: provincial (1) then national (2): down 2 only: 优 at 95 → 合格."""
+    found = [s for s in steps("5", opinion_events=["provincial", "national"])
+             if s[0] == "downgrade"]
+    assert found == [
+        ("downgrade", ["JL-12"], 36, "provincial criticism: down 1 grade: not applied, only "
+                                     "the largest downgrade applies"),
+        ("downgrade", ["JL-12"], 36, "national criticism: down 2 grades: 优 → 合格"),
+    ]
+
+
+def test_downgrade_stops_at_the_lowest_grade() -> None:
+    """基本合格 at 60, national: down 2 would pass the bottom → 不合格."""
+    [found] = [s for s in steps("40", opinion_events=["national"]) if s[0] == "downgrade"]
+    assert found[3] == "national criticism: down 2 grades: 基本合格 → 不合格 (grades stop at " \
+                       "the lowest)"
+
+
+def test_veto_line_and_the_events_it_overrides() -> None:
+    """优 at 98 with a veto finding → 不合格, 0%; the national criticism is not applied."""
+    found = steps("2", veto=True, opinion_events=["national"])
+    assert found[2:5] == [
+        ("veto", ["JL-12"], 38, "veto finding: 优 → 不合格"),
+        ("downgrade", ["JL-12"], 36, "national criticism: not applied, the veto already "
+                                     "gives 不合格"),
+        ("refund", GRADE_CITES, 31, "refund as 不合格, the score capped at the top of its "
+                                    "band: min(98.00, 60) = 60: 0.00%; "
+                                    "200000 × 0.00% = 0.00 yuan"),
+    ]
+
+
+def test_renewal_lines_for_a_repeated_grade_and_another_breach() -> None:
+    """基本合格 (65) twice in a row: review → with_suspension; 优 (95) with another breach:
+    direct → review (第十二条, line 34)."""
+    repeated = [s for s in steps("35", previous_grade="基本合格") if s[0] == "renewal"]
+    assert repeated == [
+        ("renewal", GRADE_CITES, 28, "基本合格: renewal review"),
+        ("renewal", GRADE_CITES, 28, "the year before was 基本合格 as well: renewal review → "
+                                     "with_suspension"),
+    ]
+    breach = [s for s in steps("5", other_breach=True) if s[0] == "renewal"]
+    assert breach == [("renewal", GRADE_CITES, 22, "优: renewal direct"),
+                      ("renewal", ["JL-12"], 34, "another breach: renewal direct → review")]
+
+
+def test_deferred_line() -> None:
+    """JL-13: from 2026-07-02, 6 months end on 2027-01-02, after 1 January 2027: deferred."""
+    assert steps(agreement_start="2026-07-02") == [
+        ("deferred", ["JL-13"], 41,
+         "agreement since 2026-07-02: less than 6 months before 2027-01-01, so not assessed "
+         "for 2026; assessed with 2027, when this year's deposit is settled too"),
+    ]
+
+
+def test_terminated_line_and_referral() -> None:
+    """JL-14: 0% of 200,000 = 0.00; JL-17: fraud clues are flagged whatever the status."""
+    assert steps(status="terminated", fraud_clues=True) == [
+        ("terminated", ["JL-14"], 43, "agreement ended for violations: not assessed, no "
+                                      "renewal; refund 0.00%: 200000 × 0.00% = 0.00 yuan"),
+        ("referral", ["JL-17"], 49, "fraud clues found: flagged for referral to the "
+                                    "administrative department"),
+    ]
+
+
+@pytest.mark.parametrize(("violations", "line", "detail"), [
+    # 合格 at 70: 100 − 2.5 × (90 − 70) = 50.00%; 200,000 × 50% = 100,000.00
+    (True, 45, "voluntary exit with violations found: refund as 合格 at 70: "
+               "100% − 2.5% × (90 − 70) = 50.00%; 200000 × 50.00% = 100000.00 yuan; "
+               "no renewal"),
+    (False, 47, "voluntary exit, no violations found: refund 100.00%: "
+                "200000 × 100.00% = 200000.00 yuan; no renewal"),
+])
+def test_voluntary_exit_lines(violations: bool, line: int, detail: str) -> None:
+    assert steps(status="voluntary_exit", violations_found=violations) == [
+        ("exit", ["JL-15"], line, detail)]
+
+
+def test_no_explanation_unless_asked() -> None:
+    """Without --explain the settlement carries no lines and the output no key; the values
+    are the same."""
+    [outcome] = score_batch(pack(PACK), [InputRecord(1, "J", institution("14.45"))],
+                            explain=False)
+    assert outcome.settlement is not None and outcome.settlement.lines == ()
+    assert "settlement_explanation" not in outcome_json(outcome)
+    assert outcome_json(outcome)["refund_ratio"] == "91.10"
+
+
+def test_settle_explains_when_asked_and_gives_the_same_values() -> None:
+    rules: FrameworkRules = pack(PACK).FRAMEWORK  # type: ignore[attr-defined]
+    # the framework's inputs as the pack reads them (deposit 1,000, a provincial criticism)
+    inputs = pack(PACK).read_record(institution(
+        deposit="1000", opinion_events=["provincial"])).settlement
+    quiet = settle(rules, inputs, Decimal("91.5"), explain=False)
+    explained = settle(rules, inputs, Decimal("91.5"))
+    assert dataclasses.replace(explained, lines=()) == quiet
+    # 优 at 91.50, provincial: → 良, min(91.50, 90) = 90: 100% (at or above 90)
+    assert (quiet.grade, quiet.refund_ratio, quiet.refund_amount) == (
+        "良", Decimal("100.00"), Decimal("1000.00"))
+    assert [line.step for line in explained.lines] == [
+        "composite", "grade", "downgrade", "refund", "renewal", "publicity"]
+    assert explained.lines[3].detail == (
+        "refund as 良, the score capped at the top of its band: min(91.50, 90) = 90: "
+        "100.00% (at or above 90); 1000 × 100.00% = 1000.00 yuan")
+
+
+def test_case_failure_report_shows_the_settlement_lines(tmp_path: Path) -> None:
+    from policy_dsl.cases import load_cases, run_case
+
+    case_file = tmp_path / "regions" / "jilin" / "tests" / "wrong.yaml"
+    case_file.parent.mkdir(parents=True)
+    case_file.write_text(
+        "pack: jilin/medical-inpatient-2026\n"
+        "defaults: {assessment_year: 2026, agreement_start: 2020-01-01, deposit: 200000,\n"
+        "           deductions: [], bonuses: []}\n"
+        "cases:\n"
+        "  - name: a wrong ratio\n"
+        "    readings: [JL-12]\n"
+        "    explain: '85.55 → 91.10%, written wrongly as 91.20'\n"
+        "    facts: {deductions: [{item: '1', points: 14.45, evidence: x}]}\n"
+        "    expect: {refund_ratio: '91.20'}\n", encoding="utf-8")
+    [case] = load_cases(case_file, tmp_path, ROOT / "generated")
+    result = run_case(case, ROOT / "generated")
+    assert result.differences == ["refund_ratio: expected 91.20, got 91.10"]
+    assert ("refund  refund as 良: 100% − 2% × (90 − 85.55) = 91.10%; 200000 × 91.10% = "
+            "182200.00 yuan [JL-10, JL-12] (framework line 24)") in result.report
