@@ -276,6 +276,7 @@ def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
+        listener.listen(2048)  # connections wait in the backlog until uvicorn accepts them
     except OSError as error:
         click.echo(f"policyc: cannot listen on {host}:{port}: {error.strerror}", err=True)
         sys.exit(EXIT_USAGE)
