@@ -280,12 +280,6 @@ def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers:
     except OSError as error:
         click.echo(f"policyc: cannot listen on {host}:{port}: {error.strerror}", err=True)
         sys.exit(EXIT_USAGE)
-    bound = listener.getsockname()[1]
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
-    click.echo(f"policyc: serving {len(read_index(packs_dir))} pack(s) at "
-               f"http://{shown}:{bound} (body limit {max_body_bytes} bytes, time limit "
-               f"{time_limit:g} s); Ctrl-C stops", err=True)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
 
     def stopped(signum: int, frame: object) -> None:
         # uvicorn shuts down gracefully, restores this handler and raises the signal again.
@@ -294,6 +288,12 @@ def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers:
 
     signal.signal(signal.SIGTERM, stopped)
     signal.signal(signal.SIGINT, stopped)
+    bound = listener.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    click.echo(f"policyc: serving {len(read_index(packs_dir))} pack(s) at "
+               f"http://{shown}:{bound} (body limit {max_body_bytes} bytes, time limit "
+               f"{time_limit:g} s); Ctrl-C stops", err=True)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
     uvicorn.Server(config).run(sockets=[listener])
 
 
