@@ -46,7 +46,7 @@ from .runtime import (
 )
 from .runtime.describe import describe_json
 from .runtime.inputs import InputFormat
-from .runtime.packs import read_index
+from .runtime.packs import find_pack, read_index
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -395,6 +395,72 @@ def _new_file_mode() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+RENDER_FORMATS = {".html": "html", ".htm": "html", ".xlsx": "xlsx", ".md": "md",
+                  ".markdown": "md"}
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@click.option("--format", "fmt", type=click.Choice(["html", "xlsx", "md"]),
+              help="Output format (default: from the -o file's extension; md on stdout).")
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Write the table to this file (- for standard output; xlsx needs a file).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and plugins/.")
+@packs_option
+def render(pack_name: str, year: int | None, fmt: str | None, output: str, root: Path,
+           packs_dir: Path) -> None:
+    """Publish a standard as its table (序号, 评价项目, 设定分值, 评价内容, 评分办法, 指标依据,
+    操作方法, and 计分规则 written from the rules themselves; categories; 备注)."""
+    from .compiler import pipeline
+    from .compiler import render as tables
+
+    to_stdout = output == "-"
+    if fmt is None:
+        fmt = "md" if to_stdout else RENDER_FORMATS.get(Path(output).suffix.lower())
+        if fmt is None:
+            raise click.UsageError(f"cannot tell the format from {output!r}; give --format "
+                                   "html, xlsx or md")
+    if fmt == "xlsx" and to_stdout:
+        raise click.UsageError("xlsx is written to a file: give -o FILE.xlsx")
+    try:
+        name, not_indexed = find_pack(read_index(packs_dir), pack_name, year).name, None
+    except PackNotFound as error:  # not built yet? a rule file may still name it exactly
+        name, not_indexed = pack_name, error
+    try:
+        standard, findings = pipeline.standard_for(root, name)
+    except pipeline.UnknownPack as error:
+        raise not_indexed or PackNotFound(f"{error}; run `policyc build` if the index is "
+                                          "stale") from None
+    if standard is None:
+        for diagnostic, text in findings:
+            click.echo(diagnostic.render(text), err=True)
+        errors = sum(1 for d, _ in findings if d.severity == "error")
+        click.echo(f"policyc: {errors} error(s) in rule files; nothing was rendered", err=True)
+        sys.exit(EXIT_RULE_ERRORS)
+    table = tables.table(standard)
+    if fmt == "xlsx":
+        try:
+            from .publish.xlsx import render_xlsx
+        except ImportError as missing:
+            raise click.UsageError(f"xlsx needs openpyxl ({missing}); install the render "
+                                   "extra: pip install 'policy-dsl[render]'") from None
+        try:
+            Path(output).write_bytes(render_xlsx(table))
+        except OSError as error:
+            raise OutputUnwritable(f"cannot write {output}: {error.strerror or error}") from None
+    else:
+        from .publish.html import render_html
+        from .publish.markdown import render_md
+
+        with _results_to(output) as stream:
+            stream.write(render_html(table) if fmt == "html" else render_md(table))
+    if not to_stdout:
+        click.echo(f"{table.pack}: {len(table.rows)} items in {len(table.sections)} "
+                   f"categories -> {output}", err=True)
 
 
 @cli.command("test")

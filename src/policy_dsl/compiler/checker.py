@@ -858,7 +858,7 @@ class _Checker:
         return frozenset()
 
     def names_in(self, expr: ast.Expr) -> set[str]:
-        return {node.name for node in _walk(expr) if isinstance(node, ast.Name | ast.Given)}
+        return {node.name for node in walk(expr) if isinstance(node, ast.Name | ast.Given)}
 
     def check_unused(self) -> None:
         for fact in self.standard.facts:
@@ -889,18 +889,18 @@ def _percent_hint(actual: Type, wanted: Type) -> str | None:
     return None
 
 
-def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
+def walk(expr: ast.Expr) -> Iterator[ast.Expr]:
     yield expr
     for name in expr.__slots__:
         child = getattr(expr, name)
         children = child if isinstance(child, tuple) else (child,)
         for node in children:
             if isinstance(node, ast.Tier | ast.LookupCase):
-                yield from _walk(node.threshold if isinstance(node, ast.Tier) else node.result)
+                yield from walk(node.threshold if isinstance(node, ast.Tier) else node.result)
                 if isinstance(node, ast.Tier):
-                    yield from _walk(node.result)
+                    yield from walk(node.result)
             elif hasattr(node, "span") and not isinstance(node, ast.Span):
-                yield from _walk(node)
+                yield from walk(node)
 
 
 def _an(noun: str) -> str:

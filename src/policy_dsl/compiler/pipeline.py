@@ -12,7 +12,7 @@ import difflib
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,25 +76,39 @@ def compile_standard(standard: ast.Standard, text: str,
             checked.diagnostics)
 
 
+def read_sources(root: Path, regions_dir: Path | None = None
+                 ) -> tuple[list[Source], dict[str, ast.Framework], list[tuple[Diagnostic, str]]]:
+    """Every rule file under regions/, parsed; the frameworks among them, checked."""
+    sources = [read_source(path, root) for path in rule_files(regions_dir or root / "regions")]
+    frameworks: dict[str, ast.Framework] = {}
+    diagnostics: list[tuple[Diagnostic, str]] = []
+    for source in sources:
+        diagnostics.extend((d, source.text) for d in source.diagnostics)
+        if isinstance(source.tree, ast.Framework):
+            found = checker.check_framework(source.tree)
+            diagnostics.extend((d, source.text) for d in found)
+            frameworks[source.tree.name] = source.tree
+    return sources, frameworks, diagnostics
+
+
+def base_standards(sources: Sequence[Source]) -> dict[str, Source]:
+    """The rule files that are standards, by the name of the pack each builds."""
+    return {codegen.pack_name(source.tree): source for source in sources
+            if isinstance(source.tree, ast.Standard)}
+
+
 def build(root: Path, regions_dir: Path | None = None,
           manager: pluggy.PluginManager | None = None) -> BuildResult:
     """Compile every rule file under regions/, and every city standard the plugins (from
     plugins/ and installed packages, or `manager`) declare, into generated/'s files."""
     result = BuildResult()
-    sources = [read_source(path, root) for path in rule_files(regions_dir or root / "regions")]
-    frameworks: dict[str, ast.Framework] = {}
-    for source in sources:
-        result.diagnostics.extend((d, source.text) for d in source.diagnostics)
-        if isinstance(source.tree, ast.Framework):
-            found = checker.check_framework(source.tree)
-            result.diagnostics.extend((d, source.text) for d in found)
-            frameworks[source.tree.name] = source.tree
-    bases: dict[str, Source] = {}
+    sources, frameworks, diagnostics = read_sources(root, regions_dir)
+    result.diagnostics.extend(diagnostics)
+    bases = base_standards(sources)
     for source in sources:
         if isinstance(source.tree, ast.Standard):
-            bases[codegen.pack_name(source.tree)] = source
-            pack, diagnostics = compile_standard(source.tree, source.text, frameworks)
-            result.diagnostics.extend((d, source.text) for d in diagnostics)
+            pack, found = compile_standard(source.tree, source.text, frameworks)
+            result.diagnostics.extend((d, source.text) for d in found)
             if pack is not None:
                 result.packs.append(pack)
     try:
@@ -106,10 +120,21 @@ def build(root: Path, regions_dir: Path | None = None,
     return finish(result)
 
 
-def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
-                 frameworks: Mapping[str, ast.Framework], result: BuildResult) -> None:
-    """Each city standard a plugin declares: its base, overridden, checked, generated."""
-    findings = plugins.Findings()
+@dataclass(frozen=True)
+class City:
+    """A city standard a plugin declares: the base with the overrides applied."""
+
+    name: str  # the pack name
+    standard: ast.Standard
+    base: Source
+    plugin: str  # the plugin declaring it
+    used: tuple[str, ...]  # every plugin that shaped it
+    span: Span  # the declaring hook
+
+
+def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
+                   findings: plugins.Findings) -> Iterator[City]:
+    """Each city standard the plugins declare, over its base (errors go to `findings`)."""
     for plugin, city, span in city_plugins.city_standards(findings):
         base = bases.get(city.base)
         if base is None or not isinstance(base.tree, ast.Standard):
@@ -122,22 +147,94 @@ def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
                                            findings)
         if standard is None:
             continue
-        used = sorted({plugin} | {p for p, _, _ in overrides})
-        name = codegen.pack_name(standard)
-        pack, diagnostics = compile_standard(standard, base.text, frameworks,
-                                             [city_plugins.source(p) for p in used])
-        header_line = standard.header.span.line
-        for diagnostic in diagnostics:
-            where, text = diagnostic.span, base.text
-            if (where.file, where.line) == (standard.path, header_line):
-                # about the city standard as a whole: point at the plugin that declares it
-                where, text = span, city_plugins.source(plugin).text
-            findings.diagnostics.append((dataclasses.replace(
-                diagnostic, span=where, message=f"[{name}, from plugins {', '.join(used)}] "
-                f"{diagnostic.message}"), text))
+        used = tuple(sorted({plugin} | {p for p, _, _ in overrides}))
+        yield City(codegen.pack_name(standard), standard, base, plugin, used, span)
+
+
+def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
+                 frameworks: Mapping[str, ast.Framework], result: BuildResult) -> None:
+    """Each city standard a plugin declares: its base, overridden, checked, generated."""
+    findings = plugins.Findings()
+    for city in city_standards(city_plugins, bases, findings):
+        pack, diagnostics = compile_standard(city.standard, city.base.text, frameworks,
+                                             [city_plugins.source(p) for p in city.used])
+        findings.diagnostics.extend(located_in_city(city, city_plugins, diagnostics))
         if pack is not None:
             result.packs.append(pack)
     result.diagnostics.extend(findings.diagnostics)
+
+
+def located_in_city(city: City, city_plugins: plugins.CityPlugins,
+                    diagnostics: Sequence[Diagnostic]) -> list[tuple[Diagnostic, str]]:
+    """A city standard's findings, named after it; those about the standard as a whole point
+    at the plugin that declares it."""
+    located = []
+    header_line = city.standard.header.span.line
+    for diagnostic in diagnostics:
+        where, text = diagnostic.span, city.base.text
+        if (where.file, where.line) == (city.standard.path, header_line):
+            where, text = city.span, city_plugins.source(city.plugin).text
+        located.append((dataclasses.replace(
+            diagnostic, span=where, message=f"[{city.name}, from plugins "
+            f"{', '.join(city.used)}] {diagnostic.message}"), text))
+    return located
+
+
+# ---------------------------------------------------------------- one standard, checked
+
+
+class UnknownPack(LookupError):
+    """No rule file and no city plugin builds the pack named."""
+
+
+@dataclass(frozen=True)
+class CheckedStandard:
+    """A standard as its pack is built from it: the tree (a city's after its plugins), what
+    the checker learnt about it, its framework, and the plugins that shaped it."""
+
+    standard: ast.Standard
+    checked: checker.Checked
+    framework: ast.Framework | None
+    plugins: tuple[plugins.PluginSource, ...]
+
+
+def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | None = None
+                 ) -> tuple[CheckedStandard | None, list[tuple[Diagnostic, str]]]:
+    """The checked standard of one pack (None after errors, with the findings), from the rule
+    files under regions/ and, for a city pack, the plugins, exactly as `build` makes it.
+    Raises UnknownPack when nothing builds that pack."""
+    sources, frameworks, read_findings = read_sources(root)
+    read_errors = [(d, text) for d, text in read_findings if d.severity == "error"]
+    bases = base_standards(sources)
+    base = bases.get(pack_name)
+    used: tuple[plugins.PluginSource, ...] = ()
+    if base is not None and isinstance(base.tree, ast.Standard):
+        standard, text, city = base.tree, base.text, None
+    else:
+        try:
+            city_plugins = plugins.CityPlugins(
+                manager or plugins.plugin_manager([root / "plugins"], root))
+        except CompileError as error:
+            return None, read_errors + [(d, "") for d in error.diagnostics]
+        findings = plugins.Findings()
+        city = next((c for c in city_standards(city_plugins, bases, findings)
+                     if c.name == pack_name), None)
+        if city is None:
+            errors = read_errors + [(d, t) for d, t in findings.diagnostics
+                                    if d.severity == "error"]
+            if errors:
+                return None, errors  # the pack may be in a file that does not build
+            raise UnknownPack(f"no rule file or city plugin under {root} builds {pack_name}")
+        standard, text = city.standard, city.base.text
+        used = tuple(city_plugins.source(p) for p in city.used)
+    framework = frameworks.get(standard.header.framework or "")
+    checked = checker.check(standard, frameworks)
+    found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
+             + ([(d, text) for d in checked.diagnostics] if city is None
+                else located_in_city(city, city_plugins, checked.diagnostics)))
+    if any(d.severity == "error" for d, _ in found):
+        return None, found
+    return CheckedStandard(standard, checked, framework, used), found
 
 
 def finish(result: BuildResult) -> BuildResult:
