@@ -6,6 +6,7 @@ is refused."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -267,6 +268,12 @@ def test_a_snapshot_made_with_another_pack_refuses_the_run(inpatient_batch: Path
     (lambda d: d["institutions"]["B0000000"]["values"].update(survey_adjustment="NaN"),
      "expected a finite decimal"),
     (lambda d: d.update(institutions=[]), "institutions: expected an object"),
+    (lambda d: d["institutions"]["B0000000"]["values"].update(survey_adjustment="1E+999999"),
+     "at most 28 significant digits, between 1E-100 and 1E+100"),
+    (lambda d: d["institutions"]["B0000000"]["basis"]["survey_adjustment"].update(
+        value="0." + "1" * 40), "at most 28 significant digits"),
+    (lambda d: d.update(records=-1), "records: expected a whole number"),
+    (lambda d: d.update(format_version=True), "format_version True"),
 ])
 def test_a_malformed_snapshot_is_refused_naming_the_field(
         inpatient_batch: Path, change: Any, message: str) -> None:
@@ -276,7 +283,7 @@ def test_a_malformed_snapshot_is_refused_naming_the_field(
                for n, line in enumerate(data.decode().splitlines(), start=1)]
     snapshot = snapshot_json(make_snapshot(pack, records, "batch.jsonl", data))
     change(snapshot)
-    with pytest.raises(SnapshotInvalid, match=message.replace(".", r"\.")):
+    with pytest.raises(SnapshotInvalid, match=re.escape(message)):
         load_snapshot(json.dumps(snapshot).encode(), "cohorts.json")
 
 

@@ -237,7 +237,8 @@ def read_snapshot(data: object, name: str) -> CohortSnapshot:
     if top.get("format") != SNAPSHOT_FORMAT:
         raise SnapshotInvalid(f"{where} is not a cohort snapshot (no \"format\": "
                               f"\"{SNAPSHOT_FORMAT}\"); make one with `policyc cohorts`")
-    if top.get("format_version") != SNAPSHOT_VERSION:
+    version = top.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version != SNAPSHOT_VERSION:
         raise SnapshotInvalid(f"{where} has format_version {top.get('format_version')!r}; "
                               f"this runtime reads version {SNAPSHOT_VERSION}")
     source = reader.mapping(top.get("input"), "input")
@@ -319,6 +320,11 @@ class _Reader:
             raise self.fail(field, "a decimal as a string, such as \"0.05\"") from None
         if not number.is_finite():
             raise self.fail(field, "a finite decimal")
+        # What policyc writes: at most 28 significant digits (the runtime's precision), and
+        # nothing near the limits of the decimal context (a hostile 1E+999999 is refused).
+        if len(number.as_tuple().digits) > 28 or not -100 <= number.adjusted() <= 100:
+            raise self.fail(field, "a decimal of at most 28 significant digits, between "
+                                   "1E-100 and 1E+100 in size")
         return number
 
     def optional_decimal(self, value: object, field: str) -> Decimal | None:
