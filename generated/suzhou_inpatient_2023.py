@@ -128,6 +128,9 @@ _ENUM_DISPLAY_CHANNEL: dict[str, str] = {  # 宣传方式
 _LOOKUP_155_15: dict[str, Decimal] = {'tertiary': _D80, 'secondary': _D90, 'primary': _D95}
 _LOOKUP_243_29: dict[str, Decimal] = {'correction_notice': _D1, 'loss_penalty': _D3, 'loss_return_only': _D2, 'fraud_penalty': _D5, 'fraud_return_only': _D4, 'judicial_referral': _D5}
 
+# The standard names no framework: it reports the score and its breakdown only.
+FRAMEWORK = None
+
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
 _R147 = Reason('目录调整后5个工作日内及时更新的，得1分', ('SZ-1',), 147)
 _R150 = Reason('未发现目录维护错误的，得1分', ('SZ-1',), 150)

@@ -116,6 +116,9 @@ _ENUM_DISPLAY_CHANNEL: dict[str, str] = {  # 宣传方式
 # Values by enum member, from `lookup` expressions (named by their line and column).
 _LOOKUP_224_29: dict[str, Decimal] = {'correction_notice': _D1, 'loss_penalty': _D3, 'loss_return_only': _D2, 'fraud_penalty': _D5, 'fraud_return_only': _D4, 'judicial_referral': _D5}
 
+# The standard names no framework: it reports the score and its breakdown only.
+FRAMEWORK = None
+
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
 _R5 = Reason('无就诊人员举报投诉的，得满分', ('SZ2-11',), 5)
 _R6 = Reason('示例：投诉扣分合计以2分为限', ('SZ2-11',), 6)

@@ -70,7 +70,13 @@ def test_score_jsonl_in_input_order_with_errors_kept() -> None:
     assert "line 2 (id broken): " in str(out[1]["error"])
     assert "level: '四级' is not one of primary, secondary, tertiary" in str(out[1]["error"])
     assert "line 4: not valid JSON" in str(out[3]["error"])
-    assert set(out[0]) == {"id", "total", "earned", "applicable_max", "items", "error"}
+    assert list(out[0]) == ["id", "total", "earned", "applicable_max", "items", "error",
+                            "pack", "pack_sha256"]
+    manifest = json.loads((ROOT / "generated" / "index.json").read_text(encoding="utf-8"))
+    [entry] = [p for p in manifest["packs"] if p["name"] == "suzhou/inpatient-2023"]
+    for line in out:  # errors too: every line says which pack, byte for byte, made it
+        assert (line["pack"], line["pack_sha256"]) == ("suzhou/inpatient-2023",
+                                                       entry["pack_sha256"])
 
 
 def test_score_json_array_and_csv_with_bom_agree(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from policy_dsl.compiler import ast, checker, codegen, parser, pipeline
 from policy_dsl.compiler.diagnostics import CompileError, Diagnostic
 from policy_dsl.runtime import InputRecord, score_batch
-from policy_dsl.runtime.packs import load_module
+from policy_dsl.runtime.packs import load_pack
 
 MINIMAL = textwrap.dedent('''\
     standard demo {
@@ -197,7 +197,7 @@ def test_rule_text_cannot_escape_into_code(tmp_path: Path) -> None:
     result = build_minimal(tmp_path, text)
     assert result.ok, [d.render() for d, _ in result.diagnostics]
     pipeline.write_files(result.files, tmp_path / "generated")
-    module = load_module(tmp_path / "generated" / "example_demo_2024.py")
+    module = load_pack("example/demo-2024", packs_dir=tmp_path / "generated")
     expected = HOSTILE_TEXT
     assert module.INFO.items[0].label == expected
     assert module.INFO.title == expected
@@ -213,7 +213,7 @@ def test_minimal_pack_scores_by_hand(tmp_path: Path) -> None:
     flagged and high → 0."""
     result = build_minimal(tmp_path)
     pipeline.write_files(result.files, tmp_path / "generated")
-    module = load_module(tmp_path / "generated" / "example_demo_2024.py")
+    module = load_pack("example/demo-2024", packs_dir=tmp_path / "generated")
     records = [InputRecord(1, "a", {"level": "低", "rate": "85%", "incidents": 2,
                                     "flagged": True}),
                InputRecord(2, "b", {"level": "high", "rate": "85%", "incidents": 2,

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -222,13 +223,17 @@ def test_every_result_line_follows_the_schema_the_openapi_document_gives(
                 validator.validate(json.loads(line))
                 checked += 1
     assert checked == 2 * (4 + 3 + 5 + 4)  # one line per record of each sample
-    # The schema refuses what a result line must never be: a float, a score beside an error.
-    with pytest.raises(jsonschema.ValidationError):
-        validator.validate({"id": "x", "total": 93.0, "earned": "93", "applicable_max": "100",
-                            "items": {}, "error": None})
-    with pytest.raises(jsonschema.ValidationError):
-        validator.validate({"id": "x", "total": "93.00", "earned": "93",
-                            "applicable_max": "100", "items": {}, "error": "line 1: bad"})
+    # The schema refuses what a result line must never be: a float, a score beside an error,
+    # a line without its pack. Each variant differs from a valid line in that one point.
+    valid = {"id": "x", "total": "93.00", "earned": "93", "applicable_max": "100",
+             "items": {"1": "3"}, "error": None, "pack": "suzhou/inpatient-2023",
+             "pack_sha256": "0" * 64}
+    validator.validate(valid)
+    for wrong in (valid | {"total": 93.0}, valid | {"error": "line 1: bad"},
+                  {key: value for key, value in valid.items() if key != "pack_sha256"},
+                  valid | {"items": {"1": 3}}):
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate(wrong)
 
 
 def test_numbers_in_a_body_are_exact_decimals(server: Server) -> None:
@@ -419,15 +424,26 @@ def test_serve_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
     assert "pip install 'policy-dsl[serve]'" in result.stderr
 
 
-def test_a_pack_that_cannot_be_loaded_stops_the_start(tmp_path: Path) -> None:
+def test_a_refused_pack_stops_the_start(tmp_path: Path) -> None:
+    """A pack file edited after the build (a threshold 80 → 50) is refused by the verified
+    loader: the service does not start (exit 2) and says which pack and what differs."""
     packs = tmp_path / "generated"
-    packs.mkdir()
-    index = json.loads((PACKS / "index.json").read_text(encoding="utf-8"))
-    (packs / "index.json").write_text(json.dumps(index), encoding="utf-8")  # no pack files
+    shutil.copytree(PACKS, packs)
+    pack_file = packs / "suzhou_inpatient_2023.py"
+    text = pack_file.read_text(encoding="utf-8")
+    assert "_D80 = Decimal('80')" in text
+    pack_file.write_text(text.replace("_D80 = Decimal('80')", "_D80 = Decimal('50')"),
+                         encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "policy_dsl.cli", "serve", "--port", "0", "--packs", str(packs)],
-        cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=30, check=False)
+        cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "serving" not in result.stderr
-    assert "the pack jilin/changchun-medical-inpatient-2026 cannot be loaded" in result.stderr
-
+    assert "pack suzhou/inpatient-2023:" in result.stderr
+    assert "but the manifest says" in result.stderr
+    # A pack file missing altogether stops it too.
+    pack_file.unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "policy_dsl.cli", "serve", "--port", "0", "--packs", str(packs)],
+        cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False)
+    assert result.returncode == 2 and "suzhou_inpatient_2023.py is missing" in result.stderr

@@ -141,7 +141,7 @@ def _peek_pack(path: Path) -> str | None:
     return str(data.get("pack")) if isinstance(data, dict) else None
 
 
-def load_cases(path: Path, root: Path, packs_dir: Path) -> list[Case]:
+def load_cases(path: Path, root: Path, packs_dir: Path | None) -> list[Case]:
     """Read and check one case file; raises CaseFileError at the first mistake."""
     display = path.resolve().relative_to(root.resolve()).as_posix() \
         if path.resolve().is_relative_to(root.resolve()) else str(path)
@@ -175,7 +175,7 @@ def load_cases(path: Path, root: Path, packs_dir: Path) -> list[Case]:
 
 def _fact_names(pack: Pack) -> set[str]:
     names = {fact.name for fact in pack.INFO.facts} | {"id", "name"}
-    if hasattr(pack, "FRAMEWORK"):
+    if pack.FRAMEWORK is not None:
         names |= {fact.name for fact in FRAMEWORK_INPUTS}
     return names
 
@@ -211,7 +211,7 @@ def _case(raw: object, path: str, pack_name: str, pack: Pack, defaults: Mapping[
     if ("facts" in raw) == ("batch" in raw):
         raise CaseFileError(path, line, "a case gives either 'facts' (one institution) or "
                             "'batch' (several scored together)")
-    framework = hasattr(pack, "FRAMEWORK")
+    framework = pack.FRAMEWORK is not None
     expect_keys = SCORE_KEYS | (FRAMEWORK_KEYS if framework else set())
     if "facts" in raw:
         facts = raw["facts"] or {}
@@ -275,7 +275,7 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------- running
 
 
-def run_case(case: Case, packs_dir: Path, pack: Any = None) -> CaseResult:
+def run_case(case: Case, packs_dir: Path | None, pack: Pack | None = None) -> CaseResult:
     """Run one case against its pack (or against `pack`, a pack module given directly)."""
     pack = pack or load_pack(case.pack, packs_dir=packs_dir)
     records = [InputRecord(i + 1, r.get("id"), r) for i, r in enumerate(case.records)]
@@ -369,7 +369,7 @@ def _signed(value: Decimal) -> str:
     return text if text.startswith("-") or text == "0" else f"+{text}"
 
 
-def run_files(paths: Iterable[Path], root: Path, packs_dir: Path
+def run_files(paths: Iterable[Path], root: Path, packs_dir: Path | None
               ) -> tuple[list[CaseResult], list[CaseFileError]]:
     results: list[CaseResult] = []
     errors: list[CaseFileError] = []

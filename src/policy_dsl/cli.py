@@ -46,7 +46,14 @@ from .runtime import (
 )
 from .runtime.describe import describe_json
 from .runtime.inputs import InputFormat
-from .runtime.packs import find_pack, read_index
+from .runtime.packs import (
+    PackRefused,
+    find_pack,
+    installed_catalogues,
+    open_catalogue,
+    read_index,
+    verify_catalogue,
+)
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -58,9 +65,21 @@ EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
+DEFAULT_PACKS = Path("generated")
+
+
+def _packs_dir(_context: click.Context, _parameter: click.Parameter,
+               value: Path | None) -> Path | None:
+    """--packs as given; without it generated/ if it is here, else the installed bundles."""
+    if value is not None:
+        return value
+    return DEFAULT_PACKS if DEFAULT_PACKS.is_dir() else None
+
+
 packs_option = click.option(
-    "--packs", "packs_dir", type=click.Path(path_type=Path), default=Path("generated"),
-    show_default=True, help="Directory holding the generated packs and their index.json.")
+    "--packs", "packs_dir", type=click.Path(path_type=Path), default=None,
+    callback=_packs_dir, help="Directory holding the packs and their index.json, or a bundle "
+    "file (policyc bundle). Default: generated/ if it exists here, else the installed bundles.")
 
 
 class OutputUnwritable(Exception):
@@ -121,7 +140,7 @@ def build(check: bool, root: Path) -> None:
 
 @cli.command("list")
 @packs_option
-def list_packs(packs_dir: Path) -> None:
+def list_packs(packs_dir: Path | None) -> None:
     """List the packs in the index: name, effective period, institution class."""
     for entry in read_index(packs_dir):
         period = f"{entry.effective_from} to {entry.effective_to or 'open'}"
@@ -134,11 +153,11 @@ def list_packs(packs_dir: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @packs_option
-def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> None:
+def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None) -> None:
     """Show a pack's facts (type, label, bounds, when required) and items."""
     pack = load_pack(pack_name, year, packs_dir)
     info = pack.INFO
-    framework_inputs = FRAMEWORK_INPUTS if hasattr(pack, "FRAMEWORK") else ()
+    framework_inputs = FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ()
     if fmt == "json":
         click.echo(json.dumps(describe_json(pack), ensure_ascii=False, indent=2))
         return
@@ -146,6 +165,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path) -> Non
     click.echo(f"  region {info.region_label} · version {info.version} · effective "
                f"{info.effective_from} to {info.effective_to or 'open'} · {info.applies_to}")
     click.echo(f"  source {info.source} (sha256 {info.source_sha256[:12]}…)")
+    click.echo(f"  pack {pack.origin} (sha256 {pack.sha256}, verified)")
     click.echo("\nfacts:")
     for fact in info.facts:
         bounds = "" if fact.low is None and fact.high is None else \
@@ -188,7 +208,7 @@ input_format_option = click.option(
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain: bool,
-          cohorts_file: Path | None, packs_dir: Path, input_path: str) -> None:
+          cohorts_file: Path | None, packs_dir: Path | None, input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
     Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
@@ -336,6 +356,68 @@ def _report_errors(failed: list[str]) -> None:
         sys.exit(EXIT_INPUT_ERRORS)
 
 
+@cli.command()
+@packs_option
+def verify(packs_dir: Path | None) -> None:
+    """Check every pack against its manifest: the SHA-256 of its bytes, the runtime version
+    it needs, and that its module is the pack the manifest names. One line per pack; exit 0
+    if all are ok, 2 otherwise."""
+    catalogues = [open_catalogue(packs_dir)] if packs_dir is not None else \
+        installed_catalogues()
+    if not catalogues:
+        raise PackRefused("no packs to verify: no generated/ here and no installed bundles; "
+                          "give --packs")
+    refused = total = 0
+    for catalogue in catalogues:
+        for entry, result in verify_catalogue(catalogue):
+            total += 1
+            if isinstance(result, PackRefused):
+                refused += 1
+                click.echo(f"REFUSED {entry.name}: {result.detail}")
+                continue
+            rule_file = next(s.path for s in entry.sources if s.role == "rule file")
+            click.echo(f"ok {entry.name} sha256 {result.sha256} source {rule_file}")
+    where = ", ".join(c.where for c in catalogues)
+    if refused:
+        click.echo(f"policyc: {refused} of {total} pack(s) refused in {where}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{total} pack(s) verified in {where}", err=True)
+
+
+@cli.command()
+@click.option("--packs", "packs_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=DEFAULT_PACKS, show_default=True,
+              help="Directory holding the packs and their index.json.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Project directory holding the source files the manifest names "
+              "[default: the packs directory's parent].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="The bundle file to write (FILE.whl), or a directory to write it into "
+              "under its wheel name (pip installs only wheels named so).")
+@click.option("--version", "version", help="The bundle's version (default: 0+ and the start "
+              "of the manifest's SHA-256).")
+def bundle(packs_dir: Path, root: Path | None, output: Path, version: str | None) -> None:
+    """Put the packs, their manifest and their source files into one wheel that a server
+    installs (pip install --no-deps FILE) or loads in place (--packs FILE)."""
+    from .bundles import BundleError, make_bundle
+
+    try:
+        made = make_bundle(packs_dir, root or packs_dir.resolve().parent, version)
+    except BundleError as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    if output.suffix != ".whl":
+        output.mkdir(parents=True, exist_ok=True)
+    target = output if output.suffix == ".whl" else output / made.file_name
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(made.data)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)
+    click.echo(f"bundled {len(made.packs)} pack(s) and {len(made.sources)} source file(s) "
+               f"into {target} (sha256 {made.sha256})")
+
+
 def _read_input(path: str) -> bytes:
     """The input's bytes (`-`: standard input); a file that cannot be read is an input error."""
     if path == "-":
@@ -412,7 +494,7 @@ RENDER_FORMATS = {".html": "html", ".htm": "html", ".xlsx": "xlsx", ".md": "md",
               show_default=True, help="Project directory holding regions/ and plugins/.")
 @packs_option
 def render(pack_name: str, year: int | None, fmt: str | None, output: str, root: Path,
-           packs_dir: Path) -> None:
+           packs_dir: Path | None) -> None:
     """Publish a standard as its table (序号, 评价项目, 设定分值, 评价内容, 评分办法, 指标依据,
     操作方法, and 计分规则 written from the rules themselves; categories; 备注)."""
     from .compiler import pipeline
@@ -474,7 +556,7 @@ def render(pack_name: str, year: int | None, fmt: str | None, output: str, root:
               "each change the cases did not catch.")
 @packs_option
 def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate: bool,
-               packs_dir: Path) -> None:
+               packs_dir: Path | None) -> None:
     """Run the regression cases of TARGETS (regions or packs; all when none are given)."""
     from . import cases
 

@@ -35,19 +35,19 @@ class PackCoverage:
         return 100.0 if self.branches == 0 else 100.0 * self.reached / self.branches
 
 
-def measure(results: Sequence[CaseResult], packs_dir: Path) -> list[PackCoverage]:
+def measure(results: Sequence[CaseResult], packs_dir: Path | None) -> list[PackCoverage]:
     seen: dict[str, set[tuple[int, str]]] = {}
     packs = {name: load_pack(name, packs_dir=packs_dir)
              for name in {result.case.pack for result in results}}
     for result in results:
         marks = seen.setdefault(result.case.pack, set())
-        rules = _rules(packs[result.case.pack])
+        pack_rules = packs[result.case.pack].RULES
         for outcome in result.outcomes:
             if outcome.score is None:
                 continue
             for item in outcome.score.items:
                 present = {id(line.reason): line.delta for line in item.lines}
-                for rule in rules:
+                for rule in pack_rules:
                     if rule.item != item.number:
                         continue
                     key = id(rule.reason)
@@ -63,19 +63,20 @@ def measure(results: Sequence[CaseResult], packs_dir: Path) -> list[PackCoverage
         pack = packs[pack_name]
         missing = []
         branches = 0
-        for rule in _rules(pack):
+        for rule in pack.RULES:
             wanted = (APPLIES, NOT) if rule.two_sided or rule.kind == "shown" else (APPLIES,)
             branches += len(wanted)
             missing += [(rule, w) for w in wanted if (id(rule.reason), w) not in seen[pack_name]]
         coverages.append(PackCoverage(pack_name, pack.INFO.source, branches - len(missing),
                                       branches, tuple(missing)))
-    for name in sorted({p.FRAMEWORK.name for p in packs.values() if hasattr(p, "FRAMEWORK")}):
-        under = [n for n, p in packs.items() if getattr(getattr(p, "FRAMEWORK", None), "name",
-                                                          None) == name]
-        rules = packs[under[0]].FRAMEWORK  # type: ignore[attr-defined]
-        outcomes = _framework_outcomes(rules)
+    frameworks = {name: pack.FRAMEWORK for name, pack in packs.items()
+                  if pack.FRAMEWORK is not None}
+    for name in sorted({rules.name for rules in frameworks.values()}):
+        under = sorted(n for n, rules in frameworks.items() if rules.name == name)
+        framework = frameworks[under[0]]
+        outcomes = _framework_outcomes(framework)
         reached = {o for r in results if r.case.pack in under
-                   for o in _framework_reached(r, rules)}
+                   for o in _framework_reached(r, framework)}
         framework_missing = tuple(o for o in outcomes if o not in reached)
         coverages.append(PackCoverage(f"framework {name}", ", ".join(sorted(under)),
                                       len(outcomes) - len(framework_missing), len(outcomes),
@@ -121,11 +122,6 @@ def _framework_reached(result: CaseResult, rules: FrameworkRules) -> set[str]:
         if grade.repeat_grade is not None and settlement.renewal == grade.repeat_renewal:
             reached.add(f"renewal {grade.repeat_renewal} after {grade.repeat_grade}")
     return reached
-
-
-def _rules(pack: object) -> tuple[RuleInfo, ...]:
-    rules: tuple[RuleInfo, ...] = getattr(pack, "RULES", ())
-    return rules
 
 
 def report(coverages: Sequence[PackCoverage]) -> str:

@@ -11,20 +11,17 @@ check rather than scores).
 
 from __future__ import annotations
 
-import itertools
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from .cases import Case, CaseFileError, load_cases, run_case
 from .compiler import ast, checker, codegen, parser
 from .compiler.diagnostics import CompileError
+from .runtime.packs import Pack, compile_pack
 
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\[[^\]\n]*\]|\d{4}-\d{2}-\d{2}'
                    r'|(?<![\w.])\d+(?:\.\d+)?%?|>=|<=|==|!=|>|<')
@@ -95,7 +92,7 @@ def _changed_number(token: str) -> str:
     return f"{changed}{percent}"
 
 
-def run(root: Path, case_files: Sequence[Path], packs_dir: Path,
+def run(root: Path, case_files: Sequence[Path], packs_dir: Path | None,
         echo: Callable[[str], None] = print) -> MutationReport:
     """Mutate the rule files of the regions whose case files are given."""
     started = time.perf_counter()
@@ -137,7 +134,7 @@ def run(root: Path, case_files: Sequence[Path], packs_dir: Path,
 
 
 def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Case],
-         packs_dir: Path) -> str:
+         packs_dir: Path | None) -> str:
     """'checks' when the mutated rules do not build, 'cases' when a case fails, else ''."""
     try:
         packs = _build(mutant, texts, root)
@@ -155,10 +152,7 @@ def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Cas
     return ""
 
 
-_MODULE_NUMBERS = itertools.count(1)  # each mutant's pack modules get fresh names
-
-
-def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, ModuleType]:
+def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Pack]:
     trees: list[ast.Standard | ast.Framework] = []
     sources: dict[str, str] = {}
     for path, text in texts.items():
@@ -173,7 +167,7 @@ def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Modu
         problems = [d for d in checker.check_framework(framework) if d.severity == "error"]
         if problems:
             raise CompileError(problems)
-    packs: dict[str, ModuleType] = {}
+    packs: dict[str, Pack] = {}
     for tree in trees:
         if not isinstance(tree, ast.Standard):
             continue
@@ -182,12 +176,5 @@ def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Modu
             raise CompileError(checked.diagnostics)
         generated = codegen.generate(tree, checked, sources[tree.path],
                                      frameworks.get(tree.header.framework or ""))
-        module = ModuleType(f"policy_mutant_{next(_MODULE_NUMBERS)}")
-        namespace: dict[str, Any] = module.__dict__
-        sys.modules[module.__name__] = module  # dataclasses look their module up while built
-        try:
-            exec(compile(generated.source, f"<mutant {mutant}>", "exec"), namespace)
-        finally:
-            del sys.modules[module.__name__]
-        packs[generated.name] = module
+        packs[generated.name] = compile_pack(generated.source, f"<mutant {mutant}>")
     return packs

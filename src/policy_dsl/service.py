@@ -47,15 +47,22 @@ from .runtime import (
     SnapshotInvalid,
     decode,
     iter_outcomes,
-    load_pack,
     outcome_json,
     pack_sha256,
     read_records,
     read_snapshot,
 )
-from .runtime.describe import describe_json
+from .runtime.describe import describe_json, jsonable
 from .runtime.inputs import read_json_request
-from .runtime.packs import INDEX_FILE, IndexEntry, find_pack, read_index
+from .runtime.packs import (
+    Catalogue,
+    ManifestEntry,
+    PackRefused,
+    find_pack,
+    installed_catalogues,
+    open_catalogue,
+    verify_pack,
+)
 from .runtime.schema import result_line_schema
 
 NDJSON = "application/x-ndjson"
@@ -89,20 +96,31 @@ def error_response(status: int, message: str) -> JSONResponse:
 
 @dataclass(frozen=True, slots=True)
 class Packs:
-    """Every pack of the index, loaded once at start; looked up by `region/standard`."""
+    """Every pack of the manifest, verified and loaded once at start; looked up by
+    `region/standard`. A build after the start changes nothing served."""
 
-    index: tuple[IndexEntry, ...]
-    entries: tuple[dict[str, Any], ...]  # index.json's entries, as they are written
+    entries: tuple[ManifestEntry, ...]
     loaded: dict[str, Pack]
 
     @classmethod
-    def load(cls, directory: Path) -> Packs:
-        """Load (and so verify) every pack; raises PackNotFound naming the one that fails.
-        The index is read once: a build after the start changes nothing served."""
-        index = tuple(read_index(directory))
-        raw = json.loads((directory / INDEX_FILE).read_text(encoding="utf-8"))
-        loaded = {entry.name: _load(entry.name, directory) for entry in index}
-        return cls(index, tuple(raw["packs"]), loaded)
+    def load(cls, packs_dir: Path | None) -> Packs:
+        """Verify and load every pack of `packs_dir` (a directory or a bundle; None: the
+        installed bundles). A pack that is refused or cannot be loaded raises PackNotFound
+        (PackRefused) naming it, and stops the start."""
+        catalogues = ([open_catalogue(packs_dir)] if packs_dir is not None
+                      else installed_catalogues())
+        entries: list[ManifestEntry] = []
+        loaded: dict[str, Pack] = {}
+        for catalogue in catalogues:
+            for entry in catalogue.entries:
+                if entry.name in loaded:
+                    continue  # installed twice: load_pack says which when it matters
+                loaded[entry.name] = _verified(catalogue, entry)
+                entries.append(entry)
+        if not loaded:
+            raise PackNotFound("no packs to serve: give --packs (a directory or a bundle), or "
+                               "install a bundle")
+        return cls(tuple(entries), loaded)
 
     def get(self, region: str, standard: str, year: str | None) -> Pack:
         """The pack `region/standard` (a full name, or without its version and a year)."""
@@ -111,27 +129,29 @@ class Packs:
         except ValueError:
             raise ServiceError(400, f"year must be a whole number, not {year!r}") from None
         try:
-            entry = find_pack(self.index, f"{region}/{standard}", chosen)
+            entry = find_pack(self.entries, f"{region}/{standard}", chosen)
         except PackNotFound as error:
-            raise ServiceError(404, str(error)) from None
+            raise ServiceError(404, str(error).replace("give --year", "give ?year=")) from None
         return self.loaded[entry.name]
 
 
-def _load(name: str, directory: Path) -> Pack:
-    """One pack; any failure to load it (a missing or refused file, a module that does not
-    import) is reported as PackNotFound naming the pack, and stops the start."""
+def _verified(catalogue: Catalogue, entry: ManifestEntry) -> Pack:
+    """One pack, verified; any other failure to load it (a module that does not import) is
+    reported as PackRefused naming the pack."""
     try:
-        return load_pack(name, packs_dir=directory)
+        return verify_pack(catalogue, entry)
     except PackNotFound:
         raise
     except Exception as error:
-        raise PackNotFound(f"the pack {name} cannot be loaded from {directory}: "
-                           f"{type(error).__name__}: {error}") from None
+        raise PackRefused(f"cannot be loaded from {catalogue.where}: "
+                          f"{type(error).__name__}: {error}", entry.name) from None
 
 
-def create_app(packs_dir: Path = Path("generated"), limits: Limits | None = None) -> Starlette:
-    """The service over the packs in `packs_dir`; every pack is loaded here (PackNotFound,
-    or the loader's refusal, propagates: the caller stops the start)."""
+def create_app(packs_dir: Path | None = Path("generated"),
+               limits: Limits | None = None) -> Starlette:
+    """The service over the packs in `packs_dir` (a directory or a bundle; None: the
+    installed bundles); every pack is verified and loaded here (PackNotFound, or the
+    loader's PackRefused, propagates: the caller stops the start)."""
     limits = limits or Limits()
     packs = Packs.load(packs_dir)
     executor: ThreadPoolExecutor | None = None
@@ -150,7 +170,7 @@ def create_app(packs_dir: Path = Path("generated"), limits: Limits | None = None
         return JSONResponse({"status": "ok", "packs": len(packs.loaded)})
 
     async def list_packs(request: Request) -> Response:
-        return JSONResponse({"packs": list(packs.entries)})
+        return JSONResponse({"packs": [jsonable(entry) for entry in packs.entries]})
 
     async def describe(request: Request) -> Response:
         pack = packs.get(request.path_params["region"], request.path_params["standard"],

@@ -9,6 +9,7 @@ become code.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from functools import cache
 import jinja2
 
 from .. import __version__
+from ..runtime.packs import runtime_range
 from . import ast
 from .checker import FULL_POINTS, Checked, Type, is_weight
 
@@ -35,7 +37,8 @@ class GeneratedPack:
     name: str  # suzhou/inpatient-2023
     module: str  # suzhou_inpatient_2023
     source: str  # the Python source
-    index_entry: dict[str, object]
+    index_entry: dict[str, object]  # its entry in the manifest, generated/index.json
+    source_path: str  # the rule file it is built from
 
 
 def pack_name(standard: ast.Standard) -> str:
@@ -100,7 +103,13 @@ def generate(standard: ast.Standard, checked: Checked, source_text: str,
     context["plugin_sources"] = list(plugin_sources)
     source = _environment().get_template("pack.py.jinja").render(**context)
     header = standard.header
-    entry: dict[str, object] = {
+    sources = [{"role": "rule file", "path": standard.path, "sha256": standard.source_sha256}]
+    if framework is not None:
+        sources.append({"role": "framework", "path": framework.path,
+                        "sha256": framework.source_sha256})
+    sources += [{"role": "plugin", "path": path, "sha256": digest}
+                for path, digest in plugin_sources]
+    entry: dict[str, object] = {  # the pack's manifest entry (runtime/packs.py reads it)
         "name": pack_name(standard),
         "region": header.region,
         "standard": header.name.replace("_", "-"),
@@ -111,12 +120,14 @@ def generate(standard: ast.Standard, checked: Checked, source_text: str,
         "applies_to": header.applies_to,
         "framework": header.framework,
         "module": module_name(standard),
-        "source": standard.path,
-        "sha256": standard.source_sha256,
+        "module_file": f"{module_name(standard)}.py",
+        "pack_sha256": hashlib.sha256(source.encode("utf-8")).hexdigest(),
+        "sources": sources,
+        "compiler_version": __version__,
+        "runtime_requires": runtime_range(__version__),
     }
-    if plugin_sources:
-        entry["plugins"] = [{"path": path, "sha256": digest} for path, digest in plugin_sources]
-    return GeneratedPack(pack_name(standard), module_name(standard), source, entry)
+    return GeneratedPack(pack_name(standard), module_name(standard), source, entry,
+                         standard.path)
 
 
 @dataclass(frozen=True, slots=True)

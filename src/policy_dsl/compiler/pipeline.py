@@ -2,15 +2,21 @@
 
 Each stage is a function from its input to its output; `compile_file` runs them for one rule
 file, `build` for every rule file under `regions/`, and writes packs and the index only when
-their content changed, atomically.
+their content changed, all at once (see write_files).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import difflib
+import errno
+import fcntl
 import json
 import os
+import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +24,12 @@ from pathlib import Path
 
 import pluggy
 
+from ..runtime.packs import MANIFEST_FILE, MANIFEST_VERSION
 from . import ast, checker, codegen, parser, plugins
 from .ast import Span
 from .diagnostics import CompileError, Diagnostic
 
 RULE_FILE_SUFFIX = ".policy"
-INDEX_FILE = "index.json"
 
 
 @dataclass
@@ -238,12 +244,12 @@ def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | Non
 
 
 def finish(result: BuildResult) -> BuildResult:
-    """The packs' files and the index, once every pack is built."""
+    """The packs' files and the manifest (index.json), once every pack is built."""
     first_source: dict[str, object] = {}
     for pack in result.packs:
-        source = pack.index_entry["source"]
+        source = pack.source_path
         if pack.name in first_source:
-            span = Span(str(source), 1, 1, 1, 1)
+            span = Span(source, 1, 1, 1, 1)
             message = f"pack {pack.name} is also built from {first_source[pack.name]}"
             result.diagnostics.append((Diagnostic(
                 "C219", message, span, hint="give one of them another standard name or "
@@ -251,31 +257,173 @@ def finish(result: BuildResult) -> BuildResult:
             continue
         first_source[pack.name] = source
         result.files[f"{pack.module}.py"] = pack.source
-    index = {"packs": [pack.index_entry for pack in sorted(result.packs, key=lambda p: p.name)]}
-    result.files[INDEX_FILE] = json.dumps(index, ensure_ascii=False, indent=2) + "\n"
+    manifest = {"manifest_version": MANIFEST_VERSION,
+                "packs": [pack.index_entry for pack in sorted(result.packs, key=lambda p: p.name)]}
+    result.files[MANIFEST_FILE] = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
     return result
 
 
-def write_files(files: dict[str, str], out_dir: Path) -> list[str]:
-    """Write what changed (atomically) and remove stale packs; returns the names written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+# ---------------------------------------------------------------- writing generated/
+#
+# generated/ changes all at once: the new packs and manifest are staged in a sibling directory
+# (.generated.new-*), which is then swapped with generated/ in one step (Linux:
+# renameat2(RENAME_EXCHANGE)). Elsewhere the swap is two renames (generated/ -> .generated.old-*,
+# then the staged directory -> generated/); a build killed between them leaves no generated/
+# at all, never a mix, and the next build puts the old set back before it starts. Builds in
+# one tree take turns: each holds an exclusive flock on .generated.lock beside generated/.
+# Every change to the file system goes through the small functions below, so that a test can
+# make each of them fail in turn.
+
+
+def write_files(files: Mapping[str, str], out_dir: Path) -> list[str]:
+    """Make out_dir hold exactly `files` (besides files policyc did not generate), replacing
+    the whole set at once, and only if something changed; returns the names changed."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with build_lock(out_dir, exclusive=True):
+        _recover(out_dir)
+        changed = _changed_names(files, out_dir)
+        if not changed:
+            return []
+        staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.new-"))
+        os.chmod(staging, out_dir.stat().st_mode & 0o7777 if out_dir.is_dir() else 0o755)
+        _stage(files, out_dir, staging)
+        _swap_in(staging, out_dir)
+        _remove_tree(staging)  # now the old set (after an exchange), or already gone
+        return changed
+
+
+@contextlib.contextmanager
+def build_lock(out_dir: Path, exclusive: bool) -> Iterator[None]:
+    """An flock on .<out_dir>.lock beside out_dir: exclusive to write, shared to read (where
+    no lock file can be made, as in a read-only checkout, nothing writes: reading goes on)."""
+    lock = out_dir.parent / f".{out_dir.name}.lock"
+    if exclusive:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if exclusive:
+            raise
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+def _leftovers(out_dir: Path, kind: str) -> list[Path]:
+    return sorted(out_dir.parent.glob(f".{out_dir.name}.{kind}-*"))
+
+
+def _recover(out_dir: Path) -> None:
+    """Undo what a killed build left: the old set put back if the two-step swap stopped
+    halfway, staged directories removed."""
+    old = _leftovers(out_dir, "old")
+    if old and not out_dir.exists():
+        _rename(old[-1], out_dir)
+    for leftover in _leftovers(out_dir, "old") + _leftovers(out_dir, "new"):
+        _remove_tree(leftover)
+
+
+def _changed_names(files: Mapping[str, str], out_dir: Path) -> list[str]:
+    changed = [name for name, content in sorted(files.items())
+               if _current(out_dir / name) != content.encode("utf-8")]
+    return sorted(changed + stale_files(files, out_dir))
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _stage(files: Mapping[str, str], out_dir: Path, staging: Path) -> None:
+    """The new generated/ in `staging`: each file written and flushed to disk; files that did
+    not change, and files policyc does not manage, linked from the old set."""
+    stale = set(stale_files(files, out_dir))
+    if out_dir.is_dir():
+        for path in sorted(out_dir.iterdir()):
+            if path.name in stale or path.name == "__pycache__":
+                continue
+            content = files.get(path.name)
+            if content is None or _current(path) == content.encode("utf-8"):
+                _keep(path, staging / path.name)
     for name, content in sorted(files.items()):
-        target = out_dir / name
-        if target.exists() and target.read_text(encoding="utf-8") == content:
-            continue
-        handle, temporary = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(content)
-        os.replace(temporary, target)
-        written.append(name)
-    for stale in stale_files(files, out_dir):
-        (out_dir / stale).unlink()
-        written.append(stale)
-    return written
+        if not (staging / name).exists():
+            _write(staging / name, content.encode("utf-8"))
+    _sync_directory(staging)
 
 
-def stale_files(files: dict[str, str], out_dir: Path) -> list[str]:
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        _rename(staging, out_dir)
+    elif not _exchange(staging, out_dir):
+        old = out_dir.parent / f".{out_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
+        _rename(out_dir, old)
+        _rename(staging, out_dir)
+        _remove_tree(old)
+    _sync_directory(out_dir.parent)
+
+
+def _write(path: Path, data: bytes) -> None:
+    with path.open("xb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _keep(source: Path, target: Path) -> None:
+    """An unchanged file into the staged set: a hard link (same file, same time stamps)."""
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True)
+        return
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _rename(source: Path, target: Path) -> None:
+    os.rename(source, target)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two directories atomically (Linux renameat2 with RENAME_EXCHANGE); False where
+    the system or file system cannot, so the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)  # glibc 2.28 or newer
+    if renameat2 is None:
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                 rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP}:
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _sync_directory(path: Path) -> None:
+    handle = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def stale_files(files: Mapping[str, str], out_dir: Path) -> list[str]:
     """Pack modules in generated/ that no rule file produces any more."""
     if not out_dir.is_dir():
         return []
@@ -284,16 +432,17 @@ def stale_files(files: dict[str, str], out_dir: Path) -> list[str]:
                   and p.read_text(encoding="utf-8").startswith("# Generated by policyc"))
 
 
-def differences(files: dict[str, str], out_dir: Path) -> list[str]:
+def differences(files: Mapping[str, str], out_dir: Path) -> list[str]:
     """Unified diffs between what generated/ holds and what a build would write."""
     diffs = []
-    for name, content in sorted(files.items()):
-        target = out_dir / name
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != content:
-            diffs.append("".join(difflib.unified_diff(
-                current.splitlines(keepends=True), content.splitlines(keepends=True),
-                f"{out_dir.name}/{name} (committed)", f"{out_dir.name}/{name} (built)", n=2)))
-    for stale in stale_files(files, out_dir):
-        diffs.append(f"{out_dir.name}/{stale}: no rule file produces it any more\n")
+    with build_lock(out_dir, exclusive=False):
+        for name, content in sorted(files.items()):
+            current = (_current(out_dir / name) or b"").decode("utf-8", errors="replace")
+            if current != content:
+                diffs.append("".join(difflib.unified_diff(
+                    current.splitlines(keepends=True), content.splitlines(keepends=True),
+                    f"{out_dir.name}/{name} (committed)", f"{out_dir.name}/{name} (built)",
+                    n=2)))
+        for stale in stale_files(files, out_dir):
+            diffs.append(f"{out_dir.name}/{stale}: no rule file produces it any more\n")
     return diffs

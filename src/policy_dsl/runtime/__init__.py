@@ -43,7 +43,19 @@ from .framework import (
     settlement_json,
 )
 from .inputs import InputRecord, InputUnreadable, decode, guess_format, read_records
-from .packs import FactInfo, ItemInfo, Pack, PackInfo, PackNotFound, find_pack, load_pack
+from .packs import (
+    PROVENANCE_FIELDS,
+    FactInfo,
+    ItemInfo,
+    Pack,
+    PackInfo,
+    PackModule,
+    PackNotFound,
+    PackRefused,
+    Provenance,
+    find_pack,
+    load_pack,
+)
 from .results import (
     ItemScore,
     Line,
@@ -95,6 +107,7 @@ from .values import (
 __all__ = [
     "FRAMEWORK_FIELDS",
     "FRAMEWORK_INPUTS",
+    "PROVENANCE_FIELDS",
     "ZERO",
     "Band",
     "CohortBasis",
@@ -121,7 +134,10 @@ __all__ = [
     "Outcome",
     "Pack",
     "PackInfo",
+    "PackModule",
     "PackNotFound",
+    "PackRefused",
+    "Provenance",
     "Raw",
     "Reason",
     "RecordInvalid",

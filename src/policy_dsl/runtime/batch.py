@@ -7,7 +7,7 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import localcontext
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from .framework import (
     settlement_json,
 )
 from .inputs import InputRecord
-from .packs import Pack
+from .packs import Pack, Provenance
 from .results import Score
 from .values import RecordInvalid
 
@@ -36,6 +36,7 @@ class Outcome:
     error: str | None
     settlement: Settlement | None = None  # for a pack under a framework
     framework: bool = False  # the pack is under a framework: its output has those fields
+    provenance: Provenance = field(kw_only=True)  # the pack that made it, in every line
 
 
 def score_batch(pack: Pack, records: Sequence[InputRecord], explain: bool = True,
@@ -76,7 +77,8 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord], explain: bool = Tr
     one score at a time. Without `explain` the scores carry no reason lines, and scoring
     takes about 40% less time. A snapshot made with another pack raises SnapshotInvalid
     before any outcome."""
-    rules: FrameworkRules | None = getattr(pack, "FRAMEWORK", None)
+    rules: FrameworkRules | None = pack.FRAMEWORK
+    provenance = pack.provenance
     problems, valid, values = validated_batch(pack, records, cohorts)
     scorable: dict[int, tuple[Any, Any]] = {}
     for (index, facts), cohort in zip(valid, values, strict=True):
@@ -86,7 +88,8 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord], explain: bool = Tr
             scorable[index] = (facts, cohort)
     for index, record in enumerate(records):
         if index in problems:
-            yield Outcome(record, None, problems[index], None, rules is not None)
+            yield Outcome(record, None, problems[index], None, rules is not None,
+                          provenance=provenance)
             continue
         facts, cohort = scorable.pop(index)
         try:
@@ -95,16 +98,19 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord], explain: bool = Tr
                 settlement = (settle(rules, facts.settlement, score.exact, explain)
                               if rules is not None else None)
         except Undefined as problem:
-            yield Outcome(record, None, f"{record.where}: {problem}", None, rules is not None)
+            yield Outcome(record, None, f"{record.where}: {problem}", None, rules is not None,
+                          provenance=provenance)
         else:
-            yield Outcome(record, score, None, settlement, rules is not None)
+            yield Outcome(record, score, None, settlement, rules is not None,
+                          provenance=provenance)
 
 
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
     """The stable output shape: id, total, earned, applicable_max, items, error; under a
     framework also status, own_score, final_score, grades, adjustments, refund, renewal,
-    publicize and referral. An institution that is not assessed this year (deferred,
-    terminated, exited) has no score. With `explain`, each item's reason lines
+    publicize and referral; last the pack's name and the SHA-256 of its file (`pack`,
+    `pack_sha256`), so every line says what made it. An institution that is not assessed this
+    year (deferred, terminated, exited) has no score. With `explain`, each item's reason lines
     (`explanation`) and the settlement's steps (`settlement_explanation`)."""
     settlement = outcome.settlement
     assessed = settlement is None or settlement.status == "assessed"
@@ -123,6 +129,7 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
         line.update(settlement_json(settlement))
     elif outcome.framework:
         line.update(dict.fromkeys(SETTLEMENT_FIELDS))
+    line.update(outcome.provenance.fields())
     if explain and score is not None:
         line["explanation"] = {
             str(item.number): [

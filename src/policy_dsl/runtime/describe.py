@@ -16,7 +16,7 @@ def describe_json(pack: Pack) -> dict[str, object]:
     described = jsonable(pack.INFO)
     assert isinstance(described, dict)
     described["framework_inputs"] = jsonable(
-        FRAMEWORK_INPUTS if hasattr(pack, "FRAMEWORK") else ())
+        FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ())
     return described
 
 

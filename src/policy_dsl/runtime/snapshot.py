@@ -30,13 +30,9 @@ SNAPSHOT_VERSION = 1
 
 
 def pack_sha256(pack: Pack) -> str:
-    """The hash that ties a snapshot to its pack.
-
-    PLACEHOLDER until the pack manifest lands: the rule file's SHA-256 from the pack's
-    header (`INFO.source_sha256`); then the SHA-256 of the pack file's bytes, from the
-    manifest. Every caller goes through this one function.
-    """
-    return pack.INFO.source_sha256
+    """The hash that ties a snapshot to its pack: the SHA-256 of the pack file's bytes, as
+    the verified loader computed it (the `pack_sha256` of every result line)."""
+    return pack.provenance.pack_sha256
 
 
 class SnapshotInvalid(ValueError):
