@@ -11,12 +11,14 @@ from .packs import Pack
 
 
 def describe_json(pack: Pack) -> dict[str, object]:
-    """The pack's info (facts with types, labels, bounds and when required; items) and, for
-    a pack under a framework, the framework's inputs. Decimals and dates are strings."""
+    """The pack's info (facts with types, labels, bounds and when required; items), for a
+    pack under a framework the framework's inputs, and the cohort values (what each is
+    computed from: what a cohort snapshot holds). Decimals and dates are strings."""
     described = jsonable(pack.INFO)
     assert isinstance(described, dict)
     described["framework_inputs"] = jsonable(
         FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ())
+    described["cohorts"] = jsonable(pack.COHORTS)  # what a cohort snapshot holds
     return described
 
 
