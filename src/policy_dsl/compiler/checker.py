@@ -530,7 +530,9 @@ class _Checker:
                        rule.span, hint=self.suggest(rule.source, self.facts))
             return
         self.used.add(rule.source)
-        record = self.records[fact.type.name]
+        record = self.records.get(fact.type.name)
+        if record is None:  # the fact's type names no record: C214 at the fact already
+            return
         fields = {f.name: f.type.name for f in record.fields}
         wanted = {"item": {"text", "count"}, "points": NUMERIC_BASES, "evidence": {"text"}}
         for name, types in wanted.items():
@@ -697,7 +699,9 @@ class _Checker:
         if record_type is None or record_type.kind != "record":
             self.error("C203", f"'{variable}' is not an entry of a list here", span)
             return NUMBER
-        record = self.records[record_type.name or ""]
+        record = self.records.get(record_type.name or "")
+        if record is None:  # a list of a record type that is not declared: C214 already
+            return NUMBER
         for record_field in record.fields:
             if record_field.name == field_name:
                 return self.resolve_type(record_field.type) or NUMBER

@@ -6,6 +6,9 @@ run and raises `CompileError` with all of them, so an author fixes a file in one
 
 from __future__ import annotations
 
+import os
+import traceback
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -13,6 +16,9 @@ from typing import Literal
 from .ast import Span
 
 Severity = Literal["error", "warning"]
+
+# Source lines longer than this are shown as a window around the caret.
+SHOWN_WIDTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +33,53 @@ class Diagnostic:
         """The finding as an author reads it: position, message, source line, caret, hint."""
         lines = [f"{self.span}: {self.severity} {self.code}: {self.message}"]
         if source is not None:
-            source_lines = source.splitlines()
-            if 1 <= self.span.line <= len(source_lines):
-                text = source_lines[self.span.line - 1]
+            shown = source_line(source, self.span.line)
+            if shown is not None:
                 width = 1
                 if self.span.end_line == self.span.line:
                     width = max(1, self.span.end_column - self.span.column)
+                text, caret = _with_caret(shown, self.span.column, width)
                 lines.append(f"    {text}")
-                lines.append("    " + " " * (self.span.column - 1) + "^" * width)
+                lines.append(f"    {caret}")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
+
+
+def source_line(source: str, line: int) -> str | None:
+    """Line `line` of a source, counted as the parser counts (a line ends at \\n only, so a
+    U+2028, U+0085 or form feed inside a comment or text does not shift the lines); a BOM
+    and a line's \\r are left out."""
+    lines = source.removeprefix("\ufeff").split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    return lines[line - 1].removesuffix("\r")
+
+
+def _with_caret(text: str, column: int, width: int) -> tuple[str, str]:
+    """The line as shown and the caret line under columns [column, column + width): tabs are
+    kept under tabs, wide (CJK) characters take two cells, controls are shown as spaces, and
+    a long line is cut to a window around the caret."""
+    start = column - 1
+    if len(text) > SHOWN_WIDTH:
+        first = max(0, min(start - SHOWN_WIDTH // 3, len(text) - SHOWN_WIDTH))
+        cut = text[first:first + SHOWN_WIDTH]
+        prefix = "..." if first > 0 else ""
+        suffix = "..." if first + SHOWN_WIDTH < len(text) else ""
+        text, start = prefix + cut + suffix, start - first + len(prefix)
+        width = min(width, SHOWN_WIDTH)
+    shown = "".join(" " if _is_control(c) else c for c in text)
+    before = "".join("\t" if c == "\t" else " " * _cells(c) for c in shown[:start])
+    under = sum(_cells(c) for c in shown[start:start + width]) or 1
+    return shown, before + "^" * max(1, min(under, 2 * SHOWN_WIDTH))
+
+
+def _is_control(char: str) -> bool:
+    return char != "\t" and unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}
+
+
+def _cells(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1
 
 
 class CompileError(Exception):
@@ -46,3 +88,16 @@ class CompileError(Exception):
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
         super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+def internal_fault(file: str, stage: str, error: Exception) -> Diagnostic:
+    """C299: the last-resort finding when a stage fails on a file in a way no check foresaw;
+    the build goes on with the other files and fails (exit 1), never with a traceback."""
+    if os.environ.get("POLICYC_DEBUG"):
+        traceback.print_exception(error)
+    return Diagnostic(
+        "C299", f"internal fault while {stage} this file ({type(error).__name__}: "
+        f"{str(error)[:200]})", Span(file, 1, 1, 1, 1),
+        hint="this is a fault in policyc that this file brings out; please report it with "
+        "the file (POLICYC_DEBUG=1 shows the traceback), and meanwhile look for what is "
+        "unusual in the file")

@@ -7,8 +7,12 @@ builds (`policyc_city_standards`); then, for each city standard, every other hoo
 its overrides. An override names its target: an unknown item is an error, and two plugins
 overriding the same item conflict unless exactly one declares `precedence=True`.
 
-Every hook returns a list (or None for "nothing"); a plugin that raises, or returns anything
-else, gets an error naming the plugin and the hook.
+Every hook returns a list (or None for "nothing") of its own type, each field of the type it
+says (item numbers whole numbers, points a Decimal, an int or a text, never a float; texts
+non-empty; citations a list of reading ids). A plugin that raises anything (SystemExit and
+KeyboardInterrupt included), takes longer than a few seconds (`plugins.HOOK_TIME_LIMIT`), or
+returns anything else gets an error naming the plugin file, the hook and the line, and the
+build fails.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ exceptions into `Diagnostic`s, so nothing of Lark leaks into the rest of the com
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -23,6 +25,16 @@ from . import ast
 from .diagnostics import CompileError, Diagnostic
 
 GRAMMAR_FILE = "policy.lark"
+
+# How deeply a rule file may nest: blocks, rules and expressions together, each operator,
+# `not`, `if` or function call one level (the shipped rule files reach 9). Beyond it a file is
+# refused with P101 at the expression, long before Python's own recursion limit is near, so
+# every later stage (which walks the tree recursively) is safe.
+MAX_NESTING = 64
+# The most digits a number in a rule file may have (Decimal's 28 significant digits).
+MAX_DIGITS = 28
+# The escapes a quoted text admits; any other is P102 at its column.
+ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
 
 
 def _grammar_text() -> str:
@@ -50,15 +62,26 @@ def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | as
     """Parse one rule file; raises CompileError with positioned diagnostics."""
     data = path.read_bytes()
     name = display_path or str(path)
+    body = data.removeprefix(codecs.BOM_UTF8)  # a BOM is no character of line 1
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        span = ast.Span(name, 1, 1, 1, 1)
-        raise CompileError(
-            [Diagnostic("P001", f"the file is not UTF-8 text ({error.reason})", span,
-                        hint="save rule files as UTF-8")]
-        ) from None
+        raise CompileError([_not_utf8(body, error, name)]) from None
     return parse_text(text, name, hashlib.sha256(data).hexdigest())
+
+
+def _not_utf8(data: bytes, error: UnicodeDecodeError, file: str) -> Diagnostic:
+    """P001 at the line and column (in characters, as the parser counts) of the first byte
+    of `data` (a file's bytes after any BOM) that is not UTF-8."""
+    bad = error.start
+    line_start = data.rfind(b"\n", 0, bad) + 1
+    before = data[line_start:bad].decode("utf-8", errors="replace")
+    line, column = data.count(b"\n", 0, bad) + 1, len(before) + 1
+    return Diagnostic("P001", f"the file is not UTF-8 text: byte 0x{data[bad]:02x} cannot "
+                      f"start or continue a character ({error.reason})",
+                      ast.Span(file, line, column, line, column + 1),
+                      hint="save rule files as UTF-8 (an editor's 'encoding' setting; text "
+                      "from GBK or GB18030 files must be converted)")
 
 
 def parse_text(text: str, file: str,
@@ -69,6 +92,7 @@ def parse_text(text: str, file: str,
         tree = _lark().parse(text, start="start")
     except UnexpectedInput as error:
         raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    _check_tree(tree, file)
     builder = _AstBuilder(file)
     try:
         built = builder.transform(tree)
@@ -98,6 +122,7 @@ def parse_item(text: str, file: str) -> ast.Item:
         tree = _lark().parse(text, start="item")
     except UnexpectedInput as error:
         raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    _check_tree(tree, file)
     try:
         item = _AstBuilder(file).transform(tree)
     except lark.exceptions.VisitError as error:
@@ -209,7 +234,10 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnost
         line, column = _last_position(text)
     else:  # pragma: no cover - Lark raises only the three kinds above
         message = str(error)
-    span = ast.Span(file, line, column, line, column + 1)
+    width = 1
+    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+        width = max(1, len(str(error.token).split("\n")[0]))
+    span = ast.Span(file, line, column, line, column + width)
     return Diagnostic("P100", message, span, hint=hint)
 
 
@@ -234,8 +262,65 @@ def _hint_for(token: Token, expected: set[str]) -> str | None:
 
 
 def _last_position(text: str) -> tuple[int, int]:
-    lines = text.splitlines() or [""]
-    return len(lines), len(lines[-1]) + 1
+    lines = text.split("\n")  # lines end at \n only, as Lark counts them
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return len(lines), len(lines[-1].rstrip("\r")) + 1
+
+
+def _check_tree(tree: lark.Tree[Token], file: str) -> None:
+    """What the grammar admits but the later stages cannot take: nesting beyond MAX_NESTING,
+    numbers beyond MAX_DIGITS, unknown escapes in quoted texts. Walks without recursion."""
+    problems: list[Diagnostic] = []
+    stack: list[tuple[lark.Tree[Token], int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            problems.append(_too_deep(node, file))
+            continue
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                stack.append((child, depth + 1))
+            elif isinstance(child, Token):
+                problems.extend(_token_problems(child, file))
+    if problems:
+        problems.sort(key=lambda d: (d.span.line, d.span.column))
+        once = [d for i, d in enumerate(problems) if d.code != "P101" or not any(
+            (e.code, e.span.line) == ("P101", d.span.line) for e in problems[:i])]
+        raise CompileError(once[:20])  # one P101 a line: the first level beyond the limit
+
+
+def _too_deep(node: lark.Tree[Token], file: str) -> Diagnostic:
+    meta = node.meta
+    line, column = (1, 1) if getattr(meta, "empty", True) else (meta.line, meta.column)
+    return Diagnostic("P101", f"this nests more than {MAX_NESTING} levels deep (blocks, "
+                      "rules and expressions together)", ast.Span(file, line, column, line,
+                                                                   column + 1),
+                      hint="split a long expression into derived values (let NAME \"label\" "
+                      "= ...) and use them; a chain of operators counts one level each")
+
+
+def _token_problems(token: Token, file: str) -> list[Diagnostic]:
+    line, column = token.line or 1, token.column or 1
+    if token.type in {"DECIMAL", "PERCENT", "INT"}:
+        digits = len(str(token).rstrip("%").replace(".", "").lstrip("0"))
+        if digits > MAX_DIGITS:
+            return [Diagnostic("P103", f"a number has at most {MAX_DIGITS} digits; this one "
+                               f"has {digits}", ast.Span(file, line, column, line,
+                                                         column + len(token)))]
+        return []
+    if token.type != "STRING":
+        return []
+    found = []
+    for escape in re.finditer(r"\\(.)", str(token)[1:-1], re.DOTALL):
+        if escape.group(1) not in ESCAPES:
+            at = column + 1 + escape.start()
+            found.append(Diagnostic(
+                "P102", f"unknown escape '\\{escape.group(1)}' in a quoted text",
+                ast.Span(file, line, at, line, at + 2),
+                hint='the escapes are \\" (a quote), \\\\ (a backslash) and \\n (a new '
+                'line); write \\\\ for a backslash itself, e.g. "C:\\\\new"'))
+    return found
 
 
 # ---------------------------------------------------------------- tree -> AST
@@ -249,8 +334,10 @@ def _decimal(token: Token | str) -> Decimal:
 
 
 def _unquote(token: Token) -> str:
-    body = str(token)[1:-1]
-    return body.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+    """A quoted text's content, its escapes decoded in one pass (so "C:\\\\new" keeps its
+    backslash); `_check_tree` has refused unknown escapes already."""
+    return re.sub(r"\\(.)", lambda m: ESCAPES.get(m.group(1), m.group(0)), str(token)[1:-1],
+                  flags=re.DOTALL)
 
 
 @v_args(inline=True, meta=True)

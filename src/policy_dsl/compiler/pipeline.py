@@ -27,7 +27,7 @@ import pluggy
 from ..runtime.packs import MANIFEST_FILE, MANIFEST_VERSION
 from . import ast, checker, codegen, parser, plugins
 from .ast import Span
-from .diagnostics import CompileError, Diagnostic
+from .diagnostics import CompileError, Diagnostic, internal_fault
 
 RULE_FILE_SUFFIX = ".policy"
 
@@ -61,11 +61,18 @@ def read_source(path: Path, root: Path) -> Source:
     resolved = path.resolve()
     display = resolved.relative_to(root.resolve()).as_posix() \
         if resolved.is_relative_to(root.resolve()) else str(path)
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as error:
+        return Source(display, "", None, [Diagnostic(
+            "P000", f"cannot read the file ({error.strerror or error})",
+            Span(display, 1, 1, 1, 1))])
     try:
         return Source(display, text, parser.parse_file(path, display), [])
     except CompileError as error:
         return Source(display, text, None, list(error.diagnostics))
+    except Exception as error:  # the last resort: one bad file never takes the build down
+        return Source(display, text, None, [internal_fault(display, "parsing", error)])
 
 
 def compile_standard(standard: ast.Standard, text: str,
@@ -73,13 +80,20 @@ def compile_standard(standard: ast.Standard, text: str,
                      plugin_sources: Sequence[plugins.PluginSource] = (),
                      ) -> tuple[codegen.GeneratedPack | None, list[Diagnostic]]:
     """Check one standard and generate its pack (None when there are errors)."""
-    checked = checker.check(standard, frameworks)
+    try:
+        checked = checker.check(standard, frameworks)
+    except Exception as error:  # the last resort: one bad file never takes the build down
+        return None, [internal_fault(standard.path, "checking", error)]
     if not checked.ok:
         return None, checked.diagnostics
     framework = frameworks.get(standard.header.framework or "")
     extra = [(p.path, p.sha256) for p in plugin_sources]
-    return (codegen.generate(standard, checked, text, framework, extra),
-            checked.diagnostics)
+    try:
+        pack = codegen.generate(standard, checked, text, framework, extra)
+    except Exception as error:
+        return None, [*checked.diagnostics,
+                      internal_fault(standard.path, "generating the pack of", error)]
+    return pack, checked.diagnostics
 
 
 def read_sources(root: Path, regions_dir: Path | None = None
@@ -91,7 +105,10 @@ def read_sources(root: Path, regions_dir: Path | None = None
     for source in sources:
         diagnostics.extend((d, source.text) for d in source.diagnostics)
         if isinstance(source.tree, ast.Framework):
-            found = checker.check_framework(source.tree)
+            try:
+                found = checker.check_framework(source.tree)
+            except Exception as error:  # the last resort, as for standards
+                found = [internal_fault(source.path, "checking", error)]
             diagnostics.extend((d, source.text) for d in found)
             frameworks[source.tree.name] = source.tree
     return sources, frameworks, diagnostics
@@ -120,10 +137,23 @@ def build(root: Path, regions_dir: Path | None = None,
     try:
         manager = manager or plugins.plugin_manager([root / "plugins"], root)
     except CompileError as error:
-        result.diagnostics.extend((d, "") for d in error.diagnostics)
+        result.diagnostics.extend((d, plugin_text(root, d.span.file))
+                                  for d in error.diagnostics)
+        return finish(result)
+    except Exception as error:  # the last resort, e.g. broken package metadata
+        result.diagnostics.append((internal_fault("plugins", "loading the plugins in", error),
+                                   ""))
         return finish(result)
     build_cities(plugins.CityPlugins(manager), bases, frameworks, result)
     return finish(result)
+
+
+def plugin_text(root: Path, display: str) -> str:
+    """A plugin file's text for the line under a diagnostic ("" when it cannot be read)."""
+    try:
+        return (root / display).read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
 
 
 @dataclass(frozen=True)
@@ -141,20 +171,37 @@ class City:
 def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
                    findings: plugins.Findings) -> Iterator[City]:
     """Each city standard the plugins declare, over its base (errors go to `findings`)."""
+    declared: dict[str, str] = {}  # city pack -> the plugin declaring it
     for plugin, city, span in city_plugins.city_standards(findings):
         base = bases.get(city.base)
         if base is None or not isinstance(base.tree, ast.Standard):
             findings.error("X305", f"plugin {plugin}: city standard {city.name} names base "
                            f"pack {city.base!r}, which no rule file builds", span,
+                           city_plugins.source(plugin).text,
                            hint="bases: " + ", ".join(sorted(bases)))
             continue
-        overrides = city_plugins.overrides(city, findings)
-        standard = plugins.apply_overrides(base.tree, city, plugin, overrides, city_plugins,
-                                           findings)
+        try:
+            overrides = city_plugins.overrides(city, findings)
+            standard = plugins.apply_overrides(base.tree, city, plugin, overrides,
+                                               city_plugins, findings, span)
+        except Exception as error:  # the last resort: one bad city never takes the build down
+            findings.diagnostics.append((internal_fault(plugin, "building a city standard "
+                                                        "from", error), ""))
+            continue
         if standard is None:
             continue
+        name = codegen.pack_name(standard)
+        if name in bases or name in declared:
+            other = bases[name].path if name in bases else f"plugin {declared[name]}"
+            findings.error("X305", f"plugin {plugin}: city standard {city.name} would build "
+                           f"pack {name}, which {other} builds already", span,
+                           city_plugins.source(plugin).text,
+                           hint="give the city standard a name of its own, e.g. the "
+                           "city's name first (changchun_medical_inpatient)")
+            continue
+        declared[name] = plugin
         used = tuple(sorted({plugin} | {p for p, _, _ in overrides}))
-        yield City(codegen.pack_name(standard), standard, base, plugin, used, span)
+        yield City(name, standard, base, plugin, used, span)
 
 
 def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
@@ -234,7 +281,10 @@ def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | Non
         standard, text = city.standard, city.base.text
         used = tuple(city_plugins.source(p) for p in city.used)
     framework = frameworks.get(standard.header.framework or "")
-    checked = checker.check(standard, frameworks)
+    try:
+        checked = checker.check(standard, frameworks)
+    except Exception as error:  # the last resort, as in build
+        return None, [(internal_fault(standard.path, "checking", error), "")]
     found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
              + ([(d, text) for d in checked.diagnostics] if city is None
                 else located_in_city(city, city_plugins, checked.diagnostics)))
