@@ -581,7 +581,8 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
     if show_coverage:
         from . import coverage
 
-        click.echo(coverage.report(coverage.measure(results, packs_dir)))
+        click.echo(coverage.report(coverage.measure(results, packs_dir),
+                                   coverage.without_cases(results, packs_dir, targets)))
     if errors:
         sys.exit(EXIT_RULE_ERRORS)
     if failed:

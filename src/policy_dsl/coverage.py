@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .cases import CaseResult
 from .runtime import FrameworkRules, RuleInfo, load_pack
+from .runtime.packs import read_index
 
 APPLIES = "takes effect"
 NOT = "does not take effect"
@@ -124,8 +125,20 @@ def _framework_reached(result: CaseResult, rules: FrameworkRules) -> set[str]:
     return reached
 
 
-def report(coverages: Sequence[PackCoverage]) -> str:
+def without_cases(results: Sequence[CaseResult], packs_dir: Path | None,
+                  targets: Sequence[str] = ()) -> list[str]:
+    """The packs (of the targeted regions or packs; all when none are given) that no case
+    of the run scores: a standard without any regression case."""
+    tested = {result.case.pack for result in results}
+    chosen = [entry for entry in read_index(packs_dir)
+              if not targets or any(t in {entry.region, entry.name}
+                                    or entry.name.startswith(f"{t}/") for t in targets)]
+    return sorted(entry.name for entry in chosen if entry.name not in tested)
+
+
+def report(coverages: Sequence[PackCoverage], untested: Sequence[str] = ()) -> str:
     lines = ["rule coverage:"]
+    lines += [f"  {name}: no regression case at all" for name in untested]
     for coverage in coverages:
         lines.append(f"  {coverage.pack}: {coverage.reached} of {coverage.branches} "
                      f"outcomes reached ({coverage.percent:.1f}%)")

@@ -7,10 +7,22 @@ weights; a whole number n becomes n − 1, a decimal loses one unit of its last 
 1) and every comparison (>= ↔ >, <= ↔ <, == ↔ !=). Left alone: texts and comments, item
 numbers, the version and dates, and facts' input bounds (`in 0..100`, which validation cases
 check rather than scores).
+
+A change no case caught is then tried for equivalence: the original and the changed packs
+score the same probe inputs, and a change that moves no result on any of them is labelled
+"equivalent" and not counted against the cases. The probes are every case's records, and
+each case's first record with one fact at a time set to a probe value: its declared bounds,
+and the numbers on the changed line (before and after the change) and a unit, a tenth and a
+hundredth either side of them (for a count 0, 1, 2 and those numbers ± 1; for a bool both;
+for an enum each member; for a non-empty list of records, every entry's field at once).
+This is a sample, not a proof: a change that matters only through a value the probes do not
+try (a derived share far from the changed number, a list the cases leave empty) can be
+labelled equivalent wrongly, so the equivalent ones are listed by line for a person to read.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +33,7 @@ from pathlib import Path
 from .cases import Case, CaseFileError, load_cases, run_case
 from .compiler import ast, checker, codegen, parser
 from .compiler.diagnostics import CompileError
+from .runtime import FactInfo, InputRecord, outcome_json, score_batch
 from .runtime.packs import Pack, compile_pack
 
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\[[^\]\n]*\]|\d{4}-\d{2}-\d{2}'
@@ -48,6 +61,7 @@ class MutationReport:
     caught_by_cases: int = 0
     caught_by_checks: int = 0
     survivors: list[Mutant] = field(default_factory=list)
+    equivalent: list[Mutant] = field(default_factory=list)  # no result moved on any probe
     seconds: float = 0.0
 
     @property
@@ -55,8 +69,13 @@ class MutationReport:
         return self.caught_by_cases + self.caught_by_checks
 
     @property
+    def counted(self) -> int:
+        """The mutants a case could catch: all but the equivalent ones."""
+        return self.mutants - len(self.equivalent)
+
+    @property
     def ok(self) -> bool:
-        return self.mutants > 0 and self.caught * 100 >= 95 * self.mutants
+        return self.counted > 0 and self.caught * 100 >= 95 * self.counted
 
 
 def mutants(path: Path, text: str) -> Iterator[Mutant]:
@@ -113,6 +132,7 @@ def run(root: Path, case_files: Sequence[Path], packs_dir: Path | None,
         texts = {path: path.read_text(encoding="utf-8") for path in files}
         echo(f"{region.relative_to(root).as_posix()}: {len(cases)} cases, "
              f"{len(files)} rule files")
+        originals: dict[str, Pack] | None = None
         for path in files:
             for mutant in mutants(path.relative_to(root), texts[path]):
                 report.mutants += 1
@@ -122,15 +142,100 @@ def run(root: Path, case_files: Sequence[Path], packs_dir: Path | None,
                 elif verdict == "cases":
                     report.caught_by_cases += 1
                 else:
-                    report.survivors.append(mutant)
+                    originals = originals or _build(None, texts, root)
+                    if equivalent(mutant, originals, _build(mutant, texts, root), cases):
+                        report.equivalent.append(mutant)
+                    else:
+                        report.survivors.append(mutant)
     report.seconds = time.perf_counter() - started
     for survivor in report.survivors:
         echo(f"  not caught: {survivor}")
-    percent = 100 * report.caught / report.mutants if report.mutants else 0.0
+    for same in report.equivalent:
+        echo(f"  equivalent (no result moved on any probe input): {same}")
+    percent = 100 * report.caught / report.counted if report.counted else 0.0
     echo(f"{report.mutants} mutants: {report.caught_by_cases} caught by cases, "
-         f"{report.caught_by_checks} by build-time checks, {len(report.survivors)} not caught "
-         f"({percent:.1f}% caught) in {report.seconds:.0f} s")
+         f"{report.caught_by_checks} by build-time checks, {len(report.equivalent)} "
+         f"equivalent, {len(report.survivors)} not caught ({percent:.1f}% of the "
+         f"{report.counted} non-equivalent caught) in {report.seconds:.0f} s")
     return report
+
+
+# ---------------------------------------------------------------- equivalent mutants
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
+
+def equivalent(mutant: Mutant, originals: dict[str, Pack], changed: dict[str, Pack],
+               cases: Sequence[Case]) -> bool:
+    """Whether the changed packs give every probe input the same results as the originals
+    (the probes: see the module's docstring)."""
+    line = mutant.text.splitlines()[mutant.line - 1] if mutant.text else ""
+    original_line = line[:mutant.column - 1] + mutant.original \
+        + line[mutant.column - 1 + len(mutant.replacement):]
+    numbers = {Decimal(n) for text in (line, original_line) for n in NUMBER.findall(text)}
+    for name, pack in originals.items():
+        other = changed.get(name)
+        if other is None:
+            return False
+        batches = [case.records for case in cases if case.pack == name]
+        for batch in probes(batches, pack.INFO.facts, numbers):
+            if _results(pack, batch) != _results(other, batch):
+                return False
+    return True
+
+
+def _results(pack: Pack, batch: list[dict[str, object]]) -> list[dict[str, object]]:
+    records = [InputRecord(i + 1, r.get("id"), r) for i, r in enumerate(batch)]
+    shown = []
+    for outcome in score_batch(pack, records, explain=False):
+        result = outcome_json(outcome)
+        result.pop("pack", None)
+        result.pop("pack_sha256", None)
+        shown.append(result)
+    return shown
+
+
+def probes(batches: Sequence[list[dict[str, object]]], facts: Sequence[FactInfo],
+           numbers: set[Decimal]) -> Iterator[list[dict[str, object]]]:
+    """Each batch as it is, then with its first record's facts set, one at a time, to each
+    probe value; no batch twice."""
+    seen: set[str] = set()
+    for batch in batches:
+        first = batch[0]
+        for candidate in [batch] + [
+                [{**first, fact.name: value}, *batch[1:]]
+                for fact in facts for value in probe_values(fact, numbers, first)]:
+            key = json.dumps(candidate, sort_keys=True, default=str, ensure_ascii=False)
+            if key not in seen:
+                seen.add(key)
+                yield candidate
+
+
+def probe_values(fact: FactInfo, numbers: set[Decimal], record: dict[str, object]
+                 ) -> list[object]:
+    entries = record.get(fact.name)
+    if fact.fields and isinstance(entries, list) and entries \
+            and all(isinstance(e, dict) for e in entries):
+        # a list of records: every entry's field set to each of the field's probe values
+        return [[{**e, field.name: value} for e in entries] for field in fact.fields
+                for value in probe_values(field, numbers, {})]
+    if fact.type == "bool":
+        return [True, False]
+    if fact.members:
+        return [code for code, _ in fact.members]
+    if fact.type == "count":
+        whole = {n + d for n in numbers for d in (-1, 0, 1) if n == n.to_integral_value()}
+        values = sorted({Decimal(0), Decimal(1), Decimal(2)} | whole)
+        return [int(v) for v in values if _within(v, fact) and v >= 0]
+    if fact.type not in {"number", "score", "points", "money", "percent"}:
+        return []
+    near = {n + d for n in numbers for d in (-1, Decimal("-0.1"), Decimal("-0.01"), 0,
+                                             Decimal("0.01"), Decimal("0.1"), 1)}
+    bounds = {b for b in (fact.low, fact.high) if b is not None}
+    return [str(v) for v in sorted(near | bounds) if _within(v, fact)]
+
+
+def _within(value: Decimal, fact: FactInfo) -> bool:
+    return (fact.low is None or value >= fact.low) and (fact.high is None or value <= fact.high)
 
 
 def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Case],
@@ -152,12 +257,13 @@ def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Cas
     return ""
 
 
-def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Pack]:
+def _build(mutant: Mutant | None, texts: dict[Path, str], root: Path) -> dict[str, Pack]:
+    """The region's packs, compiled in memory (with the change, when a mutant is given)."""
     trees: list[ast.Standard | ast.Framework] = []
     sources: dict[str, str] = {}
     for path, text in texts.items():
         display = path.relative_to(root).as_posix()
-        if display == mutant.path.as_posix():
+        if mutant is not None and display == mutant.path.as_posix():
             text = mutant.text
         tree = parser.parse_text(text, display)
         trees.append(tree)
@@ -176,5 +282,6 @@ def _build(mutant: Mutant, texts: dict[Path, str], root: Path) -> dict[str, Pack
             raise CompileError(checked.diagnostics)
         generated = codegen.generate(tree, checked, sources[tree.path],
                                      frameworks.get(tree.header.framework or ""))
-        packs[generated.name] = compile_pack(generated.source, f"<mutant {mutant}>")
+        packs[generated.name] = compile_pack(
+            generated.source, f"<mutant {mutant}>" if mutant else f"<{generated.name}>")
     return packs

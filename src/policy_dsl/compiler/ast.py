@@ -492,6 +492,8 @@ class Header:
     rescale: Decimal | None
     source: str | None
     span: Span
+    # `bonus limit 10 "reason" [JL-8]`: the bonus items together earn at most the limit
+    bonus_limit_reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -739,10 +739,10 @@ class _PackBuilder:
     def bonus_limit(self) -> str:
         """Bonus counted apart and capped: the standard's own limit, else its framework's."""
         header = self.standard.header
-        if header.bonus_included:
-            return "None"
         if header.bonus_limit is not None:
             return self.decimal(header.bonus_limit)
+        if header.bonus_included:
+            return "None"
         limit = self.framework.bonus_limit if self.framework else None
         return "None" if limit is None else self.decimal(limit.points)
 
@@ -782,6 +782,7 @@ class _PackBuilder:
         cohort_infos = self.cohort_infos()
         cohort_bases = self.cohort_bases()
         rescale = self.decimal(header.rescale) if header.rescale is not None else "None"
+        bonus_limit = self.bonus_limit()  # before the constants are listed
         constants = sorted(self.constants.items(), key=lambda kv: (Decimal(kv[0]), kv[0]))
         reasons = [(name, reason, line) for name, (reason, line) in
                    sorted(self.reasons.items(), key=lambda kv: (kv[1][1], kv[0]))]
@@ -795,8 +796,9 @@ class _PackBuilder:
             "known_fields": sorted({"id", "name"} | {f.name for f in standard.facts}),
             "framework_fields": self.framework is not None,
             "framework_rules": framework_rules, "framework": self.framework,
-            "bonus_limit": self.bonus_limit(),
+            "bonus_limit": bonus_limit,
             "bonus_items": sorted(i.number for i in standard.items if i.bonus),
+            "bonus_in_maximum": header.bonus_included and header.bonus_limit is not None,
             "catalogues": sorted((source, ", ".join(f"{code!r}: {self.decimal(points)}"
                                                     for code, points in items.items()))
                                  for source, items in self.catalogues().items()),

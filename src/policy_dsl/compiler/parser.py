@@ -477,6 +477,7 @@ class _AstBuilder(Transformer[Token, Any]):
             values[key] = value
         region = cast("tuple[str, str] | None", values.get("region"))
         effective = cast("tuple[dt.date, dt.date | None] | None", values.get("effective"))
+        limit = cast("tuple[Decimal, ast.Reason | None] | None", values.get("bonus_limit"))
         return ast.Header(
             name=str(name),
             region=region[0] if region else None,
@@ -489,10 +490,11 @@ class _AstBuilder(Transformer[Token, Any]):
             framework=cast("str | None", values.get("framework")),
             total=cast("Decimal | None", values.get("total")),
             bonus_included=bool(values.get("bonus_included", False)),
-            bonus_limit=cast("Decimal | None", values.get("bonus_limit")),
+            bonus_limit=limit[0] if limit else None,
             rescale=cast("Decimal | None", values.get("rescale")),
             source=cast("str | None", values.get("source")),
             span=self._span(meta),
+            bonus_limit_reason=limit[1] if limit else None,
         )
 
     def region(self, meta: Meta, name: Token, label: Token) -> tuple[str, object, Meta]:
@@ -528,8 +530,9 @@ class _AstBuilder(Transformer[Token, Any]):
     def bonus_included(self, meta: Meta) -> tuple[str, object, Meta]:
         return "bonus_included", True, meta
 
-    def bonus_limit(self, meta: Meta, points: ast.Number) -> tuple[str, object, Meta]:
-        return "bonus_limit", points.value, meta
+    def bonus_limit(self, meta: Meta, points: ast.Number,
+                    reason: ast.Reason | None = None) -> tuple[str, object, Meta]:
+        return "bonus_limit", (points.value, reason), meta
 
     def rescale(self, meta: Meta, points: ast.Number) -> tuple[str, object, Meta]:
         return "rescale", points.value, meta

@@ -25,7 +25,7 @@ from pathlib import Path
 import pluggy
 
 from ..runtime.packs import MANIFEST_FILE, MANIFEST_VERSION
-from . import ast, checker, codegen, parser, plugins
+from . import ast, checker, codegen, lints, parser, plugins
 from .ast import Span
 from .diagnostics import CompileError, Diagnostic, internal_fault
 
@@ -89,11 +89,17 @@ def compile_standard(standard: ast.Standard, text: str,
     framework = frameworks.get(standard.header.framework or "")
     extra = [(p.path, p.sha256) for p in plugin_sources]
     try:
+        found = checked.diagnostics + lints.lint(standard, checked, text)
+    except Exception as error:  # a lint is advice: its fault is a warning, the pack is built
+        found = [*checked.diagnostics, dataclasses.replace(
+            internal_fault(standard.path, "linting", error), severity="warning")]
+    if any(d.severity == "error" for d in found):
+        return None, found
+    try:
         pack = codegen.generate(standard, checked, text, framework, extra)
     except Exception as error:
-        return None, [*checked.diagnostics,
-                      internal_fault(standard.path, "generating the pack of", error)]
-    return pack, checked.diagnostics
+        return None, [*found, internal_fault(standard.path, "generating the pack of", error)]
+    return pack, found
 
 
 def read_sources(root: Path, regions_dir: Path | None = None
@@ -128,8 +134,10 @@ def build(root: Path, regions_dir: Path | None = None,
     sources, frameworks, diagnostics = read_sources(root, regions_dir)
     result.diagnostics.extend(diagnostics)
     bases = base_standards(sources)
+    periods = []
     for source in sources:
         if isinstance(source.tree, ast.Standard):
+            periods.append((source.tree, lints.effective_span(source.tree, source.text)))
             pack, found = compile_standard(source.tree, source.text, frameworks)
             result.diagnostics.extend((d, source.text) for d in found)
             if pack is not None:
@@ -144,7 +152,7 @@ def build(root: Path, regions_dir: Path | None = None,
         result.diagnostics.append((internal_fault("plugins", "loading the plugins in", error),
                                    ""))
         return finish(result)
-    build_cities(plugins.CityPlugins(manager), bases, frameworks, result)
+    build_cities(plugins.CityPlugins(manager), bases, frameworks, result, periods)
     return finish(result)
 
 
@@ -205,16 +213,24 @@ def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source
 
 
 def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
-                 frameworks: Mapping[str, ast.Framework], result: BuildResult) -> None:
-    """Each city standard a plugin declares: its base, overridden, checked, generated."""
+                 frameworks: Mapping[str, ast.Framework], result: BuildResult,
+                 periods: Sequence[tuple[ast.Standard, Span]] = ()) -> None:
+    """Each city standard a plugin declares: its base, overridden, checked, generated; then
+    the effective periods of every standard's versions, for overlaps (L409)."""
     findings = plugins.Findings()
+    periods = list(periods)
+    texts = {source.path: source.text for source in bases.values()}
     for city in city_standards(city_plugins, bases, findings):
+        periods.append((city.standard, city.span))
+        texts[city.span.file] = city_plugins.source(city.plugin).text
         pack, diagnostics = compile_standard(city.standard, city.base.text, frameworks,
                                              [city_plugins.source(p) for p in city.used])
         findings.diagnostics.extend(located_in_city(city, city_plugins, diagnostics))
         if pack is not None:
             result.packs.append(pack)
     result.diagnostics.extend(findings.diagnostics)
+    result.diagnostics.extend((d, texts.get(d.span.file, "")) for d
+                              in lints.overlapping_periods(lints.periods_of(periods)))
 
 
 def located_in_city(city: City, city_plugins: plugins.CityPlugins,

@@ -546,7 +546,7 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
                 continue
             points = given
         if isinstance(override, hookspecs.BonusLimit):
-            header = dataclasses.replace(header, bonus_limit=points)
+            header = dataclasses.replace(header, bonus_limit=points, bonus_limit_reason=None)
             continue
         if isinstance(override, hookspecs.AddItem):
             item = _parse(override.text, plugin, "policyc_add_items", findings, text, span)

@@ -120,11 +120,14 @@ def not_applicable(number: int, points: Decimal, reason: Reason,
 
 
 def total(items: Sequence[ItemScore], rescale: Decimal | None,
-          bonus_limit: Decimal | None = None, bonus_items: frozenset[int] = frozenset()) -> Score:
+          bonus_limit: Decimal | None = None, bonus_items: frozenset[int] = frozenset(),
+          bonus_in_maximum: bool = False) -> Score:
     """Sum the applicable items; rescale to `rescale` points over the applicable maximum (G5).
 
     With a bonus limit, bonus items count apart: their sum is capped at the limit and is not
-    part of the applicable maximum (JL-8: deduction items 100, bonus up to 10).
+    part of the applicable maximum (JL-8: deduction items 100, bonus up to 10) unless
+    `bonus_in_maximum` (a standard with `bonus included`: its bonus items' points are part of
+    the maximum, and what they earn together is capped at the limit).
     """
     earned = ZERO
     bonus = ZERO
@@ -134,6 +137,8 @@ def total(items: Sequence[ItemScore], rescale: Decimal | None,
             continue
         if bonus_limit is not None and item.number in bonus_items:
             bonus += item.earned
+            if bonus_in_maximum:
+                applicable_max += item.points
         else:
             earned += item.earned
             applicable_max += item.points
