@@ -114,7 +114,7 @@ def test_a_fractional_count_is_an_input_error_not_a_crash() -> None:
     from policy_dsl.runtime import read_count
 
     read_count(record.raw, "visits", errors)
-    assert [str(e) for e in errors] == ['visits: expected a whole number 0 or more, got "49.5"']
+    assert [str(e) for e in errors] == ['visits: expected a whole number 0 or more, got 49.5']
 
 
 def test_scores_without_explanation_are_the_same_scores() -> None:

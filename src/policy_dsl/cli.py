@@ -20,15 +20,15 @@ import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
 from . import __version__
 from .console import exit_needing_extra, missing_requirements
 from .runtime import (
-    FRAMEWORK_INPUTS,
     CohortSnapshot,
+    FactInfo,
     InputRecord,
     InputUnreadable,
     Pack,
@@ -44,6 +44,7 @@ from .runtime import (
     read_records,
     snapshot_json,
 )
+from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.describe import describe_json
 from .runtime.inputs import InputFormat
 from .runtime.packs import (
@@ -54,6 +55,9 @@ from .runtime.packs import (
     read_index,
     verify_catalogue,
 )
+
+if TYPE_CHECKING:
+    from .compiler.pipeline import CheckedStandard
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -157,7 +161,8 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     """Show a pack's facts (type, label, bounds, when required) and items."""
     pack = load_pack(pack_name, year, packs_dir)
     info = pack.INFO
-    framework_inputs = FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ()
+    framework_inputs = runtime_framework_inputs(pack.FRAMEWORK) \
+        if pack.FRAMEWORK is not None else ()
     if fmt == "json":
         click.echo(json.dumps(describe_json(pack), ensure_ascii=False, indent=2))
         return
@@ -168,11 +173,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     click.echo(f"  pack {pack.origin} (sha256 {pack.sha256}, verified)")
     click.echo("\nfacts:")
     for fact in info.facts:
-        bounds = "" if fact.low is None and fact.high is None else \
-            f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
-        default = f", default {fact.default}" if fact.default else ""
-        click.echo(f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  "
-                   f"{fact.label}")
+        click.echo(_described(fact))
         if fact.members:
             click.echo("      " + ", ".join(f"{code}={label}" for code, label in fact.members))
         for sub in fact.fields:
@@ -180,7 +181,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     if framework_inputs:
         click.echo(f"\nframework {info.framework} inputs:")
         for fact in framework_inputs:
-            click.echo(f"  {fact.name:34} {fact.type}  ({fact.presence})  {fact.label}")
+            click.echo(_described(fact))
     click.echo("\nitems:")
     for item in info.items:
         bonus = " (bonus)" if item.bonus else ""
@@ -190,6 +191,14 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
 input_format_option = click.option(
     "--format", "fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]), default="auto",
     show_default=True, help="Input format (auto: by file name).")
+
+
+def _described(fact: FactInfo) -> str:
+    """One fact as `describe` shows it: name, type, bounds, presence and default, label."""
+    bounds = "" if fact.low is None and fact.high is None else \
+        f" in {'' if fact.low is None else fact.low}..{'' if fact.high is None else fact.high}"
+    default = f", default {fact.default}" if fact.default else ""
+    return f"  {fact.name:34} {fact.type}{bounds}  ({fact.presence}{default})  {fact.label}"
 
 
 @cli.command()
@@ -587,6 +596,101 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
         sys.exit(EXIT_RULE_ERRORS)
     if failed:
         sys.exit(EXIT_CASES_FAILED)
+
+
+@cli.command("diff")
+@click.argument("before", metavar="A")
+@click.argument("after", metavar="B")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--population", "population", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Institution records (as `policyc score` reads them) to score under both "
+              "versions: how many move, by how much, grades and refunds.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and plugins/.")
+def diff_command(before: str, after: str, fmt: str, population: str | None,
+                 root: Path) -> None:
+    """What changed from A to B: two packs (suzhou/outpatient-2023, or a city pack beside its
+    base) or two rule files (paths ending .policy), item by item, with both values and both
+    source lines. Exit 0 whether or not they differ; 1 when a rule file has errors."""
+    from .compiler import diff, pipeline
+
+    sides = [_standard_to_compare(name, root) for name in (before, after)]
+    standard_a, standard_b = sides[0][1], sides[1][1]
+    trees = [diff.in_plugin_files(s.standard, [(p.path, p.text) for p in s.plugins])
+             for s in (standard_a, standard_b)]
+    changes = diff.compare(diff.Side(trees[0], standard_a.checked),
+                           diff.Side(trees[1], standard_b.checked))
+    impact_report: dict[str, object] | None = None
+    impact_text = ""
+    if population is not None:
+        from . import impact
+
+        name = "<stdin>" if population == "-" else population
+        try:
+            text = decode(_read_input(population), name)
+            records = read_records(text, guess_format(name, text), name)
+        except InputUnreadable as error:
+            click.echo(f"policyc: {error}", err=True)
+            sys.exit(EXIT_INPUT_ERRORS)
+        packs = [pipeline.pack_in_memory(standard, source, f"<{label}>")
+                 for label, standard, source in sides]
+        measured = impact.measure(packs[0], packs[1], records)
+        impact_report = impact.report_json(measured, name)
+        impact_text = impact.report_text(measured, name)
+    described = [_side_json(label, standard) for label, standard, _ in sides]
+    if fmt == "json":
+        report: dict[str, object] = {"a": described[0], "b": described[1],
+                                     "differences": bool(changes),
+                                     "changes": [diff.change_json(c) for c in changes]}
+        if impact_report is not None:
+            report["impact"] = impact_report
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for side, (label, standard, _) in zip("AB", sides, strict=True):
+        used = ", ".join(p.path for p in standard.plugins)
+        click.echo(f"{side}  {label}  ({standard.standard.path}"
+                   f"{'; plugins ' + used if used else ''})")
+    click.echo("")
+    click.echo(diff.render_text(changes, standard_a.standard, standard_b.standard))
+    if impact_text:
+        click.echo("\n" + impact_text)
+
+
+def _standard_to_compare(name: str, root: Path) -> tuple[str, CheckedStandard, str]:
+    """A pack name or a rule file, as its checked standard with a label and its rule file's
+    text; exits 1 (with the diagnostics) when it has errors, 2 when there is no such thing."""
+    from .compiler import pipeline
+
+    try:
+        if name.endswith(pipeline.RULE_FILE_SUFFIX):
+            path = Path(name)
+            if not path.is_file():
+                raise click.UsageError(f"no rule file {name}")
+            checked, found = pipeline.standard_from_file(root, path)
+            text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        else:
+            checked, found = pipeline.standard_for(root, name)
+            text = ""
+    except pipeline.UnknownPack as error:
+        raise click.UsageError(str(error)) from None
+    errors = [(d, t) for d, t in found if d.severity == "error"]
+    if checked is None or errors:
+        for diagnostic, source in errors:
+            click.echo(diagnostic.render(source), err=True)
+        click.echo(f"policyc: {len(errors)} error(s) in the rule files of {name}", err=True)
+        sys.exit(EXIT_RULE_ERRORS)
+    if not text:
+        text = (root / checked.standard.path).read_bytes().decode("utf-8-sig",
+                                                                   errors="replace")
+    from .compiler import codegen
+
+    return codegen.pack_name(checked.standard), checked, text
+
+
+def _side_json(label: str, standard: CheckedStandard) -> dict[str, object]:
+    return {"pack": label, "source": standard.standard.path,
+            "plugins": [p.path for p in standard.plugins]}
 
 
 def main() -> None:

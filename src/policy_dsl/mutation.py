@@ -31,10 +31,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from .cases import Case, CaseFileError, load_cases, run_case
-from .compiler import ast, checker, codegen, parser
+from .compiler import pipeline
 from .compiler.diagnostics import CompileError
 from .runtime import FactInfo, InputRecord, outcome_json, score_batch
-from .runtime.packs import Pack, compile_pack
+from .runtime.packs import Pack
 
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\[[^\]\n]*\]|\d{4}-\d{2}-\d{2}'
                    r'|(?<![\w.])\d+(?:\.\d+)?%?|>=|<=|==|!=|>|<')
@@ -259,29 +259,7 @@ def _try(mutant: Mutant, texts: dict[Path, str], root: Path, cases: Sequence[Cas
 
 def _build(mutant: Mutant | None, texts: dict[Path, str], root: Path) -> dict[str, Pack]:
     """The region's packs, compiled in memory (with the change, when a mutant is given)."""
-    trees: list[ast.Standard | ast.Framework] = []
-    sources: dict[str, str] = {}
-    for path, text in texts.items():
-        display = path.relative_to(root).as_posix()
-        if mutant is not None and display == mutant.path.as_posix():
-            text = mutant.text
-        tree = parser.parse_text(text, display)
-        trees.append(tree)
-        sources[display] = text
-    frameworks = {t.name: t for t in trees if isinstance(t, ast.Framework)}
-    for framework in frameworks.values():
-        problems = [d for d in checker.check_framework(framework) if d.severity == "error"]
-        if problems:
-            raise CompileError(problems)
-    packs: dict[str, Pack] = {}
-    for tree in trees:
-        if not isinstance(tree, ast.Standard):
-            continue
-        checked = checker.check(tree, frameworks)
-        if not checked.ok:
-            raise CompileError(checked.diagnostics)
-        generated = codegen.generate(tree, checked, sources[tree.path],
-                                     frameworks.get(tree.header.framework or ""))
-        packs[generated.name] = compile_pack(
-            generated.source, f"<mutant {mutant}>" if mutant else f"<{generated.name}>")
-    return packs
+    changed = {path.relative_to(root).as_posix(): text for path, text in texts.items()}
+    if mutant is not None:
+        changed[mutant.path.as_posix()] = mutant.text
+    return pipeline.compile_texts(changed, f"<mutant {mutant}>" if mutant else "<region>")

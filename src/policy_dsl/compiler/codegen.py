@@ -719,12 +719,15 @@ class _PackBuilder:
         if framework is None:
             return None
         limit = framework.bonus_limit
+        total = framework.deductions_total
+        assert total is not None  # the checker requires it (C221)
         return _call("FrameworkRules", [
             ("name", repr(framework.name)),
             ("title", repr(framework.title)),
             ("grades", "(\n" + "".join(
                 _indented(_clause_code(g)) + ",\n" for g in framework.grades) + ")"),
             ("bonus_limit", "None" if limit is None else _decimal_code(limit.points)),
+            ("deductions_total", _decimal_code(total.points)),
             ("composite", _clause_code(framework.composite)),
             ("other_breach", _clause_code(framework.other_breach)),
             ("downgrade", _clause_code(framework.downgrade)),

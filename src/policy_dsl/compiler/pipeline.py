@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pluggy
 
-from ..runtime.packs import MANIFEST_FILE, MANIFEST_VERSION
+from ..runtime.packs import MANIFEST_FILE, MANIFEST_VERSION, Pack, compile_pack
 from . import ast, checker, codegen, lints, parser, plugins
 from .ast import Span
 from .diagnostics import CompileError, Diagnostic, internal_fault
@@ -512,3 +512,62 @@ def differences(files: Mapping[str, str], out_dir: Path) -> list[str]:
         for stale in stale_files(files, out_dir):
             diffs.append(f"{out_dir.name}/{stale}: no rule file produces it any more\n")
     return diffs
+
+
+# ---------------------------------------------------------------- in memory (diff, mutation)
+
+
+def standard_from_file(root: Path, path: Path
+                       ) -> tuple[CheckedStandard | None, list[tuple[Diagnostic, str]]]:
+    """The checked standard of one rule file anywhere (None after errors, with the findings),
+    under the frameworks of the rule files under root's regions/ (a framework file beside it
+    takes precedence). Raises UnknownPack when the file is a framework, not a standard."""
+    source = read_source(path, root)
+    if source.tree is None:
+        return None, [(d, source.text) for d in source.diagnostics]
+    if not isinstance(source.tree, ast.Standard):
+        raise UnknownPack(f"{source.path} is a framework file; name a standard's rule file")
+    _, frameworks, read_findings = read_sources(root)
+    for sibling in sorted(path.parent.glob(f"*{RULE_FILE_SUFFIX}")):
+        beside = read_source(sibling, root)
+        if isinstance(beside.tree, ast.Framework):
+            frameworks[beside.tree.name] = beside.tree
+            read_findings.extend((d, beside.text) for d in checker.check_framework(beside.tree))
+    framework = frameworks.get(source.tree.header.framework or "")
+    checked = checker.check(source.tree, frameworks)
+    found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
+             + [(d, source.text) for d in checked.diagnostics])
+    if any(d.severity == "error" for d, _ in found):
+        return None, found
+    return CheckedStandard(source.tree, checked, framework, ()), found
+
+
+def pack_in_memory(standard: CheckedStandard, source_text: str, label: str) -> Pack:
+    """The pack of a checked standard (`source_text`: its rule file's text), in memory."""
+    generated = codegen.generate(standard.standard, standard.checked, source_text,
+                                 standard.framework,
+                                 [(p.path, p.sha256) for p in standard.plugins])
+    return compile_pack(generated.source, label)
+
+
+def compile_texts(texts: Mapping[str, str], label: str) -> dict[str, Pack]:
+    """Rule files given as text (display path -> text: a region's standards and frameworks)
+    compiled into packs in memory, by pack name; raises CompileError at the first file with
+    errors."""
+    trees = [parser.parse_text(text, path) for path, text in texts.items()]
+    frameworks = {t.name: t for t in trees if isinstance(t, ast.Framework)}
+    for framework in frameworks.values():
+        problems = [d for d in checker.check_framework(framework) if d.severity == "error"]
+        if problems:
+            raise CompileError(problems)
+    packs: dict[str, Pack] = {}
+    for tree in trees:
+        if not isinstance(tree, ast.Standard):
+            continue
+        checked = checker.check(tree, frameworks)
+        if not checked.ok:
+            raise CompileError(checked.diagnostics)
+        packs[codegen.pack_name(tree)] = pack_in_memory(
+            CheckedStandard(tree, checked, frameworks.get(tree.header.framework or ""), ()),
+            texts[tree.path], label)
+    return packs

@@ -73,15 +73,21 @@ def clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
 
 def round_points(value: Decimal) -> Decimal:
     """A reported score: 2 decimals, half-up (四舍五入, G2)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=DIVISION)
 
 
 def round_money(value: Decimal) -> Decimal:
     """A reported amount of money: 0.01 yuan, half-up (G2)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=DIVISION)
 
 
 def plain(value: Decimal | int) -> str:
-    """A decimal as a plain string without exponent or trailing zeros: 3, 2.5, 0.1."""
-    text = format(Decimal(value).normalize(), "f")
+    """A decimal as a plain string without exponent or trailing zeros: 3, 2.5, 0.1.
+
+    Exact whatever the caller's decimal context: no `normalize()` (which rounds to the
+    context's precision), only the digits as they are, trailing zeros dropped as text.
+    """
+    text = format(Decimal(value), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in {"-0", "0"} else text

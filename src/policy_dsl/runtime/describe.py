@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 
-from .framework import FRAMEWORK_INPUTS
+from .framework import framework_inputs
 from .packs import Pack
 
 
@@ -17,7 +17,7 @@ def describe_json(pack: Pack) -> dict[str, object]:
     described = jsonable(pack.INFO)
     assert isinstance(described, dict)
     described["framework_inputs"] = jsonable(
-        FRAMEWORK_INPUTS if pack.FRAMEWORK is not None else ())
+        framework_inputs(pack.FRAMEWORK) if pack.FRAMEWORK is not None else ())
     described["cohorts"] = jsonable(pack.COHORTS)  # what a cohort snapshot holds
     return described
 

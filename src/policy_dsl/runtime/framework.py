@@ -7,6 +7,7 @@ module holds only the mechanisms (JL-8 … JL-17 in POLICY-NOTES).
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -15,15 +16,18 @@ from .arithmetic import HUNDRED, ZERO, divide, plain, round_money, round_points
 from .packs import FactInfo
 from .results import Reason
 from .values import (
+    FIRST_YEAR,
+    LAST_YEAR,
     FieldError,
     Raw,
-    parse_decimal,
+    read_count,
     read_date,
     read_json_list,
     read_number,
     read_optional_bool,
     read_optional_date,
     read_optional_text,
+    shown,
 )
 
 STATUSES = ("assessed", "terminated", "voluntary_exit")
@@ -37,8 +41,8 @@ FRAMEWORK_INPUTS = (
     FactInfo("agreement_start", "协议起始日期", "date", None, None,
              "required when status is assessed", None),
     FactInfo("deposit", "质量保证金（元）", "money", ZERO, None, "required", None),
-    FactInfo("subordinate_scores", "下属机构（人员）考核得分", "list of score", ZERO, HUNDRED,
-             "optional", "[]"),
+    FactInfo("subordinate_scores", "下属机构（人员）考核得分", "list of score", ZERO,
+             None, "optional", "[]"),  # the upper bound is the framework's: framework_inputs()
     FactInfo("opinion_events", "被通报批评的重大负面舆情", "list of national | provincial",
              None, None, "optional", "[]"),
     FactInfo("veto", "检查中发现需解除服务协议情形（一票否决）", "bool", None, None, "optional",
@@ -46,11 +50,17 @@ FRAMEWORK_INPUTS = (
     FactInfo("previous_grade", "上一年度考核等次", "grade", None, None, "optional", None),
     FactInfo("other_breach", "存在其他违约情形", "bool", None, None, "optional", "false"),
     FactInfo("violations_found", "主动退出时核查发现违规违约问题", "bool", None, None,
-             "optional", "false"),
+             "required when status is voluntary_exit", None),
     FactInfo("fraud_clues", "发现涉嫌骗取医保基金的线索", "bool", None, None, "optional",
              "false"),
 )
 FRAMEWORK_FIELDS = frozenset(info.name for info in FRAMEWORK_INPUTS)
+
+
+def framework_inputs(rules: FrameworkRules) -> tuple[FactInfo, ...]:
+    """FRAMEWORK_INPUTS with the bounds a framework's rules set (as `describe` shows them)."""
+    return tuple(replace(info, high=subordinate_score_limit(rules))
+                 if info.name == "subordinate_scores" else info for info in FRAMEWORK_INPUTS)
 
 
 # The framework's clauses, one value each, as its rule file gives them (percents in
@@ -179,6 +189,7 @@ class FrameworkRules:
     title: str
     grades: tuple[GradeRule, ...]  # highest first; the last one's floor is the bottom
     bonus_limit: Decimal | None
+    deductions_total: Decimal  # JL-8: the deduction items' total (100)
     composite: Composite | None
     other_breach: OtherBreach | None
     downgrade: Downgrade | None
@@ -220,46 +231,61 @@ def read_framework_inputs(raw: Raw, rules: FrameworkRules,
                           errors: list[FieldError]) -> FrameworkInputs:
     status = read_optional_text(raw, "status", errors) or "assessed"
     if status not in STATUSES:
-        errors.append(FieldError("status", f"{status!r} is not one of {', '.join(STATUSES)}"))
-    year_value = parse_decimal(raw.get("assessment_year"))
-    if year_value is None or year_value != year_value.to_integral_value():
-        errors.append(FieldError("assessment_year", "expected a year such as 2026"))
-        year = 0
-    else:
-        year = int(year_value)
+        errors.append(FieldError("status", f"{shown(status)} is not one of "
+                                 f"{', '.join(STATUSES)}"))
+    year = read_count(raw, "assessment_year", errors, low=Decimal(FIRST_YEAR),
+                      high=Decimal(LAST_YEAR))
     start = (read_date(raw, "agreement_start", errors) if status == "assessed"
              else read_optional_date(raw, "agreement_start", errors))
     deposit = read_number(raw, "deposit", errors, low=ZERO)
-    scores: list[Decimal] = []
-    subordinates = read_json_list(raw, "subordinate_scores", "subordinate_scores", errors, False)
-    for index, value in enumerate(subordinates):
-        number = parse_decimal(value)
-        if number is None or not ZERO <= number <= HUNDRED:
-            errors.append(FieldError(f"subordinate_scores[{index}]",
-                                     f"expected a score 0..100, got {value!r}"))
-        else:
-            scores.append(number)
+    scores = _subordinate_scores(raw, rules, errors)
     events: list[str] = []
     for index, value in enumerate(read_json_list(raw, "opinion_events", "opinion_events",
                                                  errors, False)):
-        level = EVENT_LEVELS.get(str(value).strip())
+        level = EVENT_LEVELS.get(value.strip()) if isinstance(value, str) else None
         if level is None:
             errors.append(FieldError(f"opinion_events[{index}]",
-                                     f"{value!r} is not national or provincial"))
+                                     f"{shown(value)} is not national or provincial"))
         else:
             events.append(level)
     previous = read_optional_text(raw, "previous_grade", errors)
     labels = [g.label for g in rules.grades]
     if previous is not None and previous not in labels:
-        errors.append(FieldError("previous_grade", f"{previous!r} is not one of "
+        errors.append(FieldError("previous_grade", f"{shown(previous)} is not one of "
                                  f"{', '.join(labels)}"))
+    # JL-15: whether violations were found decides between 50% and 100% of the deposit, so
+    # a voluntary exit must say it; for the other statuses it plays no part.
+    violations = read_optional_bool(raw, "violations_found", errors,
+                                    required=status == "voluntary_exit")
+    if violations is None and status == "voluntary_exit":
+        errors[-1] = FieldError("violations_found", "is missing; it is required for a "
+                                "voluntary exit (JL-15: refund 50% with violations, 100% "
+                                "without)")
     return FrameworkInputs(
         status=status, assessment_year=year, agreement_start=start, deposit=deposit,
-        subordinate_scores=tuple(scores), opinion_events=tuple(events),
+        subordinate_scores=scores, opinion_events=tuple(events),
         veto=_flag(raw, "veto", errors), previous_grade=previous,
         other_breach=_flag(raw, "other_breach", errors),
-        violations_found=_flag(raw, "violations_found", errors),
+        violations_found=bool(violations),
         fraud_clues=_flag(raw, "fraud_clues", errors))
+
+
+def subordinate_score_limit(rules: FrameworkRules) -> Decimal:
+    """JL-8, JL-11: a subordinate's score is on the framework's scale, deductions total plus
+    the bonus limit (100 + 10)."""
+    return rules.deductions_total + (rules.bonus_limit or ZERO)
+
+
+def _subordinate_scores(raw: Raw, rules: FrameworkRules,
+                        errors: list[FieldError]) -> tuple[Decimal, ...]:
+    high = subordinate_score_limit(rules)
+    scores: list[Decimal] = []
+    subordinates = read_json_list(raw, "subordinate_scores", "subordinate_scores", errors, False)
+    for index, value in enumerate(subordinates):
+        number = read_number({"score": value}, "score", errors, low=ZERO, high=high,
+                             path=f"subordinate_scores[{index}]")
+        scores.append(number)
+    return tuple(scores)
 
 
 def _flag(raw: Raw, key: str, errors: list[FieldError]) -> bool:
@@ -311,17 +337,18 @@ class Settlement:
 
 
 def served_long_enough(start: dt.date, year: int, months: int) -> bool:
-    """JL-13: start + `months` calendar months ≤ 1 January of the following year."""
+    """JL-13: start + `months` calendar months ≤ 1 January of the following year.
+
+    A day the later month lacks is its last day (31 August + 6 months: the end of
+    February). No loop: the day is computed, and a later date past the calendar's end is
+    later than any 1 January there is.
+    """
     month_index = start.month - 1 + months
     shifted_year, shifted_month = start.year + month_index // 12, month_index % 12 + 1
-    day = start.day
-    while True:
-        try:
-            later = dt.date(shifted_year, shifted_month, day)
-            break
-        except ValueError:  # 31 August + 6 months: the end of February
-            day -= 1
-    return later <= dt.date(year + 1, 1, 1)
+    if shifted_year > dt.MAXYEAR or year + 1 > dt.MAXYEAR:
+        return shifted_year <= year
+    day = min(start.day, calendar.monthrange(shifted_year, shifted_month)[1])
+    return dt.date(shifted_year, shifted_month, day) <= dt.date(year + 1, 1, 1)
 
 
 Steps = list[SettlementLine] | None  # None: the caller wants the results only

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol, TypeVar
 
 from .arithmetic import ZERO
@@ -54,10 +55,36 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def _shown(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else \
-        json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
+SHOWN_LENGTH = 40
+
+
+def shown(value: object) -> str:
+    """A value as quoted in an error: short, one line, printable (a lone surrogate or a
+    control character is escaped), and cheap whatever its size."""
+    if isinstance(value, str):
+        text = repr(value[:SHOWN_LENGTH])
+        return text[:-1] + "..." + text[-1] if len(value) > SHOWN_LENGTH else text
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if value.bit_length() > 100:  # str() of a huge int is slow, or refused outright
+            return f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"
+        return str(value)
+    if isinstance(value, Decimal):
+        if value.is_finite() and (value.adjusted() > 40 or value.adjusted() < -40):
+            return str(value) if len(value.as_tuple().digits) <= 10 else \
+                f"a number of about 10^{value.adjusted()}"
+        text = str(value)
+        return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} entries"
+    if isinstance(value, Mapping):
+        return "an object {...}"
+    return f"a value of type {type(value).__name__}"
 
 
 def _get(raw: Raw, key: str, path: str, errors: list[FieldError],
@@ -70,26 +97,95 @@ def _get(raw: Raw, key: str, path: str, errors: list[FieldError],
     return value
 
 
-# ---------------------------------------------------------------- scalars
+# ---------------------------------------------------------------- numbers
+#
+# Every number is checked before any arithmetic, `int()` or formatting touches it, on its
+# digit tuple and exponent only, so that a hostile value costs microseconds: it must be
+# finite, have at most 28 significant digits (what the arithmetic carries exactly), no digit
+# beyond the 28th decimal place, and be less than 10^15 in size (1 000 万亿: more than any
+# deposit, count or score; a refund computed from it stays exact to the cent, G2).
+
+SIGNIFICANT_DIGITS = 28
+DECIMAL_PLACES = 28
+MAGNITUDE_DIGITS = 15
+LIMIT = Decimal(10 ** MAGNITUDE_DIGITS)
+LIMIT_TEXT = f"10^{MAGNITUDE_DIGITS}"
+NUMBER_TEXT_LENGTH = 64
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_NON_FINITE = re.compile(r"[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE)
 
 
-def parse_decimal(value: object) -> Decimal | None:
+TOO_LARGE = f"too large: numbers must be less than {LIMIT_TEXT} in size"
+
+
+class NotANumber(ValueError):
+    """A value is not a number this runtime reads; the message says why ("" when the value
+    is plainly something else)."""
+
+    def explained(self, quoted: str, wanted: str) -> str:
+        reason = str(self)
+        return f"expected {wanted}, got {quoted}" + (f": {reason}" if reason else "")
+
+
+def parse_decimal(value: object) -> Decimal:
+    """A number from a record: a Decimal or whole number (JSON), or a text (a CSV cell).
+
+    Raises NotANumber saying why not. Texts: `85.5`, `-3`, `1e3`, `1,234.5` (a comma only
+    as a thousands separator, G8); never `8,5`, `NaN`, `Infinity` or a float's digits.
+    """
     if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
+        raise NotANumber("")
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))  # JSON numbers arrive as floats: keep their written digits
+        if -LIMIT < value < LIMIT:  # comparing a huge int costs nothing; str() of it would
+            return Decimal(value)
+        raise NotANumber(TOO_LARGE)
+    if isinstance(value, Decimal):
+        return _checked(value)
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    return None
+        return _checked(_parse_text(value))
+    if isinstance(value, float):
+        raise NotANumber("a binary float cannot be read exactly; give the number as written "
+                         "(a text or a Decimal)")
+    raise NotANumber("")
+
+
+def _parse_text(value: str) -> Decimal:
+    text = value.strip()
+    if len(text) > NUMBER_TEXT_LENGTH:
+        raise NotANumber(f"longer than any number accepted ({NUMBER_TEXT_LENGTH} "
+                         "characters)")
+    if "," in text:
+        if not _THOUSANDS.fullmatch(text):
+            raise NotANumber("a comma is read only as a thousands separator, as in 1,234.5; "
+                             "a decimal comma such as 8,5 is not a number here (write 8.5)")
+        text = text.replace(",", "")
+    if _NON_FINITE.fullmatch(text):
+        raise NotANumber("not a finite number")
+    if not _NUMBER.fullmatch(text):
+        raise NotANumber("")
+    return Decimal(text)  # the text is short and plain: exact and cheap
+
+
+def _checked(number: Decimal) -> Decimal:
+    """The limits above, on the digit tuple and exponent only (no arithmetic)."""
+    if not number.is_finite():
+        raise NotANumber("not a finite number")
+    if not number:
+        return Decimal(0)  # 0E-999999 and -0 are plain 0
+    if number.adjusted() >= MAGNITUDE_DIGITS:
+        raise NotANumber(TOO_LARGE)
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    significant = len(digits)
+    trailing = 0
+    while trailing < significant - 1 and digits[significant - 1 - trailing] == 0:
+        trailing += 1  # bounded by the digits; 100.000 has 3 significant digits here
+    if significant - trailing > SIGNIFICANT_DIGITS:
+        raise NotANumber(f"more than {SIGNIFICANT_DIGITS} significant digits")
+    if exponent + trailing < -DECIMAL_PLACES:
+        raise NotANumber(f"digits beyond the {DECIMAL_PLACES}th decimal place")
+    return number
 
 
 def _check_bounds(path: str, number: Decimal, low: Decimal | None, high: Decimal | None,
@@ -97,7 +193,8 @@ def _check_bounds(path: str, number: Decimal, low: Decimal | None, high: Decimal
     if (low is not None and number < low) or (high is not None and number > high):
         lo = "" if low is None else f"{low}{unit}"
         hi = "" if high is None else f"{high}{unit}"
-        errors.append(FieldError(path, f"{number}{unit} is out of range; expected {lo}..{hi}"))
+        errors.append(FieldError(path, f"{shown(number)}{unit} is out of range; "
+                                 f"expected {lo}..{hi}"))
 
 
 def _read_decimal(raw: Raw, key: str, errors: list[FieldError], low: Decimal | None,
@@ -107,10 +204,11 @@ def _read_decimal(raw: Raw, key: str, errors: list[FieldError], low: Decimal | N
     if value is None:
         return None
     text = value.strip().removesuffix("%") if percent and isinstance(value, str) else value
-    number = parse_decimal(text)
-    if number is None:
+    try:
+        number = parse_decimal(text)
+    except NotANumber as problem:
         wanted = 'a percent such as 85.5 or "85.5%"' if percent else "a number"
-        errors.append(FieldError(path, f"expected {wanted}, got {_shown(value)}"))
+        errors.append(FieldError(path, problem.explained(shown(value), wanted)))
         return None
     _check_bounds(path, number, low, high, errors, "%" if percent else "")
     return number
@@ -143,6 +241,9 @@ def read_percent(raw: Raw, key: str, errors: list[FieldError], *,
     return ZERO if number is None else number
 
 
+WHOLE = "a whole number 0 or more"
+
+
 def read_optional_count(raw: Raw, key: str, errors: list[FieldError], *,
                         low: Decimal | None = None, high: Decimal | None = None,
                         path: str | None = None, required: bool = False) -> int | None:
@@ -150,12 +251,16 @@ def read_optional_count(raw: Raw, key: str, errors: list[FieldError], *,
     value = _get(raw, key, path, errors, required)
     if value is None:
         return None
-    number = parse_decimal(value)
-    if number is None or number != number.to_integral_value() or number < 0:
-        errors.append(FieldError(path, f"expected a whole number 0 or more, got {_shown(value)}"))
+    try:
+        number = parse_decimal(value)
+    except NotANumber as problem:
+        errors.append(FieldError(path, problem.explained(shown(value), WHOLE)))
+        return None
+    if number != number.to_integral_value(rounding=ROUND_FLOOR) or number < 0:
+        errors.append(FieldError(path, f"expected {WHOLE}, got {shown(value)}"))
         return None
     _check_bounds(path, number, low, high, errors)
-    return int(number)
+    return int(number)  # less than 10^15: cheap and exact
 
 
 def read_count(raw: Raw, key: str, errors: list[FieldError], *,
@@ -173,12 +278,14 @@ def read_optional_bool(raw: Raw, key: str, errors: list[FieldError], *,
         return None
     if isinstance(value, bool):
         return value
-    word = str(value).strip().lower()
+    if isinstance(value, int) and value in (0, 1):
+        return value == 1
+    word = value.strip().lower() if isinstance(value, str) else None
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    errors.append(FieldError(path, f"expected true or false (是/否), got {_shown(value)}"))
+    errors.append(FieldError(path, f"expected true or false (是/否), got {shown(value)}"))
     return None
 
 
@@ -196,7 +303,7 @@ def read_optional_enum(raw: Raw, key: str, errors: list[FieldError], members: Ma
     code = members.get(str(value).strip()) if isinstance(value, str) else None
     if code is None:
         accepted = sorted(set(members.values()))
-        errors.append(FieldError(path, f"{_shown(value)} is not one of {', '.join(accepted)} "
+        errors.append(FieldError(path, f"{shown(value)} is not one of {', '.join(accepted)} "
                                  "(or their labels)"))
     return code
 
@@ -213,14 +320,22 @@ def read_optional_text(raw: Raw, key: str, errors: list[FieldError], *,
     value = _get(raw, key, path, errors, required)
     if value is None:
         return None
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value).strip()
-    errors.append(FieldError(path, f"expected a text, got {_shown(value)}"))
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool) and -LIMIT < value < LIMIT:
+        return str(value)
+    errors.append(FieldError(path, f"expected a text, got {shown(value)}"))
     return None
 
 
 def read_text(raw: Raw, key: str, errors: list[FieldError], *, path: str | None = None) -> str:
     return read_optional_text(raw, key, errors, path=path, required=True) or ""
+
+
+# Dates run from year 1 to 9998: a computation may need the following year (JL-13).
+FIRST_YEAR = 1
+LAST_YEAR = dt.MAXYEAR - 1
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def read_optional_date(raw: Raw, key: str, errors: list[FieldError], *,
@@ -229,11 +344,22 @@ def read_optional_date(raw: Raw, key: str, errors: list[FieldError], *,
     value = _get(raw, key, path, errors, required)
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors.append(FieldError(path, f"expected a date such as 2023-12-31, got {_shown(value)}"))
+    date: dt.date | None = None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        date = value
+    elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            date = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            date = None
+    if date is None:
+        errors.append(FieldError(path, f"expected a date such as 2023-12-31, got {shown(value)}"))
         return None
+    if not FIRST_YEAR <= date.year <= LAST_YEAR:
+        errors.append(FieldError(path, f"{date.isoformat()} is outside the years {FIRST_YEAR}.."
+                                 f"{LAST_YEAR} that dates may take"))
+        return None
+    return date
 
 
 def read_date(raw: Raw, key: str, errors: list[FieldError], *,
@@ -242,6 +368,44 @@ def read_date(raw: Raw, key: str, errors: list[FieldError], *,
 
 
 # ---------------------------------------------------------------- lists and sets
+
+
+CELL_LENGTH = 100_000
+CELL_DEPTH = 20
+
+
+def _cell_json(text: str) -> object:
+    """A CSV cell's JSON text, read as strictly as a JSON record: numbers as written
+    (Decimal, never float), no NaN or Infinity, no duplicate keys, bounded size and depth."""
+    if len(text) > CELL_LENGTH:
+        raise ValueError(f"longer than {CELL_LENGTH} characters")
+    depth = 0
+    for char in text:  # a bound on nesting before the parser recurses into it
+        if char in "[{":
+            depth += 1
+            if depth > CELL_DEPTH:
+                raise ValueError(f"nested deeper than {CELL_DEPTH} levels")
+        elif char in "]}":
+            depth -= 1
+
+    def refuse_constant(name: str) -> object:
+        raise ValueError(f"{name} is not a finite number")
+
+    def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        result: dict[str, object] = {}
+        for key, item in pairs:
+            if key in result:
+                raise ValueError(f"the key {shown(key)} appears twice")
+            result[key] = item
+        return result
+
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant,
+                          object_pairs_hook=unique_keys)
+    except json.JSONDecodeError:
+        raise ValueError("") from None
+    # any other ValueError (a constant, a duplicate key, an integer beyond Python's digit
+    # limit) keeps its message
 
 
 def read_json_list(raw: Raw, key: str, path: str, errors: list[FieldError],
@@ -254,12 +418,13 @@ def read_json_list(raw: Raw, key: str, path: str, errors: list[FieldError],
         return []
     if isinstance(value, str):  # a CSV cell holds the list as JSON text
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            errors.append(FieldError(path, f"expected a JSON list, got {_shown(value)}"))
+            value = _cell_json(value)
+        except ValueError as problem:
+            reason = f": {problem}" if str(problem) else ""
+            errors.append(FieldError(path, f"expected a JSON list, got {shown(value)}{reason}"))
             return []
     if not isinstance(value, list):
-        errors.append(FieldError(path, f"expected a list, got {_shown(value)}"))
+        errors.append(FieldError(path, f"expected a list, got {shown(value)}"))
         return []
     return value
 
@@ -271,7 +436,7 @@ def read_list(raw: Raw, key: str, errors: list[FieldError],
     for index, entry in enumerate(read_json_list(raw, key, key, errors, required)):
         path = f"{key}[{index}]"
         if not isinstance(entry, Mapping):
-            errors.append(FieldError(path, f"expected an object {{...}}, got {_shown(entry)}"))
+            errors.append(FieldError(path, f"expected an object {{...}}, got {shown(entry)}"))
             continue
         entries.append(read_entry(entry, path, errors))
     return tuple(entries)
@@ -285,7 +450,7 @@ def read_enum_set(raw: Raw, key: str, errors: list[FieldError], members: Mapping
         code = members.get(entry.strip()) if isinstance(entry, str) else None
         if code is None:
             accepted = sorted(set(members.values()))
-            errors.append(FieldError(f"{path}[{index}]", f"{_shown(entry)} is not one of "
+            errors.append(FieldError(f"{path}[{index}]", f"{shown(entry)} is not one of "
                                      f"{', '.join(accepted)} (or their labels)"))
         else:
             codes.add(code)
@@ -300,7 +465,8 @@ def check_unknown_fields(raw: Raw, known: frozenset[str], errors: list[FieldErro
     """
     for key in raw:
         if key not in known and not key.startswith("_"):
-            errors.append(FieldError(f"{prefix}{key}", "is not a fact of this standard "
+            name = key if len(key) <= SHOWN_LENGTH and key.isprintable() else shown(key)
+            errors.append(FieldError(f"{prefix}{name}", "is not a fact of this standard "
                                      "(see `policyc describe`)"))
 
 
@@ -321,7 +487,7 @@ def check_entries(entries: Sequence[Entry], key: str, catalogue: Mapping[str, De
         code = str(entry.item).strip()
         if code not in catalogue:
             known = ", ".join(catalogue)
-            errors.append(FieldError(f"{key}[{index}].item", f"item {code!r} takes no {key}; "
+            errors.append(FieldError(f"{key}[{index}].item", f"item {shown(code)} takes no {key}; "
                                      f"the items that do: {known}"))
         elif entry.points > catalogue[code]:
             errors.append(FieldError(f"{key}[{index}].points", f"{entry.points} is more than "
