@@ -12,6 +12,7 @@ Exit codes say which kind of failure happened:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import stat
@@ -20,7 +21,7 @@ import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, cast, overload
 
 import click
 
@@ -31,6 +32,7 @@ from .runtime import (
     FactInfo,
     InputRecord,
     InputUnreadable,
+    Outcome,
     Pack,
     PackNotFound,
     SnapshotInvalid,
@@ -70,6 +72,9 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 DEFAULT_PACKS = Path("generated")
+OUTPUT_FORMATS = ("jsonl", "csv", "xlsx", "parquet")
+OUTPUT_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+TABLE_EXTRAS = {"xlsx": "openpyxl", "parquet": "pyarrow"}
 
 
 def _packs_dir(_context: click.Context, _parameter: click.Parameter,
@@ -206,33 +211,51 @@ def _described(fact: FactInfo) -> str:
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
 @input_format_option
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
-              default="-", help="Write the JSON Lines to this file (complete, or not at all) "
-              "instead of standard output.")
+              default="-", help="Write the results to this file (complete, or not at all) "
+              "instead of standard output; its extension chooses the format (.jsonl, .csv, "
+              ".xlsx, .parquet; any other: JSON Lines).")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS),
+              help="Output format, whatever the file's extension (default: by -o's extension; "
+              "jsonl on standard output).")
 @click.option("--explain", is_flag=True,
               help="Add every item's reason lines (and, under a framework, the settlement's "
-              "steps) to each result.")
+              "steps) to each result (JSON Lines only).")
 @click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
               "values from it instead of computing them over INPUT_FILE.")
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
-def score(pack_name: str, year: int | None, fmt: str, output_path: str, explain: bool,
-          cohorts_file: Path | None, packs_dir: Path | None, input_path: str) -> None:
+def score(pack_name: str, year: int | None, fmt: str, output_path: str,
+          output_format: str | None, explain: bool, cohorts_file: Path | None,
+          packs_dir: Path | None, input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
-    Writes one JSON line per input record, in input order: id, total, earned, applicable_max,
-    items, error.
+    Writes one result per input record, in input order: id, total, earned, applicable_max,
+    items (a column each in tables), the framework's fields, pack, pack_sha256, error. JSON
+    Lines by default; CSV, xlsx (with a summary sheet) or Parquet by -o's extension or
+    --output-format.
     """
+    chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
     _name, _data, records = _read_records(input_path, fmt)
     failed: list[str] = []
-    with _results_to(output_path) as output:
-        for outcome in iter_outcomes(pack, records, explain, cohorts=snapshot):
-            output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False) + "\n")
+
+    def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+        for outcome in outcomes:
             if outcome.error is not None:
                 failed.append(outcome.error)
-        output.flush()
+            yield outcome
+
+    outcomes = counted(iter_outcomes(pack, records, explain, cohorts=snapshot))
+    if chosen_output == "jsonl":
+        with _results_to(output_path) as output:
+            for outcome in outcomes:
+                output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False)
+                             + "\n")
+            output.flush()
+    else:
+        _write_table(chosen_output, output_path, pack, outcomes)
     click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
     _report_errors(failed)
@@ -366,6 +389,14 @@ def _report_errors(failed: list[str]) -> None:
 
 
 @cli.command()
+def schema() -> None:
+    """Print the JSON Schema of one result line (versioned; docs/result-line.schema.json)."""
+    from .api import result_schema
+
+    click.echo(json.dumps(result_schema(), ensure_ascii=False, indent=2))
+
+
+@cli.command()
 @packs_option
 def verify(packs_dir: Path | None) -> None:
     """Check every pack against its manifest: the SHA-256 of its bytes, the runtime version
@@ -427,6 +458,45 @@ def bundle(packs_dir: Path, root: Path | None, output: Path, version: str | None
                f"into {target} (sha256 {made.sha256})")
 
 
+def _output_format(path: str, given: str | None, explain: bool) -> str:
+    """The output format: --output-format, else by -o's extension (JSON Lines otherwise)."""
+    chosen = given or OUTPUT_EXTENSIONS.get(Path(path).suffix.lower(), "jsonl")
+    if chosen in TABLE_EXTRAS and path == "-":
+        raise click.UsageError(f"{chosen} is written to a file: give -o FILE.{chosen}")
+    if chosen != "jsonl" and explain:
+        raise click.UsageError(f"--explain adds reason lines to JSON Lines; {chosen} has one "
+                               "row per institution without them")
+    if chosen in TABLE_EXTRAS:
+        module = TABLE_EXTRAS[chosen]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise click.UsageError(f"{chosen} output needs {module}; install the tables "
+                                   "extra: pip install 'policy-dsl[tables]'") from None
+    return chosen
+
+
+def _write_table(chosen: str, path: str, pack: Pack, outcomes: Iterator[Outcome]) -> None:
+    """CSV, xlsx or Parquet, streamed from the outcomes into `path` (complete, or not at
+    all); a result Parquet cannot hold exactly is an input error (exit 3), and no file."""
+    from .api import result_of
+    from .tables import TableError, columns_for, write_csv, write_parquet, write_xlsx
+
+    columns = columns_for(pack)
+    results = (result_of(outcome) for outcome in outcomes)
+    try:
+        with _results_to(path, binary=True) as stream:
+            if chosen == "csv":
+                write_csv(stream, columns, results)
+            elif chosen == "xlsx":
+                write_xlsx(stream, pack, columns, results)
+            else:
+                write_parquet(stream, pack, columns, results)
+    except TableError as error:
+        click.echo(f"policyc: {path}: {error}; nothing was written", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
 def _read_input(path: str) -> bytes:
     """The input's bytes (`-`: standard input); a file that cannot be read is an input error."""
     if path == "-":
@@ -438,8 +508,23 @@ def _read_input(path: str) -> bytes:
                               f"({error.strerror or error})") from None
 
 
+@overload
+def _results_to(path: str, binary: Literal[False] = False) -> contextlib.AbstractContextManager[
+        TextIO]: ...
+
+
+@overload
+def _results_to(path: str, binary: Literal[True]) -> contextlib.AbstractContextManager[
+        BinaryIO]: ...
+
+
+def _results_to(path: str, binary: bool = False) -> contextlib.AbstractContextManager[IO[Any]]:
+    """Where results go (text, or bytes with `binary`): see `_results_stream`."""
+    return _results_stream(path, binary)
+
+
 @contextlib.contextmanager
-def _results_to(path: str) -> Iterator[TextIO]:
+def _results_stream(path: str, binary: bool) -> Iterator[IO[Any]]:
     """Where results go: standard output for `-`, else FILE, written complete or not at all.
 
     A file is written as a temporary file beside it and renamed into place only when every line
@@ -447,15 +532,19 @@ def _results_to(path: str) -> Iterator[TextIO]:
     FILE untouched. A device or a pipe (`-o /dev/null`) is written directly.
     """
     if path == "-":
+        if binary:
+            yield sys.stdout.buffer
+            return
         with click.open_file("-", "w", encoding="utf-8") as stdout:  # UTF-8 whatever the locale
             yield cast("TextIO", stdout)
         return
+    mode, encoding = ("wb", None) if binary else ("w", "utf-8")
     target = Path(os.path.realpath(path))  # through a symbolic link, not over it
     existing = target.stat() if target.exists() else None
     if existing is not None and (stat.S_ISCHR(existing.st_mode)
                                  or stat.S_ISFIFO(existing.st_mode)):
         try:
-            stream = open(target, "w", encoding="utf-8")  # noqa: SIM115 (closed just below)
+            stream = open(target, mode, encoding=encoding)  # noqa: SIM115 (closed below)
         except OSError as error:
             raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
         with stream:
@@ -468,7 +557,7 @@ def _results_to(path: str) -> Iterator[TextIO]:
         raise OutputUnwritable(f"cannot write {path}: {error.strerror or error}") from None
     try:
         os.fchmod(handle, stat.S_IMODE(existing.st_mode) if existing else _new_file_mode())
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with os.fdopen(handle, mode, encoding=encoding) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())  # on disk before it takes FILE's name
@@ -638,7 +727,7 @@ def diff_command(before: str, after: str, fmt: str, population: str | None,
         measured = impact.measure(packs[0], packs[1], records)
         impact_report = impact.report_json(measured, name)
         impact_text = impact.report_text(measured, name)
-    described = [_side_json(label, standard) for label, standard, _ in sides]
+    described = [_side_described(label, standard) for label, standard, _ in sides]
     if fmt == "json":
         report: dict[str, object] = {"a": described[0], "b": described[1],
                                      "differences": bool(changes),
@@ -688,7 +777,7 @@ def _standard_to_compare(name: str, root: Path) -> tuple[str, CheckedStandard, s
     return codegen.pack_name(checked.standard), checked, text
 
 
-def _side_json(label: str, standard: CheckedStandard) -> dict[str, object]:
+def _side_described(label: str, standard: CheckedStandard) -> dict[str, object]:
     return {"pack": label, "source": standard.standard.path,
             "plugins": [p.path for p in standard.plugins]}
 
