@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import localcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .arithmetic import DIVISION, Undefined, plain
 from .framework import (
@@ -25,6 +25,9 @@ from .packs import Pack, Provenance
 from .results import Score
 from .values import RecordInvalid
 
+if TYPE_CHECKING:
+    from .snapshot import CohortSnapshot
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -36,19 +39,18 @@ class Outcome:
     provenance: Provenance = field(kw_only=True)  # the pack that made it, in every line
 
 
-def score_batch(pack: Pack, records: Sequence[InputRecord],
-                explain: bool = True) -> list[Outcome]:
-    return list(iter_outcomes(pack, records, explain))
+def score_batch(pack: Pack, records: Sequence[InputRecord], explain: bool = True,
+                cohorts: CohortSnapshot | None = None) -> list[Outcome]:
+    return list(iter_outcomes(pack, records, explain, cohorts))
 
 
-def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
-                  explain: bool = True) -> Iterator[Outcome]:
-    """Outcomes in input order, one per record; every record is validated (and the cohort
-    values computed) before the first is scored, and each score is made only when asked for,
-    so a caller writing results as they come holds one score at a time. Without `explain`
-    the scores carry no reason lines, and scoring takes about 40% less time."""
-    rules: FrameworkRules | None = pack.FRAMEWORK
-    provenance = pack.provenance
+def validated_batch(pack: Pack, records: Sequence[InputRecord],
+                    cohorts: CohortSnapshot | None = None
+                    ) -> tuple[dict[int, str], list[tuple[int, Any]], list[Any]]:
+    """Every record validated, and the cohort values of the valid ones: the problems by
+    record index, the valid records (index, facts) in order, and for each its `Cohorts` or
+    the exception saying why it has none. The cohort values are computed over the valid
+    records, or taken from a snapshot when one is given."""
     problems: dict[int, str] = {}
     valid: list[tuple[int, Any]] = []
     with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
@@ -60,10 +62,27 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
                 valid.append((index, pack.read_record(record.raw)))
             except (RecordInvalid, Undefined) as invalid:
                 problems[index] = f"{record.where}: {invalid}"
-        cohorts = pack.compute_cohorts([facts for _, facts in valid])
+        if cohorts is None:
+            values = pack.compute_cohorts([facts for _, facts in valid])
+        else:
+            values = cohorts.cohorts_for(pack, [(records[i], facts) for i, facts in valid])
+    return problems, valid, values
+
+
+def iter_outcomes(pack: Pack, records: Sequence[InputRecord], explain: bool = True,
+                  cohorts: CohortSnapshot | None = None) -> Iterator[Outcome]:
+    """Outcomes in input order, one per record; every record is validated (and the cohort
+    values computed, or taken from the `cohorts` snapshot) before the first is scored, and
+    each score is made only when asked for, so a caller writing results as they come holds
+    one score at a time. Without `explain` the scores carry no reason lines, and scoring
+    takes about 40% less time. A snapshot made with another pack raises SnapshotInvalid
+    before any outcome."""
+    rules: FrameworkRules | None = pack.FRAMEWORK
+    provenance = pack.provenance
+    problems, valid, values = validated_batch(pack, records, cohorts)
     scorable: dict[int, tuple[Any, Any]] = {}
-    for (index, facts), cohort in zip(valid, cohorts, strict=True):
-        if isinstance(cohort, RecordInvalid):
+    for (index, facts), cohort in zip(valid, values, strict=True):
+        if isinstance(cohort, Exception):  # RecordInvalid, or not in the snapshot
             problems[index] = f"{records[index].where}: {cohort}"
         else:
             scorable[index] = (facts, cohort)

@@ -121,3 +121,31 @@ def _read_csv(text: str) -> list[InputRecord]:
         raw = {key.strip(): value for key, value in row.items() if value.strip() != ""}
         records.append(InputRecord(number, raw.get("id"), raw, None, "line"))
     return records
+
+
+def read_json_request(text: str, name: str) -> tuple[list[InputRecord], object | None]:
+    """A request body: a JSON array of records (read exactly as a JSON array file), or an
+    object `{"records": [...], "cohorts": {...}}`: its records read the same way, and its
+    cohort snapshot decoded (numbers as exact decimals) for the caller to check."""
+    text = text.removeprefix("\ufeff")
+    if text.lstrip().startswith("["):
+        return _read_json_array(text, name), None
+    try:
+        value = _loads(text)
+    except json.JSONDecodeError as error:
+        raise InputUnreadable(f"{name}:{error.lineno}:{error.colno}: not valid JSON "
+                              f"({error.msg})") from None
+    expected = (f"{name}: expected a JSON array of records [{{...}}, ...], or an object "
+                '{"records": [...], "cohorts": {...}}')
+    if not isinstance(value, dict):
+        raise InputUnreadable(expected)
+    if "records" not in value:
+        raise InputUnreadable(f"{expected}; one record goes in an array too: [{{...}}]")
+    unknown = sorted(set(value) - {"records", "cohorts"})
+    if unknown:
+        raise InputUnreadable(f"{expected}; unknown key {unknown[0]!r}")
+    records = value.get("records")
+    if not isinstance(records, list):
+        raise InputUnreadable(f"{expected}; \"records\" is not an array")
+    return ([_record(index, entry, "record") for index, entry in enumerate(records, start=1)],
+            value.get("cohorts"))
