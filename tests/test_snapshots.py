@@ -87,6 +87,9 @@ def test_every_hospital_scored_alone_against_the_snapshot_gets_its_batch_line(
             expected, band = Decimal(0), "middle"
         bands[band] += 1
         assert adjustments[key] == expected, (key, rank)
+        # what explanations show: its rank, and how many were ranked
+        assert snapshot["institutions"][key]["details"] == {
+            "survey_adjustment_rank": rank, "survey_adjustment_ranked": 40}
     assert min(bands.values()) >= 8  # every band matters in this batch
 
     changed_alone = 0
@@ -311,3 +314,98 @@ def test_the_library_refuses_another_packs_snapshot_before_any_outcome(
     snapshot = make_snapshot(inpatient, records, "batch.jsonl", data)
     with pytest.raises(SnapshotInvalid, match="was made with pack suzhou/inpatient-2023"):
         next(iter_outcomes(outpatient, [], cohorts=snapshot))
+
+
+# ------------------------------------------------- explanations from a snapshot
+
+def test_explanations_from_the_snapshot_are_the_batch_explanations(
+        inpatient_batch: Path) -> None:
+    """`score --explain --cohorts`: each hospital alone gets its batch line with its reasons,
+    the rank and how many were ranked included (the snapshot keeps them per institution)."""
+    folder = inpatient_batch.parent
+    snapshot_file = str(folder / "explained.json")
+    code, batch_out, err = run("score", "--pack", INPATIENT, "--explain", str(inpatient_batch))
+    assert code == 0, err
+    code, _, err = run("cohorts", "--pack", INPATIENT, str(inpatient_batch), "-o", snapshot_file)
+    assert code == 0, err
+    records = inpatient_batch.read_text(encoding="utf-8").splitlines()
+    batch_lines = batch_out.splitlines()
+    assert len(batch_lines) == len(records) == 40
+    for record, batch_line in zip(records, batch_lines, strict=True):
+        code, out, err = run("score", "--pack", INPATIENT, "--explain", "--cohorts",
+                             snapshot_file, "-", stdin=record + "\n")
+        assert code == 0, err
+        assert out == batch_line + "\n"  # byte for byte, reason lines included
+
+
+def test_policyc_explain_with_cohorts_shows_the_batch_rank(inpatient_batch: Path) -> None:
+    """`policyc explain --cohorts`: one hospital alone is explained with its place among the
+    40 of its batch. By hand (SZ-12): its rank is 1 + the number of higher satisfaction
+    scores; alone, without the snapshot, it would be 1st of 1."""
+    folder = inpatient_batch.parent
+    snapshot_file = str(folder / "for-explain.json")
+    code, _, err = run("cohorts", "--pack", INPATIENT, str(inpatient_batch), "-o", snapshot_file)
+    assert code == 0, err
+    records = [json.loads(line) for line in
+               inpatient_batch.read_text(encoding="utf-8").splitlines()]
+    scores = [Decimal(r["satisfaction_score"]) for r in records]
+    # the hospital with the 35th best score: in the bottom band (SZ-12, 40 − 35 + 1 = 6th
+    # from the bottom, unless it ties), where a hospital alone would be ranked 1st instead
+    order = sorted(range(40), key=lambda n: -scores[n])
+    chosen = records[order[34]]
+    rank = 1 + sum(1 for other in scores if other > scores[order[34]])
+    alone = folder / "alone.jsonl"
+    alone.write_text(json.dumps(chosen, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, from_batch, err = run("explain", "--pack", INPATIENT, "--id", chosen["id"],
+                                "--item", "12", str(inpatient_batch))
+    assert code == 0, err
+    code, from_snapshot, err = run("explain", "--pack", INPATIENT, "--id", chosen["id"],
+                                   "--item", "12", "--cohorts", snapshot_file, str(alone))
+    assert code == 0, err
+    assert from_snapshot == from_batch
+    assert f"在 40 家中排第 {rank}" in from_snapshot
+    code, without, _ = run("explain", "--pack", INPATIENT, "--id", chosen["id"],
+                           "--item", "12", str(alone))
+    assert "在 1 家中排第 1" in without and without != from_snapshot
+
+
+def test_peer_group_explanations_from_the_snapshot(tmp_path: Path) -> None:
+    """A clinic of group 甲 alone against the snapshot is explained with its group's mean
+    over the 4 clinics of 甲 (10%, see outpatient_batch), as in the batch."""
+    records = outpatient_batch()
+    batch = tmp_path / "clinics.jsonl"
+    batch.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                     encoding="utf-8")
+    run("cohorts", "--pack", OUTPATIENT, str(batch), "-o", str(tmp_path / "cohorts.json"))
+    alone = tmp_path / "a2.jsonl"
+    alone.write_text(json.dumps(records[1], ensure_ascii=False) + "\n", encoding="utf-8")
+    code, from_batch, err = run("explain", "--pack", OUTPATIENT, "--id", "A2", "--item", "4",
+                                str(batch))
+    assert code == 0, err
+    code, from_snapshot, err = run("explain", "--pack", OUTPATIENT, "--id", "A2", "--item",
+                                   "4", "--cohorts", str(tmp_path / "cohorts.json"), str(alone))
+    assert code == 0, err
+    assert from_snapshot == from_batch
+    assert "4 家的平均" in from_snapshot
+
+
+@pytest.mark.parametrize(("detail", "value", "message"), [
+    ("survey_adjustment_rank", "3", "details.survey_adjustment_rank: expected a rank"),
+    ("survey_adjustment_rank", 0, "details.survey_adjustment_rank: expected a rank"),
+    ("survey_adjustment_ranked", None, "details.survey_adjustment_ranked: expected a whole"),
+])
+def test_a_malformed_detail_refuses_the_snapshot_before_scoring(
+        inpatient_batch: Path, detail: str, value: object, message: str) -> None:
+    folder = inpatient_batch.parent
+    made = folder / "details.json"
+    code, _, err = run("cohorts", "--pack", INPATIENT, str(inpatient_batch), "-o", str(made))
+    assert code == 0, err
+    snapshot = json.loads(made.read_text(encoding="utf-8"))
+    first = next(iter(snapshot["institutions"]))
+    snapshot["institutions"][first]["details"][detail] = value
+    broken = folder / "broken-details.json"
+    broken.write_text(json.dumps(snapshot), encoding="utf-8")
+    code, out, err = run("score", "--pack", INPATIENT, "--cohorts", str(broken),
+                         str(inpatient_batch))
+    assert code == 2 and out == ""
+    assert f"institutions.{first}.{message}" in err

@@ -89,6 +89,18 @@ class CohortSnapshot:
         if self.cohorts != names:
             raise SnapshotInvalid(f"{self.where} holds cohort values {list(self.cohorts)}, but "
                                   f"pack {name} has {list(names)}")
+        # The details only the pack can check (a rank, a count, a group): every entry, so
+        # that a malformed one refuses the snapshot before anything is scored.
+        for key, entry in self.institutions.items():
+            if entry.values is None:
+                continue
+            if entry.details is None:
+                raise SnapshotInvalid(f"{self.where}: institutions.{key}.details: expected an "
+                                      "object {...}")
+            try:
+                pack.rebuild_cohorts(entry.values, entry.details)
+            except SnapshotInvalid as error:
+                raise SnapshotInvalid(f"{self.where}: institutions.{key}.{error}") from None
 
     def cohorts_for(self, pack: Pack,
                     batch: Sequence[tuple[InputRecord, Any]]) -> list[Any]:
@@ -129,10 +141,7 @@ class CohortSnapshot:
                     "batch, or make a new snapshot")
         if entry.error is not None or entry.values is None or entry.details is None:
             return NotInSnapshot(f"{entry.error} (in the batch of {self.where})")
-        try:
-            return pack.rebuild_cohorts(entry.values, entry.details)
-        except SnapshotInvalid as error:
-            raise SnapshotInvalid(f"{self.where}: institutions.{key}.{error}") from None
+        return pack.rebuild_cohorts(entry.values, entry.details)  # checked by check_pack
 
 
 def _shown(value: Decimal | None) -> str:
