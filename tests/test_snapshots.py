@@ -291,15 +291,30 @@ def test_a_malformed_snapshot_is_refused_naming_the_field(
 
 
 def test_an_id_given_twice_in_the_batch_has_no_cohort_values(inpatient_batch: Path) -> None:
+    """Both records of a repeated id are left out of the cohort values (the batch gives each
+    an error), so the snapshot ranks the other 29; looked up, the id gets its error."""
     pack = load_pack(INPATIENT, packs_dir=Path(PACKS))
     lines = inpatient_batch.read_text(encoding="utf-8").splitlines()[:30]
     raws = [json.loads(line) for line in lines]
     raws.append(raws[3] | {"satisfaction_score": "99.9"})
     records = [InputRecord(n, raw["id"], raw, None, "line") for n, raw in enumerate(raws, 1)]
     snapshot = make_snapshot(pack, records, "dup.jsonl", b"")
-    entry = snapshot.institutions[raws[3]["id"]]
+    key = raws[3]["id"]
+    entry = snapshot.institutions[key]
     assert entry.values is None
-    assert entry.error is not None and "given more than once" in entry.error
+    assert entry.error is not None and "appears more than once (also at line 31)" in entry.error
+    assert snapshot.valid_records == 29
+    ranked = {e.details["survey_adjustment_ranked"] for e in snapshot.institutions.values()
+              if e.details is not None}
+    assert ranked == {29}  # neither 99.9 nor the first record's score was ranked
+    # through the file and back: scored alone, the id gets the batch's reason, not a value
+    from policy_dsl.runtime import iter_outcomes
+
+    reread = load_snapshot(json.dumps(snapshot_json(snapshot)).encode(), "dup.json")
+    alone = [InputRecord(1, key, raws[3], None, "line")]
+    [outcome] = list(iter_outcomes(pack, alone, cohorts=reread))
+    assert outcome.score is None
+    assert outcome.error is not None and "appears more than once" in outcome.error
 
 
 def test_the_library_refuses_another_packs_snapshot_before_any_outcome(

@@ -15,6 +15,7 @@ import contextlib
 import difflib
 import importlib
 import json
+import logging
 import os
 import stat
 import sys
@@ -237,16 +238,21 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
     Lines by default; CSV, xlsx (with a summary sheet) or Parquet by -o's extension or
     --output-format.
     """
+    if os.environ.get("POLICYC_DEBUG"):  # a record's internal fault shows its traceback
+        logging.basicConfig(format="policyc: %(message)s")
     chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
     _name, _data, records = _read_records(input_path, fmt)
     failed: list[str] = []
+    faults = 0
 
     def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+        nonlocal faults
         for outcome in outcomes:
             if outcome.error is not None:
                 failed.append(outcome.error)
+            faults += outcome.fault
             yield outcome
 
     outcomes = counted(iter_outcomes(pack, records, explain, cohorts=snapshot))
@@ -260,7 +266,7 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
         _write_table(chosen_output, output_path, pack, outcomes)
     click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
-    _report_errors(failed)
+    _report_errors(failed, faults)
 
 
 @cli.command()
@@ -290,7 +296,7 @@ def cohorts(pack_name: str, year: int | None, fmt: str, output_path: str, packs_
     click.echo(f"{pack.INFO.name}: cohort values of {len(snapshot.institutions) - len(without)} "
                f"institution(s) from {snapshot.valid_records} valid of {len(records)} "
                f"record(s) -> {output_path}", err=True)
-    _report_errors([*snapshot.left_out, *without])
+    _report_errors([*snapshot.left_out, *without], snapshot.faults)
 
 
 @cli.command()
@@ -380,12 +386,18 @@ def _read_snapshot(path: Path, pack: Pack) -> CohortSnapshot:
     return snapshot
 
 
-def _report_errors(failed: list[str]) -> None:
-    """The first record errors on standard error; exit 3 when there are any."""
+def _report_errors(failed: list[str], faults: int = 0) -> None:
+    """The first record errors on standard error; exit 70 when some are internal faults
+    (`faults` of them), else exit 3 when there are any."""
     for message in failed[:10]:
         click.echo(f"  {message}", err=True)
     if len(failed) > 10:
         click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
+    if faults:  # every record has its line; a fault of policyc must still show
+        click.echo(f"policyc: internal fault while scoring {faults} record(s) (see their error "
+                   "field). This is a fault in policyc, not in your files; please report it.",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
     if failed:
         sys.exit(EXIT_INPUT_ERRORS)
 

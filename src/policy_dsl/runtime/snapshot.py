@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .batch import validated_batch
+from .batch import repeated_ids, validated_batch
 from .cohorts import CohortBasis, GroupMean, SnapshotDetail, SnapshotInvalid, group_means
 from .inputs import InputRecord
 from .packs import Pack
@@ -76,6 +76,7 @@ class CohortSnapshot:
     where: str = "the cohort snapshot"  # the file it was read from, for messages
     # When made: the errors of the input's records that took no part (not written out).
     left_out: tuple[str, ...] = ()
+    faults: int = 0  # how many of those are internal faults of policy_dsl
 
     def check_pack(self, pack: Pack) -> None:
         """Refuse a pack other than the one the snapshot was made with."""
@@ -121,7 +122,9 @@ class CohortSnapshot:
                 "score it with the batch, or make a new snapshot")
         basis = pack.cohort_basis(facts)
         for info in pack.COHORTS:
-            now, then = basis[info.name], entry.basis[info.name]
+            now, then = basis[info.name], entry.basis.get(info.name)
+            if then is None:  # an id repeated in the batch: no values, its error below
+                continue
             if now.group != then.group:
                 return NotInSnapshot(
                     f"{info.group} is {now.group} here but {then.group} in {self.where}, "
@@ -153,9 +156,11 @@ def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
     """The cohort values `iter_outcomes(pack, records)` computes, per institution id.
 
     Records that cannot be read or validated take no part, as in scoring. Records without
-    an id take part but cannot be looked up; an id given twice is kept as an error.
+    an id take part but cannot be looked up; an id given more than once takes no part
+    either, and is kept as an error (looked up, it says why it has no values).
     """
-    problems, valid, cohorts = validated_batch(pack, records)
+    batch = validated_batch(pack, records)
+    problems, valid, cohorts = batch.problems, batch.valid, batch.cohorts
     bases = [pack.cohort_basis(facts) for _, facts in valid]
     groups: dict[str, dict[str, GroupMean]] = {}
     for info in pack.COHORTS:
@@ -169,19 +174,15 @@ def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
         groups[info.name] = {str(key): mean for key, mean in sorted(
             zip(keys, means, strict=True), key=lambda pair: str(pair[0]))}
     institutions: dict[str, Institution] = {}
-    first_seen: dict[str, int] = {}
+    for index, problem in repeated_ids(records).items():
+        key = snapshot_key(records[index].id)
+        if key is not None and key not in institutions:
+            institutions[key] = Institution(
+                None, {}, f"{problem}, so it took no part in the cohort values and has none")
     for (index, _facts), basis, cohort in zip(valid, bases, cohorts, strict=True):
-        record = records[index]
-        key = snapshot_key(record.id)
+        key = snapshot_key(records[index].id)
         if key is None:
             continue
-        if key in first_seen:
-            first = records[first_seen[key]].where
-            institutions[key] = Institution(
-                None, basis, f"id {key} is given more than once in the batch ({first} and "
-                f"{record.where}), so its cohort values are not known")
-            continue
-        first_seen[key] = index
         if isinstance(cohort, Exception):
             institutions[key] = Institution(None, basis, str(cohort))
         else:
@@ -198,7 +199,8 @@ def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
         records=len(records), valid_records=len(valid),
         cohorts=tuple(info.name for info in pack.COHORTS),
         groups=groups, institutions=institutions,
-        left_out=tuple(problems[index] for index in sorted(problems)))
+        left_out=tuple(problems[index] for index in sorted(problems)),
+        faults=len(batch.faults))
 
 
 def snapshot_json(snapshot: CohortSnapshot) -> dict[str, object]:
@@ -347,7 +349,10 @@ class _Reader:
         entry = self.mapping(value, field)
         basis_json = self.mapping(entry.get("basis"), f"{field}.basis")
         basis = {}
+        error = entry.get("error")
         for name in cohorts:
+            if error is not None and name not in basis_json:  # an id repeated in the batch
+                continue
             one = self.mapping(basis_json.get(name), f"{field}.basis.{name}")
             raw_group = one.get("group")
             basis[name] = CohortBasis(
@@ -355,7 +360,6 @@ class _Reader:
                 None if raw_group is None else self.text(raw_group,
                                                          f"{field}.basis.{name}.group"),
                 self.optional_decimal(one.get("own"), f"{field}.basis.{name}.own"))
-        error = entry.get("error")
         if error is not None:
             return Institution(None, basis, self.text(error, f"{field}.error"))
         values_json = self.mapping(entry.get("values"), f"{field}.values")
