@@ -282,6 +282,67 @@ def test_cohort_snapshots_travel_in_the_request(server: Server, tmp_path: Path) 
     assert "not with suzhou/outpatient-2023" in answer.json()["error"]
 
 
+def test_hostile_records_in_a_body_are_their_own_errors_as_in_a_file(
+        server: Server, tmp_path: Path) -> None:
+    """A body is read as a JSON array file is: NaN, a repeated key, nesting 100 deep under an
+    ignored key are each that record's error, the others scored; the same in the object form
+    `{"records": [...], "cohorts": ...}` (a record too deep makes the service read the
+    records array entry by entry, with the snapshot beside it)."""
+    examples = (EXAMPLES / "suzhou-inpatient.jsonl").read_text(encoding="utf-8").splitlines()
+    first, second = examples[0], examples[1]
+    entries = [
+        first,
+        second.replace('"id": "SZ-H002"', '"id": "NAN", "procurement_score": NaN', 1),
+        second.replace('"id": "SZ-H002"', '"id": "TWICE", "id": "TWICE"', 1),
+        second.replace('"id": "SZ-H002"', '"id": "DEEP", "_note": ' + "[" * 100 + "]" * 100,
+                       1),
+    ]
+    assert all(entry != second for entry in entries[1:])
+    array = "[\n" + ",\n".join(entries) + "\n]\n"
+    (tmp_path / "body.json").write_text(array, encoding="utf-8")
+    cli = policyc("score", "--pack", "suzhou/inpatient-2023", str(tmp_path / "body.json"))
+    assert cli.returncode == 3
+    lines = [json.loads(line) for line in cli.stdout.splitlines()]
+    assert [line["error"] is None for line in lines] == [True, False, False, False]
+    assert "NaN is not a number" in lines[1]["error"]
+    assert "appears more than once in one object" in lines[2]["error"]
+    assert "record 4: nested deeper than 32 levels" in lines[3]["error"]
+    url = server.url + "/packs/suzhou/inpatient-2023/score"
+    answer = request(url, array.encode())
+    assert answer.status == 200 and answer.body.decode() == cli.stdout
+    answer = request(url, ('{"records": ' + array + "}").encode())
+    assert answer.status == 200 and answer.body.decode() == cli.stdout
+
+    # with a snapshot made from the examples: the first is its batch line, the rest as above
+    assert policyc("cohorts", "--pack", "suzhou/inpatient-2023", str(EXAMPLES /
+                   "suzhou-inpatient.jsonl"), "-o", str(tmp_path / "c.json")).returncode == 0
+    snapshot = (tmp_path / "c.json").read_text(encoding="utf-8")
+    alone = tmp_path / "first.jsonl"
+    alone.write_text(first + "\n", encoding="utf-8")
+    batch_line = policyc("score", "--pack", "suzhou/inpatient-2023", "--cohorts",
+                         str(tmp_path / "c.json"), str(alone)).stdout
+    answer = request(url, ('{"records": ' + array + ', "cohorts": ' + snapshot + "}").encode())
+    assert answer.status == 200
+    got = answer.body.decode().splitlines(keepends=True)
+    assert got[0] == batch_line
+    assert [json.loads(line)["error"] for line in got[1:]] == [
+        line["error"] for line in lines[1:]]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b'{"records": [], "records": []}', "the key 'records' appears more than once"),
+    (b'{"records": [], "cohorts": {"pack": NaN}}', "cohorts: pack: NaN is not a number"),
+    (b'{"records": [], "cohorts": ' + b"[" * 100 + b"]" * 100 + b"}", "nested deeper"),
+    (b'{"records": [' + b"[" * 100 + b"]" * 100 + b'], "x": ' + b"[" * 100 + b"]" * 100
+     + b"}", "nested deeper"),
+    (b'{"records": [{"id": 1}', "not valid JSON"),
+])
+def test_a_body_whose_envelope_is_not_strict_json_is_a_400(
+        server: Server, body: bytes, message: str) -> None:
+    answer = request(server.url + "/packs/suzhou/inpatient-2023/score", body)
+    assert answer.status == 400 and message in answer.json()["error"]
+
+
 @pytest.mark.parametrize(("body", "status", "message"), [
     (b'{"id": "x"}', 400, "expected a JSON array of records"),
     (b"[1, 2", 400, "not valid JSON"),
