@@ -326,11 +326,12 @@ def test_any_file_that_parses_formats_idempotently_with_its_meaning(
     _name, data, _edits = edited
     try:
         text = data.decode("utf-8")
+        before = meaning(text)  # a duplicated clause parses but has no AST (P200)
         once = fmt(text)
     except (UnicodeDecodeError, CompileError):
         return
     assert fmt(once) == once
-    assert meaning(once) == meaning(text)
+    assert meaning(once) == before
     assert comments(once) == comments(text)
 
 
@@ -340,3 +341,103 @@ def test_braces_in_comments_and_texts_do_not_move_comments() -> None:
     assert fmt(text) == ('standard s {  # a {x}\n  # own {y}\n  total 1\n}\n\n# before {\n'
                          'category "c{" 1 {\n  item 1 "x" 1 {\n    # a {b}\n    award 1 "r"\n'
                          '  }\n}\n')
+
+
+# ---------------------------------------------------------------- a standard based on another
+
+BASED_ON_MESSY = """# a derived standard
+standard   derived   based   on
+  jilin/medical_inpatient-2026 {   # on the opening line
+ title "t"
+}
+replace   bonus item 3 "标签"   5.0 {  # on the replaced item's line
+  content "a"   "b"
+  deduct 1 per missing cap 2 "r" [JL-1]
+}
+# before a removal
+remove item   4
+remove   fact y   # after a removal
+item 5    points 2.0
+item 6 cap   deductions at 3
+  "because" [JL-2,JL-3]
+text item 7   basis "one"
+   "two"   "three"   # after a text
+replace fact z "Z": int in 0.. optional
+add to category "类" {   item 9 "new" 1 { content "c" }
+  # before an added item
+  item 10 "b" 2 {
+  award 1 "x" }
+}
+"""
+
+BASED_ON_CANONICAL = """# a derived standard
+standard derived based on jilin/medical_inpatient-2026 {  # on the opening line
+  title "t"
+}
+
+replace bonus item 3 "标签" 5.0 {  # on the replaced item's line
+  content "a"
+          "b"
+  deduct 1 per missing cap 2 "r" [JL-1]
+}
+
+# before a removal
+remove item 4
+remove fact y  # after a removal
+item 5 points 2.0
+item 6 cap deductions at 3 "because" [JL-2, JL-3]
+text item 7 basis "one"
+                  "two"
+                  "three"  # after a text
+replace fact z "Z": int in 0.. optional
+
+add to category "类" {
+  item 9 "new" 1 {
+    content "c"
+  }
+
+  # before an added item
+  item 10 "b" 2 {
+    award 1 "x"
+  }
+}
+"""
+
+
+def test_a_based_on_standard_and_its_changes_format_to_the_canonical_layout() -> None:
+    """Every construct of `based on` (the heading, `replace item`, `remove item`, `item N
+    points`, `item N cap deductions`, `text item`, `replace fact`, `remove fact`, `add to
+    category`): odd spacing and joined lines format to one layout, comments kept."""
+    formatted = fmt(BASED_ON_MESSY)
+    assert formatted == BASED_ON_CANONICAL
+    assert fmt(formatted) == formatted
+    assert meaning(formatted) == meaning(BASED_ON_MESSY)
+    assert comments(formatted) == comments(BASED_ON_MESSY)
+    assert _neighbours(formatted) == [
+        ("# a derived standard", "standard"),
+        ("# on the opening line", "standard derived based on jilin/medical_inpatient-2026 {"),
+        ("# on the replaced item's line", 'replace bonus item 3 "标签" 5.0 {'),
+        ("# before a removal", "remove"), ("# after a removal", "remove fact y"),
+        ("# after a text", '"three"'), ("# before an added item", "item")]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_based_on_standard_formats_back_from_any_layout(seed: int) -> None:
+    perturbed = perturb_whitespace(BASED_ON_CANONICAL, seed)
+    assert meaning(perturbed) == meaning(BASED_ON_CANONICAL)
+    assert fmt(perturbed) == BASED_ON_CANONICAL
+    moved = comments_onto_own_lines(perturbed)
+    once = fmt(moved)
+    assert fmt(once) == once
+    assert comments(once) == comments(BASED_ON_CANONICAL)
+
+
+def test_a_long_item_cap_breaks_before_its_reason_and_a_long_text_keeps_its_lines() -> None:
+    reason = "理由" * 40
+    text = (f'standard d based on b {{\n  title "t"\n}}\n\n'
+            f'item 6 cap deductions at 3 "{reason}" [JL-2]\n'
+            f'text item 1 content "{reason}" "{reason}"\n')
+    assert fmt(text) == (f'standard d based on b {{\n  title "t"\n}}\n\n'
+                         f'item 6 cap deductions at 3\n  "{reason}" [JL-2]\n'
+                         f'text item 1 content "{reason}"\n'
+                         f'                    "{reason}"\n')

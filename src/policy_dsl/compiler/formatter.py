@@ -21,6 +21,11 @@ The layout, taken from the shipped rule files:
   fit puts one case a line, each with a comma;
 - texts of `content`, `method`, `procedure` and `basis`: one quoted line a line, aligned
   under the first;
+- a derived standard's changes (`standard X based on Y`): `replace item` and `add to
+  category` are blocks laid out as `item` and `category` are (one blank line around each);
+  `remove item`, `remove fact`, `item N points`, `item N cap deductions` (reason as for a
+  rule), `text item N kind` (its quoted lines aligned as an item's texts are) and `replace
+  fact` are one-line statements;
 - own-line comments stay before the statement they precede (at its indentation); a trailing
   comment stays at the end of its statement's line, two spaces after the longest line of a
   run of consecutive lines with trailing comments.
@@ -137,7 +142,9 @@ def _statement(tree: Tree[Token]) -> Doc:
     if kind == "deduction_cap":
         return _with_reason(f"cap deductions at {_number(c[0])}", reason)
     if kind == "text_field":
-        return [_token(c[0]), " ", Align(join(HARDLINE, [str(s) for s in c[1:]]))]
+        return [_token(c[0]), " ", _texts(c[1:])]
+    if kind in _OVERRIDES:
+        return _OVERRIDES[kind](tree)
     if kind in _DECLARATIONS:
         return _DECLARATIONS[kind](tree)
     if kind.startswith("fw_"):
@@ -191,6 +198,27 @@ def _framework_head(tree: Tree[Token]) -> Doc:
         "fw_evidence": lambda: "evidence required",
     }
     return heads[tree.data]()
+
+
+def _texts(lines: list[Node]) -> Doc:
+    """The quoted lines of a text (an item's `content` ..., a `text item` change): one a
+    line, aligned under the first."""
+    return Align(join(HARDLINE, [str(s) for s in lines]))
+
+
+# A derived standard's changes that are not blocks (`replace item` and `add to category` are
+# blocks: `_block_parts`).
+_OVERRIDES: dict[str, Callable[[Tree[Token]], Doc]] = {
+    "replace_fact": lambda t: ["replace fact ", _typed(_tree(t.children[0]))],
+    "remove_item": lambda t: f"remove item {t.children[0]}",
+    "remove_fact": lambda t: f"remove fact {t.children[0]}",
+    "item_points": lambda t: f"item {t.children[0]} points {_number(t.children[1])}",
+    "item_cap": lambda t: _with_reason(
+        f"item {t.children[0]} cap deductions at {_number(t.children[1])}",
+        _child(t, "reason")),
+    "item_text": lambda t: [f"text item {t.children[0]} {_token(t.children[1])} ",
+                            _texts(t.children[2:])],
+}
 
 
 def _type(tree: Tree[Token]) -> str:
@@ -259,13 +287,20 @@ def _block_parts(tree: Tree[Token]) -> tuple[str, list[Tree[Token]]] | None:
     kind, c = tree.data, tree.children
     trees = [x for x in c if isinstance(x, Tree)]
     if kind == "standard":
-        return f"standard {c[0]} {{", trees
+        base = _child(tree, "based_on")
+        return (f"standard {c[0]}{f' based on {base.children[0]}' if base else ''} {{",
+                [t for t in trees if t is not base])
     if kind == "framework_file":
         return f"framework {c[0]} {{", trees
     if kind == "enum_decl":
         return f"enum {c[0]} {c[1]} {{", trees
     if kind == "record_decl":
         return f"record {c[0]} {c[1]} {{", trees
+    if kind == "replace_item":
+        opening, statements = _block_parts(_tree(c[0])) or ("", [])
+        return f"replace {opening}", statements
+    if kind == "add_items":
+        return f"add to category {c[0]} {{", trees
     if kind == "category":
         return f"category {c[0]} {_number(c[1])} {{", trees[1:]
     if kind == "part":
@@ -279,7 +314,8 @@ def _block_parts(tree: Tree[Token]) -> tuple[str, list[Tree[Token]]] | None:
 
 
 _BLANKS_AND_COMMENTS = re.compile(r"(?:\s+|#[^\n]*)*")
-_TOP_LEVEL_BLOCKS = {"standard", "framework_file", "enum_decl", "record_decl", "category"}
+_TOP_LEVEL_BLOCKS = {"standard", "framework_file", "enum_decl", "record_decl", "category",
+                     "replace_item", "add_items"}
 
 
 @dataclass
@@ -408,6 +444,8 @@ class _Layout:
 
     def _brace(self, block: Tree[Token], statements: list[Tree[Token]]) -> int:
         """The offset of a block's `{`: the first after its heading, past any comments."""
+        if block.data == "replace_item":  # `replace` and the item's own heading
+            block = _tree(block.children[0])
         heading = [c for c in block.children if not any(c is s for s in statements)]
         end = max((c.end_pos if isinstance(c, Token) else c.meta.end_pos) or 0
                   for c in heading)
