@@ -12,13 +12,15 @@ Per record, `read_record` validates the input fields and derives values; for a b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from policy_dsl.runtime import (
     FRAMEWORK_FIELDS,
     ZERO,
+    CohortBasis,
+    CohortInfo,
     Composite,
     Downgrade,
     ExitWithoutViolations,
@@ -40,6 +42,7 @@ from policy_dsl.runtime import (
     Referral,
     RuleInfo,
     Score,
+    SnapshotDetail,
     Tenure,
     Terminated,
     Veto,
@@ -245,6 +248,24 @@ class Cohorts:
 def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     """Cohort values for each valid record of a batch, in order (or its error)."""
     return [Cohorts() for _ in batch]
+
+
+# The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
+# stores for each institution, and what it is computed from.
+COHORTS: tuple[CohortInfo, ...] = ()
+
+
+def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
+    """What each cohort value of `r` is computed from: the value ranked or averaged, and
+    the group (checked against a snapshot before its values are used)."""
+    return {}
+
+
+def rebuild_cohorts(values: Mapping[str, Decimal],
+                    details: Mapping[str, SnapshotDetail]) -> Cohorts:
+    """One institution's cohort values from a snapshot: the exact decimals, and each rank or
+    group with its size (what explanations show)."""
+    return Cohorts()
 
 
 def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:

@@ -10,13 +10,15 @@ Per record, `read_record` validates the input fields and derives values; for a b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from policy_dsl.runtime import (
     ZERO,
     Band,
+    CohortBasis,
+    CohortInfo,
     FactInfo,
     FieldError,
     ItemInfo,
@@ -29,6 +31,7 @@ from policy_dsl.runtime import (
     RecordInvalid,
     RuleInfo,
     Score,
+    SnapshotDetail,
     Undefined,
     adjustments_for_ranks,
     check_unknown_fields,
@@ -50,6 +53,8 @@ from policy_dsl.runtime import (
     read_percent,
     require,
     share,
+    snapshot_count,
+    snapshot_rank,
     steps,
     total,
     used,
@@ -496,6 +501,32 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
             survey_adjustment_ranked=count_survey_adjustment,
         ))
     return cohorts
+
+
+# The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
+# stores for each institution, and what it is computed from.
+COHORTS: tuple[CohortInfo, ...] = (
+    CohortInfo('survey_adjustment', '满意度调查加减分', 'rank', 'satisfaction_score', None, 'if given direct_survey_adjustment then direct_survey_adjustment else 0', 126),
+)
+
+
+def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
+    """What each cohort value of `r` is computed from: the value ranked or averaged, and
+    the group (checked against a snapshot before its values are used)."""
+    return {
+        'survey_adjustment': CohortBasis(r.satisfaction_score, None, (need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0) if r.satisfaction_score is None else None),
+    }
+
+
+def rebuild_cohorts(values: Mapping[str, Decimal],
+                    details: Mapping[str, SnapshotDetail]) -> Cohorts:
+    """One institution's cohort values from a snapshot: the exact decimals, and each rank or
+    group with its size (what explanations show)."""
+    return Cohorts(
+        survey_adjustment=values['survey_adjustment'],
+        survey_adjustment_rank=snapshot_rank(details, 'survey_adjustment_rank'),
+        survey_adjustment_ranked=snapshot_count(details, 'survey_adjustment_ranked'),
+    )
 
 
 def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:

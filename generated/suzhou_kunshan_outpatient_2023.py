@@ -11,12 +11,14 @@ Per record, `read_record` validates the input fields and derives values; for a b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from policy_dsl.runtime import (
     ZERO,
+    CohortBasis,
+    CohortInfo,
     FactInfo,
     FieldError,
     ItemInfo,
@@ -29,6 +31,7 @@ from policy_dsl.runtime import (
     RecordInvalid,
     RuleInfo,
     Score,
+    SnapshotDetail,
     Undefined,
     check_unknown_fields,
     close_item,
@@ -52,6 +55,8 @@ from policy_dsl.runtime import (
     read_text,
     require,
     share,
+    snapshot_count,
+    snapshot_text,
     steps,
     total,
     used,
@@ -500,6 +505,37 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
             peer_visits_growth_group_size=group_peer_visits_growth.size,
         ))
     return cohorts
+
+
+# The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
+# stores for each institution, and what it is computed from.
+COHORTS: tuple[CohortInfo, ...] = (
+    CohortInfo('peer_cost_growth', '本组平均门诊次均费用增幅', 'mean', 'cost_growth', 'peer_group', 'peer_cost_growth_given', 124),
+    CohortInfo('peer_visits_growth', '本组平均门诊人次人头比增幅', 'mean', 'visits_growth', 'peer_group', 'peer_visits_growth_given', 126),
+)
+
+
+def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
+    """What each cohort value of `r` is computed from: the value ranked or averaged, and
+    the group (checked against a snapshot before its values are used)."""
+    return {
+        'peer_cost_growth': CohortBasis(r.cost_growth, str(r.peer_group), r.peer_cost_growth_given),
+        'peer_visits_growth': CohortBasis(r.visits_growth, str(r.peer_group), r.peer_visits_growth_given),
+    }
+
+
+def rebuild_cohorts(values: Mapping[str, Decimal],
+                    details: Mapping[str, SnapshotDetail]) -> Cohorts:
+    """One institution's cohort values from a snapshot: the exact decimals, and each rank or
+    group with its size (what explanations show)."""
+    return Cohorts(
+        peer_cost_growth=values['peer_cost_growth'],
+        peer_cost_growth_group=snapshot_text(details, 'peer_cost_growth_group'),
+        peer_cost_growth_group_size=snapshot_count(details, 'peer_cost_growth_group_size'),
+        peer_visits_growth=values['peer_visits_growth'],
+        peer_visits_growth_group=snapshot_text(details, 'peer_visits_growth_group'),
+        peer_visits_growth_group_size=snapshot_count(details, 'peer_visits_growth_group_size'),
+    )
 
 
 def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:

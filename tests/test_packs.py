@@ -440,8 +440,8 @@ def test_every_pack_module_defines_what_the_protocol_names() -> None:
     for entry in manifest()["packs"]:
         pack = load_pack(entry["name"], packs_dir=GENERATED)
         module = vars(pack.module)
-        for name in ("NAME", "INFO", "RULES", "FRAMEWORK", "read_record", "compute_cohorts",
-                     "evaluate"):
+        for name in ("NAME", "INFO", "RULES", "FRAMEWORK", "COHORTS", "read_record",
+                     "compute_cohorts", "cohort_basis", "rebuild_cohorts", "evaluate"):
             assert name in module, (entry["name"], name)
         assert (pack.FRAMEWORK is None) == (entry["framework"] is None)
         assert pack.RULES

@@ -22,8 +22,6 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Iterator
-from dataclasses import asdict, is_dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, cast, overload
 
@@ -33,18 +31,24 @@ from . import __version__
 from .console import exit_needing_extra, missing_requirements
 from .reading import FILE_FORMATS, ID_LABELS, NAME_LABELS, FileFormat, MissingExtra, read_input
 from .runtime import (
+    CohortSnapshot,
     FactInfo,
+    InputRecord,
     InputUnreadable,
     Outcome,
     Pack,
     PackNotFound,
+    SnapshotInvalid,
     iter_outcomes,
     load_pack,
+    load_snapshot,
+    make_snapshot,
     outcome_json,
+    snapshot_json,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
+from .runtime.describe import describe_json
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
-from .runtime.inputs import InputRecord
 
 if TYPE_CHECKING:
     from .compiler import pipeline
@@ -291,10 +295,7 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     framework_inputs = runtime_framework_inputs(pack.FRAMEWORK) \
         if pack.FRAMEWORK is not None else ()
     if fmt == "json":
-        described = _jsonable(info)
-        assert isinstance(described, dict)
-        described["framework_inputs"] = _jsonable(framework_inputs)
-        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(describe_json(pack), ensure_ascii=False, indent=2))
         return
     click.echo(f"{info.name}  {info.title}")
     click.echo(f"  region {info.region_label} · version {info.version} · effective "
@@ -318,6 +319,11 @@ def describe(pack_name: str, year: int | None, fmt: str, packs_dir: Path | None)
     for item in info.items:
         bonus = " (bonus)" if item.bonus else ""
         click.echo(f"  {item.number:>2}  {item.points:>4}{bonus:8} {item.label}")
+
+
+input_format_option = click.option(
+    "--format", "fmt", type=click.Choice(["auto", *FILE_FORMATS]), default="auto",
+    show_default=True, help="Input format (auto: by file name).")
 
 
 def _described(fact: FactInfo) -> str:
@@ -345,11 +351,14 @@ def _described(fact: FactInfo) -> str:
 @click.option("--explain", is_flag=True,
               help="Add every item's reason lines (and, under a framework, the settlement's "
               "steps) to each result (JSON Lines only).")
+@click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
+              "values from it instead of computing them over INPUT_FILE.")
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
-def score(pack_name: str, year: int | None, fmt: str, encoding: str | None, sheet: str | None,
-          output_path: str,
-          output_format: str | None, explain: bool, packs_dir: Path | None,
+def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
+          sheet: str | None, output_path: str, output_format: str | None,
+          explain: bool, cohorts_file: Path | None, packs_dir: Path | None,
           input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
@@ -362,9 +371,9 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None, shee
         logging.basicConfig(format="policyc: %(message)s")
     chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
+    snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
     records = _read_institutions(input_path, pack, fmt, encoding, sheet)
     failed: list[str] = []
-
     faults = 0
 
     def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
@@ -375,7 +384,7 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None, shee
             faults += outcome.fault
             yield outcome
 
-    outcomes = counted(iter_outcomes(pack, records, explain))
+    outcomes = counted(iter_outcomes(pack, records, explain, cohorts=snapshot))
     if chosen_output == "jsonl":
         with _results_to(output_path) as output:
             for outcome in outcomes:
@@ -386,6 +395,117 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None, shee
         _write_table(chosen_output, output_path, pack, outcomes)
     click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
                f"record(s); {len(failed)} error(s)", err=True)
+    _report_errors(failed, faults)
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@input_format_option
+@encoding_option
+@sheet_option
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False), required=True,
+              help="The snapshot file to write (JSON; complete, or not at all).")
+@packs_option
+@click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
+def cohorts(pack_name: str, year: int | None, fmt: str, encoding: str | None,
+            sheet: str | None, output_path: str, packs_dir: Path, input_path: str) -> None:
+    """Write the cohort values computed over the batch in INPUT_FILE (a snapshot).
+
+    The snapshot keeps each institution's cohort values (its satisfaction-ranking
+    adjustment, its peer group's means) with the pack's hash and the input file's name and
+    SHA-256; `policyc score --cohorts` then scores any of the institutions alone and gets
+    exactly its batch result.
+    """
+    pack = load_pack(pack_name, year, packs_dir)
+    name, data, records = _read_input_file(input_path, pack, fmt, encoding, sheet)
+    snapshot = make_snapshot(pack, records, name, data)
+    with _results_to(output_path) as output:
+        output.write(json.dumps(snapshot_json(snapshot), ensure_ascii=False, indent=1) + "\n")
+    without = [f"id {key}: {entry.error}" for key, entry in snapshot.institutions.items()
+               if entry.error is not None]
+    click.echo(f"{pack.INFO.name}: cohort values of {len(snapshot.institutions) - len(without)} "
+               f"institution(s) from {snapshot.valid_records} valid of {len(records)} "
+               f"record(s) -> {output_path}", err=True)
+    _report_errors([*snapshot.left_out, *without], snapshot.faults)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=10 * 1024 * 1024,
+              show_default=True, help="Largest request body; a larger one gets 413.")
+@click.option("--time-limit", type=click.FloatRange(0, min_open=True), default=30.0,
+              show_default=True,
+              help="Seconds to read and score one request; a slower one gets 408.")
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Threads that score requests (the event loop stays free).")
+@packs_option
+def serve(host: str, port: int, max_body_bytes: int, time_limit: float, workers: int,
+          packs_dir: Path) -> None:
+    """Serve the packs over HTTP: GET /packs, POST /packs/{region}/{standard}/score, ...
+
+    Needs the `serve` extra (Starlette and uvicorn). Every pack is loaded at start; a pack
+    that cannot be loaded stops the start (exit 2).
+    """
+    import signal
+    import socket
+
+    try:
+        import uvicorn
+
+        from .service import Limits, create_app
+    except ImportError as missing:
+        click.echo(f"policyc: the scoring service needs Starlette and uvicorn ({missing}); "
+                   "install them with: pip install 'policy-dsl[serve]'", err=True)
+        sys.exit(EXIT_USAGE)
+    app = create_app(packs_dir, Limits(max_body_bytes, time_limit, workers))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(2048)  # connections wait in the backlog until uvicorn accepts them
+    except OSError as error:
+        click.echo(f"policyc: cannot listen on {host}:{port}: {error.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+
+    def stopped(signum: int, frame: object) -> None:
+        # uvicorn shuts down gracefully, restores this handler and raises the signal again.
+        click.echo("policyc: the service stopped", err=True)
+        sys.exit(EXIT_OK if signum == signal.SIGTERM else EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
+    bound = listener.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    click.echo(f"policyc: serving {len(read_index(packs_dir))} pack(s) at "
+               f"http://{shown}:{bound} (body limit {max_body_bytes} bytes, time limit "
+               f"{time_limit:g} s); Ctrl-C stops", err=True)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _read_snapshot(path: Path, pack: Pack) -> CohortSnapshot:
+    """The snapshot at `path`, checked against `pack`; a wrong one ends the run (exit 2)."""
+    try:
+        snapshot = load_snapshot(path.read_bytes(), str(path))
+        snapshot.check_pack(pack)
+    except OSError as error:
+        click.echo(f"policyc: cannot read the cohort snapshot {path}: {error.strerror}",
+                   err=True)
+        sys.exit(EXIT_USAGE)
+    except SnapshotInvalid as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    return snapshot
+
+
+def _report_errors(failed: list[str], faults: int = 0) -> None:
+    """The first record errors on standard error; exit 70 when some are internal faults
+    (`faults` of them), else exit 3 when there are any."""
     for message in failed[:10]:
         click.echo(f"  {message}", err=True)
     if len(failed) > 10:
@@ -467,20 +587,25 @@ def validate(pack_name: str, year: int | None, fmt: str, encoding: str | None,
               default="auto", show_default=True, help="Input format (auto: by file name).")
 @encoding_option
 @sheet_option
+@click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="A cohort snapshot (`policyc cohorts`): take the institution's cohort "
+              "values (its rank, its peer group) from it instead of computing them over "
+              "INPUT_FILE.")
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def explain(pack_name: str, year: int | None, record_id: str, item_number: int | None,
             fmt: str, input_fmt: str, encoding: str | None, sheet: str | None,
-            packs_dir: Path | None, input_path: str) -> None:
+            cohorts_file: Path | None, packs_dir: Path | None, input_path: str) -> None:
     """Why one institution of INPUT_FILE got its points: each item, each rule with the values
     it used, the rescaling, and under a framework the settlement.
 
     The whole file is scored together, so cohort values (ranks, peer-group means) are those of
-    `policyc score` on the same file.
+    `policyc score` on the same file; with --cohorts they are the snapshot's, as with
+    `policyc score --cohorts`.
     """
     pack = load_pack(pack_name, year, packs_dir)
-    name = "<stdin>" if input_path == "-" else input_path
-    records = _read_institutions(input_path, pack, input_fmt, encoding, sheet)
+    snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
+    name, _data, records = _read_input_file(input_path, pack, input_fmt, encoding, sheet)
     ids = [str(record.id) for record in records if record.id is not None]
     if record_id not in ids:
         near = difflib.get_close_matches(record_id, ids, n=5, cutoff=0.5) or ids[:5]
@@ -492,7 +617,7 @@ def explain(pack_name: str, year: int | None, record_id: str, item_number: int |
     if item_number is not None and item_number not in numbers:
         raise click.UsageError(f"--item {item_number}: {pack.INFO.name} has items "
                                f"{numbers[0]}..{numbers[-1]}")
-    outcome = next(o for o in iter_outcomes(pack, records, explain=True)
+    outcome = next(o for o in iter_outcomes(pack, records, explain=True, cohorts=snapshot)
                    if str(o.record.id) == record_id)
     try:
         explanation = explain_outcome(pack, outcome)
@@ -617,13 +742,19 @@ def _write_table(chosen: str, path: str, pack: Pack, outcomes: Iterator[Outcome]
 
 def _read_institutions(path: str, pack: Pack | None, fmt: str, encoding: str | None,
                        sheet: str | None) -> list[InputRecord]:
-    """The records of the input file (`-`: standard input), its warnings shown on stderr;
-    exit 3 when the file cannot be read or its header is wrong, 2 when a library is
+    """The records of the input file (see `_read_input_file`)."""
+    return _read_input_file(path, pack, fmt, encoding, sheet)[2]
+
+
+def _read_input_file(path: str, pack: Pack | None, fmt: str, encoding: str | None,
+                     sheet: str | None) -> tuple[str, bytes, list[InputRecord]]:
+    """The input file's name, bytes and records (`-`: standard input), its warnings shown on
+    stderr; exit 3 when the file cannot be read or its header is wrong, 2 when a library is
     missing."""
     name = "<stdin>" if path == "-" else path
     try:
-        read = read_input(_read_input(path), name, pack,
-                          None if fmt == "auto" else cast("FileFormat", fmt),
+        data = _read_input(path)
+        read = read_input(data, name, pack, None if fmt == "auto" else cast("FileFormat", fmt),
                           encoding=encoding, sheet=sheet)
     except MissingExtra as error:
         click.echo(f"policyc: {error}", err=True)
@@ -633,7 +764,7 @@ def _read_institutions(path: str, pack: Pack | None, fmt: str, encoding: str | N
         sys.exit(EXIT_INPUT_ERRORS)
     for warning in read.warnings:
         click.echo(f"policyc: warning: {warning}", err=True)
-    return read.records
+    return name, data, read.records
 
 
 def _read_input(path: str) -> bytes:
@@ -973,20 +1104,6 @@ def _standard_to_compare(name: str, root: Path) -> tuple[str, CheckedStandard, s
 def _side_described(label: str, standard: CheckedStandard) -> dict[str, object]:
     return {"pack": label, "source": standard.standard.path,
             "plugins": [p.path for p in standard.plugins]}
-
-
-def _jsonable(value: object) -> object:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {key: _jsonable(item) for key, item in asdict(value).items()}
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return str(value)
-    return value
 
 
 def main() -> None:

@@ -577,6 +577,39 @@ class _PackBuilder:
         out.line("return cohorts")
         return out.text()
 
+    def cohort_infos(self) -> list[str]:
+        """`CohortInfo(...)` for each cohort value: what a snapshot stores and checks."""
+        infos = []
+        for cohort in self.standard.cohorts:
+            if isinstance(cohort, ast.CohortRank):
+                kind, group = "rank", None
+                own = None if cohort.unranked is None else self.source_of(cohort.unranked)
+            else:
+                kind, group, own = "mean", self.source_of(cohort.group), cohort.override
+            infos.append(f"CohortInfo({py_string(cohort.name)}, {py_string(cohort.label)}, "
+                         f"{py_string(kind)}, {py_string(self.source_of(cohort.value))}, "
+                         f"{py_string(group)}, {py_string(own)}, {cohort.span.line})")
+        return infos
+
+    def cohort_bases(self) -> list[tuple[str, str]]:
+        """Per cohort value, the code of its `CohortBasis` for a record `r`: the value ranked
+        or averaged, the group, and the record's own value where it takes one."""
+        bases = []
+        for cohort in self.standard.cohorts:
+            if isinstance(cohort, ast.CohortRank):
+                assert isinstance(cohort.value, ast.Name)  # the checker made sure
+                value = self.record_name.slot(cohort.value.name)
+                own = ("None" if cohort.unranked is None else
+                       f"{self.decimal_expr(cohort.unranked, self.record_name)} "
+                       f"if {value} is None else None")
+                bases.append((cohort.name, f"CohortBasis({value}, None, {own})"))
+            else:
+                value = self.decimal_expr(cohort.value, self.record_name)
+                group = self.expr(cohort.group, self.record_name)
+                own = "None" if cohort.override is None else f"r.{cohort.override}"
+                bases.append((cohort.name, f"CohortBasis({value}, str({group}), {own})"))
+        return bases
+
     def band(self, band: ast.RankBand) -> str:
         return f"Band({band.size}, {self.decimal(band.start)}, {self.decimal(band.step)})"
 
@@ -999,16 +1032,29 @@ class _PackBuilder:
                         for f in standard.facts]
         lets_fields = [(x.name, self.let_type(x), x.label) for x in standard.lets]
         cohort_fields: list[tuple[str, str, str]] = []
+        # Per field of `Cohorts`, the code that takes it from a snapshot's entry.
+        cohort_rebuild: list[tuple[str, str]] = []
         for cohort in standard.cohorts:
-            cohort_fields.append((cohort.name, "Decimal", cohort.label))
+            name = cohort.name
+            cohort_fields.append((name, "Decimal", cohort.label))
+            cohort_rebuild.append((name, f"values[{py_string(name)}]"))
             if isinstance(cohort, ast.CohortRank):
-                cohort_fields += [(f"{cohort.name}_rank", "int | None",
-                                   "its rank (None: unranked)"),
-                                  (f"{cohort.name}_ranked", "int", "how many were ranked")]
+                cohort_fields += [(f"{name}_rank", "int | None", "its rank (None: unranked)"),
+                                  (f"{name}_ranked", "int", "how many were ranked")]
+                cohort_rebuild += [
+                    (f"{name}_rank", f"snapshot_rank(details, {py_string(name + '_rank')})"),
+                    (f"{name}_ranked",
+                     f"snapshot_count(details, {py_string(name + '_ranked')})")]
             else:
-                cohort_fields += [(f"{cohort.name}_group", "str", "its group"),
-                                  (f"{cohort.name}_group_size", "int",
+                cohort_fields += [(f"{name}_group", "str", "its group"),
+                                  (f"{name}_group_size", "int",
                                    "how many of its group were scored together")]
+                cohort_rebuild += [
+                    (f"{name}_group", f"snapshot_text(details, {py_string(name + '_group')})"),
+                    (f"{name}_group_size",
+                     f"snapshot_count(details, {py_string(name + '_group_size')})")]
+        cohort_infos = self.cohort_infos()
+        cohort_bases = self.cohort_bases()
         rescale = self.decimal(header.rescale) if header.rescale is not None else "None"
         bonus_limit = self.bonus_limit()  # before the constants are listed
         constants = sorted(self.constants.items(), key=lambda kv: (Decimal(kv[0]), kv[0]))
@@ -1018,7 +1064,9 @@ class _PackBuilder:
             "standard": standard, "header": header, "name": pack_name(standard),
             "compiler_version": __version__, "items": items, "enums": enums,
             "records": records, "facts_fields": facts_fields, "lets_fields": lets_fields,
-            "cohort_fields": cohort_fields, "read_body": read_body,
+            "cohort_fields": cohort_fields, "cohort_rebuild": cohort_rebuild,
+            "cohort_infos": cohort_infos,
+            "cohort_bases": cohort_bases, "read_body": read_body,
             "cohorts_body": cohorts_body, "fact_infos": fact_infos,
             "known_fields": sorted({"id", "name"} | {f.name for f in standard.facts}),
             "framework_fields": self.framework is not None,
@@ -1033,14 +1081,16 @@ class _PackBuilder:
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
             "uses": sorted(_runtime_names(read_body, cohorts_body, items, records,
-                                          framework_rules or "")
+                                          framework_rules or "", cohort_bases,
+                                          cohort_rebuild)
                            | (FRAMEWORK_NAMES if self.framework else set()),
                            key=_import_order),
         }
 
 
 RUNTIME_EXPORTS = (
-    "Band", "Decimal", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line", "PackInfo",
+    "Band", "CohortBasis", "CohortInfo", "Decimal", "FactInfo", "FieldError", "ItemInfo",
+    "ItemScore", "Line", "PackInfo",
     "FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules", "GradeRule", "Composite",
     "OtherBreach", "Downgrade", "Veto", "Tenure", "Terminated", "ExitWithViolations",
     "ExitWithoutViolations", "Referral",
@@ -1052,11 +1102,14 @@ RUNTIME_EXPORTS = (
     "read_optional_date", "read_optional_enum", "read_optional_number",
     "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",
     "share", "steps", "total", "weight", "RuleInfo", "Operand", "used",
-    "adjustments_for_ranks", "competition_ranks",
+    "adjustments_for_ranks", "competition_ranks", "snapshot_count", "snapshot_rank",
+    "snapshot_text", "SnapshotDetail",
 )
 FRAMEWORK_NAMES = {"FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules",
                    "read_framework_inputs"}
-ALWAYS_USED = {"RuleInfo", "FactInfo", "FieldError", "ItemInfo", "ItemScore", "Line",
+ALWAYS_USED = {"CohortBasis", "CohortInfo", "SnapshotDetail", "RuleInfo", "FactInfo",
+               "FieldError", "ItemInfo",
+               "ItemScore", "Line",
                "PackInfo", "Raw", "Reason", "RecordInvalid", "Score", "ZERO",
                "check_unknown_fields", "close_item", "note", "total"}
 

@@ -8,11 +8,40 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .arithmetic import DIVISION, ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class CohortInfo:
+    """A pack's cohort value as its rule file declares it, for snapshots and describe.
+
+    kind "rank": an adjustment by rank of `of` (a fact); kind "mean": the mean of `of` (an
+    expression) over the records sharing `group`. `own`: what a record's value is without a
+    rank (`unranked ...`) or instead of the mean (`unless given ...`), if anything.
+    """
+
+    name: str
+    label: str
+    kind: str
+    of: str
+    group: str | None
+    own: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CohortBasis:
+    """What one record's cohort value is computed from: the value it ranks or averages
+    (None: unranked), for a mean the record's group, and the record's own value where it
+    takes one (unranked, or a mean given in the record)."""
+
+    value: Decimal | None
+    group: str | None
+    own: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +114,39 @@ def group_means(values: Sequence[Decimal], groups: Sequence[Hashable]) -> list[G
         sizes[group] += 1
     means = {g: DIVISION.divide(totals[g], Decimal(sizes[g])) for g in totals}
     return [GroupMean(means[g], sizes[g]) for g in groups]
+
+
+# What a snapshot keeps per institution beside its cohort values, for explanations: a
+# ranking's `{name}_rank` (None: unranked) and `{name}_ranked`, a mean's `{name}_group` and
+# `{name}_group_size` (the fields of a pack's `Cohorts`).
+SnapshotDetail = int | str | None
+
+
+class SnapshotInvalid(ValueError):
+    """The snapshot cannot be used: not a snapshot, malformed, or made with another pack."""
+
+
+def snapshot_count(details: Mapping[str, SnapshotDetail], name: str) -> int:
+    """A whole number (0 or more) of a snapshot entry's details (`rebuild_cohorts`)."""
+    value = details.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise SnapshotInvalid(f"details.{name}: expected a whole number, 0 or more")
+    return value
+
+
+def snapshot_rank(details: Mapping[str, SnapshotDetail], name: str) -> int | None:
+    """A rank (1 or more) of a snapshot entry's details, or None: unranked."""
+    if name in details and details[name] is None:
+        return None
+    value = details.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SnapshotInvalid(f"details.{name}: expected a rank (1 or more) or null")
+    return value
+
+
+def snapshot_text(details: Mapping[str, SnapshotDetail], name: str) -> str:
+    """A text (a group) of a snapshot entry's details."""
+    value = details.get(name)
+    if not isinstance(value, str):
+        raise SnapshotInvalid(f"details.{name}: expected text")
+    return value

@@ -419,3 +419,96 @@ def python_value(value: object) -> object:
     if isinstance(value, str):  # numpy's str_
         return str(value)
     return value
+
+
+# ---------------------------------------------------------------- service requests
+
+
+def read_json_request(text: str, name: str) -> tuple[list[InputRecord], object | None]:
+    """A request body: a JSON array of records (read exactly as a JSON array file), or an
+    object `{"records": [...], "cohorts": {...}}`: its records read the same way (a record
+    nested too deep, with NaN or a repeated key is that record's error), and its cohort
+    snapshot decoded for the caller to check. A body whose records cannot be told apart, or
+    whose envelope or snapshot is not strict JSON, is refused whole (`InputUnreadable`)."""
+    text = text.removeprefix("\ufeff")
+    if text.lstrip(" \t\r\n").startswith("["):
+        return _read_json_array(text, name), None
+    expected = (f"{name}: expected a JSON array of records [{{...}}, ...], or an object "
+                '{"records": [...], "cohorts": {...}}')
+    span = _records_span(text, name) if too_deep(text, MAX_DEPTH + 2) else None
+    envelope = text
+    if span is not None:  # some record is nested too deep: read the records array alone
+        start, end = span
+        envelope = text[:start] + "[]" + _blanked(text[start + 2:end]) + text[end:]
+    if too_deep(envelope):
+        raise InputUnreadable(f"{name}: nested deeper than {MAX_DEPTH} levels of [ ] and "
+                              "{ } outside its records")
+    decoder = StrictDecoder()
+    try:
+        value = decoder.parse(envelope)
+    except json.JSONDecodeError as error:
+        raise InputUnreadable(f"{name}:{error.lineno}:{error.colno}: not valid JSON "
+                              f"({error.msg})") from None
+    if not isinstance(value, dict):
+        raise InputUnreadable(expected)
+    repeated = getattr(value, "repeated", ())
+    if repeated:
+        raise InputUnreadable(f"{expected}; the key {shown(repeated[0])} appears more than "
+                              "once")
+    if "records" not in value:
+        raise InputUnreadable(f"{expected}; one record goes in an array too: [{{...}}]")
+    unknown = sorted(set(value) - {"records", "cohorts"})
+    if unknown:
+        raise InputUnreadable(f"{expected}; unknown key {shown(unknown[0])}")
+    cohorts = value.get("cohorts")
+    found = problems(cohorts) if decoder.suspect else []
+    if found:
+        raise InputUnreadable(f"{name}: cohorts: {join_problems(found)}")
+    if span is not None:
+        # the records array at its place in the body, so that positions stay exact
+        return _read_json_array(_blanked(text[:span[0]]) + text[span[0]:span[1]], name), cohorts
+    records = value["records"]
+    if not isinstance(records, list):
+        raise InputUnreadable(f"{expected}; \"records\" is not an array")
+    suspect = decoder.suspect
+    return ([_record(index, entry, "record", problems(entry) if suspect else [])
+             for index, entry in enumerate(records, start=1)], cohorts)
+
+
+# a string (closed or running to the end), a bracket, a comma or a colon
+_MEMBER_TOKEN = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)|[\[\]{},:]')
+
+
+def _records_span(text: str, name: str) -> tuple[int, int] | None:
+    """Where the value of the top-level object's first "records" key starts and ends
+    (brackets, commas and colons outside strings), or None when there is none."""
+    depth, last_string, value_start = 0, "", None
+    for token in _MEMBER_TOKEN.finditer(text):
+        mark = text[token.start()]
+        if depth == 1 and mark in ",}" and value_start is not None:
+            end = token.start()
+            while text[end - 1] in " \t\r\n":
+                end -= 1
+            return value_start, end
+        if mark in "[{":
+            depth += 1
+        elif mark in "]}":
+            depth -= 1
+        elif depth == 1 and mark == '"':
+            last_string = token.group()
+        elif depth == 1 and mark == ":" and value_start is None:
+            try:
+                key = json.loads(last_string)
+            except json.JSONDecodeError:
+                raise InputUnreadable(f"{name}: not valid JSON (a key that does not "
+                                      "close)") from None
+            if key == "records":
+                value_start = token.end()
+                while value_start < len(text) and text[value_start] in " \t\r\n":
+                    value_start += 1
+    return None
+
+
+def _blanked(text: str) -> str:
+    """`text` as spaces, its line breaks kept (so that positions after it stay the same)."""
+    return re.sub(r"[^\r\n]", " ", text)

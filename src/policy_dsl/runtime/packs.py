@@ -34,6 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from .cohorts import CohortBasis, CohortInfo, SnapshotDetail
 from .results import RuleInfo, Score
 from .values import Raw
 
@@ -114,9 +115,17 @@ class PackModule(Protocol):
     @property
     def FRAMEWORK(self) -> FrameworkRules | None: ...
 
+    @property
+    def COHORTS(self) -> tuple[CohortInfo, ...]: ...
+
     def read_record(self, raw: Raw) -> Any: ...
 
     def compute_cohorts(self, batch: Sequence[Any]) -> list[Any]: ...
+
+    def cohort_basis(self, facts: Any) -> dict[str, CohortBasis]: ...
+
+    def rebuild_cohorts(self, values: Mapping[str, Decimal],
+                        details: Mapping[str, SnapshotDetail]) -> Any: ...
 
     def evaluate(self, facts: Any, cohorts: Any, explain: bool = True) -> Score: ...
 
@@ -210,6 +219,10 @@ class Pack:
         return self.module.FRAMEWORK
 
     @property
+    def COHORTS(self) -> tuple[CohortInfo, ...]:
+        return self.module.COHORTS
+
+    @property
     def provenance(self) -> Provenance:
         return Provenance(self.module.NAME, self.sha256)
 
@@ -218,6 +231,13 @@ class Pack:
 
     def compute_cohorts(self, batch: Sequence[Any]) -> list[Any]:
         return self.module.compute_cohorts(batch)
+
+    def cohort_basis(self, facts: Any) -> dict[str, CohortBasis]:
+        return self.module.cohort_basis(facts)
+
+    def rebuild_cohorts(self, values: Mapping[str, Decimal],
+                        details: Mapping[str, SnapshotDetail]) -> Any:
+        return self.module.rebuild_cohorts(values, details)
 
     def evaluate(self, facts: Any, cohorts: Any, explain: bool = True) -> Score:
         return self.module.evaluate(facts, cohorts, explain)

@@ -93,7 +93,8 @@ RESULT_LINE: dict[str, Any] = {
                    "scores. Packs under a framework add the settlement fields; `--explain` "
                    "(or /explain) adds `explanation` (and `settlement_explanation`).",
     "type": "object",
-    "required": ["id", "total", "earned", "applicable_max", "items", "error"],
+    "required": ["id", "total", "earned", "applicable_max", "items", "error", "pack",
+                 "pack_sha256"],
     "additionalProperties": False,
     "properties": {
         "id": {"description": "The input record's id.",
@@ -107,7 +108,7 @@ RESULT_LINE: dict[str, Any] = {
             "propertyNames": {"pattern": "^[0-9]+$"},
             "additionalProperties": _nullable(PLAIN)}),
         "error": _nullable({"type": "string"}),
-        # Provenance: the pack's name and the SHA-256 of its file (from the manifest).
+        # Provenance, on every line: the pack's name and the SHA-256 of its file's bytes.
         "pack": {"type": "string"},
         "pack_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         **FRAMEWORK_PROPERTIES,
