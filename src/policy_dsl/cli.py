@@ -55,6 +55,7 @@ from .runtime.packs import (
 
 if TYPE_CHECKING:
     from .compiler.pipeline import CheckedStandard
+    from .publish.report import ResultLine as ReportLine
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -516,6 +517,89 @@ def render(pack_name: str, year: int | None, fmt: str | None, output: str, root:
     if not to_stdout:
         click.echo(f"{table.pack}: {len(table.rows)} items in {len(table.sections)} "
                    f"categories -> {output}", err=True)
+
+
+def _report_lines(pack: Pack, path: str, label: str) -> list[ReportLine]:
+    """The result lines of `path`: a results file as `policyc score` writes it (checked
+    against `pack`: another pack's results are a usage error), or an input file, scored."""
+    from .publish.report import (
+        BadResults,
+        ForeignResults,
+        looks_like_results,
+        parse_result_lines,
+        result_lines_of,
+    )
+
+    name = "<stdin>" if path == "-" else path
+    try:
+        text = decode(_read_input(path), name)
+        if looks_like_results(text):
+            return parse_result_lines(text.splitlines(), pack)
+        records = read_records(text, guess_format(name, text), name)
+        return result_lines_of((outcome_json(outcome) for outcome in
+                                iter_outcomes(pack, records, explain=False)), pack)
+    except ForeignResults as error:
+        click.echo(f"policyc report: {label} {name}: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    except (InputUnreadable, BadResults) as error:
+        click.echo(f"policyc report: {label} {name}: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+@cli.command("report")
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. jilin/medical-inpatient-2026.")
+@click.option("--year", type=int, help="Assessment year: picks the version and heads the report.")
+@click.option("-o", "--output", required=True, help="The report file (.html or .xlsx).")
+@click.option("--format", "fmt", type=click.Choice(["html", "xlsx"]),
+              help="Output format (default: from the -o file's extension).")
+@click.option("--previous", "previous_path", help="Last year's results (JSON Lines of "
+              "policyc score, or its input file), for the grade transitions.")
+@click.option("--previous-pack", help="The pack that made --previous (default: --pack).")
+@click.option("--agency", help="The agency's name, as the report heads it.")
+@packs_option
+@click.argument("input_path", metavar="RESULTS|FILE", type=click.Path(allow_dash=True))
+def report_command(pack_name: str, year: int | None, output: str, fmt: str | None,
+                   previous_path: str | None, previous_pack: str | None, agency: str | None,
+                   packs_dir: Path | None, input_path: str) -> None:
+    """The annual report of a year's results: counts, grades, the score histogram, items,
+    refunds, renewals, likely disputes, the list to publicise, and with --previous the grade
+    transitions. Every figure is computed from the result lines (RESULTS, or FILE scored)."""
+    try:
+        from .publish.report import compute_report
+        from .publish.report_html import render_report_html
+        from .publish.report_xlsx import render_report_xlsx
+    except ImportError as missing:
+        raise click.UsageError(f"the report needs matplotlib and openpyxl ({missing}); "
+                               "install the report extra: pip install "
+                               "'policy-dsl[report]'") from None
+    from .publish.charts import NoCJKFont
+
+    chosen = fmt or {".html": "html", ".htm": "html", ".xlsx": "xlsx"}.get(
+        Path(output).suffix.lower())
+    if chosen is None:
+        raise click.UsageError(f"cannot tell the format from {output!r}; give --format html "
+                               "or xlsx")
+    pack = load_pack(pack_name, year, packs_dir)
+    lines = _report_lines(pack, input_path, "results")
+    previous = None
+    if previous_path is not None:
+        last_pack = pack if previous_pack is None else load_pack(previous_pack, None, packs_dir)
+        previous = _report_lines(last_pack, previous_path, "--previous")
+    report = compute_report(pack, lines, previous)
+    try:
+        if chosen == "xlsx":
+            data = render_report_xlsx(report)
+            with _results_to(output, binary=True) as binary:
+                binary.write(data)
+        else:
+            page = render_report_html(report, agency, year)
+            with _results_to(output) as stream:
+                stream.write(page)
+    except NoCJKFont as error:
+        click.echo(f"policyc report: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{pack.INFO.name}: report of {report.records} result(s) ({report.errors} "
+               f"with errors) -> {output}", err=True)
 
 
 @cli.command("test")
