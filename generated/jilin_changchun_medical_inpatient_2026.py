@@ -31,6 +31,7 @@ from policy_dsl.runtime import (
     ItemInfo,
     ItemScore,
     Line,
+    Operand,
     OtherBreach,
     PackInfo,
     Raw,
@@ -51,6 +52,7 @@ from policy_dsl.runtime import (
     read_number,
     read_text,
     total,
+    used,
 )
 
 NAME = 'jilin/changchun-medical-inpatient-2026'
@@ -262,6 +264,12 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R39, _D90)
     # 40: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R40, -(sum((each.points for each in r.deductions if each.item == '1'), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            *(Operand('entry', each.evidence, each.points, 'points') for each in r.deductions if each.item == '1'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(1, _D90, awards, deductions, None, ZERO, (), lines)
 
 
@@ -274,6 +282,12 @@ def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R5, _D10)
     # 6: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R6, -(sum((each.points for each in r.deductions if each.item == '3'), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            *(Operand('entry', each.evidence, each.points, 'points') for each in r.deductions if each.item == '3'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(3, _D10, awards, deductions, _R76, _D6, (), lines)
 
 
@@ -284,6 +298,12 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 5: 考核小组认定的加分（每条须有可查看的依据）
     awards += note(lines, _R5_2, sum((each.points for each in r.bonuses if each.item == '2'), ZERO))
+    if lines is not None:
+        used(
+            lines,
+            *(Operand('entry', each.evidence, each.points, 'points') for each in r.bonuses if each.item == '2'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(2, _D12, awards, deductions, None, ZERO, (), lines)
 
 

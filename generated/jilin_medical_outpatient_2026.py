@@ -30,6 +30,7 @@ from policy_dsl.runtime import (
     ItemInfo,
     ItemScore,
     Line,
+    Operand,
     OtherBreach,
     PackInfo,
     Raw,
@@ -50,6 +51,7 @@ from policy_dsl.runtime import (
     read_number,
     read_text,
     total,
+    used,
 )
 
 NAME = 'jilin/medical-outpatient-2026'
@@ -253,6 +255,12 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R39, _D100)
     # 40: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R40, -(sum((each.points for each in r.deductions if each.item == '1'), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            *(Operand('entry', each.evidence, each.points, 'points') for each in r.deductions if each.item == '1'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(1, _D100, awards, deductions, None, ZERO, (), lines)
 
 
@@ -263,6 +271,12 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 49: 考核小组认定的加分（每条须有可查看的依据）
     awards += note(lines, _R49, sum((each.points for each in r.bonuses if each.item == '2'), ZERO))
+    if lines is not None:
+        used(
+            lines,
+            *(Operand('entry', each.evidence, each.points, 'points') for each in r.bonuses if each.item == '2'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(2, _D10, awards, deductions, None, ZERO, (), lines)
 
 

@@ -22,6 +22,7 @@ from policy_dsl.runtime import (
     ItemInfo,
     ItemScore,
     Line,
+    Operand,
     PackInfo,
     Raw,
     Reason,
@@ -29,13 +30,14 @@ from policy_dsl.runtime import (
     RuleInfo,
     Score,
     Undefined,
+    adjustments_for_ranks,
     check_unknown_fields,
     close_item,
     close_part,
+    competition_ranks,
     need,
     not_applicable,
     note,
-    rank_adjustments,
     read_bool,
     read_count,
     read_enum,
@@ -50,6 +52,7 @@ from policy_dsl.runtime import (
     share,
     steps,
     total,
+    used,
     weight,
 )
 
@@ -121,6 +124,31 @@ _ENUM_DISPLAY_CHANNEL: dict[str, str] = {  # 宣传方式
     '宣传材料': 'leaflet',
     'other': 'other',
     '其他有效方式': 'other',
+}
+
+# Enums: each member's label, for explanations.
+_LABELS_HOSPITAL_LEVEL: dict[str, str] = {
+    'tertiary': '三级',
+    'secondary': '二级',
+    'primary': '一级及以下',
+}
+_LABELS_OWNERSHIP_KIND: dict[str, str] = {
+    'public': '公立',
+    'private': '民营',
+}
+_LABELS_DOCUMENT_KIND: dict[str, str] = {
+    'correction_notice': '责令改正（退回）通知书',
+    'loss_penalty': '行政处罚：退回损失并处1-2倍罚款',
+    'loss_return_only': '仅责令退回损失，不予行政处罚',
+    'fraud_penalty': '行政处罚：退回骗取金额并处2-5倍罚款',
+    'fraud_return_only': '仅责令退回骗取金额，不予行政处罚',
+    'judicial_referral': '移送司法部门',
+}
+_LABELS_DISPLAY_CHANNEL: dict[str, str] = {
+    'e_screen': '电子屏',
+    'poster': '海报',
+    'leaflet': '宣传材料',
+    'other': '其他有效方式',
 }
 
 # Values by enum member, from `lookup` expressions (named by their line and column).
@@ -443,19 +471,30 @@ class Cohorts:
     """Values computed across the institutions scored together."""
 
     survey_adjustment: Decimal  # 满意度调查加减分
+    survey_adjustment_rank: int | None  # its rank (None: unranked)
+    survey_adjustment_ranked: int  # how many were ranked
 
 
 def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     """Cohort values for each valid record of a batch, in order (or its error)."""
-    ranked_survey_adjustment = rank_adjustments(
-        [r.satisfaction_score for r in batch], descending=True, ties_best=True, top=Band(10, _D1_0, _Dm0_1), bottom=Band(10, _Dm1_0, _D0_1))
+    ranks_survey_adjustment = competition_ranks(
+        [r.satisfaction_score for r in batch], descending=True, ties_best=True)
+    ranked_survey_adjustment = adjustments_for_ranks(ranks_survey_adjustment, top=Band(10, _D1_0, _Dm0_1), bottom=Band(10, _Dm1_0, _D0_1))
+    count_survey_adjustment = sum(1 for rank in ranks_survey_adjustment if rank is not None)
     cohorts: list[Cohorts | RecordInvalid] = []
     for index, r in enumerate(batch):
         errors: list[FieldError] = []
         # survey_adjustment: 满意度调查加减分 (line 126)
         rank_survey_adjustment = ranked_survey_adjustment[index]
         v_survey_adjustment = rank_survey_adjustment if rank_survey_adjustment is not None else (need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0)
-        cohorts.append(RecordInvalid(errors) if errors else Cohorts(survey_adjustment=v_survey_adjustment))
+        if errors:
+            cohorts.append(RecordInvalid(errors))
+            continue
+        cohorts.append(Cohorts(
+            survey_adjustment=v_survey_adjustment,
+            survey_adjustment_rank=ranks_survey_adjustment[index],
+            survey_adjustment_ranked=count_survey_adjustment,
+        ))
     return cohorts
 
 
@@ -467,15 +506,42 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 按月及时更新目录数据库 (1 point, line 146)
     part = ZERO
     part += note(lines, _R147, (_D1 if r.catalogue_updated_on_time else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
+            Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D1, lines)
     # part 执行目录政策 (1 point, line 149)
     part = ZERO
     part += note(lines, _R150, (_D1 if r.catalogue_maintained_correctly else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
+            Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D1, lines)
     # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += note(lines, _R153, _D1)
     part += note(lines, _R154, -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1)))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
+            Operand('fact', '医疗机构级别', _LABELS_HOSPITAL_LEVEL[r.level], 'enum'),
+            Operand('threshold', '医疗机构级别', _LOOKUP_155_15[r.level], 'percent'),
+            Operand('direction', '', 'below', 'text'),
+            Operand('step', '', _D1, 'percent'),
+            Operand('steps', 'floor', steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), 'count'),
+            Operand('amount', '', _D0_1, 'points'),
+            Operand('cap', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     awards += close_part(part, _D1, lines)
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
@@ -489,34 +555,77 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R173, _D3)
     # 174: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R174, -(_D1 * r.price_violations))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     # 175: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R175, -(_D1 * r.fee_disclosure_failures))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R176, -(_D1 * r.late_self_pricing_notices))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
 def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R185, explain)
+        uses = (
+            Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
+            Operand('not_applicable', '', True, 'bool'),
+        ) if explain else ()
+        return not_applicable(3, _D20, _R185, explain, uses)
     lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R187, weight(need(r.procurement_score, 'procurement_score'), _D20))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
+            Operand('weight', '', _D20, 'percent'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
 def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """4 协同推进医保支付方式改革落地: 20 points, line 190."""
     if (not r.in_drg):
-        return not_applicable(4, _D20, _R194, explain)
+        uses = (
+            Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
+            Operand('not_applicable', '', True, 'bool'),
+        ) if explain else ()
+        return not_applicable(4, _D20, _R194, explain, uses)
     lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
     awards += note(lines, _R196, weight(need(r.drg_score, 'drg_score'), _D20))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', 'DRG支付方式改革绩效评价得分', r.drg_score, 'score'),
+            Operand('weight', '', _D20, 'percent'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
@@ -528,13 +637,34 @@ def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 谈判药品配备率 (1 point, line 209)
     part = ZERO
     part += note(lines, _R210, (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '本年度谈判药品品种配备率', r.negotiated_drug_rate, 'percent'),
+            Operand('fact', '上年度谈判药品品种配备率', r.negotiated_drug_rate_last_year, 'percent'),
+            Operand('condition', '', (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D1, lines)
     # part 国谈药进院专题会议 (2 points, line 213)
     part = ZERO
     part += note(lines, _R214, (_D2 if r.negotiated_drug_meeting_held else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '新版目录公布后1个月内召开国谈药进院专题药事委员会会议（专科医院：研究是否需要配备的专题会议）', r.negotiated_drug_meeting_held, 'bool'),
+            Operand('condition', '', r.negotiated_drug_meeting_held, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
     deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            Operand('entries', '未按临床需求配备国谈药的产品', len(r.unstocked_products), 'count'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
@@ -547,9 +677,31 @@ def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     zero_rules = (
-        (_R252, r.refused_to_correct),
-        (_R253, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))),
+        (
+            _R252,
+            r.refused_to_correct,
+            (
+                Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
+                Operand('condition', '', r.refused_to_correct, 'bool'),
+            ) if lines is not None else (),
+        ),
+        (
+            _R253,
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (
+                Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
+                Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
+                Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -562,21 +714,58 @@ def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 财务制度和考核评价体系 (1 point, line 272)
     part = ZERO
     part += note(lines, _R273, (_D1 if r.financial_system_in_place else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
+            Operand('condition', '', r.financial_system_in_place, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D1, lines)
     # part 配合总额管理工作 (1 point, line 275)
     part = ZERO
     part += note(lines, _R276, (_D1 if r.cooperates_with_fund_management else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
+            Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D1, lines)
     # part 无新增应收医保款挂账 (1 point, line 278)
     part = ZERO
     part += note(lines, _R279, (_D1 if r.no_new_receivables else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
+            Operand('condition', '', r.no_new_receivables, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D1, lines)
     # part 结算清单上传 (2 points, line 281)
     part = ZERO
     part += note(lines, _R282, ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0))))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
+            Operand('fact', '结算清单上传率', r.settlement_list_upload_rate, 'percent'),
+            ((Operand('tier', '>=', _D98, 'percent') if r.settlement_list_upload_rate >= _D98 else (Operand('tier', '>=', _D96, 'percent') if r.settlement_list_upload_rate >= _D96 else Operand('tier', 'else', None, 'percent'))) if r.in_drg else None),
+            ((Operand('tier', '>=', _D90, 'percent') if r.settlement_list_upload_rate >= _D90 else (Operand('tier', '>=', _D80, 'percent') if r.settlement_list_upload_rate >= _D80 else Operand('tier', 'else', None, 'percent'))) if not r.in_drg else None),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # 288: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R288, -(_D1 * r.cooperation_incidents))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
@@ -588,10 +777,24 @@ def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 编码标准全覆盖应用 (2 points, line 300)
     part = ZERO
     part += note(lines, _R301, (_D2 if r.coding_full_coverage else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
+            Operand('condition', '', r.coding_full_coverage, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 业务编码非标率 (3 points, line 303)
     part = ZERO
     part += note(lines, _R304, (_D3 if (r.nonstandard_code_rate < _D1) else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
+            Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D3, lines)
     return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
@@ -604,22 +807,67 @@ def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 医保电子凭证结算率 (2 points, line 322)
     part = ZERO
     part += note(lines, _R323, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
+    if lines is not None:
+        used(
+            lines,
+            Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
+            Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
+            Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
+            (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 326)
     part = ZERO
     part += note(lines, _R327, (_D2 if r.mobile_payment_connected else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
+            Operand('condition', '', r.mobile_payment_connected, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 329)
     if (not r.dual_channel):
         awards += note(lines, _R330, _D2)
+        if lines is not None:
+            used(
+                lines,
+                Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
+                Operand('not_applicable', '', True, 'bool'),
+            )
     else:
         part = ZERO
         part += note(lines, _R332, (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
+        if lines is not None:
+            used(
+                lines,
+                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+                Operand('sign', '', 'award', 'text'),
+            )
         part += note(lines, _R333, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
+        if lines is not None:
+            used(
+                lines,
+                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+                Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
+                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
+                Operand('sign', '', 'award', 'text'),
+            )
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 337)
     part = ZERO
     part += note(lines, _R338, (_D2 if r.systems_integration_done else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
+            Operand('condition', '', r.systems_integration_done, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
@@ -633,6 +881,13 @@ def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R357, _D4)
     # 358: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R358, -(_D1 * r.care_violations))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
@@ -644,7 +899,14 @@ def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # 372: 及时签订并规范履行协议重要约定的，得2分
     awards += note(lines, _R372, _D2)
     zero_rules = (
-        (_R373, (r.agreement_violations > _D0)),
+        (
+            _R373,
+            (r.agreement_violations > _D0),
+            (
+                Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
+                Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -658,8 +920,23 @@ def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R385, _D2)
     # 386: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R386, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            Operand('entries', '成立的投诉', len(r.complaints), 'count'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     # 387: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards += note(lines, _R387, c.survey_adjustment)
+    if lines is not None:
+        used(
+            lines,
+            Operand('cohort', '满意度调查加减分', c.survey_adjustment, 'number'),
+            Operand('input', '第三方机构满意度评分', r.satisfaction_score, 'number'),
+            Operand('rank', '满意度调查加减分', c.survey_adjustment_rank, 'count'),
+            Operand('ranked', '满意度调查加减分', c.survey_adjustment_ranked, 'count'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
@@ -670,10 +947,33 @@ def _item_13(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 397: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R397, (_D3 if r.pay_later_connected else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+            Operand('condition', '', r.pay_later_connected, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     # 398: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += note(lines, _R398, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+            Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
+            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     # 400: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += note(lines, _R400, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+            Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
+            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
@@ -684,8 +984,22 @@ def _item_14(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 411: 按通知转发医保重要政策，每1次加1分
     awards += note(lines, _R411, _D1 * r.policies_forwarded)
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'award', 'text'),
+        )
     # 412: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += note(lines, _R412, _D0_5 * len(r.display_channels))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
+            Operand('amount', '', _D0_5, 'points'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(14, _D5, awards, deductions, None, ZERO, (), lines)
 
 

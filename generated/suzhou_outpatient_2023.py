@@ -21,6 +21,7 @@ from policy_dsl.runtime import (
     ItemInfo,
     ItemScore,
     Line,
+    Operand,
     PackInfo,
     Raw,
     Reason,
@@ -52,6 +53,7 @@ from policy_dsl.runtime import (
     share,
     steps,
     total,
+    used,
     weight,
 )
 
@@ -109,6 +111,26 @@ _ENUM_DISPLAY_CHANNEL: dict[str, str] = {  # 宣传方式
     '宣传材料': 'leaflet',
     'other': 'other',
     '其他有效方式': 'other',
+}
+
+# Enums: each member's label, for explanations.
+_LABELS_OWNERSHIP_KIND: dict[str, str] = {
+    'public': '公立',
+    'private': '民营',
+}
+_LABELS_DOCUMENT_KIND: dict[str, str] = {
+    'correction_notice': '责令改正（退回）通知书',
+    'loss_penalty': '行政处罚：退回损失并处1-2倍罚款',
+    'loss_return_only': '仅责令退回损失，不予行政处罚',
+    'fraud_penalty': '行政处罚：退回骗取金额并处2-5倍罚款',
+    'fraud_return_only': '仅责令退回骗取金额，不予行政处罚',
+    'judicial_referral': '移送司法部门',
+}
+_LABELS_DISPLAY_CHANNEL: dict[str, str] = {
+    'e_screen': '电子屏',
+    'poster': '海报',
+    'leaflet': '宣传材料',
+    'other': '其他有效方式',
 }
 
 # Values by enum member, from `lookup` expressions (named by their line and column).
@@ -443,7 +465,11 @@ class Cohorts:
     """Values computed across the institutions scored together."""
 
     peer_cost_growth: Decimal  # 本组平均门诊次均费用增幅
+    peer_cost_growth_group: str  # its group
+    peer_cost_growth_group_size: int  # how many of its group were scored together
     peer_visits_growth: Decimal  # 本组平均门诊人次人头比增幅
+    peer_visits_growth_group: str  # its group
+    peer_visits_growth_group_size: int  # how many of its group were scored together
 
 
 def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
@@ -471,7 +497,17 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
         else:
             v_peer_visits_growth = ZERO
             errors.append(FieldError('peer_visits_growth_given', f"is needed: the batch holds {group_peer_visits_growth.size} institution(s) of this group" + " (grouped by peer_group), and the mean needs at least 2: give the group's value in this field"))
-        cohorts.append(RecordInvalid(errors) if errors else Cohorts(peer_cost_growth=v_peer_cost_growth, peer_visits_growth=v_peer_visits_growth))
+        if errors:
+            cohorts.append(RecordInvalid(errors))
+            continue
+        cohorts.append(Cohorts(
+            peer_cost_growth=v_peer_cost_growth,
+            peer_cost_growth_group=str(r.peer_group),
+            peer_cost_growth_group_size=group_peer_cost_growth.size,
+            peer_visits_growth=v_peer_visits_growth,
+            peer_visits_growth_group=str(r.peer_group),
+            peer_visits_growth_group_size=group_peer_visits_growth.size,
+        ))
     return cohorts
 
 
@@ -483,15 +519,41 @@ def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 按月及时更新目录数据库 (2 points, line 139)
     part = ZERO
     part += note(lines, _R140, (_D2 if r.catalogue_updated_on_time else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
+            Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 执行目录政策 (2 points, line 142)
     part = ZERO
     part += note(lines, _R143, (_D2 if r.catalogue_maintained_correctly else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
+            Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 目录内药品品种数占比 (2 points, line 145)
     part = ZERO
     part += note(lines, _R146, _D2)
     part += note(lines, _R147, -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2)))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
+            Operand('threshold', '95%', _D95, 'percent'),
+            Operand('direction', '', 'below', 'text'),
+            Operand('step', '', _D1, 'percent'),
+            Operand('steps', 'floor', steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), 'count'),
+            Operand('amount', '', _D0_1, 'points'),
+            Operand('cap', '', _D2, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
@@ -505,22 +567,54 @@ def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R164, _D5)
     # 165: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R165, -(_D1 * r.price_violations))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     # 166: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R166, -(_D1 * r.fee_disclosure_failures))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     # 167: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R167, -(_D1 * r.late_self_pricing_notices))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(2, _D5, awards, deductions, _R168, _D5, (), lines)
 
 
 def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 173."""
     if (r.ownership == 'private'):
-        return not_applicable(3, _D20, _R176, explain)
+        uses = (
+            Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
+            Operand('not_applicable', '', True, 'bool'),
+        ) if explain else ()
+        return not_applicable(3, _D20, _R176, explain, uses)
     lines: list[Line] | None = [] if explain else None
     awards = ZERO
     deductions = ZERO
     # 178: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R178, weight(need(r.procurement_score, 'procurement_score'), _D20))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
+            Operand('weight', '', _D20, 'percent'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
@@ -533,11 +627,49 @@ def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     part = ZERO
     part += note(lines, _R191, _D4)
     part += note(lines, _R192, -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor')))
+    if lines is not None:
+        used(
+            lines,
+            Operand('derived', '门诊次均费用增幅', r.cost_growth, 'percent'),
+            Operand('input', '本年度参保患者门诊次均医药费用（元）', r.cost_per_visit, 'money'),
+            Operand('input', '上年度参保患者门诊次均医药费用（元）', r.cost_per_visit_last_year, 'money'),
+            Operand('cohort', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
+            Operand('group', '费用控制分组（本组医疗机构）', c.peer_cost_growth_group, 'text'),
+            Operand('group_size', '本组平均门诊次均费用增幅', c.peer_cost_growth_group_size, 'count'),
+            Operand('source', '', 'given' if r.peer_cost_growth_given is not None else 'batch', 'text'),
+            Operand('threshold', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
+            Operand('direction', '', 'above', 'text'),
+            Operand('step', '', _D5, 'percent'),
+            Operand('steps', 'floor', steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor'), 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     awards += close_part(part, _D4, lines)
     # part 门诊人次人头比增长 (4 points, line 195)
     part = ZERO
     part += note(lines, _R196, _D4)
     part += note(lines, _R197, -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor')))
+    if lines is not None:
+        used(
+            lines,
+            Operand('derived', '门诊人次人头比增幅', r.visits_growth, 'percent'),
+            Operand('derived', '门诊人次人头比', r.visits_per_person, 'number'),
+            Operand('input', '本年度门诊就诊人次', r.visits, 'count'),
+            Operand('input', '本年度门诊就诊人数', r.persons, 'count'),
+            Operand('derived', '上年度门诊人次人头比', r.visits_per_person_last_year, 'number'),
+            Operand('input', '上年度门诊就诊人次', r.visits_last_year, 'count'),
+            Operand('input', '上年度门诊就诊人数', r.persons_last_year, 'count'),
+            Operand('cohort', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
+            Operand('group', '费用控制分组（本组医疗机构）', c.peer_visits_growth_group, 'text'),
+            Operand('group_size', '本组平均门诊人次人头比增幅', c.peer_visits_growth_group_size, 'count'),
+            Operand('source', '', 'given' if r.peer_visits_growth_given is not None else 'batch', 'text'),
+            Operand('threshold', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
+            Operand('direction', '', 'above', 'text'),
+            Operand('step', '', _D5, 'percent'),
+            Operand('steps', 'floor', steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'), 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     awards += close_part(part, _D4, lines)
     return close_item(4, _D8, awards, deductions, None, ZERO, (), lines)
 
@@ -551,9 +683,31 @@ def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R221, _D15)
     # 223: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R223, -(sum((max((_LOOKUP_224_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     zero_rules = (
-        (_R233, r.refused_to_correct),
-        (_R234, (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))),
+        (
+            _R233,
+            r.refused_to_correct,
+            (
+                Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
+                Operand('condition', '', r.refused_to_correct, 'bool'),
+            ) if lines is not None else (),
+        ),
+        (
+            _R234,
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (
+                Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
+                Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
+                Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -566,21 +720,56 @@ def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 财务制度和考核评价体系 (2 points, line 252)
     part = ZERO
     part += note(lines, _R253, (_D2 if r.financial_system_in_place else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
+            Operand('condition', '', r.financial_system_in_place, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 配合总额管理工作 (2 points, line 255)
     part = ZERO
     part += note(lines, _R256, (_D2 if r.cooperates_with_fund_management else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
+            Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 无新增应收医保款挂账 (2 points, line 258)
     part = ZERO
     part += note(lines, _R259, (_D2 if r.no_new_receivables else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
+            Operand('condition', '', r.no_new_receivables, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 规范准确上传结算数据 (2 points, line 261)
     part = ZERO
     part += note(lines, _R262, (_D2 if r.settlement_data_accurate else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '规范准确上传结算明细数据和结算清单', r.settlement_data_accurate, 'bool'),
+            Operand('condition', '', r.settlement_data_accurate, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # 264: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R264, -(_D1 * r.cooperation_incidents))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(6, _D8, awards, deductions, None, ZERO, (), lines)
 
 
@@ -592,10 +781,24 @@ def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 编码标准全覆盖应用 (2 points, line 276)
     part = ZERO
     part += note(lines, _R277, (_D2 if r.coding_full_coverage else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
+            Operand('condition', '', r.coding_full_coverage, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 业务编码非标率 (3 points, line 279)
     part = ZERO
     part += note(lines, _R280, (_D3 if (r.nonstandard_code_rate < _D1) else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
+            Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D3, lines)
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
@@ -608,22 +811,67 @@ def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # part 医保电子凭证结算率 (2 points, line 298)
     part = ZERO
     part += note(lines, _R299, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
+    if lines is not None:
+        used(
+            lines,
+            Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
+            Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
+            Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
+            (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 302)
     part = ZERO
     part += note(lines, _R303, (_D2 if r.mobile_payment_connected else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
+            Operand('condition', '', r.mobile_payment_connected, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 305)
     if (not r.dual_channel):
         awards += note(lines, _R306, _D2)
+        if lines is not None:
+            used(
+                lines,
+                Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
+                Operand('not_applicable', '', True, 'bool'),
+            )
     else:
         part = ZERO
         part += note(lines, _R308, (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
+        if lines is not None:
+            used(
+                lines,
+                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+                Operand('sign', '', 'award', 'text'),
+            )
         part += note(lines, _R309, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
+        if lines is not None:
+            used(
+                lines,
+                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+                Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
+                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
+                Operand('sign', '', 'award', 'text'),
+            )
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 313)
     part = ZERO
     part += note(lines, _R314, (_D2 if r.systems_integration_done else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
+            Operand('condition', '', r.systems_integration_done, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     awards += close_part(part, _D2, lines)
     return close_item(8, _D8, awards, deductions, None, ZERO, (), lines)
 
@@ -637,6 +885,13 @@ def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R333, _D6)
     # 334: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R334, -(_D1 * r.care_violations))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(9, _D6, awards, deductions, None, ZERO, (), lines)
 
 
@@ -648,7 +903,14 @@ def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     # 348: 及时签订并规范履行协议重要约定的，得6分
     awards += note(lines, _R348, _D6)
     zero_rules = (
-        (_R349, (r.agreement_violations > _D0)),
+        (
+            _R349,
+            (r.agreement_violations > _D0),
+            (
+                Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
+                Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
+            ) if lines is not None else (),
+        ),
     )
     return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
@@ -662,6 +924,12 @@ def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     awards += note(lines, _R361, _D3)
     # 362: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R362, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
+    if lines is not None:
+        used(
+            lines,
+            Operand('entries', '成立的投诉', len(r.complaints), 'count'),
+            Operand('sign', '', 'deduct', 'text'),
+        )
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
 
@@ -672,10 +940,33 @@ def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 372: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R372, (_D3 if r.pay_later_connected else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+            Operand('condition', '', r.pay_later_connected, 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     # 373: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += note(lines, _R373, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+            Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
+            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     # 375: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += note(lines, _R375, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
+    if lines is not None:
+        used(
+            lines,
+            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+            Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
+            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(12, _D5, awards, deductions, None, ZERO, (), lines)
 
 
@@ -686,8 +977,22 @@ def _item_13(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
     deductions = ZERO
     # 386: 按通知转发医保重要政策，每1次加1分
     awards += note(lines, _R386, _D1 * r.policies_forwarded)
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
+            Operand('amount', '', _D1, 'points'),
+            Operand('sign', '', 'award', 'text'),
+        )
     # 387: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += note(lines, _R387, _D0_5 * len(r.display_channels))
+    if lines is not None:
+        used(
+            lines,
+            Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
+            Operand('amount', '', _D0_5, 'points'),
+            Operand('sign', '', 'award', 'text'),
+        )
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 

@@ -12,6 +12,7 @@ Exit codes say which kind of failure happened:
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import json
 import os
@@ -43,6 +44,7 @@ from .runtime import (
     read_records,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
+from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
 from .runtime.inputs import InputFormat
 from .runtime.packs import (
     PackRefused,
@@ -262,6 +264,60 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
         click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
     if failed:
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+@cli.command()
+@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
+@click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
+@click.option("--id", "record_id", required=True, help="The institution's id in INPUT_FILE.")
+@click.option("--item", "item_number", type=int, help="Explain only this item.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--input-format", "input_fmt", type=click.Choice(["auto", "jsonl", "json", "csv"]),
+              default="auto", show_default=True, help="Input format (auto: by file name).")
+@packs_option
+@click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
+def explain(pack_name: str, year: int | None, record_id: str, item_number: int | None,
+            fmt: str, input_fmt: str, packs_dir: Path | None, input_path: str) -> None:
+    """Why one institution of INPUT_FILE got its points: each item, each rule with the values
+    it used, the rescaling, and under a framework the settlement.
+
+    The whole file is scored together, so cohort values (ranks, peer-group means) are those of
+    `policyc score` on the same file.
+    """
+    pack = load_pack(pack_name, year, packs_dir)
+    name = "<stdin>" if input_path == "-" else input_path
+    try:
+        text = decode(_read_input(input_path), name)
+        chosen = guess_format(name, text) if input_fmt == "auto" else \
+            cast("InputFormat", input_fmt)
+        records = read_records(text, chosen, name)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    ids = [str(record.id) for record in records if record.id is not None]
+    if record_id not in ids:
+        near = difflib.get_close_matches(record_id, ids, n=5, cutoff=0.5) or ids[:5]
+        click.echo(f"policyc explain: no institution with id {record_id!r} in {name}; "
+                   f"ids near it: {', '.join(near) if near else '(the file has no ids)'}",
+                   err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    numbers = [item.number for item in pack.INFO.items]
+    if item_number is not None and item_number not in numbers:
+        raise click.UsageError(f"--item {item_number}: {pack.INFO.name} has items "
+                               f"{numbers[0]}..{numbers[-1]}")
+    outcome = next(o for o in iter_outcomes(pack, records, explain=True)
+                   if str(o.record.id) == record_id)
+    try:
+        explanation = explain_outcome(pack, outcome)
+    except NotExplained as error:
+        click.echo(f"policyc explain: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    if fmt == "json":
+        click.echo(json.dumps(explanation_json(explanation, item_number), ensure_ascii=False,
+                              indent=2))
+    else:
+        click.echo(render_text(explanation, item_number), nl=False)
 
 
 @cli.command()

@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from functools import cache
 
@@ -30,6 +30,9 @@ READERS = {"bool": "bool", "count": "count", "number": "number", "score": "numbe
 PYTHON_TYPES = {"bool": "bool", "count": "int", "number": "Decimal", "score": "Decimal",
                 "points": "Decimal", "money": "Decimal", "percent": "Decimal",
                 "date": "dt.date", "text": "str"}
+
+
+NOT_APPLICABLE = "Operand('not_applicable', '', True, 'bool')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,12 +504,15 @@ class _PackBuilder:
                 assert isinstance(cohort.value, ast.Name)  # the checker made sure
                 value = self.record_name.slot(cohort.value.name)
                 top, bottom = self.band(cohort.top), self.band(cohort.bottom)
-                out.line(f"ranked_{cohort.name} = rank_adjustments(")
+                out.line(f"ranks_{cohort.name} = competition_ranks(")
                 out.indent().line(f"[{value} for r in batch], "
                                   f"descending={cohort.order == 'descending'}, "
-                                  f"ties_best={cohort.ties == 'best'}, top={top}, "
-                                  f"bottom={bottom})")
+                                  f"ties_best={cohort.ties == 'best'})")
                 out.outdent()
+                out.line(f"ranked_{cohort.name} = adjustments_for_ranks(ranks_{cohort.name}, "
+                         f"top={top}, bottom={bottom})")
+                out.line(f"count_{cohort.name} = sum(1 for rank in ranks_{cohort.name} "
+                         "if rank is not None)")
             else:
                 value = self.decimal_expr(cohort.value, self.record_name)
                 group = self.expr(cohort.group, self.record_name)
@@ -546,14 +552,231 @@ class _PackBuilder:
                        f"institution(s) of this group\" + {py_string(rest)}")
             out.line(f"errors.append(FieldError({field!r}, {message}))")
             out.outdent()
-        names = ", ".join(f"{c.name}=v_{c.name}" for c in self.standard.cohorts)
-        out.line(f"cohorts.append(RecordInvalid(errors) if errors else Cohorts({names}))")
+        out.line("if errors:")
+        out.indent().line("cohorts.append(RecordInvalid(errors))")
+        out.line("continue")
+        out.outdent()
+        out.line("cohorts.append(Cohorts(")
+        out.indent()
+        for cohort in self.standard.cohorts:
+            out.line(f"{cohort.name}=v_{cohort.name},")
+            if isinstance(cohort, ast.CohortRank):
+                out.line(f"{cohort.name}_rank=ranks_{cohort.name}[index],")
+                out.line(f"{cohort.name}_ranked=count_{cohort.name},")
+            else:
+                out.line(f"{cohort.name}_group=str({self.expr(cohort.group, self.record_name)}),")
+                out.line(f"{cohort.name}_group_size=group_{cohort.name}.size,")
+        out.outdent()
+        out.line("))")
         out.outdent()
         out.line("return cohorts")
         return out.text()
 
     def band(self, band: ast.RankBand) -> str:
         return f"Band({band.size}, {self.decimal(band.start)}, {self.decimal(band.step)})"
+
+    # ------------------------------------------------------------ operands (explanations)
+    def unit_of(self, node: ast.Expr) -> str:
+        """How an explanation shows a value of this expression."""
+        if self.is_int(node):
+            return "count"
+        type_ = self.checked.type_of(node)
+        if type_.kind == "number":
+            return type_.base if type_.base in {"money", "score", "points"} else "number"
+        return type_.kind
+
+    def unit_of_name(self, identifier: str) -> str:
+        if identifier in self.facts:
+            base = self.facts[identifier].type.name
+            return base if base in READERS and base != "number" else "number"
+        let = next((x for x in self.standard.lets if x.name == identifier), None)
+        if let is not None:
+            if self.is_int(let.expr):
+                return "count"
+            type_ = self.checked.let_types[identifier]
+        else:
+            type_ = self.checked.cohort_types[identifier]
+        return "number" if type_.kind == "number" else type_.kind
+
+    def label_of(self, node: ast.Expr) -> str:
+        """A name's label from the rule file (`count(x)`: x's); else its source text."""
+        if isinstance(node, ast.Call) and node.function == "count":
+            return self.label_of(node.args[0])
+        if isinstance(node, ast.Name):
+            if node.name in self.facts:
+                return self.facts[node.name].label
+            for declared in (*self.standard.lets, *self.standard.cohorts):
+                if declared.name == node.name:
+                    return declared.label
+        return self.source_of(node)
+
+    def name_operands(self, node: ast.Expr, seen: set[str]) -> list[str]:
+        """An Operand for every fact, derived value and cohort value the expression reads
+        (a derived value with the facts it is computed from; a rank with its place)."""
+        found: list[str] = []
+        for child in _walk(node):
+            if not isinstance(child, ast.Name | ast.Given) or child.name in seen:
+                continue
+            identifier = child.name
+            if identifier not in self.declared and identifier not in self.cohorts:
+                continue
+            seen.add(identifier)
+            found += self.operands_of_name(identifier)
+        return found
+
+    def operands_of_name(self, identifier: str) -> list[str]:
+        label = py_string(self.label_of(ast.Name(identifier, self.standard.header.span)))
+        slot = self.record_name.slot(identifier)
+        if identifier in self.facts:
+            fact = self.facts[identifier]
+            if fact.type.container is not None:
+                return [f"Operand('entries', {label}, len({slot}), 'count')"]
+            enum = next((e for e in self.standard.enums if e.name == fact.type.name), None)
+            if enum is not None:
+                table = f"_LABELS_{enum.name.upper()}"
+                value = (f"None if {slot} is None else {table}[{slot}]"
+                         if self.optional(fact) else f"{table}[{slot}]")
+                return [f"Operand('fact', {label}, {value}, 'enum')"]
+            return [f"Operand('fact', {label}, {slot}, {self.unit_of_name(identifier)!r})"]
+        let = next((x for x in self.standard.lets if x.name == identifier), None)
+        if let is not None:
+            inputs = [operand.replace("Operand('fact',", "Operand('input',", 1)
+                      for operand in self.name_operands(let.expr, {identifier})]
+            return [f"Operand('derived', {label}, {slot}, {self.unit_of_name(identifier)!r})",
+                    *inputs]
+        cohort = next(c for c in self.standard.cohorts if c.name == identifier)
+        found = [f"Operand('cohort', {label}, {slot}, {self.unit_of_name(identifier)!r})"]
+        if isinstance(cohort, ast.CohortRank):
+            assert isinstance(cohort.value, ast.Name)  # the checker made sure
+            found += [operand.replace("Operand('fact',", "Operand('input',", 1)
+                      for operand in self.name_operands(cohort.value, {identifier})]
+            found += [f"Operand('rank', {label}, c.{identifier}_rank, 'count')",
+                      f"Operand('ranked', {label}, c.{identifier}_ranked, 'count')"]
+        else:
+            source = "'batch'"
+            if cohort.override is not None:
+                source = f"'given' if r.{cohort.override} is not None else 'batch'"
+            found += [f"Operand('group', {py_string(self.label_of(cohort.group))}, "
+                      f"c.{identifier}_group, 'text')",
+                      f"Operand('group_size', {label}, c.{identifier}_group_size, 'count')",
+                      f"Operand('source', '', {source}, 'text')"]
+        return found
+
+    def shape_operands(self, node: ast.Expr, guard: str | None = None) -> list[str]:
+        """Operands for what an expression resolves for this institution: the tier that held,
+        the value a lookup chose, a weight. A part under `if`/`and`/`or` is guarded by the
+        same condition (None when it is not evaluated), so it reads only what the rule read;
+        nothing inside a loop (`sum(x in LIST: ...)`) is shown."""
+        def guarded(code: str) -> str:
+            return code if guard is None else f"({code} if {guard} else None)"
+
+        def within(condition: str) -> str:
+            return condition if guard is None else f"({guard} and {condition})"
+
+        name = self.record_name
+        match node:
+            case ast.IfThenElse(condition=condition, then=then, otherwise=otherwise):
+                test = self.expr(condition, name)
+                return [*self.shape_operands(condition, guard),
+                        *self.shape_operands(then, within(test)),
+                        *self.shape_operands(otherwise, within(f"not {test}"))]
+            case ast.Logical(op=op, left=left, right=right):
+                test = self.expr(left, name)
+                return [*self.shape_operands(left, guard),
+                        *self.shape_operands(right, within(test if op == "and"
+                                                          else f"not {test}"))]
+            case ast.Aggregate():
+                return self.shape_operands(node.source, guard)
+            case ast.Tiers(subject=subject, tiers=tiers):
+                unit = self.unit_of(subject)
+                subject_code = self.expr(subject, name)
+                code = f"Operand('tier', 'else', None, {unit!r})"
+                for tier in reversed(tiers):
+                    threshold = self.expr(tier.threshold, name)
+                    code = (f"(Operand('tier', {tier.op!r}, {threshold}, {unit!r}) "
+                            f"if {subject_code} {tier.op} {threshold} else {code})")
+                return [guarded(code)]
+            case ast.Lookup(subject=subject):
+                return [guarded(f"Operand('threshold', {py_string(self.label_of(subject))}, "
+                                f"{self.expr(node, name)}, {self.unit_of(node)!r})")]
+            case ast.Arithmetic() if is_weight(node):
+                percent = node.left if isinstance(node.left, ast.Percent) else node.right
+                weighed = node.right if percent is node.left else node.left
+                return [*self.shape_operands(weighed, guard),
+                        guarded(f"Operand('weight', '', {self.expr(percent, name)}, "
+                                "'percent')")]
+        found: list[str] = []
+        for child in _children(node):
+            found += self.shape_operands(child, guard)
+        return found
+
+    def rule_operands(self, rule: ast.AmountRule | ast.StepRule | ast.EachRule
+                      | ast.EntriesRule | ast.ZeroRule) -> list[str]:
+        """The Operand values a rule used, as Python source (read only when explaining)."""
+        name = self.record_name
+        seen: set[str] = set()
+        found: list[str] = []
+        match rule:
+            case ast.ZeroRule(condition=condition):
+                found += self.name_operands(condition, seen)
+                found.append(f"Operand('condition', '', {self.expr(condition, name)}, 'bool')")
+            case ast.EntriesRule(source=source):
+                code_type = self.entry_item_type(source)
+                item = repr(str(self.current_item)) if code_type == "text" \
+                    else str(self.current_item)
+                found.append(f"*(Operand('entry', each.evidence, each.points, 'points') "
+                             f"for each in r.{source} if each.item == {item})")
+            case ast.StepRule():
+                value_unit = self.unit_of(rule.value)
+                found += self.name_operands(rule.value, seen)
+                found += self.name_operands(rule.threshold, seen)
+                key = rule.threshold.subject if isinstance(rule.threshold, ast.Lookup) \
+                    else rule.threshold
+                found += [
+                    f"Operand('threshold', {py_string(self.label_of(key))}, "
+                    f"{self.expr(rule.threshold, name)}, {value_unit!r})",
+                    f"Operand('direction', '', {rule.direction!r}, 'text')",
+                    f"Operand('step', '', {self.expr(rule.step, name)}, {value_unit!r})",
+                    f"Operand('steps', {rule.rounding!r}, steps({self.expr(rule.value, name)}, "
+                    f"{self.expr(rule.threshold, name)}, {self.expr(rule.step, name)}, "
+                    f"{rule.direction!r}, {rule.rounding!r}), 'count')",
+                    f"Operand('amount', '', {self.decimal_expr(rule.amount, name)}, 'points')",
+                ]
+            case ast.EachRule():
+                found += self.name_operands(rule.source, seen)
+            case ast.AmountRule(amount=amount, per=per, condition=condition):
+                guard = None  # what the rule reads only `when` its condition holds
+                if condition is not None:
+                    guard = self.expr(condition, name)
+                    found += self.name_operands(condition, seen)
+                    found.append(f"Operand('condition', '', {guard}, 'bool')")
+                found += self.name_operands(amount, seen)
+                found += self.shape_operands(amount, guard)
+                if per is not None:
+                    count = (f"Operand('count', {py_string(self.label_of(per))}, "
+                             f"{self.expr(per, name)}, {self.unit_of(per)!r})")
+                    each = f"Operand('amount', '', {self.decimal_expr(amount, name)}, 'points')"
+                    found += [f"({code} if {guard} else None)" if guard else code
+                              for code in (count, each)]
+        if not isinstance(rule, ast.ZeroRule | ast.EntriesRule) and rule.cap is not None:
+            found.append(f"Operand('cap', '', {self.decimal(rule.cap)}, 'points')")
+        if not isinstance(rule, ast.ZeroRule):
+            found.append(f"Operand('sign', '', {rule.sign!r}, 'text')")
+        return found
+
+    def write_used(self, out: _Writer, operands: Sequence[str]) -> None:
+        """`used(lines, ...)` after a rule's note, only when an explanation is asked for
+        (not for a fixed award: its sign alone says nothing its reason does not)."""
+        if all(operand.startswith("Operand('sign',") for operand in operands):
+            return
+        out.line("if lines is not None:")
+        out.indent().line("used(")
+        out.indent().line("lines,")
+        for operand in operands:
+            out.line(operand + ",")
+        out.outdent()
+        out.line(")")
+        out.outdent()
 
     # ------------------------------------------------------------ items
     def item_body(self, item: ast.Item) -> str:
@@ -564,9 +787,15 @@ class _PackBuilder:
         if item.not_applicable is not None:
             condition = self.expr(item.not_applicable.condition, name)
             out.line(f"if {condition}:")
-            out.indent().line(f"return not_applicable({item.number}, "
-                              f"{self.decimal(item.points)}, "
-                              f"{self.reason_of(item.not_applicable)}, explain)")
+            out.indent().line("uses = (")
+            out.indent()
+            for operand in [*self.name_operands(item.not_applicable.condition, set()),
+                            NOT_APPLICABLE]:
+                out.line(operand + ",")
+            out.outdent()
+            out.line(") if explain else ()")
+            out.line(f"return not_applicable({item.number}, {self.decimal(item.points)}, "
+                     f"{self.reason_of(item.not_applicable)}, explain, uses)")
             out.outdent()
         out.line("lines: list[Line] | None = [] if explain else None")
         out.line("awards = ZERO")
@@ -584,11 +813,22 @@ class _PackBuilder:
                     out.line(f"awards += note(lines, {self.reason_of(entry)}, {delta})")
                 else:
                     out.line(f"deductions -= note(lines, {self.reason_of(entry)}, {delta})")
+                self.write_used(out, self.rule_operands(entry))
         if zero_rules:
             out.line("zero_rules = (")
             out.indent()
-            for rule in zero_rules:
-                out.line(f"({self.reason_of(rule)}, {self.expr(rule.condition, name)}),")
+            for rule in zero_rules:  # (reason, whether it holds, the values it used)
+                out.line("(")
+                out.indent().line(f"{self.reason_of(rule)},")
+                out.line(f"{self.expr(rule.condition, name)},")
+                out.line("(")
+                out.indent()
+                for operand in self.rule_operands(rule):
+                    out.line(operand + ",")
+                out.outdent()
+                out.line(") if lines is not None else (),")
+                out.outdent()
+                out.line("),")
             out.outdent()
             out.line(")")
         cap_reason, cap = "None", "ZERO"
@@ -614,6 +854,8 @@ class _PackBuilder:
             out.line(f"if {condition}:")
             out.indent().line(f"awards += note(lines, "
                               f"{self.reason_of(part.not_applicable)}, {points})")
+            self.write_used(out, [*self.name_operands(part.not_applicable.condition, set()),
+                                  NOT_APPLICABLE])
             out.outdent()
             out.line("else:")
             out.indent()
@@ -623,10 +865,12 @@ class _PackBuilder:
                 condition = self.expr(rule.condition, self.record_name)
                 out.line(f"if {condition}:")
                 out.indent().line(f"note(lines, {self.reason_of(rule)}, -part)")
+                self.write_used(out, self.rule_operands(rule))
                 out.line("part = ZERO")
                 out.outdent()
                 continue
             out.line(f"part += note(lines, {self.reason_of(rule)}, {self.rule_delta(rule)})")
+            self.write_used(out, self.rule_operands(rule))
         out.line(f"awards += close_part(part, {points}, lines)")
         if part.not_applicable is not None:
             out.outdent()
@@ -734,7 +978,8 @@ class _PackBuilder:
             for member in enum.members:
                 accepted[member.name] = member.name
                 accepted[member.label] = member.name
-            enums.append({"decl": enum, "accepted": accepted})
+            enums.append({"decl": enum, "accepted": accepted,
+                          "labels": {m.name: m.label for m in enum.members}})
         records = []
         for record in standard.records:
             records.append({
@@ -748,7 +993,17 @@ class _PackBuilder:
                                                              else ""), f.label)
                         for f in standard.facts]
         lets_fields = [(x.name, self.let_type(x), x.label) for x in standard.lets]
-        cohort_fields = [(c.name, c.label) for c in standard.cohorts]
+        cohort_fields: list[tuple[str, str, str]] = []
+        for cohort in standard.cohorts:
+            cohort_fields.append((cohort.name, "Decimal", cohort.label))
+            if isinstance(cohort, ast.CohortRank):
+                cohort_fields += [(f"{cohort.name}_rank", "int | None",
+                                   "its rank (None: unranked)"),
+                                  (f"{cohort.name}_ranked", "int", "how many were ranked")]
+            else:
+                cohort_fields += [(f"{cohort.name}_group", "str", "its group"),
+                                  (f"{cohort.name}_group_size", "int",
+                                   "how many of its group were scored together")]
         rescale = self.decimal(header.rescale) if header.rescale is not None else "None"
         bonus_limit = self.bonus_limit()  # before the constants are listed
         constants = sorted(self.constants.items(), key=lambda kv: (Decimal(kv[0]), kv[0]))
@@ -791,7 +1046,8 @@ RUNTIME_EXPORTS = (
     "read_enum_set", "read_list", "read_number", "read_optional_bool", "read_optional_count",
     "read_optional_date", "read_optional_enum", "read_optional_number",
     "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",
-    "share", "steps", "total", "weight", "RuleInfo",
+    "share", "steps", "total", "weight", "RuleInfo", "Operand", "used",
+    "adjustments_for_ranks", "competition_ranks",
 )
 FRAMEWORK_NAMES = {"FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules",
                    "read_framework_inputs"}
@@ -876,6 +1132,30 @@ def _import_order(name: str) -> tuple[int, str]:
     """isort's order by type: CONSTANTS, then Classes, then functions."""
     kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
     return kind, name.lower()
+
+
+def _walk(node: ast.Expr) -> Iterator[ast.Expr]:
+    """An expression and every expression inside it, in source order."""
+    yield node
+    for child in _children(node):
+        yield from _walk(child)
+
+
+def _children(node: ast.Expr) -> Iterator[ast.Expr]:
+    """The expressions directly inside an expression (a tier's threshold and result, a
+    lookup case's result), in source order."""
+    for field in fields(node):
+        value = getattr(node, field.name)
+        children = value if isinstance(value, tuple) else (value,)
+        for child in children:
+            if isinstance(child, ast.Tier):
+                yield child.threshold
+                yield child.result
+            elif isinstance(child, ast.LookupCase):
+                yield child.result
+            elif is_dataclass(child) and hasattr(child, "span") \
+                    and not isinstance(child, ast.Span):
+                yield child  # type: ignore[misc]
 
 
 def _flatten(values: object) -> Iterator[str]:

@@ -19,7 +19,14 @@ from .arithmetic import (
     weight,
 )
 from .batch import Outcome, iter_outcomes, outcome_json, score_batch
-from .cohorts import Band, GroupMean, group_means, rank_adjustments
+from .cohorts import (
+    Band,
+    GroupMean,
+    adjustments_for_ranks,
+    competition_ranks,
+    group_means,
+    rank_adjustments,
+)
 from .framework import (
     FRAMEWORK_FIELDS,
     FRAMEWORK_INPUTS,
@@ -61,6 +68,7 @@ from .results import (
     ItemScore,
     Line,
     Lines,
+    Operand,
     Reason,
     RuleInfo,
     Score,
@@ -69,6 +77,7 @@ from .results import (
     not_applicable,
     note,
     total,
+    used,
 )
 from .values import (
     FieldError,
@@ -117,6 +126,7 @@ __all__ = [
     "ItemScore",
     "Line",
     "Lines",
+    "Operand",
     "OtherBreach",
     "Outcome",
     "Pack",
@@ -137,11 +147,13 @@ __all__ = [
     "Terminated",
     "Undefined",
     "Veto",
+    "adjustments_for_ranks",
     "check_entries",
     "check_unknown_fields",
     "clamp",
     "close_item",
     "close_part",
+    "competition_ranks",
     "decode",
     "divide",
     "find_pack",
@@ -185,5 +197,6 @@ __all__ = [
     "share",
     "steps",
     "total",
+    "used",
     "weight",
 ]

@@ -51,7 +51,12 @@ def rank_adjustments(values: Sequence[Decimal | None], descending: bool, ties_be
     A record in the top band is never also in the bottom band (fewer than 20 ranked); a
     record in neither gets 0; a record without a value gets None (unranked).
     """
-    ranks = competition_ranks(values, descending, ties_best)
+    return adjustments_for_ranks(competition_ranks(values, descending, ties_best), top, bottom)
+
+
+def adjustments_for_ranks(ranks: Sequence[int | None], top: Band,
+                          bottom: Band) -> list[Decimal | None]:
+    """rank_adjustments from ranks already computed (a pack keeps them for explanations)."""
     ranked = sum(1 for rank in ranks if rank is not None)
     adjustments: list[Decimal | None] = []
     for rank in ranks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from .arithmetic import ZERO, divide, round_points
 
@@ -32,12 +33,41 @@ class RuleInfo:
     two_sided: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One step of an item's explanation: what a rule did, in signed points."""
+Value = Decimal | int | bool | str | None
+
+
+class Operand(NamedTuple):
+    """A value a rule used, recorded only for explanations.
+
+    role: what it is to the rule. "fact", "derived" (a `let`), "input" (a fact a derived
+    or ranked value is computed from), "cohort", "rank" and "ranked" (a rank among how
+    many), "group", "group_size" and "source" (a peer group, its size, and whether the mean
+    was given or computed over the batch), "threshold" (label: what chose it, e.g. the
+    level), "tier" (the tier that held; label the comparison, value None: none held),
+    "weight", "amount" (points per step or per count), "step", "direction", "steps" (the
+    steps counted; label the rounding), "count" (what a per-count rule multiplied),
+    "entries" (a list's length), "entry" (a panel entry: label its evidence, value its
+    points), "cap" (a rule's or an item's cap), "uncapped" (the points before a cap),
+    "condition", "sign" (award or deduct), "not_applicable" (an item or part that does not
+    apply).
+    label: the rule file's label (never a field code). unit: the value's kind (percent,
+    count, bool, enum, money, number, points, text, date).
+    """
+
+    role: str
+    label: str
+    value: Value
+    unit: str
+
+
+class Line(NamedTuple):
+    """One step of an item's explanation: what a rule did, in signed points, and (when an
+    explanation is asked for) the values it used. A named tuple, quick to make: a pack makes
+    one per rule when explaining."""
 
     reason: Reason
     delta: Decimal
+    uses: tuple[Operand, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,49 +104,71 @@ def note(lines: Lines, reason: Reason, delta: Decimal) -> Decimal:
     return delta
 
 
+def used(lines: list[Line], *operands: Operand | None) -> None:
+    """Attach the values a rule used to the line it just noted (explanations only); None
+    stands for a part of the rule that was not evaluated for this institution."""
+    last = lines[-1]
+    uses = tuple(o for o in operands if o is not None) if None in operands else operands
+    lines[-1] = Line(last.reason, last.delta, uses)  # type: ignore[arg-type]
+
+
 def close_part(score: Decimal, points: Decimal, lines: Lines) -> Decimal:
     """A part's score, kept within [0, its points] (G3)."""
     if score < ZERO:
-        note(lines, PART_FLOOR, -score)
+        if lines is not None:
+            lines.append(Line(PART_FLOOR, -score, (Operand("uncapped", "分项", score, "points"),)))
         return ZERO
     if score > points:
-        note(lines, PART_CEILING, points - score)
+        if lines is not None:
+            lines.append(Line(PART_CEILING, points - score, (
+                Operand("uncapped", "分项", score, "points"),
+                Operand("cap", "分项分值", points, "points"))))
         return points
     return score
 
 
 def close_item(number: int, points: Decimal, awards: Decimal, deductions: Decimal,
                deduction_cap: Reason | None, cap: Decimal,
-               zero_rules: Sequence[tuple[Reason, bool]], lines: Lines) -> ItemScore:
+               zero_rules: Sequence[tuple[Reason, bool, tuple[Operand, ...]]],
+               lines: Lines) -> ItemScore:
     """An item's score: awards minus capped deductions, zeroed or clamped to [0, points].
 
-    Every `zero when` rule gets its line: the points it took, or 0 when it did not hold.
+    Every `zero when` rule gets its line: the points it took, or 0 when it did not hold,
+    with the values its condition used (given only when an explanation is asked for).
     """
     if deduction_cap is not None and deductions > cap:
-        note(lines, deduction_cap, deductions - cap)
+        if lines is not None:
+            lines.append(Line(deduction_cap, deductions - cap, (
+                Operand("uncapped", "扣分", deductions, "points"),
+                Operand("cap", "扣分上限", cap, "points"))))
         deductions = cap
     score = awards - deductions
     zeroed = False
-    for reason, holds in zero_rules:
+    for reason, holds, uses in zero_rules:
+        delta = ZERO
         if holds and not zeroed:
-            note(lines, reason, -score)
+            delta = -score
             zeroed = True
-        else:
-            note(lines, reason, ZERO)
+        if lines is not None:
+            lines.append(Line(reason, delta, uses))
     if zeroed:
         score = ZERO
     elif score < ZERO:
-        note(lines, FLOOR, -score)
+        if lines is not None:
+            lines.append(Line(FLOOR, -score, (Operand("uncapped", "本项", score, "points"),)))
         score = ZERO
     elif score > points:
-        note(lines, CEILING, points - score)
+        if lines is not None:
+            lines.append(Line(CEILING, points - score, (
+                Operand("uncapped", "本项", score, "points"),
+                Operand("cap", "本项分值", points, "points"))))
         score = points
     return ItemScore(number, points, score, () if lines is None else tuple(lines))
 
 
 def not_applicable(number: int, points: Decimal, reason: Reason,
-                   explain: bool = True) -> ItemScore:
-    return ItemScore(number, points, None, (Line(reason, ZERO),) if explain else ())
+                   explain: bool = True, uses: tuple[Operand, ...] = ()) -> ItemScore:
+    return ItemScore(number, points, None, (Line(reason, ZERO, uses),) if explain else ())
 
 
 def total(items: Sequence[ItemScore], rescale: Decimal | None,
