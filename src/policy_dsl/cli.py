@@ -603,7 +603,8 @@ def _report_lines(pack: Pack, path: str, label: str) -> list[ReportLine]:
 
 
 @cli.command("report")
-@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. jilin/medical-inpatient-2026.")
+@click.option("--pack", "pack_name", required=True,
+              help="Pack name, e.g. jilin/medical-inpatient-2026.")
 @click.option("--year", type=int, help="Assessment year: picks the version and heads the report.")
 @click.option("-o", "--output", required=True, help="The report file (.html or .xlsx).")
 @click.option("--format", "fmt", type=click.Choice(["html", "xlsx"]),
@@ -668,7 +669,8 @@ def _year_of(value: object) -> int | None:
 
 
 @cli.command("notice")
-@click.option("--pack", "pack_name", required=True, help="Pack name, e.g. jilin/medical-inpatient-2026.")
+@click.option("--pack", "pack_name", required=True,
+              help="Pack name, e.g. jilin/medical-inpatient-2026.")
 @click.option("--year", type=int, help="Assessment year (default: each record's "
               "assessment_year, if it has one); also picks the pack's version.")
 @click.option("--id", "ids", multiple=True, help="Only this institution (repeatable).")

@@ -32,8 +32,7 @@ def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import font_manager
-    from matplotlib import pyplot
+    from matplotlib import font_manager, pyplot
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
     family = next((name for name in CJK_FONTS if name in installed), None)
@@ -48,10 +47,11 @@ def _pyplot() -> Any:
     return pyplot
 
 
-def MaxNLocator(**options: Any) -> Any:  # noqa: N802 (matplotlib's class, imported late)
-    from matplotlib.ticker import MaxNLocator as locator
+def _whole_numbers() -> Any:
+    """A tick locator for counts: whole numbers only."""
+    from matplotlib.ticker import MaxNLocator
 
-    return locator(**options)
+    return MaxNLocator(integer=True)
 
 
 def _svg(figure: Any) -> str:
@@ -71,7 +71,7 @@ def grade_chart(report: Report) -> str:
     bars = axes.bar(labels, counts, color=INK, width=0.6)
     axes.bar_label(bars, labels=[str(c) for c in counts], padding=2)
     axes.set_ylabel("机构数")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_whole_numbers())
     axes.set_title("考核等级分布")
     axes.margins(y=0.15)
     return _svg(figure)
@@ -100,7 +100,7 @@ def score_histogram(report: Report) -> str:
     axes.bar([p + 0.5 for p in points], [counts[p] for p in points], width=0.9, color=INK,
              zorder=2)
     axes.set_xlim(low, high + 1)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_whole_numbers())
     axes.set_xlabel("得分（每 1 分一档）")
     axes.set_ylabel("机构数")
     return _svg(figure)
