@@ -23,7 +23,7 @@ from policy_dsl.runtime import InputRecord, score_batch
 from policy_dsl.runtime.packs import load_pack
 
 SUZHOU_OUTPATIENT = "regions/suzhou/outpatient-2023.policy"
-JILIN_PHARMACY = "regions/jilin/model-pharmacy-2026.policy"
+JILIN_MODEL = "regions/jilin/model-medical-inpatient-2026.policy"  # the others are based on it
 
 
 def project(tmp_path: Path, *regions: str) -> Path:
@@ -73,12 +73,12 @@ def test_a_renamed_record_is_located_at_the_facts_that_name_it(tmp_path: Path) -
     """`entry` renamed: `deductions`/`bonuses` (list of entry, taken by `deduct entries`)
     name a record that no longer exists; a KeyError in the checker before."""
     root = project(tmp_path, "jilin")
-    text = edit(root, JILIN_PHARMACY, 'record entry "', 'record panel_entry "')
+    text = edit(root, JILIN_MODEL, 'record entry "', 'record panel_entry "')
     run = policyc_build(root)
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     line, column = position(text, "list of entry")
-    assert (f"{JILIN_PHARMACY}:{line}:{column}: error C214: 'list of entry' needs a record "
+    assert (f"{JILIN_MODEL}:{line}:{column}: error C214: 'list of entry' needs a record "
             "type named entry") in run.stderr
     assert "hint: did you mean 'panel_entry'?" in run.stderr
 

@@ -39,7 +39,8 @@ LONG_RUN = EXAMPLES > 0
 RULE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("regions/*/*.policy"))
 TEXTS = {name: (ROOT / name).read_text(encoding="utf-8") for name in RULE_FILES}
 FRAMEWORK = "regions/jilin/framework-2025.policy"
-UNDER_FRAMEWORK = "regions/jilin/model-pharmacy-2026.policy"  # built with an edited framework
+# built with an edited framework, and the base of the other Jilin models (`based on`)
+UNDER_FRAMEWORK = "regions/jilin/model-medical-inpatient-2026.policy"
 TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\d+(?:\.\d+)?%?|[A-Za-z_]\w*|\S')
 NAME = re.compile(r"(?<![\w\"])[a-z_][a-z0-9_]*(?![\w\"])")
 DECLARED = re.compile(r"^(?:record|enum|fact|let|cohort) ([a-z_]\w*)", re.MULTILINE)
@@ -200,8 +201,9 @@ def _watchdog(signum: int, frame: FrameType | None) -> None:
 def build_edited(root: Path, name: str, data: bytes) -> pipeline.BuildResult:
     """Build the edited file alone (with the framework, for a Jilin standard) in memory."""
     shutil.rmtree(root / "regions", ignore_errors=True)
-    names = [name] + ([FRAMEWORK] if name.startswith("regions/jilin/") and name != FRAMEWORK
-                      else [UNDER_FRAMEWORK] if name == FRAMEWORK else [])
+    names = [name] + ([FRAMEWORK, UNDER_FRAMEWORK] if name.startswith("regions/jilin/")
+                      else [])
+    names = list(dict.fromkeys(names))
     for each in names:
         target = root / each
         target.parent.mkdir(parents=True, exist_ok=True)

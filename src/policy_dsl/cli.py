@@ -792,6 +792,65 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
         sys.exit(EXIT_CASES_FAILED)
 
 
+@cli.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--check", is_flag=True,
+              help="Do not write: print a diff and exit 1 if a file is not formatted.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ (when no PATHS).")
+def fmt(paths: tuple[Path, ...], check: bool, root: Path) -> None:
+    """Lay out rule files (PATHS: files or directories; default: every rule file under
+    regions/) in the one canonical layout. Comments stay where they are; the rules and the
+    packs built from them do not change."""
+    from .compiler import formatter
+    from .compiler.diagnostics import CompileError
+    from .compiler.pipeline import RULE_FILE_SUFFIX, rule_files
+
+    files = [f for p in paths for f in (sorted(p.rglob(f"*{RULE_FILE_SUFFIX}"))
+                                        if p.is_dir() else [p])]
+    if not paths:
+        files = rule_files(root / "regions")
+    changed, failed = [], 0
+    for path in files:
+        try:
+            before, after = formatter.format_file(path, str(path))
+        except CompileError as error:
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            for diagnostic in error.diagnostics:
+                click.echo(diagnostic.render(text), err=True)
+            failed += 1
+            continue
+        if before == after:
+            continue
+        changed.append(path)
+        if check:
+            click.echo(formatter.unified_diff(before, after, str(path)), nl=False)
+        else:
+            _replace_file(path, after)
+            click.echo(f"formatted {path}")
+    verb = "would format" if check else "formatted"
+    click.echo(f"{len(changed)} file(s) {verb}, {len(files) - len(changed) - failed} "
+               f"already formatted" + (f", {failed} with errors (not formatted)" if failed
+                                       else ""), err=True)
+    if failed or (check and changed):
+        sys.exit(EXIT_RULE_ERRORS)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` at once (a new file renamed over it, its mode kept)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(name, mode)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
 @cli.command("diff")
 @click.argument("before", metavar="A")
 @click.argument("after", metavar="B")

@@ -9,7 +9,7 @@ wants a different tree (a city plugin, say) builds a new one with `dataclasses.r
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import ClassVar, Literal
 
@@ -35,6 +35,9 @@ class Span:
 class Number:
     value: Decimal
     span: Span
+    # The literal as the rule file writes it (`1.0`), for `policyc fmt`; "" when the compiler
+    # made the number itself.
+    text: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class Percent:
 
     value: Decimal
     span: Span
+    text: str = field(default="", compare=False)  # as written (`80.0%`), for `policyc fmt`
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +466,13 @@ class Item:
     deduction_cap: DeductionCap | None
     body: tuple[Part | Rule, ...]
     span: Span
+    # where a derived standard changed this base item: ("points" or a text's kind, the line)
+    changed_at: tuple[tuple[str, Span], ...] = ()
+
+    def where(self, what: str) -> Span:
+        """Where the item's `what` (points, method, ...) was last written."""
+        return next((span for name, span in reversed(self.changed_at) if name == what),
+                    self.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,10 +520,97 @@ class Standard:
     categories: tuple[Category, ...]
     path: str
     source_sha256: str
+    # `standard X based on Y`: Y as written, and X's changes to it. The inherit stage
+    # (inherit.py) resolves them: its result has no overrides and names, in `bases`, every
+    # rule file it was made from, nearest first.
+    based_on: BaseRef | None = None
+    overrides: tuple[Override, ...] = ()
+    bases: tuple[BaseSource, ...] = ()
 
     @property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for category in self.categories for item in category.items)
+
+
+# ---------------------------------------------------------------- a derived standard
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRef:
+    """`based on medical_inpatient` (a standard of the same region) or `based on
+    suzhou/inpatient-2023` (a pack, of any region)."""
+
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BaseSource:
+    """A rule file a derived standard was made from: its path, hash and text (for the lines
+    under messages and the pack's provenance)."""
+
+    path: str
+    sha256: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceItem:
+    item: Item
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveItem:
+    number: int
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPoints:
+    number: int
+    points: Decimal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCap:
+    number: int
+    cap: DeductionCap
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    number: int
+    kind: Literal["content", "method", "procedure", "basis"]
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class AddItems:
+    """`add to category "label" { item ... }`: new items in one of the base's categories."""
+
+    category: str
+    items: tuple[Item, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceFact:
+    fact: FactDecl
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFact:
+    name: str
+    span: Span
+
+
+Override = (ReplaceItem | RemoveItem | ItemPoints | ItemCap | ItemText | AddItems
+            | ReplaceFact | RemoveFact)
 
 
 # ---------------------------------------------------------------- a framework

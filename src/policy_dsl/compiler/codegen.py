@@ -107,6 +107,8 @@ def generate(standard: ast.Standard, checked: Checked, source_text: str,
     source = _environment().get_template("pack.py.jinja").render(**context)
     header = standard.header
     sources = [{"role": "rule file", "path": standard.path, "sha256": standard.source_sha256}]
+    sources += [{"role": "base", "path": base.path, "sha256": base.sha256}
+                for base in standard.bases]
     if framework is not None:
         sources.append({"role": "framework", "path": framework.path,
                         "sha256": framework.source_sha256})
@@ -190,7 +192,9 @@ class _PackBuilder:
         self.rule_infos: list[tuple[str, int, str, bool]] = []  # reason, item, kind, two-sided
         self.current_points = Decimal(0)  # of the item or part whose rules are being written
         self.checked = checked
-        self.source_lines = source_text.splitlines()
+        # each rule file's lines: a derived standard's rules may come from its bases
+        self.source_lines = {standard.path: source_text.splitlines(),
+                             **{b.path: b.text.splitlines() for b in standard.bases}}
         self.constants: dict[str, str] = {}  # Decimal literal -> constant name
         self.reasons: dict[str, tuple[ast.Reason, int]] = {}  # constant -> reason, rule line
         self.lookups: dict[str, str] = {}  # table name -> dict display
@@ -235,9 +239,10 @@ class _PackBuilder:
 
     def source_of(self, expr: ast.Expr) -> str:
         span = expr.span
-        if span.line != span.end_line or not 1 <= span.line <= len(self.source_lines):
+        lines = self.source_lines.get(span.file, [])
+        if span.line != span.end_line or not 1 <= span.line <= len(lines):
             return "the condition on line " + str(span.line)
-        return self.source_lines[span.line - 1][span.column - 1:span.end_column - 1]
+        return lines[span.line - 1][span.column - 1:span.end_column - 1]
 
     # ------------------------------------------------------------ expressions
     def expr(self, node: ast.Expr, name: _Names) -> str:

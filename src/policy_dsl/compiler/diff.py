@@ -346,7 +346,7 @@ class _Comparer:
             self.add("item_renamed", number, "label", x.label, y.label, x.span, y.span)
         if x.points != y.points:
             self.add("points", number, "points", printer.number(x.points),
-                     printer.number(y.points), x.span, y.span)
+                     printer.number(y.points), x.where("points"), y.where("points"))
         if x.bonus != y.bonus:
             self.add("bonus", number, "bonus item", _value(x.bonus), _value(y.bonus),
                      x.span, y.span)
@@ -354,7 +354,8 @@ class _Comparer:
             old, new = getattr(x.texts, text), getattr(y.texts, text)
             if old != new:
                 shown_old, shown_new = _briefly(old, new)
-                self.add("text", number, text, shown_old, shown_new, x.span, y.span)
+                self.add("text", number, text, shown_old, shown_new, x.where(text),
+                         y.where(text))
         self.not_applicable(number, "", x.not_applicable, y.not_applicable, x.span, y.span)
         self.deduction_cap(number, x.deduction_cap, y.deduction_cap, x.span, y.span)
         parts_x = [p for p in x.body if isinstance(p, ast.Part)]

@@ -504,10 +504,10 @@ def lint(standard: ast.Standard, checked: Checked, text: str) -> list[Diagnostic
     """Every lint finding of a standard the checker passed (`text`: its rule file's text)."""
     analysis = Analysis(standard, checked)
     findings: list[Diagnostic] = []
+    texts = {base.path: base.text for base in standard.bases} | {standard.path: text}
     for category in standard.categories:
         for item in category.items:
-            findings.extend(text_numbers(item, category, analysis, text
-                                         if item.span.file == standard.path else None))
+            findings.extend(text_numbers(item, category, analysis, texts.get(item.span.file)))
     for item in standard.items:
         findings.extend(awards_beyond_points(item, analysis))
         findings.extend(points_out_of_reach(item, analysis))

@@ -10,6 +10,8 @@ import codecs
 import datetime as dt
 import hashlib
 import re
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
@@ -46,6 +48,17 @@ def _grammar_text() -> str:
     return checkout.read_text(encoding="utf-8")
 
 
+# The comments the lexer passes over while one text is parsed (see `parse_syntax`).
+_comments: ContextVar[list[Token] | None] = ContextVar("_comments", default=None)
+
+
+def _keep_comment(token: Token) -> Token:
+    kept = _comments.get()
+    if kept is not None:
+        kept.append(token)
+    return token
+
+
 @cache
 def _lark() -> lark.Lark:
     return lark.Lark(
@@ -55,7 +68,32 @@ def _lark() -> lark.Lark:
         propagate_positions=True,
         maybe_placeholders=False,
         start=["start", "item"],
+        lexer_callbacks={"COMMENT": _keep_comment},
     )
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """One parse of a rule file: Lark's tree and the comments the grammar ignores (in
+    order, with their positions), which `formatter` puts back where they were."""
+
+    tree: lark.Tree[Token]
+    comments: tuple[Token, ...]
+
+
+def parse_syntax(text: str, file: str) -> Syntax:
+    """The tree of a rule file's text and its comments; raises CompileError on a syntax
+    error. `parse_text` (build, check) and `formatter` (fmt) both start from this one parse."""
+    kept: list[Token] = []
+    reset = _comments.set(kept)
+    try:
+        tree = _lark().parse(text, start="start")
+    except UnexpectedInput as error:
+        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    finally:
+        _comments.reset(reset)
+    _check_tree(tree, file)
+    return Syntax(tree, tuple(kept))
 
 
 def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | ast.Framework:
@@ -87,12 +125,17 @@ def _not_utf8(data: bytes, error: UnicodeDecodeError, file: str) -> Diagnostic:
 def parse_text(text: str, file: str,
                source_sha256: str | None = None) -> ast.Standard | ast.Framework:
     """Parse rule file text. `file` names the file in spans and messages."""
-    digest = source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
-    try:
-        tree = _lark().parse(text, start="start")
-    except UnexpectedInput as error:
-        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
-    _check_tree(tree, file)
+    return build_ast(parse_syntax(text, file).tree, file,
+                     source_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def expression_ast(tree: lark.Tree[Token], file: str) -> ast.Expr:
+    """The AST of one expression subtree of a parsed rule file (`parse_syntax`)."""
+    return cast("ast.Expr", _AstBuilder(file).transform(tree))
+
+
+def build_ast(tree: lark.Tree[Token], file: str, digest: str) -> ast.Standard | ast.Framework:
+    """The AST of a parsed rule file (`parse_syntax`); `digest` is its SHA-256."""
     builder = _AstBuilder(file)
     try:
         built = builder.transform(tree)
@@ -103,6 +146,14 @@ def parse_text(text: str, file: str,
     if isinstance(built, _FrameworkParts):
         return built.framework(file, digest)
     header, declarations = built
+    based_on = next((d for d in declarations if isinstance(d, ast.BaseRef)), None)
+    overrides = tuple(d for d in declarations if isinstance(d, _OVERRIDES))
+    if overrides and based_on is None:
+        raise CompileError([Diagnostic(
+            "B510", f"'{_override_word(overrides[0])}' changes a base standard's item or fact, "
+            f"but standard {header.name} is not based on another", overrides[0].span,
+            hint=f"write `standard {header.name} based on BASE {{` (BASE: a standard of the "
+            "same region, or a pack such as suzhou/inpatient-2023)")])
     return ast.Standard(
         header=header,
         enums=tuple(d for d in declarations if isinstance(d, ast.EnumDecl)),
@@ -113,7 +164,23 @@ def parse_text(text: str, file: str,
         categories=tuple(d for d in declarations if isinstance(d, ast.Category)),
         path=file,
         source_sha256=digest,
+        based_on=based_on,
+        overrides=overrides,
     )
+
+
+_OVERRIDES = (ast.ReplaceItem, ast.RemoveItem, ast.ItemPoints, ast.ItemCap, ast.ItemText,
+              ast.AddItems, ast.ReplaceFact, ast.RemoveFact)
+
+
+def _override_word(override: ast.Override) -> str:
+    """How an override starts in the rule file, for messages."""
+    words: dict[type[Any], str] = {
+        ast.ReplaceItem: "replace item", ast.RemoveItem: "remove item",
+        ast.ItemPoints: "item ... points", ast.ItemCap: "item ... cap deductions",
+        ast.ItemText: "text item", ast.AddItems: "add to category", ast.ReplaceFact: "replace fact",
+        ast.RemoveFact: "remove fact"}
+    return words[type(override)]
 
 
 def parse_item(text: str, file: str) -> ast.Item:
@@ -366,6 +433,9 @@ class _AstBuilder(Transformer[Token, Any]):
     def start(self, meta: Meta, header: Any, *declarations: object) -> Any:
         if isinstance(header, _FrameworkParts):
             return header
+        if isinstance(header, tuple):  # a derived standard's header, and its base
+            header, base = header
+            declarations = (base, *declarations)
         return header, declarations
 
     # -- a framework
@@ -469,7 +539,16 @@ class _AstBuilder(Transformer[Token, Any]):
     def publicize(self, meta: Meta) -> str:
         return "publicize"
 
-    def standard(self, meta: Meta, name: Token, *fields: tuple[str, object, Token]) -> ast.Header:
+    def based_on(self, meta: Meta, name: Token) -> ast.BaseRef:
+        return ast.BaseRef(str(name), self._span(name))
+
+    def standard(self, meta: Meta, name: Token, *fields: Any) -> Any:
+        if fields and isinstance(fields[0], ast.BaseRef):
+            return self._header(meta, name, fields[1:]), fields[0]
+        return self._header(meta, name, fields)
+
+    def _header(self, meta: Meta, name: Token,
+                fields: tuple[tuple[str, object, Token], ...]) -> ast.Header:
         values: dict[str, object] = {}
         for key, value, where in fields:
             if key in values:
@@ -692,6 +771,35 @@ class _AstBuilder(Transformer[Token, Any]):
         return ast.Item(int(number), _unquote(label), points.value, is_bonus,
                         ast.ItemTexts(**texts), not_applicable, cap, tuple(body), self._span(meta))
 
+    # -- a derived standard's changes to its base
+    def replace_item(self, meta: Meta, item: ast.Item) -> ast.ReplaceItem:
+        return ast.ReplaceItem(item, self._span(meta))
+
+    def replace_fact(self, meta: Meta, fact: ast.FactDecl) -> ast.ReplaceFact:
+        return ast.ReplaceFact(fact, self._span(meta))
+
+    def remove_item(self, meta: Meta, number: Token) -> ast.RemoveItem:
+        return ast.RemoveItem(int(number), self._span(meta))
+
+    def remove_fact(self, meta: Meta, name: Token) -> ast.RemoveFact:
+        return ast.RemoveFact(str(name), self._span(meta))
+
+    def item_points(self, meta: Meta, number: Token, points: ast.Number) -> ast.ItemPoints:
+        return ast.ItemPoints(int(number), points.value, self._span(meta))
+
+    def item_cap(self, meta: Meta, number: Token, points: ast.Number,
+                 reason: ast.Reason) -> ast.ItemCap:
+        span = self._span(meta)
+        return ast.ItemCap(int(number), ast.DeductionCap(points.value, reason, span), span)
+
+    def item_text(self, meta: Meta, number: Token, kind: Literal[
+            "content", "method", "procedure", "basis"], *lines: Token) -> ast.ItemText:
+        return ast.ItemText(int(number), kind, "\n".join(_unquote(line) for line in lines),
+                            self._span(meta))
+
+    def add_items(self, meta: Meta, label: Token, *items: ast.Item) -> ast.AddItems:
+        return ast.AddItems(_unquote(label), items, self._span(meta))
+
     def text_field(self, meta: Meta, kind: str, *lines: Token) -> tuple[str, str, Meta]:
         return kind, "\n".join(_unquote(line) for line in lines), meta
 
@@ -757,14 +865,14 @@ class _AstBuilder(Transformer[Token, Any]):
 
     # -- expressions
     def number(self, meta: Meta, token: Token) -> ast.Number:
-        return ast.Number(_decimal(token), self._span(token))
+        return ast.Number(_decimal(token), self._span(token), str(token))
 
     def signed_number(self, meta: Meta, *tokens: Token) -> Decimal:
         value = _decimal(tokens[-1])
         return -value if len(tokens) == 2 else value
 
     def percent(self, meta: Meta, token: Token) -> ast.Percent:
-        return ast.Percent(_decimal(token), self._span(token))
+        return ast.Percent(_decimal(token), self._span(token), str(token))
 
     def true(self, meta: Meta) -> ast.Boolean:
         return ast.Boolean(True, self._span(meta))
@@ -790,7 +898,8 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def neg(self, meta: Meta, operand: ast.Expr) -> ast.Expr:
         if isinstance(operand, ast.Number):
-            return ast.Number(-operand.value, self._span(meta))
+            return ast.Number(-operand.value, self._span(meta),
+                              f"-{operand.text}" if operand.text else "")
         return ast.Negate(operand, self._span(meta))
 
     def _arith(self, meta: Meta, op: ast.ArithmeticOp, left: ast.Expr,

@@ -25,7 +25,7 @@ from pathlib import Path
 import pluggy
 
 from ..runtime.packs import MANIFEST_FILE, MANIFEST_VERSION, Pack, compile_pack
-from . import ast, checker, codegen, lints, parser, plugins
+from . import ast, checker, codegen, inherit, lints, parser, plugins
 from .ast import Span
 from .diagnostics import CompileError, Diagnostic, internal_fault
 
@@ -107,7 +107,7 @@ def read_sources(root: Path, regions_dir: Path | None = None
     """Every rule file under regions/, parsed; the frameworks among them, checked."""
     sources = [read_source(path, root) for path in rule_files(regions_dir or root / "regions")]
     frameworks: dict[str, ast.Framework] = {}
-    diagnostics: list[tuple[Diagnostic, str]] = []
+    diagnostics: list[tuple[Diagnostic, str]] = resolve_bases(sources)
     for source in sources:
         diagnostics.extend((d, source.text) for d in source.diagnostics)
         if isinstance(source.tree, ast.Framework):
@@ -118,6 +118,28 @@ def read_sources(root: Path, regions_dir: Path | None = None
             diagnostics.extend((d, source.text) for d in found)
             frameworks[source.tree.name] = source.tree
     return sources, frameworks, diagnostics
+
+
+def resolve_bases(sources: Sequence[Source]) -> list[tuple[Diagnostic, str]]:
+    """The inherit stage over parsed sources: each derived standard's tree replaced by the
+    standard it makes with its base (None after errors, which are returned)."""
+    standards = [s.tree for s in sources if isinstance(s.tree, ast.Standard)]
+    texts = {s.path: s.text for s in sources}
+    try:
+        resolved, found = inherit.resolve(standards, texts)
+    except Exception as error:  # the last resort: one bad file never takes the build down
+        found = [internal_fault("regions", "resolving `based on` in", error)]
+        resolved = {s.path: s for s in standards if s.based_on is None}
+    for source in sources:
+        if isinstance(source.tree, ast.Standard):
+            source.tree = resolved.get(source.path)
+    return [(d, texts.get(d.span.file, "")) for d in found]
+
+
+def texts_of(standard: ast.Standard, text: str) -> dict[str, str]:
+    """The text of every rule file a standard's nodes come from, by path (a derived standard's
+    items may come from its bases)."""
+    return {base.path: base.text for base in standard.bases} | {standard.path: text}
 
 
 def base_standards(sources: Sequence[Source]) -> dict[str, Source]:
@@ -139,7 +161,8 @@ def build(root: Path, regions_dir: Path | None = None,
         if isinstance(source.tree, ast.Standard):
             periods.append((source.tree, lints.effective_span(source.tree, source.text)))
             pack, found = compile_standard(source.tree, source.text, frameworks)
-            result.diagnostics.extend((d, source.text) for d in found)
+            texts = texts_of(source.tree, source.text)
+            result.diagnostics.extend((d, texts.get(d.span.file, source.text)) for d in found)
             if pack is not None:
                 result.packs.append(pack)
     try:
@@ -301,8 +324,9 @@ def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | Non
         checked = checker.check(standard, frameworks)
     except Exception as error:  # the last resort, as in build
         return None, [(internal_fault(standard.path, "checking", error), "")]
+    texts = texts_of(standard, text)
     found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
-             + ([(d, text) for d in checked.diagnostics] if city is None
+             + ([(d, texts.get(d.span.file, text)) for d in checked.diagnostics] if city is None
                 else located_in_city(city, city_plugins, checked.diagnostics)))
     if any(d.severity == "error" for d, _ in found):
         return None, found
@@ -311,6 +335,12 @@ def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | Non
 
 def finish(result: BuildResult) -> BuildResult:
     """The packs' files and the manifest (index.json), once every pack is built."""
+    # a base's finding is found again in each standard based on it: shown once
+    once: dict[tuple[str, str, Span, str], tuple[Diagnostic, str]] = {}
+    for diagnostic, text in result.diagnostics:
+        once.setdefault((diagnostic.code, diagnostic.severity, diagnostic.span,
+                         diagnostic.message), (diagnostic, text))
+    result.diagnostics = list(once.values())
     first_source: dict[str, object] = {}
     for pack in result.packs:
         source = pack.source_path
@@ -527,7 +557,12 @@ def standard_from_file(root: Path, path: Path
         return None, [(d, source.text) for d in source.diagnostics]
     if not isinstance(source.tree, ast.Standard):
         raise UnknownPack(f"{source.path} is a framework file; name a standard's rule file")
-    _, frameworks, read_findings = read_sources(root)
+    regions, frameworks, read_findings = read_sources(root)
+    if source.tree.based_on is not None:  # its base is a standard under regions/
+        others = [s for s in regions if s.path != source.path]
+        problems = resolve_bases([*others, source])
+        if source.tree is None:
+            return None, problems
     for sibling in sorted(path.parent.glob(f"*{RULE_FILE_SUFFIX}")):
         beside = read_source(sibling, root)
         if isinstance(beside.tree, ast.Framework):
@@ -535,8 +570,9 @@ def standard_from_file(root: Path, path: Path
             read_findings.extend((d, beside.text) for d in checker.check_framework(beside.tree))
     framework = frameworks.get(source.tree.header.framework or "")
     checked = checker.check(source.tree, frameworks)
+    texts = texts_of(source.tree, source.text)
     found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
-             + [(d, source.text) for d in checked.diagnostics])
+             + [(d, texts.get(d.span.file, source.text)) for d in checked.diagnostics])
     if any(d.severity == "error" for d, _ in found):
         return None, found
     return CheckedStandard(source.tree, checked, framework, ()), found
@@ -554,7 +590,12 @@ def compile_texts(texts: Mapping[str, str], label: str) -> dict[str, Pack]:
     """Rule files given as text (display path -> text: a region's standards and frameworks)
     compiled into packs in memory, by pack name; raises CompileError at the first file with
     errors."""
-    trees = [parser.parse_text(text, path) for path, text in texts.items()]
+    parsed = [parser.parse_text(text, path) for path, text in texts.items()]
+    resolved, problems = inherit.resolve(
+        [t for t in parsed if isinstance(t, ast.Standard)], texts)
+    if problems:
+        raise CompileError(problems)
+    trees = [resolved[t.path] if isinstance(t, ast.Standard) else t for t in parsed]
     frameworks = {t.name: t for t in trees if isinstance(t, ast.Framework)}
     for framework in frameworks.values():
         problems = [d for d in checker.check_framework(framework) if d.severity == "error"]

@@ -37,8 +37,8 @@ from typing import Any
 import pluggy
 
 from . import ast, hookspecs
-from .checker import used_names
 from .diagnostics import CompileError, Diagnostic
+from .overrides import ItemTable, without_unused_facts
 from .parser import parse_item
 
 ENTRY_POINT_GROUP = "policy_dsl.plugins"
@@ -525,14 +525,12 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
                        plugins.source(plugin_of_city).text)
         return None
     winners = _resolve_conflicts(overrides, plugins, findings)
-    numbers = {item.number for item in base.items}
+    table = ItemTable(base.categories)
     categories = [c.label for c in base.categories]
     header = dataclasses.replace(
         base.header, name=city.name, title=city.title, version=city.version,
         effective_from=city.effective_from, effective_to=city.effective_to,
         applies_to=city.applies_to or base.header.applies_to)
-    items_by_category: dict[str, list[ast.Item]] = {c.label: list(c.items)
-                                                     for c in base.categories}
     for plugin, override, span in winners:
         text = plugins.source(plugin).text
         where = f"plugin {plugin}, {type(override).__name__}"
@@ -552,61 +550,39 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
             item = _parse(override.text, plugin, "policyc_add_items", findings, text, span)
             if item is None:
                 continue
-            if item.number in numbers:
+            if table.get(item.number) is not None:
                 findings.error("X305", f"{where}: item {item.number} exists already in "
                                f"{base.header.name}", span, text,
                                hint="replace it with ReplaceItem, or give a new number")
-            elif override.category not in items_by_category:
+            elif override.category not in table.items:
                 findings.error("X305", f"{where}: no category {override.category!r}", span,
                                text, hint="categories: " + ", ".join(categories))
             else:
-                items_by_category[override.category].append(item)
-                numbers.add(item.number)
+                table.add(override.category, item)
             continue
-        located = _locate(items_by_category, override.number)
-        if located is None:
+        if table.get(override.number) is None:
             findings.error("X305", f"{where}: no item {override.number} in "
                            f"{base.header.name} (an override names an existing item)", span,
-                           text, hint="items: " + ", ".join(str(n) for n in sorted(numbers)))
+                           text, hint="items: " + ", ".join(str(n) for n in table.numbers))
             continue
-        label, index = located
-        item = items_by_category[label][index]
         if isinstance(override, hookspecs.RemoveItem):
-            del items_by_category[label][index]
-            numbers.discard(override.number)
+            table.remove(override.number)
         elif isinstance(override, hookspecs.ReplaceItem):
             new = _parse(override.text, plugin, "policyc_replace_items", findings, text, span)
             if new is not None and new.number != override.number:
                 findings.error("X305", f"{where}: the replacing item is numbered {new.number},"
                                f" not {override.number}", span, text)
             elif new is not None:
-                items_by_category[label][index] = new
+                table.put(new)
         elif isinstance(override, hookspecs.ItemPoints):
-            items_by_category[label][index] = dataclasses.replace(item, points=points)
+            table.set_points(override.number, points)
         else:
             reason = ast.Reason(override.reason, tuple(override.citations), span)
-            items_by_category[label][index] = dataclasses.replace(
-                item, deduction_cap=ast.DeductionCap(points, reason, span))
+            table.set_cap(override.number, ast.DeductionCap(points, reason, span))
     if sum(1 for d, _ in findings.diagnostics if d.severity == "error") > errors_before:
         return None
-    # A category's points follow its items once a city changed them; the totals that the
-    # standard and its framework fix (100 for deduction items, JL-8) are still checked.
-    categories_after = tuple(
-        c if tuple(items_by_category[c.label]) == c.items else dataclasses.replace(
-            c, items=tuple(items_by_category[c.label]),
-            points=sum((i.points for i in items_by_category[c.label]), Decimal(0)))
-        for c in base.categories)
-    city_standard = dataclasses.replace(base, header=header, categories=categories_after)
-    return _without_unused_facts(city_standard)
-
-
-def _locate(items_by_category: dict[str, list[ast.Item]],
-            number: int) -> tuple[str, int] | None:
-    for label, items in items_by_category.items():
-        for index, item in enumerate(items):
-            if item.number == number:
-                return label, index
-    return None
+    city_standard = dataclasses.replace(base, header=header, categories=table.result())
+    return without_unused_facts(city_standard)
 
 
 def _parse(text: str, plugin: str, hook: str, findings: Findings, plugin_text: str,
@@ -647,12 +623,3 @@ def _resolve_conflicts(overrides: list[tuple[str, Override, ast.Span]], plugins:
                               f"for {what}", first[2], plugins.source(first[0]).text)
         kept.extend(e for e in entries if e[0] == winner)
     return kept
-
-
-def _without_unused_facts(standard: ast.Standard) -> ast.Standard:
-    """Facts that only removed or replaced items used are dropped with them."""
-    used = used_names(standard)
-    facts = tuple(f for f in standard.facts if f.name in used)
-    if len(facts) == len(standard.facts):
-        return standard
-    return _without_unused_facts(dataclasses.replace(standard, facts=facts))

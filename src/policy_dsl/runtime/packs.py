@@ -149,7 +149,7 @@ class PackRefused(PackNotFound):
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    role: str  # "rule file", "framework" or "plugin"
+    role: str  # "rule file", "base" (a standard it is based on), "framework" or "plugin"
     path: str  # relative to the project directory
     sha256: str
 
