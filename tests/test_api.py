@@ -121,8 +121,8 @@ def test_a_generator_is_consumed_once_and_an_empty_input_gives_nothing() -> None
 def test_nan_and_na_are_missing_values(missing: object, fact: str) -> None:
     """Whatever the fact, a NaN or NA in it gives exactly what leaving it out gives (a
     required fact: the record's error; an optional one: scored without it)."""
-    with_missing, left_out = results(SUZHOU, [full_marks_inpatient(**{fact: missing}),
-                                              full_marks_inpatient(**{fact: DROP})])
+    with_missing, left_out = results(SUZHOU, [full_marks_inpatient(id=DROP, **{fact: missing}),
+                                              full_marks_inpatient(id=DROP, **{fact: DROP})])
     assert with_missing.error == left_out.error.replace("record 2", "record 1") \
         if left_out.error else with_missing.error is None
     assert with_missing.total == left_out.total
@@ -135,8 +135,8 @@ def test_numpy_numbers_are_read_exactly() -> None:
     """numpy.int64 counts as an int; numpy.float64(77.5) is 77.5 (its shortest repr), so
     item 1 is 2.8 as for "77.5"; 0.1 + 0.2 as a float is 0.30000000000000004, kept so."""
     plain, numeric = results(SUZHOU, [
-        full_marks_inpatient(catalogue_drug_share="77.5", price_violations=1),
-        full_marks_inpatient(catalogue_drug_share=numpy.float64(77.5),
+        full_marks_inpatient(id="A", catalogue_drug_share="77.5", price_violations=1),
+        full_marks_inpatient(id="B", catalogue_drug_share=numpy.float64(77.5),
                              price_violations=numpy.int64(1),
                              in_drg=numpy.bool_(True))])
     assert numeric.error is None and numeric.items == plain.items

@@ -188,10 +188,10 @@ def test_a_csv_cell_holding_a_list_is_read_as_strictly_as_json_input() -> None:
         "deposit": "1000", "deductions": entries, "bonuses": "[]"})
     assert (result["error"], result["own_score"]) == (None, "97.50")  # 100 − 2.5, exact
     for cell, reason in [
-        ("[NaN]", "NaN is not a finite number"),
-        ('[{"a": 1, "a": 2}]', "the key 'a' appears twice"),
+        ("[NaN]", "[0]: NaN is not a number (JSON has no NaN or Infinity)"),
+        ('[{"a": 1, "a": 2}]', "[0]: the key 'a' appears more than once in one object"),
         ("[" * 21 + "]" * 21, "nested deeper than 20 levels"),
-        ("[1,", ""),
+        ("[1,", "not valid JSON (Expecting value at column 4)"),
     ]:
         result = score_one("jilin/medical-inpatient-2026", {
             "id": "J", "assessment_year": "2026", "agreement_start": "2020-01-01",

@@ -388,7 +388,8 @@ def _every_pack_batch(tmp_path: Path) -> list[tuple[str, Path]]:
     for number, (pack, records) in enumerate(sorted(batches.items())):
         source = tmp_path / f"{number}.jsonl"
         wrong = {**records[0], "id": "WRONG", "assessment_year": "去年", "level": "四级"}
-        lines = [json.dumps(r, ensure_ascii=False, default=str) for r in [*records, wrong]]
+        unique = [{**r, "id": f"{r.get('id', 'R')}-{n}"} for n, r in enumerate(records)]
+        lines = [json.dumps(r, ensure_ascii=False, default=str) for r in [*unique, wrong]]
         source.write_text("\n".join([*lines, "{not json"]) + "\n", encoding="utf-8")
         made.append((pack, source))
     return made

@@ -137,8 +137,8 @@ def score_records(pack: Pack | str, records: Iterable[Mapping[Any, Any]], *,
 
 def _input_record(position: int, record: object) -> InputRecord:
     if not isinstance(record, Mapping):
-        return InputRecord(position, None, None, f"record {position}: expected a mapping of "
-                           f"fact names to values, got {type(record).__name__}")
+        return InputRecord(position, None, None, "expected a mapping of fact names to values, "
+                           f"got {type(record).__name__}")
     raw: dict[str, object] = {}
     for key, value in record.items():
         plain_value = python_value(value)

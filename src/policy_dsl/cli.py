@@ -15,6 +15,7 @@ import contextlib
 import difflib
 import importlib
 import json
+import logging
 import os
 import stat
 import sys
@@ -229,6 +230,8 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
     Lines by default; CSV, xlsx (with a summary sheet) or Parquet by -o's extension or
     --output-format.
     """
+    if os.environ.get("POLICYC_DEBUG"):  # a record's internal fault shows its traceback
+        logging.basicConfig(format="policyc: %(message)s")
     chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
     name = "<stdin>" if input_path == "-" else input_path
@@ -241,10 +244,14 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
         sys.exit(EXIT_INPUT_ERRORS)
     failed: list[str] = []
 
+    faults = 0
+
     def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
+        nonlocal faults
         for outcome in outcomes:
             if outcome.error is not None:
                 failed.append(outcome.error)
+            faults += outcome.fault
             yield outcome
 
     outcomes = counted(iter_outcomes(pack, records, explain))
@@ -262,6 +269,11 @@ def score(pack_name: str, year: int | None, fmt: str, output_path: str,
         click.echo(f"  {message}", err=True)
     if len(failed) > 10:
         click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
+    if faults:  # every record has its line; a fault of policyc must still show
+        click.echo(f"policyc: internal fault while scoring {faults} record(s) (see their error "
+                   "field). This is a fault in policyc, not in your files; please report it.",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
     if failed:
         sys.exit(EXIT_INPUT_ERRORS)
 

@@ -4,6 +4,8 @@ Generated packs import only the names listed in `__all__`; downstream systems us
 `load_pack`, `read_records`, `score_batch` and `outcome_json`.
 """
 
+import logging
+
 from .arithmetic import (
     ZERO,
     Undefined,
@@ -200,3 +202,5 @@ __all__ = [
     "used",
     "weight",
 ]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless the host logs

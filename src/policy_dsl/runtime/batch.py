@@ -6,6 +6,7 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import localcontext
@@ -20,10 +21,13 @@ from .framework import (
     settlement_explanation,
     settlement_json,
 )
-from .inputs import InputRecord
+from .inputs import InputRecord, shown_id
 from .packs import Pack, Provenance
 from .results import Score
+from .strict_json import safe_text
 from .values import RecordInvalid
+
+_log = logging.getLogger(__name__)  # a record's fault with its traceback (POLICYC_DEBUG=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class Outcome:
     error: str | None
     settlement: Settlement | None = None  # for a pack under a framework
     framework: bool = False  # the pack is under a framework: its output has those fields
+    fault: bool = False  # the error is an internal fault of policy_dsl, not of the input
     provenance: Provenance = field(kw_only=True)  # the pack that made it, in every line
 
 
@@ -46,21 +51,40 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
     """Outcomes in input order, one per record; every record is validated (and the cohort
     values computed) before the first is scored, and each score is made only when asked for,
     so a caller writing results as they come holds one score at a time. Without `explain`
-    the scores carry no reason lines, and scoring takes about 40% less time."""
+    the scores carry no reason lines, and scoring takes about 40% less time.
+
+    A record whose id repeats another's is not scored, nor is the other (their errors name
+    each other), and neither takes part in cohort values. An unexpected exception while
+    reading or scoring one record is that record's error, marked `fault`, and the others
+    are still scored."""
     rules: FrameworkRules | None = pack.FRAMEWORK
     provenance = pack.provenance
+    framework = rules is not None
+    repeated = repeated_ids(records)
     problems: dict[int, str] = {}
+    faults: set[int] = set()
     valid: list[tuple[int, Any]] = []
     with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
         for index, record in enumerate(records):
-            if record.raw is None:
-                problems[index] = record.error or f"{record.where}: unreadable record"
+            if index in repeated or record.raw is None:
+                own = record.error or ("unreadable record" if record.raw is None else None)
+                found = [text for text in (repeated.get(index), own) if text]
+                problems[index] = f"{record.where}: {'; '.join(found)}"
                 continue
             try:
                 valid.append((index, pack.read_record(record.raw)))
             except (RecordInvalid, Undefined) as invalid:
                 problems[index] = f"{record.where}: {invalid}"
-        cohorts = pack.compute_cohorts([facts for _, facts in valid])
+            except Exception as fault:
+                problems[index] = _fault(record, fault)
+                faults.add(index)
+        try:
+            cohorts = pack.compute_cohorts([facts for _, facts in valid])
+        except Exception as fault:  # no record can be scored without its cohort values
+            for index, _ in valid:
+                problems[index] = _fault(records[index], fault)
+                faults.add(index)
+            valid, cohorts = [], []
     scorable: dict[int, tuple[Any, Any]] = {}
     for (index, facts), cohort in zip(valid, cohorts, strict=True):
         if isinstance(cohort, RecordInvalid):
@@ -69,7 +93,7 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
             scorable[index] = (facts, cohort)
     for index, record in enumerate(records):
         if index in problems:
-            yield Outcome(record, None, problems[index], None, rules is not None,
+            yield Outcome(record, None, problems[index], None, framework, index in faults,
                           provenance=provenance)
             continue
         facts, cohort = scorable.pop(index)
@@ -79,11 +103,53 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord],
                 settlement = (settle(rules, facts.settlement, score.exact, explain)
                               if rules is not None else None)
         except Undefined as problem:
-            yield Outcome(record, None, f"{record.where}: {problem}", None, rules is not None,
+            yield Outcome(record, None, f"{record.where}: {problem}", None, framework,
+                          provenance=provenance)
+        except Exception as fault:
+            yield Outcome(record, None, _fault(record, fault), None, framework, True,
                           provenance=provenance)
         else:
-            yield Outcome(record, score, None, settlement, rules is not None,
-                          provenance=provenance)
+            yield Outcome(record, score, None, settlement, framework, provenance=provenance)
+
+
+def _fault(record: InputRecord, fault: Exception) -> str:
+    _log.error("internal fault while scoring %s", record.where, exc_info=fault)
+    detail = safe_text(str(fault))
+    detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    return (f"{record.where}: internal fault while scoring this record: "
+            f"{type(fault).__name__}: {detail}; please report it")
+
+
+def repeated_ids(records: Sequence[InputRecord]) -> dict[int, str]:
+    """What is wrong with each record whose id is used more than once, by index. Ids are
+    compared as text without surrounding spaces: 7 and "7" are the same institution."""
+    by_id: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        if record.id is not None:
+            by_id.setdefault(str(record.id).strip(), []).append(index)
+    found: dict[int, str] = {}
+    for indexes in by_id.values():
+        if len(indexes) < 2:
+            continue
+        first, *again = indexes
+        found[first] = (f"id {shown_id(records[first].id)} appears more than once (also at "
+                        f"{_places(records, again)})")
+        for index in again:
+            found[index] = (f"id {shown_id(records[index].id)} is used again; first at "
+                            f"{_places(records, [first])}")
+    return found
+
+
+def _places(records: Sequence[InputRecord], indexes: list[int]) -> str:
+    """`line 7`, `lines 7 and 9`, `lines 7, 9, 12, 15, 20 and 3 more`."""
+    unit = records[indexes[0]].unit
+    numbers = [str(records[index].position) for index in indexes[:5]]
+    if len(indexes) == 1:
+        return f"{unit} {numbers[0]}"
+    more = len(indexes) - len(numbers)
+    listed = (", ".join(numbers) + f" and {more} more" if more
+              else ", ".join(numbers[:-1]) + f" and {numbers[-1]}")
+    return f"{unit}s {listed}"
 
 
 def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:

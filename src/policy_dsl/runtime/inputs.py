@@ -1,7 +1,14 @@
 """Reading institutions' records: JSON Lines, a JSON array, or CSV (UTF-8, BOM or not).
 
-Every record found comes out, in input order, as raw fields or as an error saying where it
-is and what is wrong with it: a malformed line loses that line only.
+Every record found comes out, in input order, as raw fields or as an error saying what is
+wrong with it: a wrong record loses that record only. A file is refused as a whole
+(`InputUnreadable`) only when its records cannot be told apart: text that is not UTF-8, a
+JSON array that is not valid JSON, a CSV file whose quotes do not close or whose header
+does not name each column once.
+
+JSON is read strictly (`strict_json`): exact numbers, no NaN or Infinity, no repeated keys,
+at most `MAX_DEPTH` levels of nesting, no unpaired surrogates. An id is a text (up to
+`MAX_ID` characters) or a whole number; a blank id is no id.
 """
 
 from __future__ import annotations
@@ -9,31 +16,56 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from .strict_json import (
+    MAX_DEPTH,
+    SURROGATE_PROBLEM,
+    StrictDecoder,
+    holds_surrogates,
+    join_problems,
+    problems,
+    safe_text,
+    shown,
+    too_deep,
+)
+
 InputFormat = Literal["jsonl", "json", "csv"]
+
+MAX_ID = 200  # characters in an id
+_ID_NUMBER_LIMIT = 10**30  # a whole-number id has at most 30 digits
+MAX_CELL = 1 << 20  # characters in one CSV cell (1 MiB); a longer cell is its row's error
+_CSV_FIELD_LIMIT = (1 << 31) - 1  # Python's csv refuses longer cells; ours is MAX_CELL
 
 
 @dataclass(frozen=True, slots=True)
 class InputRecord:
-    position: int  # 1-based: the record's line in JSON Lines and CSV, its index+1 in an array
-    id: object  # the record's own "id", when it has one
+    position: int  # 1-based: the record's first line in JSON Lines and CSV, its index+1 in an array
+    id: object  # the record's own "id", when it has a valid one
     raw: Mapping[str, object] | None
-    error: str | None = None
+    error: str | None = None  # what is wrong with the record as read (without `where`)
     unit: str = "record"  # how `position` counts: "line" in JSON Lines and CSV
 
     @property
     def where(self) -> str:
         """Where a person finds the record: `line 5 (id SZ-C004)`."""
-        shown = f" (id {self.id})" if self.id is not None else ""
-        return f"{self.unit} {self.position}{shown}"
+        return f"{self.unit} {self.position}" + ("" if self.id is None else
+                                                  f" (id {shown_id(self.id)})")
 
 
 class InputUnreadable(ValueError):
-    """The whole input cannot be read (not UTF-8, not a JSON array)."""
+    """The whole input cannot be read (not UTF-8, not a JSON array, broken CSV quotes)."""
+
+
+def shown_id(value: object) -> str:
+    """An id as a message shows it: as written, or escaped when it holds invisible
+    characters (a tab, a line break, an unpaired surrogate)."""
+    text = str(value)
+    return text if text.isprintable() else json.dumps(text)
 
 
 def guess_format(name: str, text: str) -> InputFormat:
@@ -55,17 +87,6 @@ def decode(data: bytes, name: str) -> str:
                               "as UTF-8") from None
 
 
-def _loads(text: str) -> object:
-    return json.loads(text, parse_float=Decimal)
-
-
-def _record(position: int, value: object, unit: str) -> InputRecord:
-    if not isinstance(value, dict):
-        return InputRecord(position, None, None, f"{unit} {position}: expected an object "
-                           "{...}", unit)
-    return InputRecord(position, value.get("id"), value, None, unit)
-
-
 def read_records(text: str, fmt: InputFormat, name: str = "input") -> list[InputRecord]:
     """Every record in `text`, in order; a byte-order mark at the start is dropped."""
     text = text.removeprefix("\ufeff")
@@ -73,51 +94,269 @@ def read_records(text: str, fmt: InputFormat, name: str = "input") -> list[Input
         return _read_json_lines(text)
     if fmt == "json":
         return _read_json_array(text, name)
-    return _read_csv(text)
+    return _read_csv(text, name)
+
+
+# ---------------------------------------------------------------- ids
+
+
+def read_id(value: object) -> tuple[str | int | None, str | None]:
+    """A record's id and what is wrong with it: a text or a whole number, or none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, bool):
+        return None, f"id: expected a text or a whole number, got {json.dumps(value)}"
+    if isinstance(value, int):
+        if -_ID_NUMBER_LIMIT < value < _ID_NUMBER_LIMIT:
+            return value, None
+        return None, "id: a number of more than 30 digits; write a long id as a text"
+    if isinstance(value, str):
+        if len(value) > MAX_ID:
+            return None, f"id: longer than {MAX_ID} characters"
+        if safe_text(value) != value:
+            return None, f"id: {SURROGATE_PROBLEM}"
+        return value, None
+    if isinstance(value, Decimal):
+        if value.as_tuple().exponent == 0:  # a whole number too long for an int
+            return None, "id: a number of more than 30 digits; write a long id as a text"
+        return None, (f"id: expected a text or a whole number, got {shown(str(value))} "
+                      "(a number with a fraction or an exponent)")
+    if isinstance(value, dict | list):
+        kind = "an object" if isinstance(value, dict) else "a list"
+        return None, f"id: expected a text or a whole number, got {kind}"
+    return None, None  # NaN or an unreadable number: reported with the record's problems
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _record(position: int, value: object, unit: str, found: list[str]) -> InputRecord:
+    if not isinstance(value, dict):
+        return InputRecord(position, None, None, "expected an object {...}", unit)
+    record_id, id_problem = read_id(value.get("id"))
+    if id_problem:
+        found = list(dict.fromkeys([id_problem, *found]))  # a bad id may be found twice
+    if found:
+        return InputRecord(position, record_id, None, join_problems(found), unit)
+    return InputRecord(position, record_id, value, None, unit)
+
+
+def _decoded_record(decoder: StrictDecoder, text: str, position: int,
+                    unit: str) -> InputRecord:
+    """One record from its own JSON text; raises `json.JSONDecodeError` when not JSON."""
+    if too_deep(text):
+        return InputRecord(position, None, None, f"nested deeper than {MAX_DEPTH} levels of "
+                           "[ ] and { }", unit)
+    value = decoder.parse(text)
+    return _record(position, value, unit, problems(value) if decoder.suspect else [])
 
 
 def _read_json_lines(text: str) -> list[InputRecord]:
+    """One record a line. Lines end at `\\n` (or `\\r\\n`) only: U+2028, U+0085, a form feed
+    and the like inside a string are data, not line breaks. Blank lines are passed over."""
+    decoder = StrictDecoder()
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            value = _loads(line)
+            records.append(_decoded_record(decoder, line.removesuffix("\r"), number, "line"))
         except json.JSONDecodeError as error:
-            records.append(InputRecord(number, None, None, f"line {number}: not valid JSON "
-                                       f"({error.msg} at column {error.colno})", "line"))
-            continue
-        records.append(_record(number, value, "line"))
+            records.append(InputRecord(number, None, None, f"not valid JSON ({error.msg} at "
+                                       f"column {error.colno})", "line"))
     return records
 
 
 def _read_json_array(text: str, name: str) -> list[InputRecord]:
+    decoder = StrictDecoder()
+    if too_deep(text, MAX_DEPTH + 1):  # some entry is too deep: decode entry by entry
+        return _read_json_array_entries(decoder, text, name)
     try:
-        value = _loads(text)
+        value = decoder.parse(text)
     except json.JSONDecodeError as error:
         raise InputUnreadable(f"{name}:{error.lineno}:{error.colno}: not valid JSON "
                               f"({error.msg})") from None
     if not isinstance(value, list):
         raise InputUnreadable(f"{name}: expected a JSON array of records [{{...}}, ...]")
-    return [_record(index, entry, "record")
+    suspect = decoder.suspect
+    return [_record(index, entry, "record", problems(entry) if suspect else [])
             for index, entry in enumerate(value, start=1)]
 
 
-def _read_csv(text: str) -> list[InputRecord]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra")
+# a string (closed or running to the end), a bracket or a comma
+_ARRAY_TOKEN = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)|[\[\]{},]')
+
+
+def _read_json_array_entries(decoder: StrictDecoder, text: str,
+                             name: str) -> list[InputRecord]:
+    """The slow way, for an array holding an entry nested too deep for the decoder: find
+    where each entry starts and ends, and decode each alone."""
     records = []
-    for row in reader:
-        number = reader.line_num
-        if "\0extra" in row:
-            records.append(InputRecord(number, row.get("id"), None,
-                                       f"line {number}: more cells than the header has columns",
-                                       "line"))
-            continue
-        if any(value is None for value in row.values()):
-            records.append(InputRecord(number, row.get("id"), None,
-                                       f"line {number}: fewer cells than the header has columns",
-                                       "line"))
-            continue
-        raw = {key.strip(): value for key, value in row.items() if value.strip() != ""}
-        records.append(InputRecord(number, raw.get("id"), raw, None, "line"))
+    for index, (start, end) in enumerate(_array_entries(text, name), start=1):
+        try:
+            records.append(_decoded_record(decoder, text[start:end], index, "record"))
+        except json.JSONDecodeError as error:
+            line, column = _line_column(text, start + error.pos)
+            raise InputUnreadable(f"{name}:{line}:{column}: not valid JSON ({error.msg})") \
+                from None
     return records
+
+
+def _array_entries(text: str, name: str) -> list[tuple[int, int]]:
+    """Where each entry of the top-level array starts and ends (commas and brackets
+    outside strings); the entries' own syntax is checked when they are decoded."""
+    opening = len(text) - len(text.lstrip(" \t\r\n"))
+    if not text.startswith("[", opening):
+        raise InputUnreadable(f"{name}: expected a JSON array of records [{{...}}, ...]")
+    entries: list[tuple[int, int]] = []
+    depth, start = 0, opening + 1
+    for token in _ARRAY_TOKEN.finditer(text, opening):
+        mark = text[token.start()]
+        if mark in "[{":
+            depth += 1
+        elif mark in "]}":
+            depth -= 1
+            if depth == 0:
+                entries.append((start, token.start()))
+                closing = token.end()
+                break
+        elif mark == "," and depth == 1:
+            entries.append((start, token.start()))
+            start = token.end()
+    else:
+        line, column = _line_column(text, len(text))
+        raise InputUnreadable(f"{name}:{line}:{column}: not valid JSON (the array is not "
+                              "closed)")
+    if text[closing:].strip(" \t\r\n"):
+        line, column = _line_column(text, closing)
+        raise InputUnreadable(f"{name}:{line}:{column}: not valid JSON (Extra data)")
+    if len(entries) == 1 and not text[slice(*entries[0])].strip(" \t\r\n"):
+        return []  # []
+    return entries
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of `position`, lines ending at \\r\\n, \\r or \\n."""
+    line, line_start = 1, 0
+    for newline in _NEWLINE.finditer(text, 0, position):
+        line, line_start = line + 1, newline.end()
+    return line, position - line_start + 1
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _read_csv(text: str, name: str) -> list[InputRecord]:
+    """The first non-blank row names the columns; each later non-blank row is a record."""
+    csv.field_size_limit(_CSV_FIELD_LIMIT)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    records = []
+    last_line = 0  # the last line of the row read before
+    suspect = holds_surrogates(text)  # only text given from Python can: files are UTF-8
+    try:
+        for row in reader:
+            line, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = _csv_header(row, line, name)
+            else:
+                records.append(_csv_record(header, row, line, last_line, suspect))
+    except csv.Error as error:
+        raise InputUnreadable(_csv_problem(text, last_line + 1, error, name)) from None
+    return records
+
+
+def _csv_header(row: list[str], line: int, name: str) -> list[str]:
+    columns: dict[str, int] = {}
+    for number, cell in enumerate(row, start=1):
+        column = safe_text(cell.strip())
+        if not column:
+            raise InputUnreadable(f"{name}:{line}: column {number} of the header has no name; "
+                                  "every column needs one")
+        if column in columns:
+            raise InputUnreadable(f"{name}:{line}: the column {shown(column)} appears twice in "
+                                  f"the header (columns {columns[column]} and {number})")
+        columns[column] = number
+    return list(columns)
+
+
+def _csv_record(header: list[str], row: list[str], line: int, last_line: int,
+                suspect: bool) -> InputRecord:
+    cells = dict(zip(header, row, strict=False))
+    found = []
+    if len(row) != len(header):
+        more_or_fewer = "more" if len(row) > len(header) else "fewer"
+        spans = (f" (the row runs on to line {last_line}: is a quote out of place?)"
+                 if last_line > line else "")
+        found.append(f"{more_or_fewer} cells ({len(row)}) than the header has columns "
+                     f"({len(header)}){spans}")
+    for number, cell in enumerate(row, start=1):
+        name = header[number - 1] if number <= len(header) else None
+        column = f"cell {number}" if name is None else shown(name)
+        if len(cell) > MAX_CELL:
+            found.append(f"{column}: the cell holds {len(cell):,} characters, more than the "
+                         f"limit of {MAX_CELL:,}")
+        elif suspect and name != "id" and safe_text(cell) != cell:  # the id: read_id's
+            found.append(f"{column}: {SURROGATE_PROBLEM}")
+    id_cell = cells.get("id", "")
+    record_id, id_problem = read_id(id_cell if len(id_cell) <= MAX_CELL else None)
+    if id_problem:
+        found.insert(0, id_problem)
+    if found:
+        return InputRecord(line, record_id, None, join_problems(found), "line")
+    raw = {column: cell for column, cell in cells.items() if cell.strip()}
+    return InputRecord(line, record_id, raw, None, "line")
+
+
+def _csv_problem(text: str, row_line: int, error: csv.Error, name: str) -> str:
+    """What a person fixes when Python's csv stops: usually a quote that does not close."""
+    row_start = 0
+    for _ in range(row_line - 1):
+        newline = _NEWLINE.search(text, row_start)
+        if newline is None:
+            break
+        row_start = newline.end()
+    quote = _broken_quote(text, row_start)
+    if quote is None:
+        return f"{name}:{row_line}: not valid CSV ({error})"
+    opened, closed = quote
+    line, column = _line_column(text, opened)
+    if closed is None:
+        return (f"{name}:{line}:{column}: the quote that opens this cell is never closed, so "
+                "every later line would run into the cell; close it (a quote inside a quoted "
+                'cell is written twice: "")')
+    end_line, end_column = _line_column(text, closed - 1)
+    return (f"{name}:{line}:{column}: the quote that opens this cell closes at line "
+            f"{end_line}, column {end_column}, followed by {shown(text[closed])} instead of "
+            'a comma or the end of the line; is a closing quote missing? (a quote inside a '
+            'quoted cell is written twice: "")')
+
+
+_QUOTED_CELL = re.compile(r'"[^"]*(?:""[^"]*)*"')
+_PLAIN_CELL = re.compile(r"[^,\r\n]*")
+
+
+def _broken_quote(text: str, position: int) -> tuple[int, int | None] | None:
+    """In the row starting at `position`: where the quoted cell that breaks it opens, and
+    where it closes (None: never). Cells are read as Python's csv reads them."""
+    while position < len(text):
+        if text[position] == '"':
+            quoted = _QUOTED_CELL.match(text, position)
+            if quoted is None:
+                return position, None
+            if quoted.end() < len(text) and text[quoted.end()] not in ",\r\n":
+                return position, quoted.end()
+            position = quoted.end()
+        else:
+            plain = _PLAIN_CELL.match(text, position)
+            assert plain is not None  # it matches the empty string
+            position = plain.end()
+        if position >= len(text) or text[position] != ",":
+            return None  # the row ended without a broken quote
+        position += 1
+    return None

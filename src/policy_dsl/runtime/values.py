@@ -9,7 +9,6 @@ when any error was collected, so a placeholder is never scored (G7).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol, TypeVar
 
 from .arithmetic import ZERO
+from .strict_json import JSONRejected, StrictDecoder, too_deep
 
 Raw = Mapping[str, object]
 T = TypeVar("T")
@@ -375,37 +375,17 @@ CELL_DEPTH = 20
 
 
 def _cell_json(text: str) -> object:
-    """A CSV cell's JSON text, read as strictly as a JSON record: numbers as written
-    (Decimal, never float), no NaN or Infinity, no duplicate keys, bounded size and depth."""
+    """A CSV cell's JSON text, read as strictly as a JSON record (the same decoder: numbers
+    as written, no NaN or Infinity, no repeated keys, no unpaired surrogates), and bounded in
+    size and depth."""
     if len(text) > CELL_LENGTH:
         raise ValueError(f"longer than {CELL_LENGTH} characters")
-    depth = 0
-    for char in text:  # a bound on nesting before the parser recurses into it
-        if char in "[{":
-            depth += 1
-            if depth > CELL_DEPTH:
-                raise ValueError(f"nested deeper than {CELL_DEPTH} levels")
-        elif char in "]}":
-            depth -= 1
-
-    def refuse_constant(name: str) -> object:
-        raise ValueError(f"{name} is not a finite number")
-
-    def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        result: dict[str, object] = {}
-        for key, item in pairs:
-            if key in result:
-                raise ValueError(f"the key {shown(key)} appears twice")
-            result[key] = item
-        return result
-
+    if too_deep(text, CELL_DEPTH):
+        raise ValueError(f"nested deeper than {CELL_DEPTH} levels")
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant,
-                          object_pairs_hook=unique_keys)
-    except json.JSONDecodeError:
-        raise ValueError("") from None
-    # any other ValueError (a constant, a duplicate key, an integer beyond Python's digit
-    # limit) keeps its message
+        return StrictDecoder().loads(text)
+    except JSONRejected as problem:
+        raise ValueError(str(problem)) from None
 
 
 def read_json_list(raw: Raw, key: str, path: str, errors: list[FieldError],
