@@ -387,13 +387,14 @@ def test_hostile_ids_and_names_are_escaped_and_never_leave_the_directory(
     hostile = [{**first, "id": "../escape", "name": "<script>alert(1)</script>"},
                {**first, "id": "/etc/passwd"}, {**first, "id": ".."},
                {**first, "id": "a/b\\c<img src=x onerror=alert(1)>"},
-               {**first, "id": "../escape"}]
+               {**first, "id": "./escape"}]  # the same file name as ../escape: numbered
     inputs = write_jsonl(tmp_path / "hostile.jsonl", hostile)
     out = tmp_path / "out"
     run = policyc("notice", "--pack", JILIN, str(inputs), "-o", str(out))
     assert run.returncode == 0, run.stderr
     written = sorted(p.name for p in out.iterdir())
     assert len(written) == 5 and not (tmp_path / "escape.html").exists()
+    assert {"escape.html", "escape-5.html", "etc_passwd.html", "record-3.html"} <= set(written)
     assert all("/" not in name and not name.startswith(".") for name in written)
     page = (out / "escape.html").read_text("utf-8")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
