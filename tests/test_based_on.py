@@ -54,7 +54,7 @@ def derived(header: str, body: str = "") -> str:
 
 
 def build(derived_text: str, base_text: str = BASE) -> dict[str, Pack]:
-    return pipeline.compile_texts({BASE_PATH: base_text, DERIVED_PATH: derived_text}, "<test>")
+    return pipeline.packs_in_memory({BASE_PATH: base_text, DERIVED_PATH: derived_text}, "<test>")
 
 
 def score(pack: Pack, **facts: Any) -> dict[str, Any]:
@@ -183,7 +183,7 @@ def test_a_chain_of_bases_and_a_base_by_pack_name_in_another_region() -> None:
              "regions/other/c-2027.policy":
                  'standard c based on demo/derived-2026 {\n  region other "另一地"\n'
                  '  version 2027\n}\nitem 1 cap deductions at 1 "最多扣1分"\n'}
-    packs = pipeline.compile_texts(texts, "<test>")
+    packs = pipeline.packs_in_memory(texts, "<test>")
     result = score(packs["other/c-2027"], errors=3, rate=80)
     assert (result["items"], result["earned"]) == ({"1": "5", "2": "6"}, "11")
 
@@ -260,7 +260,7 @@ def test_a_base_in_another_region_must_be_named_with_its_region() -> None:
     texts = {BASE_PATH: BASE, "regions/other/d-2026.policy":
              'standard d based on base {\n  region other "另一地"\n}\n'}
     with pytest.raises(CompileError) as raised:
-        pipeline.compile_texts(texts, "<test>")
+        pipeline.packs_in_memory(texts, "<test>")
     found = _one(list(raised.value.diagnostics))
     assert at(found) == ("B501", "regions/other/d-2026.policy", 1, 21)
     assert found.hint == "a base in another region is named with its region: `based on " \
@@ -271,7 +271,7 @@ def test_a_cycle_names_the_chain() -> None:
     texts = {"regions/demo/a.policy": "standard a based on b {\n}\n",
              "regions/demo/b.policy": "standard b based on a {\n}\n"}
     with pytest.raises(CompileError) as raised:
-        pipeline.compile_texts(texts, "<test>")
+        pipeline.packs_in_memory(texts, "<test>")
     found = list(raised.value.diagnostics)
     assert [at(d) for d in found] == [("B502", "regions/demo/a.policy", 1, 21),
                                       ("B502", "regions/demo/b.policy", 1, 21)]
@@ -281,16 +281,18 @@ def test_a_cycle_names_the_chain() -> None:
 def test_a_standard_based_on_itself() -> None:
     texts = {"regions/demo/a.policy": "standard a based on a {\n}\n"}
     with pytest.raises(CompileError) as raised:
-        pipeline.compile_texts(texts, "<test>")
+        pipeline.packs_in_memory(texts, "<test>")
     assert [d.code for d in raised.value.diagnostics] == ["B502"]
 
 
 def test_several_versions_are_ambiguous() -> None:
-    texts = {BASE_PATH: BASE, "regions/demo/base-2027.policy":
-             BASE.replace("version 2026", "version 2027"),
+    # two versions in force one after the other (overlapping ones would be L409 as well)
+    texts = {BASE_PATH: BASE.replace("2026-01-01 to open", "2026-01-01 to 2026-12-31"),
+             "regions/demo/base-2027.policy": BASE.replace("version 2026", "version 2027")
+             .replace("2026-01-01 to open", "2027-01-01 to open"),
              DERIVED_PATH: derived('  version 2028\n')}
     with pytest.raises(CompileError) as raised:
-        pipeline.compile_texts(texts, "<test>")
+        pipeline.packs_in_memory(texts, "<test>")
     found = _one(list(raised.value.diagnostics))
     assert found.code == "B508" and found.hint == "name one by its pack name, e.g. `based on " \
         "demo/base-2026`"

@@ -91,7 +91,7 @@ def test_a_field_of_a_renamed_record_is_located(tmp_path: Path) -> None:
     result = pipeline.build(root)
     found = {(d.code, d.span.line, d.span.column) for d in errors(result)}
     assert ("C214", *position(text, "list of complaint")) in found
-    assert ("C205", *position(text, "complaints: c.deduction")) in found
+    assert ("C246", *position(text, "complaints: c.deduction")) in found
     assert len(found) == 2
 
 
@@ -262,13 +262,26 @@ def test_bom_crlf_and_tabs_do_not_misplace_carets(tmp_path: Path) -> None:
 
 
 def test_an_error_at_the_end_of_a_file_ending_in_crlf() -> None:
-    text = MINIMAL.replace("\n", "\r\n").rstrip("}\r\n") + "\r\n"
+    text = MINIMAL.replace("\n", "\r\n").replace('"标记即不得分"', "").rstrip("}\r\n") \
+        + "\r\n  }\r\n}\r\n"
     with pytest.raises(CompileError) as raised:
         parser.parse_text(text, "demo.policy")
     (diagnostic,) = raised.value.diagnostics
-    assert "ends too early" in diagnostic.message or "end of the file" in diagnostic.message
-    last = text.split("\r\n")[-2]
-    assert (diagnostic.span.line, diagnostic.span.column) == (text.count("\n"), len(last) + 1)
+    assert "unexpected '}'" in diagnostic.message
+    last = text.split("\r\n")[-3]
+    assert (diagnostic.span.line, diagnostic.span.column) == (text.count("\n") - 1, 3)
+    assert last == "  }"
+
+
+def test_blocks_left_open_at_the_end_of_a_file_ending_in_crlf() -> None:
+    text = MINIMAL.replace("\n", "\r\n").rstrip("}\r\n") + "\r\n"
+    with pytest.raises(CompileError) as raised:
+        parser.parse_text(text, "demo.policy")
+    # the item's and the category's closing braces are both gone: each block is reported
+    # where it opens (P105), the CRLF line ends counting for nothing
+    found = [(d.code, d.span.line, d.span.column) for d in raised.value.diagnostics]
+    assert found == [("P105", *position(text, '{\r\n  item 1')),
+                     ("P105", *position(text, '{\r\n    basis'))]
 
 
 def reason_text(text: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import GENERATED, ROOT
 
-from policy_dsl import cases, coverage, mutation
+from policy_dsl.casebook import cases, coverage, mutation
 
 
 def policyc(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -118,10 +118,97 @@ def test_coverage_names_an_unreached_rule_by_line(tmp_path: Path) -> None:
     assert "never takes effect: 未达到标准的，每降低1个百分点扣0.1分，最多扣2分" in text
 
 
-def test_mutants_of_a_number_and_a_comparison() -> None:
-    text = 'item 1 "x" 3 { award 2 when a >= 80% "r" [SZ-1] }  # 5 in a comment\n'
-    found = [(m.original, m.replacement) for m in mutation.mutants(Path("r.policy"), text)]
-    assert found == [("3", "2"), ("2", "1"), (">=", ">"), ("80%", "79%")]
+SMALL_RULE_FILE = textwrap.dedent('''\
+    standard demo {
+      region example "示例市 2024"
+      title "示例标准（仅用于测试，非真实政策）"
+      version 2024
+      effective 2024-01-01 to open
+      applies to "示例机构"
+      total 5
+    }
+    # 90% in a comment is left alone
+    fact rate "比率": percent in 0..100
+    fact incidents "次数": count in 0..
+    category "一、示例" 5 {
+      item 1 "示例项目 3分" 5 {
+        award tiers rate { >= 90%: 2, >= 80%: 0.5, else: 0 } "比率≥90%得2分" [T-1]
+        award 2.5 when rate < 60% "r"
+        deduct 1 per incidents cap 2 "每次扣1分" [T-2]
+      }
+    }
+''')
+
+
+def test_mutants_are_the_numbers_and_comparisons_of_the_parse() -> None:
+    """Every number, percent and comparison once, at its own line and column; not the
+    version, the dates, the item number, the input bounds, texts, comments or citations.
+    Numbers lose one unit of their last digit (0 becomes 1); comparisons flip."""
+    found = [(m.line, m.column, m.original, m.replacement)
+             for m in mutation.mutants(Path("r.policy"), SMALL_RULE_FILE)]
+    assert found == [
+        (7, 9, "5", "4"),  # total
+        (12, 17, "5", "4"),  # the category's points
+        (13, 20, "5", "4"),  # the item's points (not its number 1 at column 8)
+        (14, 24, ">=", ">"), (14, 27, "90%", "89%"), (14, 32, "2", "1"),
+        (14, 35, ">=", ">"), (14, 38, "80%", "79%"), (14, 43, "0.5", "0.4"),
+        (14, 54, "0", "1"),
+        (15, 11, "2.5", "2.4"), (15, 25, "<", "<="), (15, 27, "60%", "59%"),
+        (16, 12, "1", "0"), (16, 32, "2", "1")]
+
+
+def test_a_derived_standards_item_numbers_are_not_mutated() -> None:
+    """`based on`: the item numbers its changes name are names, not values; the points and
+    caps it sets are values."""
+    text = textwrap.dedent('''\
+        standard pharmacy based on medical_inpatient {
+          title "示例（测试用）"
+        }
+        item 2 points 4
+        item 3 cap deductions at 1.5 "最多扣1.5分"
+        remove item 4
+        text item 1 basis "第6条"
+    ''')
+    found = [(m.line, m.column, m.original, m.replacement)
+             for m in mutation.mutants(Path("d.policy"), text)]
+    assert found == [(4, 15, "4", "3"), (5, 26, "1.5", "1.4")]
+
+
+def test_a_mutant_rewrites_only_its_span_and_stays_a_rule_file() -> None:
+    from policy_dsl.compiler import parser
+
+    lines = SMALL_RULE_FILE.splitlines(keepends=True)
+    for mutant in mutation.mutants(Path("r.policy"), SMALL_RULE_FILE):
+        changed = mutant.text.splitlines(keepends=True)
+        assert changed[:mutant.line - 1] == lines[:mutant.line - 1]
+        assert changed[mutant.line:] == lines[mutant.line:]
+        at = mutant.column - 1
+        assert lines[mutant.line - 1][at:at + len(mutant.original)] == mutant.original
+        assert changed[mutant.line - 1] == lines[mutant.line - 1][:at] + mutant.replacement \
+            + lines[mutant.line - 1][at + len(mutant.original):]
+        parser.parse_text(mutant.text, "r.policy")  # still parses
+    eighty = [m for m in mutation.mutants(Path("r.policy"), SMALL_RULE_FILE)
+              if m.original == "80%"]
+    assert [str(m) for m in eighty] == ["r.policy:14:38: 80% → 79%"]
+
+
+def test_mutants_of_the_reference_regions() -> None:
+    """The mutants `policyc test suzhou jilin --mutate` makes, file by file: 264, the same
+    set the earlier regex over the text made (274 before the Jilin outpatient and pharmacy
+    models were written `based on` the inpatient one: their 5 repeated numbers each are now
+    the inpatient model's)."""
+    counts = {path.relative_to(ROOT).as_posix(): len(list(mutation.mutants(
+                  path, path.read_text(encoding="utf-8"))))
+              for region in ("suzhou", "jilin")
+              for path in sorted((ROOT / "regions" / region).glob("*.policy"))}
+    assert counts == {
+        "regions/suzhou/inpatient-2023.policy": 128,
+        "regions/suzhou/outpatient-2023.policy": 105,
+        "regions/jilin/framework-2025.policy": 26,
+        "regions/jilin/model-medical-inpatient-2026.policy": 5,
+        "regions/jilin/model-medical-outpatient-2026.policy": 0,
+        "regions/jilin/model-pharmacy-2026.policy": 0}
+    assert sum(counts.values()) == 264
 
 
 def test_mutation_check_reports_an_uncaught_change(tmp_path: Path) -> None:

@@ -258,10 +258,10 @@ def test_standard_under_framework_is_clean() -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "code", "words"), [
-    ('grade "差" from 0', 'grade "差" from 5', "C209", "not below"),
-    ('grade "差" from 0', 'grade "差" from 1', "C209", "must start at 0"),
-    ('terminated refund 0% "解除协议"', 'veto grade "极差" "否决"', "C206", "no grade is called"),
-    ("deductions total 5", "deductions total 6", "C211", "fixes them at 6"),
+    ('grade "差" from 0', 'grade "差" from 5', "C229", "not below"),
+    ('grade "差" from 0', 'grade "差" from 1', "C229", "must start at 0"),
+    ('terminated refund 0% "解除协议"', 'veto grade "极差" "否决"', "C228", "no grade is called"),
+    ("deductions total 5", "deductions total 6", "C233", "fixes them at 6"),
 ])
 def test_framework_checks(old: str, new: str, code: str, words: str) -> None:
     found = check_with_framework(FRAMEWORK.replace(old, new), UNDER_FRAMEWORK)

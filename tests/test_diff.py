@@ -500,10 +500,11 @@ def test_pair_prefers_earlier_keys() -> None:
 
 
 def test_mutation_and_diff_share_the_in_memory_build() -> None:
-    """mutation.py builds its packs through pipeline.compile_texts (one in-memory build)."""
+    """mutation.py builds its packs through pipeline.packs_in_memory (compile_texts, in
+    memory)."""
     texts = {f"regions/suzhou/{p.name}": p.read_text(encoding="utf-8")
              for p in sorted((ROOT / "regions" / "suzhou").glob("*.policy"))}
-    packs = pipeline.compile_texts(texts, "<test>")
+    packs = pipeline.packs_in_memory(texts, "<test>")
     assert sorted(packs) == ["suzhou/inpatient-2023", "suzhou/outpatient-2023"]
     assert packs["suzhou/inpatient-2023"].INFO.name == "suzhou/inpatient-2023"
 

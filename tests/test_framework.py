@@ -118,23 +118,23 @@ def test_the_jilin_framework_is_clean() -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "code", "line", "words"), [
-    ('veto grade "不合格"', 'veto grade "差"', "C206", 38, "no grade is called 差"),
-    ('refund as "合格" at 70', 'refund as "及格" at 70', "C206", 45, "no grade is called 及格"),
+    ('veto grade "不合格"', 'veto grade "差"', "C228", 38, "no grade is called 差"),
+    ('refund as "合格" at 70', 'refund as "及格" at 70', "C228", 45, "no grade is called 及格"),
     # 合格's band is 70 up to (not including) 80: 80 is 良's, 65 is 基本合格's
-    ('refund as "合格" at 70', 'refund as "合格" at 80', "C209", 45, "outside 合格's band "
+    ('refund as "合格" at 70', 'refund as "合格" at 80', "C229", 45, "outside 合格's band "
      "(from 70 below 80)"),
-    ('refund as "合格" at 70', 'refund as "合格" at 65', "C209", 45, "outside 合格's band"),
-    ("composite own 70% subordinates 30%", "composite own 70% subordinates 20%", "C211", 18,
+    ('refund as "合格" at 70', 'refund as "合格" at 65', "C229", 45, "outside 合格's band"),
+    ("composite own 70% subordinates 30%", "composite own 70% subordinates 20%", "C234", 18,
      "must add up to 100%, not 90%"),
     ("terminated refund 0%", "terminated refund 120%", "C216", 43, "between 0% and 100%"),
     ("exit without violations refund 100%", "exit without violations refund 101%", "C216", 47,
      "between 0% and 100%"),
-    ("tenure 6 months", "tenure 121 months", "C216", 41, "more than 120"),
+    ("tenure 6 months", "tenure 121 months", "C243", 41, "more than 120"),
     # five grades: a downgrade of 5 would go below the lowest from any grade
-    ("downgrade national 2 provincial 1", "downgrade national 5 provincial 1", "C216", 36,
+    ("downgrade national 2 provincial 1", "downgrade national 5 provincial 1", "C243", 36,
      "national downgrade of 5 grades"),
-    ('grade "合格" from 70', 'grade "合格" from 85', "C209", 26, "not below 良's 80"),
-    ('after "基本合格" with_suspension', 'after "基本" with_suspension', "C206", 28,
+    ('grade "合格" from 70', 'grade "合格" from 85', "C229", 26, "not below 良's 80"),
+    ('after "基本合格" with_suspension', 'after "基本" with_suspension', "C228", 28,
      "no grade is called 基本"),
 ])
 def test_a_broken_clause_is_reported_at_that_clause(old: str, new: str, code: str, line: int,
@@ -182,7 +182,7 @@ def test_a_bonus_limit_that_is_not_advisory_is_an_error() -> None:
         changed = dataclasses.replace(framework, bonus_limit=limit)
         found[advisory] = checker.check(standard, {"jilin": changed}).diagnostics
     assert [(d.code, d.severity) for d in found[True]] == [("W301", "warning")]
-    assert [(d.code, d.severity) for d in found[False]] == [("C211", "error")]
+    assert [(d.code, d.severity) for d in found[False]] == [("C231", "error")]
     assert "bonus items add up to 10, above the framework's 5" in found[False][0].message
 
 
@@ -408,7 +408,7 @@ def test_settle_explains_when_asked_and_gives_the_same_values() -> None:
 
 
 def test_case_failure_report_shows_the_settlement_lines(tmp_path: Path) -> None:
-    from policy_dsl.cases import load_cases, run_case
+    from policy_dsl.casebook.cases import load_cases, run_case
 
     case_file = tmp_path / "regions" / "jilin" / "tests" / "wrong.yaml"
     case_file.parent.mkdir(parents=True)

@@ -20,7 +20,7 @@ def lint_file(path: Path) -> list[Diagnostic]:
     text = path.read_text(encoding="utf-8")
     standard = parser.parse_text(text, path.name)
     assert isinstance(standard, ast.Standard)
-    _, found = pipeline.compile_standard(standard, text, {})
+    _, _, found = pipeline.compile_standard(standard, text, {})
     return found
 
 
@@ -158,17 +158,22 @@ def test_bonus_limit_caps_the_bonus_items_together(tmp_path: Path, included: str
 def test_coverage_names_a_standard_without_any_case() -> None:
     """Only 附件1's cases run: 附件2 and the Kunshan city pack (both in region suzhou) have
     no case in this run, and the coverage report says so; Jilin is not targeted."""
-    from policy_dsl import cases, coverage
+    from policy_dsl.casebook import cases, coverage
 
     results, errors = cases.run_files([ROOT / "regions/suzhou/tests/inpatient-2023.yaml"],
                                       ROOT, ROOT / "generated")
     assert errors == [] and results
     untested = coverage.without_cases(results, ROOT / "generated", ["suzhou"])
-    assert untested == ["suzhou/kunshan-outpatient-2023", "suzhou/outpatient-2023"]
-    text = coverage.report(coverage.measure(results, ROOT / "generated"), untested)
-    assert "  suzhou/outpatient-2023: no regression case at all" in text.splitlines()
+    assert untested == {"suzhou/kunshan-outpatient-2023": "plugins/kunshan_example.cases.yaml",
+                        "suzhou/outpatient-2023": "regions/suzhou/tests/"}
+    text = coverage.report(coverage.measure(results, ROOT / "generated"), untested).splitlines()
+    assert "  suzhou/outpatient-2023: no regression case at all (add one in " \
+        "regions/suzhou/tests/ with `pack: suzhou/outpatient-2023`)" in text
+    assert "  suzhou/kunshan-outpatient-2023: no regression case at all (add one in " \
+        "plugins/kunshan_example.cases.yaml with `pack: suzhou/kunshan-outpatient-2023`)" \
+        in text
     every = cases.run_files(cases.find_case_files(ROOT), ROOT, ROOT / "generated")[0]
-    assert coverage.without_cases(every, ROOT / "generated") == []
+    assert coverage.without_cases(every, ROOT / "generated") == {}
 
 
 # ---------------------------------------------------------------- test --mutate: equivalent
@@ -212,7 +217,7 @@ def test_mutate_labels_equivalent_mutants_apart(tmp_path: Path) -> None:
     """The cap 5 on a rule taking at most 3 never binds (L408): 5 → 4 changes no result, so
     it is equivalent. `< 50%` → `<= 50%` is not caught by the cases (30% and 80%), but the
     probe at 50% shows it changes a result: a real survivor, not an equivalent one."""
-    from policy_dsl import mutation
+    from policy_dsl.casebook import mutation
 
     (tmp_path / "regions" / "example" / "tests").mkdir(parents=True)
     (tmp_path / "regions" / "example" / "demo.policy").write_text(MUTATED, encoding="utf-8")

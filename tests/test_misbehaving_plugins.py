@@ -201,7 +201,7 @@ def test_a_city_named_like_its_base_is_reported_at_the_plugin(tmp_path: Path) ->
     root, text = project(tmp_path, HEAD.replace('name="test_outpatient"', 'name="outpatient"'))
     (error,) = build_errors(root)
     assert (error.code, error.span.file, error.span.line) == (
-        "X305", PLUGIN, line_of(text, "@hookimpl\ndef policyc_city_standards"))
+        "X310", PLUGIN, line_of(text, "@hookimpl\ndef policyc_city_standards"))
     assert error.message == (f"plugin {PLUGIN}: city standard outpatient would build pack "
                              "suzhou/outpatient-2023, which regions/suzhou/outpatient-2023.policy"
                              " builds already")

@@ -24,7 +24,7 @@ import pyarrow.parquet
 import pytest
 from helpers import GENERATED, ROOT
 
-from policy_dsl.cases import find_case_files, load_cases
+from policy_dsl.casebook.cases import find_case_files, load_cases
 
 POLICYC = Path(sys.executable).with_name("policyc")
 SCHEMA_FILE = ROOT / "docs" / "result-line.schema.json"

@@ -128,7 +128,7 @@ def messages(result: pipeline.BuildResult, severity: str = "error") -> list[str]
 
 def test_unknown_item_is_an_error_not_an_addition() -> None:
     result = build_with(_Plugin(policyc_remove_items=lambda city: [RemoveItem(number=9)]))
-    assert any(m.startswith("X305 plugin test-plugin-1, RemoveItem: no item 9")
+    assert any(m.startswith("X312 plugin test-plugin-1, RemoveItem: no item 9")
                for m in messages(result))
     assert "jilin/test-city-2026" not in {p.name for p in result.packs}
 
@@ -148,8 +148,8 @@ def test_precedence_settles_a_conflict() -> None:
     second = _Plugin(policyc_item_points=lambda city: [ItemPoints(number=1, points=90)])
     result = build_with(first, second)
     assert result.ok, messages(result)
-    assert any("test-plugin-1 takes precedence over plugin test-plugin-2 for item 1" in m
-               for m in messages(result, "warning"))
+    assert any(m.startswith("W307 ") and "test-plugin-1 takes precedence over plugin "
+               "test-plugin-2 for item 1" in m for m in messages(result, "warning"))
     assert "jilin/test-city-2026" in {p.name for p in result.packs}
 
 
@@ -183,6 +183,57 @@ def test_a_syntax_error_in_a_plugins_item_points_into_its_text() -> None:
     result = build_with(bad)
     assert any(d.code == "P100" and d.span.file == "test-plugin-1 (policyc_add_items)"
                for d, _ in result.diagnostics)
+
+
+def test_a_city_over_a_base_no_rule_file_builds_is_x305() -> None:
+    orphan = CityStandard(base="jilin/nowhere-2026", name="orphan", title="t", version=2026,
+                          effective_from=dt.date(2026, 1, 1))
+    manager = plugins.plugin_manager([], ROOT, entry_points=False)
+    manager.register(_Plugin(policyc_city_standards=lambda: [orphan]), name="orphan-city")
+    result = pipeline.build(ROOT, manager=manager)
+    assert any(m.startswith("X305 plugin orphan-city: city standard orphan names base pack "
+                            "'jilin/nowhere-2026', which no rule file builds")
+               for m in messages(result)), messages(result)
+
+
+def test_an_added_item_with_a_number_in_use_is_x313() -> None:
+    from policy_dsl.plugin import AddItem
+
+    added = 'item 1 "新增" 5 { basis "示例" award 5 "示例" }'
+    result = build_with(_Plugin(policyc_add_items=lambda city: [AddItem("扣分项", added)]))
+    assert any(m.startswith("X313 plugin test-plugin-1, AddItem: item 1 exists already")
+               for m in messages(result)), messages(result)
+
+
+def test_a_replacing_item_numbered_differently_is_x314() -> None:
+    from policy_dsl.plugin import ReplaceItem
+
+    new = 'item 7 "替换" 5 { basis "示例" award 5 "示例" }'
+    result = build_with(_Plugin(policyc_replace_items=lambda city: [ReplaceItem(1, new)]))
+    assert any(m.startswith("X314 ") and "numbered 7, not 1" in m
+               for m in messages(result)), messages(result)
+
+
+def test_a_plugin_warning_about_several_packs_is_shown_once_with_them() -> None:
+    """A bonus limit of 12 for every city: W301 (JL-8 advises 10) is found in each city
+    pack, and shown once, naming both packs."""
+    from policy_dsl.plugin import BonusLimit
+
+    second_city = CityStandard(base=CITY.base, name="test_town", title="t",
+                               version=CITY.version, effective_from=CITY.effective_from)
+    manager = plugins.plugin_manager([], ROOT, entry_points=False)
+    manager.register(_Plugin(policyc_city_standards=lambda: [CITY, second_city]),
+                     name="test-city")
+    manager.register(_Plugin(policyc_bonus_limit=lambda city: [BonusLimit(points=12)]),
+                     name="test-plugin-1")
+    result = pipeline.build(ROOT, manager=manager)
+    repeated = [d for d, _ in result.diagnostics if d.code == "W301"]
+    assert len(repeated) == 2
+    shown = [(d, packs) for d, _, packs in pipeline.grouped_warnings(result.diagnostics)
+             if d.code == "W301"]
+    assert [sorted(packs) for _, packs in shown] == [["jilin/test-city-2026",
+                                                      "jilin/test-town-2026"]]
+    assert shown[0][0].message.startswith("the standard's bonus limit is 12")
 
 
 def test_a_misspelt_hook_is_rejected() -> None:
@@ -256,6 +307,6 @@ def test_a_city_name_cannot_carry_code() -> None:
                        version=2026, effective_from=dt.date(2026, 1, 1))
     manager.register(_Plugin(policyc_city_standards=lambda: [bad]), name="bad-city")
     result = pipeline.build(ROOT, manager=manager)
-    assert any(m.startswith("X305 plugin bad-city: a city standard's name is lower-case ASCII")
+    assert any(m.startswith("X311 plugin bad-city: a city standard's name is lower-case ASCII")
                for m in messages(result))
     assert all("import os" not in pack.module for pack in result.packs)

@@ -52,7 +52,7 @@ def test_every_reading_has_a_regression_case(prefix: str) -> None:
     """Every reading id is exercised by some case file (regions' and plugins')."""
     import yaml
 
-    from policy_dsl.cases import find_case_files
+    from policy_dsl.casebook.cases import find_case_files
 
     used: set[str] = set()
     for path in find_case_files(ROOT):

@@ -84,6 +84,39 @@ def test_runtime_imports_nothing_of_the_compiler() -> None:
         assert not any("compiler" in name or name.startswith("..") for name in imported), path
 
 
+def _package_imports(package: str) -> set[str]:
+    """The policy_dsl modules a package's modules import, as absolute names."""
+    names = set()
+    for path in (SRC / package).glob("*.py"):
+        for name in _imports(path):
+            if name.startswith(".."):
+                names.add("policy_dsl." + name[2:])
+            elif name.startswith("."):
+                names.add(f"policy_dsl.{package}." + name[1:])
+            elif name.startswith("policy_dsl"):
+                names.add(name)
+    return names
+
+
+def _within(names: set[str], package: str) -> set[str]:
+    return {n for n in names if n == f"policy_dsl.{package}"
+            or n.startswith(f"policy_dsl.{package}.")}
+
+
+def test_the_casebook_sits_above_compiler_and_runtime() -> None:
+    """casebook may import runtime and compiler; runtime imports neither; the compiler does
+    not import the casebook."""
+    casebook = _package_imports("casebook")
+    assert _within(casebook, "runtime") and _within(casebook, "compiler")  # the wall is real
+    assert not _within(_package_imports("runtime"), "casebook")
+    assert not _within(_package_imports("runtime"), "compiler")
+    assert not _within(_package_imports("compiler"), "casebook")
+    for path in (SRC / "compiler").glob("*.py"):  # nor `from .. import casebook`
+        imported = [alias.name for node in ast.walk(ast.parse(path.read_text("utf-8")))
+                    if isinstance(node, ast.ImportFrom) for alias in node.names]
+        assert "casebook" not in imported, path
+
+
 def test_generated_packs_import_only_the_runtime() -> None:
     for path in (SRC.parents[1] / "generated").glob("*.py"):
         imported = _imports(path)

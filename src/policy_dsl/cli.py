@@ -47,6 +47,10 @@ from .runtime import (
 from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
 from .runtime.inputs import InputFormat
+
+if TYPE_CHECKING:
+    from .compiler import pipeline
+    from .compiler.diagnostics import Diagnostic
 from .runtime.packs import (
     PackRefused,
     find_pack,
@@ -113,18 +117,44 @@ def cli() -> None:
     """Compile assessment rule files into Python rule packs, and score institutions."""
 
 
+lang_option = click.option(
+    "--lang", type=click.Choice(["zh", "en"]), default=None,
+    help="Language of messages. Default: POLICYC_LANG, else the locale (zh_* -> zh), else en.")
+
+
+def _show_findings(diagnostics: list[tuple[Diagnostic, str]], lang: str | None, quiet: bool,
+                   to_stderr: bool = True) -> None:
+    """Findings as authors read them; a plugin's warning that concerns several packs is shown
+    once, with the packs it concerns. Quiet: warnings without their source excerpt."""
+    from .compiler import codes, pipeline
+
+    language = codes.language(lang)
+    for diagnostic, text, packs in pipeline.grouped_warnings(diagnostics):
+        shown = diagnostic.render(text, language, excerpt=not (
+            quiet and diagnostic.severity == "warning"))
+        if packs:
+            named = [p for p in packs if p]
+            names = ", ".join(named[:5]) + (", ..." if len(named) > 5 else "")
+            shown += (f"\n  (影响 {len(packs)} 个规则包{'：' + names if names else ''})"
+                      if language == "zh" else
+                      f"\n  (concerns {len(packs)} pack(s){': ' + names if names else ''})")
+        click.echo(shown, err=to_stderr)
+
+
 @cli.command()
 @click.option("--check", is_flag=True,
               help="Do not write: fail (exit 4) with a diff if generated/ is not up to date.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
               show_default=True, help="Project directory holding regions/ and generated/.")
-def build(check: bool, root: Path) -> None:
+@click.option("--quiet", "-q", is_flag=True,
+              help="Warnings without source excerpts, and no per-pack 'built' lines.")
+@lang_option
+def build(check: bool, root: Path, quiet: bool, lang: str | None) -> None:
     """Check every rule file under regions/ and compile it into generated/."""
     from .compiler import pipeline  # the compiler is needed only here
 
     result = pipeline.build(root)
-    for diagnostic, text in result.diagnostics:
-        click.echo(diagnostic.render(text), err=True)
+    _show_findings(result.diagnostics, lang, quiet)
     errors = sum(1 for d, _ in result.diagnostics if d.severity == "error")
     if errors:
         click.echo(f"policyc: {errors} error(s) in rule files; nothing was written", err=True)
@@ -141,9 +171,101 @@ def build(check: bool, root: Path) -> None:
         click.echo(f"generated/ is up to date ({len(result.packs)} pack(s))")
         return
     written = pipeline.write_files(result.files, out_dir)
-    for pack in result.packs:
-        click.echo(f"built {pack.name} -> generated/{pack.module}.py")
+    if not quiet:
+        for pack in result.packs:
+            click.echo(f"built {pack.name} -> generated/{pack.module}.py")
     click.echo(f"{len(written)} file(s) changed" if written else "generated/ was up to date")
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object per finding, for editors and CI.")
+@click.option("--deny-warnings", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="Project directory holding regions/ and plugins/.")
+@click.option("--quiet", "-q", is_flag=True, help="Warnings without source excerpts.")
+@lang_option
+def check_command(paths: tuple[Path, ...], fmt: str, deny_warnings: bool, root: Path,
+                  quiet: bool, lang: str | None) -> None:
+    """Report every finding about rule files (default: all under regions/, and the plugins),
+    writing nothing. Exit 1 on errors (and on warnings with --deny-warnings), else 0."""
+    from .compiler import codes, pipeline
+
+    result = pipeline.check(root, paths)
+    findings = result.diagnostics + _case_file_findings(root, result, every=not paths)
+    if fmt == "json":
+        language = codes.language(lang)
+        click.echo(json.dumps([d.as_json(language) for d, _ in findings], ensure_ascii=False,
+                              indent=2))
+    else:
+        _show_findings(findings, lang, quiet, to_stderr=False)
+    errors = sum(1 for d, _ in findings if d.severity == "error")
+    warnings = len(findings) - errors
+    if fmt == "text":
+        click.echo(f"policyc check: {errors} error(s), {warnings} warning(s)", err=True)
+    if errors or (deny_warnings and warnings):
+        sys.exit(EXIT_RULE_ERRORS)
+
+
+def _case_file_findings(root: Path, result: pipeline.BuildResult, every: bool
+                        ) -> list[tuple[Diagnostic, str]]:
+    """K501 for each case file that does not fit the pack just built from the checked rule
+    files (every case file when every rule file is checked): its facts, keys and values are
+    read against that pack, built into a temporary directory, not against generated/."""
+    from .casebook.cases import CaseFileError, find_case_files, load_cases
+    from .compiler import pipeline
+    from .compiler.ast import Span
+    from .compiler.diagnostics import Diagnostic
+
+    built = {pack.name for pack in result.packs}
+    case_files = [path for path in find_case_files(root)
+                  if every or _case_file_pack(path) in built]
+    if not case_files or not result.files:
+        return []
+    found: list[tuple[Diagnostic, str]] = []
+    with tempfile.TemporaryDirectory(prefix="policyc-check-") as packs:
+        pipeline.write_files(result.files, Path(packs) / "generated")
+        for path in case_files:
+            if _case_file_pack(path) not in built:
+                continue  # its pack did not build: the rule file's errors say why
+            try:
+                load_cases(path, root, Path(packs) / "generated")
+            except CaseFileError as error:
+                message = str(error).removeprefix(f"{error.path}:{error.line}: ")
+                found.append((Diagnostic("K501", message, Span(
+                    error.path, error.line, 1, error.line, 1)), path.read_text(
+                        encoding="utf-8", errors="replace")))
+    return found
+
+
+def _case_file_pack(path: Path) -> str | None:
+    from .casebook.cases import peek_pack
+
+    return peek_pack(path)
+
+
+@cli.command("explain-code")
+@click.argument("code", required=False)
+@click.option("--all", "every", is_flag=True, help="Every code.")
+@click.option("--markdown", is_flag=True, help="docs/diagnostics.md, as generated.")
+@lang_option
+def explain_code(code: str | None, every: bool, markdown: bool, lang: str | None) -> None:
+    """What a diagnostic code means, with a wrong and a right example (as `ruff rule`)."""
+    from .compiler import codes
+
+    if markdown:
+        click.echo(codes.markdown(), nl=False)
+        return
+    language = codes.language(lang)
+    if every:
+        click.echo("\n".join(codes.explain(c, language) for c in codes.CODES))
+        return
+    entry = codes.lookup(code or "")
+    if entry is None:
+        raise click.UsageError(f"unknown code {code!r}; `policyc explain-code --all` lists them"
+                               if code else "give a CODE, or --all")
+    click.echo(codes.explain(entry.code, language), nl=False)
 
 
 @cli.command("list")
@@ -773,14 +895,14 @@ def notice_command(pack_name: str, year: int | None, ids: tuple[str, ...], outpu
 def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate: bool,
                packs_dir: Path | None) -> None:
     """Run the regression cases of TARGETS (regions or packs; all when none are given)."""
-    from . import cases
+    from .casebook import cases
 
     files = cases.find_case_files(root, targets)
     if not files:
         click.echo(f"policyc: no case files for {', '.join(targets) or 'any region'}", err=True)
         sys.exit(EXIT_USAGE)
     if mutate:
-        from . import mutation
+        from .casebook import mutation
 
         report = mutation.run(root, files, packs_dir, echo=lambda text: click.echo(text))
         sys.exit(EXIT_OK if report.ok else EXIT_CASES_FAILED)
@@ -794,7 +916,7 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
     click.echo(f"{len(results) - failed} passed, {failed} failed"
                + (f", {len(errors)} case file(s) with errors" if errors else ""))
     if show_coverage:
-        from . import coverage
+        from .casebook import coverage
 
         click.echo(coverage.report(coverage.measure(results, packs_dir),
                                    coverage.without_cases(results, packs_dir, targets)))

@@ -28,6 +28,20 @@ class Span:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A number, a percent or a comparison operator as the rule file writes it: its text, its
+    exact span, and the grammar rules it stands in, innermost first (("number", "cap",
+    "step_rule", ...)), so that a tool rewriting rule files (mutation) knows what it is
+    without reading the text again. Many numbers reach the tree only as a node's Decimal
+    field (an item's points, a cap); `parser.constants` gives each of them its own span."""
+
+    kind: Literal["number", "percent", "compare"]
+    text: str
+    within: tuple[str, ...]
+    span: Span
+
+
 # ---------------------------------------------------------------- expressions
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from . import ast
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Related
 
 # Base types a fact may have, and how they are represented when scored.
 NUMERIC_BASES = frozenset({"count", "number", "score", "points", "money"})
@@ -135,11 +135,11 @@ def check_framework(framework: ast.Framework) -> list[Diagnostic]:
             error("C216", "a refund ratio lies between 0% and 100%", refund.span)
     composite = framework.composite
     if composite is not None and composite.own + composite.subordinates != 100:
-        error("C211", f"the composite's weights must add up to 100%, not "
+        error("C234", f"the composite's weights must add up to 100%, not "
               f"{composite.own + composite.subordinates}%", composite.span)
     tenure = framework.tenure
     if tenure is not None and tenure.months > TENURE_MONTHS:
-        error("C216", f"a tenure of {tenure.months} months is more than {TENURE_MONTHS}",
+        error("C243", f"a tenure of {tenure.months} months is more than {TENURE_MONTHS}",
               tenure.span, hint="the tenure is counted in months (JL-13: 6 months)")
     if not framework.grades:
         error("C221", "the framework declares no grades", framework.span,
@@ -166,35 +166,35 @@ def _check_grades(framework: ast.Framework) -> list[Diagnostic]:
             error("C201", f"grade {grade.label} is declared twice", grade.span)
         declared.add(grade.label)
         if previous is not None and grade.floor >= previous.floor:
-            error("C209", f"grade {grade.label} starts at {grade.floor}, not below "
+            error("C229", f"grade {grade.label} starts at {grade.floor}, not below "
                   f"{previous.label}'s {previous.floor}", grade.span,
                   hint="list grades from the highest down")
         if not 0 <= grade.refund <= 100:
             error("C216", "a refund ratio lies between 0% and 100%", grade.span)
         if grade.repeat_grade is not None and grade.repeat_grade not in labels:
-            error("C206", f"no grade is called {grade.repeat_grade}", grade.span, hint=known)
+            error("C228", f"no grade is called {grade.repeat_grade}", grade.span, hint=known)
         previous = grade
     if grades[-1].floor != 0:
-        error("C209", f"the lowest grade ({grades[-1].label}) must start at 0", grades[-1].span)
+        error("C229", f"the lowest grade ({grades[-1].label}) must start at 0", grades[-1].span)
     veto = framework.veto
     if veto is not None and veto.grade not in labels:
-        error("C206", f"no grade is called {veto.grade}", veto.span, hint=known)
+        error("C228", f"no grade is called {veto.grade}", veto.span, hint=known)
     leaving = framework.exit_with_violations
     if leaving is not None and leaving.grade not in labels:
-        error("C206", f"no grade is called {leaving.grade}", leaving.span, hint=known)
+        error("C228", f"no grade is called {leaving.grade}", leaving.span, hint=known)
     elif leaving is not None:
         index = labels.index(leaving.grade)
         top = grades[index - 1].floor if index > 0 else None
         if leaving.score < grades[index].floor or (top is not None and leaving.score >= top):
             band = f"from {grades[index].floor}" + (f" below {top}" if top is not None else "")
-            error("C209", f"a voluntary exit refunds as {leaving.grade} at {leaving.score}, "
+            error("C229", f"a voluntary exit refunds as {leaving.grade} at {leaving.score}, "
                   f"outside {leaving.grade}'s band ({band})", leaving.span)
     downgrade = framework.downgrade
     if downgrade is not None:
         for event, steps in (("national", downgrade.national),
                              ("provincial", downgrade.provincial)):
             if steps >= len(grades):
-                error("C216", f"a {event} downgrade of {steps} grades is more than the "
+                error("C243", f"a {event} downgrade of {steps} grades is more than the "
                       f"framework's {len(grades)} grades allow", downgrade.span)
     return found
 
@@ -210,12 +210,14 @@ class _Checker:
         self.lets = {x.name: x for x in standard.lets}
         self.cohorts = {c.name: c for c in standard.cohorts}
         self.used: set[str] = set()
+        self.suggested: set[str] = set()  # names a 'did you mean' offered
         self.current_let: str | None = None
         self.in_rule = False
 
     # ------------------------------------------------------------ reporting
-    def error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
-        self.result.diagnostics.append(Diagnostic(code, message, span, hint))
+    def error(self, code: str, message: str, span: ast.Span, hint: str | None = None,
+              related: tuple[Related, ...] = ()) -> None:
+        self.result.diagnostics.append(Diagnostic(code, message, span, hint, related=related))
 
     def warn(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.result.diagnostics.append(Diagnostic(code, message, span, hint, "warning"))
@@ -255,9 +257,9 @@ class _Checker:
                            hint=f"add '{key} ...' inside 'standard {header.name} {{ }}'")
         if (header.effective_from and header.effective_to
                 and header.effective_to < header.effective_from):
-            self.error("C215", "the effective period ends before it starts", header.span)
+            self.error("C235", "the effective period ends before it starts", header.span)
         if header.rescale is not None and header.rescale <= 0:
-            self.error("C215", "'rescale to' needs a positive number of points", header.span)
+            self.error("C236", "'rescale to' needs a positive number of points", header.span)
         self.check_identifier(header.name, header.span, "standard")
         if header.region:
             self.check_identifier(header.region, header.span, "region")
@@ -286,7 +288,8 @@ class _Checker:
             if name in seen:
                 other, where = seen[name]
                 self.error("C201", f"'{name}' is declared twice (first as {_an(other)} at {where})",
-                           span, hint="every enum, record, fact and value needs its own name")
+                           span, hint="every enum, record, fact and value needs its own name",
+                           related=(Related(where, f"'{name}' is first declared here"),))
             else:
                 seen[name] = (what, span)
         for enum in self.standard.enums:
@@ -299,7 +302,9 @@ class _Checker:
         for item in self.standard.items:
             if item.number in numbers:
                 self.error("C202", f"item {item.number} is numbered twice "
-                           f"(first at {numbers[item.number]})", item.span)
+                           f"(first at {numbers[item.number]})", item.span,
+                           related=(Related(numbers[item.number],
+                                            f"item {item.number} is first here"),))
             numbers[item.number] = item.span
 
     def check_unique(self, entries: list[tuple[str, ast.Span]], where: str,
@@ -343,18 +348,18 @@ class _Checker:
         type_ = self.resolve_type(fact.type) or NUMBER
         if fact.low is not None or fact.high is not None:
             if type_.kind not in {"number", "percent"}:
-                self.error("C216", f"'{fact.name}' is {type_}: only numbers and percents take "
+                self.error("C237", f"'{fact.name}' is {type_}: only numbers and percents take "
                            "a range", fact.span)
             elif fact.high is not None and fact.low is not None and fact.low > fact.high:
-                self.error("C216", f"the range of '{fact.name}' runs from {fact.low} down to "
+                self.error("C237", f"the range of '{fact.name}' runs from {fact.low} down to "
                            f"{fact.high}", fact.span, hint="write the low bound first")
         if in_record is not None and fact.presence != "required":
-            self.error("C216", f"record fields are always required ('{fact.name}' in "
+            self.error("C238", f"record fields are always required ('{fact.name}' in "
                        f"{in_record})", fact.span)
         if fact.default is not None:
             default_type = self.infer(fact.default, _Scope())
             if not isinstance(fact.default, ast.Number | ast.Percent | ast.Boolean):
-                self.error("C216", "a default must be a plain value (a number, a percent, "
+                self.error("C239", "a default must be a plain value (a number, a percent, "
                            "true or false)", fact.default.span)
             else:
                 self.expect_compatible(type_, default_type, fact.default.span, "the default")
@@ -365,7 +370,7 @@ class _Checker:
             condition = self.infer(fact.required_when, _Scope())
             self.expect(condition, BOOL, fact.required_when.span, "a 'required when' condition")
             if fact.name in self.names_in(fact.required_when):
-                self.error("C216", f"'{fact.name}' cannot be required on a condition about "
+                self.error("C240", f"'{fact.name}' cannot be required on a condition about "
                            "itself", fact.required_when.span)
 
     # ------------------------------------------------------------ cohorts
@@ -373,19 +378,19 @@ class _Checker:
         if isinstance(cohort, ast.CohortMean):
             value = self.infer(cohort.value, _Scope())
             if value.kind not in {"number", "percent"}:
-                self.error("C205", f"a mean needs a number or a percent, not {value}",
+                self.error("C245", f"a mean needs a number or a percent, not {value}",
                            cohort.value.span)
             group = self.infer(cohort.group, _Scope())
             if group.kind not in {"enum", "text"}:
-                self.error("C205", f"a cohort is grouped by an enum or a text, not {group}",
+                self.error("C245", f"a cohort is grouped by an enum or a text, not {group}",
                            cohort.group.span)
             if cohort.min_size < 1:
-                self.error("C216", "'at least' needs 1 or more", cohort.span)
+                self.error("C242", "'at least' needs 1 or more", cohort.span)
             if cohort.override is not None:
                 self.check_override(cohort.override, value, cohort.span)
             return value
         if not isinstance(cohort.value, ast.Name) or cohort.value.name not in self.facts:
-            self.error("C205", "a rank is taken over one fact (institutions without it are "
+            self.error("C245", "a rank is taken over one fact (institutions without it are "
                        "unranked)", cohort.value.span)
             value = NUMBER
         else:
@@ -393,11 +398,11 @@ class _Checker:
             value = self.result.fact_types[cohort.value.name]
             self.result.types[id(cohort.value)] = value
         if value.kind not in {"number", "percent"}:
-            self.error("C205", f"a rank needs a number or a percent, not {value}",
+            self.error("C245", f"a rank needs a number or a percent, not {value}",
                        cohort.value.span)
         for band in (cohort.top, cohort.bottom):
             if band.size < 0:
-                self.error("C216", "a band needs 0 or more places", band.span)
+                self.error("C242", "a band needs 0 or more places", band.span)
         if cohort.unranked is not None:
             self.expect(self.infer(cohort.unranked, _Scope()), NUMBER, cohort.unranked.span,
                         "the value for unranked institutions")
@@ -411,7 +416,7 @@ class _Checker:
             return
         self.used.add(name)
         if fact.presence != "optional" or fact.default is not None:
-            self.error("C216", f"'{name}' overrides a cohort value, so it must be optional",
+            self.error("C241", f"'{name}' overrides a cohort value, so it must be optional",
                        fact.span)
         self.expect_compatible(value, self.result.fact_types[name], span, f"'{name}'")
 
@@ -435,7 +440,7 @@ class _Checker:
             counted = regular + bonus if header.bonus_included else regular
             if counted != header.total:
                 which = "all items" if header.bonus_included else "the items other than bonus"
-                self.error("C211", f"{which} add up to {counted}, not the total {header.total}",
+                self.error("C230", f"{which} add up to {counted}, not the total {header.total}",
                            header.span, hint="bonus items count towards the total only with "
                            "'bonus included'" if not header.bonus_included and bonus else None)
         # bonus items may add up to more than the standard's bonus limit: the limit caps
@@ -456,7 +461,7 @@ class _Checker:
         parts = [entry for entry in item.body if isinstance(entry, ast.Part)]
         parts_sum = sum((p.points for p in parts), Decimal(0))
         if parts_sum > item.points:
-            self.error("C211", f"the parts of item {item.number} add up to {parts_sum}, more "
+            self.error("C232", f"the parts of item {item.number} add up to {parts_sum}, more "
                        f"than its {item.points} points", item.span)
         for entry in item.body:
             if isinstance(entry, ast.Part):
@@ -498,20 +503,20 @@ class _Checker:
             self.expect(self.infer(rule.amount, scope), NUMBER, rule.amount.span, "an amount")
             value = self.infer(rule.value, scope)
             if value.kind not in {"number", "percent"}:
-                self.error("C205", f"steps are counted on a number or a percent, not {value}",
+                self.error("C246", f"steps are counted on a number or a percent, not {value}",
                            rule.value.span)
             self.expect_compatible(value, self.infer(rule.step, scope), rule.step.span,
                                    "the step")
             self.expect_compatible(value, self.infer(rule.threshold, scope),
                                    rule.threshold.span, "the threshold")
             if isinstance(rule.step, ast.Number | ast.Percent) and rule.step.value <= 0:
-                self.error("C216", "a step must be larger than 0", rule.step.span)
+                self.error("C242", "a step must be larger than 0", rule.step.span)
         elif isinstance(rule, ast.EntriesRule):
             self.check_entries(rule)
         else:
             source = self.infer(rule.source, scope)
             if source.kind not in {"list", "set"} or source.name is None:
-                self.error("C205", f"'for each' needs a list or a set, not {source}",
+                self.error("C246", f"'for each' needs a list or a set, not {source}",
                            rule.source.span)
                 return
             element = Type("record" if source.kind == "list" else "enum", source.name)
@@ -525,7 +530,7 @@ class _Checker:
         """`deduct entries from L`: L is a list of records with item, points and evidence."""
         fact = self.facts.get(rule.source)
         if fact is None or fact.type.container != "list":
-            self.error("C205", f"'entries from {rule.source}' needs a list of entries",
+            self.error("C246", f"'entries from {rule.source}' needs a list of entries",
                        rule.span, hint=self.suggest(rule.source, self.facts))
             return
         self.used.add(rule.source)
@@ -536,7 +541,7 @@ class _Checker:
         wanted = {"item": {"text", "count"}, "points": NUMERIC_BASES, "evidence": {"text"}}
         for name, types in wanted.items():
             if fields.get(name) not in types:
-                self.error("C205", f"record {record.name} needs a field '{name}' of type "
+                self.error("C246", f"record {record.name} needs a field '{name}' of type "
                            f"{' or '.join(sorted(types))} for 'entries from'", record.span,
                            hint="an entry names its item, its points and its evidence (JL-6)")
 
@@ -555,7 +560,7 @@ class _Checker:
         bonus = sum((i.points for i in self.standard.items if i.bonus), Decimal(0))
         total = framework.deductions_total
         if total is not None and regular != total.points:
-            self.error("C211", f"deduction items add up to {regular}; framework "
+            self.error("C233", f"deduction items add up to {regular}; framework "
                        f"{framework.name} fixes them at {total.points}", header.span)
         limit = framework.bonus_limit
         if limit is not None:
@@ -569,7 +574,7 @@ class _Checker:
                 if limit.advisory:
                     self.warn("W301", message, header.span)
                 else:
-                    self.error("C211", message, header.span)
+                    self.error("C231", message, header.span)
 
     # ------------------------------------------------------------ expressions
     def infer(self, expr: ast.Expr, scope: _Scope) -> Type:
@@ -634,13 +639,13 @@ class _Checker:
             case ast.Given(name=name):
                 fact = self.facts.get(name)
                 if fact is None:
-                    self.error("C203", f"'given' needs a fact; '{name}' is not one", expr.span,
+                    self.error("C222", f"'given' needs a fact; '{name}' is not one", expr.span,
                                hint=self.suggest(name, self.facts))
                 else:
                     self.used.add(name)
                     if (fact.presence == "required" or fact.default is not None
                             or fact.type.container is not None):
-                        self.error("C213", f"'{name}' is always given (a missing list is "
+                        self.error("C244", f"'{name}' is always given (a missing list is "
                                    f"empty); 'given {name}' is always true", expr.span)
                 return BOOL
             case ast.Call():
@@ -664,7 +669,7 @@ class _Checker:
             return scope.variables[name]
         if name == FULL_POINTS:
             if not self.in_rule:
-                self.error("C203", f"'{FULL_POINTS}' means an item's points: it is used only "
+                self.error("C223", f"'{FULL_POINTS}' means an item's points: it is used only "
                            "in the rules of an item", span)
             return Type("number", base="points")
         if name in self.facts:
@@ -678,13 +683,13 @@ class _Checker:
             return self.result.fact_types[name]
         if name in self.lets:
             if name not in self.result.let_types:
-                self.error("C203", f"'{name}' is used before it is derived", span,
+                self.error("C224", f"'{name}' is used before it is derived", span,
                            hint="derived values can use only those declared above them")
                 return NUMBER
             return self.result.let_types[name]
         if name in self.cohorts:
             if self.current_let is not None or name not in self.result.cohort_types:
-                self.error("C203", f"cohort value '{name}' can be used only in items", span)
+                self.error("C225", f"cohort value '{name}' can be used only in items", span)
                 return NUMBER
             return self.result.cohort_types[name]
         known = list(self.facts) + list(self.lets) + list(self.cohorts) + list(scope.variables)
@@ -696,7 +701,7 @@ class _Checker:
                     scope: _Scope) -> Type:
         record_type = scope.variables.get(variable)
         if record_type is None or record_type.kind != "record":
-            self.error("C203", f"'{variable}' is not an entry of a list here", span)
+            self.error("C226", f"'{variable}' is not an entry of a list here", span)
             return NUMBER
         record = self.records.get(record_type.name or "")
         if record is None:  # a list of a record type that is not declared: C214 already
@@ -704,7 +709,7 @@ class _Checker:
         for record_field in record.fields:
             if record_field.name == field_name:
                 return self.resolve_type(record_field.type) or NUMBER
-        self.error("C203", f"record {record.name} has no field '{field_name}'", span,
+        self.error("C226", f"record {record.name} has no field '{field_name}'", span,
                    hint=self.suggest(field_name, [f.name for f in record.fields]))
         return NUMBER
 
@@ -821,7 +826,7 @@ class _Checker:
         for case in expr.cases:
             self.check_member(subject, case.member, case.span)
             if case.member in seen:
-                self.error("C207", f"'{case.member}' appears twice in this lookup", case.span)
+                self.error("C227", f"'{case.member}' appears twice in this lookup", case.span)
             seen.add(case.member)
             case_type = self.infer(case.result, scope)
             if result is None:
@@ -865,14 +870,18 @@ class _Checker:
 
     def check_unused(self) -> None:
         for fact in self.standard.facts:
-            if fact.name not in self.used:
+            if fact.name not in self.used and fact.name not in self.suggested:
                 self.error("C204", f"fact '{fact.name}' is declared but never used", fact.span,
                            hint="use it in a rule, or remove it")
 
-    @staticmethod
-    def suggest(name: str, known: Iterable[str]) -> str | None:
+    def suggest(self, name: str, known: Iterable[str]) -> str | None:
+        """'did you mean' the closest known name; that name is then not reported unused
+        (C204): its use was misspelt, and the one finding says so."""
         close = difflib.get_close_matches(name, list(known), n=1)
-        return f"did you mean '{close[0]}'?" if close else None
+        if not close:
+            return None
+        self.suggested.add(close[0])
+        return f"did you mean '{close[0]}'?"
 
 
 def is_weight(expr: ast.Arithmetic) -> bool:

@@ -11,14 +11,20 @@ import traceback
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from .ast import Span
-
-Severity = Literal["error", "warning"]
+from .codes import CODES, SEVERITY_WORDS, Lang, Severity, hint_in, message_in
 
 # Source lines longer than this are shown as a window around the caret.
 SHOWN_WIDTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another place a finding concerns (the first declaration of a duplicate)."""
+
+    span: Span
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +34,16 @@ class Diagnostic:
     span: Span
     hint: str | None = None
     severity: Severity = "error"
+    related: tuple[Related, ...] = ()
 
-    def render(self, source: str | None = None) -> str:
-        """The finding as an author reads it: position, message, source line, caret, hint."""
-        lines = [f"{self.span}: {self.severity} {self.code}: {self.message}"]
-        if source is not None:
+    def render(self, source: str | None = None, lang: Lang = "en",
+               excerpt: bool = True) -> str:
+        """The finding as an author reads it: position, message, source line, caret, hint.
+        In Chinese the line names the code's title from the registry before the details."""
+        words = SEVERITY_WORDS[lang]
+        message = message_in(lang, self.code, self.message)
+        lines = [f"{self.span}: {words[self.severity]} {self.code}: {message}"]
+        if source is not None and excerpt:
             shown = source_line(source, self.span.line)
             if shown is not None:
                 width = 1
@@ -41,9 +52,30 @@ class Diagnostic:
                 text, caret = _with_caret(shown, self.span.column, width)
                 lines.append(f"    {text}")
                 lines.append(f"    {caret}")
+        lines.extend(f"  {r.span}: {r.message}" for r in self.related)
         if self.hint:
-            lines.append(f"  hint: {self.hint}")
+            lines.append(f"  {words['hint']}: {hint_in(lang, self.hint)}")
         return "\n".join(lines)
+
+    def as_json(self, lang: Lang = "en") -> dict[str, object]:
+        """One finding for editors and CI annotations (`policyc check --format json`)."""
+        entry = CODES.get(self.code)
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.span.file,
+            "span": _span_json(self.span),
+            "message": self.message,
+            "title": entry.title(lang) if entry else None,
+            "hint": self.hint,
+            "related": [{"file": r.span.file, "span": _span_json(r.span),
+                         "message": r.message} for r in self.related],
+        }
+
+
+def _span_json(span: Span) -> dict[str, int]:
+    return {"line": span.line, "column": span.column, "end_line": span.end_line,
+            "end_column": span.end_column}
 
 
 def source_line(source: str, line: int) -> str | None:

@@ -21,23 +21,14 @@ from decimal import Decimal
 
 from . import ast
 from .checker import Checked, is_weight
-from .diagnostics import Diagnostic, Severity
+from .codes import CODES as REGISTRY
+from .codes import Severity
+from .diagnostics import Diagnostic
 
-# code: (severity, what it catches)
+# code: (severity, what it catches), from the registry of codes (codes.py)
 CODES: dict[str, tuple[Severity, str]] = {
-    "L401": ("warning", "a method, procedure or reason text states a number (with a unit) "
-             "that the item's rules do not use"),
-    "L402": ("warning", "an award (or a weighted score) can give more than the part or item "
-             "it is in"),
-    "L403": ("warning", "an item's parts add up to less than the item's points"),
-    "L404": ("warning", "no input lets an item or part reach its full points"),
-    "L405": ("warning", "an item always earns its full points: its deductions can never take "
-             "anything"),
-    "L406": ("warning", "a tier no input can reach, given the declared bounds"),
-    "L407": ("warning", "a comparison that no input can make true, given the declared bounds"),
-    "L408": ("warning", "a cap that can never bind: what it caps never reaches it"),
-    "L409": ("error", "two versions of one standard are in force over overlapping periods"),
-}
+    code: (entry.severity, entry.summary) for code, entry in REGISTRY.items()
+    if code.startswith("L")}
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)

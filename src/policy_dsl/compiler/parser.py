@@ -37,6 +37,17 @@ MAX_NESTING = 64
 MAX_DIGITS = 28
 # The escapes a quoted text admits; any other is P102 at its column.
 ESCAPES = {'"': '"', "\\": "\\", "n": "\n"}
+# The most syntax errors reported for one file: beyond it, the rest are mostly consequences.
+MAX_SYNTAX_ERRORS = 50
+# Full-width punctuation a Chinese input method types, and the ASCII character the rule
+# language needs instead (P104).
+FULL_WIDTH = {"“": '"', "”": '"', "：": ":", "，": ",", "（": "(", "）": ")", "【": "[",
+              "】": "]", "；": ";", "＞": ">", "＜": "<", "＝": "=", "％": "%", "．": "."}
+# Keywords that start a top-level declaration, an item or a part: one of them at the start of
+# a line while a block of the same or an enclosing kind is still open shows a missing '}'.
+_BLOCK_KEYWORDS = {"standard": 0, "framework": 0, "enum": 0, "record": 0, "fact": 0,
+                   "let": 0, "cohort": 0, "category": 0, "replace": 0, "remove": 0,
+                   "add": 0, "text": 0, "item": 1, "bonus": 1, "part": 2}
 
 
 def _grammar_text() -> str:
@@ -87,9 +98,7 @@ def parse_syntax(text: str, file: str) -> Syntax:
     kept: list[Token] = []
     reset = _comments.set(kept)
     try:
-        tree = _lark().parse(text, start="start")
-    except UnexpectedInput as error:
-        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+        tree = _parse_all(text, file, "start")
     finally:
         _comments.reset(reset)
     _check_tree(tree, file)
@@ -98,8 +107,11 @@ def parse_syntax(text: str, file: str) -> Syntax:
 
 def parse_file(path: Path, display_path: str | None = None) -> ast.Standard | ast.Framework:
     """Parse one rule file; raises CompileError with positioned diagnostics."""
-    data = path.read_bytes()
-    name = display_path or str(path)
+    return parse_bytes(path.read_bytes(), display_path or str(path))
+
+
+def parse_bytes(data: bytes, name: str) -> ast.Standard | ast.Framework:
+    """Parse a rule file's bytes as read (UTF-8, a BOM allowed; the SHA-256 is of the bytes)."""
     body = data.removeprefix(codecs.BOM_UTF8)  # a BOM is no character of line 1
     try:
         text = body.decode("utf-8")
@@ -183,12 +195,35 @@ def _override_word(override: ast.Override) -> str:
     return words[type(override)]
 
 
+CONSTANT_KINDS: dict[str, Literal["number", "percent", "compare"]] = {
+    "DECIMAL": "number", "INT": "number", "PERCENT": "percent", "COMPARE": "compare"}
+
+
+def constants(text: str, file: str) -> list[ast.Constant]:
+    """Every number, percent and comparison operator of a rule file, in the order written,
+    each with its span and the grammar rules it stands in (dates, texts and comments are
+    none of these). Raises CompileError when the text does not parse."""
+    found: list[ast.Constant] = []
+    stack: list[tuple[lark.Tree[Token], tuple[str, ...]]] = [(parse_syntax(text, file).tree, ())]
+    while stack:  # no recursion, as in _check_tree
+        node, within = stack.pop()
+        within = (str(node.data), *within)
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                stack.append((child, within))
+            elif child.type in CONSTANT_KINDS:
+                line, column = child.line or 1, child.column or 1
+                found.append(ast.Constant(
+                    CONSTANT_KINDS[child.type], str(child), within,
+                    ast.Span(file, line, column, child.end_line or line,
+                             child.end_column or column + len(child))))
+    found.sort(key=lambda constant: (constant.span.line, constant.span.column))
+    return found
+
+
 def parse_item(text: str, file: str) -> ast.Item:
     """One item written in the rule language (a city plugin's new or replacing item)."""
-    try:
-        tree = _lark().parse(text, start="item")
-    except UnexpectedInput as error:
-        raise CompileError([_syntax_diagnostic(error, text, file)]) from None
+    tree = _parse_all(text, file, "item")
     _check_tree(tree, file)
     try:
         item = _AstBuilder(file).transform(tree)
@@ -275,6 +310,190 @@ def _readable(terminal: str) -> str:
     return f"'{terminal.lower()}'"
 
 
+def _parse_all(text: str, file: str, start: str) -> lark.Tree[Token]:
+    """The tree of `text`, or CompileError with every syntax error found: after an error the
+    parser drops the offending token and goes on, reporting at most one error a line (the
+    rest of a line after an error is mostly its consequence) and MAX_SYNTAX_ERRORS in all.
+    A block never closed is reported where it was opened (P105)."""
+    found: list[Diagnostic] = []
+    at_end: list[Diagnostic] = []  # errors at the end of the file: consequences of a P105
+
+    def record(error: UnexpectedInput) -> bool:
+        diagnostic = _syntax_diagnostic(error, text, file)
+        if isinstance(error, UnexpectedEOF) or (isinstance(error, UnexpectedToken)
+                                                 and error.token.type == "$END"):
+            at_end.append(diagnostic)
+            if not found or found[-1].span.line != diagnostic.span.line:
+                found.append(diagnostic)
+            return False
+        if not found or found[-1].span.line != diagnostic.span.line:
+            found.append(diagnostic)  # one a line: the rest of it is mostly consequences
+        if isinstance(error, UnexpectedToken):
+            _recover(error)
+        elif isinstance(error, UnexpectedCharacters):
+            _recover_characters(error, text)
+        return len(found) < MAX_SYNTAX_ERRORS
+
+    tree: lark.Tree[Token] | None = None
+    try:
+        tree = _lark().parse(text, start=start, on_error=record)
+    except UnexpectedInput as error:
+        if not found or found[-1] != _syntax_diagnostic(error, text, file):
+            record(error)
+    if not found and tree is not None:
+        return tree
+    unclosed = _unclosed_blocks(text, file)
+    if unclosed:
+        revealed = min(line for _, line in unclosed)
+        found = [d for d in found if d.span.line < revealed and d not in at_end] \
+            + [d for d, _ in unclosed]
+        found.sort(key=lambda d: (d.span.line, d.span.column))
+    raise CompileError(found[:MAX_SYNTAX_ERRORS])
+
+
+# What the parser may take to be missing after a syntax error, so that it goes on as if the
+# author had written it (and one mistake is one error, not one a line after it).
+_STAND_INS = {"STRING": '""', "COLON": ":", "DECIMAL": "0", "COMMA": ","}
+
+
+def _recover(error: UnexpectedToken) -> None:
+    """Make the parser go on after `error`: as if a missing label, ':', number or ',' were
+    there (before the unexpected token, or instead of it); else the token is dropped. A
+    keyword the lexer took for a name in the wrong context is taken as the keyword again."""
+    parser_state = error.interactive_parser
+    token = error.token
+    # what the lexer, in the context of the error, may have taken for something else: a
+    # word is tried as a keyword and as a name too
+    readings = [token]
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(token)):
+        readings += [Token(kind, str(token)) for kind in (str(token).upper(), "NAME")
+                     if kind != token.type]
+    trials: list[list[Token]] = [[reading] for reading in readings[1:]]
+    for terminal, text in _STAND_INS.items():
+        if terminal in error.expected:
+            stand_in = Token(terminal, text)
+            trials += [[stand_in, reading] for reading in readings] + [[stand_in]]
+    for tokens in trials:
+        trial = parser_state.copy()  # type: ignore[no-untyped-call]
+        try:
+            for each in tokens:
+                trial.feed_token(each)
+        except UnexpectedInput:
+            continue
+        for each in tokens:
+            parser_state.feed_token(each)
+        return
+
+
+_FULL_WIDTH_TERMINALS = {":": "COLON", ",": "COMMA", "(": "LPAR", ")": "RPAR", "[": "LSQB",
+                         "]": "RSQB"}
+
+
+def _recover_characters(error: UnexpectedCharacters, text: str) -> None:
+    """Go on after a character the lexer cannot take: a full-width quoted text is taken as a
+    quoted text, a full-width ':' ',' '(' ... as its ASCII character, and a run of unquoted
+    Chinese text as a quoted text (or skipped), so one mistake gives one error."""
+    parser_state = error.interactive_parser
+    lexer_state = parser_state.lexer_thread.state
+    if lexer_state is None:  # pragma: no cover - Lark always has one after a lexing error
+        return
+    line_counter = lexer_state.line_ctr
+    start = line_counter.char_pos
+    char = text[start] if start < len(text) else ""
+    end, token = start + 1, None
+    if char in "“”":
+        close = min((i for i in (text.find("”", start + 1), text.find('"', start + 1),
+                                 text.find("\n", start)) if i != -1), default=len(text))
+        end = close + 1 if close < len(text) and text[close] != "\n" else close
+        token = Token("STRING", '""')
+    elif char in FULL_WIDTH and FULL_WIDTH[char] in _FULL_WIDTH_TERMINALS:
+        token = Token(_FULL_WIDTH_TERMINALS[FULL_WIDTH[char]], FULL_WIDTH[char])
+    elif char and ord(char) > 127:
+        while end < len(text) and ord(text[end]) > 127 and text[end] not in FULL_WIDTH:
+            end += 1
+        token = Token("STRING", '""')
+    if token is not None:
+        trial = parser_state.copy()  # type: ignore[no-untyped-call]
+        try:
+            trial.feed_token(token)
+        except UnexpectedInput:
+            token = None
+        if token is not None:
+            parser_state.feed_token(token)
+    line_counter.feed(text[start:end])
+
+
+def _ascii_punctuation(line: str) -> str:
+    """The line with full-width punctuation outside quoted texts made ASCII (a full-width
+    quote opens or closes a quoted text, as the author meant it to)."""
+    out: list[str] = []
+    quoted = escaped = False
+    for char in line:
+        if quoted:
+            if char in "“”" or (char == '"' and not escaped):
+                quoted, char = False, '"'
+            escaped = char == "\\" and not escaped
+        else:
+            char = FULL_WIDTH.get(char, char)
+            quoted = char == '"'
+        out.append(char)
+    return "".join(out)
+
+
+def _code_of_line(line: str) -> str:
+    """A line without its quoted texts (kept as "") and its comment."""
+    without_strings = re.sub(r'"(?:[^"\\\n]|\\.)*"', lambda m: '"' + " " * (len(m[0]) - 2)
+                             + '"', line)  # the same length: columns stay
+    return without_strings.split("#", 1)[0]
+
+
+def _unclosed_blocks(text: str, file: str) -> list[tuple[Diagnostic, int]]:
+    """Blocks opened with '{' and never closed: each with the line that shows it (a keyword
+    of the same or an enclosing level while the block is open, or the end of the file)."""
+    open_blocks: list[tuple[int, int, int, str]] = []  # level, line, column, first word
+    unclosed: list[tuple[Diagnostic, int]] = []
+
+    def report(block: tuple[int, int, int, str], shown_at: int) -> None:
+        _, line, column, word = block
+        what = f"'{word}' block" if word else "block"
+        where = "the end of the file" if shown_at == 0 else f"line {shown_at}"
+        unclosed.append((Diagnostic(
+            "P105", f"this {what} opened with '{{' is never closed", ast.Span(
+                file, line, column, line, column + 1),
+            hint=f"add '}}' where the {word or 'block'} ends (before {where})"),
+            shown_at or line_count + 1))
+
+    lines = text.split("\n")
+    line_count = len(lines)
+    indents: dict[int, int] = {}  # line -> its indentation
+    for number, raw in enumerate(lines, start=1):
+        code = _code_of_line(raw)
+        indents[number] = len(code) - len(code.lstrip())
+        words = code.split()
+        first = words[0] if words else ""
+        level = _BLOCK_KEYWORDS.get(first)
+        if level is not None:
+            while open_blocks and open_blocks[-1][0] >= level:
+                report(open_blocks.pop(), number)
+        for column, char in enumerate(code, start=1):
+            if char == "{":
+                block_level = level if level is not None else 3
+                open_blocks.append((block_level, number, column, first if level is not None
+                                    else ""))
+                level = None  # a second '{' on the line is an inner block
+            elif char == "}" and open_blocks:
+                if first == "}" and column == indents[number] + 1:
+                    # a '}' alone on its line closes the block opened at its indentation:
+                    # blocks opened further in were never closed
+                    while (len(open_blocks) > 1
+                           and indents[open_blocks[-1][1]] > indents[number]):
+                        report(open_blocks.pop(), number)
+                open_blocks.pop()
+    for block in open_blocks:
+        report(block, 0)
+    return unclosed
+
+
 def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnostic:
     line = max(1, getattr(error, "line", 1) or 1)
     column = max(1, getattr(error, "column", 1) or 1)
@@ -283,6 +502,13 @@ def _syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnost
         position = error.pos_in_stream or 0
         char = text[position] if position < len(text) else ""
         message = f"unexpected character {char!r}"
+        if char in FULL_WIDTH:
+            ascii_char = FULL_WIDTH[char]
+            line_text = text.split("\n")[line - 1].rstrip("\r")
+            fixed = _ascii_punctuation(line_text).strip()
+            span = ast.Span(file, line, column, line, column + 1)
+            return Diagnostic("P104", f"full-width {char!r} outside a quoted text: use the ASCII "
+                              f"character {ascii_char!r}", span, hint=f"write: {fixed}")
         if char and ord(char) > 127:
             hint = 'Chinese text goes inside quotes ("..."); names use ASCII letters, digits and _'
         elif char == "'":
@@ -425,9 +651,9 @@ class _AstBuilder(Transformer[Token, Any]):
         return ast.Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _error(self, where: Meta | Token | ast.Span, message: str,
-               hint: str | None = None) -> CompileError:
+               hint: str | None = None, code: str = "P200") -> CompileError:
         span = where if isinstance(where, ast.Span) else self._span(where)
-        return CompileError([Diagnostic("P200", message, span, hint=hint)])
+        return CompileError([Diagnostic(code, message, span, hint=hint)])
 
     # -- top level
     def start(self, meta: Meta, header: Any, *declarations: object) -> Any:
@@ -504,7 +730,7 @@ class _AstBuilder(Transformer[Token, Any]):
     def _int(self, token: Token) -> int:
         """A whole number of months or grades; the grammar admits digits only."""
         if len(token) > 9:
-            raise self._error(token, f"{token} is too large a number here")
+            raise self._error(token, f"{token} is too large a number here", code="P202")
         return int(token)
 
     def fw_grade(self, meta: Meta, label: Token, floor: ast.Number, refund: Token,
@@ -595,7 +821,8 @@ class _AstBuilder(Transformer[Token, Any]):
         try:
             return dt.date.fromisoformat(str(token))
         except ValueError:
-            raise self._error(token, f"{token} is not a calendar date") from None
+            raise self._error(token, f"{token} is not a calendar date",
+                              code="P201") from None
 
     def applies_to(self, meta: Meta, text: Token) -> tuple[str, object, Meta]:
         return "applies_to", _unquote(text), meta

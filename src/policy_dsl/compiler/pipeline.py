@@ -1,8 +1,11 @@
-"""The thin pipeline joining the stages: parse -> check -> codegen -> files in generated/.
+"""The thin pipeline joining the stages: parse -> check -> plugins -> lint -> codegen -> files
+in generated/.
 
-Each stage is a function from its input to its output; `compile_file` runs them for one rule
-file, `build` for every rule file under `regions/`, and writes packs and the index only when
-their content changed, all at once (see write_files).
+Each stage is a function from its input to its output. `compile_texts` runs them, once, from
+rule files (and plugins) to checked standards and generated packs; `build` (every rule file
+under `regions/`), `standard_for` (one pack, for render and diff), `standard_from_file` (one
+rule file anywhere) and mutation's in-memory builds are thin uses of it. `write_files` writes
+packs and the index only when their content changed, all at once.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,67 +61,77 @@ class Source:
     diagnostics: list[Diagnostic]
 
 
-def read_source(path: Path, root: Path) -> Source:
+def display_path(path: Path, root: Path) -> str:
+    """A rule file's path as spans and messages show it: from root when it is under it."""
     resolved = path.resolve()
-    display = resolved.relative_to(root.resolve()).as_posix() \
+    return resolved.relative_to(root.resolve()).as_posix() \
         if resolved.is_relative_to(root.resolve()) else str(path)
+
+
+def unreadable(display: str, error: OSError) -> Diagnostic:
+    return Diagnostic("P000", f"cannot read the file ({error.strerror or error})",
+                      Span(display, 1, 1, 1, 1))
+
+
+def source_of(display: str, data: str | bytes) -> Source:
+    """One rule file parsed: `data` is its bytes as read (SHA-256 of the bytes) or its text."""
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
     try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError as error:
-        return Source(display, "", None, [Diagnostic(
-            "P000", f"cannot read the file ({error.strerror or error})",
-            Span(display, 1, 1, 1, 1))])
-    try:
-        return Source(display, text, parser.parse_file(path, display), [])
+        tree = parser.parse_bytes(data, display) if isinstance(data, bytes) \
+            else parser.parse_text(data, display)
+        return Source(display, text, tree, [])
     except CompileError as error:
         return Source(display, text, None, list(error.diagnostics))
     except Exception as error:  # the last resort: one bad file never takes the build down
         return Source(display, text, None, [internal_fault(display, "parsing", error)])
 
 
+def rule_texts(root: Path, regions_dir: Path | None = None
+               ) -> tuple[dict[str, bytes], list[tuple[Diagnostic, str]]]:
+    """Every rule file under regions/, as read (display path -> bytes), and a P000 for each
+    that cannot be read."""
+    texts: dict[str, bytes] = {}
+    problems: list[tuple[Diagnostic, str]] = []
+    for path in rule_files(regions_dir or root / "regions"):
+        display = display_path(path, root)
+        try:
+            texts[display] = path.read_bytes()
+        except OSError as error:
+            problems.append((unreadable(display, error), ""))
+    return texts, problems
+
+
 def compile_standard(standard: ast.Standard, text: str,
                      frameworks: Mapping[str, ast.Framework],
-                     plugin_sources: Sequence[plugins.PluginSource] = (),
-                     ) -> tuple[codegen.GeneratedPack | None, list[Diagnostic]]:
-    """Check one standard and generate its pack (None when there are errors)."""
+                     plugin_sources: Sequence[plugins.PluginSource] = (), lint: bool = True,
+                     ) -> tuple[CheckedStandard | None, codegen.GeneratedPack | None,
+                                list[Diagnostic]]:
+    """Check one standard, lint it and generate its pack: the checked standard (None when
+    the checker finds errors), the pack (None after any error) and the findings."""
     try:
         checked = checker.check(standard, frameworks)
     except Exception as error:  # the last resort: one bad file never takes the build down
-        return None, [internal_fault(standard.path, "checking", error)]
+        return None, None, [internal_fault(standard.path, "checking", error)]
     if not checked.ok:
-        return None, checked.diagnostics
+        return None, None, checked.diagnostics
     framework = frameworks.get(standard.header.framework or "")
-    extra = [(p.path, p.sha256) for p in plugin_sources]
-    try:
-        found = checked.diagnostics + lints.lint(standard, checked, text)
-    except Exception as error:  # a lint is advice: its fault is a warning, the pack is built
-        found = [*checked.diagnostics, dataclasses.replace(
-            internal_fault(standard.path, "linting", error), severity="warning")]
+    result = CheckedStandard(standard, checked, framework, tuple(plugin_sources))
+    found = list(checked.diagnostics)
+    if lint:
+        try:
+            found += lints.lint(standard, checked, text)
+        except Exception as error:  # a lint is advice: its fault is a warning, the pack is built
+            found.append(dataclasses.replace(
+                internal_fault(standard.path, "linting", error), severity="warning"))
     if any(d.severity == "error" for d in found):
-        return None, found
+        return result, None, found
     try:
-        pack = codegen.generate(standard, checked, text, framework, extra)
+        pack = codegen.generate(standard, checked, text, framework,
+                                [(p.path, p.sha256) for p in plugin_sources])
     except Exception as error:
-        return None, [*found, internal_fault(standard.path, "generating the pack of", error)]
-    return pack, found
-
-
-def read_sources(root: Path, regions_dir: Path | None = None
-                 ) -> tuple[list[Source], dict[str, ast.Framework], list[tuple[Diagnostic, str]]]:
-    """Every rule file under regions/, parsed; the frameworks among them, checked."""
-    sources = [read_source(path, root) for path in rule_files(regions_dir or root / "regions")]
-    frameworks: dict[str, ast.Framework] = {}
-    diagnostics: list[tuple[Diagnostic, str]] = resolve_bases(sources)
-    for source in sources:
-        diagnostics.extend((d, source.text) for d in source.diagnostics)
-        if isinstance(source.tree, ast.Framework):
-            try:
-                found = checker.check_framework(source.tree)
-            except Exception as error:  # the last resort, as for standards
-                found = [internal_fault(source.path, "checking", error)]
-            diagnostics.extend((d, source.text) for d in found)
-            frameworks[source.tree.name] = source.tree
-    return sources, frameworks, diagnostics
+        return result, None, [*found, internal_fault(standard.path, "generating the pack of",
+                                                     error)]
+    return result, pack, found
 
 
 def resolve_bases(sources: Sequence[Source]) -> list[tuple[Diagnostic, str]]:
@@ -148,35 +162,163 @@ def base_standards(sources: Sequence[Source]) -> dict[str, Source]:
             if isinstance(source.tree, ast.Standard)}
 
 
+# ---------------------------------------------------------------- the one compiler run
+
+
+@dataclass
+class Compiled:
+    """What compile_texts makes of rule files and plugins."""
+
+    sources: list[Source]
+    frameworks: dict[str, ast.Framework] = field(default_factory=dict)
+    packs: list[codegen.GeneratedPack] = field(default_factory=list)  # in build order
+    standards: dict[str, CheckedStandard] = field(default_factory=dict)  # by pack name
+    # by pack name, each compiled standard's findings: its framework file's, then its own
+    findings: dict[str, list[tuple[Diagnostic, str]]] = field(default_factory=dict)
+    diagnostics: list[tuple[Diagnostic, str]] = field(default_factory=list)  # all, in order
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d, _ in self.diagnostics if d.severity == "error"]
+
+
+def compile_texts(texts: Mapping[str, str | bytes],
+                  manager: pluggy.PluginManager | None = None, *,
+                  only: Collection[str] | None = None, lint: bool = True) -> Compiled:
+    """The compiler, from rule files to checked standards and generated packs; build, check,
+    diff, render and mutation are thin uses of it.
+
+    `texts`: display path -> a rule file's bytes as read, or its text. Every file is parsed,
+    the frameworks checked, and each standard checked, linted (unless `lint` is False) and
+    generated; with a plugin manager, each city standard its plugins declare too, over its
+    base. `only`: the pack names or rule-file paths to compile (the other files still give
+    their frameworks and bases); without it, everything, and then the effective periods of
+    all versions are compared too (L409), as a build does."""
+    sources = [source_of(path, data) for path, data in texts.items()]
+    compiled = Compiled(sources)
+    compiled.diagnostics.extend(resolve_bases(sources))  # `based on`: the inherit stage
+    for source in sources:
+        compiled.diagnostics.extend((d, source.text) for d in source.diagnostics)
+        if isinstance(source.tree, ast.Framework):
+            try:
+                found = checker.check_framework(source.tree)
+            except Exception as error:  # the last resort, as for standards
+                found = [internal_fault(source.path, "checking", error)]
+            compiled.diagnostics.extend((d, source.text) for d in found)
+            compiled.frameworks[source.tree.name] = source.tree
+    read_findings = list(compiled.diagnostics)
+
+    def wanted(name: str, path: str) -> bool:
+        return only is None or name in only or path in only
+
+    def add(name: str, checked: CheckedStandard | None, pack: codegen.GeneratedPack | None,
+            standard: ast.Standard, found: list[tuple[Diagnostic, str]]) -> None:
+        framework = compiled.frameworks.get(standard.header.framework or "")
+        compiled.findings[name] = [(d, t) for d, t in read_findings if framework
+                                   and d.span.file == framework.path] + found
+        if checked is not None:
+            compiled.standards[name] = checked
+        if pack is not None:
+            compiled.packs.append(pack)
+
+    bases = base_standards(sources)
+    periods: list[tuple[ast.Standard, Span]] = []
+    texts_by_file = {source.path: source.text for source in bases.values()}
+    for source in sources:
+        if not isinstance(source.tree, ast.Standard) \
+                or not wanted(codegen.pack_name(source.tree), source.path):
+            continue
+        periods.append((source.tree, lints.effective_span(source.tree, source.text)))
+        checked, pack, diagnostics = compile_standard(source.tree, source.text,
+                                                      compiled.frameworks, lint=lint)
+        texts_used = texts_of(source.tree, source.text)
+        own = [(d, texts_used.get(d.span.file, source.text)) for d in diagnostics]
+        compiled.diagnostics.extend(own)
+        add(codegen.pack_name(source.tree), checked, pack, source.tree, own)
+    if manager is not None:
+        city_plugins = plugins.CityPlugins(manager)
+        findings = plugins.Findings()
+        for city in city_standards(city_plugins, bases, findings):
+            if not (wanted(city.name, city.span.file) or wanted(city.name, city.base.path)):
+                continue
+            periods.append((city.standard, city.span))
+            texts_by_file[city.span.file] = city_plugins.source(city.plugin).text
+            checked, pack, diagnostics = compile_standard(
+                city.standard, city.base.text, compiled.frameworks,
+                [city_plugins.source(p) for p in city.used], lint=lint)
+            located = located_in_city(city, city_plugins, diagnostics)
+            findings.diagnostics.extend(located)
+            add(city.name, checked, pack, city.standard, located)
+        compiled.diagnostics.extend(findings.diagnostics)
+    if only is None:
+        compiled.diagnostics.extend((d, texts_by_file.get(d.span.file, "")) for d
+                                    in lints.overlapping_periods(lints.periods_of(periods)))
+    return compiled
+
+
 def build(root: Path, regions_dir: Path | None = None,
           manager: pluggy.PluginManager | None = None) -> BuildResult:
     """Compile every rule file under regions/, and every city standard the plugins (from
     plugins/ and installed packages, or `manager`) declare, into generated/'s files."""
-    result = BuildResult()
-    sources, frameworks, diagnostics = read_sources(root, regions_dir)
-    result.diagnostics.extend(diagnostics)
-    bases = base_standards(sources)
-    periods = []
-    for source in sources:
-        if isinstance(source.tree, ast.Standard):
-            periods.append((source.tree, lints.effective_span(source.tree, source.text)))
-            pack, found = compile_standard(source.tree, source.text, frameworks)
-            texts = texts_of(source.tree, source.text)
-            result.diagnostics.extend((d, texts.get(d.span.file, source.text)) for d in found)
-            if pack is not None:
-                result.packs.append(pack)
+    texts, unreadable_files = rule_texts(root, regions_dir)
+    not_loaded: list[tuple[Diagnostic, str]] = []
     try:
         manager = manager or plugins.plugin_manager([root / "plugins"], root)
     except CompileError as error:
-        result.diagnostics.extend((d, plugin_text(root, d.span.file))
-                                  for d in error.diagnostics)
-        return finish(result)
+        manager = None
+        not_loaded = [(d, plugin_text(root, d.span.file)) for d in error.diagnostics]
     except Exception as error:  # the last resort, e.g. broken package metadata
-        result.diagnostics.append((internal_fault("plugins", "loading the plugins in", error),
-                                   ""))
-        return finish(result)
-    build_cities(plugins.CityPlugins(manager), bases, frameworks, result, periods)
-    return finish(result)
+        manager = None
+        not_loaded = [(internal_fault("plugins", "loading the plugins in", error), "")]
+    compiled = compile_texts(texts, manager)
+    return finish(BuildResult(compiled.packs,
+                              unreadable_files + compiled.diagnostics + not_loaded))
+
+
+def check(root: Path, paths: Sequence[Path] = (),
+          manager: pluggy.PluginManager | None = None) -> BuildResult:
+    """Every finding about the rule files `paths` (files or directories; none: every rule file
+    under regions/ and every plugin), without writing anything. The rule files under regions/
+    give the frameworks and bases the checked files name (they are read, not reported on); the
+    city plugins over the checked standards are checked too."""
+    if not paths:
+        return build(root, manager=manager)
+    texts, _ = rule_texts(root)
+    problems: list[tuple[Diagnostic, str]] = []
+    chosen: set[str] = set()
+    for file in sorted({file for path in paths for file in (
+            rule_files_under(path) if path.is_dir() else [path])}):
+        display = display_path(file, root)
+        chosen.add(display)
+        try:
+            texts[display] = file.read_bytes()
+        except OSError as error:
+            texts.pop(display, None)
+            problems.append((unreadable(display, error), ""))
+    not_loaded: list[tuple[Diagnostic, str]] = []
+    try:
+        manager = manager or plugins.plugin_manager([root / "plugins"], root)
+    except CompileError as error:
+        manager = None
+        not_loaded = [(d, plugin_text(root, d.span.file)) for d in error.diagnostics]
+    except Exception as error:  # the last resort, e.g. broken package metadata
+        manager = None
+        not_loaded = [(internal_fault("plugins", "loading the plugins in", error), "")]
+    compiled = compile_texts(texts, manager, only=chosen)
+    reported = [(d, text) for d, text in compiled.diagnostics
+                if d.span.file in chosen or _from_plugin(d, set(compiled.findings))]
+    return finish(BuildResult(compiled.packs, problems + reported + not_loaded))
+
+
+def _from_plugin(diagnostic: Diagnostic, packs: set[str]) -> bool:
+    """A finding about a city pack compiled with the checked files (named in its message)."""
+    match = CITY_PREFIX.match(diagnostic.message)
+    return match is not None and match["pack"] in packs
+
+
+def rule_files_under(directory: Path) -> list[Path]:
+    """The rule files in a directory and below it."""
+    return sorted(p for p in directory.rglob(f"*{RULE_FILE_SUFFIX}") if p.is_file())
 
 
 def plugin_text(root: Path, display: str) -> str:
@@ -200,11 +342,15 @@ class City:
 
 
 def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
-                   findings: plugins.Findings) -> Iterator[City]:
-    """Each city standard the plugins declare, over its base (errors go to `findings`)."""
+                   findings: plugins.Findings, only_these_bases: bool = False
+                   ) -> Iterator[City]:
+    """Each city standard the plugins declare, over its base (errors go to `findings`).
+    With `only_these_bases` (checking some files only), cities over other bases are left out."""
     declared: dict[str, str] = {}  # city pack -> the plugin declaring it
     for plugin, city, span in city_plugins.city_standards(findings):
         base = bases.get(city.base)
+        if only_these_bases and base is None:
+            continue
         if base is None or not isinstance(base.tree, ast.Standard):
             findings.error("X305", f"plugin {plugin}: city standard {city.name} names base "
                            f"pack {city.base!r}, which no rule file builds", span,
@@ -224,7 +370,7 @@ def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source
         name = codegen.pack_name(standard)
         if name in bases or name in declared:
             other = bases[name].path if name in bases else f"plugin {declared[name]}"
-            findings.error("X305", f"plugin {plugin}: city standard {city.name} would build "
+            findings.error("X310", f"plugin {plugin}: city standard {city.name} would build "
                            f"pack {name}, which {other} builds already", span,
                            city_plugins.source(plugin).text,
                            hint="give the city standard a name of its own, e.g. the "
@@ -235,25 +381,30 @@ def city_standards(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source
         yield City(name, standard, base, plugin, used, span)
 
 
-def build_cities(city_plugins: plugins.CityPlugins, bases: Mapping[str, Source],
-                 frameworks: Mapping[str, ast.Framework], result: BuildResult,
-                 periods: Sequence[tuple[ast.Standard, Span]] = ()) -> None:
-    """Each city standard a plugin declares: its base, overridden, checked, generated; then
-    the effective periods of every standard's versions, for overlaps (L409)."""
-    findings = plugins.Findings()
-    periods = list(periods)
-    texts = {source.path: source.text for source in bases.values()}
-    for city in city_standards(city_plugins, bases, findings):
-        periods.append((city.standard, city.span))
-        texts[city.span.file] = city_plugins.source(city.plugin).text
-        pack, diagnostics = compile_standard(city.standard, city.base.text, frameworks,
-                                             [city_plugins.source(p) for p in city.used])
-        findings.diagnostics.extend(located_in_city(city, city_plugins, diagnostics))
-        if pack is not None:
-            result.packs.append(pack)
-    result.diagnostics.extend(findings.diagnostics)
-    result.diagnostics.extend((d, texts.get(d.span.file, "")) for d
-                              in lints.overlapping_periods(lints.periods_of(periods)))
+CITY_PREFIX = re.compile(r"^\[(?P<pack>[^,\]]+), from plugins [^\]]*\] ")
+
+
+def grouped_warnings(diagnostics: Sequence[tuple[Diagnostic, str]]
+                     ) -> list[tuple[Diagnostic, str, list[str]]]:
+    """The findings, with a warning repeated for several city packs (one plugin's, found again
+    for each pack built with it) shown once: each with the packs it concerns, by name where
+    the warning names its pack ("" where not), empty when it concerns no pack in particular."""
+    shown: list[tuple[Diagnostic, str, list[str]]] = []
+    by_key: dict[tuple[str, Span, str], list[str]] = {}
+    for diagnostic, text in diagnostics:
+        if diagnostic.severity != "warning":
+            shown.append((diagnostic, text, []))
+            continue
+        match = CITY_PREFIX.match(diagnostic.message)
+        message = diagnostic.message[match.end():] if match else diagnostic.message
+        pack = match["pack"] if match else ""
+        key = (diagnostic.code, diagnostic.span, message)
+        if key in by_key:
+            by_key[key].append(pack)
+            continue
+        by_key[key] = [pack]
+        shown.append((dataclasses.replace(diagnostic, message=message), text, by_key[key]))
+    return [(d, t, packs if len(packs) > 1 or any(packs) else []) for d, t, packs in shown]
 
 
 def located_in_city(city: City, city_plugins: plugins.CityPlugins,
@@ -295,42 +446,32 @@ def standard_for(root: Path, pack_name: str, manager: pluggy.PluginManager | Non
     """The checked standard of one pack (None after errors, with the findings), from the rule
     files under regions/ and, for a city pack, the plugins, exactly as `build` makes it.
     Raises UnknownPack when nothing builds that pack."""
-    sources, frameworks, read_findings = read_sources(root)
-    read_errors = [(d, text) for d, text in read_findings if d.severity == "error"]
-    bases = base_standards(sources)
-    base = bases.get(pack_name)
-    used: tuple[plugins.PluginSource, ...] = ()
-    if base is not None and isinstance(base.tree, ast.Standard):
-        standard, text, city = base.tree, base.text, None
-    else:
+    texts, unreadable_files = rule_texts(root)
+    compiled = compile_texts(texts, only={pack_name})
+    if pack_name not in compiled.findings:  # not a rule file's: a city plugin's?
+        read_errors = unreadable_files + [(d, t) for d, t in compiled.diagnostics
+                                          if d.severity == "error"]
         try:
-            city_plugins = plugins.CityPlugins(
-                manager or plugins.plugin_manager([root / "plugins"], root))
+            manager = manager or plugins.plugin_manager([root / "plugins"], root)
         except CompileError as error:
             return None, read_errors + [(d, "") for d in error.diagnostics]
-        findings = plugins.Findings()
-        city = next((c for c in city_standards(city_plugins, bases, findings)
-                     if c.name == pack_name), None)
-        if city is None:
-            errors = read_errors + [(d, t) for d, t in findings.diagnostics
-                                    if d.severity == "error"]
+        compiled = compile_texts(texts, manager, only={pack_name})
+        if pack_name not in compiled.findings:
+            errors = unreadable_files + [(d, t) for d, t in compiled.diagnostics
+                                         if d.severity == "error"]
             if errors:
                 return None, errors  # the pack may be in a file that does not build
             raise UnknownPack(f"no rule file or city plugin under {root} builds {pack_name}")
-        standard, text = city.standard, city.base.text
-        used = tuple(city_plugins.source(p) for p in city.used)
-    framework = frameworks.get(standard.header.framework or "")
-    try:
-        checked = checker.check(standard, frameworks)
-    except Exception as error:  # the last resort, as in build
-        return None, [(internal_fault(standard.path, "checking", error), "")]
-    texts = texts_of(standard, text)
-    found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
-             + ([(d, texts.get(d.span.file, text)) for d in checked.diagnostics] if city is None
-                else located_in_city(city, city_plugins, checked.diagnostics)))
-    if any(d.severity == "error" for d, _ in found):
+    return _checked(compiled, pack_name)
+
+
+def _checked(compiled: Compiled, pack_name: str
+             ) -> tuple[CheckedStandard | None, list[tuple[Diagnostic, str]]]:
+    found = compiled.findings[pack_name]
+    standard = compiled.standards.get(pack_name)
+    if standard is None or any(d.severity == "error" for d, _ in found):
         return None, found
-    return CheckedStandard(standard, checked, framework, used), found
+    return standard, found
 
 
 def finish(result: BuildResult) -> BuildResult:
@@ -544,7 +685,7 @@ def differences(files: Mapping[str, str], out_dir: Path) -> list[str]:
     return diffs
 
 
-# ---------------------------------------------------------------- in memory (diff, mutation)
+# ---------------------------------------------------------------- one rule file anywhere (diff)
 
 
 def standard_from_file(root: Path, path: Path
@@ -552,30 +693,38 @@ def standard_from_file(root: Path, path: Path
     """The checked standard of one rule file anywhere (None after errors, with the findings),
     under the frameworks of the rule files under root's regions/ (a framework file beside it
     takes precedence). Raises UnknownPack when the file is a framework, not a standard."""
-    source = read_source(path, root)
-    if source.tree is None:
-        return None, [(d, source.text) for d in source.diagnostics]
+    display = display_path(path, root)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return None, [(unreadable(display, error), "")]
+    texts: dict[str, str | bytes] = dict(rule_texts(root)[0])
+    for sibling in sorted(path.parent.glob(f"*{RULE_FILE_SUFFIX}")):
+        beside = display_path(sibling, root)
+        with contextlib.suppress(OSError):  # an unreadable sibling gives no framework
+            sibling_data = sibling.read_bytes()
+            if isinstance(source_of(beside, sibling_data).tree, ast.Framework):
+                texts.setdefault(beside, sibling_data)  # a framework beside it counts too
+    texts[display] = data
+    compiled = compile_texts(texts, only={display})
+    source = next(s for s in compiled.sources if s.path == display)
+    if source.tree is None:  # it does not parse, or its `based on` fails
+        return None, [(d, source.text) for d in source.diagnostics] or [
+            (d, t) for d, t in compiled.diagnostics if d.severity == "error"]
     if not isinstance(source.tree, ast.Standard):
         raise UnknownPack(f"{source.path} is a framework file; name a standard's rule file")
-    regions, frameworks, read_findings = read_sources(root)
-    if source.tree.based_on is not None:  # its base is a standard under regions/
-        others = [s for s in regions if s.path != source.path]
-        problems = resolve_bases([*others, source])
-        if source.tree is None:
-            return None, problems
-    for sibling in sorted(path.parent.glob(f"*{RULE_FILE_SUFFIX}")):
-        beside = read_source(sibling, root)
-        if isinstance(beside.tree, ast.Framework):
-            frameworks[beside.tree.name] = beside.tree
-            read_findings.extend((d, beside.text) for d in checker.check_framework(beside.tree))
-    framework = frameworks.get(source.tree.header.framework or "")
-    checked = checker.check(source.tree, frameworks)
-    texts = texts_of(source.tree, source.text)
-    found = ([(d, t) for d, t in read_findings if framework and d.span.file == framework.path]
-             + [(d, texts.get(d.span.file, source.text)) for d in checked.diagnostics])
-    if any(d.severity == "error" for d, _ in found):
-        return None, found
-    return CheckedStandard(source.tree, checked, framework, ()), found
+    return _checked(compiled, codegen.pack_name(source.tree))
+
+
+def packs_in_memory(texts: Mapping[str, str], label: str, lint: bool = True
+                    ) -> dict[str, Pack]:
+    """Rule files given as text (display path -> text: a region's standards and frameworks)
+    compiled into packs in memory, by pack name (mutation, tests); raises CompileError with
+    every error."""
+    compiled = compile_texts(texts, lint=lint)
+    if compiled.errors:
+        raise CompileError(compiled.errors)
+    return {pack.name: compile_pack(pack.source, label) for pack in compiled.packs}
 
 
 def pack_in_memory(standard: CheckedStandard, source_text: str, label: str) -> Pack:
@@ -584,31 +733,3 @@ def pack_in_memory(standard: CheckedStandard, source_text: str, label: str) -> P
                                  standard.framework,
                                  [(p.path, p.sha256) for p in standard.plugins])
     return compile_pack(generated.source, label)
-
-
-def compile_texts(texts: Mapping[str, str], label: str) -> dict[str, Pack]:
-    """Rule files given as text (display path -> text: a region's standards and frameworks)
-    compiled into packs in memory, by pack name; raises CompileError at the first file with
-    errors."""
-    parsed = [parser.parse_text(text, path) for path, text in texts.items()]
-    resolved, problems = inherit.resolve(
-        [t for t in parsed if isinstance(t, ast.Standard)], texts)
-    if problems:
-        raise CompileError(problems)
-    trees = [resolved[t.path] if isinstance(t, ast.Standard) else t for t in parsed]
-    frameworks = {t.name: t for t in trees if isinstance(t, ast.Framework)}
-    for framework in frameworks.values():
-        problems = [d for d in checker.check_framework(framework) if d.severity == "error"]
-        if problems:
-            raise CompileError(problems)
-    packs: dict[str, Pack] = {}
-    for tree in trees:
-        if not isinstance(tree, ast.Standard):
-            continue
-        checked = checker.check(tree, frameworks)
-        if not checked.ok:
-            raise CompileError(checked.diagnostics)
-        packs[codegen.pack_name(tree)] = pack_in_memory(
-            CheckedStandard(tree, checked, frameworks.get(tree.header.framework or ""), ()),
-            texts[tree.path], label)
-    return packs

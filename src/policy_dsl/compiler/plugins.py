@@ -518,7 +518,7 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
     if not re.fullmatch(r"[a-z][a-z0-9_]*", str(city.name)) or not isinstance(
             city.version, int) or isinstance(city.version, bool) or not isinstance(
             city.effective_from, dt.date) or not isinstance(city.effective_to, dt.date | None):
-        findings.error("X305", f"plugin {plugin_of_city}: a city standard's name is lower-case "
+        findings.error("X311", f"plugin {plugin_of_city}: a city standard's name is lower-case "
                        f"ASCII (letters, digits, _), its version a year and its period dates; "
                        f"got {city.name!r}, {city.version!r}, {city.effective_from!r}",
                        city_span or ast.Span(plugin_of_city, 1, 1, 1, 1),
@@ -551,17 +551,17 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
             if item is None:
                 continue
             if table.get(item.number) is not None:
-                findings.error("X305", f"{where}: item {item.number} exists already in "
+                findings.error("X313", f"{where}: item {item.number} exists already in "
                                f"{base.header.name}", span, text,
                                hint="replace it with ReplaceItem, or give a new number")
             elif override.category not in table.items:
-                findings.error("X305", f"{where}: no category {override.category!r}", span,
+                findings.error("X312", f"{where}: no category {override.category!r}", span,
                                text, hint="categories: " + ", ".join(categories))
             else:
                 table.add(override.category, item)
             continue
         if table.get(override.number) is None:
-            findings.error("X305", f"{where}: no item {override.number} in "
+            findings.error("X312", f"{where}: no item {override.number} in "
                            f"{base.header.name} (an override names an existing item)", span,
                            text, hint="items: " + ", ".join(str(n) for n in table.numbers))
             continue
@@ -570,7 +570,7 @@ def apply_overrides(base: ast.Standard, city: hookspecs.CityStandard, plugin_of_
         elif isinstance(override, hookspecs.ReplaceItem):
             new = _parse(override.text, plugin, "policyc_replace_items", findings, text, span)
             if new is not None and new.number != override.number:
-                findings.error("X305", f"{where}: the replacing item is numbered {new.number},"
+                findings.error("X314", f"{where}: the replacing item is numbered {new.number},"
                                f" not {override.number}", span, text)
             elif new is not None:
                 table.put(new)

@@ -10,13 +10,13 @@ hold and some case scored its item without it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..runtime import FrameworkRules, RuleInfo, load_pack
+from ..runtime.packs import ManifestEntry, read_index
 from .cases import CaseResult
-from .runtime import FrameworkRules, RuleInfo, load_pack
-from .runtime.packs import read_index
 
 APPLIES = "takes effect"
 NOT = "does not take effect"
@@ -126,19 +126,30 @@ def _framework_reached(result: CaseResult, rules: FrameworkRules) -> set[str]:
 
 
 def without_cases(results: Sequence[CaseResult], packs_dir: Path | None,
-                  targets: Sequence[str] = ()) -> list[str]:
+                  targets: Sequence[str] = ()) -> dict[str, str]:
     """The packs (of the targeted regions or packs; all when none are given) that no case
-    of the run scores: a standard without any regression case."""
+    of the run scores, a standard without any regression case, each with where its cases
+    would go: the region's tests/, or for a city pack its plugin's case file."""
     tested = {result.case.pack for result in results}
     chosen = [entry for entry in read_index(packs_dir)
               if not targets or any(t in {entry.region, entry.name}
                                     or entry.name.startswith(f"{t}/") for t in targets)]
-    return sorted(entry.name for entry in chosen if entry.name not in tested)
+    return {entry.name: _case_file_place(entry) for entry in sorted(chosen, key=lambda e: e.name)
+            if entry.name not in tested}
 
 
-def report(coverages: Sequence[PackCoverage], untested: Sequence[str] = ()) -> str:
+def _case_file_place(entry: ManifestEntry) -> str:
+    plugin = next((s.path for s in entry.sources if s.role == "plugin"), None)
+    if plugin is not None:
+        return f"plugins/{Path(plugin).stem}.cases.yaml"
+    return f"regions/{entry.region}/tests/"
+
+
+def report(coverages: Sequence[PackCoverage], untested: Mapping[str, str] | None = None
+           ) -> str:
     lines = ["rule coverage:"]
-    lines += [f"  {name}: no regression case at all" for name in untested]
+    lines += [f"  {name}: no regression case at all (add one in {place} with `pack: {name}`)"
+              for name, place in (untested or {}).items()]
     for coverage in coverages:
         lines.append(f"  {coverage.pack}: {coverage.reached} of {coverage.branches} "
                      f"outcomes reached ({coverage.percent:.1f}%)")

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .runtime import (
+from ..runtime import (
     FRAMEWORK_INPUTS,
     InputRecord,
     Outcome,
@@ -131,6 +131,11 @@ def find_case_files(root: Path, targets: Sequence[str] = ()) -> list[Path]:
         if any(t in {region, pack} or (pack or "").startswith(f"{t}/") for t in targets):
             chosen.append(path)
     return chosen
+
+
+def peek_pack(path: Path) -> str | None:
+    """The pack a case file names, without checking the rest (None when unreadable)."""
+    return _peek_pack(path)
 
 
 def _peek_pack(path: Path) -> str | None:

@@ -1,0 +1,727 @@
+"""The registry of diagnostic codes: one code, one check (as ruff's `codes.rs`).
+
+Every finding the compiler reports carries one of these codes. Each entry says how severe the
+finding is, what it means in one line (in English and Chinese: the shipped rule files' authors
+read Chinese), and shows a wrong and a right example. `policyc explain-code CODE` prints an
+entry; `docs/diagnostics.md` is generated from this module (`policyc explain-code --all
+--markdown > docs/diagnostics.md`), and a test keeps it current.
+
+Rule-file examples are edits of a small base file (BASE_STANDARD or BASE_FRAMEWORK): `right`
+is text of the base, and `wrong` replaces it. A test checks every such example: the wrong
+edit gives exactly its code, the right one gives none. Plugin examples (Python) are shown
+only; their codes are raised by the plugin tests.
+
+Code families: P parse (the text is not a rule file), C check (the rule file says something
+impossible or inconsistent), X/W plugins (errors / warnings about city plugins), L lints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+Lang = Literal["zh", "en"]
+Base = Literal["standard", "framework", "under-framework", "plugin", "file"]
+
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: Severity
+    summary: str  # one line, English
+    summary_zh: str  # one line, Chinese
+    wrong: str = ""
+    right: str = ""
+    base: Base = "standard"
+    note: str = ""  # more about the check (English), shown by explain-code
+
+    def title(self, lang: Lang) -> str:
+        return self.summary_zh if lang == "zh" else self.summary
+
+    @property
+    def family(self) -> str:
+        return FAMILIES[self.code[0]]
+
+
+FAMILIES = {
+    "P": "parse: the text is not a rule file",
+    "C": "check: the rule file says something impossible or inconsistent",
+    "X": "plugins: a city plugin cannot be used",
+    "W": "plugins and frameworks: warnings",
+    "L": "lints: what builds but is very likely a mistake",
+    "K": "case files: a regression case file does not fit its pack",
+    "B": "based on: a derived standard's changes do not fit its base",
+}
+
+
+# A small standard that checks clean; examples edit one piece of it.
+BASE_STANDARD = """\
+standard demo {
+  region example "示例市"
+  title "示例标准（示例，非真实政策）"
+  version 2024
+  effective 2024-01-01 to open
+  applies to "示例机构"
+  total 10
+  rescale to 100
+}
+enum grade_level "级别" { high "高" low "低" }
+record complaint "投诉" {
+  deduction "扣分": number in 0..10
+}
+fact level "级别": grade_level
+fact rate "比率": percent in 0..100
+fact incidents "次数": count
+fact flagged "标记": bool
+fact complaints "投诉": list of complaint
+fact extra "附加分": number in 0..5 optional
+let drug_share "占比" = rate
+cohort peer_rate "同级均值" = mean rate by level at least 3
+category "一、示例" 10 {
+  item 1 "示例项目" 5 {
+    basis "示例依据"
+    part "比率" 2 {
+      award tiers drug_share { >= 90%: 2, >= 80%: 1, else: 0 } "比率分档"
+    }
+    award 3 "基础分"
+    deduct 1 per incidents cap 3 "每次扣1分"
+    zero when flagged and level is high "标记即不得分"
+  }
+  item 2 "第二项" 5 {
+    basis "示例依据"
+    award lookup level { high: 4, low: 3 } "按级别"
+    award extra when given extra cap 1 "附加分"
+    deduct for each c in complaints: c.deduction cap 5 "投诉扣分"
+    deduct 0.5 per 1% of rate below peer_rate steps floor cap 2 "低于同级均值"
+  }
+}
+"""
+
+# A small framework that checks clean.
+BASE_FRAMEWORK = """\
+framework demo_fw {
+  region example "示例省"
+  title "示例框架（示例）"
+  effective 2026-01-01 to open
+  deductions total 10 "扣分项总分10分"
+  bonus limit 1 advisory "加分项原则上不超过1分"
+  composite own 70% subordinates 30% "自身70%，下属30%"
+  grade "好" from 8 refund 100% renewal direct "8分以上"
+  grade "中" from 6 refund 100% minus 2% per point below 8 renewal review "6分以上"
+  grade "差" from 0 refund 0% renewal none "6分以下"
+  downgrade national 2 provincial 1 "通报批评降档"
+  veto grade "差" "一票否决"
+  tenure 6 months "不满6个月的，纳入下一年度"
+  terminated refund 0% "解除协议"
+  exit with violations refund as "中" at 6 "按“中”最低比例返还"
+  exit without violations refund 100% "主动退出"
+}
+"""
+
+# BASE_STANDARD under BASE_FRAMEWORK.
+UNDER_FRAMEWORK = BASE_STANDARD.replace("  rescale to 100\n", "  framework demo_fw\n")
+
+
+def base_text(base: Base) -> str:
+    return {"standard": BASE_STANDARD, "framework": BASE_FRAMEWORK,
+            "under-framework": UNDER_FRAMEWORK}.get(base, "")
+
+
+def _codes(*entries: Code) -> dict[str, Code]:
+    table: dict[str, Code] = {}
+    for entry in entries:
+        assert entry.code not in table, entry.code
+        table[entry.code] = entry
+    return table
+
+
+CODES: dict[str, Code] = _codes(
+    # ------------------------------------------------------------ P: parse
+    Code("P000", "error", "the rule file cannot be read", "无法读取规则文件", base="file",
+         note="The file is missing, unreadable or a directory. Nothing else is checked."),
+    Code("P001", "error", "the rule file is not UTF-8 text", "规则文件不是 UTF-8 编码",
+         base="file", wrong="(bytes of a GBK-encoded file)", right="(the same text saved as "
+         "UTF-8)", note="Convert files saved as GBK or GB18030 to UTF-8 in the editor."),
+    Code("P100", "error", "syntax error: the text does not follow the rule language",
+         "语法错误：文本不符合规则语言", wrong='    award 3 基础分', right='    award 3 "基础分"',
+         note="The parser reports every syntax error of a file (up to 50), each at its line, "
+         "with what was expected there, then skips to the next line it can resume at."),
+    Code("P101", "error", "nested too deep", "嵌套层数过多",
+         wrong="    zero when " + "not " * 300 + "flagged and level is high \"标记即不得分\"",
+         right='    zero when flagged and level is high "标记即不得分"',
+         note="Blocks, rules and expressions nest at most a few hundred levels; split a long "
+         "expression into derived values (let)."),
+    Code("P102", "error", "unknown escape in a quoted text", "引号文本中有未知的转义",
+         wrong='    award 3 "基础\\分"', right='    award 3 "基础分"',
+         note='A quoted text admits \\" (a quote), \\\\ (a backslash) and \\n (a new line).'),
+    Code("P103", "error", "a number has too many digits", "数字位数过多",
+         wrong="    award 3" + "0" * 40 + ' "基础分"', right='    award 3 "基础分"'),
+    Code("P104", "error", "full-width punctuation outside a quoted text",
+         "引号外使用了全角标点",
+         wrong='    award 3 “基础分”', right='    award 3 "基础分"',
+         note="Chinese input methods type “ ” ： ， （ ） 【 】 ； — outside quoted texts the "
+         "rule language needs the ASCII character; the hint shows the line fixed."),
+    Code("P105", "error", "a block opened with '{' is never closed", "以“{”开始的块没有闭合",
+         wrong='    zero when flagged and level is high "标记即不得分"\n\n  item 2',
+         right='    zero when flagged and level is high "标记即不得分"\n  }\n  item 2',
+         note="Reported at the line where the unclosed block was opened (the item, part or "
+         "category), not at the end of the file."),
+    Code("P200", "error", "a clause or option is given twice", "同一子句或选项写了两次",
+         wrong='  version 2024\n  version 2025', right="  version 2024"),
+    Code("P201", "error", "not a calendar date", "不是有效的日历日期",
+         wrong="  effective 2024-02-30 to open", right="  effective 2024-01-01 to open"),
+    Code("P202", "error", "a whole number too large for its place", "整数过大",
+         base="framework", wrong='  tenure 6000000000 months "不满6个月的，纳入下一年度"',
+         right='  tenure 6 months "不满6个月的，纳入下一年度"'),
+    # ------------------------------------------------------------ C: check
+    Code("C201", "error", "a name is declared twice", "名称重复声明",
+         wrong='fact incidents "次数": count\nfact incidents "次数2": count',
+         right='fact incidents "次数": count',
+         note="The second declaration is reported; the first is a related location."),
+    Code("C202", "error", "two items have the same number", "两个评价项目编号相同",
+         wrong='  item 1 "第二项" 5 {', right='  item 2 "第二项" 5 {'),
+    Code("C203", "error", "unknown name (a fact, derived or cohort value)", "未知的名称",
+         wrong="    deduct 1 per incident cap 3 \"每次扣1分\"",
+         right="    deduct 1 per incidents cap 3 \"每次扣1分\"",
+         note="The hint suggests the closest declared name (did you mean ...)."),
+    Code("C204", "error", "a fact is declared but never used", "事实已声明但从未使用",
+         wrong='fact flagged "标记": bool\nfact spare "备用": bool',
+         right='fact flagged "标记": bool'),
+    Code("C205", "error", "a value of the wrong type", "值的类型不对",
+         wrong="{ >= 90: 2, >= 80%: 1, else: 0 }", right="{ >= 90%: 2, >= 80%: 1, else: 0 }",
+         note="A percent where a number is expected, an enum compared with a number, "
+         "arithmetic on texts ... the message names both types."),
+    Code("C206", "error", "an enum has no such member", "枚举没有该成员",
+         wrong="level is highest", right="level is high"),
+    Code("C207", "error", "a lookup gives no value for some members of its enum",
+         "查表未覆盖枚举的全部成员",
+         wrong="lookup level { high: 4 }", right="lookup level { high: 4, low: 3 }"),
+    Code("C208", "error", "a cap larger than the points it caps", "封顶值大于所在项目或部分的分值",
+         wrong="deduct 1 per incidents cap 6", right="deduct 1 per incidents cap 3"),
+    Code("C209", "error", "tiers out of order: a later tier can never be reached",
+         "分档顺序错误：后面的档位永远达不到",
+         wrong="{ >= 80%: 1, >= 90%: 2, else: 0 }", right="{ >= 90%: 2, >= 80%: 1, else: 0 }"),
+    Code("C210", "error", "an item has no legal basis", "评价项目缺少指标依据",
+         wrong='    part "比率" 2 {', right='    basis "示例依据"\n    part "比率" 2 {',
+         note="Every item cites its basis (指标依据); the wrong example has none."),
+    Code("C211", "error", "a category's items do not add up to its points",
+         "类别下各项目分值之和不等于类别分值",
+         wrong='  item 1 "示例项目" 6 {', right='  item 1 "示例项目" 5 {'),
+    Code("C212", "error", "a name that cannot be used (reserved, built-in or not lower case)",
+         "名称不可用（保留字、内置名或非小写）",
+         wrong='fact Flagged "标记": bool', right='fact flagged "标记": bool'),
+    Code("C213", "error", "an optional fact used where it may be missing",
+         "可选事实在可能缺失处被直接使用",
+         wrong="award extra cap 1", right="award extra when given extra cap 1"),
+    Code("C214", "error", "unknown type", "未知的类型",
+         wrong='fact complaints "投诉": list of complain',
+         right='fact complaints "投诉": list of complaint'),
+    Code("C215", "error", "the header of a standard or framework lacks a clause",
+         "标准或框架的表头缺少子句",
+         wrong='  applies to "示例机构"\n', right='  applies to "示例机构"\n  total 10\n'),
+    Code("C216", "error", "a refund ratio outside 0%..100%", "返还比例不在 0%–100% 之间",
+         base="framework", wrong="  terminated refund 120%", right="  terminated refund 0%"),
+    Code("C218", "error", "unknown function, or the wrong number of arguments",
+         "未知的函数或参数个数不对",
+         wrong="let drug_share \"占比\" = maxi(rate, 0%)",
+         right="let drug_share \"占比\" = rate"),
+    Code("C219", "error", "two rule files build the same pack", "两个规则文件生成同一个规则包",
+         base="file", note="Two standards with the same name, version and region; give one "
+         "another name or version. Found only when building several files together."),
+    Code("C220", "error", "unknown framework", "未知的框架", base="under-framework",
+         wrong="  framework demo_framework", right="  framework demo_fw"),
+    Code("C221", "error", "a framework lacks a clause it needs (grades, terminated, exit ...)",
+         "框架缺少必需的子句", base="framework",
+         wrong="  exit with", right='  terminated refund 0% "解除协议"\n  exit with',
+         note="The right example is the framework with its 'terminated refund' clause; "
+         "every framework says what termination and exit refund."),
+    Code("C222", "error", "'given' tests a fact, and this name is not one",
+         "“given”只能用于事实", wrong="when given drug_share", right="when given extra"),
+    Code("C223", "error", "'full_points' (an item's points) used outside an item",
+         "“full_points”（项目满分）在项目之外使用",
+         wrong='let drug_share "占比" = rate * full_points', right='let drug_share "占比" = rate'),
+    Code("C224", "error", "a derived value used before it is derived", "派生值在定义之前被使用",
+         wrong='let drug_share "占比" = rate\nlet base_share "基准" = later_share\n'
+         'let later_share "后" = rate',
+         right='let drug_share "占比" = rate',
+         note="Derived values (let) are computed in the order written; the wrong example uses "
+         "later_share before its let."),
+    Code("C225", "error", "a cohort value used outside the items", "同组值只能在评价项目中使用",
+         wrong='let drug_share "占比" = peer_rate', right='let drug_share "占比" = rate'),
+    Code("C226", "error", "a record has no such field, or the name is not a list entry here",
+         "记录没有该字段", wrong="c.deductions cap 5", right="c.deduction cap 5"),
+    Code("C227", "error", "a member appears twice in one lookup", "查表中同一成员出现两次",
+         wrong="lookup level { high: 4, low: 3, high: 2 }",
+         right="lookup level { high: 4, low: 3 }"),
+    Code("C228", "error", "no grade has this name", "没有这个名称的等次", base="framework",
+         wrong='  veto grade "极差" "一票否决"', right='  veto grade "差" "一票否决"'),
+    Code("C229", "error", "grades out of order, or a score outside its grade's band",
+         "等次顺序错误，或分数不在该等次范围内", base="framework",
+         wrong='  grade "中" from 9 refund', right='  grade "中" from 6 refund'),
+    Code("C230", "error", "the categories do not add up to the standard's total",
+         "各类别分值之和不等于总分", wrong="  total 12", right="  total 10"),
+    Code("C231", "error", "the standard's bonus is above its framework's binding bonus limit",
+         "加分超过框架规定的加分上限", base="file",
+         note="A framework's 'bonus limit N advisory' gives W301 instead; the rule language "
+         "has no binding form yet (the AST has it), so this is raised only by a framework built "
+         "in code. A standard's own 'bonus limit' caps the bonus items together when scoring."),
+    Code("C232", "error", "the parts of an item add up to more than the item",
+         "项目下各部分分值之和超过项目分值",
+         wrong='    part "比率" 6 {', right='    part "比率" 2 {'),
+    Code("C233", "error", "deduction items do not add up to the framework's total",
+         "扣分项合计不等于框架规定的总分", base="file",
+         wrong="  deductions total 100   # framework\n  total 90              # standard",
+         right="  deductions total 100   # framework\n  total 100             # standard"),
+    Code("C234", "error", "the composite's weights do not add up to 100%",
+         "综合得分的权重之和不是 100%", base="framework",
+         wrong="  composite own 70% subordinates 20%",
+         right="  composite own 70% subordinates 30%"),
+    Code("C235", "error", "the effective period ends before it starts", "有效期的结束早于开始",
+         wrong="  effective 2024-01-01 to 2023-12-31", right="  effective 2024-01-01 to open"),
+    Code("C236", "error", "'rescale to' needs a positive number of points",
+         "“rescale to”需要正的分值", wrong="  rescale to 0", right="  rescale to 100"),
+    Code("C237", "error", "a fact's range is on a type without order, or runs backwards",
+         "事实的取值范围用在无序类型上，或上下限颠倒",
+         wrong='fact rate "比率": percent in 100..0', right='fact rate "比率": percent in 0..100'),
+    Code("C238", "error", "a record field cannot be optional", "记录字段不能是可选的",
+         wrong='  deduction "扣分": number in 0..10 optional',
+         right='  deduction "扣分": number in 0..10'),
+    Code("C239", "error", "a default must be a plain value", "默认值必须是一个简单的值",
+         wrong='fact extra "附加分": number in 0..5 default rate',
+         right='fact extra "附加分": number in 0..5 optional'),
+    Code("C240", "error", "'required when' on a condition that cannot decide it",
+         "“required when”的条件无法判定",
+         wrong='fact extra "附加分": number in 0..5 required when extra > 1',
+         right='fact extra "附加分": number in 0..5 optional',
+         note="The condition may not use the fact itself or values derived from optional "
+         "facts."),
+    Code("C241", "error", "a fact that overrides a cohort value must be optional",
+         "覆盖同组值的事实必须是可选的",
+         wrong="mean rate by level at least 3 unless given incidents",
+         right="mean rate by level at least 3"),
+    Code("C242", "error", "a count or step out of range (at least 1, a step above 0)",
+         "计数或步长超出范围", wrong="mean rate by level at least 0",
+         right="mean rate by level at least 3"),
+    Code("C243", "error", "a framework limit out of range (tenure, downgrade steps)",
+         "框架中的期限或降档数超出范围", base="framework",
+         wrong='  downgrade national 5 provincial 1', right='  downgrade national 2 provincial 1'),
+    Code("C244", "error", "'given' on a fact that is always given", "对总是有值的事实使用了“given”",
+         wrong='    award 3 when given incidents "基础分"', right='    award 3 "基础分"',
+         note="Only optional facts can be missing; 'given incidents' is always true."),
+    Code("C245", "error", "a cohort over values of the wrong type", "同组值的类型不对",
+         wrong="mean level by level at least 3", right="mean rate by level at least 3"),
+    Code("C246", "error", "a rule counts steps or entries over a value of the wrong type",
+         "规则的步长或逐条计分用在了类型不对的值上",
+         wrong="deduct for each c in level: c.deduction",
+         right="deduct for each c in complaints: c.deduction"),
+    Code("C299", "error", "internal fault of the compiler on this file", "编译器内部错误",
+         base="file", note="A fault in policyc that this file brings out: report it with the "
+         "file (POLICYC_DEBUG=1 shows the traceback). The build goes on with other files."),
+    # ------------------------------------------------------------ B: based on (inherit.py)
+    Code("B501", "error", "no standard of that name to base a standard on",
+         "找不到作为基础的标准", base="file",
+         wrong="standard changchun_pharmacy based on model_pharmacie {",
+         right="standard changchun_pharmacy based on model_pharmacy {",
+         note="A base is a standard of the same region by its name, or any pack by its pack "
+         "name (suzhou/inpatient-2023)."),
+    Code("B502", "error", "a standard is based on itself (directly or through others)",
+         "标准以自身为基础（直接或间接）", base="file",
+         wrong="standard a based on b { ... }\nstandard b based on a { ... }",
+         right="standard a { ... }\nstandard b based on a { ... }"),
+    Code("B503", "error", "a change names an item or category the base does not have",
+         "修改指向基础标准中不存在的项目或类别", base="file",
+         wrong="remove item 99", right="remove item 9"),
+    Code("B504", "error", "a change names a fact the base does not have",
+         "修改指向基础标准中不存在的事实", base="file",
+         wrong="remove fact complaint", right="remove fact complaints"),
+    Code("B505", "error", "a removed fact is still used", "删除的事实仍被使用", base="file",
+         note="Remove or replace the items that use it too."),
+    Code("B506", "error", "an item, fact or header field is changed twice",
+         "同一项目、事实或表头字段被修改了两次", base="file",
+         wrong="item 3 points 5\nitem 3 points 6", right="item 3 points 6"),
+    Code("B508", "error", "the base's name matches several standards",
+         "基础标准名称对应多个标准", base="file",
+         wrong="based on inpatient", right="based on suzhou/inpatient-2023"),
+    Code("B509", "error", "a new declaration, category or item takes a name or number the base "
+         "has", "新增的声明、类别或项目与基础标准重名或重号", base="file",
+         wrong='add to category "一、示例" { item 1 ... }',
+         right='add to category "一、示例" { item 14 ... }'),
+    Code("B510", "error", "a change of a base's item or fact in a standard not based on another",
+         "未声明基础标准却修改基础标准的项目或事实", base="file",
+         wrong="standard demo {\n  ...\n}\nremove item 3",
+         right="standard demo based on model_pharmacy {\n  ...\n}\nremove item 3"),
+    # ------------------------------------------------------------ X, W: plugins
+    Code("X300", "error", "a plugin cannot be loaded (its module fails at import)",
+         "插件无法加载", base="plugin", wrong="import missing_module",
+         right="from policy_dsl.plugin import hookimpl"),
+    Code("X301", "error", "a hook implementation pluggy would refuse (unknown hook or "
+         "parameter)", "插件的钩子名称或参数不存在", base="plugin",
+         wrong="@hookimpl\ndef policyc_city_standard(): ...",
+         right="@hookimpl\ndef policyc_city_standards(): ..."),
+    Code("X302", "error", "a hook raised an exception", "插件钩子抛出异常", base="plugin",
+         wrong="@hookimpl\ndef policyc_city_standards():\n    raise RuntimeError",
+         right="@hookimpl\ndef policyc_city_standards():\n    return []"),
+    Code("X303", "error", "a hook returned something of the wrong shape",
+         "插件钩子的返回值形状不对",
+         base="plugin", wrong="    return {'name': 'x'}", right="    return [CityStandard(...)]"),
+    Code("X304", "error", "an override's points are not a number of points",
+         "覆盖项的分值不是数字", base="plugin", wrong="ChangePoints(3, points=1.5)",
+         right="ChangePoints(3, points='1.5')"),
+    Code("X305", "error", "a city standard names a base pack no rule file builds",
+         "城市标准的基础规则包不存在", base="plugin",
+         wrong="CityStandard('changchun_pharmacy', base='jilin_pharmacy')",
+         right="CityStandard('changchun_pharmacy', base='model_pharmacy')"),
+    Code("X306", "error", "several plugins override the same thing", "多个插件覆盖了同一处",
+         base="plugin"),
+    Code("X308", "error", "a hook call took too long", "插件钩子调用超时", base="plugin",
+         note="A hook call may take at most a few seconds (POLICYC_HOOK_SECONDS)."),
+    Code("X309", "error", "a function named like a hook is not marked @hookimpl",
+         "函数名像钩子却没有标注 @hookimpl", base="plugin",
+         wrong="def policyc_city_standards(): ...",
+         right="@hookimpl\ndef policyc_city_standards(): ..."),
+    Code("X310", "error", "a city standard would build a pack that exists already",
+         "城市标准生成的规则包名称已存在", base="plugin"),
+    Code("X311", "error", "a city standard's name is not lower-case ASCII",
+         "城市标准名称不是小写 ASCII", base="plugin",
+         wrong="CityStandard('Changchun', ...)", right="CityStandard('changchun', ...)"),
+    Code("X312", "error", "an override names an item or category the base does not have",
+         "覆盖项指向基础标准中不存在的项目或类别", base="plugin",
+         wrong="RemoveItem(9)", right="RemoveItem(3)"),
+    Code("X313", "error", "an added item's number exists already in the base",
+         "新增项目的编号在基础标准中已存在", base="plugin"),
+    Code("X314", "error", "a replacing item is numbered differently from the item it replaces",
+         "替换项目的编号与被替换项目不同", base="plugin"),
+    # ------------------------------------------------------------ L: lints (compiler/lints.py)
+    Code("L401", "warning", "a method, procedure or reason text states a number (with a unit) "
+         "that the item's rules do not use", "说明文字中的数字（带单位）与规则不一致",
+         base="file", wrong='method "占比低于60%的，扣1分"\ndeduct 1 when share < 70% "..."',
+         right='method "占比低于70%的，扣1分"\ndeduct 1 when share < 70% "..."',
+         note="Numbers with a unit (分, %, 元, 次) in the item's method and in reason texts. "
+         "Examples: tests/lints/text-number-*.policy."),
+    Code("L402", "warning", "an award (or a weighted score) can give more than the part or item "
+         "it is in", "加分（或加权得分）可能超过所在部分或项目的分值", base="file",
+         wrong='part "比率" 2 {\n  award 3 when flagged "..."\n}',
+         right='part "比率" 2 {\n  award 2 when flagged "..."\n}',
+         note="Found from the facts' declared bounds, with an input that shows it. Example: "
+         "tests/lints/award-beyond-part.policy, weight-beyond-item.policy."),
+    Code("L403", "warning", "an item's parts add up to less than the item's points",
+         "项目下各部分分值之和小于项目分值", base="file",
+         note="Example: tests/lints/parts-short-of-item.policy."),
+    Code("L404", "warning", "no input lets an item or part reach its full points",
+         "任何输入都无法让项目或部分得满分", base="file",
+         note="Example: tests/lints/item-never-full.policy."),
+    Code("L405", "warning", "an item always earns its full points: its deductions can never "
+         "take anything", "项目总是得满分：扣分规则永远扣不到分", base="file",
+         note="Example: tests/lints/item-never-loses.policy."),
+    Code("L406", "warning", "a tier no input can reach, given the declared bounds",
+         "在声明的取值范围内，任何输入都到不了的分档", base="file",
+         wrong='fact rate "比率": percent in 0..100\n... tiers rate { > 100%: 2, else: 0 }',
+         right='fact rate "比率": percent in 0..100\n... tiers rate { >= 90%: 2, else: 0 }',
+         note="Examples: tests/lints/tier-*.policy."),
+    Code("L407", "warning", "a comparison that no input can make true, given the declared "
+         "bounds", "在声明的取值范围内永远不成立的比较", base="file",
+         note="Example: tests/lints/comparison-beyond-bounds.policy."),
+    Code("L408", "warning", "a cap that can never bind: what it caps never reaches it",
+         "永远不起作用的封顶", base="file",
+         note="Examples: tests/lints/rule-cap-never-binds.policy, deduction-cap-never-binds."),
+    Code("L409", "error", "two versions of one standard are in force over overlapping periods",
+         "同一标准的两个版本有效期重叠", base="file",
+         wrong="effective 2024-01-01 to open      # version 2024\n"
+         "effective 2025-01-01 to open      # version 2025",
+         right="effective 2024-01-01 to 2024-12-31  # version 2024\n"
+         "effective 2025-01-01 to open        # version 2025"),
+    # ------------------------------------------------------------ K: case files
+    Code("K501", "error", "a regression case file does not fit the pack built from its rule "
+         "file", "回归测试用例文件与规则包不符", base="file",
+         wrong="defaults:\n  catalogue_drug_shares: 96%", right="defaults:\n  "
+         "catalogue_drug_share: 96%",
+         note="`policyc check` reads the case files of the packs it builds (a fact the pack no "
+         "longer has, an unknown key, a malformed value), against the pack just built, not "
+         "generated/; the first mistake of each file, at its line."),
+    Code("W301", "warning", "the standard's bonus exceeds the framework's advisory limit",
+         "加分超过框架建议的上限", base="under-framework",
+         wrong="  framework demo_fw\n  bonus limit 2\n", right="  framework demo_fw\n",
+         note="Frameworks say bonus points are limited 'in principle' (原则上); a standard "
+         "may go beyond, and is warned."),
+    Code("W307", "warning", "one plugin takes precedence over another's override",
+         "一个插件的覆盖优先于另一个插件", base="plugin"),
+)
+
+
+def lookup(code: str) -> Code | None:
+    return CODES.get(code.strip().upper())
+
+
+def register(entries: Iterable[Code]) -> None:
+    """Add codes defined by another stage (the lints) to the registry."""
+    for entry in entries:
+        if entry.code in CODES and CODES[entry.code] != entry:
+            raise ValueError(f"code {entry.code} is registered twice")
+        CODES[entry.code] = entry
+
+
+def language(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Lang:
+    """The language of messages: --lang, else POLICYC_LANG, else the locale (LC_ALL, then
+    LC_MESSAGES, then LANG starting with zh: Chinese), else English."""
+    env = os.environ if environ is None else environ
+    for value in (explicit, env.get("POLICYC_LANG")):
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(variable)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+SEVERITY_WORDS: dict[Lang, dict[str, str]] = {
+    "en": {"error": "error", "warning": "warning", "hint": "hint"},
+    "zh": {"error": "错误", "warning": "警告", "hint": "提示"},
+}
+
+
+def explain(code: str, lang: Lang = "en") -> str:
+    """The entry as `policyc explain-code CODE` prints it."""
+    entry = CODES[code]
+    lines = [f"{entry.code} ({entry.severity}): {entry.summary}", f"  {entry.summary_zh}", "",
+             f"Family: {entry.family}."]
+    if entry.note:
+        lines += ["", entry.note]
+    if entry.wrong:
+        lines += ["", "Wrong:" if lang == "en" else "错误写法：", _indent(entry.wrong)]
+    if entry.right:
+        lines += ["", "Right:" if lang == "en" else "正确写法：", _indent(entry.right)]
+    return "\n".join(lines) + "\n"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in textwrap.dedent(text).splitlines())
+
+
+def markdown() -> str:
+    """docs/diagnostics.md: every code, by family."""
+    out = ["# Diagnostic codes", "",
+           "<!-- generated from src/policy_dsl/compiler/codes.py: do not edit; regenerate "
+           "with `policyc explain-code --all --markdown > docs/diagnostics.md` -->", "",
+           "Every finding of `policyc check` and `policyc build` has one of these codes "
+           "(`policyc explain-code CODE` prints one). Rule-file examples are edits of the "
+           "small standard and framework at the end of this page.", ""]
+    for family, title in FAMILIES.items():
+        entries = [c for c in CODES.values() if c.code.startswith(family)]
+        if not entries:
+            continue
+        out += [f"## {family}: {title}", "", "| code | severity | summary | 说明 |",
+                "|---|---|---|---|"]
+        out += [f"| [{c.code}](#{c.code.lower()}) | {c.severity} | {c.summary} | "
+                f"{c.summary_zh} |" for c in entries]
+        out.append("")
+        for c in entries:
+            out += [f"### {c.code}", "", f"**{c.summary}** ({c.severity}) · {c.summary_zh}", ""]
+            if c.note:
+                out += [c.note, ""]
+            language_tag = "python" if c.base == "plugin" else ""
+            if c.wrong:
+                out += ["Wrong:", "", f"```{language_tag}", textwrap.dedent(c.wrong), "```", ""]
+            if c.right:
+                out += ["Right:", "", f"```{language_tag}", textwrap.dedent(c.right), "```", ""]
+    out += ["## The example files", "", "Standard (`BASE_STANDARD`):", "", "```",
+            BASE_STANDARD.rstrip("\n"), "```", "", "Framework (`BASE_FRAMEWORK`):", "", "```",
+            BASE_FRAMEWORK.rstrip("\n"), "```", ""]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- messages in Chinese
+#
+# Each code's messages in Chinese: the English message (as the check composes it, with the
+# names and numbers of the finding) matched by a pattern, and the Chinese template filled
+# with the same parts. A message no pattern matches is shown as the code's Chinese title
+# followed by the English message. A test checks every pattern against real findings.
+
+Translation = tuple[str, str]  # (pattern of the English message, Chinese template)
+
+MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
+    "P001": ((r"the file is not UTF-8 text: byte (?P<byte>0x..) cannot start or continue a "
+              r"character \(.*\)", "文件不是 UTF-8 文本：字节 {byte} 不是合法的字符编码"),),
+    "P100": ((r"unexpected character (?P<char>.+)", "此处不能出现字符 {char}"),
+             (r"unexpected (?P<found>.+?); expected (?P<expected>.+)",
+              "此处不应出现 {found}；应为 {expected}"),
+             (r"the file ends too early; expected (?P<expected>.+)",
+              "文件提前结束；应为 {expected}")),
+    "P101": ((r"this nests more than (?P<n>\d+) levels deep .*", "嵌套超过 {n} 层"),),
+    "P102": ((r"unknown escape (?P<escape>'.+') in a quoted text",
+             "引号文本中有未知的转义 {escape}"),),
+    "P103": ((r"a number has at most (?P<n>\d+) digits; this one has (?P<m>\d+)",
+              "数字最多 {n} 位，这个有 {m} 位"),),
+    "P104": ((r"full-width (?P<char>'.') outside a quoted text: use the ASCII character "
+              r"(?P<ascii>'.')", "引号外使用了全角字符 {char}：请改用半角（ASCII）字符 {ascii}"),),
+    "P105": ((r"this '(?P<what>\w+)' block opened with '\{' is never closed",
+              "此处以“{{”开始的 {what} 块没有闭合（缺少“}}”）"),),
+    "P200": ((r"'(?P<what>.+)' is given twice in (?P<where>.+)", "“{what}”写了两次（{where}）"),),
+    "P201": ((r"(?P<date>.+) is not a calendar date", "{date} 不是有效的日期"),),
+    "P202": ((r"(?P<n>\d+) is too large a number here", "{n} 作为此处的整数过大"),),
+    "C201": ((r"'(?P<name>.+)' is declared twice \(first as .+ at (?P<at>.+)\)",
+              "名称“{name}”重复声明（首次声明于 {at}）"),
+             (r"(?P<what>.+) '(?P<name>.+)' appears twice in (?P<where>.+)",
+              "“{name}”在 {where} 中出现了两次")),
+    "C202": ((r"item (?P<n>\d+) is numbered twice \(first at (?P<at>.+)\)",
+              "项目编号 {n} 重复（首次出现于 {at}）"),),
+    "C203": ((r"'(?P<name>.+)' is not declared", "名称“{name}”未声明"),
+             (r"unknown fact '(?P<name>.+)'", "未知的事实“{name}”")),
+    "C204": ((r"fact '(?P<name>.+)' is declared but never used", "事实“{name}”已声明但从未使用"),),
+    "C205": ((r"the threshold is (?:a |an )?(?P<got>.+), but must be (?:a |an )?(?P<want>.+) "
+              r"like the value it goes with", "阈值是 {got}，但应与比较的值一致，是 {want}"),),
+    "C206": ((r"enum (?P<enum>.+) has no member '(?P<member>.+)'",
+              "枚举 {enum} 没有成员“{member}”"),),
+    "C207": ((r"this lookup gives no value for (?P<members>.+) of enum (?P<enum>.+)",
+              "查表没有给出枚举 {enum} 的成员 {members} 的值"),),
+    "C208": ((r"the cap (?P<cap>\S+) is larger than the (?P<points>\S+) points of (?P<of>.+)",
+              "封顶值 {cap} 大于 {of} 的分值 {points}"),
+             (r"the deduction cap (?P<cap>\S+) is larger than .*",
+              "扣分封顶值 {cap} 大于项目分值")),
+    "C209": ((r"tiers out of order: .*",
+             "分档顺序错误：先满足的档位生效，因此这一档永远不会用到"),),
+    "C210": ((r"item (?P<n>\d+) \((?P<label>.+)\) has no legal basis",
+              "项目 {n}（{label}）缺少指标依据"),),
+    "C211": ((r"the items of (?P<category>.+) add up to (?P<sum>\S+), not (?P<points>\S+)",
+              "“{category}”下各项目分值之和为 {sum}，而不是 {points}"),),
+    "C212": ((r"(?P<what>.+) name '(?P<name>.+)' must be lower case", "名称“{name}”必须小写"),
+             (r"'(?P<name>.+)' cannot name a (?P<what>.+): it is reserved",
+              "“{name}”是保留字，不能用作名称"),
+             (r"'(?P<name>.+)' is a built-in name and cannot name a (?P<what>.+)",
+              "“{name}”是内置名称，不能用作名称")),
+    "C213": ((r"'(?P<name>.+)' is optional and may be missing here",
+              "“{name}”是可选事实，此处可能缺失"),),
+    "C214": ((r"'list of (?P<name>.+)' needs a record type named .+",
+              "“list of {name}”需要名为 {name} 的记录类型"),
+             (r"'set of (?P<name>.+)' needs an enum named .+",
+              "“set of {name}”需要名为 {name} 的枚举"),
+             (r"unknown type '(?P<name>.+)'", "未知的类型“{name}”")),
+    "C215": ((r"the (?P<what>standard|framework) does not say its '(?P<key>.+)'",
+              "表头缺少“{key}”"),),
+    "C216": ((r"a refund ratio lies between 0% and 100%", "返还比例应在 0% 到 100% 之间"),),
+    "C218": ((r"unknown function '(?P<name>.+)'", "未知的函数“{name}”"),
+             (r"'(?P<name>.+)' takes (?P<n>\S+) argument\(s\), not (?P<m>\d+)",
+              "函数“{name}”需要 {n} 个参数，而不是 {m} 个")),
+    "C220": ((r"unknown framework '(?P<name>.+)'", "未知的框架“{name}”"),),
+    "C221": ((r"the framework has no '(?P<clause>.+)' clause", "框架缺少“{clause}”子句"),),
+    "C222": ((r"'given' needs a fact; '(?P<name>.+)' is not one",
+              "“given”只能用于事实，“{name}”不是事实"),),
+    "C223": ((r"'full_points' means an item's points: .*",
+             "“full_points”表示项目满分，只能在项目的规则中使用"),),
+    "C224": ((r"'(?P<name>.+)' is used before it is derived", "“{name}”在定义之前被使用"),),
+    "C225": ((r"cohort value '(?P<name>.+)' can be used only in items",
+              "同组值“{name}”只能在评价项目中使用"),),
+    "C226": ((r"record (?P<record>.+) has no field '(?P<field>.+)'",
+              "记录 {record} 没有字段“{field}”"),),
+    "C227": ((r"'(?P<member>.+)' appears twice in this lookup",
+             "成员“{member}”在查表中出现了两次"),),
+    "C228": ((r"no grade is called (?P<grade>.+)", "没有名为“{grade}”的等次"),),
+    "C229": ((r"grade (?P<grade>.+) starts at (?P<floor>\S+), not below (?P<other>.+)'s "
+              r"(?P<other_floor>\S+)", "等次“{grade}”起点 {floor} 不低于“{other}”的 {other_floor}"),
+             (r"a voluntary exit refunds as (?P<grade>.+) at (?P<score>\S+), outside .*",
+              "主动退出按“{grade}”{score} 分返还，但该分数不在此等次范围内"),
+             (r"the lowest grade \((?P<grade>.+)\) must start at 0",
+              "最低等次（{grade}）必须从 0 分开始")),
+    "C230": ((r"(?P<which>.+) add up to (?P<sum>\S+), not the total (?P<total>\S+)",
+              "项目分值之和为 {sum}，不等于总分 {total}"),),
+    "C232": ((r"the parts of item (?P<n>\d+) add up to (?P<sum>\S+), more than its (?P<points>\S+)"
+              r" points", "项目 {n} 各部分之和 {sum} 超过项目分值 {points}"),),
+    "C233": ((r"deduction items add up to (?P<sum>\S+); framework (?P<fw>.+) fixes them at "
+              r"(?P<total>\S+)", "扣分项合计 {sum}，框架 {fw} 规定为 {total}"),),
+    "C234": ((r"the composite's weights must add up to 100%, not (?P<sum>\S+)",
+              "综合得分权重之和应为 100%，而不是 {sum}"),),
+    "C235": ((r"the effective period ends before it starts", "有效期的结束日期早于开始日期"),),
+    "C236": ((r"'rescale to' needs a positive number of points", "“rescale to”需要正的分值"),),
+    "C237": ((r"the range of '(?P<name>.+)' runs from (?P<low>\S+) down to (?P<high>\S+)",
+              "“{name}”的取值范围从 {low} 降到 {high}，上下限颠倒"),),
+    "C238": ((r"record fields are always required \('(?P<name>.+)' in (?P<record>.+)\)",
+              "记录字段总是必填的（{record} 的“{name}”不能是可选的）"),),
+    "C239": ((r"a default must be a plain value .*",
+             "默认值必须是简单的值（数字、百分比、true 或 false）"),),
+    "C240": ((r"'(?P<name>.+)' cannot be required on a condition about itself",
+              "“{name}”不能以关于自身的条件为必填条件"),),
+    "C241": ((r"'(?P<name>.+)' overrides a cohort value, so it must be optional",
+              "“{name}”覆盖同组值，必须是可选事实"),),
+    "C242": ((r"'at least' needs 1 or more", "“at least”至少为 1"),),
+    "C243": ((r"a (?P<event>\w+) downgrade of (?P<n>\d+) grades is more than .*",
+              "降档 {n} 个等次，超过框架的等次数"),),
+    "C244": ((r"'(?P<name>.+)' is always given .*", "“{name}”总是有值，“given {name}”永远成立"),),
+    "C245": ((r"a mean needs a number or a percent, not (?P<type>.+)",
+              "均值只能对数字或百分比计算，不能对 {type}"),),
+    "C246": ((r"'for each' needs a list or a set, not (?P<type>.+)",
+              "“for each”需要列表或集合，不能是 {type}"),),
+}
+
+# Hints that recur across codes, in Chinese.
+HINTS_ZH: tuple[Translation, ...] = (
+    (r"did you mean '(?P<name>.+)'\?", "是不是要写“{name}”？"),
+    (r"write: (?P<fixed>.+)", "改为：{fixed}"),
+    (r"add '\}' where the (?P<what>\w+) ends \(before (?:line (?P<line>\d+)|the end of the "
+     r"file)\)", "在 {what} 结束处补上“}}”"),
+    (r"use it in a rule, or remove it", "在规则中使用它，或删除它"),
+    (r"every enum, record, fact and value needs its own name",
+     "每个枚举、记录、事实和值都需要自己的名称"),
+    (r"percents are written with a % sign \(80%\); a number is not a percent",
+     "百分比要写 % 号（如 80%）；不带 % 的数字不是百分比"),
+    (r"every member needs a value", "每个成员都需要一个值"),
+    (r"a rule can never take more than its points", "规则扣分不会超过其分值"),
+    (r"list '>=' tiers from the highest threshold down, '<=' tiers from the lowest up",
+     "“>=”分档按阈值从高到低排列，“<=”分档从低到高排列"),
+    (r"add: basis \"来源：...\" \(the table's 指标依据\); where the table gives none, say so "
+     r"in the text", "补上：basis \"来源：...\"（表中的指标依据）；表中没有的，在文字中说明"),
+    (r"fix an item's points or the category's", "修改项目分值或类别分值"),
+    (r"write it as '(?P<name>.+)' \(snake_case\)", "写成“{name}”（小写加下划线）"),
+    (r"guard it: 'given (?P<name>\w+) and \.\.\.', .*",
+     "先判断是否有值：“given {name} and ...”，或“if given {name} then ... else ...”，或给它默认值"),
+    (r"add '(?P<key>.+) \.\.\.' inside '(?P<where>.+)'", "在“{where}”中补上“{key} ...”"),
+    (r"frameworks are declared in framework files under regions/",
+     "框架在 regions/ 下的框架文件中声明"),
+    (r"derived values can use only those declared above them", "派生值只能使用在它之前声明的值"),
+    (r"grades: (?P<grades>.+)", "已有等次：{grades}"),
+    (r"list grades from the highest down", "等次按从高到低排列"),
+    (r"write the low bound first", "先写下限"),
+    (r"save rule files as UTF-8 .*", "请把规则文件保存为 UTF-8（GBK、GB18030 文件需先转换）"),
+    (r"separate the entries of tiers and lookup blocks with commas",
+     "分档和查表的各项之间用英文逗号分隔"),
+    (r"every item, fact and rule needs a quoted label or reason text here",
+     "此处需要用英文双引号括起的名称或理由文字"),
+    (r"Chinese text goes inside quotes .*",
+     "中文文字要放在英文双引号（\"...\"）内；名称只能用英文字母、数字和 _"),
+    (r"texts are quoted with double quotes .*", "文字用英文双引号（\"...\"）括起"),
+    (r"split a long expression into derived values .*",
+     "把过长的表达式拆成派生值（let 名称 \"说明\" = ...）再使用"),
+    (r"the escapes are .*", "可用的转义只有 \\\"（引号）、\\\\（反斜杠）和 \\n（换行）"),
+)
+
+
+def _translated(text: str, table: Iterable[Translation]) -> str | None:
+    for pattern, template in table:
+        match = re.fullmatch(pattern, text, flags=re.DOTALL)
+        if match:
+            return template.format(**{k: v or "" for k, v in match.groupdict().items()})
+    return None
+
+
+def message_in(lang: Lang, code: str, message: str) -> str:
+    """A finding's message in `lang`: the code's Chinese template where one fits, else the
+    code's Chinese title before the English message."""
+    if lang == "en":
+        return message
+    translated = _translated(message, MESSAGES_ZH.get(code, ()))
+    if translated is not None:
+        return translated
+    entry = CODES.get(code)
+    return f"{entry.summary_zh}：{message}" if entry else message
+
+
+def hint_in(lang: Lang, hint: str) -> str:
+    if lang == "en":
+        return hint
+    return _translated(hint, HINTS_ZH) or hint
