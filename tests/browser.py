@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from policy_dsl.publish.pdf import run_browser
+
 PACKAGES = ("chromium", "fonts-noto-cjk")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars")
-TIMEOUT = 120  # seconds for one browser run
 
 
 class NoBrowser(RuntimeError):
@@ -48,10 +45,7 @@ def find_chromium() -> str:
 
 def chromium(binary: str, url: str, *options: str) -> subprocess.CompletedProcess[str]:
     """One headless run (`--dump-dom`, `--screenshot=…`, `--print-to-pdf=…`) on `url`."""
-    with tempfile.TemporaryDirectory(prefix="policyc-chromium-") as profile:
-        return subprocess.run(
-            [binary, *FLAGS, f"--user-data-dir={profile}", *options, url],
-            capture_output=True, text=True, encoding="utf-8", timeout=TIMEOUT, check=False)
+    return run_browser(binary, url, *options)
 
 
 def file_url(path: Path) -> str:

@@ -64,6 +64,7 @@ from .runtime.packs import (
 
 if TYPE_CHECKING:
     from .compiler.pipeline import CheckedStandard
+    from .publish.report import ResultLine as ReportLine
 
 EXIT_OK = 0
 EXIT_RULE_ERRORS = 1
@@ -911,6 +912,179 @@ def render(pack_name: str, year: int | None, fmt: str | None, output: str, root:
     if not to_stdout:
         click.echo(f"{table.pack}: {len(table.rows)} items in {len(table.sections)} "
                    f"categories -> {output}", err=True)
+
+
+def _report_lines(pack: Pack, path: str, label: str) -> list[ReportLine]:
+    """The result lines of `path`: a results file as `policyc score` writes it (checked
+    against `pack`: another pack's results are a usage error), or an input file, scored."""
+    from .publish.report import (
+        BadResults,
+        ForeignResults,
+        looks_like_results,
+        parse_result_lines,
+        result_lines_of,
+    )
+
+    name = "<stdin>" if path == "-" else path
+    try:
+        text = decode(_read_input(path), name)
+        if looks_like_results(text):
+            return parse_result_lines(text.splitlines(), pack)
+        records = read_records(text, guess_format(name, text), name)
+        return result_lines_of((outcome_json(outcome) for outcome in
+                                iter_outcomes(pack, records, explain=False)), pack)
+    except ForeignResults as error:
+        click.echo(f"policyc report: {label} {name}: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    except (InputUnreadable, BadResults) as error:
+        click.echo(f"policyc report: {label} {name}: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+@cli.command("report")
+@click.option("--pack", "pack_name", required=True,
+              help="Pack name, e.g. jilin/medical-inpatient-2026.")
+@click.option("--year", type=int, help="Assessment year: picks the version and heads the report.")
+@click.option("-o", "--output", required=True, help="The report file (.html or .xlsx).")
+@click.option("--format", "fmt", type=click.Choice(["html", "xlsx"]),
+              help="Output format (default: from the -o file's extension).")
+@click.option("--previous", "previous_path", help="Last year's results (JSON Lines of "
+              "policyc score, or its input file), for the grade transitions.")
+@click.option("--previous-pack", help="The pack that made --previous (default: --pack).")
+@click.option("--agency", help="The agency's name, as the report heads it.")
+@packs_option
+@click.argument("input_path", metavar="RESULTS|FILE", type=click.Path(allow_dash=True))
+def report_command(pack_name: str, year: int | None, output: str, fmt: str | None,
+                   previous_path: str | None, previous_pack: str | None, agency: str | None,
+                   packs_dir: Path | None, input_path: str) -> None:
+    """The annual report of a year's results: counts, grades, the score histogram, items,
+    refunds, renewals, likely disputes, the list to publicise, and with --previous the grade
+    transitions. Every figure is computed from the result lines (RESULTS, or FILE scored)."""
+    try:
+        from .publish.report import compute_report
+        from .publish.report_html import render_report_html
+        from .publish.report_xlsx import render_report_xlsx
+    except ImportError as missing:
+        raise click.UsageError(f"the report needs matplotlib and openpyxl ({missing}); "
+                               "install the report extra: pip install "
+                               "'policy-dsl[report]'") from None
+    from .publish.charts import NoCJKFont
+
+    chosen = fmt or {".html": "html", ".htm": "html", ".xlsx": "xlsx"}.get(
+        Path(output).suffix.lower())
+    if chosen is None:
+        raise click.UsageError(f"cannot tell the format from {output!r}; give --format html "
+                               "or xlsx")
+    pack = load_pack(pack_name, year, packs_dir)
+    lines = _report_lines(pack, input_path, "results")
+    previous = None
+    if previous_path is not None:
+        last_pack = pack if previous_pack is None else load_pack(previous_pack, None, packs_dir)
+        previous = _report_lines(last_pack, previous_path, "--previous")
+    report = compute_report(pack, lines, previous)
+    try:
+        if chosen == "xlsx":
+            data = render_report_xlsx(report)
+            with _results_to(output, binary=True) as binary:
+                binary.write(data)
+        else:
+            page = render_report_html(report, agency, year)
+            with _results_to(output) as stream:
+                stream.write(page)
+    except NoCJKFont as error:
+        click.echo(f"policyc report: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{pack.INFO.name}: report of {report.records} result(s) ({report.errors} "
+               f"with errors) -> {output}", err=True)
+
+
+def _year_of(value: object) -> int | None:
+    """A record's assessment_year as a notice heads it (2026 or "2026"); else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 9998:
+        return value
+    if isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+@cli.command("notice")
+@click.option("--pack", "pack_name", required=True,
+              help="Pack name, e.g. jilin/medical-inpatient-2026.")
+@click.option("--year", type=int, help="Assessment year (default: each record's "
+              "assessment_year, if it has one); also picks the pack's version.")
+@click.option("--id", "ids", multiple=True, help="Only this institution (repeatable).")
+@click.option("-o", "--output", "output_dir", required=True,
+              type=click.Path(path_type=Path, file_okay=False),
+              help="Directory for the notices (made if missing): one file per institution.")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html",
+              show_default=True, help="pdf prints the same HTML in headless Chromium.")
+@click.option("--agency", help="The agency's name (default: a marked blank to fill).")
+@packs_option
+@click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
+def notice_command(pack_name: str, year: int | None, ids: tuple[str, ...], output_dir: Path,
+                   fmt: str, agency: str | None, packs_dir: Path | None,
+                   input_path: str) -> None:
+    """One result notice (考核结果告知书) per institution of INPUT_FILE, in Chinese, from its
+    explanation: every item's points with each deduction and award, its reason, values and
+    clause; the rescaling; under a framework the grade, adjustments, refund, renewal and
+    publicity; the pack's SHA-256. An institution with an input error gets none (exit 3)."""
+    from .publish.notice import file_name, render_notice_html
+    from .publish.pdf import NoPrinter, browser, print_pdf
+    from .runtime.explain import NotExplained, explain_outcome
+
+    pack = load_pack(pack_name, year, packs_dir)
+    name = "<stdin>" if input_path == "-" else input_path
+    try:
+        text = decode(_read_input(input_path), name)
+        records = read_records(text, guess_format(name, text), name)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    wanted = set(ids)
+    unknown = sorted(wanted - {str(record.id) for record in records})
+    if unknown:
+        click.echo(f"policyc notice: no institution with id {', '.join(map(repr, unknown))} in "
+                   f"{name}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    printer = browser() if fmt == "pdf" else None
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputUnwritable(f"cannot write {output_dir}: {error.strerror or error}") from None
+    taken: set[str] = set()
+    written = 0
+    failed: list[str] = []
+    for position, outcome in enumerate(iter_outcomes(pack, records, explain=True), start=1):
+        if wanted and str(outcome.record.id) not in wanted:
+            continue
+        try:
+            explanation = explain_outcome(pack, outcome)
+        except NotExplained as error:
+            failed.append(str(error))
+            continue
+        raw_year = outcome.record.raw.get("assessment_year") if outcome.record.raw else None
+        shown_year = year if year is not None else _year_of(raw_year)
+        page = render_notice_html(pack, explanation, agency, shown_year)
+        stem = file_name(outcome.record.id, position, taken)
+        if printer is None:
+            with _results_to(str(output_dir / f"{stem}.html")) as stream:
+                stream.write(page)
+        else:
+            with tempfile.TemporaryDirectory(prefix="policyc-notice-") as work:
+                html = Path(work) / f"{stem}.html"
+                html.write_text(page, encoding="utf-8")
+                try:
+                    print_pdf(html, output_dir / f"{stem}.pdf", printer)
+                except NoPrinter as error:
+                    click.echo(f"policyc notice: {error}", err=True)
+                    sys.exit(EXIT_USAGE)
+        written += 1
+    click.echo(f"{pack.INFO.name}: {written} notice(s) -> {output_dir}; {len(failed)} "
+               "institution(s) with input errors get none", err=True)
+    for message in failed:
+        click.echo(f"  {message}", err=True)
+    if failed:
+        sys.exit(EXIT_INPUT_ERRORS)
 
 
 @cli.command("test")

@@ -4,11 +4,13 @@ laid out for A4 landscape (the header row repeats on every page). Every text is 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 
 import jinja2
 
 from .. import __version__
+from ..runtime.arithmetic import plain
 from .table import COLUMNS, NOTES_HEADING, Row, Table, points_text
 
 # Printed on A4 landscape at 9 pt, a text column holds about this many characters a line (its
@@ -21,7 +23,9 @@ KEEP_LINES = 18
 
 
 @cache
-def _template() -> jinja2.Template:
+def environment() -> jinja2.Environment:
+    """The one Jinja environment of every page policyc writes (the published table, result
+    notices, the annual report): autoescaped, strict about undefined names."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("policy_dsl.publish", "templates"),
         autoescape=True,
@@ -30,8 +34,19 @@ def _template() -> jinja2.Template:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["points"] = points_text
+    environment.filters["plain"] = plain
+    environment.filters["money"] = money
     environment.tests["kept_whole"] = kept_whole
-    return environment.get_template("table.html.jinja")
+    return environment
+
+
+def _template() -> jinja2.Template:
+    return environment().get_template("table.html.jinja")
+
+
+def money(value: Decimal) -> str:
+    """Yuan with thousands separators and its 2 decimals, exactly (182,200.00)."""
+    return f"{value:,.2f}"
 
 
 def render_html(table: Table) -> str:
