@@ -742,19 +742,20 @@ def _write_table(chosen: str, path: str, pack: Pack, outcomes: Iterator[Outcome]
 
 
 def _read_institutions(path: str, pack: Pack | None, fmt: str, encoding: str | None,
-                       sheet: str | None) -> list[InputRecord]:
+                       sheet: str | None, data: bytes | None = None) -> list[InputRecord]:
     """The records of the input file (see `_read_input_file`)."""
-    return _read_input_file(path, pack, fmt, encoding, sheet)[2]
+    return _read_input_file(path, pack, fmt, encoding, sheet, data)[2]
 
 
 def _read_input_file(path: str, pack: Pack | None, fmt: str, encoding: str | None,
-                     sheet: str | None) -> tuple[str, bytes, list[InputRecord]]:
-    """The input file's name, bytes and records (`-`: standard input), its warnings shown on
-    stderr; exit 3 when the file cannot be read or its header is wrong, 2 when a library is
-    missing."""
+                     sheet: str | None, data: bytes | None = None
+                     ) -> tuple[str, bytes, list[InputRecord]]:
+    """The input file's name, bytes and records (`-`: standard input; `data`: its bytes when
+    already read), its warnings shown on stderr; exit 3 when the file cannot be read or its
+    header is wrong, 2 when a library is missing."""
     name = "<stdin>" if path == "-" else path
     try:
-        data = _read_input(path)
+        data = _read_input(path) if data is None else data
         read = read_input(data, name, pack, None if fmt == "auto" else cast("FileFormat", fmt),
                           encoding=encoding, sheet=sheet)
     except MissingExtra as error:
@@ -927,10 +928,11 @@ def _report_lines(pack: Pack, path: str, label: str) -> list[ReportLine]:
 
     name = "<stdin>" if path == "-" else path
     try:
-        text = decode(_read_input(path), name)
+        data = _read_input(path)
+        text = data.decode("utf-8-sig", errors="replace")
         if looks_like_results(text):
             return parse_result_lines(text.splitlines(), pack)
-        records = read_records(text, guess_format(name, text), name)
+        records = _read_institutions(path, pack, "auto", None, None, data)
         return result_lines_of((outcome_json(outcome) for outcome in
                                 iter_outcomes(pack, records, explain=False)), pack)
     except ForeignResults as error:
@@ -1033,13 +1035,7 @@ def notice_command(pack_name: str, year: int | None, ids: tuple[str, ...], outpu
     from .runtime.explain import NotExplained, explain_outcome
 
     pack = load_pack(pack_name, year, packs_dir)
-    name = "<stdin>" if input_path == "-" else input_path
-    try:
-        text = decode(_read_input(input_path), name)
-        records = read_records(text, guess_format(name, text), name)
-    except InputUnreadable as error:
-        click.echo(f"policyc: {error}", err=True)
-        sys.exit(EXIT_INPUT_ERRORS)
+    name, _data, records = _read_input_file(input_path, pack, "auto", None, None)
     wanted = set(ids)
     unknown = sorted(wanted - {str(record.id) for record in records})
     if unknown:
