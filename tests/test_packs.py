@@ -78,7 +78,7 @@ def test_manifest_names_every_pack_with_the_hashes_of_its_files() -> None:
             digest = hashlib.sha256((ROOT / source["path"]).read_bytes()).hexdigest()
             assert source["sha256"] == digest, source["path"]
         assert entry["compiler_version"] == __version__
-        assert entry["runtime_requires"] == runtime_range(__version__) == ">=0.1,<0.2"
+        assert entry["runtime_requires"] == runtime_range(__version__) == ">=0.2,<0.3"
     changchun = entry_of(data, "jilin/changchun-medical-inpatient-2026")
     assert [(s["role"], s["path"]) for s in changchun["sources"]] == [
         ("rule file", "regions/jilin/model-medical-inpatient-2026.policy"),
@@ -149,9 +149,9 @@ def test_verify_passes_on_the_committed_packs() -> None:
 def test_a_pack_needing_another_runtime_is_refused(tmp_path: Path) -> None:
     packs = copy_packs(tmp_path)
     rewrite_manifest(packs, lambda data: entry_of(data, INPATIENT).update(
-        runtime_requires=">=0.2,<0.3"))
-    with pytest.raises(PackRefused, match=r"needs the policy_dsl runtime >=0\.2,<0\.3 \(built "
-                       r"by policyc 0\.1\.0\), but this runtime is 0\.1\.0"):
+        runtime_requires=">=0.3,<0.4"))
+    with pytest.raises(PackRefused, match=r"needs the policy_dsl runtime >=0\.3,<0\.4 \(built "
+                       r"by policyc 0\.2\.0\), but this runtime is 0\.2\.0"):
         load_pack(INPATIENT, packs_dir=packs)
 
 

@@ -5,7 +5,7 @@ the packs (and the systems that score with them) import. The runtime imports not
 compiler. `score_records` and `score_frame` score records from Python (see policy_dsl.api).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The Python API (runtime only; pandas is imported by score_frame alone). Imported after
 # __version__, which the runtime reads.
