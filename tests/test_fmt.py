@@ -441,3 +441,15 @@ def test_a_long_item_cap_breaks_before_its_reason_and_a_long_text_keeps_its_line
                          f'item 6 cap deductions at 3\n  "{reason}" [JL-2]\n'
                          f'text item 1 content "{reason}"\n'
                          f'                    "{reason}"\n')
+
+
+def test_a_comment_at_the_end_of_a_joined_block_line_stays_with_its_statement() -> None:
+    """`framework jilin { region … effective … to open  # note` on one line: the comment
+    trails `effective`, the statement it stood beside, not the block's opening line (a case
+    the random layouts found)."""
+    original = TEXTS["regions/jilin/framework-2025.policy"]
+    start = original.index("framework jilin {")
+    end = original.index("  # 第二十条")
+    joined = original[:start] + " ".join(original[start:end].split()) + original[end:]
+    assert joined.count("\n") < original.count("\n")
+    assert fmt(joined) == original

@@ -485,9 +485,13 @@ class _Layout:
         for comment in [*before, *self._take(brace + 1)]:
             if comment.line == header_line and not self._own_line(comment):
                 self._attach(comment)
-        # Comments on the `{` line after the brace trail the opening line.
+        # Comments on the `{` line after the brace trail the opening line, unless a statement
+        # of the block follows on that line: then they are that statement's.
         line_end = self.text.find("\n", brace)
-        for comment in self._take(line_end if line_end >= 0 else len(self.text)):
+        limit = line_end if line_end >= 0 else len(self.text)
+        if children and children[0].meta.start_pos is not None:
+            limit = min(limit, children[0].meta.start_pos)
+        for comment in self._take(limit):
             self._attach(comment)
         self._block(children, level + 1, end=meta.end_pos - 1)
         self.lines.append(_Out(indent + "}"))
