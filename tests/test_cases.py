@@ -115,7 +115,7 @@ def test_coverage_names_an_unreached_rule_by_line(tmp_path: Path) -> None:
     text = coverage.report([measured])
     assert measured.reached < measured.branches
     assert "regions/suzhou/outpatient-2023.policy:" in text
-    assert "never takes effect: 未达到标准的，每降低1个百分点扣0.1分，最多扣2分" in text
+    assert "no case where it takes effect: 未达到标准的，每降低1个百分点扣0.1分，最多扣2分" in text
 
 
 SMALL_RULE_FILE = textwrap.dedent('''\

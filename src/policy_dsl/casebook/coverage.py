@@ -154,8 +154,10 @@ def report(coverages: Sequence[PackCoverage], untested: Mapping[str, str] | None
         lines.append(f"  {coverage.pack}: {coverage.reached} of {coverage.branches} "
                      f"outcomes reached ({coverage.percent:.1f}%)")
         for rule, branch in coverage.missing:
+            reached = "no case where it takes effect" if branch == APPLIES \
+                else "every case has it take effect"
             lines.append(f"    {coverage.source}:{rule.reason.line} item {rule.item}: "
-                         f"never {branch}: {rule.reason.text}")
+                         f"{reached}: {rule.reason.text}")
         for outcome in coverage.framework_missing:
             lines.append(f"    framework: no case reaches {outcome}")
     return "\n".join(lines)
