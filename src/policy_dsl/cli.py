@@ -338,8 +338,7 @@ def _described(fact: FactInfo) -> str:
 @cli.command()
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
-@click.option("--format", "fmt", type=click.Choice(["auto", *FILE_FORMATS]),
-              default="auto", show_default=True, help="Input format (auto: by file name).")
+@input_format_option
 @encoding_option
 @sheet_option
 @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
@@ -551,8 +550,7 @@ def template(pack_name: str, year: int | None, fmt: str | None, output_path: str
 @cli.command()
 @click.option("--pack", "pack_name", required=True, help="Pack name, e.g. suzhou/inpatient-2023.")
 @click.option("--year", type=int, help="Assessment year, to pick a version by its period.")
-@click.option("--format", "fmt", type=click.Choice(["auto", *FILE_FORMATS]),
-              default="auto", show_default=True, help="Input format (auto: by file name).")
+@input_format_option
 @encoding_option
 @sheet_option
 @packs_option

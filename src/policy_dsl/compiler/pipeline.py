@@ -256,20 +256,26 @@ def compile_texts(texts: Mapping[str, str | bytes],
     return compiled
 
 
+def load_plugins(root: Path, manager: pluggy.PluginManager | None
+                 ) -> tuple[pluggy.PluginManager | None, list[tuple[Diagnostic, str]]]:
+    """The plugin manager (`manager`, or the plugins of plugins/ and installed packages), or
+    None with the findings that say why the plugins could not be loaded."""
+    if manager is not None:
+        return manager, []
+    try:
+        return plugins.plugin_manager([root / "plugins"], root), []
+    except CompileError as error:
+        return None, [(d, plugin_text(root, d.span.file)) for d in error.diagnostics]
+    except Exception as error:  # the last resort, e.g. broken package metadata
+        return None, [(internal_fault("plugins", "loading the plugins in", error), "")]
+
+
 def build(root: Path, regions_dir: Path | None = None,
           manager: pluggy.PluginManager | None = None) -> BuildResult:
     """Compile every rule file under regions/, and every city standard the plugins (from
     plugins/ and installed packages, or `manager`) declare, into generated/'s files."""
     texts, unreadable_files = rule_texts(root, regions_dir)
-    not_loaded: list[tuple[Diagnostic, str]] = []
-    try:
-        manager = manager or plugins.plugin_manager([root / "plugins"], root)
-    except CompileError as error:
-        manager = None
-        not_loaded = [(d, plugin_text(root, d.span.file)) for d in error.diagnostics]
-    except Exception as error:  # the last resort, e.g. broken package metadata
-        manager = None
-        not_loaded = [(internal_fault("plugins", "loading the plugins in", error), "")]
+    manager, not_loaded = load_plugins(root, manager)
     compiled = compile_texts(texts, manager)
     return finish(BuildResult(compiled.packs,
                               unreadable_files + compiled.diagnostics + not_loaded))
@@ -295,15 +301,7 @@ def check(root: Path, paths: Sequence[Path] = (),
         except OSError as error:
             texts.pop(display, None)
             problems.append((unreadable(display, error), ""))
-    not_loaded: list[tuple[Diagnostic, str]] = []
-    try:
-        manager = manager or plugins.plugin_manager([root / "plugins"], root)
-    except CompileError as error:
-        manager = None
-        not_loaded = [(d, plugin_text(root, d.span.file)) for d in error.diagnostics]
-    except Exception as error:  # the last resort, e.g. broken package metadata
-        manager = None
-        not_loaded = [(internal_fault("plugins", "loading the plugins in", error), "")]
+    manager, not_loaded = load_plugins(root, manager)
     compiled = compile_texts(texts, manager, only=chosen)
     reported = [(d, text) for d, text in compiled.diagnostics
                 if d.span.file in chosen or _from_plugin(d, set(compiled.findings))]
