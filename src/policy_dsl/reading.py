@@ -41,12 +41,13 @@ from .runtime.inputs import (
     TEMPLATE_HELP_MARK,
     InputRecord,
     InputUnreadable,
+    header_names,
     python_value,
     read_id,
     read_records,
 )
 from .runtime.packs import FactInfo, Pack
-from .runtime.strict_json import join_problems, safe_text, shown
+from .runtime.strict_json import join_problems, shown
 from .runtime.values import NotANumber, parse_decimal
 
 FileFormat = Literal["jsonl", "json", "csv", "xlsx", "parquet"]
@@ -206,18 +207,8 @@ class Columns:
 
 
 def _cells_header(cells: Sequence[object], where: str) -> list[str]:
-    """Header cells as texts; every column needs a name, once."""
-    header: list[str] = []
-    for number, cell in enumerate(cells, start=1):
-        text = safe_text("" if cell is None else str(cell).strip())
-        if not text:
-            raise InputUnreadable(f"{where}: column {number} of the header has no name; "
-                                  "every column needs one")
-        if text in header:
-            raise InputUnreadable(f"{where}: the column {shown(text)} appears twice in the "
-                                  f"header (columns {header.index(text) + 1} and {number})")
-        header.append(text)
-    return header
+    """Header cells as texts; every column needs a name, once (as in a CSV)."""
+    return header_names(cells, where)
 
 
 def _table_record(position: int, unit: str, keys: list[str], values: Sequence[object],

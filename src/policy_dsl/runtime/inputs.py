@@ -20,7 +20,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -288,14 +288,19 @@ def _read_csv(text: str, name: str, header_keys: HeaderKeys | None = None) -> li
 
 
 def _csv_header(row: list[str], line: int, name: str) -> list[str]:
+    return header_names(row, f"{name}:{line}")
+
+
+def header_names(cells: Sequence[object], where: str) -> list[str]:
+    """A header row's cells as texts (a CSV's, a sheet's): every column needs a name, once."""
     columns: dict[str, int] = {}
-    for number, cell in enumerate(row, start=1):
-        column = safe_text(cell.strip())
+    for number, cell in enumerate(cells, start=1):
+        column = safe_text("" if cell is None else str(cell).strip())
         if not column:
-            raise InputUnreadable(f"{name}:{line}: column {number} of the header has no name; "
+            raise InputUnreadable(f"{where}: column {number} of the header has no name; "
                                   "every column needs one")
         if column in columns:
-            raise InputUnreadable(f"{name}:{line}: the column {shown(column)} appears twice in "
+            raise InputUnreadable(f"{where}: the column {shown(column)} appears twice in "
                                   f"the header (columns {columns[column]} and {number})")
         columns[column] = number
     return list(columns)
