@@ -10,6 +10,7 @@ violations 45, exit without violations 47, referral 49, evidence 51.
 from __future__ import annotations
 
 import dataclasses
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -459,3 +460,62 @@ def test_case_failure_report_shows_the_settlement_lines(tmp_path: Path) -> None:
     assert ("refund  按“良”等次返还质量保证金：100% − 2% × (90 − 85.55) = 91.10%；质量保证金 "
             "200000 × 91.10% = 返还 182200.00 元，扣除 17800.00 元 [JL-10, JL-12] (framework "
             "line 24)") in result.report
+
+
+# ---------------------------------------------------------------- deposits withheld
+
+@pytest.mark.parametrize(("deposit", "deducted", "grade", "ratio", "refund", "withheld"), [
+    # 良 at 87.3: 100% − 2% × (90 − 87.3) = 100 − 5.4 = 94.60%; 100000.00 × 94.60% =
+    # 94600.00 refunded; 100000.00 − 94600.00 = 5400.00 withheld
+    ("100000.00", "12.7", "良", "94.60", "94600.00", "5400.00"),
+    # 合格 at 72.35: 100% − 2.5% × 17.65 = 100 − 44.125 = 55.875 → 55.88% (half-up);
+    # 100000 × 55.88% = 55880.00; 100000 − 55880.00 = 44120.00
+    ("100000", "27.65", "合格", "55.88", "55880.00", "44120.00"),
+    # a deposit with cents, 良 at 87.3: 123456.78 × 94.60% = 116790.11388 → 116790.11;
+    # 123456.78 − 116790.11 = 6666.67
+    ("123456.78", "12.7", "良", "94.60", "116790.11", "6666.67"),
+    # 不合格 at 55: nothing refunded, all withheld
+    ("100000", "45", "不合格", "0.00", "0.00", "100000.00"),
+    # 优 at 95: all refunded, nothing withheld
+    ("100000", "5", "优", "100.00", "100000.00", "0.00"),
+])
+def test_deposit_and_withheld_on_the_result_line(deposit: str, deducted: str, grade: str,
+                                                 ratio: str, refund: str,
+                                                 withheld: str) -> None:
+    [outcome] = score_batch(pack(PACK), [InputRecord(1, "J", institution(
+        deducted, deposit=deposit))], explain=False)
+    line = outcome_json(outcome)
+    assert (line["grade"], line["refund_ratio"], line["refund_amount"]) == (grade, ratio, refund)
+    assert (line["deposit"], line["withheld"]) == (
+        str(Decimal(deposit).quantize(Decimal("0.01"))), withheld)
+    assert Decimal(withheld) == Decimal(deposit) - Decimal(refund)  # exact, no rounding
+
+
+def test_withheld_is_null_while_the_refund_is_deferred() -> None:
+    """JL-13: a deferred assessment decides no refund this year, so nothing is withheld yet."""
+    [outcome] = score_batch(pack(PACK), [InputRecord(1, "J", institution(
+        agreement_start="2026-07-02"))], explain=False)
+    line = outcome_json(outcome)
+    assert line["status"] == "deferred" and line["refund_amount"] is None
+    assert (line["deposit"], line["withheld"]) == ("200000.00", None)
+
+
+def test_withheld_in_every_table_format(tmp_path: Path) -> None:
+    """CSV and Parquet carry deposit and withheld as the JSON line writes them."""
+    import csv
+
+    import pyarrow.parquet
+    from test_cli import policyc
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(institution("12.7", deposit="100000.00")) + "\n", "utf-8")
+    assert policyc("score", "--pack", PACK, str(source), "-o",
+                   str(tmp_path / "r.csv")).returncode == 0
+    [row] = list(csv.DictReader((tmp_path / "r.csv").read_text("utf-8-sig").splitlines()))
+    assert (row["refund_amount"], row["deposit"], row["withheld"]) == (
+        "94600.00", "100000.00", "5400.00")
+    assert policyc("score", "--pack", PACK, str(source), "-o",
+                   str(tmp_path / "r.parquet")).returncode == 0
+    [parquet_row] = pyarrow.parquet.read_table(tmp_path / "r.parquet").to_pylist()
+    assert (parquet_row["deposit"], parquet_row["withheld"]) == (
+        Decimal("100000.00"), Decimal("5400.00"))
