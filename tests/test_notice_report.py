@@ -124,39 +124,14 @@ def scored(tmp_path: Path, pack: str, records: Path, name: str = "results.jsonl"
 
 
 def jilin_batch(count: int, seed: int = 11) -> list[dict[str, Any]]:
-    """Jilin institutions over every branch of the framework (deterministic, not policy)."""
-    rng = random.Random(seed)
-    grades = ["优", "良", "合格", "基本合格", "不合格"]
-    rows = []
-    for index in range(count):
-        deductions = [{"item": "1", "points": f"{rng.choice([0, 0.5, 1, 2.5, 5, 10, 20, 35])}",
-                       "evidence": f"考核记录 {index}-{n}"} for n in range(rng.randint(0, 3))]
-        bonuses = [{"item": "2", "points": f"{rng.choice([0.5, 1, 2])}",
-                    "evidence": f"截图 {index}"}] if rng.random() < 0.3 else []
-        row: dict[str, Any] = {
-            "id": f"JB{index:05d}", "name": f"批量机构{index}", "assessment_year": 2026,
-            "agreement_start": rng.choice(["2015-01-01", "2020-05-01", "2026-09-01"]),
-            "deposit": str(rng.choice([100000, 200000, 350000, 500000])),
-            "deductions": deductions, "bonuses": bonuses,
-            "previous_grade": rng.choice([None, *grades]),
-        }
-        if rng.random() < 0.2:
-            row["subordinate_scores"] = [f"{rng.uniform(60, 100):.1f}" for _ in range(2)]
-        if rng.random() < 0.05:
-            row["opinion_events"] = [rng.choice(["national", "provincial"])]
-        if rng.random() < 0.02:
-            row["veto"] = True
-        if rng.random() < 0.03:
-            row["fraud_clues"] = True
-        if rng.random() < 0.03:
-            row.update(status="voluntary_exit", violations_found=rng.random() < 0.5)
-        elif rng.random() < 0.02:
-            row["status"] = "terminated"
-        if row["previous_grade"] is None:
-            del row["previous_grade"]
-        rows.append(row)
-    rows[7]["deposit"] = "not money"  # one input error, which the report counts
-    return rows
+    """Jilin institutions over every branch of the framework (benchmarks/make_batch.py; the
+    same batch docs/screenshots.py reports on)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from make_batch import jilin_batch as made
+    finally:
+        sys.path.pop(0)
+    return made(count, seed)
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
