@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
-from .arithmetic import HUNDRED, ZERO, divide, plain, round_money, round_points
+from .arithmetic import DIVISION, HUNDRED, ZERO, divide, plain, round_money, round_points
 from .packs import FactInfo
 from .results import Reason
 from .values import (
@@ -351,15 +351,10 @@ class Settlement:
     publicize: bool
     referral: bool
     deposit: Decimal | None = None  # the quality deposit (an input), yuan
+    # The part of the deposit not refunded: deposit − refund_amount, exact (None where no
+    # refund is decided yet: a deferred assessment).
+    withheld: Decimal | None = None
     lines: tuple[SettlementLine, ...] = ()  # empty unless an explanation was asked for
-
-    @property
-    def withheld(self) -> Decimal | None:
-        """The part of the deposit not refunded: deposit − refund_amount, exact (None where no
-        refund is decided yet: a deferred assessment)."""
-        if self.deposit is None or self.refund_amount is None:
-            return None
-        return self.deposit - self.refund_amount
 
 
 def served_long_enough(start: dt.date, year: int, months: int) -> bool:
@@ -386,8 +381,10 @@ def settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal | 
     `explain`, one line for each step taken, citing its clause."""
     steps: Steps = [] if explain else None
     referral = rules.referral if inputs.fraud_clues else None  # JL-17, whatever the status
-    settlement = replace(_settle(rules, inputs, own_exact, referral is not None, steps),
-                         deposit=inputs.deposit)
+    settled = _settle(rules, inputs, own_exact, referral is not None, steps)
+    withheld = None if settled.refund_amount is None else \
+        DIVISION.subtract(inputs.deposit, settled.refund_amount)  # exact: < 10^15, cents
+    settlement = replace(settled, deposit=inputs.deposit, withheld=withheld)
     if steps is None:
         return settlement
     if referral is not None:
@@ -639,16 +636,15 @@ def _money(deposit: Decimal, ratio: Decimal, amount: Decimal, lang: Lang) -> str
     """The refund's arithmetic: the deposit × the ratio, and in Chinese what is withheld."""
     if lang == "zh":
         return (f"质量保证金 {plain(deposit)} × {ratio}% = 返还 {amount} 元，扣除 "
-                f"{yuan(deposit - amount)} 元")
+                f"{yuan(DIVISION.subtract(deposit, amount))} 元")
     return f"{plain(deposit)} × {ratio}% = {amount} yuan"
 
 
 def yuan(value: Decimal) -> str:
     """An exact amount of money with its cents (17800.00, 2E+5 as 200000.00); an amount with
-    more decimals keeps them all (nothing is rounded)."""
-    exponent = value.as_tuple().exponent
-    exact = isinstance(exponent, int) and exponent >= -2
-    return str(value.quantize(Decimal("0.01"))) if exact else plain(value)
+    more decimals keeps them all (nothing is rounded, whatever the decimal context)."""
+    whole, _, cents = plain(value).partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
 
 
 def _number(value: Decimal) -> str:
