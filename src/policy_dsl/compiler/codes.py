@@ -57,7 +57,7 @@ FAMILIES = {
     "W": "plugins and frameworks: warnings",
     "L": "lints: what builds but is very likely a mistake",
     "K": "case files: a regression case file does not fit its pack",
-    "B": "based on: a derived standard's changes do not fit its base",
+    "B": "reuse: a derived standard's changes, or items taken from another standard, do not fit",
 }
 
 
@@ -689,11 +689,13 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
               "“for each”需要列表或集合，不能是 {type}"),),
     "B511": ((r"(?P<name>\S+) has no item (?P<n>\d+) to take", "{name} 没有可引用的第 {n} 项"),),
     "B512": ((r"item (?P<n>\d+) is taken from (?P<name>\S+), but this standard has an item "
-              r"\d+ already \((?P<where>.+)\)",
-              "第 {n} 项引自 {name}，但本标准已有第 {n} 项（{where}）"),),
-    "B513": ((r"item (?P<m>\d+) of (?P<name>\S+) uses (?P<kind>fact|derived value|cohort value) "
-              r"'(?P<what>.+)', which this standard does not declare",
-              "{name} 的第 {m} 项用到“{what}”（{kind}），本标准没有声明它"),),
+              r"\d+ already \(line (?P<line>\d+)\)",
+              "第 {n} 项引自 {name}，但本标准已有第 {n} 项（第 {line} 行）"),),
+    "B513": tuple((rf"item (?P<m>\d+) of (?P<name>\S+) uses {kind} '(?P<what>.+)', which this "
+                  r"standard does not declare",
+                   f"{{name}} 的第 {{m}} 项用到{word}“{{what}}”，本标准没有声明它")
+                  for kind, word in (("fact", "事实"), ("derived value", "派生值"),
+                                               ("cohort value", "同组值"))),
     "B514": ((r"item (?P<m>\d+) of (?P<name>\S+) uses (?P<kind>fact|derived value|cohort value) "
               r"'(?P<what>.+?)' as \S+ declares it \((?P<theirs>.+)\); this standard declares "
               r"\S+(?: value)? '.+?' otherwise \((?P<mine>.+)\)",
@@ -743,8 +745,8 @@ HINTS_ZH: tuple[Translation, ...] = (
      "把过长的表达式拆成派生值（let 名称 \"说明\" = ...）再使用"),
     (r"items of (?P<name>\S+): (?P<items>.+)", "{name} 的项目：{items}"),
     (r"give the taken item a number of its own: .*", "给引用的项目另编一个本标准没有的号"),
-    (r"declare it as (?P<name>\S+) does: (?P<declaration>.+)",
-     "照 {name} 的写法声明：{declaration}"),
+    (r"declare it as (?P<name>\S+) does: (?P<declaration>.+?)(?:, and its (?P<kind>enum|record) "
+     r"(?P<type>\w+) \(line (?P<line>\d+)\))?", "照 {name} 的写法声明：{declaration}"),
     (r"declare '(?P<what>.+)' as (?P<name>\S+) does, or write the item out",
      "照 {name} 的写法声明“{what}”，或把该项目完整写出"),
     (r"its rules cite: (?P<ids>.+)", "该项目的规则引用了：{ids}"),

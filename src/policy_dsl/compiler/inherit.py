@@ -411,22 +411,21 @@ def take_items(standard: ast.Standard, takes: Sequence[tuple[ast.TakeItem, ast.S
     taken: dict[tuple[str, int], ast.Item] = {}  # by category label and position
     for take, source in takes:
         item = next((i for i in source.items if i.number == take.source_number), None)
-        name = source.header.name
+        name = _pack_name(source)
         if item is None:
             found.append(Diagnostic(
-                "B511", f"{name} has no item {take.source_number} to take", take.source.span,
+                "B511", f"{name} has no item {take.source_number} to take", take.span,
                 hint=f"items of {name}: " + ", ".join(str(i.number) for i in source.items)))
             continue
         clash = numbers.get(take.number)
         if clash is not None:
-            where = f"line {clash.line}" if clash.file == take.span.file else str(clash)
-            found.append(Diagnostic(
+            found.append(Diagnostic(  # an item of this file: the own items, taken ones
                 "B512", f"item {take.number} is taken from {name}, but this standard has an "
-                f"item {take.number} already ({where})", take.span,
+                f"item {take.number} already (line {clash.line})", take.span,
                 hint="give the taken item a number of its own: `item N from ...`"))
             continue
         numbers[take.number] = take.span
-        problems = _needs(item, source, standard, base, take)
+        problems = _needs(item, source, standard, base, take, texts.get(source.path, ""))
         problems += _missing_citations(item, take, name)
         if problems:
             found.extend(problems)
@@ -518,7 +517,8 @@ def _declarations(standard: ast.Standard) -> dict[str, tuple[str, Any]]:
 
 
 def _needs(item: ast.Item, source: ast.Standard, standard: ast.Standard,
-           base: ast.Standard | None, take: ast.TakeItem) -> list[Diagnostic]:
+           base: ast.Standard | None, take: ast.TakeItem, source_text: str,
+           ) -> list[Diagnostic]:
     """B513/B514 for each fact, derived or cohort value the taken item uses (directly, or
     through the derived and cohort values it uses) that `standard` (with its `base`) lacks
     or declares otherwise than `source`."""
@@ -536,22 +536,22 @@ def _needs(item: ast.Item, source: ast.Standard, standard: ast.Standard,
                 if more in theirs and more not in seen:
                     seen.add(more)
                     needed.append(more)
-        where = f"item {take.source_number} of {source.header.name}"
+        where = f"item {take.source_number} of {_pack_name(source)}"
         if name not in mine:
             found.append(Diagnostic(
                 "B513", f"{where} uses {kind} '{name}', which this standard does not declare",
-                take.span, hint=f"declare it as {source.header.name} does: "
-                f"{_declared(kind, declaration, _types(source))}"))
+                take.span, hint=f"declare it as {_pack_name(source)} does: "
+                f"{_written(declaration, source_text, source)}"))
             continue
         my_kind, my_declaration = mine[name]
         if my_kind != kind or _shape(my_kind, my_declaration, types) \
                 != _shape(kind, declaration, _types(source)):
             found.append(Diagnostic(
-                "B514", f"{where} uses {kind} '{name}' as {source.header.name} declares it "
+                "B514", f"{where} uses {kind} '{name}' as {_pack_name(source)} declares it "
                 f"({_declared(kind, declaration, _types(source))}); this standard declares "
                 f"{my_kind} '{name}' otherwise ({_declared(my_kind, my_declaration, types)})",
-                take.span, hint=f"declare '{name}' as {source.header.name} does, or write the "
-                "item out"))
+                take.span, hint=f"declare '{name}' as {_pack_name(source)} does, or write "
+                "the item out"))
     return found
 
 
@@ -580,6 +580,22 @@ def _shape(kind: str, declaration: Any, types: Types) -> object:
     if isinstance(named, ast.RecordDecl):
         return shape, tuple(_shape("fact", field, types) for field in named.fields)
     return shape
+
+
+def _written(declaration: Any, text: str, standard: ast.Standard) -> str:
+    """A declaration as its rule file writes it (on one line), with the enum or record its
+    type names, to copy."""
+    lines = text.splitlines()
+    span: ast.Span = declaration.span
+    if not 1 <= span.line <= span.end_line <= len(lines):
+        return str(declaration.name)  # pragma: no cover - a standard always has its text
+    written = " ".join(line.strip() for line in lines[span.line - 1:span.end_line])
+    type_ref = getattr(declaration, "type", None)
+    named = _types(standard).get(type_ref.name) if type_ref is not None else None
+    if named is not None:
+        kind = "enum" if isinstance(named, ast.EnumDecl) else "record"
+        written += f", and its {kind} {named.name} (line {named.span.line})"
+    return written
 
 
 def _declared(kind: str, declaration: Any, types: Types) -> str:
