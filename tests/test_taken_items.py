@@ -4,6 +4,7 @@ takes six items of 附件1, built from them with provenance covering 附件1."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal as D
 from typing import Any
@@ -378,3 +379,24 @@ def test_a_resolved_standard_parses_back_with_nothing_to_take() -> None:
     assert isinstance(tree, ast.Standard)
     assert [(t.number, t.source.name, t.source_number, t.position) for t in tree.takes] == [
         (3, "source", 2, 1), (4, "demo/source-2026", 1, 2)]
+
+
+def test_suzhou_outpatient_taking_its_items_is_the_table_written_out() -> None:
+    """附件2 written out in full (tests/fixtures, as it was before it took its items) and
+    附件2 taking six items from 附件1 are the same standard, rule for rule and text for text;
+    only positions, the hash and the base differ."""
+    path = "regions/suzhou/outpatient-2023.policy"
+    written_out = pipeline.compile_texts({path: (
+        ROOT / "tests/fixtures/suzhou-outpatient-2023-written-out.policy").read_bytes()})
+    taking = pipeline.compile_texts({p: (ROOT / p).read_bytes() for p in (
+        path, "regions/suzhou/inpatient-2023.policy")})
+    assert written_out.errors == [] and taking.errors == []
+
+    def meaning(compiled: pipeline.Compiled) -> object:
+        standard = compiled.standards["suzhou/outpatient-2023"].standard
+        categories = tuple(dataclasses.replace(c, items=tuple(
+            dataclasses.replace(i, changed_at=()) for i in c.items)) for c in standard.categories)
+        return formatter.without_spans(dataclasses.replace(
+            standard, categories=categories, bases=(), source_sha256=""))
+
+    assert meaning(taking) == meaning(written_out)
