@@ -400,3 +400,16 @@ def test_suzhou_outpatient_taking_its_items_is_the_table_written_out() -> None:
             standard, categories=categories, bases=(), source_sha256=""))
 
     assert meaning(taking) == meaning(written_out)
+
+
+def test_diff_of_the_written_out_table_and_the_one_taking_items_has_no_differences() -> None:
+    from click.testing import CliRunner
+
+    from policy_dsl.cli import cli
+
+    result = CliRunner().invoke(cli, [
+        "diff", "--root", str(ROOT), str(ROOT / "tests/fixtures/suzhou-outpatient-2023-written-out"
+                                        ".policy"),
+        str(ROOT / "regions/suzhou/outpatient-2023.policy")])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("no differences")
