@@ -696,11 +696,9 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
                    f"{{name}} 的第 {{m}} 项用到{word}“{{what}}”，本标准没有声明它")
                   for kind, word in (("fact", "事实"), ("derived value", "派生值"),
                                                ("cohort value", "同组值"))),
-    "B514": ((r"item (?P<m>\d+) of (?P<name>\S+) uses (?P<kind>fact|derived value|cohort value) "
-              r"'(?P<what>.+?)' as \S+ declares it \((?P<theirs>.+)\); this standard declares "
-              r"\S+(?: value)? '.+?' otherwise \((?P<mine>.+)\)",
-              "{name} 的第 {m} 项按 {name} 的声明使用“{what}”（{theirs}）；"
-              "本标准的声明不同（{mine}）"),),
+    "B514": ((r"item (?P<m>\d+) of (?P<name>\S+) uses (?:fact|derived value|cohort value) "
+              r"'(?P<what>.+?)' as (?P<theirs>.+); this standard declares it as (?P<mine>.+)",
+              "{name} 的第 {m} 项使用的“{what}”是 {theirs}；本标准声明为 {mine}"),),
     "B515": ((r"item (?P<m>\d+) of (?P<name>\S+) does not cite (?P<old>\S+), so .*",
               "{name} 的第 {m} 项没有引用 {old}，这一替换不起作用"),),
 }

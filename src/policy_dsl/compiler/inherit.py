@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from . import ast, diff, printer
 from .checker import used_names
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Related
 from .formatter import without_spans
 from .overrides import ItemTable, without_unused_facts
 
@@ -422,7 +422,8 @@ def take_items(standard: ast.Standard, takes: Sequence[tuple[ast.TakeItem, ast.S
             found.append(Diagnostic(  # an item of this file: the own items, taken ones
                 "B512", f"item {take.number} is taken from {name}, but this standard has an "
                 f"item {take.number} already (line {clash.line})", take.span,
-                hint="give the taken item a number of its own: `item N from ...`"))
+                hint="give the taken item a number of its own: `item N from ...`",
+                related=(Related(clash, f"item {take.number} is here"),)))
             continue
         numbers[take.number] = take.span
         problems = _needs(item, source, standard, base, take, texts.get(source.path, ""))
@@ -541,17 +542,21 @@ def _needs(item: ast.Item, source: ast.Standard, standard: ast.Standard,
             found.append(Diagnostic(
                 "B513", f"{where} uses {kind} '{name}', which this standard does not declare",
                 take.span, hint=f"declare it as {_pack_name(source)} does: "
-                f"{_written(declaration, source_text, source)}"))
+                f"{_written(declaration, source_text, source)}",
+                related=(Related(declaration.span, f"{_pack_name(source)} declares it here"),)))
             continue
         my_kind, my_declaration = mine[name]
         if my_kind != kind or _shape(my_kind, my_declaration, types) \
                 != _shape(kind, declaration, _types(source)):
             found.append(Diagnostic(
-                "B514", f"{where} uses {kind} '{name}' as {_pack_name(source)} declares it "
-                f"({_declared(kind, declaration, _types(source))}); this standard declares "
-                f"{my_kind} '{name}' otherwise ({_declared(my_kind, my_declaration, types)})",
+                "B514", f"{where} uses {kind} '{name}' as "
+                f"{_declared(kind, declaration, _types(source))}; this standard declares it as "
+                + ("" if my_kind == kind else f"{my_kind} ")
+                + _declared(my_kind, my_declaration, types),
                 take.span, hint=f"declare '{name}' as {_pack_name(source)} does, or write "
-                "the item out"))
+                "the item out",
+                related=(Related(declaration.span, f"{_pack_name(source)} declares it here"),
+                         Related(my_declaration.span, "this standard declares it here"))))
     return found
 
 
@@ -599,14 +604,13 @@ def _written(declaration: Any, text: str, standard: ast.Standard) -> str:
 
 
 def _declared(kind: str, declaration: Any, types: Types) -> str:
-    """A declaration in brief, for messages."""
+    """What a declaration says, in brief, for messages (`percent in 0..100 required`)."""
     if kind == "derived value":
-        return f"let {declaration.name} = {printer.source(declaration.expr)}"
+        return f"= {printer.source(declaration.expr)}"
     if kind == "cohort value":
-        return f"cohort {declaration.name} = {diff._cohort(declaration)}"
-    fact: ast.FactDecl = declaration
-    text = f"fact {fact.name}: {diff._fact(fact)}"  # as `policyc diff` shows a fact
-    named = types.get(fact.type.name)
+        return f"= {diff._cohort(declaration)}"
+    text = diff._fact(declaration)  # as `policyc diff` shows a fact
+    named = types.get(declaration.type.name)
     if isinstance(named, ast.EnumDecl):
         text += f" (enum {named.name}: {', '.join(m.name for m in named.members)})"
     if isinstance(named, ast.RecordDecl):
