@@ -408,7 +408,7 @@ def take_items(standard: ast.Standard, takes: Sequence[tuple[ast.TakeItem, ast.S
     declare (B513) or declares otherwise (B514), a citation the item does not make (B515)."""
     found: list[Diagnostic] = []
     numbers: dict[int, ast.Span] = {item.number: item.span for item in standard.items}
-    taken: dict[tuple[str, int], ast.Item] = {}  # by category label and position
+    taken: dict[int, ast.Item] = {}  # by the take's id
     for take, source in takes:
         item = next((i for i in source.items if i.number == take.source_number), None)
         name = _pack_name(source)
@@ -431,15 +431,14 @@ def take_items(standard: ast.Standard, takes: Sequence[tuple[ast.TakeItem, ast.S
         if problems:
             found.extend(problems)
             continue
-        taken[next(c.label for c in standard.categories if take in c.takes), take.position] = \
-            _renumbered(item, take)
+        taken[id(take)] = _renumbered(item, take)
     if found:
         return None, found
     categories = []
     for category in standard.categories:
         items = list(category.items)
         for take in sorted(category.takes, key=lambda t: t.position):
-            items.insert(take.position, taken[category.label, take.position])
+            items.insert(take.position, taken[id(take)])
         categories.append(dataclasses.replace(category, items=tuple(items), takes=()))
     sources = [ast.BaseSource(s.path, s.source_sha256, texts.get(s.path, ""))
                for _, s in takes]
