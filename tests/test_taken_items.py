@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -413,3 +414,25 @@ def test_diff_of_the_written_out_table_and_the_one_taking_items_has_no_differenc
         str(ROOT / "regions/suzhou/outpatient-2023.policy")])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith("no differences")
+
+
+def test_check_of_the_taking_file_reports_a_mistake_in_the_item_it_takes(tmp_path: Path) -> None:
+    """A misspelt fact in 附件1's item 6, which 附件2 takes as its item 5: `check` of 附件2
+    alone reports it, at 附件1's line, and fails (it said nothing and exited 0 before)."""
+    from click.testing import CliRunner
+
+    from policy_dsl.cli import cli
+
+    region = tmp_path / "regions" / "suzhou"
+    region.mkdir(parents=True)
+    for name in ("inpatient-2023.policy", "outpatient-2023.policy"):
+        text = (ROOT / "regions" / "suzhou" / name).read_text(encoding="utf-8")
+        (region / name).write_text(text.replace("zero when refused_to_correct ",
+                                                "zero when refused_to_corect "), encoding="utf-8")
+    inpatient = (region / "inpatient-2023.policy").read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", "--root", str(tmp_path), "--format", "json",
+                                      str(region / "outpatient-2023.policy")])
+    found = {(f["code"], f["file"], f["span"]["line"]) for f in json.loads(result.stdout)}
+    assert ("C203", "regions/suzhou/inpatient-2023.policy",
+            line_of(inpatient, "zero when refused_to_corect")) in found
+    assert result.exit_code == 1
