@@ -107,8 +107,8 @@ SAMPLES = [
      "检查此文件时编译器内部出错（KeyError: 'x'）"),
     ("B501", "no standard 'model_pharmacie' to base changchun on in region jilin",
      "地区 jilin 中没有可作为 changchun 基础的标准“model_pharmacie”"),
-    ("B502", "standard a is based on itself through its bases: a → b → a",
-     "标准 a 经由其基础标准以自身为基础：a → b → a"),
+    ("B502", "standard a is based on itself through the standards it names: a (x.policy) -> "
+     "b (y.policy)", "标准 a 经由它所指的标准以自身为基础：a (x.policy) -> b (y.policy)"),
     ("B503", "medical_inpatient has no item 99", "基础标准 medical_inpatient 没有项目 99"),
     ("B504", "medical_inpatient has no fact 'complaint'",
      "基础标准 medical_inpatient 没有事实“complaint”"),

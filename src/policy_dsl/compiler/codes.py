@@ -767,9 +767,12 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
               "地区 {region} 中没有可作为 {standard} 基础的标准“{name}”"),
              (r"no standard '(?P<name>.+)' to base (?P<standard>.+) on",
               "没有可作为 {standard} 基础的标准“{name}”")),
-    "B502": ((r"standard (?P<name>.+) is based on itself through its bases: (?P<chain>.+)",
-              "标准 {name} 经由其基础标准以自身为基础：{chain}"),
-             (r"standard (?P<name>.+) is based on itself", "标准 {name} 以自身为基础")),
+    "B502": ((r"standard (?P<name>\S+) is based on itself through the standards it names: "
+              r"(?P<chain>.+)", "标准 {name} 经由它所指的标准以自身为基础：{chain}"),
+             (r"standard (?P<name>\S+) takes an item from itself through the standards it "
+              r"names: (?P<chain>.+)", "标准 {name} 经由它所指的标准引用了自身的项目：{chain}"),
+             (r"standard (?P<name>\S+) is based on itself", "标准 {name} 以自身为基础"),
+             (r"standard (?P<name>\S+) takes an item from itself", "标准 {name} 引用了自身的项目")),
     "B503": ((r"(?P<base>.+) has no category (?P<category>'.+'|\".+\")",
               "基础标准 {base} 没有类别 {category}"),
              (r"(?P<base>.+) has no item (?P<n>\d+)", "基础标准 {base} 没有项目 {n}")),
@@ -1180,6 +1183,9 @@ def message_in(lang: Lang, code: str, message: str) -> str:
 RELATED_ZH: tuple[Translation, ...] = (
     (r"'(?P<name>.+)' is first declared here", "“{name}”首次声明于此"),
     (r"item (?P<n>\d+) is first here", "项目 {n} 首次出现于此"),
+    (r"item (?P<n>\d+) is here", "项目 {n} 在此"),
+    (r"this standard declares it here", "本标准在此声明"),
+    (r"(?P<name>\S+) declares it here", "{name} 在此声明"),
 )
 
 
