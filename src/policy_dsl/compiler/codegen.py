@@ -9,8 +9,8 @@ become code.
 
 from __future__ import annotations
 
+import ast as python_ast
 import hashlib
-import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -20,6 +20,7 @@ from functools import cache
 import jinja2
 
 from .. import __version__
+from ..runtime import PACK_API
 from ..runtime.packs import runtime_range
 from . import ast
 from .checker import FULL_POINTS, Checked, Type, is_weight
@@ -104,7 +105,9 @@ def generate(standard: ast.Standard, checked: Checked, source_text: str,
     builder = _PackBuilder(standard, checked, source_text, framework)
     context = builder.context()
     context["plugin_sources"] = list(plugin_sources)
-    source = _environment().get_template("pack.py.jinja").render(**context)
+    template = _environment().get_template("pack.py.jinja")
+    unimported = template.render(**context, uses=None)  # the module without its imports
+    source = template.render(**context, uses=_runtime_names(unimported))
     header = standard.header
     sources = [{"role": "rule file", "path": standard.path, "sha256": standard.source_sha256}]
     sources += [{"role": "base", "path": base.path, "sha256": base.sha256}
@@ -1080,46 +1083,15 @@ class _PackBuilder:
             "rescale": rescale, "constants": constants, "reasons": reasons,
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
-            "uses": sorted(_runtime_names(read_body, cohorts_body, items, records,
-                                          framework_rules or "", cohort_bases,
-                                          cohort_rebuild)
-                           | (FRAMEWORK_NAMES if self.framework else set()),
-                           key=_import_order),
         }
 
 
-RUNTIME_EXPORTS = (
-    "Band", "CohortBasis", "CohortInfo", "Decimal", "FactInfo", "FieldError", "ItemInfo",
-    "ItemScore", "Line", "PackInfo",
-    "FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules", "GradeRule", "Composite",
-    "OtherBreach", "Downgrade", "Veto", "Tenure", "Terminated", "ExitWithViolations",
-    "ExitWithoutViolations", "Referral",
-    "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_entries",
-    "check_unknown_fields", "read_framework_inputs",
-    "clamp", "close_item", "close_part", "divide", "group_means", "growth", "not_applicable",
-    "need", "note", "rank_adjustments", "read_bool", "read_count", "read_date", "read_enum",
-    "read_enum_set", "read_list", "read_number", "read_optional_bool", "read_optional_count",
-    "read_optional_date", "read_optional_enum", "read_optional_number",
-    "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",
-    "share", "steps", "total", "weight", "RuleInfo", "Operand", "used",
-    "adjustments_for_ranks", "competition_ranks", "snapshot_count", "snapshot_rank",
-    "snapshot_text", "SnapshotDetail",
-)
-FRAMEWORK_NAMES = {"FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules",
-                   "read_framework_inputs"}
-ALWAYS_USED = {"CohortBasis", "CohortInfo", "SnapshotDetail", "RuleInfo", "FactInfo",
-               "FieldError", "ItemInfo",
-               "ItemScore", "Line",
-               "PackInfo", "Raw", "Reason", "RecordInvalid", "Score", "ZERO",
-               "check_unknown_fields", "close_item", "note", "total"}
-
-
-def _runtime_names(*bodies: object) -> set[str]:
-    """The runtime names the generated code calls, so that it imports exactly those."""
-    text = "\n".join(_flatten(bodies))
-    used = {name for name in RUNTIME_EXPORTS
-            if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)}
-    return (used | ALWAYS_USED) - {"Decimal"}
+def _runtime_names(source: str) -> list[str]:
+    """The names of the runtime's pack API that a pack's code uses (read from its syntax
+    tree, so a name in a string or a comment does not count), in isort's order."""
+    used = {node.id for node in python_ast.walk(python_ast.parse(source))
+            if isinstance(node, python_ast.Name)}
+    return sorted(used & set(PACK_API), key=_import_order)
 
 
 def _call(function: str, arguments: Sequence[tuple[str, str]]) -> str:
@@ -1214,14 +1186,3 @@ def _children(node: ast.Expr) -> Iterator[ast.Expr]:
             elif is_dataclass(child) and hasattr(child, "span") \
                     and not isinstance(child, ast.Span):
                 yield child  # type: ignore[misc]
-
-
-def _flatten(values: object) -> Iterator[str]:
-    if isinstance(values, str):
-        yield values
-    elif isinstance(values, dict):
-        for value in values.values():
-            yield from _flatten(value)
-    elif isinstance(values, list | tuple):
-        for value in values:
-            yield from _flatten(value)
