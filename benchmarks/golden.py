@@ -5,7 +5,7 @@ records and a few thousand changed or hostile records per pack (tests/golden_rec
 result (code generation, the runtime's readers):
 
     python benchmarks/golden.py record /tmp/golden-before    # on the old code
-    python benchmarks/golden.py compare /tmp/golden-before   # on the new code: exit 1 on a difference
+    python benchmarks/golden.py compare /tmp/golden-before   # new code: exit 1 if any differs
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import golden_records  # noqa: E402
+import golden_records
 
-from policy_dsl.runtime import load_pack  # noqa: E402
+from policy_dsl.runtime import load_pack
 
 DIGESTS = Path(__file__).parent / "golden" / "digests.json"
 RECORDS_PER_PACK = 400

@@ -143,9 +143,9 @@ PACK_API = (
 )
 
 __all__ = [
-    "PACK_API",
     "FRAMEWORK_FIELDS",
     "FRAMEWORK_INPUTS",
+    "PACK_API",
     "PROVENANCE_FIELDS",
     "ZERO",
     "Band",
