@@ -50,6 +50,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     note,
+    plain_number,
     read_framework_inputs,
     read_list,
     read_number,
@@ -200,18 +201,31 @@ class EntryEntry:
     evidence: str  # 可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）
 
 
+_KNOWN_ENTRY = frozenset(('evidence', 'item', 'points'))
+
+
 def _read_entry(raw: Raw, path: str, errors: list[FieldError]) -> EntryEntry:
-    check_unknown_fields(raw, frozenset(('evidence', 'item', 'points')), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_ENTRY:
+        check_unknown_fields(raw, _KNOWN_ENTRY, errors, prefix=path + '.')
+    v_item: str = read_text(raw, 'item', errors, path=path + '.item')
+    n = plain_number(get('points'))
+    v_points: Decimal = n if n is not None and _D0 <= n else read_number(raw, 'points', errors, low=_D0, path=path + '.points')
+    v_evidence: str = read_text(raw, 'evidence', errors, path=path + '.evidence')
     return EntryEntry(
-        item=read_text(raw, 'item', errors, path=path + '.item'),
-        points=read_number(raw, 'points', errors, low=_D0, path=path + '.points'),
-        evidence=read_text(raw, 'evidence', errors, path=path + '.evidence'),
+        item=v_item,
+        points=v_points,
+        evidence=v_evidence,
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
-    """One institution's validated facts and the values derived from them."""
+    """One institution's validated facts and the values derived from them.
+
+    Not frozen, though nothing assigns to it once read: a frozen dataclass's __init__ sets
+    each field through object.__setattr__, several µs a record at this many fields.
+    """
 
     deductions: tuple[EntryEntry, ...]  # 扣分记录
     bonuses: tuple[EntryEntry, ...]  # 加分记录
@@ -225,9 +239,13 @@ _BONUS_ITEMS: frozenset[int] = frozenset({2})
 def read_record(raw: Raw) -> Facts:
     """Validate one input record; raises RecordInvalid naming every wrong field."""
     errors: list[FieldError] = []
-    check_unknown_fields(raw, _KNOWN_FIELDS, errors)
-    v_deductions: tuple[EntryEntry, ...] = read_list(raw, 'deductions', errors, _read_entry)
-    v_bonuses: tuple[EntryEntry, ...] = read_list(raw, 'bonuses', errors, _read_entry)
+    get = raw.get
+    if not raw.keys() <= _KNOWN_FIELDS:
+        check_unknown_fields(raw, _KNOWN_FIELDS, errors)
+    v = get('deductions')
+    v_deductions: tuple[EntryEntry, ...] = () if type(v) is list and not v else read_list(raw, 'deductions', errors, _read_entry)
+    v = get('bonuses')
+    v_bonuses: tuple[EntryEntry, ...] = () if type(v) is list and not v else read_list(raw, 'bonuses', errors, _read_entry)
     check_entries(v_bonuses, 'bonuses', _CATALOGUE_BONUSES, errors)
     check_entries(v_deductions, 'deductions', _CATALOGUE_DEDUCTIONS, errors)
     v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)
@@ -268,51 +286,90 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     return Cohorts()
 
 
-def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> ItemScore:
     """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 100 points, line 35."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 39: 扣分项满分（总分100分）
+    awards += _D100
+    # 40: 考核小组认定的扣分（每条须有可查看的依据）
+    deductions -= -(sum((each.points for each in r.deductions if each.item == '1'), ZERO))
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D100:
+        earned = _D100
+    return ItemScore(1, _D100, earned, ())
+
+
+def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 39: 扣分项满分（总分100分）
     awards += note(lines, _R39, _D100)
     # 40: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R40, -(sum((each.points for each in r.deductions if each.item == '1'), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            *(Operand('entry', each.evidence, each.points, 'points') for each in r.deductions if each.item == '1'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        *(Operand('entry', each.evidence, each.points, 'points') for each in r.deductions if each.item == '1'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(1, _D100, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> ItemScore:
     """2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 45."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 49: 考核小组认定的加分（每条须有可查看的依据）
+    awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D10:
+        earned = _D10
+    return ItemScore(2, _D10, earned, ())
+
+
+def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 49: 考核小组认定的加分（每条须有可查看的依据）
     awards += note(lines, _R49, sum((each.points for each in r.bonuses if each.item == '2'), ZERO))
-    if lines is not None:
-        used(
-            lines,
-            *(Operand('entry', each.evidence, each.points, 'points') for each in r.bonuses if each.item == '2'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        *(Operand('entry', each.evidence, each.points, 'points') for each in r.bonuses if each.item == '2'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(2, _D10, awards, deductions, None, ZERO, (), lines)
+
+
+def score(r: Facts, c: Cohorts) -> Score:
+    """Score one institution without explanation: every item, then the total (not rescaled)."""
+    items = (
+        _score_1(r, c),
+        _score_2(r, c),
+    )
+    return total(items, None, _D10, _BONUS_ITEMS)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     """Score one institution: every item, then the total (not rescaled).
 
-    With `explain`, each item keeps one reason line per rule; without, only the points.
+    With `explain`, each item keeps one reason line per rule; without, only the points
+    (`score`: the same arithmetic, written without the lines).
     """
+    if not explain:
+        return score(r, c)
     items = (
-        _item_1(r, c, explain),
-        _item_2(r, c, explain),
+        _explain_1(r, c),
+        _explain_2(r, c),
     )
     return total(items, None, _D10, _BONUS_ITEMS)
-
 
 INFO = PackInfo(
     name=NAME,

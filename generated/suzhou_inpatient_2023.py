@@ -41,6 +41,8 @@ from policy_dsl.runtime import (
     need,
     not_applicable,
     note,
+    plain_codes,
+    plain_number,
     read_bool,
     read_count,
     read_enum,
@@ -268,10 +270,17 @@ class ViolationEntry:
     documents: frozenset[str]  # 该行为的处理文书
 
 
+_KNOWN_VIOLATION = frozenset(('documents',))
+
+
 def _read_violation(raw: Raw, path: str, errors: list[FieldError]) -> ViolationEntry:
-    check_unknown_fields(raw, frozenset(('documents',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_VIOLATION:
+        check_unknown_fields(raw, _KNOWN_VIOLATION, errors, prefix=path + '.')
+    codes = plain_codes(get('documents'), _ENUM_DOCUMENT_KIND)
+    v_documents: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents')
     return ViolationEntry(
-        documents=read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents'),
+        documents=v_documents,
     )
 
 
@@ -282,10 +291,17 @@ class UnstockedProductEntry:
     cases: int  # 查实例数
 
 
+_KNOWN_UNSTOCKED_PRODUCT = frozenset(('cases',))
+
+
 def _read_unstocked_product(raw: Raw, path: str, errors: list[FieldError]) -> UnstockedProductEntry:
-    check_unknown_fields(raw, frozenset(('cases',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_UNSTOCKED_PRODUCT:
+        check_unknown_fields(raw, _KNOWN_UNSTOCKED_PRODUCT, errors, prefix=path + '.')
+    v = get('cases')
+    v_cases: int = v if type(v) is int and 1 <= v < 1_000_000_000_000_000 else read_count(raw, 'cases', errors, low=_D1, path=path + '.cases')
     return UnstockedProductEntry(
-        cases=read_count(raw, 'cases', errors, low=_D1, path=path + '.cases'),
+        cases=v_cases,
     )
 
 
@@ -296,16 +312,27 @@ class ComplaintEntry:
     deduction: Decimal  # 核定扣分（0.5-1分，可酌情减免）
 
 
+_KNOWN_COMPLAINT = frozenset(('deduction',))
+
+
 def _read_complaint(raw: Raw, path: str, errors: list[FieldError]) -> ComplaintEntry:
-    check_unknown_fields(raw, frozenset(('deduction',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_COMPLAINT:
+        check_unknown_fields(raw, _KNOWN_COMPLAINT, errors, prefix=path + '.')
+    n = plain_number(get('deduction'))
+    v_deduction: Decimal = n if n is not None and _D0 <= n <= _D1 else read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction')
     return ComplaintEntry(
-        deduction=read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction'),
+        deduction=v_deduction,
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
-    """One institution's validated facts and the values derived from them."""
+    """One institution's validated facts and the values derived from them.
+
+    Not frozen, though nothing assigns to it once read: a frozen dataclass's __init__ sets
+    each field through object.__setattr__, several µs a record at this many fields.
+    """
 
     level: str  # 医疗机构级别
     ownership: str  # 举办性质
@@ -361,51 +388,106 @@ _BONUS_ITEMS: frozenset[int] = frozenset({13, 14})
 def read_record(raw: Raw) -> Facts:
     """Validate one input record; raises RecordInvalid naming every wrong field."""
     errors: list[FieldError] = []
-    check_unknown_fields(raw, _KNOWN_FIELDS, errors)
-    v_level: str = read_enum(raw, 'level', errors, _ENUM_HOSPITAL_LEVEL)
-    v_ownership: str = read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND)
-    v_in_drg: bool = read_bool(raw, 'in_drg', errors)
-    v_catalogue_updated_on_time: bool = read_bool(raw, 'catalogue_updated_on_time', errors)
-    v_catalogue_maintained_correctly: bool = read_bool(raw, 'catalogue_maintained_correctly', errors)
-    v_catalogue_drug_share: Decimal = read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
-    v_price_violations: int = read_count(raw, 'price_violations', errors)
-    v_fee_disclosure_failures: int = read_count(raw, 'fee_disclosure_failures', errors)
-    v_late_self_pricing_notices: int = read_count(raw, 'late_self_pricing_notices', errors)
-    v_procurement_score: Decimal | None = read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
-    v_drg_score: Decimal | None = read_optional_number(raw, 'drg_score', errors, low=_D0, high=_D100)
-    v_negotiated_drug_rate: Decimal = read_percent(raw, 'negotiated_drug_rate', errors, low=_D0, high=_D100)
-    v_negotiated_drug_rate_last_year: Decimal = read_percent(raw, 'negotiated_drug_rate_last_year', errors, low=_D0, high=_D100)
-    v_negotiated_drug_meeting_held: bool = read_bool(raw, 'negotiated_drug_meeting_held', errors)
-    v_unstocked_products: tuple[UnstockedProductEntry, ...] = read_list(raw, 'unstocked_products', errors, _read_unstocked_product)
-    v_violations: tuple[ViolationEntry, ...] = read_list(raw, 'violations', errors, _read_violation)
-    v_refused_to_correct: bool = read_bool(raw, 'refused_to_correct', errors)
-    v_serious_social_harm: bool = read_bool(raw, 'serious_social_harm', errors)
-    v_fund_loss_amount: Decimal | None = read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
-    v_region_fund_expenditure_last_year: Decimal | None = read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
-    v_financial_system_in_place: bool = read_bool(raw, 'financial_system_in_place', errors)
-    v_cooperates_with_fund_management: bool = read_bool(raw, 'cooperates_with_fund_management', errors)
-    v_no_new_receivables: bool = read_bool(raw, 'no_new_receivables', errors)
-    v_settlement_list_upload_rate: Decimal = read_percent(raw, 'settlement_list_upload_rate', errors, low=_D0, high=_D100)
-    v_cooperation_incidents: int = read_count(raw, 'cooperation_incidents', errors)
-    v_coding_full_coverage: bool = read_bool(raw, 'coding_full_coverage', errors)
-    v_nonstandard_code_rate: Decimal = read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
-    v_evoucher_settlements: int = read_count(raw, 'evoucher_settlements', errors)
-    v_all_settlements: int = read_count(raw, 'all_settlements', errors)
-    v_mobile_payment_connected: bool = read_bool(raw, 'mobile_payment_connected', errors)
-    v_dual_channel: bool = read_bool(raw, 'dual_channel', errors)
-    v_eprescription_connected: bool | None = read_optional_bool(raw, 'eprescription_connected', errors)
-    v_eprescription_flow_rate: Decimal | None = read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
-    v_systems_integration_done: bool = read_bool(raw, 'systems_integration_done', errors)
-    v_care_violations: int = read_count(raw, 'care_violations', errors)
-    v_agreement_violations: int = read_count(raw, 'agreement_violations', errors)
-    v_complaints: tuple[ComplaintEntry, ...] = read_list(raw, 'complaints', errors, _read_complaint)
-    v_satisfaction_score: Decimal | None = read_optional_number(raw, 'satisfaction_score', errors)
-    v_direct_survey_adjustment: Decimal | None = read_optional_number(raw, 'direct_survey_adjustment', errors, low=_Dm1, high=_D1)
-    v_pay_later_connected: bool = read_bool(raw, 'pay_later_connected', errors)
-    v_pay_later_share_dec_2023: Decimal | None = read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
-    v_pay_later_share_2024: Decimal | None = read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
-    v_policies_forwarded: int = read_count(raw, 'policies_forwarded', errors)
-    v_display_channels: frozenset[str] = read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
+    get = raw.get
+    if not raw.keys() <= _KNOWN_FIELDS:
+        check_unknown_fields(raw, _KNOWN_FIELDS, errors)
+    v = get('level')
+    v_level: str = (_ENUM_HOSPITAL_LEVEL.get(v) if type(v) is str else None) or (read_enum(raw, 'level', errors, _ENUM_HOSPITAL_LEVEL))
+    v = get('ownership')
+    v_ownership: str = (_ENUM_OWNERSHIP_KIND.get(v) if type(v) is str else None) or (read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND))
+    v = get('in_drg')
+    v_in_drg: bool = v if type(v) is bool else read_bool(raw, 'in_drg', errors)
+    v = get('catalogue_updated_on_time')
+    v_catalogue_updated_on_time: bool = v if type(v) is bool else read_bool(raw, 'catalogue_updated_on_time', errors)
+    v = get('catalogue_maintained_correctly')
+    v_catalogue_maintained_correctly: bool = v if type(v) is bool else read_bool(raw, 'catalogue_maintained_correctly', errors)
+    n = plain_number(get('catalogue_drug_share'))
+    v_catalogue_drug_share: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
+    v = get('price_violations')
+    v_price_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'price_violations', errors)
+    v = get('fee_disclosure_failures')
+    v_fee_disclosure_failures: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'fee_disclosure_failures', errors)
+    v = get('late_self_pricing_notices')
+    v_late_self_pricing_notices: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'late_self_pricing_notices', errors)
+    v = get('procurement_score')
+    n = plain_number(v)
+    v_procurement_score: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
+    v = get('drg_score')
+    n = plain_number(v)
+    v_drg_score: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_number(raw, 'drg_score', errors, low=_D0, high=_D100)
+    n = plain_number(get('negotiated_drug_rate'))
+    v_negotiated_drug_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'negotiated_drug_rate', errors, low=_D0, high=_D100)
+    n = plain_number(get('negotiated_drug_rate_last_year'))
+    v_negotiated_drug_rate_last_year: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'negotiated_drug_rate_last_year', errors, low=_D0, high=_D100)
+    v = get('negotiated_drug_meeting_held')
+    v_negotiated_drug_meeting_held: bool = v if type(v) is bool else read_bool(raw, 'negotiated_drug_meeting_held', errors)
+    v = get('unstocked_products')
+    v_unstocked_products: tuple[UnstockedProductEntry, ...] = () if type(v) is list and not v else read_list(raw, 'unstocked_products', errors, _read_unstocked_product)
+    v = get('violations')
+    v_violations: tuple[ViolationEntry, ...] = () if type(v) is list and not v else read_list(raw, 'violations', errors, _read_violation)
+    v = get('refused_to_correct')
+    v_refused_to_correct: bool = v if type(v) is bool else read_bool(raw, 'refused_to_correct', errors)
+    v = get('serious_social_harm')
+    v_serious_social_harm: bool = v if type(v) is bool else read_bool(raw, 'serious_social_harm', errors)
+    v = get('fund_loss_amount')
+    n = plain_number(v)
+    v_fund_loss_amount: Decimal | None = n if n is not None and _D0 <= n else None if v is None else read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
+    v = get('region_fund_expenditure_last_year')
+    n = plain_number(v)
+    v_region_fund_expenditure_last_year: Decimal | None = n if n is not None and _D0 <= n else None if v is None else read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
+    v = get('financial_system_in_place')
+    v_financial_system_in_place: bool = v if type(v) is bool else read_bool(raw, 'financial_system_in_place', errors)
+    v = get('cooperates_with_fund_management')
+    v_cooperates_with_fund_management: bool = v if type(v) is bool else read_bool(raw, 'cooperates_with_fund_management', errors)
+    v = get('no_new_receivables')
+    v_no_new_receivables: bool = v if type(v) is bool else read_bool(raw, 'no_new_receivables', errors)
+    n = plain_number(get('settlement_list_upload_rate'))
+    v_settlement_list_upload_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'settlement_list_upload_rate', errors, low=_D0, high=_D100)
+    v = get('cooperation_incidents')
+    v_cooperation_incidents: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'cooperation_incidents', errors)
+    v = get('coding_full_coverage')
+    v_coding_full_coverage: bool = v if type(v) is bool else read_bool(raw, 'coding_full_coverage', errors)
+    n = plain_number(get('nonstandard_code_rate'))
+    v_nonstandard_code_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
+    v = get('evoucher_settlements')
+    v_evoucher_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'evoucher_settlements', errors)
+    v = get('all_settlements')
+    v_all_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'all_settlements', errors)
+    v = get('mobile_payment_connected')
+    v_mobile_payment_connected: bool = v if type(v) is bool else read_bool(raw, 'mobile_payment_connected', errors)
+    v = get('dual_channel')
+    v_dual_channel: bool = v if type(v) is bool else read_bool(raw, 'dual_channel', errors)
+    v = get('eprescription_connected')
+    v_eprescription_connected: bool | None = v if type(v) is bool else None if v is None else read_optional_bool(raw, 'eprescription_connected', errors)
+    v = get('eprescription_flow_rate')
+    n = plain_number(v)
+    v_eprescription_flow_rate: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
+    v = get('systems_integration_done')
+    v_systems_integration_done: bool = v if type(v) is bool else read_bool(raw, 'systems_integration_done', errors)
+    v = get('care_violations')
+    v_care_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'care_violations', errors)
+    v = get('agreement_violations')
+    v_agreement_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'agreement_violations', errors)
+    v = get('complaints')
+    v_complaints: tuple[ComplaintEntry, ...] = () if type(v) is list and not v else read_list(raw, 'complaints', errors, _read_complaint)
+    v = get('satisfaction_score')
+    n = plain_number(v)
+    v_satisfaction_score: Decimal | None = n if n is not None else None if v is None else read_optional_number(raw, 'satisfaction_score', errors)
+    v = get('direct_survey_adjustment')
+    n = plain_number(v)
+    v_direct_survey_adjustment: Decimal | None = n if n is not None and _Dm1 <= n <= _D1 else None if v is None else read_optional_number(raw, 'direct_survey_adjustment', errors, low=_Dm1, high=_D1)
+    v = get('pay_later_connected')
+    v_pay_later_connected: bool = v if type(v) is bool else read_bool(raw, 'pay_later_connected', errors)
+    v = get('pay_later_share_dec_2023')
+    n = plain_number(v)
+    v_pay_later_share_dec_2023: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
+    v = get('pay_later_share_2024')
+    n = plain_number(v)
+    v_pay_later_share_2024: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
+    v = get('policies_forwarded')
+    v_policies_forwarded: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'policies_forwarded', errors)
+    codes = plain_codes(get('display_channels'), _ENUM_DISPLAY_CHANNEL)
+    v_display_channels: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
     require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
     require(v_in_drg, v_drg_score, 'drg_score', 'in_drg', errors)
     require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
@@ -529,191 +611,298 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> ItemScore:
     """1 执行医保目录和支付标准: 3 points, line 135."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 按月及时更新目录数据库 (1 point, line 146)
+    part = ZERO
+    part += (_D1 if r.catalogue_updated_on_time else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 执行目录政策 (1 point, line 149)
+    part = ZERO
+    part += (_D1 if r.catalogue_maintained_correctly else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 目录内药品品种数占比 (1 point, line 152)
+    part = ZERO
+    part += _D1
+    part += -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(1, _D3, earned, ())
+
+
+def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 按月及时更新目录数据库 (1 point, line 146)
     part = ZERO
     part += note(lines, _R147, (_D1 if r.catalogue_updated_on_time else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
-            Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
+        Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 执行目录政策 (1 point, line 149)
     part = ZERO
     part += note(lines, _R150, (_D1 if r.catalogue_maintained_correctly else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
-            Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
+        Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += note(lines, _R153, _D1)
     part += note(lines, _R154, -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
-            Operand('fact', '医疗机构级别', _LABELS_HOSPITAL_LEVEL[r.level], 'enum'),
-            Operand('threshold', '医疗机构级别', _LOOKUP_155_15[r.level], 'percent'),
-            Operand('direction', '', 'below', 'text'),
-            Operand('step', '', _D1, 'percent'),
-            Operand('steps', 'floor', steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), 'count'),
-            Operand('amount', '', _D0_1, 'points'),
-            Operand('cap', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
+        Operand('fact', '医疗机构级别', _LABELS_HOSPITAL_LEVEL[r.level], 'enum'),
+        Operand('threshold', '医疗机构级别', _LOOKUP_155_15[r.level], 'percent'),
+        Operand('direction', '', 'below', 'text'),
+        Operand('step', '', _D1, 'percent'),
+        Operand('steps', 'floor', steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), 'count'),
+        Operand('amount', '', _D0_1, 'points'),
+        Operand('cap', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> ItemScore:
     """2 执行医疗服务价格政策: 3 points, line 161."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 173: 执行价格政策、落实公示、按要求告知的，得3分
+    awards += _D3
+    # 174: 价格问题经查实的，每次扣1分
+    deductions -= -(_D1 * r.price_violations)
+    # 175: 未按规定做好收费公示的，每次扣1分
+    deductions -= -(_D1 * r.fee_disclosure_failures)
+    # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
+    deductions -= -(_D1 * r.late_self_pricing_notices)
+    if deductions > _D3:
+        deductions = _D3
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(2, _D3, earned, ())
+
+
+def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 173: 执行价格政策、落实公示、按要求告知的，得3分
     awards += note(lines, _R173, _D3)
     # 174: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R174, -(_D1 * r.price_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 175: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R175, -(_D1 * r.fee_disclosure_failures))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R176, -(_D1 * r.late_self_pricing_notices))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
-def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_3(r: Facts, c: Cohorts) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
+    if (r.ownership == 'private'):
+        return ItemScore(3, _D20, None, ())
+    awards = ZERO
+    deductions = ZERO
+    # 187: 招采专项评价得分（百分制）×20%
+    awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D20:
+        earned = _D20
+    return ItemScore(3, _D20, earned, ())
+
+
+def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 3 as _score_3 scores it, with a reason line per rule."""
     if (r.ownership == 'private'):
         uses = (
             Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
             Operand('not_applicable', '', True, 'bool'),
-        ) if explain else ()
-        return not_applicable(3, _D20, _R185, explain, uses)
-    lines: list[Line] | None = [] if explain else None
+        )
+        return not_applicable(3, _D20, _R185, True, uses)
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R187, weight(need(r.procurement_score, 'procurement_score'), _D20))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
-            Operand('weight', '', _D20, 'percent'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
+        Operand('weight', '', _D20, 'percent'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_4(r: Facts, c: Cohorts) -> ItemScore:
     """4 协同推进医保支付方式改革落地: 20 points, line 190."""
+    if (not r.in_drg):
+        return ItemScore(4, _D20, None, ())
+    awards = ZERO
+    deductions = ZERO
+    # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
+    awards += weight(need(r.drg_score, 'drg_score'), _D20)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D20:
+        earned = _D20
+    return ItemScore(4, _D20, earned, ())
+
+
+def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 4 as _score_4 scores it, with a reason line per rule."""
     if (not r.in_drg):
         uses = (
             Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
             Operand('not_applicable', '', True, 'bool'),
-        ) if explain else ()
-        return not_applicable(4, _D20, _R194, explain, uses)
-    lines: list[Line] | None = [] if explain else None
+        )
+        return not_applicable(4, _D20, _R194, True, uses)
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
     awards += note(lines, _R196, weight(need(r.drg_score, 'drg_score'), _D20))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', 'DRG支付方式改革绩效评价得分', r.drg_score, 'score'),
-            Operand('weight', '', _D20, 'percent'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', 'DRG支付方式改革绩效评价得分', r.drg_score, 'score'),
+        Operand('weight', '', _D20, 'percent'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> ItemScore:
     """5 协同推进国家医保谈判药管理改革落地: 3 points, line 199."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 谈判药品配备率 (1 point, line 209)
+    part = ZERO
+    part += (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 国谈药进院专题会议 (2 points, line 213)
+    part = ZERO
+    part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
+    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(5, _D3, earned, ())
+
+
+def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 5 as _score_5 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 谈判药品配备率 (1 point, line 209)
     part = ZERO
     part += note(lines, _R210, (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '本年度谈判药品品种配备率', r.negotiated_drug_rate, 'percent'),
-            Operand('fact', '上年度谈判药品品种配备率', r.negotiated_drug_rate_last_year, 'percent'),
-            Operand('condition', '', (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '本年度谈判药品品种配备率', r.negotiated_drug_rate, 'percent'),
+        Operand('fact', '上年度谈判药品品种配备率', r.negotiated_drug_rate_last_year, 'percent'),
+        Operand('condition', '', (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 国谈药进院专题会议 (2 points, line 213)
     part = ZERO
     part += note(lines, _R214, (_D2 if r.negotiated_drug_meeting_held else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '新版目录公布后1个月内召开国谈药进院专题药事委员会会议（专科医院：研究是否需要配备的专题会议）', r.negotiated_drug_meeting_held, 'bool'),
-            Operand('condition', '', r.negotiated_drug_meeting_held, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '新版目录公布后1个月内召开国谈药进院专题药事委员会会议（专科医院：研究是否需要配备的专题会议）', r.negotiated_drug_meeting_held, 'bool'),
+        Operand('condition', '', r.negotiated_drug_meeting_held, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
     deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '未按临床需求配备国谈药的产品', len(r.unstocked_products), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '未按临床需求配备国谈药的产品', len(r.unstocked_products), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> ItemScore:
     """6 规范使用医保基金: 15 points, line 223."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
+    awards += _D15
+    # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
+    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    earned = awards - deductions
+    if zero_1 or zero_2 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D15:
+        earned = _D15
+    return ItemScore(6, _D15, earned, ())
+
+
+def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 6 as _score_6 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     zero_rules = (
         (
             _R252,
@@ -721,7 +910,7 @@ def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
                 Operand('condition', '', r.refused_to_correct, 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
         (
             _R253,
@@ -731,200 +920,299 @@ def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
                 Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
                 Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
                 Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
     )
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> ItemScore:
     """7 严格管理医保基金: 5 points, line 259."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 财务制度和考核评价体系 (1 point, line 271)
+    part = ZERO
+    part += (_D1 if r.financial_system_in_place else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 配合总额管理工作 (1 point, line 274)
+    part = ZERO
+    part += (_D1 if r.cooperates_with_fund_management else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 无新增应收医保款挂账 (1 point, line 277)
+    part = ZERO
+    part += (_D1 if r.no_new_receivables else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 结算清单上传 (2 points, line 280)
+    part = ZERO
+    part += ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0)))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
+    deductions -= -(_D1 * r.cooperation_incidents)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(7, _D5, earned, ())
+
+
+def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 7 as _score_7 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 财务制度和考核评价体系 (1 point, line 271)
     part = ZERO
     part += note(lines, _R272, (_D1 if r.financial_system_in_place else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
-            Operand('condition', '', r.financial_system_in_place, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
+        Operand('condition', '', r.financial_system_in_place, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 配合总额管理工作 (1 point, line 274)
     part = ZERO
     part += note(lines, _R275, (_D1 if r.cooperates_with_fund_management else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
-            Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
+        Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 无新增应收医保款挂账 (1 point, line 277)
     part = ZERO
     part += note(lines, _R278, (_D1 if r.no_new_receivables else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
-            Operand('condition', '', r.no_new_receivables, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
+        Operand('condition', '', r.no_new_receivables, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 结算清单上传 (2 points, line 280)
     part = ZERO
     part += note(lines, _R281, ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0))))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
-            Operand('fact', '结算清单上传率', r.settlement_list_upload_rate, 'percent'),
-            ((Operand('tier', '>=', _D98, 'percent') if r.settlement_list_upload_rate >= _D98 else (Operand('tier', '>=', _D96, 'percent') if r.settlement_list_upload_rate >= _D96 else Operand('tier', 'else', None, 'percent'))) if r.in_drg else None),
-            ((Operand('tier', '>=', _D90, 'percent') if r.settlement_list_upload_rate >= _D90 else (Operand('tier', '>=', _D80, 'percent') if r.settlement_list_upload_rate >= _D80 else Operand('tier', 'else', None, 'percent'))) if not r.in_drg else None),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
+        Operand('fact', '结算清单上传率', r.settlement_list_upload_rate, 'percent'),
+        ((Operand('tier', '>=', _D98, 'percent') if r.settlement_list_upload_rate >= _D98 else (Operand('tier', '>=', _D96, 'percent') if r.settlement_list_upload_rate >= _D96 else Operand('tier', 'else', None, 'percent'))) if r.in_drg else None),
+        ((Operand('tier', '>=', _D90, 'percent') if r.settlement_list_upload_rate >= _D90 else (Operand('tier', '>=', _D80, 'percent') if r.settlement_list_upload_rate >= _D80 else Operand('tier', 'else', None, 'percent'))) if not r.in_drg else None),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R286, -(_D1 * r.cooperation_incidents))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> ItemScore:
     """8 医保信息业务编码应用: 5 points, line 291."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 编码标准全覆盖应用 (2 points, line 298)
+    part = ZERO
+    part += (_D2 if r.coding_full_coverage else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 业务编码非标率 (3 points, line 301)
+    part = ZERO
+    part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
+    awards += part if ZERO <= part <= _D3 else (ZERO if part < ZERO else _D3)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(8, _D5, earned, ())
+
+
+def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 8 as _score_8 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 298)
     part = ZERO
     part += note(lines, _R299, (_D2 if r.coding_full_coverage else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
-            Operand('condition', '', r.coding_full_coverage, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
+        Operand('condition', '', r.coding_full_coverage, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 业务编码非标率 (3 points, line 301)
     part = ZERO
     part += note(lines, _R302, (_D3 if (r.nonstandard_code_rate < _D1) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
-            Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
+        Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D3, lines)
     return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> ItemScore:
     """9 医保信息化应用落地: 8 points, line 306."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 医保电子凭证结算率 (2 points, line 320)
+    part = ZERO
+    part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 移动支付 (2 points, line 324)
+    part = ZERO
+    part += (_D2 if r.mobile_payment_connected else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 电子处方流转 (2 points, line 327)
+    if (not r.dual_channel):
+        awards += _D2
+    else:
+        part = ZERO
+        part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 信息系统对接维护 (2 points, line 334)
+    part = ZERO
+    part += (_D2 if r.systems_integration_done else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(9, _D8, earned, ())
+
+
+def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 9 as _score_9 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 320)
     part = ZERO
     part += note(lines, _R321, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
-            Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
-            Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
-            (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
+        Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
+        Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
+        (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 324)
     part = ZERO
     part += note(lines, _R325, (_D2 if r.mobile_payment_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
-            Operand('condition', '', r.mobile_payment_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
+        Operand('condition', '', r.mobile_payment_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 327)
     if (not r.dual_channel):
         awards += note(lines, _R328, _D2)
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
-                Operand('not_applicable', '', True, 'bool'),
-            )
+        used(
+            lines,
+            Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
+            Operand('not_applicable', '', True, 'bool'),
+        )
     else:
         part = ZERO
         part += note(lines, _R330, (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
         part += note(lines, _R331, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
-                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
+            ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
+            Operand('sign', '', 'award', 'text'),
+        )
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 334)
     part = ZERO
     part += note(lines, _R335, (_D2 if r.systems_integration_done else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
-            Operand('condition', '', r.systems_integration_done, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
+        Operand('condition', '', r.systems_integration_done, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> ItemScore:
     """10 优质诊疗服务提供: 4 points, line 341."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
+    awards += _D4
+    # 355: 所列情形每查实一项扣1分，扣完为止
+    deductions -= -(_D1 * r.care_violations)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D4:
+        earned = _D4
+    return ItemScore(10, _D4, earned, ())
+
+
+def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 10 as _score_10 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
     awards += note(lines, _R354, _D4)
     # 355: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R355, -(_D1 * r.care_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> ItemScore:
     """11 强化服务协议重要约定管理: 2 points, line 358."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 369: 及时签订并规范履行协议重要约定的，得2分
+    awards += _D2
+    zero_1 = (r.agreement_violations > _D0)  # 370: 查实所列违规情形之一的，不得分
+    earned = awards - deductions
+    if zero_1 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D2:
+        earned = _D2
+    return ItemScore(11, _D2, earned, ())
+
+
+def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 11 as _score_11 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 369: 及时签订并规范履行协议重要约定的，得2分
@@ -936,127 +1224,195 @@ def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
                 Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
     )
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> ItemScore:
     """12 就诊人员满意度提高: 2 points, line 373."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 382: 无就诊人员举报投诉的，得2分
+    awards += _D2
+    # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
+    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO))
+    # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
+    awards += c.survey_adjustment
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D2:
+        earned = _D2
+    return ItemScore(12, _D2, earned, ())
+
+
+def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 12 as _score_12 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 382: 无就诊人员举报投诉的，得2分
     awards += note(lines, _R382, _D2)
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R383, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '成立的投诉', len(r.complaints), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '成立的投诉', len(r.complaints), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards += note(lines, _R384, c.survey_adjustment)
-    if lines is not None:
-        used(
-            lines,
-            Operand('cohort', '满意度调查加减分', c.survey_adjustment, 'number'),
-            Operand('input', '第三方机构满意度评分', r.satisfaction_score, 'number'),
-            Operand('rank', '满意度调查加减分', c.survey_adjustment_rank, 'count'),
-            Operand('ranked', '满意度调查加减分', c.survey_adjustment_ranked, 'count'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('cohort', '满意度调查加减分', c.survey_adjustment, 'number'),
+        Operand('input', '第三方机构满意度评分', r.satisfaction_score, 'number'),
+        Operand('rank', '满意度调查加减分', c.survey_adjustment_rank, 'count'),
+        Operand('ranked', '满意度调查加减分', c.survey_adjustment_ranked, 'count'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_13(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_13(r: Facts, c: Cohorts) -> ItemScore:
     """13 先诊疗后付费项目接入: 5 points (bonus), line 389."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 394: 接入先诊疗后付费平台并正常运行的，加3分
+    awards += (_D3 if r.pay_later_connected else ZERO)
+    # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
+    # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(13, _D5, earned, ())
+
+
+def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 13 as _score_13 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 394: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R394, (_D3 if r.pay_later_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('condition', '', r.pay_later_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('condition', '', r.pay_later_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += note(lines, _R395, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += note(lines, _R397, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_14(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_14(r: Facts, c: Cohorts) -> ItemScore:
     """14 医保政策宣传引导: 5 points (bonus), line 401."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 408: 按通知转发医保重要政策，每1次加1分
+    awards += _D1 * r.policies_forwarded
+    # 409: 醒目位置宣传医保政策，每一种方式加0.5分
+    awards += _D0_5 * len(r.display_channels)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(14, _D5, earned, ())
+
+
+def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 14 as _score_14 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 408: 按通知转发医保重要政策，每1次加1分
     awards += note(lines, _R408, _D1 * r.policies_forwarded)
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 409: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += note(lines, _R409, _D0_5 * len(r.display_channels))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
-            Operand('amount', '', _D0_5, 'points'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
+        Operand('amount', '', _D0_5, 'points'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(14, _D5, awards, deductions, None, ZERO, (), lines)
+
+
+def score(r: Facts, c: Cohorts) -> Score:
+    """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    items = (
+        _score_1(r, c),
+        _score_2(r, c),
+        _score_3(r, c),
+        _score_4(r, c),
+        _score_5(r, c),
+        _score_6(r, c),
+        _score_7(r, c),
+        _score_8(r, c),
+        _score_9(r, c),
+        _score_10(r, c),
+        _score_11(r, c),
+        _score_12(r, c),
+        _score_13(r, c),
+        _score_14(r, c),
+    )
+    return total(items, _D100, None, _BONUS_ITEMS)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     """Score one institution: every item, then the total (rescaled to 100).
 
-    With `explain`, each item keeps one reason line per rule; without, only the points.
+    With `explain`, each item keeps one reason line per rule; without, only the points
+    (`score`: the same arithmetic, written without the lines).
     """
+    if not explain:
+        return score(r, c)
     items = (
-        _item_1(r, c, explain),
-        _item_2(r, c, explain),
-        _item_3(r, c, explain),
-        _item_4(r, c, explain),
-        _item_5(r, c, explain),
-        _item_6(r, c, explain),
-        _item_7(r, c, explain),
-        _item_8(r, c, explain),
-        _item_9(r, c, explain),
-        _item_10(r, c, explain),
-        _item_11(r, c, explain),
-        _item_12(r, c, explain),
-        _item_13(r, c, explain),
-        _item_14(r, c, explain),
+        _explain_1(r, c),
+        _explain_2(r, c),
+        _explain_3(r, c),
+        _explain_4(r, c),
+        _explain_5(r, c),
+        _explain_6(r, c),
+        _explain_7(r, c),
+        _explain_8(r, c),
+        _explain_9(r, c),
+        _explain_10(r, c),
+        _explain_11(r, c),
+        _explain_12(r, c),
+        _explain_13(r, c),
+        _explain_14(r, c),
     )
     return total(items, _D100, None, _BONUS_ITEMS)
-
 
 INFO = PackInfo(
     name=NAME,

@@ -42,6 +42,8 @@ from policy_dsl.runtime import (
     need,
     not_applicable,
     note,
+    plain_codes,
+    plain_number,
     read_bool,
     read_count,
     read_enum,
@@ -242,10 +244,17 @@ class ViolationEntry:
     documents: frozenset[str]  # 该行为的处理文书
 
 
+_KNOWN_VIOLATION = frozenset(('documents',))
+
+
 def _read_violation(raw: Raw, path: str, errors: list[FieldError]) -> ViolationEntry:
-    check_unknown_fields(raw, frozenset(('documents',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_VIOLATION:
+        check_unknown_fields(raw, _KNOWN_VIOLATION, errors, prefix=path + '.')
+    codes = plain_codes(get('documents'), _ENUM_DOCUMENT_KIND)
+    v_documents: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents')
     return ViolationEntry(
-        documents=read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents'),
+        documents=v_documents,
     )
 
 
@@ -256,16 +265,27 @@ class ComplaintEntry:
     deduction: Decimal  # 核定扣分（0.5-1分，可酌情减免）
 
 
+_KNOWN_COMPLAINT = frozenset(('deduction',))
+
+
 def _read_complaint(raw: Raw, path: str, errors: list[FieldError]) -> ComplaintEntry:
-    check_unknown_fields(raw, frozenset(('deduction',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_COMPLAINT:
+        check_unknown_fields(raw, _KNOWN_COMPLAINT, errors, prefix=path + '.')
+    n = plain_number(get('deduction'))
+    v_deduction: Decimal = n if n is not None and _D0 <= n <= _D1 else read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction')
     return ComplaintEntry(
-        deduction=read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction'),
+        deduction=v_deduction,
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
-    """One institution's validated facts and the values derived from them."""
+    """One institution's validated facts and the values derived from them.
+
+    Not frozen, though nothing assigns to it once read: a frozen dataclass's __init__ sets
+    each field through object.__setattr__, several µs a record at this many fields.
+    """
 
     ownership: str  # 举办性质
     peer_group: str  # 费用控制分组（本组医疗机构）
@@ -323,49 +343,100 @@ _BONUS_ITEMS: frozenset[int] = frozenset({12})
 def read_record(raw: Raw) -> Facts:
     """Validate one input record; raises RecordInvalid naming every wrong field."""
     errors: list[FieldError] = []
-    check_unknown_fields(raw, _KNOWN_FIELDS, errors)
-    v_ownership: str = read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND)
+    get = raw.get
+    if not raw.keys() <= _KNOWN_FIELDS:
+        check_unknown_fields(raw, _KNOWN_FIELDS, errors)
+    v = get('ownership')
+    v_ownership: str = (_ENUM_OWNERSHIP_KIND.get(v) if type(v) is str else None) or (read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND))
     v_peer_group: str = read_text(raw, 'peer_group', errors)
-    v_catalogue_updated_on_time: bool = read_bool(raw, 'catalogue_updated_on_time', errors)
-    v_catalogue_maintained_correctly: bool = read_bool(raw, 'catalogue_maintained_correctly', errors)
-    v_catalogue_drug_share: Decimal = read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
-    v_price_violations: int = read_count(raw, 'price_violations', errors)
-    v_fee_disclosure_failures: int = read_count(raw, 'fee_disclosure_failures', errors)
-    v_late_self_pricing_notices: int = read_count(raw, 'late_self_pricing_notices', errors)
-    v_procurement_score: Decimal | None = read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
-    v_cost_per_visit: Decimal = read_number(raw, 'cost_per_visit', errors, low=_D0)
-    v_cost_per_visit_last_year: Decimal = read_number(raw, 'cost_per_visit_last_year', errors, low=_D0)
-    v_visits: int = read_count(raw, 'visits', errors)
-    v_persons: int = read_count(raw, 'persons', errors)
-    v_visits_last_year: int = read_count(raw, 'visits_last_year', errors)
-    v_persons_last_year: int = read_count(raw, 'persons_last_year', errors)
-    v_peer_cost_growth_given: Decimal | None = read_optional_percent(raw, 'peer_cost_growth_given', errors)
-    v_peer_visits_growth_given: Decimal | None = read_optional_percent(raw, 'peer_visits_growth_given', errors)
-    v_violations: tuple[ViolationEntry, ...] = read_list(raw, 'violations', errors, _read_violation)
-    v_refused_to_correct: bool = read_bool(raw, 'refused_to_correct', errors)
-    v_serious_social_harm: bool = read_bool(raw, 'serious_social_harm', errors)
-    v_fund_loss_amount: Decimal | None = read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
-    v_region_fund_expenditure_last_year: Decimal | None = read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
-    v_financial_system_in_place: bool = read_bool(raw, 'financial_system_in_place', errors)
-    v_cooperates_with_fund_management: bool = read_bool(raw, 'cooperates_with_fund_management', errors)
-    v_no_new_receivables: bool = read_bool(raw, 'no_new_receivables', errors)
-    v_settlement_data_accurate: bool = read_bool(raw, 'settlement_data_accurate', errors)
-    v_cooperation_incidents: int = read_count(raw, 'cooperation_incidents', errors)
-    v_coding_full_coverage: bool = read_bool(raw, 'coding_full_coverage', errors)
-    v_nonstandard_code_rate: Decimal = read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
-    v_evoucher_settlements: int = read_count(raw, 'evoucher_settlements', errors)
-    v_all_settlements: int = read_count(raw, 'all_settlements', errors)
-    v_mobile_payment_connected: bool = read_bool(raw, 'mobile_payment_connected', errors)
-    v_dual_channel: bool = read_bool(raw, 'dual_channel', errors)
-    v_eprescription_connected: bool | None = read_optional_bool(raw, 'eprescription_connected', errors)
-    v_eprescription_flow_rate: Decimal | None = read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
-    v_systems_integration_done: bool = read_bool(raw, 'systems_integration_done', errors)
-    v_care_violations: int = read_count(raw, 'care_violations', errors)
-    v_agreement_violations: int = read_count(raw, 'agreement_violations', errors)
-    v_complaints: tuple[ComplaintEntry, ...] = read_list(raw, 'complaints', errors, _read_complaint)
-    v_pay_later_connected: bool = read_bool(raw, 'pay_later_connected', errors)
-    v_pay_later_share_dec_2023: Decimal | None = read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
-    v_pay_later_share_2024: Decimal | None = read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
+    v = get('catalogue_updated_on_time')
+    v_catalogue_updated_on_time: bool = v if type(v) is bool else read_bool(raw, 'catalogue_updated_on_time', errors)
+    v = get('catalogue_maintained_correctly')
+    v_catalogue_maintained_correctly: bool = v if type(v) is bool else read_bool(raw, 'catalogue_maintained_correctly', errors)
+    n = plain_number(get('catalogue_drug_share'))
+    v_catalogue_drug_share: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
+    v = get('price_violations')
+    v_price_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'price_violations', errors)
+    v = get('fee_disclosure_failures')
+    v_fee_disclosure_failures: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'fee_disclosure_failures', errors)
+    v = get('late_self_pricing_notices')
+    v_late_self_pricing_notices: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'late_self_pricing_notices', errors)
+    v = get('procurement_score')
+    n = plain_number(v)
+    v_procurement_score: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
+    n = plain_number(get('cost_per_visit'))
+    v_cost_per_visit: Decimal = n if n is not None and _D0 <= n else read_number(raw, 'cost_per_visit', errors, low=_D0)
+    n = plain_number(get('cost_per_visit_last_year'))
+    v_cost_per_visit_last_year: Decimal = n if n is not None and _D0 <= n else read_number(raw, 'cost_per_visit_last_year', errors, low=_D0)
+    v = get('visits')
+    v_visits: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'visits', errors)
+    v = get('persons')
+    v_persons: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'persons', errors)
+    v = get('visits_last_year')
+    v_visits_last_year: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'visits_last_year', errors)
+    v = get('persons_last_year')
+    v_persons_last_year: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'persons_last_year', errors)
+    v = get('peer_cost_growth_given')
+    n = plain_number(v)
+    v_peer_cost_growth_given: Decimal | None = n if n is not None else None if v is None else read_optional_percent(raw, 'peer_cost_growth_given', errors)
+    v = get('peer_visits_growth_given')
+    n = plain_number(v)
+    v_peer_visits_growth_given: Decimal | None = n if n is not None else None if v is None else read_optional_percent(raw, 'peer_visits_growth_given', errors)
+    v = get('violations')
+    v_violations: tuple[ViolationEntry, ...] = () if type(v) is list and not v else read_list(raw, 'violations', errors, _read_violation)
+    v = get('refused_to_correct')
+    v_refused_to_correct: bool = v if type(v) is bool else read_bool(raw, 'refused_to_correct', errors)
+    v = get('serious_social_harm')
+    v_serious_social_harm: bool = v if type(v) is bool else read_bool(raw, 'serious_social_harm', errors)
+    v = get('fund_loss_amount')
+    n = plain_number(v)
+    v_fund_loss_amount: Decimal | None = n if n is not None and _D0 <= n else None if v is None else read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
+    v = get('region_fund_expenditure_last_year')
+    n = plain_number(v)
+    v_region_fund_expenditure_last_year: Decimal | None = n if n is not None and _D0 <= n else None if v is None else read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
+    v = get('financial_system_in_place')
+    v_financial_system_in_place: bool = v if type(v) is bool else read_bool(raw, 'financial_system_in_place', errors)
+    v = get('cooperates_with_fund_management')
+    v_cooperates_with_fund_management: bool = v if type(v) is bool else read_bool(raw, 'cooperates_with_fund_management', errors)
+    v = get('no_new_receivables')
+    v_no_new_receivables: bool = v if type(v) is bool else read_bool(raw, 'no_new_receivables', errors)
+    v = get('settlement_data_accurate')
+    v_settlement_data_accurate: bool = v if type(v) is bool else read_bool(raw, 'settlement_data_accurate', errors)
+    v = get('cooperation_incidents')
+    v_cooperation_incidents: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'cooperation_incidents', errors)
+    v = get('coding_full_coverage')
+    v_coding_full_coverage: bool = v if type(v) is bool else read_bool(raw, 'coding_full_coverage', errors)
+    n = plain_number(get('nonstandard_code_rate'))
+    v_nonstandard_code_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
+    v = get('evoucher_settlements')
+    v_evoucher_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'evoucher_settlements', errors)
+    v = get('all_settlements')
+    v_all_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'all_settlements', errors)
+    v = get('mobile_payment_connected')
+    v_mobile_payment_connected: bool = v if type(v) is bool else read_bool(raw, 'mobile_payment_connected', errors)
+    v = get('dual_channel')
+    v_dual_channel: bool = v if type(v) is bool else read_bool(raw, 'dual_channel', errors)
+    v = get('eprescription_connected')
+    v_eprescription_connected: bool | None = v if type(v) is bool else None if v is None else read_optional_bool(raw, 'eprescription_connected', errors)
+    v = get('eprescription_flow_rate')
+    n = plain_number(v)
+    v_eprescription_flow_rate: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
+    v = get('systems_integration_done')
+    v_systems_integration_done: bool = v if type(v) is bool else read_bool(raw, 'systems_integration_done', errors)
+    v = get('care_violations')
+    v_care_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'care_violations', errors)
+    v = get('agreement_violations')
+    v_agreement_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'agreement_violations', errors)
+    v = get('complaints')
+    v_complaints: tuple[ComplaintEntry, ...] = () if type(v) is list and not v else read_list(raw, 'complaints', errors, _read_complaint)
+    v = get('pay_later_connected')
+    v_pay_later_connected: bool = v if type(v) is bool else read_bool(raw, 'pay_later_connected', errors)
+    v = get('pay_later_share_dec_2023')
+    n = plain_number(v)
+    v_pay_later_share_dec_2023: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
+    v = get('pay_later_share_2024')
+    n = plain_number(v)
+    v_pay_later_share_2024: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
     require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
     require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
     require(((v_dual_channel and (v_eprescription_connected is not None)) and need(v_eprescription_connected, 'eprescription_connected')), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
@@ -538,184 +609,277 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> ItemScore:
     """1 执行医保目录和支付标准: 6 points, line 132."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 按月及时更新目录数据库 (2 points, line 143)
+    part = ZERO
+    part += (_D2 if r.catalogue_updated_on_time else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 执行目录政策 (2 points, line 146)
+    part = ZERO
+    part += (_D2 if r.catalogue_maintained_correctly else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 目录内药品品种数占比 (2 points, line 149)
+    part = ZERO
+    part += _D2
+    part += -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D6:
+        earned = _D6
+    return ItemScore(1, _D6, earned, ())
+
+
+def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 按月及时更新目录数据库 (2 points, line 143)
     part = ZERO
     part += note(lines, _R144, (_D2 if r.catalogue_updated_on_time else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
-            Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
+        Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 执行目录政策 (2 points, line 146)
     part = ZERO
     part += note(lines, _R147, (_D2 if r.catalogue_maintained_correctly else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
-            Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
+        Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 目录内药品品种数占比 (2 points, line 149)
     part = ZERO
     part += note(lines, _R150, _D2)
     part += note(lines, _R151, -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
-            Operand('threshold', '95%', _D95, 'percent'),
-            Operand('direction', '', 'below', 'text'),
-            Operand('step', '', _D1, 'percent'),
-            Operand('steps', 'floor', steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), 'count'),
-            Operand('amount', '', _D0_1, 'points'),
-            Operand('cap', '', _D2, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
+        Operand('threshold', '95%', _D95, 'percent'),
+        Operand('direction', '', 'below', 'text'),
+        Operand('step', '', _D1, 'percent'),
+        Operand('steps', 'floor', steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), 'count'),
+        Operand('amount', '', _D0_1, 'points'),
+        Operand('cap', '', _D2, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> ItemScore:
     """2 执行医疗服务价格政策: 5 points, line 156."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 168: 执行价格政策、落实公示、按要求告知的，得5分
+    awards += _D5
+    # 169: 价格问题经查实的，每次扣1分
+    deductions -= -(_D1 * r.price_violations)
+    # 170: 未按规定做好收费公示的，每次扣1分
+    deductions -= -(_D1 * r.fee_disclosure_failures)
+    # 171: 自主定价项目未在7个工作日内告知的，每次扣1分
+    deductions -= -(_D1 * r.late_self_pricing_notices)
+    if deductions > _D4:
+        deductions = _D4
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(2, _D5, earned, ())
+
+
+def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 168: 执行价格政策、落实公示、按要求告知的，得5分
     awards += note(lines, _R168, _D5)
     # 169: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R169, -(_D1 * r.price_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 170: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R170, -(_D1 * r.fee_disclosure_failures))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 171: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R171, -(_D1 * r.late_self_pricing_notices))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(2, _D5, awards, deductions, _R65, _D4, (), lines)
 
 
-def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_3(r: Facts, c: Cohorts) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 177."""
+    if (r.ownership == 'private'):
+        return ItemScore(3, _D20, None, ())
+    awards = ZERO
+    deductions = ZERO
+    # 182: 招采专项评价得分（百分制）×20%
+    awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D20:
+        earned = _D20
+    return ItemScore(3, _D20, earned, ())
+
+
+def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 3 as _score_3 scores it, with a reason line per rule."""
     if (r.ownership == 'private'):
         uses = (
             Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
             Operand('not_applicable', '', True, 'bool'),
-        ) if explain else ()
-        return not_applicable(3, _D20, _R180, explain, uses)
-    lines: list[Line] | None = [] if explain else None
+        )
+        return not_applicable(3, _D20, _R180, True, uses)
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 182: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R182, weight(need(r.procurement_score, 'procurement_score'), _D20))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
-            Operand('weight', '', _D20, 'percent'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
+        Operand('weight', '', _D20, 'percent'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_4(r: Facts, c: Cohorts) -> ItemScore:
     """4 合理控制医疗费用: 8 points, line 185."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 门诊次均费用增长 (4 points, line 194)
+    part = ZERO
+    part += _D4
+    part += -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor'))
+    awards += part if ZERO <= part <= _D4 else (ZERO if part < ZERO else _D4)
+    # part 门诊人次人头比增长 (4 points, line 199)
+    part = ZERO
+    part += _D4
+    part += -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'))
+    awards += part if ZERO <= part <= _D4 else (ZERO if part < ZERO else _D4)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(4, _D8, earned, ())
+
+
+def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 4 as _score_4 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 门诊次均费用增长 (4 points, line 194)
     part = ZERO
     part += note(lines, _R195, _D4)
     part += note(lines, _R196, -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor')))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '门诊次均费用增幅', r.cost_growth, 'percent'),
-            Operand('input', '本年度参保患者门诊次均医药费用（元）', r.cost_per_visit, 'money'),
-            Operand('input', '上年度参保患者门诊次均医药费用（元）', r.cost_per_visit_last_year, 'money'),
-            Operand('cohort', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
-            Operand('group', '费用控制分组（本组医疗机构）', c.peer_cost_growth_group, 'text'),
-            Operand('group_size', '本组平均门诊次均费用增幅', c.peer_cost_growth_group_size, 'count'),
-            Operand('source', '', 'given' if r.peer_cost_growth_given is not None else 'batch', 'text'),
-            Operand('threshold', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
-            Operand('direction', '', 'above', 'text'),
-            Operand('step', '', _D5, 'percent'),
-            Operand('steps', 'floor', steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor'), 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '门诊次均费用增幅', r.cost_growth, 'percent'),
+        Operand('input', '本年度参保患者门诊次均医药费用（元）', r.cost_per_visit, 'money'),
+        Operand('input', '上年度参保患者门诊次均医药费用（元）', r.cost_per_visit_last_year, 'money'),
+        Operand('cohort', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
+        Operand('group', '费用控制分组（本组医疗机构）', c.peer_cost_growth_group, 'text'),
+        Operand('group_size', '本组平均门诊次均费用增幅', c.peer_cost_growth_group_size, 'count'),
+        Operand('source', '', 'given' if r.peer_cost_growth_given is not None else 'batch', 'text'),
+        Operand('threshold', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
+        Operand('direction', '', 'above', 'text'),
+        Operand('step', '', _D5, 'percent'),
+        Operand('steps', 'floor', steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor'), 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D4, lines)
     # part 门诊人次人头比增长 (4 points, line 199)
     part = ZERO
     part += note(lines, _R200, _D4)
     part += note(lines, _R201, -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor')))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '门诊人次人头比增幅', r.visits_growth, 'percent'),
-            Operand('derived', '门诊人次人头比', r.visits_per_person, 'number'),
-            Operand('input', '本年度门诊就诊人次', r.visits, 'count'),
-            Operand('input', '本年度门诊就诊人数', r.persons, 'count'),
-            Operand('derived', '上年度门诊人次人头比', r.visits_per_person_last_year, 'number'),
-            Operand('input', '上年度门诊就诊人次', r.visits_last_year, 'count'),
-            Operand('input', '上年度门诊就诊人数', r.persons_last_year, 'count'),
-            Operand('cohort', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
-            Operand('group', '费用控制分组（本组医疗机构）', c.peer_visits_growth_group, 'text'),
-            Operand('group_size', '本组平均门诊人次人头比增幅', c.peer_visits_growth_group_size, 'count'),
-            Operand('source', '', 'given' if r.peer_visits_growth_given is not None else 'batch', 'text'),
-            Operand('threshold', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
-            Operand('direction', '', 'above', 'text'),
-            Operand('step', '', _D5, 'percent'),
-            Operand('steps', 'floor', steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'), 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '门诊人次人头比增幅', r.visits_growth, 'percent'),
+        Operand('derived', '门诊人次人头比', r.visits_per_person, 'number'),
+        Operand('input', '本年度门诊就诊人次', r.visits, 'count'),
+        Operand('input', '本年度门诊就诊人数', r.persons, 'count'),
+        Operand('derived', '上年度门诊人次人头比', r.visits_per_person_last_year, 'number'),
+        Operand('input', '上年度门诊就诊人次', r.visits_last_year, 'count'),
+        Operand('input', '上年度门诊就诊人数', r.persons_last_year, 'count'),
+        Operand('cohort', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
+        Operand('group', '费用控制分组（本组医疗机构）', c.peer_visits_growth_group, 'text'),
+        Operand('group_size', '本组平均门诊人次人头比增幅', c.peer_visits_growth_group_size, 'count'),
+        Operand('source', '', 'given' if r.peer_visits_growth_given is not None else 'batch', 'text'),
+        Operand('threshold', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
+        Operand('direction', '', 'above', 'text'),
+        Operand('step', '', _D5, 'percent'),
+        Operand('steps', 'floor', steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'), 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D4, lines)
     return close_item(4, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> ItemScore:
     """5 规范使用医保基金: 15 points, line 208."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 225: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
+    awards += _D15
+    # 227: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions -= -(sum((max((_LOOKUP_228_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    zero_1 = r.refused_to_correct  # 237: 拒不改正的，不得分
+    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))  # 238: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    earned = awards - deductions
+    if zero_1 or zero_2 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D15:
+        earned = _D15
+    return ItemScore(5, _D15, earned, ())
+
+
+def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 5 as _score_5 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 225: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R225, _D15)
     # 227: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R227, -(sum((max((_LOOKUP_228_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     zero_rules = (
         (
             _R237,
@@ -723,7 +887,7 @@ def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
                 Operand('condition', '', r.refused_to_correct, 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
         (
             _R238,
@@ -733,198 +897,297 @@ def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
                 Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
                 Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
                 Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
     )
     return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> ItemScore:
     """6 严格管理医保基金: 8 points, line 244."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 财务制度和考核评价体系 (2 points, line 255)
+    part = ZERO
+    part += (_D2 if r.financial_system_in_place else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 配合总额管理工作 (2 points, line 258)
+    part = ZERO
+    part += (_D2 if r.cooperates_with_fund_management else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 无新增应收医保款挂账 (2 points, line 261)
+    part = ZERO
+    part += (_D2 if r.no_new_receivables else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 规范准确上传结算数据 (2 points, line 264)
+    part = ZERO
+    part += (_D2 if r.settlement_data_accurate else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # 267: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
+    deductions -= -(_D1 * r.cooperation_incidents)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(6, _D8, earned, ())
+
+
+def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 6 as _score_6 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 财务制度和考核评价体系 (2 points, line 255)
     part = ZERO
     part += note(lines, _R256, (_D2 if r.financial_system_in_place else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
-            Operand('condition', '', r.financial_system_in_place, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
+        Operand('condition', '', r.financial_system_in_place, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 配合总额管理工作 (2 points, line 258)
     part = ZERO
     part += note(lines, _R259, (_D2 if r.cooperates_with_fund_management else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
-            Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
+        Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 无新增应收医保款挂账 (2 points, line 261)
     part = ZERO
     part += note(lines, _R262, (_D2 if r.no_new_receivables else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
-            Operand('condition', '', r.no_new_receivables, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
+        Operand('condition', '', r.no_new_receivables, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 规范准确上传结算数据 (2 points, line 264)
     part = ZERO
     part += note(lines, _R265, (_D2 if r.settlement_data_accurate else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '规范准确上传结算明细数据和结算清单', r.settlement_data_accurate, 'bool'),
-            Operand('condition', '', r.settlement_data_accurate, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '规范准确上传结算明细数据和结算清单', r.settlement_data_accurate, 'bool'),
+        Operand('condition', '', r.settlement_data_accurate, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # 267: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R267, -(_D1 * r.cooperation_incidents))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(6, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> ItemScore:
     """7 医保信息业务编码应用: 5 points, line 272."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 编码标准全覆盖应用 (2 points, line 279)
+    part = ZERO
+    part += (_D2 if r.coding_full_coverage else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 业务编码非标率 (3 points, line 282)
+    part = ZERO
+    part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
+    awards += part if ZERO <= part <= _D3 else (ZERO if part < ZERO else _D3)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(7, _D5, earned, ())
+
+
+def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 7 as _score_7 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 279)
     part = ZERO
     part += note(lines, _R280, (_D2 if r.coding_full_coverage else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
-            Operand('condition', '', r.coding_full_coverage, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
+        Operand('condition', '', r.coding_full_coverage, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 业务编码非标率 (3 points, line 282)
     part = ZERO
     part += note(lines, _R283, (_D3 if (r.nonstandard_code_rate < _D1) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
-            Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
+        Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D3, lines)
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> ItemScore:
     """8 医保信息化应用落地: 8 points, line 287."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 医保电子凭证结算率 (2 points, line 301)
+    part = ZERO
+    part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 移动支付 (2 points, line 305)
+    part = ZERO
+    part += (_D2 if r.mobile_payment_connected else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 电子处方流转 (2 points, line 308)
+    if (not r.dual_channel):
+        awards += _D2
+    else:
+        part = ZERO
+        part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 信息系统对接维护 (2 points, line 315)
+    part = ZERO
+    part += (_D2 if r.systems_integration_done else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(8, _D8, earned, ())
+
+
+def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 8 as _score_8 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 301)
     part = ZERO
     part += note(lines, _R302, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
-            Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
-            Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
-            (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
+        Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
+        Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
+        (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 305)
     part = ZERO
     part += note(lines, _R306, (_D2 if r.mobile_payment_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
-            Operand('condition', '', r.mobile_payment_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
+        Operand('condition', '', r.mobile_payment_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 308)
     if (not r.dual_channel):
         awards += note(lines, _R309, _D2)
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
-                Operand('not_applicable', '', True, 'bool'),
-            )
+        used(
+            lines,
+            Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
+            Operand('not_applicable', '', True, 'bool'),
+        )
     else:
         part = ZERO
         part += note(lines, _R311, (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
         part += note(lines, _R312, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
-                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
+            ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
+            Operand('sign', '', 'award', 'text'),
+        )
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 315)
     part = ZERO
     part += note(lines, _R316, (_D2 if r.systems_integration_done else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
-            Operand('condition', '', r.systems_integration_done, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
+        Operand('condition', '', r.systems_integration_done, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     return close_item(8, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> ItemScore:
     """9 优质诊疗服务提供: 6 points, line 322."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 335: 按照诊疗规范提供合理、必要的医药服务，得6分
+    awards += _D6
+    # 336: 所列情形每查实一项扣1分，扣完为止
+    deductions -= -(_D1 * r.care_violations)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D6:
+        earned = _D6
+    return ItemScore(9, _D6, earned, ())
+
+
+def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 9 as _score_9 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 335: 按照诊疗规范提供合理、必要的医药服务，得6分
     awards += note(lines, _R335, _D6)
     # 336: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R336, -(_D1 * r.care_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(9, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> ItemScore:
     """10 强化服务协议重要约定管理: 6 points, line 339."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 350: 及时签订并规范履行协议重要约定的，得6分
+    awards += _D6
+    zero_1 = (r.agreement_violations > _D0)  # 351: 查实所列违规情形之一的，不得分
+    earned = awards - deductions
+    if zero_1 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D6:
+        earned = _D6
+    return ItemScore(10, _D6, earned, ())
+
+
+def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 10 as _score_10 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 350: 及时签订并规范履行协议重要约定的，得6分
@@ -936,89 +1199,140 @@ def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
                 Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
     )
     return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> ItemScore:
     """11 示例：就诊人员满意度提高（投诉扣分以2分为限）: 3 points, line 2."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 5: 无就诊人员举报投诉的，得满分
+    awards += _D3
+    # 6: 示例：投诉扣分合计以2分为限
+    deductions -= -(min(sum((each_c.deduction for each_c in r.complaints), ZERO), _D2))
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(11, _D3, earned, ())
+
+
+def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 11 as _score_11 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 5: 无就诊人员举报投诉的，得满分
     awards += note(lines, _R5, _D3)
     # 6: 示例：投诉扣分合计以2分为限
     deductions -= note(lines, _R6, -(min(sum((each_c.deduction for each_c in r.complaints), ZERO), _D2)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '成立的投诉', len(r.complaints), 'count'),
-            Operand('cap', '', _D2, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '成立的投诉', len(r.complaints), 'count'),
+        Operand('cap', '', _D2, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> ItemScore:
     """12 先诊疗后付费项目接入: 10 points (bonus), line 369."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 374: 接入先诊疗后付费平台并正常运行的，加3分
+    awards += (_D3 if r.pay_later_connected else ZERO)
+    # 375: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
+    # 377: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D10:
+        earned = _D10
+    return ItemScore(12, _D10, earned, ())
+
+
+def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 12 as _score_12 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 374: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R374, (_D3 if r.pay_later_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('condition', '', r.pay_later_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('condition', '', r.pay_later_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 375: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += note(lines, _R375, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 377: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += note(lines, _R377, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(12, _D10, awards, deductions, None, ZERO, (), lines)
+
+
+def score(r: Facts, c: Cohorts) -> Score:
+    """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    items = (
+        _score_1(r, c),
+        _score_2(r, c),
+        _score_3(r, c),
+        _score_4(r, c),
+        _score_5(r, c),
+        _score_6(r, c),
+        _score_7(r, c),
+        _score_8(r, c),
+        _score_9(r, c),
+        _score_10(r, c),
+        _score_11(r, c),
+        _score_12(r, c),
+    )
+    return total(items, _D100, None, _BONUS_ITEMS)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     """Score one institution: every item, then the total (rescaled to 100).
 
-    With `explain`, each item keeps one reason line per rule; without, only the points.
+    With `explain`, each item keeps one reason line per rule; without, only the points
+    (`score`: the same arithmetic, written without the lines).
     """
+    if not explain:
+        return score(r, c)
     items = (
-        _item_1(r, c, explain),
-        _item_2(r, c, explain),
-        _item_3(r, c, explain),
-        _item_4(r, c, explain),
-        _item_5(r, c, explain),
-        _item_6(r, c, explain),
-        _item_7(r, c, explain),
-        _item_8(r, c, explain),
-        _item_9(r, c, explain),
-        _item_10(r, c, explain),
-        _item_11(r, c, explain),
-        _item_12(r, c, explain),
+        _explain_1(r, c),
+        _explain_2(r, c),
+        _explain_3(r, c),
+        _explain_4(r, c),
+        _explain_5(r, c),
+        _explain_6(r, c),
+        _explain_7(r, c),
+        _explain_8(r, c),
+        _explain_9(r, c),
+        _explain_10(r, c),
+        _explain_11(r, c),
+        _explain_12(r, c),
     )
     return total(items, _D100, None, _BONUS_ITEMS)
-
 
 INFO = PackInfo(
     name=NAME,

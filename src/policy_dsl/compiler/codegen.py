@@ -33,6 +33,7 @@ PYTHON_TYPES = {"bool": "bool", "count": "int", "number": "Decimal", "score": "D
                 "date": "dt.date", "text": "str"}
 
 
+COUNT_LIMIT = 10**15  # a count is less than this (runtime.values.LIMIT)
 NOT_APPLICABLE = "Operand('not_applicable', '', True, 'bool')"
 
 
@@ -192,6 +193,7 @@ class _PackBuilder:
         self.standard = standard
         self.framework = framework
         self.current_item = 0
+        self.explaining = True  # whether the item being written keeps reason lines
         self.rule_infos: list[tuple[str, int, str, bool]] = []  # reason, item, kind, two-sided
         self.current_points = Decimal(0)  # of the item or part whose rules are being written
         self.checked = checked
@@ -389,8 +391,15 @@ class _PackBuilder:
                 or (fact.presence == "optional" and fact.default is None)) \
             and fact.type.container is None
 
+    def bounds(self, fact: ast.FactDecl) -> tuple[Decimal | None, Decimal | None]:
+        """A fact's bounds as its reader checks them (a score is 0..100 unless it says)."""
+        if fact.type.name == "score" and fact.low is None and fact.high is None:
+            return Decimal(0), Decimal(100)
+        return fact.low, fact.high
+
     def read_call(self, fact: ast.FactDecl, raw: str, path: str | None) -> str:
-        """The runtime call that reads one fact or record field."""
+        """The runtime call that reads one fact or record field (every shape of value, and
+        the error messages)."""
         path_arg = f", path={path}" if path else ""
         ref = fact.type
         if ref.container == "list":
@@ -403,18 +412,90 @@ class _PackBuilder:
         optional = "optional_" if fact.presence != "required" else ""
         if ref.name in READERS:
             kind = READERS[ref.name]
+            low, high = self.bounds(fact)
             bounds = ""
-            if fact.low is not None:
-                bounds += f", low={self.decimal(fact.low)}"
-            if fact.high is not None:
-                bounds += f", high={self.decimal(fact.high)}"
-            if ref.name == "score" and fact.low is None and fact.high is None:
-                bounds = f", low={self.decimal(Decimal(0))}, high={self.decimal(Decimal(100))}"
+            if low is not None:
+                bounds += f", low={self.decimal(low)}"
+            if high is not None:
+                bounds += f", high={self.decimal(high)}"
             call = f"read_{optional}{kind}({raw}, {fact.name!r}, errors{bounds}{path_arg})"
         else:
             call = (f"read_{optional}enum({raw}, {fact.name!r}, errors, "
                     f"_ENUM_{ref.name.upper()}{path_arg})")
         return call
+
+    def write_read(self, out: _Writer, fact: ast.FactDecl, target: str, type_: str,
+                   path: str | None) -> None:
+        """`target: type_ = ...`: the fact read from `raw`. The common case (the right type,
+        within bounds) is checked here in line; any other value goes to the runtime's reader,
+        which accepts every other spelling and words every error (so both give the same)."""
+        call = self.read_call(fact, "raw", path)
+        fast = self.fast_read(fact)
+        if fast is None:
+            out.line(f"{target}: {type_} = {call}")
+            return
+        fetch, condition, value = fast
+        for statement in fetch.split("\n"):
+            out.line(statement)
+        otherwise = call
+        if fact.presence != "required" and fact.type.container is None:
+            otherwise = f"None if v is None else {call}"
+        if value is None:  # an enum: the lookup is the value, None when not found
+            out.line(f"{target}: {type_} = {condition} or ({otherwise})")
+        else:
+            out.line(f"{target}: {type_} = {value} if {condition} else {otherwise}")
+
+    def fast_read(self, fact: ast.FactDecl) -> tuple[str, str, str | None] | None:
+        """How to read the fact's common case in line: the statement that takes its raw
+        value into `v` (or its number into `n`), the condition under which that value is the
+        fact's, and the value (None: the condition is itself the value, or None). None: no
+        fast path for this type (texts, dates, non-empty lists take the runtime's reader)."""
+        ref = fact.type
+        fetch = f"v = get({fact.name!r})"
+        if ref.container == "list":
+            return fetch, "type(v) is list and not v", "()"
+        if ref.container == "set":
+            if not self.plain_spellings(ref.name):
+                return None
+            fetch = f"codes = plain_codes(get({fact.name!r}), _ENUM_{ref.name.upper()})"
+            return fetch, "codes is not None", "codes"
+        name = ref.name
+        if name == "bool":
+            return fetch, "type(v) is bool", "v"
+        if name == "count":
+            low, high = self.bounds(fact)
+            if any(b is not None and b != b.to_integral_value() for b in (low, high)):
+                return None
+            lowest = max(0, int(low)) if low is not None else 0
+            check = f"{lowest} <= v < {COUNT_LIMIT:_}"
+            if high is not None:
+                check = f"{lowest} <= v <= {min(int(high), COUNT_LIMIT - 1):_}"
+            return fetch, f"type(v) is int and {check}", "v"
+        if name in READERS and READERS[name] in ("number", "percent"):
+            low, high = self.bounds(fact)
+            checks = ["n is not None"]
+            if low is not None and high is not None:
+                checks.append(f"{self.decimal(low)} <= n <= {self.decimal(high)}")
+            elif low is not None:
+                checks.append(f"{self.decimal(low)} <= n")
+            elif high is not None:
+                checks.append(f"n <= {self.decimal(high)}")
+            if fact.presence == "required":
+                fetch = f"n = plain_number(get({fact.name!r}))"
+            else:
+                fetch += "\nn = plain_number(v)"
+            return fetch, " and ".join(checks), "n"
+        if name in READERS:
+            return None
+        if not self.plain_spellings(name):
+            return None
+        return fetch, f"(_ENUM_{name.upper()}.get(v) if type(v) is str else None)", None
+
+    def plain_spellings(self, enum_name: str) -> bool:
+        """Whether every spelling of the enum's members is found as it is: the reader strips
+        a text before looking it up, so a spelling with spaces around it is read there only."""
+        enum = next(e for e in self.standard.enums if e.name == enum_name)
+        return all(s and s == s.strip() for m in enum.members for s in (m.name, m.label))
 
     def fact_info(self, fact: ast.FactDecl, type_: Type | None = None) -> str:
         ref = fact.type
@@ -445,11 +526,14 @@ class _PackBuilder:
     def read_record_body(self) -> str:
         out = _Writer()
         out.line("errors: list[FieldError] = []")
-        out.line("check_unknown_fields(raw, _KNOWN_FIELDS, errors)")
+        out.line("get = raw.get")
+        out.line("if not raw.keys() <= _KNOWN_FIELDS:")
+        out.indent().line("check_unknown_fields(raw, _KNOWN_FIELDS, errors)")
+        out.outdent()
         for fact in self.standard.facts:
             type_ = self.python_type(fact.type)
             optional = " | None" if self.optional(fact) or fact.default is not None else ""
-            out.line(f"v_{fact.name}: {type_}{optional} = {self.read_call(fact, 'raw', None)}")
+            self.write_read(out, fact, f"v_{fact.name}", type_ + optional, None)
             if fact.default is not None:
                 default = self.expr(fact.default, self.local_name)
                 if fact.type.name == "count":
@@ -491,6 +575,27 @@ class _PackBuilder:
         out.indent()
         for name in names:
             out.line(f"{name}=v_{name},")
+        out.outdent()
+        out.line(")")
+        return out.text()
+
+    def read_entry_body(self, record: ast.RecordDecl) -> str:
+        """The body of `_read_<record>(raw, path, errors)`: one entry of a list of records."""
+        out = _Writer()
+        known = f"_KNOWN_{record.name.upper()}"
+        out.line("get = raw.get")
+        out.line(f"if not raw.keys() <= {known}:")
+        out.indent().line(f"check_unknown_fields(raw, {known}, errors, prefix=path + '.')")
+        out.outdent()
+        for field in record.fields:
+            type_ = self.python_type(field.type)
+            optional = " | None" if self.optional(field) else ""
+            self.write_read(out, field, f"v_{field.name}", type_ + optional,
+                            f"path + {'.' + field.name!r}")
+        out.line(f"return {class_name(record.name)}(")
+        out.indent()
+        for field in record.fields:
+            out.line(f"{field.name}=v_{field.name},")
         out.outdent()
         out.line(")")
         return out.text()
@@ -806,39 +911,56 @@ class _PackBuilder:
         return found
 
     def write_used(self, out: _Writer, operands: Sequence[str]) -> None:
-        """`used(lines, ...)` after a rule's note, only when an explanation is asked for
-        (not for a fixed award: its sign alone says nothing its reason does not)."""
-        if all(operand.startswith("Operand('sign',") for operand in operands):
+        """`used(lines, ...)` after a rule's note, in an explaining item only (and not for a
+        fixed award: its sign alone says nothing its reason does not)."""
+        if not self.explaining or all(operand.startswith("Operand('sign',")
+                                      for operand in operands):
             return
-        out.line("if lines is not None:")
-        out.indent().line("used(")
+        out.line("used(")
         out.indent().line("lines,")
         for operand in operands:
             out.line(operand + ",")
         out.outdent()
         out.line(")")
-        out.outdent()
+
+    def write_note(self, out: _Writer, target: str, reason: str, delta: str) -> None:
+        """`target op= delta`, e.g. `awards += ...`; an explaining item notes the rule's line
+        (what it did) on the way."""
+        if self.explaining:
+            delta = f"note(lines, {reason}, {delta})"
+        out.line(f"{target} {delta}")
 
     # ------------------------------------------------------------ items
-    def item_body(self, item: ast.Item) -> str:
+    def item_body(self, item: ast.Item, explaining: bool) -> str:
+        """An item's function: with `explaining`, the one that keeps a reason line per rule
+        (`_explain_<n>`); without, the one that gives the points only (`_score_<n>`). Both
+        are written here from the same rules, one statement for another, so that they
+        compute the same points in the same order."""
+        self.explaining = explaining
         self.current_item = item.number
         self.current_points = item.points
         out = _Writer()
         name = self.record_name
+        number, points = item.number, self.decimal(item.points)
         if item.not_applicable is not None:
             condition = self.expr(item.not_applicable.condition, name)
             out.line(f"if {condition}:")
-            out.indent().line("uses = (")
             out.indent()
-            for operand in [*self.name_operands(item.not_applicable.condition, set()),
-                            NOT_APPLICABLE]:
-                out.line(operand + ",")
+            reason = self.reason_of(item.not_applicable)
+            if explaining:
+                out.line("uses = (")
+                out.indent()
+                for operand in [*self.name_operands(item.not_applicable.condition, set()),
+                                NOT_APPLICABLE]:
+                    out.line(operand + ",")
+                out.outdent()
+                out.line(")")
+                out.line(f"return not_applicable({number}, {points}, {reason}, True, uses)")
+            else:
+                out.line(f"return ItemScore({number}, {points}, None, ())")
             out.outdent()
-            out.line(") if explain else ()")
-            out.line(f"return not_applicable({item.number}, {self.decimal(item.points)}, "
-                     f"{self.reason_of(item.not_applicable)}, explain, uses)")
-            out.outdent()
-        out.line("lines: list[Line] | None = [] if explain else None")
+        if explaining:
+            out.line("lines: list[Line] = []")
         out.line("awards = ZERO")
         out.line("deductions = ZERO")
         zero_rules: list[ast.ZeroRule] = []
@@ -849,36 +971,53 @@ class _PackBuilder:
                 zero_rules.append(entry)
             else:
                 out.line(f"# {entry.span.line}: {one_line(entry.reason.text)}")
-                delta = self.rule_delta(entry)
-                if entry.sign == "award":
-                    out.line(f"awards += note(lines, {self.reason_of(entry)}, {delta})")
-                else:
-                    out.line(f"deductions -= note(lines, {self.reason_of(entry)}, {delta})")
+                target = "awards +=" if entry.sign == "award" else "deductions -="
+                self.write_note(out, target, self.reason_of(entry), self.rule_delta(entry))
                 self.write_used(out, self.rule_operands(entry))
-        if zero_rules:
-            out.line("zero_rules = (")
-            out.indent()
-            for rule in zero_rules:  # (reason, whether it holds, the values it used)
-                out.line("(")
-                out.indent().line(f"{self.reason_of(rule)},")
-                out.line(f"{self.expr(rule.condition, name)},")
-                out.line("(")
-                out.indent()
-                for operand in self.rule_operands(rule):
-                    out.line(operand + ",")
-                out.outdent()
-                out.line(") if lines is not None else (),")
-                out.outdent()
-                out.line("),")
-            out.outdent()
-            out.line(")")
         cap_reason, cap = "None", "ZERO"
         if item.deduction_cap is not None:
             cap_reason = self.reason_of(item.deduction_cap)
             cap = self.decimal(item.deduction_cap.points)
-        zeros = "zero_rules" if zero_rules else "()"
-        out.line(f"return close_item({item.number}, {self.decimal(item.points)}, awards, "
-                 f"deductions, {cap_reason}, {cap}, {zeros}, lines)")
+        if explaining:
+            if zero_rules:
+                out.line("zero_rules = (")
+                out.indent()
+                for rule in zero_rules:  # (reason, whether it holds, the values it used)
+                    out.line("(")
+                    out.indent().line(f"{self.reason_of(rule)},")
+                    out.line(f"{self.expr(rule.condition, name)},")
+                    out.line("(")
+                    out.indent()
+                    for operand in self.rule_operands(rule):
+                        out.line(operand + ",")
+                    out.outdent()
+                    out.line("),")
+                    out.outdent()
+                    out.line("),")
+                out.outdent()
+                out.line(")")
+            zeros = "zero_rules" if zero_rules else "()"
+            out.line(f"return close_item({number}, {points}, awards, deductions, "
+                     f"{cap_reason}, {cap}, {zeros}, lines)")
+            return out.text()
+        # close_item's arithmetic, without its lines: every `zero when` condition is
+        # evaluated (as close_item's caller does), then the deduction cap, then [0, points].
+        for index, rule in enumerate(zero_rules, 1):
+            out.line(f"zero_{index} = {self.expr(rule.condition, name)}  "
+                     f"# {rule.span.line}: {one_line(rule.reason.text)}")
+        if item.deduction_cap is not None:
+            out.line(f"if deductions > {cap}:")
+            out.indent().line(f"deductions = {cap}")
+            out.outdent()
+        out.line("earned = awards - deductions")
+        zeroed = "".join(f"zero_{index} or " for index in range(1, len(zero_rules) + 1))
+        out.line(f"if {zeroed}earned < ZERO:")
+        out.indent().line("earned = ZERO")
+        out.outdent()
+        out.line(f"elif earned > {points}:")
+        out.indent().line(f"earned = {points}")
+        out.outdent()
+        out.line(f"return ItemScore({number}, {points}, earned, ())")
         return out.text()
 
     def part(self, part: ast.Part, out: _Writer) -> None:
@@ -893,8 +1032,8 @@ class _PackBuilder:
         if part.not_applicable is not None:
             condition = self.expr(part.not_applicable.condition, self.record_name)
             out.line(f"if {condition}:")
-            out.indent().line(f"awards += note(lines, "
-                              f"{self.reason_of(part.not_applicable)}, {points})")
+            out.indent()
+            self.write_note(out, "awards +=", self.reason_of(part.not_applicable), points)
             self.write_used(out, [*self.name_operands(part.not_applicable.condition, set()),
                                   NOT_APPLICABLE])
             out.outdent()
@@ -905,14 +1044,22 @@ class _PackBuilder:
             if isinstance(rule, ast.ZeroRule):
                 condition = self.expr(rule.condition, self.record_name)
                 out.line(f"if {condition}:")
-                out.indent().line(f"note(lines, {self.reason_of(rule)}, -part)")
+                out.indent()
+                if self.explaining:
+                    out.line(f"note(lines, {self.reason_of(rule)}, -part)")
+                else:
+                    self.reason_of(rule)
                 self.write_used(out, self.rule_operands(rule))
                 out.line("part = ZERO")
                 out.outdent()
                 continue
-            out.line(f"part += note(lines, {self.reason_of(rule)}, {self.rule_delta(rule)})")
+            self.write_note(out, "part +=", self.reason_of(rule), self.rule_delta(rule))
             self.write_used(out, self.rule_operands(rule))
-        out.line(f"awards += close_part(part, {points}, lines)")
+        if self.explaining:
+            out.line(f"awards += close_part(part, {points}, lines)")
+        else:  # close_part's arithmetic: the part's points kept within [0, its points]
+            out.line(f"awards += part if ZERO <= part <= {points} else "
+                     f"(ZERO if part < ZERO else {points})")
         if part.not_applicable is not None:
             out.outdent()
 
@@ -1008,7 +1155,9 @@ class _PackBuilder:
         items = []
         for category in standard.categories:
             for item in category.items:
-                items.append({"item": item, "category": category, "body": self.item_body(item)})
+                items.append({"item": item, "category": category,
+                              "explain": self.item_body(item, explaining=True),
+                              "score": self.item_body(item, explaining=False)})
         read_body = self.read_record_body()
         framework_rules = self.framework_rules()
         cohorts_body = self.cohorts_body() if standard.cohorts else None
@@ -1025,9 +1174,8 @@ class _PackBuilder:
         for record in standard.records:
             records.append({
                 "decl": record, "class_name": class_name(record.name),
-                "fields": [(f, self.python_type(f.type),
-                            self.read_call(f, "raw", f"path + {'.' + f.name!r}"))
-                           for f in record.fields],
+                "fields": [(f, self.python_type(f.type)) for f in record.fields],
+                "body": self.read_entry_body(record),
                 "known": sorted(f.name for f in record.fields),
             })
         facts_fields = [(f.name, self.python_type(f.type) + (" | None" if self.optional(f)

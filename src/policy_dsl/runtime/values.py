@@ -463,6 +463,18 @@ def read_enum_set(raw: Raw, key: str, errors: list[FieldError], members: Mapping
     return frozenset(codes)
 
 
+def plain_codes(value: object, members: Mapping[str, str]) -> frozenset[str] | None:
+    """The codes `read_enum_set` reads from `value` when it is a list of exact spellings
+    (codes or labels, none with spaces around it); None for anything else, which the caller
+    then reads with `read_enum_set` (and its error messages). A generated reader's fast path."""
+    if type(value) is not list:
+        return None
+    try:
+        return frozenset([members[entry] for entry in value])
+    except (KeyError, TypeError):  # an unknown or unhashable entry
+        return None
+
+
 def check_unknown_fields(raw: Raw, known: frozenset[str], errors: list[FieldError],
                          prefix: str = "") -> None:
     """A field the standard does not declare is an error: a misspelt fact is not ignored.
