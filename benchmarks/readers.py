@@ -2,11 +2,11 @@
 
     python benchmarks/readers.py [suzhou/inpatient-2023 jilin/medical-inpatient-2026 ...]
 
-Suzhou inpatient reads the benchmark batch (benchmarks/make_batch.py, 20,000 records); another
-pack reads the valid records among tests/golden_records.py's seeded ones (its cases with facts
-changed). Each figure is the median of 7 `timeit` runs over the whole set (CPU time of the process, less
-noisy than the wall clock on a shared machine), as JSON decoding
-leaves the records (texts for the batch's decimals, ints, bools, lists).
+Suzhou inpatient reads the benchmark batch (benchmarks/make_batch.py, 20,000 records);
+another pack reads the valid records among tests/golden_records.py's seeded ones (its cases
+with facts changed), as JSON decoding leaves them (texts for the batch's decimals, ints, bools,
+lists). Each figure is the median of 7 `timeit` runs over the whole set, in the process's CPU
+time (less noisy than the wall clock on a shared machine).
 """
 
 from __future__ import annotations

@@ -210,7 +210,7 @@ def _read_entry(raw: Raw, path: str, errors: list[FieldError]) -> EntryEntry:
         check_unknown_fields(raw, _KNOWN_ENTRY, errors, prefix=path + '.')
     v_item: str = read_text(raw, 'item', errors, path=path + '.item')
     n = plain_number(get('points'))
-    v_points: Decimal = n if n is not None and _D0 <= n else read_number(raw, 'points', errors, low=_D0, path=path + '.points')
+    v_points: Decimal = n if n is not None and n >= _D0 else read_number(raw, 'points', errors, low=_D0, path=path + '.points')
     v_evidence: str = read_text(raw, 'evidence', errors, path=path + '.evidence')
     return EntryEntry(
         item=v_item,

@@ -477,7 +477,7 @@ class _PackBuilder:
             if low is not None and high is not None:
                 checks.append(f"{self.decimal(low)} <= n <= {self.decimal(high)}")
             elif low is not None:
-                checks.append(f"{self.decimal(low)} <= n")
+                checks.append(f"n >= {self.decimal(low)}")
             elif high is not None:
                 checks.append(f"n <= {self.decimal(high)}")
             if fact.presence == "required":
