@@ -179,16 +179,16 @@ FRAMEWORK = FrameworkRules(
 )
 
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
-_R39 = Reason('扣分项满分（总分100分）', ('JL-8',), 39)
-_R40 = Reason('考核小组认定的扣分（每条须有可查看的依据）', ('JL-6',), 40)
-_R49 = Reason('考核小组认定的加分（每条须有可查看的依据）', ('JL-6', 'JL-8'), 49)
+_R39 = Reason(text='扣分项满分（总分100分）', citations=('JL-8',), line=39)
+_R40 = Reason(text='考核小组认定的扣分（每条须有可查看的依据）', citations=('JL-6',), line=40)
+_R49 = Reason(text='考核小组认定的加分（每条须有可查看的依据）', citations=('JL-6', 'JL-8'), line=49)
 
 # Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
 # only when it holds), and whether it has two outcomes to reach.
 RULES = (
-    RuleInfo(_R39, 1, 'delta', False),
-    RuleInfo(_R40, 1, 'delta', True),
-    RuleInfo(_R49, 2, 'delta', True),
+    RuleInfo(reason=_R39, item=1, kind='delta', two_sided=False),
+    RuleInfo(reason=_R40, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R49, item=2, kind='delta', two_sided=True),
 )
 
 
@@ -387,31 +387,31 @@ INFO = PackInfo(
     source_sha256='e12fef7cd72845c7c457102f8394527682a49678e87ed31cedf3ca868187be44',
     compiler_version='0.2.0',
     facts=(
-        FactInfo('deductions', '扣分记录', 'list of entry', None, None, 'required', None, fields=(FactInfo('item', '项目编号（本标准的项目）', 'text', None, None, 'required', None), FactInfo('points', '分值', 'points', Decimal("0"), None, 'required', None), FactInfo('evidence', '可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', 'text', None, None, 'required', None),)),
-        FactInfo('bonuses', '加分记录', 'list of entry', None, None, 'required', None, fields=(FactInfo('item', '项目编号（本标准的项目）', 'text', None, None, 'required', None), FactInfo('points', '分值', 'points', Decimal("0"), None, 'required', None), FactInfo('evidence', '可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', 'text', None, None, 'required', None),)),
+        FactInfo(name='deductions', label='扣分记录', type='list of entry', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='item', label='项目编号（本标准的项目）', type='text', low=None, high=None, presence='required', default=None), FactInfo(name='points', label='分值', type='points', low=Decimal("0"), high=None, presence='required', default=None), FactInfo(name='evidence', label='可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', type='text', low=None, high=None, presence='required', default=None),)),
+        FactInfo(name='bonuses', label='加分记录', type='list of entry', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='item', label='项目编号（本标准的项目）', type='text', low=None, high=None, presence='required', default=None), FactInfo(name='points', label='分值', type='points', low=Decimal("0"), high=None, presence='required', default=None), FactInfo(name='evidence', label='可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', type='text', low=None, high=None, presence='required', default=None),)),
     ),
     items=(
         ItemInfo(
-            1,
-            '扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）',
-            Decimal('100'),
-            False,
-            '扣分项',
-            '定点医药机构贯彻落实医疗保障政策规定、履行医疗保障服务协议以及规范使用医保基金等（第六条）',
-            '未按规定完成的项目扣除一定分值（第七条）',
-            None,
-            '吉医保发〔2025〕9号 第六条：定点医疗机构考核标准应明确适用性（开通住院服务机构、未开通住院服务机构）；第七条；第八条',
+            number=1,
+            label='扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）',
+            points=Decimal('100'),
+            bonus=False,
+            category='扣分项',
+            content='定点医药机构贯彻落实医疗保障政策规定、履行医疗保障服务协议以及规范使用医保基金等（第六条）',
+            method='未按规定完成的项目扣除一定分值（第七条）',
+            procedure=None,
+            basis='吉医保发〔2025〕9号 第六条：定点医疗机构考核标准应明确适用性（开通住院服务机构、未开通住院服务机构）；第七条；第八条',
         ),
         ItemInfo(
-            2,
-            '加分项（省级范本项目未随本办法公布）',
-            Decimal('10'),
-            True,
-            '加分项',
-            '深度参与医保改革、阶段性重点任务推进等工作的配合及完成情况（第七条）',
-            '完成加分项规定的项目加上一定分值（第七条）',
-            None,
-            '吉医保发〔2025〕9号 第七条；第八条：加分项原则上不超过10分',
+            number=2,
+            label='加分项（省级范本项目未随本办法公布）',
+            points=Decimal('10'),
+            bonus=True,
+            category='加分项',
+            content='深度参与医保改革、阶段性重点任务推进等工作的配合及完成情况（第七条）',
+            method='完成加分项规定的项目加上一定分值（第七条）',
+            procedure=None,
+            basis='吉医保发〔2025〕9号 第七条；第八条：加分项原则上不超过10分',
         ),
     ),
 )

@@ -148,92 +148,92 @@ _LOOKUP_228_29: dict[str, Decimal] = {'correction_notice': _D1, 'loss_penalty': 
 FRAMEWORK = None
 
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
-_R5 = Reason('无就诊人员举报投诉的，得满分', ('SZ2-11',), 5)
-_R6 = Reason('示例：投诉扣分合计以2分为限', ('SZ2-11',), 6)
-_R65 = Reason('示例：本项扣分以4分为限', (), 65)
-_R144 = Reason('目录调整后5个工作日内及时更新的，得2分', ('SZ2-1',), 144)
-_R147 = Reason('未发现目录维护错误的，得2分', ('SZ2-1',), 147)
-_R150 = Reason('品种数占比≥95%的，得2分', ('SZ2-1',), 150)
-_R151 = Reason('未达到标准的，每降低1个百分点扣0.1分，最多扣2分', ('SZ2-1', 'G4', 'G6'), 151)
-_R168 = Reason('执行价格政策、落实公示、按要求告知的，得5分', ('SZ2-2', 'G1'), 168)
-_R169 = Reason('价格问题经查实的，每次扣1分', ('SZ2-2',), 169)
-_R170 = Reason('未按规定做好收费公示的，每次扣1分', ('SZ2-2',), 170)
-_R171 = Reason('自主定价项目未在7个工作日内告知的，每次扣1分', ('SZ2-2',), 171)
-_R180 = Reason('民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', ('SZ2-3', 'G5'), 180)
-_R182 = Reason('招采专项评价得分（百分制）×20%', ('SZ2-3',), 182)
-_R195 = Reason('增幅不高于本组平均增长率的，得4分', ('SZ2-4',), 195)
-_R196 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 196)
-_R200 = Reason('增幅不高于本组平均增长率的，得4分', ('SZ2-4',), 200)
-_R201 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 201)
-_R225 = Reason('严格规范使用医保基金，无欺诈骗保行为发生的，得15分', ('SZ2-5',), 225)
-_R227 = Reason('每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', ('SZ2-5',), 227)
-_R237 = Reason('拒不改正的，不得分', ('SZ2-5',), 237)
-_R238 = Reason('造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', ('SZ2-5', 'G6'), 238)
-_R256 = Reason('建立健全财务制度和考核评价体系的，得2分', ('SZ2-6',), 256)
-_R259 = Reason('配合预算编制、协商、执行、清算等工作的，得2分', ('SZ2-6',), 259)
-_R262 = Reason('无新增“应收医保款”挂账的，得2分', ('SZ2-6',), 262)
-_R265 = Reason('规范准确上传结算明细数据和结算清单的，得2分', ('SZ2-6',), 265)
-_R267 = Reason('不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', ('SZ2-6',), 267)
-_R280 = Reason('院内管理系统基础库全覆盖应用的，得2分', ('SZ2-7',), 280)
-_R283 = Reason('业务编码非标率低于1%的，得3分', ('SZ2-7', 'G6'), 283)
-_R302 = Reason('电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', ('SZ2-8', 'G6'), 302)
-_R306 = Reason('接入江苏医保云实现移动支付的，得2分', ('SZ2-8',), 306)
-_R309 = Reason('考核范围针对双通道资质医院；其他医院不涉及，不扣分', ('SZ2-8', 'G5'), 309)
-_R311 = Reason('接入电子处方流转的，得1分', ('SZ2-8',), 311)
-_R312 = Reason('双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', ('SZ2-8', 'G6'), 312)
-_R316 = Reason('完成信息系统联网后的对接、维护、传输等工作的，得2分', ('SZ2-8',), 316)
-_R335 = Reason('按照诊疗规范提供合理、必要的医药服务，得6分', ('SZ2-9',), 335)
-_R336 = Reason('所列情形每查实一项扣1分，扣完为止', ('SZ2-9', 'G3'), 336)
-_R350 = Reason('及时签订并规范履行协议重要约定的，得6分', ('SZ2-10',), 350)
-_R351 = Reason('查实所列违规情形之一的，不得分', ('SZ2-10',), 351)
-_R374 = Reason('接入先诊疗后付费平台并正常运行的，加3分', ('SZ2-12',), 374)
-_R375 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ2-12', 'G6'), 375)
-_R377 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ2-12', 'G6'), 377)
+_R5 = Reason(text='无就诊人员举报投诉的，得满分', citations=('SZ2-11',), line=5)
+_R6 = Reason(text='示例：投诉扣分合计以2分为限', citations=('SZ2-11',), line=6)
+_R65 = Reason(text='示例：本项扣分以4分为限', citations=(), line=65)
+_R144 = Reason(text='目录调整后5个工作日内及时更新的，得2分', citations=('SZ2-1',), line=144)
+_R147 = Reason(text='未发现目录维护错误的，得2分', citations=('SZ2-1',), line=147)
+_R150 = Reason(text='品种数占比≥95%的，得2分', citations=('SZ2-1',), line=150)
+_R151 = Reason(text='未达到标准的，每降低1个百分点扣0.1分，最多扣2分', citations=('SZ2-1', 'G4', 'G6'), line=151)
+_R168 = Reason(text='执行价格政策、落实公示、按要求告知的，得5分', citations=('SZ2-2', 'G1'), line=168)
+_R169 = Reason(text='价格问题经查实的，每次扣1分', citations=('SZ2-2',), line=169)
+_R170 = Reason(text='未按规定做好收费公示的，每次扣1分', citations=('SZ2-2',), line=170)
+_R171 = Reason(text='自主定价项目未在7个工作日内告知的，每次扣1分', citations=('SZ2-2',), line=171)
+_R180 = Reason(text='民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', citations=('SZ2-3', 'G5'), line=180)
+_R182 = Reason(text='招采专项评价得分（百分制）×20%', citations=('SZ2-3',), line=182)
+_R195 = Reason(text='增幅不高于本组平均增长率的，得4分', citations=('SZ2-4',), line=195)
+_R196 = Reason(text='高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', citations=('SZ2-4', 'G4'), line=196)
+_R200 = Reason(text='增幅不高于本组平均增长率的，得4分', citations=('SZ2-4',), line=200)
+_R201 = Reason(text='高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', citations=('SZ2-4', 'G4'), line=201)
+_R225 = Reason(text='严格规范使用医保基金，无欺诈骗保行为发生的，得15分', citations=('SZ2-5',), line=225)
+_R227 = Reason(text='每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', citations=('SZ2-5',), line=227)
+_R237 = Reason(text='拒不改正的，不得分', citations=('SZ2-5',), line=237)
+_R238 = Reason(text='造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', citations=('SZ2-5', 'G6'), line=238)
+_R256 = Reason(text='建立健全财务制度和考核评价体系的，得2分', citations=('SZ2-6',), line=256)
+_R259 = Reason(text='配合预算编制、协商、执行、清算等工作的，得2分', citations=('SZ2-6',), line=259)
+_R262 = Reason(text='无新增“应收医保款”挂账的，得2分', citations=('SZ2-6',), line=262)
+_R265 = Reason(text='规范准确上传结算明细数据和结算清单的，得2分', citations=('SZ2-6',), line=265)
+_R267 = Reason(text='不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', citations=('SZ2-6',), line=267)
+_R280 = Reason(text='院内管理系统基础库全覆盖应用的，得2分', citations=('SZ2-7',), line=280)
+_R283 = Reason(text='业务编码非标率低于1%的，得3分', citations=('SZ2-7', 'G6'), line=283)
+_R302 = Reason(text='电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', citations=('SZ2-8', 'G6'), line=302)
+_R306 = Reason(text='接入江苏医保云实现移动支付的，得2分', citations=('SZ2-8',), line=306)
+_R309 = Reason(text='考核范围针对双通道资质医院；其他医院不涉及，不扣分', citations=('SZ2-8', 'G5'), line=309)
+_R311 = Reason(text='接入电子处方流转的，得1分', citations=('SZ2-8',), line=311)
+_R312 = Reason(text='双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', citations=('SZ2-8', 'G6'), line=312)
+_R316 = Reason(text='完成信息系统联网后的对接、维护、传输等工作的，得2分', citations=('SZ2-8',), line=316)
+_R335 = Reason(text='按照诊疗规范提供合理、必要的医药服务，得6分', citations=('SZ2-9',), line=335)
+_R336 = Reason(text='所列情形每查实一项扣1分，扣完为止', citations=('SZ2-9', 'G3'), line=336)
+_R350 = Reason(text='及时签订并规范履行协议重要约定的，得6分', citations=('SZ2-10',), line=350)
+_R351 = Reason(text='查实所列违规情形之一的，不得分', citations=('SZ2-10',), line=351)
+_R374 = Reason(text='接入先诊疗后付费平台并正常运行的，加3分', citations=('SZ2-12',), line=374)
+_R375 = Reason(text='2023年12月结算量达到本院当月全部结算量5%的，加2分', citations=('SZ2-12', 'G6'), line=375)
+_R377 = Reason(text='2024年平均结算量达到本院全部结算量10%的，加2分', citations=('SZ2-12', 'G6'), line=377)
 
 # Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
 # only when it holds), and whether it has two outcomes to reach.
 RULES = (
-    RuleInfo(_R144, 1, 'delta', True),
-    RuleInfo(_R147, 1, 'delta', True),
-    RuleInfo(_R150, 1, 'delta', False),
-    RuleInfo(_R151, 1, 'delta', True),
-    RuleInfo(_R168, 2, 'delta', False),
-    RuleInfo(_R169, 2, 'delta', True),
-    RuleInfo(_R170, 2, 'delta', True),
-    RuleInfo(_R171, 2, 'delta', True),
-    RuleInfo(_R65, 2, 'shown', True),
-    RuleInfo(_R180, 3, 'shown', True),
-    RuleInfo(_R182, 3, 'delta', True),
-    RuleInfo(_R195, 4, 'delta', False),
-    RuleInfo(_R196, 4, 'delta', True),
-    RuleInfo(_R200, 4, 'delta', False),
-    RuleInfo(_R201, 4, 'delta', True),
-    RuleInfo(_R225, 5, 'delta', False),
-    RuleInfo(_R227, 5, 'delta', True),
-    RuleInfo(_R237, 5, 'delta', True),
-    RuleInfo(_R238, 5, 'delta', True),
-    RuleInfo(_R256, 6, 'delta', True),
-    RuleInfo(_R259, 6, 'delta', True),
-    RuleInfo(_R262, 6, 'delta', True),
-    RuleInfo(_R265, 6, 'delta', True),
-    RuleInfo(_R267, 6, 'delta', True),
-    RuleInfo(_R280, 7, 'delta', True),
-    RuleInfo(_R283, 7, 'delta', True),
-    RuleInfo(_R302, 8, 'delta', True),
-    RuleInfo(_R306, 8, 'delta', True),
-    RuleInfo(_R309, 8, 'shown', True),
-    RuleInfo(_R311, 8, 'delta', True),
-    RuleInfo(_R312, 8, 'delta', True),
-    RuleInfo(_R316, 8, 'delta', True),
-    RuleInfo(_R335, 9, 'delta', False),
-    RuleInfo(_R336, 9, 'delta', True),
-    RuleInfo(_R350, 10, 'delta', False),
-    RuleInfo(_R351, 10, 'delta', True),
-    RuleInfo(_R5, 11, 'delta', False),
-    RuleInfo(_R6, 11, 'delta', True),
-    RuleInfo(_R374, 12, 'delta', True),
-    RuleInfo(_R375, 12, 'delta', True),
-    RuleInfo(_R377, 12, 'delta', True),
+    RuleInfo(reason=_R144, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R147, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R150, item=1, kind='delta', two_sided=False),
+    RuleInfo(reason=_R151, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R168, item=2, kind='delta', two_sided=False),
+    RuleInfo(reason=_R169, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R170, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R171, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R65, item=2, kind='shown', two_sided=True),
+    RuleInfo(reason=_R180, item=3, kind='shown', two_sided=True),
+    RuleInfo(reason=_R182, item=3, kind='delta', two_sided=True),
+    RuleInfo(reason=_R195, item=4, kind='delta', two_sided=False),
+    RuleInfo(reason=_R196, item=4, kind='delta', two_sided=True),
+    RuleInfo(reason=_R200, item=4, kind='delta', two_sided=False),
+    RuleInfo(reason=_R201, item=4, kind='delta', two_sided=True),
+    RuleInfo(reason=_R225, item=5, kind='delta', two_sided=False),
+    RuleInfo(reason=_R227, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R237, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R238, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R256, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R259, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R262, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R265, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R267, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R280, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R283, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R302, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R306, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R309, item=8, kind='shown', two_sided=True),
+    RuleInfo(reason=_R311, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R312, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R316, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R335, item=9, kind='delta', two_sided=False),
+    RuleInfo(reason=_R336, item=9, kind='delta', two_sided=True),
+    RuleInfo(reason=_R350, item=10, kind='delta', two_sided=False),
+    RuleInfo(reason=_R351, item=10, kind='delta', two_sided=True),
+    RuleInfo(reason=_R5, item=11, kind='delta', two_sided=False),
+    RuleInfo(reason=_R6, item=11, kind='delta', two_sided=True),
+    RuleInfo(reason=_R374, item=12, kind='delta', two_sided=True),
+    RuleInfo(reason=_R375, item=12, kind='delta', two_sided=True),
+    RuleInfo(reason=_R377, item=12, kind='delta', two_sided=True),
 )
 
 
@@ -581,8 +581,8 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
 # The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
 # stores for each institution, and what it is computed from.
 COHORTS: tuple[CohortInfo, ...] = (
-    CohortInfo('peer_cost_growth', '本组平均门诊次均费用增幅', 'mean', 'cost_growth', 'peer_group', 'peer_cost_growth_given', 124),
-    CohortInfo('peer_visits_growth', '本组平均门诊人次人头比增幅', 'mean', 'visits_growth', 'peer_group', 'peer_visits_growth_given', 126),
+    CohortInfo(name='peer_cost_growth', label='本组平均门诊次均费用增幅', kind='mean', of='cost_growth', group='peer_group', own='peer_cost_growth_given', line=124),
+    CohortInfo(name='peer_visits_growth', label='本组平均门诊人次人头比增幅', kind='mean', of='visits_growth', group='peer_group', own='peer_visits_growth_given', line=126),
 )
 
 
@@ -590,8 +590,8 @@ def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and
     the group (checked against a snapshot before its values are used)."""
     return {
-        'peer_cost_growth': CohortBasis(r.cost_growth, str(r.peer_group), r.peer_cost_growth_given),
-        'peer_visits_growth': CohortBasis(r.visits_growth, str(r.peer_group), r.peer_visits_growth_given),
+        'peer_cost_growth': CohortBasis(value=r.cost_growth, group=str(r.peer_group), own=r.peer_cost_growth_given),
+        'peer_visits_growth': CohortBasis(value=r.visits_growth, group=str(r.peer_group), own=r.peer_visits_growth_given),
     }
 
 
@@ -1350,181 +1350,181 @@ INFO = PackInfo(
     source_sha256='5bb6987fa8c1145eb1e13469032f38e43162a14482649ade3924242962be2629',
     compiler_version='0.2.0',
     facts=(
-        FactInfo('ownership', '举办性质', 'ownership_kind', None, None, 'required', None, members=(('public', '公立'), ('private', '民营'),)),
-        FactInfo('peer_group', '费用控制分组（本组医疗机构）', 'text', None, None, 'required', None),
-        FactInfo('catalogue_updated_on_time', '目录调整后5个工作日内按月更新目录数据库', 'bool', None, None, 'required', None),
-        FactInfo('catalogue_maintained_correctly', '未发现目录维护错误', 'bool', None, None, 'required', None),
-        FactInfo('catalogue_drug_share', '医保目录内药品占医院药品供应目录的品种数占比', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('price_violations', '经查实的价格问题（次）', 'count', None, None, 'required', None),
-        FactInfo('fee_disclosure_failures', '未按规定做好收费公示（次）', 'count', None, None, 'required', None),
-        FactInfo('late_self_pricing_notices', '自主定价项目未在7个工作日内告知（次）', 'count', None, None, 'required', None),
-        FactInfo('procurement_score', '药品耗材招采专项评价得分', 'score', Decimal("0"), Decimal("100"), 'required when ownership is public', None),
-        FactInfo('cost_per_visit', '本年度参保患者门诊次均医药费用（元）', 'money', Decimal("0"), None, 'required', None),
-        FactInfo('cost_per_visit_last_year', '上年度参保患者门诊次均医药费用（元）', 'money', Decimal("0"), None, 'required', None),
-        FactInfo('visits', '本年度门诊就诊人次', 'count', None, None, 'required', None),
-        FactInfo('persons', '本年度门诊就诊人数', 'count', None, None, 'required', None),
-        FactInfo('visits_last_year', '上年度门诊就诊人次', 'count', None, None, 'required', None),
-        FactInfo('persons_last_year', '上年度门诊就诊人数', 'count', None, None, 'required', None),
-        FactInfo('peer_cost_growth_given', '本组平均门诊次均费用增幅（给定时不按本批计算）', 'percent', None, None, 'optional', None),
-        FactInfo('peer_visits_growth_given', '本组平均门诊人次人头比增幅（给定时不按本批计算）', 'percent', None, None, 'optional', None),
-        FactInfo('violations', '违法违规使用医保基金行为', 'list of violation', None, None, 'required', None, fields=(FactInfo('documents', '该行为的处理文书', 'set of document_kind', None, None, 'required', None, members=(('correction_notice', '责令改正（退回）通知书'), ('loss_penalty', '行政处罚：退回损失并处1-2倍罚款'), ('loss_return_only', '仅责令退回损失，不予行政处罚'), ('fraud_penalty', '行政处罚：退回骗取金额并处2-5倍罚款'), ('fraud_return_only', '仅责令退回骗取金额，不予行政处罚'), ('judicial_referral', '移送司法部门'),)),)),
-        FactInfo('refused_to_correct', '拒不改正', 'bool', None, None, 'required', None),
-        FactInfo('serious_social_harm', '造成严重不良社会影响', 'bool', None, None, 'required', None),
-        FactInfo('fund_loss_amount', '医保基金损失或骗取金额（元）', 'money', Decimal("0"), None, 'optional', None),
-        FactInfo('region_fund_expenditure_last_year', '上年度统筹地区医保基金待遇支出（元）', 'money', Decimal("0"), None, 'optional', None),
-        FactInfo('financial_system_in_place', '建立健全财务制度和医保基金使用考核评价体系', 'bool', None, None, 'required', None),
-        FactInfo('cooperates_with_fund_management', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', 'bool', None, None, 'required', None),
-        FactInfo('no_new_receivables', '无新增“应收医保款”挂账', 'bool', None, None, 'required', None),
-        FactInfo('settlement_data_accurate', '规范准确上传结算明细数据和结算清单', 'bool', None, None, 'required', None),
-        FactInfo('cooperation_incidents', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', 'count', None, None, 'required', None),
-        FactInfo('coding_full_coverage', '院内管理系统基础库全覆盖应用国家医保信息业务编码', 'bool', None, None, 'required', None),
-        FactInfo('nonstandard_code_rate', '业务编码非标率', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('evoucher_settlements', '使用医保电子凭证结算笔数（门诊、住院）', 'count', None, None, 'required', None),
-        FactInfo('all_settlements', '结算总笔数（门诊、住院）', 'count', None, None, 'required', None),
-        FactInfo('mobile_payment_connected', '接入江苏医保云实现移动支付', 'bool', None, None, 'required', None),
-        FactInfo('dual_channel', '具备双通道资质', 'bool', None, None, 'required', None),
-        FactInfo('eprescription_connected', '接入江苏医保云电子处方流转', 'bool', None, None, 'required when dual_channel', None),
-        FactInfo('eprescription_flow_rate', '双通道药品电子处方流转率', 'percent', Decimal("0"), Decimal("100"), 'required when dual_channel and given eprescription_connected and eprescription_connected', None),
-        FactInfo('systems_integration_done', '完成结算、智能监控等系统联网后的对接、维护、传输', 'bool', None, None, 'required', None),
-        FactInfo('care_violations', '查实的诊疗服务违规情形（项）', 'count', None, None, 'required', None),
-        FactInfo('agreement_violations', '查实的协议重要约定违规情形（项）', 'count', None, None, 'required', None),
-        FactInfo('complaints', '成立的投诉', 'list of complaint', None, None, 'required', None, fields=(FactInfo('deduction', '核定扣分（0.5-1分，可酌情减免）', 'points', Decimal("0"), Decimal("1"), 'required', None),)),
-        FactInfo('pay_later_connected', '接入苏州市先诊疗后付费平台并正常运行', 'bool', None, None, 'required', None),
-        FactInfo('pay_later_share_dec_2023', '2023年12月先诊疗后付费结算量占当月全部结算量', 'percent', Decimal("0"), Decimal("100"), 'required when pay_later_connected', None),
-        FactInfo('pay_later_share_2024', '2024年先诊疗后付费平均结算量占全部结算量', 'percent', Decimal("0"), Decimal("100"), 'required when pay_later_connected', None),
+        FactInfo(name='ownership', label='举办性质', type='ownership_kind', low=None, high=None, presence='required', default=None, members=(('public', '公立'), ('private', '民营'),)),
+        FactInfo(name='peer_group', label='费用控制分组（本组医疗机构）', type='text', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_updated_on_time', label='目录调整后5个工作日内按月更新目录数据库', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_maintained_correctly', label='未发现目录维护错误', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_drug_share', label='医保目录内药品占医院药品供应目录的品种数占比', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='price_violations', label='经查实的价格问题（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='fee_disclosure_failures', label='未按规定做好收费公示（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='late_self_pricing_notices', label='自主定价项目未在7个工作日内告知（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='procurement_score', label='药品耗材招采专项评价得分', type='score', low=Decimal("0"), high=Decimal("100"), presence='required when ownership is public', default=None),
+        FactInfo(name='cost_per_visit', label='本年度参保患者门诊次均医药费用（元）', type='money', low=Decimal("0"), high=None, presence='required', default=None),
+        FactInfo(name='cost_per_visit_last_year', label='上年度参保患者门诊次均医药费用（元）', type='money', low=Decimal("0"), high=None, presence='required', default=None),
+        FactInfo(name='visits', label='本年度门诊就诊人次', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='persons', label='本年度门诊就诊人数', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='visits_last_year', label='上年度门诊就诊人次', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='persons_last_year', label='上年度门诊就诊人数', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='peer_cost_growth_given', label='本组平均门诊次均费用增幅（给定时不按本批计算）', type='percent', low=None, high=None, presence='optional', default=None),
+        FactInfo(name='peer_visits_growth_given', label='本组平均门诊人次人头比增幅（给定时不按本批计算）', type='percent', low=None, high=None, presence='optional', default=None),
+        FactInfo(name='violations', label='违法违规使用医保基金行为', type='list of violation', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='documents', label='该行为的处理文书', type='set of document_kind', low=None, high=None, presence='required', default=None, members=(('correction_notice', '责令改正（退回）通知书'), ('loss_penalty', '行政处罚：退回损失并处1-2倍罚款'), ('loss_return_only', '仅责令退回损失，不予行政处罚'), ('fraud_penalty', '行政处罚：退回骗取金额并处2-5倍罚款'), ('fraud_return_only', '仅责令退回骗取金额，不予行政处罚'), ('judicial_referral', '移送司法部门'),)),)),
+        FactInfo(name='refused_to_correct', label='拒不改正', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='serious_social_harm', label='造成严重不良社会影响', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='fund_loss_amount', label='医保基金损失或骗取金额（元）', type='money', low=Decimal("0"), high=None, presence='optional', default=None),
+        FactInfo(name='region_fund_expenditure_last_year', label='上年度统筹地区医保基金待遇支出（元）', type='money', low=Decimal("0"), high=None, presence='optional', default=None),
+        FactInfo(name='financial_system_in_place', label='建立健全财务制度和医保基金使用考核评价体系', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='cooperates_with_fund_management', label='配合总额管理预算编制、集体协商、预算执行、年度清算等工作', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='no_new_receivables', label='无新增“应收医保款”挂账', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='settlement_data_accurate', label='规范准确上传结算明细数据和结算清单', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='cooperation_incidents', label='不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='coding_full_coverage', label='院内管理系统基础库全覆盖应用国家医保信息业务编码', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='nonstandard_code_rate', label='业务编码非标率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='evoucher_settlements', label='使用医保电子凭证结算笔数（门诊、住院）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='all_settlements', label='结算总笔数（门诊、住院）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='mobile_payment_connected', label='接入江苏医保云实现移动支付', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='dual_channel', label='具备双通道资质', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='eprescription_connected', label='接入江苏医保云电子处方流转', type='bool', low=None, high=None, presence='required when dual_channel', default=None),
+        FactInfo(name='eprescription_flow_rate', label='双通道药品电子处方流转率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when dual_channel and given eprescription_connected and eprescription_connected', default=None),
+        FactInfo(name='systems_integration_done', label='完成结算、智能监控等系统联网后的对接、维护、传输', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='care_violations', label='查实的诊疗服务违规情形（项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='agreement_violations', label='查实的协议重要约定违规情形（项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='complaints', label='成立的投诉', type='list of complaint', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='deduction', label='核定扣分（0.5-1分，可酌情减免）', type='points', low=Decimal("0"), high=Decimal("1"), presence='required', default=None),)),
+        FactInfo(name='pay_later_connected', label='接入苏州市先诊疗后付费平台并正常运行', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='pay_later_share_dec_2023', label='2023年12月先诊疗后付费结算量占当月全部结算量', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when pay_later_connected', default=None),
+        FactInfo(name='pay_later_share_2024', label='2024年先诊疗后付费平均结算量占全部结算量', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when pay_later_connected', default=None),
     ),
     items=(
         ItemInfo(
-            1,
-            '执行医保目录和支付标准',
-            Decimal('6'),
-            False,
-            '一、医保政策执行',
-            '严格执行并及时更新基本医疗保险和生育保险药品、诊疗服务项目、医疗服务设施目录，提高医保目录内药品在医院药品目录库中的品种数占比',
-            '1.按月及时更新药品、诊疗服务项目、医疗服务设施目录数据库的，得2分\n2.严格执行国家和省基本医疗保险药品目录、诊疗项目、医疗服务设施范围及支付标准的，得2分\n3. 医保目录内药品占医院药品供应目录的品种数占比≥95%的，得2分',
-            '1.查看医院HIS系统医保目录数据更新时效情况，目录调整后5个工作日内未及时更新的，该项不得分。\n2.查看医院HIS系统医保目录政策维护内容情况，发现目录维护错误的，该项不得分。\n3.医疗机构根据药品供应品种自查评分，未达到标准的，每降低1个百分点，扣0.1分，最多扣2分。\n医疗机构自评分，医保部门核验。',
-            '来源：《基本医疗保险用药管理暂行办法》（国家医疗保障局令 第1号）第二十二条。\n《全国医疗保障定点医疗机构示范点标准（试行）》（五）目录管理 15.执行目录政策 （七）医保改革任务落地 24.药品和医药耗材进销存管理',
+            number=1,
+            label='执行医保目录和支付标准',
+            points=Decimal('6'),
+            bonus=False,
+            category='一、医保政策执行',
+            content='严格执行并及时更新基本医疗保险和生育保险药品、诊疗服务项目、医疗服务设施目录，提高医保目录内药品在医院药品目录库中的品种数占比',
+            method='1.按月及时更新药品、诊疗服务项目、医疗服务设施目录数据库的，得2分\n2.严格执行国家和省基本医疗保险药品目录、诊疗项目、医疗服务设施范围及支付标准的，得2分\n3. 医保目录内药品占医院药品供应目录的品种数占比≥95%的，得2分',
+            procedure='1.查看医院HIS系统医保目录数据更新时效情况，目录调整后5个工作日内未及时更新的，该项不得分。\n2.查看医院HIS系统医保目录政策维护内容情况，发现目录维护错误的，该项不得分。\n3.医疗机构根据药品供应品种自查评分，未达到标准的，每降低1个百分点，扣0.1分，最多扣2分。\n医疗机构自评分，医保部门核验。',
+            basis='来源：《基本医疗保险用药管理暂行办法》（国家医疗保障局令 第1号）第二十二条。\n《全国医疗保障定点医疗机构示范点标准（试行）》（五）目录管理 15.执行目录政策 （七）医保改革任务落地 24.药品和医药耗材进销存管理',
         ),
         ItemInfo(
-            2,
-            '执行医疗服务价格政策',
-            Decimal('5'),
-            False,
-            '一、医保政策执行',
-            '严格按照协议执行医疗保障行政部门制定的医药价格政策，按要求落实价格公示制度',
-            '1.严格按照协议执行医疗服务价格政策的，得2分\n2.按要求落实价格公示制度，提供费用清单的，得2分\n3.开展自主定价项目，按要求备案或告知的，得1分',
-            '1.信访举报或日常监管中发现问题，经查实的，每次扣1分\n2.医疗机构未按规定做好收费公示的，每次扣1分\n3.自主定价项目未按要求在7个工作日内履行告知义务的，每次扣1分\n本项扣分以5分为限。',
-            '来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十五条\n《江苏省价格条例》第二章 经营者的价格行为 第九条、第十条',
+            number=2,
+            label='执行医疗服务价格政策',
+            points=Decimal('5'),
+            bonus=False,
+            category='一、医保政策执行',
+            content='严格按照协议执行医疗保障行政部门制定的医药价格政策，按要求落实价格公示制度',
+            method='1.严格按照协议执行医疗服务价格政策的，得2分\n2.按要求落实价格公示制度，提供费用清单的，得2分\n3.开展自主定价项目，按要求备案或告知的，得1分',
+            procedure='1.信访举报或日常监管中发现问题，经查实的，每次扣1分\n2.医疗机构未按规定做好收费公示的，每次扣1分\n3.自主定价项目未按要求在7个工作日内履行告知义务的，每次扣1分\n本项扣分以5分为限。',
+            basis='来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十五条\n《江苏省价格条例》第二章 经营者的价格行为 第九条、第十条',
         ),
         ItemInfo(
-            3,
-            '协同推进药品耗材招采使用改革落地',
-            Decimal('20'),
-            False,
-            '二、医保改革落地',
-            '根据《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保发〔2023〕33 号），按照“二级及以上”或者“一级及以下”定点公立医疗机构药品（医用耗材）招采专项评价指标进行评价，设定总分值为100分，按20%的权重用于定点医疗机构年度医保基金使用绩效综合评价',
-            None,
-            None,
-            '苏州市医保局关于转发《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保价招【2023】19号）。',
+            number=3,
+            label='协同推进药品耗材招采使用改革落地',
+            points=Decimal('20'),
+            bonus=False,
+            category='二、医保改革落地',
+            content='根据《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保发〔2023〕33 号），按照“二级及以上”或者“一级及以下”定点公立医疗机构药品（医用耗材）招采专项评价指标进行评价，设定总分值为100分，按20%的权重用于定点医疗机构年度医保基金使用绩效综合评价',
+            method=None,
+            procedure=None,
+            basis='苏州市医保局关于转发《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保价招【2023】19号）。',
         ),
         ItemInfo(
-            4,
-            '合理控制医疗费用',
-            Decimal('8'),
-            False,
-            '二、医保改革落地',
-            '加强药品和医疗服务价格管理，控制医药费用不合理增长',
-            '1.参保患者门诊次均费用较本机构上年度在合理增长范围内的，得4分\n2.参保患者门诊人次人头比较本机构上年度在合理增长范围内的，得4分',
-            '门诊次均费用增幅=（本年度参保患者门诊次均医药费用-上年度参保患者门诊次均医药费用）/上年度参保患者门诊次均医药费用\n门诊人次人头比=门诊就诊人次/门诊就诊人数\n考核规则：医疗机构门诊次均费用较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。\n医疗机构门诊人次人头较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。',
-            '来源：《关于加强医疗机构价格管理控制医药费用不合理增长的通知》二、科学设定指标，控制医药费用不合理增长',
+            number=4,
+            label='合理控制医疗费用',
+            points=Decimal('8'),
+            bonus=False,
+            category='二、医保改革落地',
+            content='加强药品和医疗服务价格管理，控制医药费用不合理增长',
+            method='1.参保患者门诊次均费用较本机构上年度在合理增长范围内的，得4分\n2.参保患者门诊人次人头比较本机构上年度在合理增长范围内的，得4分',
+            procedure='门诊次均费用增幅=（本年度参保患者门诊次均医药费用-上年度参保患者门诊次均医药费用）/上年度参保患者门诊次均医药费用\n门诊人次人头比=门诊就诊人次/门诊就诊人数\n考核规则：医疗机构门诊次均费用较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。\n医疗机构门诊人次人头较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。',
+            basis='来源：《关于加强医疗机构价格管理控制医药费用不合理增长的通知》二、科学设定指标，控制医药费用不合理增长',
         ),
         ItemInfo(
-            5,
-            '规范使用医保基金',
-            Decimal('15'),
-            False,
-            '三、医保基金管理使用',
-            '贯彻落实《医疗保障基金使用监督管理条例》等法律法规，严格执行基金监督管理要求，完善医保基金使用管理制度，落实自我管理主体责任',
-            '严格规范使用医保基金，无欺诈骗保行为发生的，得15分。存在违法违规使用医保基金行为的，按下列情形分别扣分：\n1.被医保部门责令改正的，一次扣1分\n2.被责令退回医保基金损失金额并处损失金额1-2倍罚款的，一次扣3分\n3.被责令退回骗取的医保基金并处骗取金额2-5倍罚款的，一次扣5分\n4.拒不改正或造成严重后果的，不得分',
-            '1.以书面责令改正（退回）通知书为准，1份计1次，扣1分。\n2.以行政处罚决定书为准，1份计1次，扣3分；若仅责令退回医保基金损失，不予行政处罚的，扣2分。\n3.以行政处罚决定书为准，1份计1次，扣5分；若仅责令退回骗取的医保基金，不予行政处罚的，扣4分。\n4.移送司法部门处理暂无法责令退回并罚款的，以移送函为准，视同第3项，扣5分。\n5.医疗机构因同一违法行为涉及多项扣分项的，从一重扣分；\n6.拒不改正：拒绝签收文书；未在期限内全部改正或全额退回且未经同意延期；两年内再次实施相同行为。\n7.造成严重后果：基金损失或骗取金额达到上年度该统筹地区医疗保障基金待遇支出金额千分之一以上；或造成严重不良社会影响。\n8.相关扣分记入相关处理文书制发所在年度。',
-            '来源：《医疗保障基金使用监督管理条例》第三十八条、四十条\n《江苏省医疗保障条例》第七十三条、七十五条',
+            number=5,
+            label='规范使用医保基金',
+            points=Decimal('15'),
+            bonus=False,
+            category='三、医保基金管理使用',
+            content='贯彻落实《医疗保障基金使用监督管理条例》等法律法规，严格执行基金监督管理要求，完善医保基金使用管理制度，落实自我管理主体责任',
+            method='严格规范使用医保基金，无欺诈骗保行为发生的，得15分。存在违法违规使用医保基金行为的，按下列情形分别扣分：\n1.被医保部门责令改正的，一次扣1分\n2.被责令退回医保基金损失金额并处损失金额1-2倍罚款的，一次扣3分\n3.被责令退回骗取的医保基金并处骗取金额2-5倍罚款的，一次扣5分\n4.拒不改正或造成严重后果的，不得分',
+            procedure='1.以书面责令改正（退回）通知书为准，1份计1次，扣1分。\n2.以行政处罚决定书为准，1份计1次，扣3分；若仅责令退回医保基金损失，不予行政处罚的，扣2分。\n3.以行政处罚决定书为准，1份计1次，扣5分；若仅责令退回骗取的医保基金，不予行政处罚的，扣4分。\n4.移送司法部门处理暂无法责令退回并罚款的，以移送函为准，视同第3项，扣5分。\n5.医疗机构因同一违法行为涉及多项扣分项的，从一重扣分；\n6.拒不改正：拒绝签收文书；未在期限内全部改正或全额退回且未经同意延期；两年内再次实施相同行为。\n7.造成严重后果：基金损失或骗取金额达到上年度该统筹地区医疗保障基金待遇支出金额千分之一以上；或造成严重不良社会影响。\n8.相关扣分记入相关处理文书制发所在年度。',
+            basis='来源：《医疗保障基金使用监督管理条例》第三十八条、四十条\n《江苏省医疗保障条例》第七十三条、七十五条',
         ),
         ItemInfo(
-            6,
-            '严格管理医保基金',
-            Decimal('8'),
-            False,
-            '三、医保基金管理使用',
-            '全面落实《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》，协同推进总额预算编制、协商谈判、预算执行和结算清账',
-            '1.建立健全财务制度和医保基金使用考核评价体系，定期检查并及时纠正医疗保障基金使用不规范行为的，得2分\n2.配合医保部门做好相关工作的，包括但不限于总额管理过程中的预算编制（含药品耗材单列预算）集体协商、预算执行、年度清算等工作，得2分\n3.及时完成自身承担的医疗费用账务处理，无新增“应收医保款”挂账的，得2分\n4.规范准确上传结算明细数据和结算清单的，得2分',
-            '不配合医保部门做好相关工作，未及时完成账务处理、未规范准确上传，未按规定做好预决算确认工作，经查实1次/项扣1分',
-            '来源：《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》\n《全国医疗保障定点医疗机构示范点标准（试行）》：（一）医保基础管理 1.医保制度建设\n《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十九条、二十一条、二十二条\n国家医疗保障局办公室关于修订《医疗保障基金结算清单》和《医疗保障基金结算清单填写规范》的通知（医保办发〔2021〕34号）加快推进医保结算清单的落地使用',
+            number=6,
+            label='严格管理医保基金',
+            points=Decimal('8'),
+            bonus=False,
+            category='三、医保基金管理使用',
+            content='全面落实《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》，协同推进总额预算编制、协商谈判、预算执行和结算清账',
+            method='1.建立健全财务制度和医保基金使用考核评价体系，定期检查并及时纠正医疗保障基金使用不规范行为的，得2分\n2.配合医保部门做好相关工作的，包括但不限于总额管理过程中的预算编制（含药品耗材单列预算）集体协商、预算执行、年度清算等工作，得2分\n3.及时完成自身承担的医疗费用账务处理，无新增“应收医保款”挂账的，得2分\n4.规范准确上传结算明细数据和结算清单的，得2分',
+            procedure='不配合医保部门做好相关工作，未及时完成账务处理、未规范准确上传，未按规定做好预决算确认工作，经查实1次/项扣1分',
+            basis='来源：《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》\n《全国医疗保障定点医疗机构示范点标准（试行）》：（一）医保基础管理 1.医保制度建设\n《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十九条、二十一条、二十二条\n国家医疗保障局办公室关于修订《医疗保障基金结算清单》和《医疗保障基金结算清单填写规范》的通知（医保办发〔2021〕34号）加快推进医保结算清单的落地使用',
         ),
         ItemInfo(
-            7,
-            '医保信息业务编码应用',
-            Decimal('5'),
-            False,
-            '四、医保标准化信息化建设',
-            '严格执行并及时动态维护国家医保信息业务编码标准',
-            '1.严格执行国家医保信息业务编码标准，实现院内管理系统基础库全覆盖应用的，得2分\n2.按要求及时准确动态维护医院医保信息业务编码，与定点医疗机构相关的业务编码非标率低于1%的，得3分',
-            '1.从平台提取医保信息业务编码维护记录\n2.调阅医院各系统国家医保信息系统基础库界面业务编码使用及维护记录',
-            '来源：《医疗保障标准化工作指导意见》',
+            number=7,
+            label='医保信息业务编码应用',
+            points=Decimal('5'),
+            bonus=False,
+            category='四、医保标准化信息化建设',
+            content='严格执行并及时动态维护国家医保信息业务编码标准',
+            method='1.严格执行国家医保信息业务编码标准，实现院内管理系统基础库全覆盖应用的，得2分\n2.按要求及时准确动态维护医院医保信息业务编码，与定点医疗机构相关的业务编码非标率低于1%的，得3分',
+            procedure='1.从平台提取医保信息业务编码维护记录\n2.调阅医院各系统国家医保信息系统基础库界面业务编码使用及维护记录',
+            basis='来源：《医疗保障标准化工作指导意见》',
         ),
         ItemInfo(
-            8,
-            '医保信息化应用落地',
-            Decimal('8'),
-            False,
-            '四、医保标准化信息化建设',
-            '深化拓展医保信息化应用。实现医保电子凭证、移动支付、电子处方流转功能的应用，医保医院信息系统联通。完成接口改造，确保网络联通正常，数据传输准确。',
-            '1.使用医保电子凭证结算率达50%的，得2分\n2.接入江苏医保云实现移动支付功能的，得2分\n3.接入江苏医保云实现电子处方流转功能的，得2分\n4.按要求完成结算系统、智能监控系统等信息系统联网后的对接、维护、传输等工作的，得2分',
-            '数据来源：省平台统一拉取。\n1.使用医保电子凭证结算率达30%的，得1分；达40%的，得1.5分；达50%的，得2分\n2.医保电子凭证结算率=参保人年度门诊、住院使用医保电子凭证结算笔数/参保人年度门诊、住院结算总笔数\n3.江苏医保云移动支付接入清单\n4.江苏医保云查验电子处方流转，考核范围针对双通道资质医院，接入得1分,双通道药品电子处方流转率高于50%得0.5分，高于80%得1分\n5.根据省局年度任务要求确定参与评价的定点医疗机构范围',
-            '来源：《关于进一步做好医保信息平台便民服务应用工作的通知》（苏医保函〔2022〕186号）三、重点任务（四）深化推广便民服务应用\n《江苏省医疗保障局关于印发2022年度江苏医保民生实事项目的通知》（苏医保发〔2022〕34号） 5.建立全省统一电子处方流转平台  12. 全面推进移动支付服务',
+            number=8,
+            label='医保信息化应用落地',
+            points=Decimal('8'),
+            bonus=False,
+            category='四、医保标准化信息化建设',
+            content='深化拓展医保信息化应用。实现医保电子凭证、移动支付、电子处方流转功能的应用，医保医院信息系统联通。完成接口改造，确保网络联通正常，数据传输准确。',
+            method='1.使用医保电子凭证结算率达50%的，得2分\n2.接入江苏医保云实现移动支付功能的，得2分\n3.接入江苏医保云实现电子处方流转功能的，得2分\n4.按要求完成结算系统、智能监控系统等信息系统联网后的对接、维护、传输等工作的，得2分',
+            procedure='数据来源：省平台统一拉取。\n1.使用医保电子凭证结算率达30%的，得1分；达40%的，得1.5分；达50%的，得2分\n2.医保电子凭证结算率=参保人年度门诊、住院使用医保电子凭证结算笔数/参保人年度门诊、住院结算总笔数\n3.江苏医保云移动支付接入清单\n4.江苏医保云查验电子处方流转，考核范围针对双通道资质医院，接入得1分,双通道药品电子处方流转率高于50%得0.5分，高于80%得1分\n5.根据省局年度任务要求确定参与评价的定点医疗机构范围',
+            basis='来源：《关于进一步做好医保信息平台便民服务应用工作的通知》（苏医保函〔2022〕186号）三、重点任务（四）深化推广便民服务应用\n《江苏省医疗保障局关于印发2022年度江苏医保民生实事项目的通知》（苏医保发〔2022〕34号） 5.建立全省统一电子处方流转平台  12. 全面推进移动支付服务',
         ),
         ItemInfo(
-            9,
-            '优质诊疗服务提供',
-            Decimal('6'),
-            False,
-            '五、医保管理服务提升',
-            '按照诊疗规范提供合理、必要的医药服务，保障参保人员获得高质量、有效率的医药服务',
-            '按照诊疗规范提供合理、必要的医药服务，得6分。以下情形每查实一项扣1分，扣完为止：\n1.未严格执行门诊统筹，门诊慢特病、长处方、门急诊待遇等政策，不及时上传相关信息\n2.推诿或者拒收重症患者\n3.降低服务标准\n4.诱导参保人员药店购药或另设自付账号交费\n5.未经参保人员或其近亲属、监护人同意，提供医疗保障基金支付范围以外的医疗服务（急诊、抢救等特殊情形除外）\n6.未向异地就医参保人员提供同等、合规、必要的医疗服务',
-            '根据查实情况扣分，每查实一项扣1分，扣完为止',
-            '来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令第2号)第三章 定点医疗机构运行管理 第十五条\n《全国医疗保障定点医疗机构示范点标准（试行）》：（四）医疗费用结算 11.规范医疗收费\n《江苏省医疗保障局关于统一基本医疗保险门诊特殊病保障政策的通知》',
+            number=9,
+            label='优质诊疗服务提供',
+            points=Decimal('6'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='按照诊疗规范提供合理、必要的医药服务，保障参保人员获得高质量、有效率的医药服务',
+            method='按照诊疗规范提供合理、必要的医药服务，得6分。以下情形每查实一项扣1分，扣完为止：\n1.未严格执行门诊统筹，门诊慢特病、长处方、门急诊待遇等政策，不及时上传相关信息\n2.推诿或者拒收重症患者\n3.降低服务标准\n4.诱导参保人员药店购药或另设自付账号交费\n5.未经参保人员或其近亲属、监护人同意，提供医疗保障基金支付范围以外的医疗服务（急诊、抢救等特殊情形除外）\n6.未向异地就医参保人员提供同等、合规、必要的医疗服务',
+            procedure='根据查实情况扣分，每查实一项扣1分，扣完为止',
+            basis='来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令第2号)第三章 定点医疗机构运行管理 第十五条\n《全国医疗保障定点医疗机构示范点标准（试行）》：（四）医疗费用结算 11.规范医疗收费\n《江苏省医疗保障局关于统一基本医疗保险门诊特殊病保障政策的通知》',
         ),
         ItemInfo(
-            10,
-            '强化服务协议重要约定管理',
-            Decimal('6'),
-            False,
-            '五、医保管理服务提升',
-            '及时与医保经办机构签订医疗服务协议，按协议约定条款履行相关义务',
-            '及时签订并规范履行医疗保障服务协议重要约定的，得6分，有下列违规情形，每查实一项不得分：\n1.医保协议有效期内发现问题未按要求整改或整改不到位的\n2.为非定点医疗机构或处于中止服务期间的医疗机构提供医保结算的\n3.拒绝、阻挠或不配合医疗保障部门开展智能审核、绩效考核、监督检查等，情节恶劣的\n4.被发现重大信息发生变更但未办理重大信息变更的\n5.法定代表人、主要负责人或实际控制人不能履行医保协议约定，或有违法失信行为的\n6.未依法履行医疗保障行政部门作出的行政处罚决定的',
-            '根据查实情况扣分',
-            '《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第五章 定点医疗机构的动态管理 第四十条、四十三条',
+            number=10,
+            label='强化服务协议重要约定管理',
+            points=Decimal('6'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='及时与医保经办机构签订医疗服务协议，按协议约定条款履行相关义务',
+            method='及时签订并规范履行医疗保障服务协议重要约定的，得6分，有下列违规情形，每查实一项不得分：\n1.医保协议有效期内发现问题未按要求整改或整改不到位的\n2.为非定点医疗机构或处于中止服务期间的医疗机构提供医保结算的\n3.拒绝、阻挠或不配合医疗保障部门开展智能审核、绩效考核、监督检查等，情节恶劣的\n4.被发现重大信息发生变更但未办理重大信息变更的\n5.法定代表人、主要负责人或实际控制人不能履行医保协议约定，或有违法失信行为的\n6.未依法履行医疗保障行政部门作出的行政处罚决定的',
+            procedure='根据查实情况扣分',
+            basis='《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第五章 定点医疗机构的动态管理 第四十条、四十三条',
         ),
         ItemInfo(
-            11,
-            '示例：就诊人员满意度提高（投诉扣分以2分为限）',
-            Decimal('3'),
-            False,
-            '五、医保管理服务提升',
-            '及时处理与医保相关的投诉举报，提高参保人员对医疗机构医保服务满意度',
-            None,
-            None,
-            '来源：《全国医疗保障定点医疗机构示范点标准（试行）》：（七）其他 27.投诉处理',
+            number=11,
+            label='示例：就诊人员满意度提高（投诉扣分以2分为限）',
+            points=Decimal('3'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='及时处理与医保相关的投诉举报，提高参保人员对医疗机构医保服务满意度',
+            method=None,
+            procedure=None,
+            basis='来源：《全国医疗保障定点医疗机构示范点标准（试行）》：（七）其他 27.投诉处理',
         ),
         ItemInfo(
-            12,
-            '先诊疗后付费项目接入',
-            Decimal('10'),
-            True,
-            '六、地方自主评价',
-            '接入苏州市先诊疗后付费平台并运行',
-            '接入苏州市先诊疗后付费平台并正常运行的，加3分；2023年12月当月结算量达到本院当月全部结算量5%的，加2分。2024年平均结算量达到本院全部结算量10%的，加2分。',
-            '从先诊疗后付费平台查看医院接入情况。',
-            '《苏州市委办公室市政府办公室关于印发苏州市2023年民生实事项目的通知》（苏委办〔2023〕3号）',
+            number=12,
+            label='先诊疗后付费项目接入',
+            points=Decimal('10'),
+            bonus=True,
+            category='六、地方自主评价',
+            content='接入苏州市先诊疗后付费平台并运行',
+            method='接入苏州市先诊疗后付费平台并正常运行的，加3分；2023年12月当月结算量达到本院当月全部结算量5%的，加2分。2024年平均结算量达到本院全部结算量10%的，加2分。',
+            procedure='从先诊疗后付费平台查看医院接入情况。',
+            basis='《苏州市委办公室市政府办公室关于印发苏州市2023年民生实事项目的通知》（苏委办〔2023〕3号）',
         ),
     ),
 )

@@ -515,12 +515,11 @@ class _PackBuilder:
             record = self.records[ref.name]
             inner = ", ".join(self.fact_info(f) for f in record.fields)
             fields = f", fields=({inner},)"
-        low = f'Decimal("{fact.low}")' if fact.low is not None else "None"
-        high = f'Decimal("{fact.high}")' if fact.high is not None else "None"
-        if ref.name == "score" and fact.low is None and fact.high is None:
-            low, high = 'Decimal("0")', 'Decimal("100")'
-        return (f"FactInfo({fact.name!r}, {fact.label!r}, {type_text!r}, {low}, {high}, "
-                f"{presence!r}, {default!r}{members}{fields})")
+        low, high = (f'Decimal("{bound}")' if bound is not None else "None"
+                     for bound in self.bounds(fact))
+        return (f"FactInfo(name={fact.name!r}, label={fact.label!r}, type={type_text!r}, "
+                f"low={low}, high={high}, presence={presence!r}, default={default!r}"
+                f"{members}{fields})")
 
     # ------------------------------------------------------------ read_record
     def read_record_body(self) -> str:
@@ -694,9 +693,11 @@ class _PackBuilder:
                 own = None if cohort.unranked is None else self.source_of(cohort.unranked)
             else:
                 kind, group, own = "mean", self.source_of(cohort.group), cohort.override
-            infos.append(f"CohortInfo({py_string(cohort.name)}, {py_string(cohort.label)}, "
-                         f"{py_string(kind)}, {py_string(self.source_of(cohort.value))}, "
-                         f"{py_string(group)}, {py_string(own)}, {cohort.span.line})")
+            infos.append(f"CohortInfo(name={py_string(cohort.name)}, "
+                         f"label={py_string(cohort.label)}, kind={py_string(kind)}, "
+                         f"of={py_string(self.source_of(cohort.value))}, "
+                         f"group={py_string(group)}, own={py_string(own)}, "
+                         f"line={cohort.span.line})")
         return infos
 
     def cohort_bases(self) -> list[tuple[str, str]]:
@@ -710,16 +711,18 @@ class _PackBuilder:
                 own = ("None" if cohort.unranked is None else
                        f"{self.decimal_expr(cohort.unranked, self.record_name)} "
                        f"if {value} is None else None")
-                bases.append((cohort.name, f"CohortBasis({value}, None, {own})"))
+                bases.append((cohort.name, f"CohortBasis(value={value}, group=None, own={own})"))
             else:
                 value = self.decimal_expr(cohort.value, self.record_name)
                 group = self.expr(cohort.group, self.record_name)
                 own = "None" if cohort.override is None else f"r.{cohort.override}"
-                bases.append((cohort.name, f"CohortBasis({value}, str({group}), {own})"))
+                bases.append((cohort.name,
+                              f"CohortBasis(value={value}, group=str({group}), own={own})"))
         return bases
 
     def band(self, band: ast.RankBand) -> str:
-        return f"Band({band.size}, {self.decimal(band.start)}, {self.decimal(band.step)})"
+        return (f"Band(size={band.size}, start={self.decimal(band.start)}, "
+                f"step={self.decimal(band.step)})")
 
     # ------------------------------------------------------------ operands (explanations)
     def unit_of(self, node: ast.Expr) -> str:
