@@ -491,7 +491,7 @@ def read_record(raw: Raw) -> Facts:
     require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
     require(v_in_drg, v_drg_score, 'drg_score', 'in_drg', errors)
     require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and need(v_eprescription_connected, 'eprescription_connected')), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
@@ -570,13 +570,9 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     count_survey_adjustment = sum(1 for rank in ranks_survey_adjustment if rank is not None)
     cohorts: list[Cohorts | RecordInvalid] = []
     for index, r in enumerate(batch):
-        errors: list[FieldError] = []
         # survey_adjustment: 满意度调查加减分 (line 126)
         rank_survey_adjustment = ranked_survey_adjustment[index]
-        v_survey_adjustment = rank_survey_adjustment if rank_survey_adjustment is not None else (need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0)
-        if errors:
-            cohorts.append(RecordInvalid(errors))
-            continue
+        v_survey_adjustment = rank_survey_adjustment if rank_survey_adjustment is not None else (r.direct_survey_adjustment if (r.direct_survey_adjustment is not None) else _D0)
         cohorts.append(Cohorts(
             survey_adjustment=v_survey_adjustment,
             survey_adjustment_rank=ranks_survey_adjustment[index],
@@ -596,7 +592,7 @@ def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and
     the group (checked against a snapshot before its values are used)."""
     return {
-        'survey_adjustment': CohortBasis(value=r.satisfaction_score, group=None, own=(need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0) if r.satisfaction_score is None else None),
+        'survey_adjustment': CohortBasis(value=r.satisfaction_score, group=None, own=(r.direct_survey_adjustment if (r.direct_survey_adjustment is not None) else _D0) if r.satisfaction_score is None else None),
     }
 
 
@@ -880,7 +876,7 @@ def _score_6(r: Facts, c: Cohorts) -> ItemScore:
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
     zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
-    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     earned = awards - deductions
     if zero_1 or zero_2 or earned < ZERO:
         earned = ZERO
@@ -914,12 +910,12 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
         ),
         (
             _R253,
-            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))),
             (
                 Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
                 Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
                 Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
-                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))), 'bool'),
             ),
         ),
     )

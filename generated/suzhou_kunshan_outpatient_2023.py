@@ -439,7 +439,7 @@ def read_record(raw: Raw) -> Facts:
     v_pay_later_share_2024: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
     require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
     require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and need(v_eprescription_connected, 'eprescription_connected')), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
@@ -857,7 +857,7 @@ def _score_5(r: Facts, c: Cohorts) -> ItemScore:
     # 227: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= -(sum((max((_LOOKUP_228_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
     zero_1 = r.refused_to_correct  # 237: 拒不改正的，不得分
-    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1))))  # 238: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 238: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     earned = awards - deductions
     if zero_1 or zero_2 or earned < ZERO:
         earned = ZERO
@@ -891,12 +891,12 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
         ),
         (
             _R238,
-            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))),
             (
                 Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
                 Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
                 Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
-                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))), 'bool'),
             ),
         ),
     )

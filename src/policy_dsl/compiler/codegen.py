@@ -33,6 +33,7 @@ PYTHON_TYPES = {"bool": "bool", "count": "int", "number": "Decimal", "score": "D
                 "date": "dt.date", "text": "str"}
 
 
+UNDEFINED_RAISERS = frozenset({"need", "divide", "growth", "share"})  # runtime.arithmetic
 COUNT_LIMIT = 10**15  # a count is less than this (runtime.values.LIMIT)
 NOT_APPLICABLE = "Operand('not_applicable', '', True, 'bool')"
 
@@ -156,6 +157,15 @@ class _Names:
             return f"each_{identifier}"
         return f"{self.prefix}{identifier}"
 
+    def given(self, condition: ast.Expr) -> _Names:
+        """The names as spelt where `condition` holds: a fact it tests with `given` is
+        there, so it is read as it is (no need())."""
+        known = _given_names(condition)
+        if not known & self.maybe_missing:
+            return self
+        return _Names(self.prefix, self.full_points, self.declared, self.cohorts,
+                      self.maybe_missing - known)
+
     def value(self, identifier: str) -> str:
         """A fact that may be missing is taken through need(), which fails the record only
         if the rule actually needs it (a conditional fact outside its condition)."""
@@ -275,7 +285,8 @@ class _PackBuilder:
             case ast.Compare(op=op, left=left, right=right):
                 return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
             case ast.Logical(op=op, left=left, right=right):
-                return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
+                inner = name.given(left) if op == "and" else name
+                return f"({self.expr(left, name)} {op} {self.expr(right, inner)})"
             case ast.Not(operand=operand):
                 return f"(not {self.expr(operand, name)})"
             case ast.IsMember(subject=subject, member=member, negated=negated):
@@ -289,8 +300,8 @@ class _PackBuilder:
             case ast.Aggregate():
                 return self.aggregate(node, name)
             case ast.IfThenElse(condition=condition, then=then, otherwise=otherwise):
-                return (f"({self.expr(then, name)} if {self.expr(condition, name)} "
-                        f"else {self.expr(otherwise, name)})")
+                return (f"({self.expr(then, name.given(condition))} if "
+                        f"{self.expr(condition, name)} else {self.expr(otherwise, name)})")
             case ast.Tiers(subject=subject, tiers=tiers, otherwise=otherwise):
                 code = self.expr(otherwise, name) if otherwise is not None else "ZERO"
                 subject_code = self.expr(subject, name)
@@ -553,17 +564,23 @@ class _PackBuilder:
         out.line("if errors:")
         out.indent().line("raise RecordInvalid(errors)")
         out.outdent()
+        fallible = False
         for let in self.standard.lets:
             out.line(f"# {let.name}: {one_line(let.label)} (line {let.span.line})")
+            code = self.expr(let.expr, self.local_name)
+            if not _can_fail(code):
+                out.line(f"v_{let.name} = {code}")
+                continue
+            fallible = True
             out.line("try:")
-            out.indent().line(f"v_{let.name} = {self.expr(let.expr, self.local_name)}")
+            out.indent().line(f"v_{let.name} = {code}")
             out.outdent()
             out.line("except Undefined as problem:")
             out.indent().line(f"errors.append(FieldError({let.name!r}, "
                               f"f\"cannot be derived: {{problem}}\"))")
             out.line(f"v_{let.name} = ZERO")
             out.outdent()
-        if self.standard.lets:
+        if fallible:
             out.line("if errors:")
             out.indent().line("raise RecordInvalid(errors)")
             out.outdent()
@@ -633,7 +650,9 @@ class _PackBuilder:
         out.line("cohorts: list[Cohorts | RecordInvalid] = []")
         out.line("for index, r in enumerate(batch):")
         out.indent()
-        out.line("errors: list[FieldError] = []")
+        means = any(not isinstance(c, ast.CohortRank) for c in self.standard.cohorts)
+        if means:  # a mean over too small a group is the record's error
+            out.line("errors: list[FieldError] = []")
         for cohort in self.standard.cohorts:
             out.line(f"# {cohort.name}: {one_line(cohort.label)} (line {cohort.span.line})")
             if isinstance(cohort, ast.CohortRank):
@@ -664,10 +683,11 @@ class _PackBuilder:
                        f"institution(s) of this group\" + {py_string(rest)}")
             out.line(f"errors.append(FieldError({field!r}, {message}))")
             out.outdent()
-        out.line("if errors:")
-        out.indent().line("cohorts.append(RecordInvalid(errors))")
-        out.line("continue")
-        out.outdent()
+        if means:
+            out.line("if errors:")
+            out.indent().line("cohorts.append(RecordInvalid(errors))")
+            out.line("continue")
+            out.outdent()
         out.line("cohorts.append(Cohorts(")
         out.indent()
         for cohort in self.standard.cohorts:
@@ -1307,6 +1327,25 @@ def _clause_code(clause: ast.FrameworkClause | None) -> str:
             raise ValueError(f"'{clause.keyword}' is checked when building, not compiled")
     reason = _reason_code(clause.reason, clause.span.line)
     return _call(type(clause).__name__, [*fields, ("reason", reason)])
+
+
+def _given_names(condition: ast.Expr) -> frozenset[str]:
+    """The facts that are given wherever `condition` holds: those it tests with `given`,
+    alone or in a conjunction."""
+    match condition:
+        case ast.Given(name=identifier):
+            return frozenset((identifier,))
+        case ast.Logical(op="and", left=left, right=right):
+            return _given_names(left) | _given_names(right)
+    return frozenset()
+
+
+def _can_fail(code: str) -> bool:
+    """Whether generated code calls a runtime function that raises Undefined (a missing
+    fact a rule needs, a division by 0)."""
+    return any(isinstance(node, python_ast.Call) and isinstance(node.func, python_ast.Name)
+               and node.func.id in UNDEFINED_RAISERS
+               for node in python_ast.walk(python_ast.parse(code, mode="eval")))
 
 
 def _import_order(name: str) -> tuple[int, str]:
