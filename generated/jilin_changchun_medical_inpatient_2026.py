@@ -6,7 +6,9 @@
 """Rule pack jilin/changchun-medical-inpatient-2026: 示例：长春市定点医疗机构（开通住院服务）考核标准（演示插件，非真实政策）.
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
-`compute_cohorts` computes the values shared across it; `evaluate` scores one institution.
+`compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
+the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations

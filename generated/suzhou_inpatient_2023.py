@@ -4,7 +4,9 @@
 """Rule pack suzhou/inpatient-2023: 定点医疗机构（有住院服务）年度医保基金使用绩效综合评价指标（2023年评价版）.
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
-`compute_cohorts` computes the values shared across it; `evaluate` scores one institution.
+`compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
+the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations
