@@ -418,6 +418,7 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     )
     return total(items, None, _D12, _BONUS_ITEMS)
 
+
 INFO = PackInfo(
     name=NAME,
     region='jilin',

@@ -373,6 +373,7 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     )
     return total(items, None, _D10, _BONUS_ITEMS)
 
+
 INFO = PackInfo(
     name=NAME,
     region='jilin',

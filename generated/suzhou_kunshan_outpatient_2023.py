@@ -1336,6 +1336,7 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     )
     return total(items, _D100, None, _BONUS_ITEMS)
 
+
 INFO = PackInfo(
     name=NAME,
     region='suzhou',
