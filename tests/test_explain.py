@@ -18,6 +18,8 @@ from helpers import DROP, ROOT, full_marks_inpatient, full_marks_outpatient, pac
 
 from policy_dsl.runtime import InputRecord, read_records, score_batch
 from policy_dsl.runtime.explain import (
+    WORDS,
+    WORDS_EN,
     Explanation,
     ItemExplanation,
     NotExplained,
@@ -228,6 +230,84 @@ def test_jilin_refund_at_85_55() -> None:
     data = explanation_json(explanation)
     settled = data["settlement"]
     assert settled["deposit"] == "200000.00" and settled["withheld"] == "17800.00"  # type: ignore[index]
+
+
+def _cjk_outside_rule_texts(explanation: Explanation, text: str) -> list[str]:
+    """The lines of `text` that still hold Chinese once every text taken from the rule file or
+    the input (titles, labels, reasons, enum values, grade labels, evidence) is removed."""
+    loaded = pack(explanation.pack)
+    verbatim = {explanation.title, explanation.name or "", explanation.framework or ""}
+    for entry in explanation.items:
+        verbatim |= {entry.label, entry.category}
+        for step in entry.steps:
+            if step.reason.line:
+                verbatim.add(step.reason.text)
+            for operand in step.uses:
+                head, _, unit = operand.label.rstrip("）").rpartition("（")
+                verbatim |= {operand.label, head, unit}  # `经查实的价格问题（次）`: 次 too
+                if isinstance(operand.value, str) and operand.role not in {"sign", "direction"}:
+                    verbatim.add(operand.value)
+    if explanation.settlement is not None:
+        verbatim |= {line.reason.text for line in explanation.settlement.lines}
+    if loaded.FRAMEWORK is not None:
+        verbatim |= {grade.label for grade in loaded.FRAMEWORK.grades}
+    left = []
+    for line in text.splitlines():
+        for written in sorted(verbatim, key=len, reverse=True):
+            if written:
+                line = line.replace(written, "")
+        if any("\u4e00" <= ch <= "\u9fff" or ch in "，：；（）“”" for ch in line):
+            left.append(line)
+    return left
+
+
+def test_english_explanation_writes_no_chinese_of_its_own() -> None:
+    """--lang en: every text the program writes is English (headings, item lines, rule-file
+    line, step names, result); only the rule file's and the input's own texts stay Chinese.
+    JL-12 at 85.55: refund 91.10% of 200,000 = 182,200.00; withheld 200,000 − 182,200.00 =
+    17,800.00 (the Chinese line's `扣除 17800.00 元`, now in English too)."""
+    explanation = explain_one(JILIN, jilin(deducted="14.5", bonus="0.05"))
+    english = render_text(explanation, lang="en")
+    assert _cjk_outside_rule_texts(explanation, english) == []
+    assert "institution: J 示例医院" in english
+    assert "total 85.55 (earned 85.55, applicable maximum 100)" in english
+    assert "考核记录 2026-001: 14.5 → deduct 14.5" in english
+    assert "(rule file line 40)" in english and "规则文件" not in english
+    assert "deposit 200000 × 91.10% = 182200.00 yuan refunded, 17800.00 yuan withheld" \
+        in english
+    assert "result: status assessed, own score 85.55, final score 85.55, grade 良, " \
+        "refund ratio 91.10%, refund 182200.00 yuan, deposit withheld 17800.00 yuan, " \
+        "renewed directly, made public" in english
+    # the Chinese text (the default) is untouched
+    assert _cjk_outside_rule_texts(explanation, render_text(explanation)) != []
+
+
+def test_english_step_rule_and_rescaling() -> None:
+    """SZ-1, G4, G5 in English: 77.5% against 三级's 80% is 2.5 points short → 2 complete
+    steps × 0.1 = 0.2 deducted; private, outside DRG: 59.8 ÷ 60 × 100 = 99.666… → 99.67."""
+    explanation = explain_one(INPATIENT, full_marks_inpatient(
+        ownership="private", in_drg=False, procurement_score=DROP, drg_score=DROP,
+        catalogue_drug_share="77.5"))
+    english = render_text(explanation, lang="en")
+    assert _cjk_outside_rule_texts(explanation, english) == []
+    assert ("医保目录内药品占医院药品供应目录的品种数占比 77.5% (三级 standard 80%), "
+            "below by 2.5 percentage points → 2 whole steps × 0.1 = deduct 0.2") in english
+    assert "total 99.67: earned 59.8 ÷ applicable maximum 60 × 100 = 99.67" in english
+    assert "not applicable (its 20 points are left out of the applicable maximum)" in english
+    assert "纳入DRG付费: no, 结算清单上传率 99% ≥ 90% → award 2" in english
+    rules = explanation_json(explanation, lang="en")["items"]
+    assert "below by 2.5 percentage points" in json.dumps(rules, ensure_ascii=False)
+
+
+def test_english_and_chinese_words_have_the_same_keys_and_placeholders() -> None:
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    assert WORDS.keys() == WORDS_EN.keys()
+    assert {k: fields(v) for k, v in WORDS.items()} == \
+        {k: fields(v) for k, v in WORDS_EN.items()}
 
 
 def test_jilin_with_subordinates() -> None:

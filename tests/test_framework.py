@@ -265,7 +265,9 @@ def test_good_at_85_55_every_step_in_english() -> None:
         ("composite", ["JL-11"], 18, "no subordinate scores: final score = own score 85.55"),
         ("grade", GRADE_CITES, 24, "final score 85.55: 良 (from 80 below 90)"),
         ("refund", GRADE_CITES, 24, "refund as 良: 100% − 2% × (90 − 85.55) = 91.10%; "
-                                    "200000 × 91.10% = 182200.00 yuan"),
+                                    "deposit 200000 × 91.10% = 182200.00 yuan refunded, "
+                                    # withheld: 200000 − 182200.00 = 17800.00
+                                    "17800.00 yuan withheld"),
         ("renewal", GRADE_CITES, 24, "良: renewal direct"),
         ("publicity", GRADE_CITES, 24, "良: publicized"),
     ]
@@ -431,7 +433,8 @@ def test_settle_explains_when_asked_and_gives_the_same_values() -> None:
         "composite", "grade", "downgrade", "refund", "renewal", "publicity"]
     assert explained.lines[3].detail_en == (
         "refund as 良, the score capped at the top of its band: min(91.50, 90) = 90: "
-        "100.00% (at or above 90); 1000 × 100.00% = 1000.00 yuan")
+        "100.00% (at or above 90); deposit 1000 × 100.00% = 1000.00 yuan refunded, "
+        "0.00 yuan withheld")
     assert explained.lines[3].detail == (
         "按“良”等次返还质量保证金，得分以该等次上限计：min(91.50, 90) = 90：100.00%（90分不低于"
         "90分）；质量保证金 1000 × 100.00% = 返还 1000.00 元，扣除 0.00 元")

@@ -330,8 +330,8 @@ input_format_option = click.option(
 
 settlement_lang_option = click.option(
     "--lang", "settlement_lang", type=click.Choice(["zh", "en"]), default="zh",
-    show_default=True, help="Language of the settlement's computation lines (under a "
-    "framework); the rule files' texts are Chinese either way.")
+    show_default=True, help="Language of the texts policyc writes (score: the settlement's "
+    "lines; explain: every line); the rule files' own texts stay as written.")
 
 
 def _described(fact: FactInfo) -> str:

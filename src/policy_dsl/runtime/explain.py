@@ -5,7 +5,9 @@ into an `Explanation`: the pack, the institution, the total and its rescaling, e
 every rule's line and the values it used (`Operand`s recorded by the pack), and under a
 framework the settlement's own steps (never recomputed here). `render_text` writes it as
 Chinese sentences; `explanation_json` as JSON with exact decimals as strings. The words of the
-operator parts (达到/低于, 扣/得/加, 个完整步长) live in `WORDS`, and only there.
+operator parts (达到/低于, 扣/得/加, 个完整步长) live in `WORDS`, and only there; their English
+twins in `WORDS_EN` (`render_text(..., lang="en")`: every text this module writes is English,
+the rule file's own texts stay as written).
 """
 
 from __future__ import annotations
@@ -60,7 +62,55 @@ WORDS = {
     "institution": "机构：{id}{name}",
     "settlement": "考核结算（{framework}）：",
     "result": "结果：{fields}",
+    "comma": "，", "colon": "：", "semicolon": "；", "open": "（", "close": "）",
 }
+
+# The same words in English (`--lang en`); a test keeps the keys and placeholders the same.
+WORDS_EN = {
+    "award": "award", "bonus": "bonus", "deduct": "deduct",
+    "no_award": "no points", "no_bonus": "no bonus", "no_deduct": "no deduction",
+    "below": "below by", "above": "above by", "not_below": "not below the standard",
+    "not_above": "not above the standard",
+    ">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠",
+    "no_tier": "no tier reached",
+    "floor": "whole steps", "ceil": "steps (a part of a step counts as one)", "exact": "steps",
+    "percentage_points": " percentage points",
+    "yes": "yes", "no": "no", "missing": "not reported",
+    "condition_false": "the condition does not hold",
+    "zero_holds": "the item counts as 0",
+    "zero_not_holding": "this rule does not apply",
+    "item_not_applicable": "the item does not apply",
+    "part_not_applicable": "the part does not concern it: full points",
+    "standard": "standard",
+    "cap": "over the cap {cap}, counted as {cap}",
+    "deduction_cap": "deductions {uncapped} over the cap {cap}, counted as {cap}",
+    "floor_zero": "score of {what} {uncapped} below 0, counted as 0",
+    "ceiling": "score of {what} {uncapped} over {cap_label} {cap}, counted as {cap}",
+    "rank": "ranked {rank} of {ranked}",
+    "unranked": "not ranked",
+    "group": "mean of the {size} in its group ({group})",
+    "given": "as given",
+    "entries": "{label}: {count} entries",
+    "rank_phrase": "{subject}, {rank}, {label} {value}",
+    "points_unit": " points",
+    "item": "Item {number} {label}",
+    "category": " ({category})",
+    "bonus_item": " (bonus item)",
+    "of": "{earned} / {points}",
+    "not_applicable": "not applicable (its {points} points are left out of the applicable "
+                      "maximum)",
+    "line": " (rule file line {line})",
+    "total": "total {total}",
+    "rescaled": "total {total}: earned {earned} ÷ applicable maximum {applicable_max} × "
+                "{rescale} = {total} (items not applicable are left out, rescaled to "
+                "{rescale}) [G5]",
+    "unrescaled": "total {total} (earned {earned}, applicable maximum {applicable_max})",
+    "institution": "institution: {id}{name}",
+    "settlement": "settlement ({framework}):",
+    "result": "result: {fields}",
+    "comma": ", ", "colon": ": ", "semicolon": "; ", "open": " (", "close": ")",
+}
+WORDS_IN: dict[Lang, dict[str, str]] = {"zh": WORDS, "en": WORDS_EN}
 
 STATUS = {"assessed": "已考核", "deferred": "顺延至下一年度考核", "terminated": "因违规解除协议",
           "voluntary_exit": "主动退出"}
@@ -69,6 +119,23 @@ STEP = {"terminated": "解除协议", "exit": "主动退出", "deferred": "顺�
         "composite": "综合得分", "grade": "等次", "veto": "一票否决", "downgrade": "降档",
         "refund": "质量保证金返还", "renewal": "续签", "publicity": "公示",
         "referral": "移交线索"}
+STATUS_EN = {"assessed": "assessed", "deferred": "deferred to the next year's assessment",
+             "terminated": "agreement ended for violations", "voluntary_exit": "voluntary exit"}
+STEP_EN = {"terminated": "agreement ended", "exit": "voluntary exit", "deferred": "deferred",
+           "composite": "composite score", "grade": "grade", "veto": "veto",
+           "downgrade": "downgrade", "refund": "deposit refund", "renewal": "renewal",
+           "publicity": "publicity", "referral": "referral"}
+RENEWAL_EN = {"direct": "renewed directly", "review": "renewal by the normal review",
+              "with_suspension": "renewed with one month's suspension to put things right",
+              "none": "not renewed"}
+# The runtime's own labels and reasons (results.py: G3's floors and ceilings), in English.
+RUNTIME_EN = {"分项": "the part", "本项": "the item", "扣分": "deductions",
+              "分项分值": "the part's points", "本项分值": "the item's points",
+              "扣分上限": "the deduction cap",
+              "得分不低于0（扣完为止）": "score not below 0 (deductions stop at 0)",
+              "得分不超过本项分值": "score not over the item's points",
+              "分项得分不低于0": "part score not below 0",
+              "分项得分不超过分项分值": "part score not over the part's points"}
 
 VALUE_ROLES = {"fact", "derived", "cohort"}
 _RUNTIME_LINE = 0  # the runtime's own floors and caps have no rule-file line
@@ -146,12 +213,13 @@ def explain_outcome(pack: Pack, outcome: Outcome) -> Explanation:
 
 
 # ------------------------------------------------------------------ one rule's sentence
-def number(value: Value, unit: str) -> str:
+def number(value: Value, unit: str, lang: Lang = "zh") -> str:
     """A value as an explanation shows it: 77.5%, 0.2, 是, 三级, 未填报."""
+    words = WORDS_IN[lang]
     if value is None:
-        return WORDS["missing"]
+        return words["missing"]
     if isinstance(value, bool):
-        return WORDS["yes"] if value else WORDS["no"]
+        return words["yes"] if value else words["no"]
     if isinstance(value, Decimal | int):
         return _decimal(value) + ("%" if unit == "percent" else "")
     return value
@@ -167,21 +235,23 @@ def _decimal(value: Decimal | int) -> str:
     return "≈" + str(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def _labelled(operand: Operand) -> str:
+def _labelled(operand: Operand, lang: Lang) -> str:
     if operand.unit in {"bool", "enum", "text", "date"}:
-        return f"{operand.label}：{number(operand.value, operand.unit)}"
-    return f"{operand.label} {number(operand.value, operand.unit)}"
+        colon = WORDS_IN[lang]["colon"]
+        return f"{operand.label}{colon}{number(operand.value, operand.unit, lang)}"
+    return f"{operand.label} {number(operand.value, operand.unit, lang)}"
 
 
-def _values(uses: Sequence[Operand], skip: set[str]) -> list[str]:
+def _values(uses: Sequence[Operand], skip: set[str], lang: Lang) -> list[str]:
     """Each fact, derived value and cohort value as a phrase, with what it came from:
     a derived value's inputs, a rank and how many were ranked, a peer group and its size."""
+    words = WORDS_IN[lang]
     phrases: list[str] = []
     details: list[str] = []
 
     def close() -> None:
         if phrases and details:
-            phrases[-1] += "（" + "，".join(details) + "）"
+            phrases[-1] += words["open"] + words["comma"].join(details) + words["close"]
         details.clear()
 
     role_of = {operand.role for operand in uses}
@@ -190,85 +260,91 @@ def _values(uses: Sequence[Operand], skip: set[str]) -> list[str]:
     for operand in uses:
         if operand.role in VALUE_ROLES:
             close()
-            phrases.append("" if operand.label in skip else _labelled(operand))
+            phrases.append("" if operand.label in skip else _labelled(operand, lang))
         elif operand.role == "entries":
             close()
-            phrases.append(WORDS["entries"].format(label=_unit_of(operand.label)[0],
+            phrases.append(words["entries"].format(label=_unit_of(operand.label)[0],
                                                    count=operand.value))
         elif operand.role == "input" and "rank" in role_of and phrases:
             # `第三方满意度评分 96.5，在 412 家中排第 3，满意度调查加减分 0.8`
-            place = WORDS["rank"].format(ranked=ranked, rank=rank) if rank is not None \
-                else WORDS["unranked"]
+            place = words["rank"].format(ranked=ranked, rank=rank) if rank is not None \
+                else words["unranked"]
             cohort = next(o for o in uses if o.role == "cohort")
-            phrases[-1] = WORDS["rank_phrase"].format(
-                subject=_labelled(operand), rank=place, label=cohort.label,
-                value=number(cohort.value, cohort.unit))
+            phrases[-1] = words["rank_phrase"].format(
+                subject=_labelled(operand, lang), rank=place, label=cohort.label,
+                value=number(cohort.value, cohort.unit, lang))
         elif operand.role == "input":
-            details.append(_labelled(operand))
+            details.append(_labelled(operand, lang))
         elif operand.role == "group":
             size = next((o.value for o in uses if o.role == "group_size"), 0)
             given = any(o.role == "source" and o.value == "given" for o in uses)
-            details.append(WORDS["given"] if given
-                           else WORDS["group"].format(group=operand.value, size=size))
+            details.append(words["given"] if given
+                           else words["group"].format(group=operand.value, size=size))
     close()
     return [phrase for phrase in phrases if phrase]
 
 
-def _outcome(points: Decimal, sign: str | None, bonus: bool) -> str:
+def _outcome(points: Decimal, sign: str | None, bonus: bool, lang: Lang) -> str:
+    words = WORDS_IN[lang]
     if sign == "deduct" or (sign is None and points < ZERO):
-        return f"{WORDS['deduct']} {plain(-points)}" if points else WORDS["no_deduct"]
+        return f"{words['deduct']} {plain(-points)}" if points else words["no_deduct"]
     verb = "bonus" if bonus else "award"
-    return f"{WORDS[verb]} {plain(points)}" if points else WORDS[f"no_{verb}"]
+    return f"{words[verb]} {plain(points)}" if points else words[f"no_{verb}"]
 
 
-def render_step(uses: Sequence[Operand], points: Decimal, bonus: bool = False) -> str:
+def render_step(uses: Sequence[Operand], points: Decimal, bonus: bool = False,
+                lang: Lang = "zh") -> str:
     """The values a rule used and its arithmetic, in words; empty when it used none."""
     if not uses:
         return ""
+    words = WORDS_IN[lang]
+    comma = words["comma"]
     by_role: dict[str, Operand] = {}
     for operand in uses:
         by_role.setdefault(operand.role, operand)
     sign = by_role["sign"].value if "sign" in by_role else None
-    verb = _outcome(points, sign if isinstance(sign, str) else None, bonus)
+    verb = _outcome(points, sign if isinstance(sign, str) else None, bonus, lang)
     if "uncapped" in by_role:  # the runtime's own caps, floors and ceilings (G3)
-        return _adjustment(by_role)
+        return _adjustment(by_role, lang)
     if "not_applicable" in by_role:
         word = "part_not_applicable" if points else "item_not_applicable"
-        return "，".join(_values(uses, set())) + f" → {WORDS[word]}"
+        return comma.join(_values(uses, set(), lang)) + f" → {words[word]}"
     if "sign" not in by_role and "condition" in by_role:  # `zero when`
         holds = by_role["condition"].value is True
-        phrases = _values(uses, set()) or [WORDS["condition_false"]]
-        return "，".join(phrases) + \
-            f" → {WORDS['zero_holds'] if holds else WORDS['zero_not_holding']}"
+        phrases = _values(uses, set(), lang) or [words["condition_false"]]
+        return comma.join(phrases) + \
+            f" → {words['zero_holds'] if holds else words['zero_not_holding']}"
     if all(operand.role in {"sign", "cap"} for operand in uses):
         return ""  # a fixed award: its reason says it all
     if "entry" in by_role:
-        entries = [f"{o.label}：{number(o.value, 'points')}" for o in uses if o.role == "entry"]
-        return "；".join(entries) + f" → {verb}"
+        entries = [f"{o.label}{words['colon']}{number(o.value, 'points', lang)}"
+                   for o in uses if o.role == "entry"]
+        return words["semicolon"].join(entries) + f" → {verb}"
     if "steps" in by_role:
-        return _step_sentence(uses, by_role, verb)
-    phrases = _values(uses, set())
+        return _step_sentence(uses, by_role, verb, lang)
+    phrases = _values(uses, set(), lang)
     if "count" in by_role:
         count, amount = by_role["count"], by_role["amount"]
         label, unit = _unit_of(count.label)
         uncapped = Decimal(count.value if isinstance(count.value, Decimal | int) else 0) \
             * Decimal(amount.value if isinstance(amount.value, Decimal | int) else 0)
-        phrases.append(f"{label} {number(count.value, count.unit)}{unit} × "
-                       f"{number(amount.value, 'points')} = "
-                       f"{_outcome(uncapped if sign == 'award' else -uncapped, str(sign), bonus)}")
-        return "，".join(phrases) + _cap(by_role, uncapped, verb)
+        signed = uncapped if sign == "award" else -uncapped
+        phrases.append(f"{label} {number(count.value, count.unit, lang)}{unit} × "
+                       f"{number(amount.value, 'points', lang)} = "
+                       f"{_outcome(signed, str(sign), bonus, lang)}")
+        return comma.join(phrases) + _cap(by_role, uncapped, verb, lang)
     if "condition" in by_role and by_role["condition"].value is False:
-        return "，".join(phrases or [WORDS["condition_false"]]) + f" → {verb}"
+        return comma.join(phrases or [words["condition_false"]]) + f" → {verb}"
     if "tier" in by_role:
         tier = by_role["tier"]
         if tier.value is None:
-            return "，".join(phrases) + f"，{WORDS['no_tier']} → {verb}"
-        return ("，".join(phrases) + f" {WORDS.get(tier.label, tier.label)} "
-                f"{number(tier.value, tier.unit)} → {verb}")
+            return comma.join(phrases) + f"{comma}{words['no_tier']} → {verb}"
+        return (comma.join(phrases) + f" {words.get(tier.label, tier.label)} "
+                f"{number(tier.value, tier.unit, lang)} → {verb}")
     if "weight" in by_role:
         weight = by_role["weight"]
-        return "，".join(phrases) + f" × {number(weight.value, 'percent')} = {plain(points)}"
-    return "，".join(phrases) + f" → {verb}"
+        return comma.join(phrases) + f" × {number(weight.value, 'percent', lang)} = {plain(points)}"
+    return comma.join(phrases) + f" → {verb}"
 
 
 def _unit_of(label: str) -> tuple[str, str]:
@@ -281,86 +357,100 @@ def _unit_of(label: str) -> tuple[str, str]:
     return label, ""
 
 
-def _cap(by_role: dict[str, Operand], uncapped: Decimal, verb: str) -> str:
+def _cap(by_role: dict[str, Operand], uncapped: Decimal, verb: str, lang: Lang) -> str:
     cap = by_role.get("cap")
     if cap is None or not isinstance(cap.value, Decimal) or uncapped <= cap.value:
         return ""
-    return "，" + WORDS["cap"].format(cap=plain(cap.value)) + f" → {verb}"
+    words = WORDS_IN[lang]
+    return words["comma"] + words["cap"].format(cap=plain(cap.value)) + f" → {verb}"
 
 
-def _step_sentence(uses: Sequence[Operand], by_role: dict[str, Operand], verb: str) -> str:
+def _step_sentence(uses: Sequence[Operand], by_role: dict[str, Operand], verb: str,
+                   lang: Lang) -> str:
     """`目录内药品占比 77.5%（三级标准 80%），低 2.5 个百分点 → 2 个完整步长 × 0.1 = 扣 0.2`."""
+    words = WORDS_IN[lang]
+    comma = words["comma"]
     threshold, direction = by_role["threshold"], by_role["direction"]
     key = next((o for o in uses if o.role == "fact" and o.unit == "enum"
                 and o.label == threshold.label), None)
     skip = {key.label} if key is not None else set()
-    phrases = _values(uses, skip)
-    shown = number(threshold.value, threshold.unit)
-    standard = f"（{key.value}{WORDS['standard']} {shown}）" if key is not None \
-        else f"（{WORDS['standard']} {shown}）"
+    phrases = _values(uses, skip, lang)
+    shown = number(threshold.value, threshold.unit, lang)
+    space = " " if lang == "en" else ""
+    standard = f"{words['open']}{key.value}{space}{words['standard']} {shown}{words['close']}" \
+        if key is not None else f"{words['open']}{words['standard']} {shown}{words['close']}"
     if any(o.role in VALUE_ROLES and o.label == threshold.label and o is not key
            for o in uses):
         standard = ""  # the threshold is a value shown with its origin (a peer-group mean)
     value = next((o.value for o in uses if o.role in VALUE_ROLES and o.label not in skip), None)
     text = (phrases[0] if phrases else "") + standard
     if len(phrases) > 1:
-        text += "，" + "，".join(phrases[1:])
+        text += comma + comma.join(phrases[1:])
     if not isinstance(value, Decimal | int) or not isinstance(threshold.value, Decimal | int):
         return text + f" → {verb}"
     gap = threshold.value - value if direction.value == "below" else value - threshold.value
     if gap <= 0:
         word = "not_below" if direction.value == "below" else "not_above"
-        return text + f"，{WORDS[word]} → {verb}"
-    unit = WORDS["percentage_points"] if threshold.unit == "percent" else ""
+        return text + f"{comma}{words[word]} → {verb}"
+    unit = words["percentage_points"] if threshold.unit == "percent" else ""
     steps, amount = by_role["steps"], by_role["amount"]
     counted = Decimal(steps.value) if isinstance(steps.value, Decimal | int) else ZERO
     per_step = amount.value if isinstance(amount.value, Decimal) else ZERO
     uncapped = counted * per_step
     sign = by_role["sign"].value if "sign" in by_role else "deduct"
-    text += (f"，{WORDS[str(direction.value)]} {_decimal(gap)}{unit} → {plain(counted)} "
-             f"{WORDS[steps.label]} × {plain(per_step)} = "
-             f"{_outcome(uncapped if sign == 'award' else -uncapped, str(sign), False)}")
-    return text + _cap(by_role, uncapped, verb)
+    text += (f"{comma}{words[str(direction.value)]} {_decimal(gap)}{unit} → {plain(counted)} "
+             f"{words[steps.label]} × {plain(per_step)} = "
+             f"{_outcome(uncapped if sign == 'award' else -uncapped, str(sign), False, lang)}")
+    return text + _cap(by_role, uncapped, verb, lang)
 
 
-def _adjustment(by_role: dict[str, Operand]) -> str:
+def _adjustment(by_role: dict[str, Operand], lang: Lang) -> str:
+    words = WORDS_IN[lang]
+
+    def label(text: str) -> str:
+        return RUNTIME_EN.get(text, text) if lang == "en" else text
+
     uncapped = by_role["uncapped"]
     cap = by_role.get("cap")
     value = uncapped.value if isinstance(uncapped.value, Decimal) else ZERO
     if cap is not None and uncapped.label == "扣分":
-        return WORDS["deduction_cap"].format(uncapped=plain(value),
-                                             cap=number(cap.value, "points"))
+        return words["deduction_cap"].format(uncapped=plain(value),
+                                             cap=number(cap.value, "points", lang))
     if cap is None:
-        return WORDS["floor_zero"].format(what=uncapped.label, uncapped=plain(value))
-    return WORDS["ceiling"].format(what=uncapped.label, uncapped=plain(value),
-                                   cap_label=cap.label, cap=number(cap.value, "points"))
+        return words["floor_zero"].format(what=label(uncapped.label), uncapped=plain(value))
+    return words["ceiling"].format(what=label(uncapped.label), uncapped=plain(value),
+                                   cap_label=label(cap.label),
+                                   cap=number(cap.value, "points", lang))
 
 
 # ------------------------------------------------------------------ text
 def render_text(explanation: Explanation, item: int | None = None, lang: Lang = "zh") -> str:
-    """The explanation as Chinese text: header, total, each item (or only `item`), and under a
-    framework the settlement's steps as the runtime recorded them (their computation lines in
-    `lang`: the rule files' texts are Chinese whatever the language)."""
+    """The explanation as text: header, total, each item (or only `item`), and under a
+    framework the settlement's steps as the runtime recorded them. Every text written here is
+    in `lang`; the rule files' own texts (titles, labels, reasons) stay as written."""
+    words = WORDS_IN[lang]
     out = [f"{explanation.pack}  {explanation.title}",
-           WORDS["institution"].format(id=explanation.id,
+           words["institution"].format(id=explanation.id,
                                        name=f" {explanation.name}" if explanation.name else "")]
     if explanation.total is not None:
-        out.append(_total_line(explanation))
+        out.append(_total_line(explanation, lang))
     for entry in explanation.items:
         if item is not None and entry.number != item:
             continue
         out.append("")
-        out += _item_lines(entry)
+        out += _item_lines(entry, lang)
     settlement = explanation.settlement
     if settlement is not None and item is None:
         out.append("")
-        out.append(WORDS["settlement"].format(framework=explanation.framework or ""))
+        out.append(words["settlement"].format(framework=explanation.framework or ""))
         out += [_settlement_line(line, lang) for line in settlement.lines]
-        out.append(WORDS["result"].format(fields="，".join(_settlement_fields(settlement))))
+        out.append(words["result"].format(
+            fields=words["comma"].join(_settlement_fields(settlement, lang))))
     return "\n".join(out) + "\n"
 
 
-def _total_line(explanation: Explanation) -> str:
+def _total_line(explanation: Explanation, lang: Lang) -> str:
+    words = WORDS_IN[lang]
     total, earned = explanation.total, explanation.earned
     applicable_max, rescale = explanation.applicable_max, explanation.rescale
     assert total is not None and earned is not None and applicable_max is not None
@@ -368,61 +458,81 @@ def _total_line(explanation: Explanation) -> str:
               "applicable_max": plain(applicable_max),
               "rescale": plain(rescale) if rescale is not None else ""}
     if rescale is not None and applicable_max != rescale and applicable_max != ZERO:
-        return WORDS["rescaled"].format(**fields)
-    return WORDS["unrescaled"].format(**fields)
+        return words["rescaled"].format(**fields)
+    return words["unrescaled"].format(**fields)
 
 
 def _cites(reason: Reason) -> str:
     return f" [{', '.join(reason.citations)}]" if reason.citations else ""
 
 
-def _item_lines(entry: ItemExplanation) -> list[str]:
-    head = WORDS["item"].format(number=entry.number, label=entry.label) \
-        + WORDS["category"].format(category=entry.category) \
-        + (WORDS["bonus_item"] if entry.bonus and "加分" not in entry.category else "")
+def _reason_text(reason: Reason, lang: Lang) -> str:
+    """A rule's reason as written; the runtime's own (line 0: G3's floors) in `lang`."""
+    if lang == "en" and reason.line == _RUNTIME_LINE:
+        return RUNTIME_EN.get(reason.text, reason.text)
+    return reason.text
+
+
+def _item_lines(entry: ItemExplanation, lang: Lang) -> list[str]:
+    words = WORDS_IN[lang]
+    head = words["item"].format(number=entry.number, label=entry.label) \
+        + words["category"].format(category=entry.category) \
+        + (words["bonus_item"] if entry.bonus and "加分" not in entry.category else "")
     if entry.earned is None:
-        lines = [head + "：" + WORDS["not_applicable"].format(points=plain(entry.points))]
+        lines = [head + words["colon"]
+                 + words["not_applicable"].format(points=plain(entry.points))]
     else:
-        lines = [head + "：" + WORDS["of"].format(earned=plain(entry.earned),
-                                                 points=plain(entry.points))]
+        lines = [head + words["colon"] + words["of"].format(earned=plain(entry.earned),
+                                                             points=plain(entry.points))]
     for step in entry.steps:
         points = f"{'+' if step.points > 0 else ''}{plain(step.points)}"
-        where = WORDS["line"].format(line=step.reason.line) \
+        where = words["line"].format(line=step.reason.line) \
             if step.reason.line != _RUNTIME_LINE else ""
-        lines.append(f"  {points:>6}  {step.reason.text}{_cites(step.reason)}{where}")
-        if step.sentence:
-            lines.append(f"          {step.sentence}")
+        lines.append(f"  {points:>6}  {_reason_text(step.reason, lang)}{_cites(step.reason)}"
+                     f"{where}")
+        sentence = step.sentence if lang == "zh" else \
+            render_step(step.uses, step.points, entry.bonus, lang)
+        if sentence:
+            lines.append(f"          {sentence}")
     return lines
 
 
 def _settlement_line(line: SettlementLine, lang: Lang) -> str:
-    where = WORDS["line"].format(line=line.reason.line)
-    return (f"  {STEP.get(line.step, line.step)}：{line.reason.text}{_cites(line.reason)}"
+    words = WORDS_IN[lang]
+    where = words["line"].format(line=line.reason.line)
+    step = (STEP if lang == "zh" else STEP_EN).get(line.step, line.step)
+    return (f"  {step}{words['colon']}{line.reason.text}{_cites(line.reason)}"
             f"{where}\n          {line.detail_in(lang)}")
 
 
-def _settlement_fields(settlement: Settlement) -> list[str]:
-    fields = [f"状态 {STATUS.get(settlement.status, settlement.status)}"]
+def _settlement_fields(settlement: Settlement, lang: Lang = "zh") -> list[str]:
+    zh = lang == "zh"
+    status = (STATUS if zh else STATUS_EN).get(settlement.status, settlement.status)
+    fields = [f"状态 {status}" if zh else f"status {status}"]
     if settlement.own_score is not None:
-        fields.append(f"自身得分 {settlement.own_score}")
+        fields.append(f"{'自身得分' if zh else 'own score'} {settlement.own_score}")
     if settlement.final_score is not None:
-        fields.append(f"最终得分 {settlement.final_score}")
+        fields.append(f"{'最终得分' if zh else 'final score'} {settlement.final_score}")
     if settlement.grade is not None:
         before = settlement.grade_before_adjustment
-        moved = f"（调整前 {before}）" if before and before != settlement.grade else ""
-        fields.append(f"等次 {settlement.grade}{moved}")
+        moved = "" if not before or before == settlement.grade else \
+            f"（调整前 {before}）" if zh else f" (before adjustment {before})"
+        fields.append(f"{'等次' if zh else 'grade'} {settlement.grade}{moved}")
     if settlement.refund_ratio is not None:
-        fields.append(f"返还比例 {settlement.refund_ratio}%")
+        fields.append(f"{'返还比例' if zh else 'refund ratio'} {settlement.refund_ratio}%")
     if settlement.refund_amount is not None:
-        fields.append(f"返还金额 {settlement.refund_amount} 元")
+        fields.append(f"返还金额 {settlement.refund_amount} 元" if zh
+                      else f"refund {settlement.refund_amount} yuan")
     if settlement.withheld is not None:
-        fields.append(f"扣除质量保证金 {yuan(settlement.withheld)} 元")
+        fields.append(f"扣除质量保证金 {yuan(settlement.withheld)} 元" if zh
+                      else f"deposit withheld {yuan(settlement.withheld)} yuan")
     if settlement.renewal is not None:
-        fields.append(RENEWAL.get(settlement.renewal, settlement.renewal))
+        fields.append((RENEWAL if zh else RENEWAL_EN).get(settlement.renewal,
+                                                          settlement.renewal))
     if settlement.publicize:
-        fields.append("予以公示")
+        fields.append("予以公示" if zh else "made public")
     if settlement.referral:
-        fields.append("移交欺诈骗保线索")
+        fields.append("移交欺诈骗保线索" if zh else "fraud leads referred")
     return fields
 
 
@@ -460,7 +570,8 @@ def explanation_json(explanation: Explanation, item: int | None = None,
                 "line": step.reason.line or None, "points": plain(step.points),
                 "uses": [{"role": o.role, "label": o.label, "value": _json_value(o.value),
                           "unit": o.unit} for o in step.uses],
-                "sentence": step.sentence,
+                "sentence": step.sentence if lang == "zh" else
+                render_step(step.uses, step.points, entry.bonus, lang),
             } for step in entry.steps],
         } for entry in explanation.items if item is None or entry.number == item],
         "settlement": None if settlement is None or item is not None else {

@@ -633,11 +633,12 @@ def _refund(deposit: Decimal, ratio: Decimal) -> Decimal:
 
 
 def _money(deposit: Decimal, ratio: Decimal, amount: Decimal, lang: Lang) -> str:
-    """The refund's arithmetic: the deposit × the ratio, and in Chinese what is withheld."""
+    """The refund's arithmetic: the deposit × the ratio, and what is withheld."""
     if lang == "zh":
         return (f"质量保证金 {plain(deposit)} × {ratio}% = 返还 {amount} 元，扣除 "
                 f"{yuan(DIVISION.subtract(deposit, amount))} 元")
-    return f"{plain(deposit)} × {ratio}% = {amount} yuan"
+    return (f"deposit {plain(deposit)} × {ratio}% = {amount} yuan refunded, "
+            f"{yuan(DIVISION.subtract(deposit, amount))} yuan withheld")
 
 
 def yuan(value: Decimal) -> str:
