@@ -73,7 +73,53 @@ def test_unknown_keys_and_facts_are_errors_with_file_and_line(tmp_path: Path, ch
     line = source.splitlines().index(
         next(s for s in source.splitlines() if change.strip().split("\n")[0] in s)) + 1
     assert error.value.line in {line, line + 1}
-    assert str(error.value).startswith(f"cases.yaml:{error.value.line}: ")
+    assert str(error.value).startswith(f"cases.yaml:{error.value.line}:")
+
+
+THREE_CASES = """\
+cases:
+  - name: good
+    readings: [G2]
+    explain: x
+    facts: {catalogue_drug_share: 85}
+    expect: {items: {1: 3}}
+  - name: no readings, no explanation
+    facts: {catalogue_drug_share: 85}
+    expect: {}
+  - name: misspelt fact
+    readings: [G2]
+    explain: x
+    facts: {in_drg: true, catalogue_drug_shar: 85}
+    expect: {}
+"""
+
+
+def test_a_bad_case_names_every_missing_key_and_a_close_fact(tmp_path: Path) -> None:
+    """All missing keys of a case at once; a misspelt fact gets 'did you mean', at the key's
+    own line and column; the file's valid case still runs, the bad ones are errors."""
+    source = (ROOT / "regions" / "suzhou" / "tests" / "inpatient-2023.yaml").read_text(
+        encoding="utf-8")
+    text = source[:source.index("cases:")] + THREE_CASES  # the file's pack and defaults
+    path = tmp_path / "regions" / "suzhou" / "tests" / "cases.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    second = lines.index("  - name: no readings, no explanation") + 1
+    misspelt = next(n for n, line in enumerate(lines, 1) if "catalogue_drug_shar:" in line)
+    results, errors = cases.run_files([path], tmp_path, GENERATED)
+    assert [r.case.name for r in results] == ["good"] and results[0].passed
+    assert [str(e) for e in errors] == [
+        f"regions/suzhou/tests/cases.yaml:{second}: the case has no 'readings', 'explain' "
+        "(a case needs name, readings, explain, expect, and facts or batch)",
+        f"regions/suzhou/tests/cases.yaml:{misspelt}:27: 'catalogue_drug_shar' is not a fact "
+        "of this pack; did you mean 'catalogue_drug_share'?",
+    ]
+    # `    facts: {in_drg: true, catalogue_drug_shar: 85}`: 4 + len("facts: {in_drg: true, ")
+    # = 4 + 22 = 26 characters before the key, so it starts at column 27
+    assert lines[misspelt - 1].index("catalogue_drug_shar") + 1 == errors[1].column
+    shown = policyc("test", "suzhou", "--root", str(tmp_path), "--packs", str(GENERATED))
+    assert shown.returncode == 1, shown.stderr  # the run still fails: errors in case files
+    assert "1 passed, 0 failed, 2 case file error(s)" in shown.stdout
 
 
 def test_case_numbers_are_exact_decimals(tmp_path: Path) -> None:

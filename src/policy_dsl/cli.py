@@ -1123,7 +1123,7 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
             click.echo(result.report + "\n")
     failed = sum(1 for r in results if not r.passed)
     click.echo(f"{len(results) - failed} passed, {failed} failed"
-               + (f", {len(errors)} case file(s) with errors" if errors else ""))
+               + (f", {len(errors)} case file error(s)" if errors else ""))
     if show_coverage:
         from .casebook import coverage
 

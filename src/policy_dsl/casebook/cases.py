@@ -14,6 +14,7 @@ This module uses the runtime only; `policyc test` and the pytest plugin both run
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -36,17 +37,19 @@ from ..runtime import (
 
 FILE_KEYS = {"pack", "about", "defaults", "cases"}
 CASE_KEYS = {"name", "readings", "explain", "facts", "batch", "expect"}
+REQUIRED_CASE_KEYS = ("name", "readings", "explain", "expect")  # and facts or batch
 SCORE_KEYS = {"total", "earned", "applicable_max", "items", "error"}
 FRAMEWORK_KEYS = {"status", "own_score", "final_score", "grade_before_adjustment", "grade",
                   "refund_ratio", "refund_amount", "renewal", "publicize", "referral"}
 
 
 class CaseFileError(ValueError):
-    """A mistake in a case file, with its file and line."""
+    """A mistake in a case file, with its file, line and (where known) column."""
 
-    def __init__(self, path: str, line: int, message: str) -> None:
-        self.path, self.line = path, line
-        super().__init__(f"{path}:{line}: {message}")
+    def __init__(self, path: str, line: int, message: str, column: int = 0) -> None:
+        self.path, self.line, self.column = path, line, column
+        where = f"{path}:{line}:{column}" if column else f"{path}:{line}"
+        super().__init__(f"{where}: {message}")
 
 
 # ---------------------------------------------------------------- YAML with lines, no floats
@@ -57,6 +60,7 @@ class _Mapping(dict[Any, Any]):
 
     line = 0
     lines: dict[Any, int]
+    columns: dict[Any, int]
 
 
 class _Loader(yaml.SafeLoader):
@@ -67,11 +71,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
     loader.flatten_mapping(node)
     mapping = _Mapping()
     mapping.line = node.start_mark.line + 1
-    mapping.lines = {}
+    mapping.lines, mapping.columns = {}, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = key_node.start_mark.line + 1
+        mapping.columns[key] = key_node.start_mark.column + 1
     return mapping
 
 
@@ -87,6 +92,10 @@ def _line(mapping: object, key: object = None) -> int:
     if isinstance(mapping, _Mapping):
         return mapping.lines.get(key, mapping.line) if key is not None else mapping.line
     return 0
+
+
+def _column(mapping: object, key: object) -> int:
+    return mapping.columns.get(key, 0) if isinstance(mapping, _Mapping) else 0
 
 
 # ---------------------------------------------------------------- the model
@@ -148,6 +157,16 @@ def _peek_pack(path: Path) -> str | None:
 
 def load_cases(path: Path, root: Path, packs_dir: Path | None) -> list[Case]:
     """Read and check one case file; raises CaseFileError at the first mistake."""
+    cases, errors = load_case_file(path, root, packs_dir)
+    if errors:
+        raise errors[0]
+    return cases
+
+
+def load_case_file(path: Path, root: Path, packs_dir: Path | None
+                   ) -> tuple[list[Case], list[CaseFileError]]:
+    """Read and check one case file: its valid cases, and an error for each bad case (a
+    mistake in the file's own keys, pack or defaults raises CaseFileError: no case runs)."""
     display = path.resolve().relative_to(root.resolve()).as_posix() \
         if path.resolve().is_relative_to(root.resolve()) else str(path)
     try:
@@ -175,7 +194,14 @@ def load_cases(path: Path, root: Path, packs_dir: Path | None) -> list[Case]:
     cases = data.get("cases")
     if not isinstance(cases, list) or not cases:
         raise CaseFileError(display, _line(data, "cases"), "'cases' lists at least one case")
-    return [_case(raw, display, pack_name, pack, defaults, known_facts) for raw in cases]
+    loaded: list[Case] = []
+    errors: list[CaseFileError] = []
+    for raw in cases:
+        try:
+            loaded.append(_case(raw, display, pack_name, pack, defaults, known_facts))
+        except CaseFileError as error:
+            errors.append(error)
+    return loaded, errors
 
 
 def _fact_names(pack: Pack) -> set[str]:
@@ -189,14 +215,17 @@ def _known_keys(mapping: Mapping[Any, Any], allowed: set[str], path: str, where:
     for key in mapping:
         if key not in allowed:
             raise CaseFileError(path, _line(mapping, key), f"unknown key {key!r} in {where}; "
-                                f"expected {', '.join(sorted(allowed))}")
+                                f"expected {', '.join(sorted(allowed))}", _column(mapping, key))
 
 
 def _known_facts(facts: Mapping[Any, Any], known: set[str], path: str) -> None:
     for key in facts:
         if key not in known and not str(key).startswith("_"):
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else \
+                "see `policyc describe --pack ...`"
             raise CaseFileError(path, _line(facts, key), f"{key!r} is not a fact of this "
-                                "pack (see `policyc describe --pack ...`)")
+                                f"pack; {hint}", _column(facts, key))
 
 
 def _case(raw: object, path: str, pack_name: str, pack: Pack, defaults: Mapping[str, Any],
@@ -205,9 +234,11 @@ def _case(raw: object, path: str, pack_name: str, pack: Pack, defaults: Mapping[
     if not isinstance(raw, dict):
         raise CaseFileError(path, line, "each case is a mapping with name, readings, explain")
     _known_keys(raw, CASE_KEYS, path, "a case")
-    for key in ("name", "readings", "explain", "expect"):
-        if key not in raw:
-            raise CaseFileError(path, line, f"the case has no '{key}'")
+    missing = [key for key in REQUIRED_CASE_KEYS if key not in raw]
+    if missing:
+        raise CaseFileError(path, line, "the case has no " + ", ".join(
+            f"'{key}'" for key in missing) + f" (a case needs {', '.join(REQUIRED_CASE_KEYS)}"
+            ", and facts or batch)")
     readings = raw["readings"]
     if isinstance(readings, str):
         readings = [readings]
@@ -387,9 +418,10 @@ def run_files(paths: Iterable[Path], root: Path, packs_dir: Path | None
     errors: list[CaseFileError] = []
     for path in paths:
         try:
-            cases = load_cases(path, root, packs_dir)
+            cases, bad = load_case_file(path, root, packs_dir)
         except CaseFileError as error:
             errors.append(error)
             continue
+        errors += bad  # a bad case is an error; the file's other cases still run
         results += [run_case(case, packs_dir) for case in cases]
     return results, errors
