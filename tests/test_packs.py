@@ -461,8 +461,12 @@ def test_no_code_probes_a_pack_for_its_names() -> None:
 def test_score_with_no_packs_anywhere_says_where_it_looked(tmp_path: Path) -> None:
     result = policyc("score", "--pack", INPATIENT, str(SAMPLE), cwd=tmp_path)
     assert result.returncode == 2
-    assert "no packs directory was given, and no installed distribution registers packs " \
-           "under the entry point group policy_dsl.packs" in result.stderr
+    assert "no packs directory was given (policyc looks for generated/ in the current " \
+           "folder), and no installed bundle registers packs (entry point group " \
+           "policy_dsl.packs)" in result.stderr
+    # and what to do about it
+    assert "Run policyc from the project's folder (the one holding generated/), or give the " \
+           "packs: --packs DIR" in result.stderr and "`policyc bundle`" in result.stderr
     assert "Traceback" not in result.stderr
 
 

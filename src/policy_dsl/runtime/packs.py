@@ -460,11 +460,13 @@ def load_pack(name: str, year: int | None = None, packs_dir: Path | None = None)
         return verify_pack(catalogue, find_pack(catalogue.entries, name, year))
     catalogues = installed_catalogues()
     if not catalogues:
-        raise PackNotFound(f"no pack named {name}: no packs directory was given, and no "
-                           f"installed distribution registers packs under the entry point "
-                           f"group {ENTRY_POINT_GROUP} (install a bundle made by `policyc "
-                           "bundle`, or give the packs directory or bundle: packs_dir, or "
-                           "--packs in policyc)")
+        raise PackNotFound(f"no pack named {name}: no packs directory was given (policyc "
+                           "looks for generated/ in the current folder), and no installed "
+                           "bundle registers packs (entry point group "
+                           f"{ENTRY_POINT_GROUP}). Run policyc from the project's folder "
+                           "(the one holding generated/), or give the packs: --packs DIR "
+                           "(packs_dir= from Python), or install a bundle made by "
+                           "`policyc bundle`")
     found: list[tuple[Catalogue, ManifestEntry]] = []
     misses: list[str] = []
     for catalogue in catalogues:
