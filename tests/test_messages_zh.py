@@ -126,7 +126,8 @@ SAMPLES = [
     ("X302", "plugin plugins/x.py, hook policyc_item_points, raised RuntimeError: boom",
      "插件 plugins/x.py 的钩子 policyc_item_points：抛出了 RuntimeError：boom"),
     ("X308", "plugin plugins/x.py, hook policyc_item_points, did not finish running it within "
-     "5 s (abandoned)", "插件 plugins/x.py 的钩子 policyc_item_points：5 秒内未完成（已放弃）"),
+     "5 s (abandoned)",
+     "插件 plugins/x.py 的钩子 policyc_item_points：运行未在 5 秒内完成（已放弃）"),
     ("X303", "plugin plugins/x.py, hook policyc_item_points, returned a dict; expected a list "
      "of ItemPoints", "插件 plugins/x.py 的钩子 policyc_item_p"
                       "oints 返回了 a dict；应返回 ItemPoints 的列表"),
@@ -178,9 +179,31 @@ HINTS = [
     ("`replace item 3 ...` changes it", "要修改它，请用 `replace item 3 ...`"),
     ("one of them may declare precedence=True to take precedence",
      "其中一个可以声明 precedence=True 以优先"),
+    ("add '}' where the part ends (before line 158)", "在 part 结束处补上“}”（第 158 行之前）"),
+    ("add '}' where the item ends (before the end of the file)",
+     "在 item 结束处补上“}”（文件结尾之前）"),
+    ("declare it as jilin/base does: fact level: Level, and its enum Level (line 12)",
+     "照 jilin/base 的写法声明：fact level: Level，以及它的枚举 Level（第 12 行）"),
 ]
 
 
 @pytest.mark.parametrize(("english", "chinese"), HINTS)
 def test_hints_read_in_chinese(english: str, chinese: str) -> None:
     assert codes.hint_in("zh", english) == chinese
+
+
+def test_chinese_templates_use_the_same_parts_as_their_english_patterns() -> None:
+    """A Chinese message or hint drops no number or name its English twin has: each
+    template's placeholders are exactly the named groups of its English pattern."""
+    import string
+
+    def fields(template: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+    tables = {f"MESSAGES_ZH[{code}]": table for code, table in codes.MESSAGES_ZH.items()}
+    tables |= {"HINTS_ZH": codes.HINTS_ZH, "TERM_PATTERNS_ZH": codes.TERM_PATTERNS_ZH,
+               "RELATED_ZH": codes.RELATED_ZH}
+    different = [(name, pattern, template)
+                 for name, table in tables.items() for pattern, template in table
+                 if set(re.compile(pattern).groupindex) != fields(template)]
+    assert different == []

@@ -941,6 +941,7 @@ TERMS_ZH: dict[str, str] = {
     "open": "长期", "a declaration": "某个声明", "checking": "检查", "building": "生成",
     "parsing": "解析", "a test": "检验",
     "the end of the file": "文件结尾", "a symbol": "符号",
+    "importing it": "导入", "running": "运行", "running it": "运行",
 }
 # Phrases replaced inside longer texts (lists of what the parser expected, types).
 PHRASES_ZH: tuple[tuple[str, str], ...] = (
@@ -955,9 +956,10 @@ PHRASES_ZH: tuple[tuple[str, str], ...] = (
 )
 # Texts inside messages that are themselves composed (t_... groups): whole-text patterns.
 TERM_PATTERNS_ZH: tuple[Translation, ...] = (
-    (r"did not finish (?P<doing>.+) within (?P<s>\S+) s \(abandoned\)",
-     "{s} 秒内未完成（已放弃）"),
-    (r"called sys\.exit\((?P<code>.*)\) while (?P<doing>.+)", "调用了 sys.exit({code})"),
+    (r"did not finish (?P<t_doing>.+) within (?P<s>\S+) s \(abandoned\)",
+     "{t_doing}未在 {s} 秒内完成（已放弃）"),
+    (r"called sys\.exit\((?P<code>.*)\) while (?P<t_doing>.+)",
+     "{t_doing}时调用了 sys.exit({code})"),
     (r"raised (?P<name>\w+): (?P<text>.*)", "抛出了 {name}：{text}"),
     (r"raised (?P<name>\w+)", "抛出了 {name}"),
     (r"has a syntax error: (?P<msg>.+)", "有语法错误：{msg}"),
@@ -983,8 +985,10 @@ HINTS_ZH: tuple[Translation, ...] = (
     (r"did you mean '(?P<name>.+)'\?", "是不是要写“{name}”？"),
     (r"did you mean (?P<name>\S+)\?", "是不是要写 {name}？"),
     (r"write: (?P<fixed>.+)", "改为：{fixed}"),
-    (r"add '\}' where the (?P<what>\w+) ends \(before (?:line (?P<line>\d+)|the end of the "
-     r"file)\)", "在 {what} 结束处补上“}}”"),
+    (r"add '\}' where the (?P<what>\w+) ends \(before line (?P<line>\d+)\)",
+     "在 {what} 结束处补上“}}”（第 {line} 行之前）"),
+    (r"add '\}' where the (?P<what>\w+) ends \(before the end of the file\)",
+     "在 {what} 结束处补上“}}”（文件结尾之前）"),
     (r"a '\{' is not closed", "有一个“{{”没有闭合"),
     (r"use it in a rule, or remove it", "在规则中使用它，或删除它"),
     (r"every enum, record, fact and value needs its own name",
@@ -1042,8 +1046,11 @@ HINTS_ZH: tuple[Translation, ...] = (
      "把过长的表达式拆成派生值（let 名称 \"说明\" = ...）再使用"),
     (r"items of (?P<name>\S+): (?P<items>.+)", "{name} 的项目：{items}"),
     (r"give the taken item a number of its own: .*", "给引用的项目另编一个本标准没有的号"),
-    (r"declare it as (?P<name>\S+) does: (?P<declaration>.+?)(?:, and its (?P<kind>enum|record) "
-     r"(?P<type>\w+) \(line (?P<line>\d+)\))?", "照 {name} 的写法声明：{declaration}"),
+    (r"declare it as (?P<name>\S+) does: (?P<declaration>.+?), and its "
+     r"(?P<t_kind>enum|record) (?P<type>\w+) \(line (?P<line>\d+)\)",
+     "照 {name} 的写法声明：{declaration}，以及它的{t_kind} {type}（第 {line} 行）"),
+    (r"declare it as (?P<name>\S+) does: (?P<declaration>.+)",
+     "照 {name} 的写法声明：{declaration}"),
     (r"declare '(?P<what>.+)' as (?P<name>\S+) does, or write the item out",
      "照 {name} 的写法声明“{what}”，或把该项目完整写出"),
     (r"its rules cite: (?P<ids>.+)", "该项目的规则引用了：{ids}"),
