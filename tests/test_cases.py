@@ -323,3 +323,21 @@ def test_a_case_fails_when_scores_without_explanation_differ(
     result = cases.run_case(case, GENERATED, pack)
     assert not result.passed
     assert "scored without explanation, the result differs" in result.differences[0]
+
+
+def test_a_region_without_case_files_says_where_to_add_them(tmp_path: Path) -> None:
+    """`policyc test jilin --coverage` with no case file for jilin: the same guidance as the
+    coverage report of a whole run (each pack, and where its cases go), exit 2."""
+    root = project_copy(tmp_path)
+    for path in [*(root / "regions" / "jilin" / "tests").glob("*.yaml"),
+                 *(root / "plugins").glob("*.cases.yaml")]:
+        path.unlink()
+    shown = policyc("test", "jilin", "--coverage", "--root", str(root), "--packs",
+                    str(GENERATED))
+    assert shown.returncode == 2
+    assert "policyc: no case files for jilin" in shown.stderr
+    assert "  jilin/pharmacy-2026: no regression case at all (add one in regions/jilin/tests/ " \
+        "with `pack: jilin/pharmacy-2026`)" in shown.stderr
+    assert "  jilin/changchun-medical-inpatient-2026: no regression case at all (add one in " \
+        "plugins/changchun_example.cases.yaml" in shown.stderr
+    assert "suzhou" not in shown.stderr

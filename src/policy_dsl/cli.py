@@ -1109,6 +1109,10 @@ def test_cases(targets: tuple[str, ...], root: Path, show_coverage: bool, mutate
     files = cases.find_case_files(root, targets)
     if not files:
         click.echo(f"policyc: no case files for {', '.join(targets) or 'any region'}", err=True)
+        from .casebook import coverage
+
+        for line in coverage.untested_lines(coverage.without_cases([], packs_dir, targets)):
+            click.echo(line, err=True)
         sys.exit(EXIT_USAGE)
     if mutate:
         from .casebook import mutation

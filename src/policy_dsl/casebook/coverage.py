@@ -145,11 +145,16 @@ def _case_file_place(entry: ManifestEntry) -> str:
     return f"regions/{entry.region}/tests/"
 
 
+def untested_lines(untested: Mapping[str, str]) -> list[str]:
+    """Each pack without a case, and where to add one."""
+    return [f"  {name}: no regression case at all (add one in {place} with `pack: {name}`)"
+            for name, place in untested.items()]
+
+
 def report(coverages: Sequence[PackCoverage], untested: Mapping[str, str] | None = None
            ) -> str:
     lines = ["rule coverage:"]
-    lines += [f"  {name}: no regression case at all (add one in {place} with `pack: {name}`)"
-              for name, place in (untested or {}).items()]
+    lines += untested_lines(untested or {})
     for coverage in coverages:
         lines.append(f"  {coverage.pack}: {coverage.reached} of {coverage.branches} "
                      f"outcomes reached ({coverage.percent:.1f}%)")
