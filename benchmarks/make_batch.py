@@ -2,6 +2,7 @@
 
     python benchmarks/make_batch.py 100000 > /tmp/batch.jsonl
     python benchmarks/make_batch.py --jilin 2500 > /tmp/jilin.jsonl   # under the framework
+    python benchmarks/make_batch.py --jilin 2500 --seed 2025 --valid > /tmp/last-year.jsonl
     policyc score --pack suzhou/inpatient-2023 /tmp/batch.jsonl -o /dev/null
 
 The records vary deterministically (a fixed seed) over every rule's branches: levels,
@@ -10,6 +11,7 @@ ownership, DRG, shares around the thresholds, violations, complaints and survey 
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -78,10 +80,11 @@ def record(index: int, rng: random.Random) -> dict[str, object]:
     return row
 
 
-def jilin_batch(count: int, seed: int = 11) -> list[dict[str, Any]]:
+def jilin_batch(count: int, seed: int = 11, bad_record: bool = True) -> list[dict[str, Any]]:
     """Jilin institutions over every branch of the framework (deterministic, not policy):
     the batch of the report's tests and of the report's screenshot (docs/screenshots.py).
-    Record 8 (JB00007) has an input error, which the report counts."""
+    Record 8 (JB00007) has an input error, which the report counts (`bad_record=False`,
+    `--valid`: left out, every record scores)."""
     rng = random.Random(seed)
     grades = ["优", "良", "合格", "基本合格", "不合格"]
     rows = []
@@ -112,21 +115,30 @@ def jilin_batch(count: int, seed: int = 11) -> list[dict[str, Any]]:
         if row["previous_grade"] is None:
             del row["previous_grade"]
         rows.append(row)
-    rows[7]["deposit"] = "not money"  # one input error, which the report counts
+    if bad_record and len(rows) > 7:
+        rows[7]["deposit"] = "not money"  # one input error, which the report counts
     return rows
 
 
 def main() -> None:
-    jilin = "--jilin" in sys.argv[1:]
-    numbers = [a for a in sys.argv[1:] if a != "--jilin"]
-    count = int(numbers[0]) if numbers else 10_000
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("count", type=int, nargs="?", default=10_000)
+    parser.add_argument("--jilin", action="store_true",
+                        help="Jilin institutions under the framework")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="another seeded batch (default: 2023; Jilin 11)")
+    parser.add_argument("--valid", action="store_true",
+                        help="Jilin: leave out the one deliberately bad record (JB00007)")
+    args = parser.parse_args()
     out = sys.stdout
-    if jilin:
-        for row in jilin_batch(count):
+    if args.jilin:
+        rows = jilin_batch(args.count, 11 if args.seed is None else args.seed,
+                           bad_record=not args.valid)
+        for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    rng = random.Random(2023)
-    for index in range(count):
+    rng = random.Random(2023 if args.seed is None else args.seed)
+    for index in range(args.count):
         out.write(json.dumps(record(index, rng)) + "\n")
 
 
