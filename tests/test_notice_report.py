@@ -428,3 +428,36 @@ def test_a_notice_prints_to_pdf_from_the_same_html(tmp_path: Path, browser: str,
     assert run.returncode == 0, run.stderr
     data = (out / "SZ-H002.pdf").read_bytes()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") >= 2  # A4: 2+ pages
+
+
+def test_the_notice_points_header_stays_on_one_line(tmp_path: Path, browser: str) -> None:
+    """`得分 / 分值` in one line at the printed width (A4 210 mm − 2 × 15 mm margins = 180 mm
+    ≈ 680 px at 96 px per inch): the browser's line boxes of the header cell are counted."""
+    out = tmp_path / "notices"
+    run = policyc("notice", "--pack", JILIN, str(EXAMPLES / "jilin-medical-inpatient.jsonl"),
+                  "--id", "JL-H002", "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    page = out / "JL-H002.html"
+    probe = ("<script>const range = document.createRange();"
+             "range.selectNodeContents(document.querySelector('th.points'));"
+             "document.body.setAttribute('data-lines', String(range.getClientRects().length));"
+             "</script></body>")
+    page.write_text(page.read_text("utf-8").replace("</body>", probe), "utf-8")
+    result = chromium(browser, file_url(page), "--window-size=680,1100", "--dump-dom")
+    assert result.returncode == 0, result.stderr[-500:]
+    assert 'data-lines="1"' in result.stdout
+
+
+@pytest.mark.parametrize(("label", "shown"), [
+    ("执行医保目录和支付标准", "执行医保目录和支付标准"),  # 11 characters: whole
+    ("扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）", "扣分项…"),  # before （
+    # no mark to cut before: the first 15 characters and …
+    ("医保目录内药品占医院药品供应目录的品种数占比", "医保目录内药品占医院药品供应目…"),
+    ("定点医疗机构，医保服务协议管理与费用审核情况", "定点医疗机构…"),  # before ，
+])
+def test_item_chart_labels_are_cut_at_a_boundary_with_an_ellipsis(label: str,
+                                                                    shown: str) -> None:
+    from policy_dsl.publish.charts import LABEL_LIMIT, short_label
+
+    assert short_label(label) == shown
+    assert len(shown) <= LABEL_LIMIT

@@ -106,12 +106,27 @@ def score_histogram(report: Report) -> str:
     return _svg(figure)
 
 
+LABEL_LIMIT = 16  # characters of an item label the chart's axis shows
+_BREAKS = "（(，,、；;：: "  # where a Chinese label can be cut without cutting a word
+
+
+def short_label(label: str, limit: int = LABEL_LIMIT) -> str:
+    """An item label short enough for the chart's axis: whole when it fits, else cut before
+    its last bracket or punctuation within `limit` (`扣分项（省级范本…）` → `扣分项…`), or at
+    `limit` when there is none, and marked with '…' (the table beside gives it in full)."""
+    if len(label) <= limit:
+        return label
+    head = label[:limit - 1]
+    cut = max(head.rfind(mark) for mark in _BREAKS)
+    return (head[:cut] if cut >= 2 else head).rstrip() + "…"
+
+
 def item_chart(report: Report) -> str:
     """Each item's mean points as a percent of its maximum."""
     pyplot = _pyplot()
     rows = [row for row in report.items if row.share is not None]
     figure, axes = pyplot.subplots(figsize=(7.2, 0.32 * max(len(rows), 3) + 0.8))
-    labels = [f"{row.number} {row.label[:16]}" for row in rows][::-1]
+    labels = [f"{row.number} {short_label(row.label)}" for row in rows][::-1]
     shares = [row.share or Decimal(0) for row in rows][::-1]
     bars = axes.barh(labels, [float(s) for s in shares], color=INK, height=0.6)
     axes.bar_label(bars, labels=[f"{s}%" for s in shares], padding=2, fontsize=7.5)
