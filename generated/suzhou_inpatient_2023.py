@@ -39,6 +39,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_part,
+    close_total,
     competition_ranks,
     need,
     not_applicable,
@@ -88,6 +89,7 @@ _D20 = Decimal('20')
 _D30 = Decimal('30')
 _D40 = Decimal('40')
 _D50 = Decimal('50')
+_D60 = Decimal('60')
 _D80 = Decimal('80')
 _D90 = Decimal('90')
 _D95 = Decimal('95')
@@ -609,7 +611,7 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _score_1(r: Facts, c: Cohorts) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> Decimal:
     """1 执行医保目录和支付标准: 3 points, line 135."""
     awards = ZERO
     deductions = ZERO
@@ -631,7 +633,7 @@ def _score_1(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(1, _D3, earned, ())
+    return earned
 
 
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
@@ -679,7 +681,7 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> Decimal:
     """2 执行医疗服务价格政策: 3 points, line 161."""
     awards = ZERO
     deductions = ZERO
@@ -698,7 +700,7 @@ def _score_2(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(2, _D3, earned, ())
+    return earned
 
 
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
@@ -735,10 +737,10 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
-def _score_3(r: Facts, c: Cohorts) -> ItemScore:
-    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
+def _score_3(r: Facts, c: Cohorts) -> Decimal | None:
+    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182 (None: not applicable)."""
     if (r.ownership == 'private'):
-        return ItemScore(3, _D20, None, ())
+        return None
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
@@ -748,7 +750,7 @@ def _score_3(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D20:
         earned = _D20
-    return ItemScore(3, _D20, earned, ())
+    return earned
 
 
 def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
@@ -773,10 +775,10 @@ def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_4(r: Facts, c: Cohorts) -> ItemScore:
-    """4 协同推进医保支付方式改革落地: 20 points, line 190."""
+def _score_4(r: Facts, c: Cohorts) -> Decimal | None:
+    """4 协同推进医保支付方式改革落地: 20 points, line 190 (None: not applicable)."""
     if (not r.in_drg):
-        return ItemScore(4, _D20, None, ())
+        return None
     awards = ZERO
     deductions = ZERO
     # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
@@ -786,7 +788,7 @@ def _score_4(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D20:
         earned = _D20
-    return ItemScore(4, _D20, earned, ())
+    return earned
 
 
 def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
@@ -811,7 +813,7 @@ def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_5(r: Facts, c: Cohorts) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> Decimal:
     """5 协同推进国家医保谈判药管理改革落地: 3 points, line 199."""
     awards = ZERO
     deductions = ZERO
@@ -830,7 +832,7 @@ def _score_5(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(5, _D3, earned, ())
+    return earned
 
 
 def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
@@ -869,7 +871,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_6(r: Facts, c: Cohorts) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> Decimal:
     """6 规范使用医保基金: 15 points, line 223."""
     awards = ZERO
     deductions = ZERO
@@ -884,7 +886,7 @@ def _score_6(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D15:
         earned = _D15
-    return ItemScore(6, _D15, earned, ())
+    return earned
 
 
 def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
@@ -924,7 +926,7 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_7(r: Facts, c: Cohorts) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> Decimal:
     """7 严格管理医保基金: 5 points, line 259."""
     awards = ZERO
     deductions = ZERO
@@ -951,7 +953,7 @@ def _score_7(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(7, _D5, earned, ())
+    return earned
 
 
 def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
@@ -1012,7 +1014,7 @@ def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_8(r: Facts, c: Cohorts) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> Decimal:
     """8 医保信息业务编码应用: 5 points, line 291."""
     awards = ZERO
     deductions = ZERO
@@ -1029,7 +1031,7 @@ def _score_8(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(8, _D5, earned, ())
+    return earned
 
 
 def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
@@ -1060,7 +1062,7 @@ def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_9(r: Facts, c: Cohorts) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> Decimal:
     """9 医保信息化应用落地: 8 points, line 306."""
     awards = ZERO
     deductions = ZERO
@@ -1089,7 +1091,7 @@ def _score_9(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(9, _D8, earned, ())
+    return earned
 
 
 def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
@@ -1159,7 +1161,7 @@ def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_10(r: Facts, c: Cohorts) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> Decimal:
     """10 优质诊疗服务提供: 4 points, line 341."""
     awards = ZERO
     deductions = ZERO
@@ -1172,7 +1174,7 @@ def _score_10(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D4:
         earned = _D4
-    return ItemScore(10, _D4, earned, ())
+    return earned
 
 
 def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
@@ -1193,7 +1195,7 @@ def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_11(r: Facts, c: Cohorts) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> Decimal:
     """11 强化服务协议重要约定管理: 2 points, line 358."""
     awards = ZERO
     deductions = ZERO
@@ -1205,7 +1207,7 @@ def _score_11(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D2:
         earned = _D2
-    return ItemScore(11, _D2, earned, ())
+    return earned
 
 
 def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
@@ -1228,7 +1230,7 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_12(r: Facts, c: Cohorts) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> Decimal:
     """12 就诊人员满意度提高: 2 points, line 373."""
     awards = ZERO
     deductions = ZERO
@@ -1243,7 +1245,7 @@ def _score_12(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D2:
         earned = _D2
-    return ItemScore(12, _D2, earned, ())
+    return earned
 
 
 def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
@@ -1273,7 +1275,7 @@ def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_13(r: Facts, c: Cohorts) -> ItemScore:
+def _score_13(r: Facts, c: Cohorts) -> Decimal:
     """13 先诊疗后付费项目接入: 5 points (bonus), line 389."""
     awards = ZERO
     deductions = ZERO
@@ -1288,7 +1290,7 @@ def _score_13(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(13, _D5, earned, ())
+    return earned
 
 
 def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
@@ -1325,7 +1327,7 @@ def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_14(r: Facts, c: Cohorts) -> ItemScore:
+def _score_14(r: Facts, c: Cohorts) -> Decimal:
     """14 医保政策宣传引导: 5 points (bonus), line 401."""
     awards = ZERO
     deductions = ZERO
@@ -1338,7 +1340,7 @@ def _score_14(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(14, _D5, earned, ())
+    return earned
 
 
 def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
@@ -1367,23 +1369,46 @@ def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    e1 = _score_1(r, c)
+    e2 = _score_2(r, c)
+    e3 = _score_3(r, c)
+    e4 = _score_4(r, c)
+    e5 = _score_5(r, c)
+    e6 = _score_6(r, c)
+    e7 = _score_7(r, c)
+    e8 = _score_8(r, c)
+    e9 = _score_9(r, c)
+    e10 = _score_10(r, c)
+    e11 = _score_11(r, c)
+    e12 = _score_12(r, c)
+    e13 = _score_13(r, c)
+    e14 = _score_14(r, c)
     items = (
-        _score_1(r, c),
-        _score_2(r, c),
-        _score_3(r, c),
-        _score_4(r, c),
-        _score_5(r, c),
-        _score_6(r, c),
-        _score_7(r, c),
-        _score_8(r, c),
-        _score_9(r, c),
-        _score_10(r, c),
-        _score_11(r, c),
-        _score_12(r, c),
-        _score_13(r, c),
-        _score_14(r, c),
+        ItemScore(1, _D3, e1, ()),
+        ItemScore(2, _D3, e2, ()),
+        ItemScore(3, _D20, e3, ()),
+        ItemScore(4, _D20, e4, ()),
+        ItemScore(5, _D3, e5, ()),
+        ItemScore(6, _D15, e6, ()),
+        ItemScore(7, _D5, e7, ()),
+        ItemScore(8, _D5, e8, ()),
+        ItemScore(9, _D8, e9, ()),
+        ItemScore(10, _D4, e10, ()),
+        ItemScore(11, _D2, e11, ()),
+        ItemScore(12, _D2, e12, ()),
+        ItemScore(13, _D5, e13, ()),
+        ItemScore(14, _D5, e14, ()),
     )
-    return total(items, _D100, None, _BONUS_ITEMS)
+    applicable_max = _D60
+    earned = ZERO + e1 + e2
+    if e3 is not None:
+        earned += e3
+        applicable_max += _D20
+    if e4 is not None:
+        earned += e4
+        applicable_max += _D20
+    earned = earned + e5 + e6 + e7 + e8 + e9 + e10 + e11 + e12 + e13 + e14
+    return close_total(items, earned, applicable_max, _D100)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:

@@ -39,6 +39,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_part,
+    close_total,
     divide,
     group_means,
     growth,
@@ -612,7 +613,7 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _score_1(r: Facts, c: Cohorts) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> Decimal:
     """1 执行医保目录和支付标准: 6 points, line 135."""
     awards = ZERO
     deductions = ZERO
@@ -634,7 +635,7 @@ def _score_1(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D6:
         earned = _D6
-    return ItemScore(1, _D6, earned, ())
+    return earned
 
 
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
@@ -681,7 +682,7 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> Decimal:
     """2 执行医疗服务价格政策: 5 points, line 159."""
     awards = ZERO
     deductions = ZERO
@@ -700,7 +701,7 @@ def _score_2(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(2, _D5, earned, ())
+    return earned
 
 
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
@@ -737,10 +738,10 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D5, awards, deductions, _R65, _D4, (), lines)
 
 
-def _score_3(r: Facts, c: Cohorts) -> ItemScore:
-    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
+def _score_3(r: Facts, c: Cohorts) -> Decimal | None:
+    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182 (None: not applicable)."""
     if (r.ownership == 'private'):
-        return ItemScore(3, _D20, None, ())
+        return None
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
@@ -750,7 +751,7 @@ def _score_3(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D20:
         earned = _D20
-    return ItemScore(3, _D20, earned, ())
+    return earned
 
 
 def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
@@ -775,7 +776,7 @@ def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_4(r: Facts, c: Cohorts) -> ItemScore:
+def _score_4(r: Facts, c: Cohorts) -> Decimal:
     """4 合理控制医疗费用: 8 points, line 182."""
     awards = ZERO
     deductions = ZERO
@@ -794,7 +795,7 @@ def _score_4(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(4, _D8, earned, ())
+    return earned
 
 
 def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
@@ -851,7 +852,7 @@ def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(4, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_5(r: Facts, c: Cohorts) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> Decimal:
     """5 规范使用医保基金: 15 points, line 223."""
     awards = ZERO
     deductions = ZERO
@@ -866,7 +867,7 @@ def _score_5(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D15:
         earned = _D15
-    return ItemScore(5, _D15, earned, ())
+    return earned
 
 
 def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
@@ -906,7 +907,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_6(r: Facts, c: Cohorts) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> Decimal:
     """6 严格管理医保基金: 8 points, line 207."""
     awards = ZERO
     deductions = ZERO
@@ -933,7 +934,7 @@ def _score_6(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(6, _D8, earned, ())
+    return earned
 
 
 def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
@@ -992,7 +993,7 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(6, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_7(r: Facts, c: Cohorts) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> Decimal:
     """7 医保信息业务编码应用: 5 points, line 291."""
     awards = ZERO
     deductions = ZERO
@@ -1009,7 +1010,7 @@ def _score_7(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(7, _D5, earned, ())
+    return earned
 
 
 def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
@@ -1040,7 +1041,7 @@ def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_8(r: Facts, c: Cohorts) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> Decimal:
     """8 医保信息化应用落地: 8 points, line 306."""
     awards = ZERO
     deductions = ZERO
@@ -1069,7 +1070,7 @@ def _score_8(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(8, _D8, earned, ())
+    return earned
 
 
 def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
@@ -1139,7 +1140,7 @@ def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(8, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_9(r: Facts, c: Cohorts) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> Decimal:
     """9 优质诊疗服务提供: 6 points, line 243."""
     awards = ZERO
     deductions = ZERO
@@ -1152,7 +1153,7 @@ def _score_9(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D6:
         earned = _D6
-    return ItemScore(9, _D6, earned, ())
+    return earned
 
 
 def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
@@ -1173,7 +1174,7 @@ def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(9, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_10(r: Facts, c: Cohorts) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> Decimal:
     """10 强化服务协议重要约定管理: 6 points, line 260."""
     awards = ZERO
     deductions = ZERO
@@ -1185,7 +1186,7 @@ def _score_10(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D6:
         earned = _D6
-    return ItemScore(10, _D6, earned, ())
+    return earned
 
 
 def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
@@ -1208,7 +1209,7 @@ def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_11(r: Facts, c: Cohorts) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> Decimal:
     """11 示例：就诊人员满意度提高（投诉扣分以2分为限）: 3 points, line 2."""
     awards = ZERO
     deductions = ZERO
@@ -1221,7 +1222,7 @@ def _score_11(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(11, _D3, earned, ())
+    return earned
 
 
 def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
@@ -1242,7 +1243,7 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_12(r: Facts, c: Cohorts) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> Decimal:
     """12 先诊疗后付费项目接入: 10 points (bonus), line 389."""
     awards = ZERO
     deductions = ZERO
@@ -1257,7 +1258,7 @@ def _score_12(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D10:
         earned = _D10
-    return ItemScore(12, _D10, earned, ())
+    return earned
 
 
 def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
@@ -1296,21 +1297,39 @@ def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    e1 = _score_1(r, c)
+    e2 = _score_2(r, c)
+    e3 = _score_3(r, c)
+    e4 = _score_4(r, c)
+    e5 = _score_5(r, c)
+    e6 = _score_6(r, c)
+    e7 = _score_7(r, c)
+    e8 = _score_8(r, c)
+    e9 = _score_9(r, c)
+    e10 = _score_10(r, c)
+    e11 = _score_11(r, c)
+    e12 = _score_12(r, c)
     items = (
-        _score_1(r, c),
-        _score_2(r, c),
-        _score_3(r, c),
-        _score_4(r, c),
-        _score_5(r, c),
-        _score_6(r, c),
-        _score_7(r, c),
-        _score_8(r, c),
-        _score_9(r, c),
-        _score_10(r, c),
-        _score_11(r, c),
-        _score_12(r, c),
+        ItemScore(1, _D6, e1, ()),
+        ItemScore(2, _D5, e2, ()),
+        ItemScore(3, _D20, e3, ()),
+        ItemScore(4, _D8, e4, ()),
+        ItemScore(5, _D15, e5, ()),
+        ItemScore(6, _D8, e6, ()),
+        ItemScore(7, _D5, e7, ()),
+        ItemScore(8, _D8, e8, ()),
+        ItemScore(9, _D6, e9, ()),
+        ItemScore(10, _D6, e10, ()),
+        ItemScore(11, _D3, e11, ()),
+        ItemScore(12, _D10, e12, ()),
     )
-    return total(items, _D100, None, _BONUS_ITEMS)
+    applicable_max = _D80
+    earned = ZERO + e1 + e2
+    if e3 is not None:
+        earned += e3
+        applicable_max += _D20
+    earned = earned + e4 + e5 + e6 + e7 + e8 + e9 + e10 + e11 + e12
+    return close_total(items, earned, applicable_max, _D100)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:

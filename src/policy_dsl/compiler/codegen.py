@@ -997,7 +997,7 @@ class _PackBuilder:
                 out.writeline(")")
                 out.writeline(f"return not_applicable({number}, {points}, {reason}, True, uses)")
             else:
-                out.writeline(f"return ItemScore({number}, {points}, None, ())")
+                out.writeline("return None")
             out.outdent()
         if explaining:
             out.writeline("lines: list[Line] = []")
@@ -1057,7 +1057,65 @@ class _PackBuilder:
         out.writeline(f"elif earned > {points}:")
         out.indent().writeline(f"earned = {points}")
         out.outdent()
-        out.writeline(f"return ItemScore({number}, {points}, earned, ())")
+        out.writeline("return earned")
+        return out.text()
+
+    def score_body(self) -> str:
+        """`score`'s body: each item's points (`_score_<n>`), then runtime `total()` written
+        out for this pack. The applicable items are summed in the order `total()` sums
+        them; the points of the items that always apply are added up here, at build time
+        (exact sums of the rule file's points); an item that may not apply (G5) adds its
+        points and maximum only when it does; bonus items counted apart are capped as
+        `total()` caps them."""
+        out = _Writer()
+        items = [item for category in self.standard.categories for item in category.items]
+        limit = self.bonus_limit()
+        apart = limit != "None"
+        in_maximum = self.standard.header.bonus_included and apart
+        for item in items:
+            out.writeline(f"e{item.number} = _score_{item.number}(r, c)")
+        out.writeline("items = (")
+        out.indent()
+        for item in items:
+            out.writeline(f"ItemScore({item.number}, {self.decimal(item.points)}, "
+                          f"e{item.number}, ()),")
+        out.outdent()
+        out.writeline(")")
+        # the maximum of the items that always apply, added up here
+        fixed_max = sum((item.points for item in items if item.not_applicable is None
+                         and (in_maximum or not (apart and item.bonus))), Decimal(0))
+        out.writeline(f"applicable_max = {self.decimal(fixed_max)}")
+        pending: list[str] = []  # the always-applicable items not yet summed, in order
+
+        def flush(total: str, started: bool) -> None:
+            if not started:
+                out.writeline(f"{total} = {' + '.join(['ZERO', *pending])}")
+            elif pending:
+                out.writeline(f"{total} = {' + '.join([total, *pending])}")
+            pending.clear()
+
+        for total in ("earned", "bonus") if apart else ("earned",):
+            started = False
+            for item in items:
+                if (total == "bonus") != (apart and item.bonus):
+                    continue
+                name = f"e{item.number}"
+                if item.not_applicable is None:
+                    pending.append(name)
+                    continue
+                flush(total, started)
+                started = True
+                out.writeline(f"if {name} is not None:")
+                out.indent().writeline(f"{total} += {name}")
+                if total == "earned" or in_maximum:
+                    out.writeline(f"applicable_max += {self.decimal(item.points)}")
+                out.outdent()
+            flush(total, started)
+        if apart:
+            out.writeline(f"earned += min(bonus, {limit})")
+        rescale = self.standard.header.rescale
+        out.writeline(f"return close_total(items, earned, applicable_max, "
+                      f"{'None' if rescale is None else self.decimal(rescale)})")
         return out.text()
 
     def visit_Part(self, part: ast.Part, out: _Writer) -> None:
@@ -1203,6 +1261,7 @@ class _PackBuilder:
                 items.append({"item": item, "category": category,
                               "explain": self.visit_Item(item, explaining=True),
                               "score": self.visit_Item(item, explaining=False)})
+        score_body = self.score_body()
         read_body = self.read_record_body()
         framework_rules = self.framework_rules()
         cohorts_body = self.cohorts_body() if standard.cohorts else None
@@ -1274,6 +1333,7 @@ class _PackBuilder:
                                                     for code, points in items.items()))
                                  for source, items in self.catalogues().items()),
             "rescale": rescale, "constants": constants, "reasons": reasons,
+            "score_body": score_body,
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
         }
