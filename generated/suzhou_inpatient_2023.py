@@ -826,7 +826,7 @@ def _score_5(r: Facts, c: Cohorts) -> Decimal:
     part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
     awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
+    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO)
     earned = awards - deductions
     if earned < ZERO:
         earned = ZERO
@@ -862,7 +862,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     )
     awards += close_part(part, _D2, lines)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO)))
+    deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO))
     used(
         lines,
         Operand('entries', '未按临床需求配备国谈药的产品', len(r.unstocked_products), 'count'),
@@ -878,7 +878,7 @@ def _score_6(r: Facts, c: Cohorts) -> Decimal:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += _D15
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    deductions -= -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO)
     zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
     zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     earned = awards - deductions
@@ -897,7 +897,7 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
+    deductions -= note(lines, _R242, -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO))
     used(
         lines,
         Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
@@ -1237,7 +1237,7 @@ def _score_12(r: Facts, c: Cohorts) -> Decimal:
     # 382: 无就诊人员举报投诉的，得2分
     awards += _D2
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO))
+    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO)
     # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards += c.survey_adjustment
     earned = awards - deductions
@@ -1256,7 +1256,7 @@ def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
     # 382: 无就诊人员举报投诉的，得2分
     awards += note(lines, _R382, _D2)
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= note(lines, _R383, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
+    deductions -= note(lines, _R383, -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO))
     used(
         lines,
         Operand('entries', '成立的投诉', len(r.complaints), 'count'),

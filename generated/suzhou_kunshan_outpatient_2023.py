@@ -859,7 +859,7 @@ def _score_5(r: Facts, c: Cohorts) -> Decimal:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += _D15
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    deductions -= -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO)
     zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
     zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     earned = awards - deductions
@@ -878,7 +878,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
+    deductions -= note(lines, _R242, -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO))
     used(
         lines,
         Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
@@ -1216,7 +1216,7 @@ def _score_11(r: Facts, c: Cohorts) -> Decimal:
     # 5: 无就诊人员举报投诉的，得满分
     awards += _D3
     # 6: 示例：投诉扣分合计以2分为限
-    deductions -= -(min(sum((each_c.deduction for each_c in r.complaints), ZERO), _D2))
+    deductions -= -(min((sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO), _D2))
     earned = awards - deductions
     if earned < ZERO:
         earned = ZERO
@@ -1233,7 +1233,7 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     # 5: 无就诊人员举报投诉的，得满分
     awards += note(lines, _R5, _D3)
     # 6: 示例：投诉扣分合计以2分为限
-    deductions -= note(lines, _R6, -(min(sum((each_c.deduction for each_c in r.complaints), ZERO), _D2)))
+    deductions -= note(lines, _R6, -(min((sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO), _D2)))
     used(
         lines,
         Operand('entries', '成立的投诉', len(r.complaints), 'count'),

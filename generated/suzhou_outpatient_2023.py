@@ -870,7 +870,7 @@ def _score_5(r: Facts, c: Cohorts) -> Decimal:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += _D15
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    deductions -= -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO)
     zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
     zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     earned = awards - deductions
@@ -889,7 +889,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
+    deductions -= note(lines, _R242, -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO))
     used(
         lines,
         Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
@@ -1227,7 +1227,7 @@ def _score_11(r: Facts, c: Cohorts) -> Decimal:
     # 284: 无就诊人员举报投诉的，得3分
     awards += _D3
     # 285: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO))
+    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO)
     earned = awards - deductions
     if earned < ZERO:
         earned = ZERO
@@ -1244,7 +1244,7 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     # 284: 无就诊人员举报投诉的，得3分
     awards += note(lines, _R284, _D3)
     # 285: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= note(lines, _R285, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
+    deductions -= note(lines, _R285, -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO))
     used(
         lines,
         Operand('entries', '成立的投诉', len(r.complaints), 'count'),

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import ast as python_ast
 import hashlib
+import io
+import re
+import tokenize
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -175,6 +178,8 @@ class _Names:
         if identifier in self.maybe_missing:
             return f"need({self.slot(identifier)}, {identifier!r})"
         return self.slot(identifier)
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")  # a name or a field, e.g. r.violations
 
 
 class _Writer:
@@ -382,13 +387,18 @@ class _PackBuilder:
         variable = f"each_{node.variable}"
         source = self.expr(node.source, name)
         if node.function == "count":
-            return f"sum(1 for {variable} in {source} if {self.expr(node.body, name)})"
-        if node.function in {"any", "all"}:
-            return f"{node.function}({self.expr(node.body, name)} for {variable} in {source})"
-        body = self.decimal_expr(node.body, name)
-        if node.function == "sum":
-            return f"sum(({body} for {variable} in {source}), ZERO)"
-        return f"{node.function}(({body} for {variable} in {source}), default=ZERO)"
+            code, empty = f"sum(1 for {variable} in {source} if {self.expr(node.body, name)})", "0"
+        elif node.function in {"any", "all"}:
+            code = f"{node.function}({self.expr(node.body, name)} for {variable} in {source})"
+            empty = "False" if node.function == "any" else "True"
+        elif node.function == "sum":
+            code = f"sum(({self.decimal_expr(node.body, name)} for {variable} in {source}), ZERO)"
+            empty = "ZERO"
+        else:
+            body = self.decimal_expr(node.body, name)
+            code = f"{node.function}(({body} for {variable} in {source}), default=ZERO)"
+            empty = "ZERO"
+        return _unless_empty(code, source, empty)
 
     # ------------------------------------------------------------ names in each function
     @property
@@ -1170,7 +1180,9 @@ class _PackBuilder:
         code = delta(rule)
         if rule.cap is not None:
             code = f"min({code}, {self.decimal(rule.cap)})"
-        return code if rule.sign == "award" else f"-({code})"
+        if rule.sign == "award":
+            return code
+        return f"-{code}" if _parenthesized(code) else f"-({code})"
 
     def delta_EntriesRule(self, rule: ast.EntriesRule) -> str:
         code_type = self.entry_item_type(rule.source)
@@ -1196,8 +1208,9 @@ class _PackBuilder:
         name = self.record_name
         body = self.decimal_expr(rule.amount, name)
         guard = f" if {self.expr(rule.condition, name)}" if rule.condition is not None else ""
-        return (f"sum(({body} for each_{rule.variable} in {self.expr(rule.source, name)}"
-                f"{guard}), ZERO)")
+        source = self.expr(rule.source, name)
+        return _unless_empty(f"sum(({body} for each_{rule.variable} in {source}{guard}), ZERO)",
+                             source, "ZERO")
 
     def entry_item_type(self, source: str) -> str:
         record = self.records[self.facts[source].type.name]
@@ -1337,6 +1350,30 @@ class _PackBuilder:
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
         }
+
+
+def _unless_empty(code: str, source: str, empty: str) -> str:
+    """A loop over a list read from a record (a field: never None, lists are read as empty),
+    skipped when the list is empty: `empty` is the value the loop gives for no entries
+    (sum's start, max's default), without making a generator."""
+    if not _DOTTED.fullmatch(source):
+        return code
+    return f"({code} if {source} else {empty})"
+
+
+def _parenthesized(code: str) -> bool:
+    """Whether an expression is one parenthesized group, `(...)`, as a whole."""
+    depth = 0
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
+              if t.type not in {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER}]
+    for index, token in enumerate(tokens):
+        if token.type == tokenize.OP and token.string in "([{":
+            depth += 1
+        elif token.type == tokenize.OP and token.string in ")]}":
+            depth -= 1
+        if depth == 0 and index < len(tokens) - 1:
+            return False
+    return bool(tokens) and tokens[0].string == "("
 
 
 def _runtime_names(source: str) -> list[str]:
