@@ -253,10 +253,10 @@ def read_record(raw: Raw) -> Facts:
     v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)
     if errors:
         raise RecordInvalid(errors)
-    return Facts(
-        deductions=v_deductions,
-        bonuses=v_bonuses,
-        settlement=v_settlement,
+    return Facts(  # by position, in the order of the fields
+        v_deductions,
+        v_bonuses,
+        v_settlement,
     )
 
 

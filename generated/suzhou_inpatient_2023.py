@@ -492,12 +492,18 @@ def read_record(raw: Raw) -> Facts:
     v_policies_forwarded: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'policies_forwarded', errors)
     codes = plain_codes(get('display_channels'), _ENUM_DISPLAY_CHANNEL)
     v_display_channels: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
-    require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
-    require(v_in_drg, v_drg_score, 'drg_score', 'in_drg', errors)
-    require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
+    if v_procurement_score is None:
+        require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
+    if v_drg_score is None:
+        require(v_in_drg, v_drg_score, 'drg_score', 'in_drg', errors)
+    if v_eprescription_connected is None:
+        require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
+    if v_eprescription_flow_rate is None:
+        require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    if v_pay_later_share_dec_2023 is None:
+        require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
+    if v_pay_later_share_2024 is None:
+        require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
         raise RecordInvalid(errors)
     # evoucher_rate: 医保电子凭证结算率 (line 123)
@@ -508,52 +514,52 @@ def read_record(raw: Raw) -> Facts:
         v_evoucher_rate = ZERO
     if errors:
         raise RecordInvalid(errors)
-    return Facts(
-        level=v_level,
-        ownership=v_ownership,
-        in_drg=v_in_drg,
-        catalogue_updated_on_time=v_catalogue_updated_on_time,
-        catalogue_maintained_correctly=v_catalogue_maintained_correctly,
-        catalogue_drug_share=v_catalogue_drug_share,
-        price_violations=v_price_violations,
-        fee_disclosure_failures=v_fee_disclosure_failures,
-        late_self_pricing_notices=v_late_self_pricing_notices,
-        procurement_score=v_procurement_score,
-        drg_score=v_drg_score,
-        negotiated_drug_rate=v_negotiated_drug_rate,
-        negotiated_drug_rate_last_year=v_negotiated_drug_rate_last_year,
-        negotiated_drug_meeting_held=v_negotiated_drug_meeting_held,
-        unstocked_products=v_unstocked_products,
-        violations=v_violations,
-        refused_to_correct=v_refused_to_correct,
-        serious_social_harm=v_serious_social_harm,
-        fund_loss_amount=v_fund_loss_amount,
-        region_fund_expenditure_last_year=v_region_fund_expenditure_last_year,
-        financial_system_in_place=v_financial_system_in_place,
-        cooperates_with_fund_management=v_cooperates_with_fund_management,
-        no_new_receivables=v_no_new_receivables,
-        settlement_list_upload_rate=v_settlement_list_upload_rate,
-        cooperation_incidents=v_cooperation_incidents,
-        coding_full_coverage=v_coding_full_coverage,
-        nonstandard_code_rate=v_nonstandard_code_rate,
-        evoucher_settlements=v_evoucher_settlements,
-        all_settlements=v_all_settlements,
-        mobile_payment_connected=v_mobile_payment_connected,
-        dual_channel=v_dual_channel,
-        eprescription_connected=v_eprescription_connected,
-        eprescription_flow_rate=v_eprescription_flow_rate,
-        systems_integration_done=v_systems_integration_done,
-        care_violations=v_care_violations,
-        agreement_violations=v_agreement_violations,
-        complaints=v_complaints,
-        satisfaction_score=v_satisfaction_score,
-        direct_survey_adjustment=v_direct_survey_adjustment,
-        pay_later_connected=v_pay_later_connected,
-        pay_later_share_dec_2023=v_pay_later_share_dec_2023,
-        pay_later_share_2024=v_pay_later_share_2024,
-        policies_forwarded=v_policies_forwarded,
-        display_channels=v_display_channels,
-        evoucher_rate=v_evoucher_rate,
+    return Facts(  # by position, in the order of the fields
+        v_level,
+        v_ownership,
+        v_in_drg,
+        v_catalogue_updated_on_time,
+        v_catalogue_maintained_correctly,
+        v_catalogue_drug_share,
+        v_price_violations,
+        v_fee_disclosure_failures,
+        v_late_self_pricing_notices,
+        v_procurement_score,
+        v_drg_score,
+        v_negotiated_drug_rate,
+        v_negotiated_drug_rate_last_year,
+        v_negotiated_drug_meeting_held,
+        v_unstocked_products,
+        v_violations,
+        v_refused_to_correct,
+        v_serious_social_harm,
+        v_fund_loss_amount,
+        v_region_fund_expenditure_last_year,
+        v_financial_system_in_place,
+        v_cooperates_with_fund_management,
+        v_no_new_receivables,
+        v_settlement_list_upload_rate,
+        v_cooperation_incidents,
+        v_coding_full_coverage,
+        v_nonstandard_code_rate,
+        v_evoucher_settlements,
+        v_all_settlements,
+        v_mobile_payment_connected,
+        v_dual_channel,
+        v_eprescription_connected,
+        v_eprescription_flow_rate,
+        v_systems_integration_done,
+        v_care_violations,
+        v_agreement_violations,
+        v_complaints,
+        v_satisfaction_score,
+        v_direct_survey_adjustment,
+        v_pay_later_connected,
+        v_pay_later_share_dec_2023,
+        v_pay_later_share_2024,
+        v_policies_forwarded,
+        v_display_channels,
+        v_evoucher_rate,
     )
 
 

@@ -441,11 +441,16 @@ def read_record(raw: Raw) -> Facts:
     v = get('pay_later_share_2024')
     n = plain_number(v)
     v_pay_later_share_2024: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
-    require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
-    require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
+    if v_procurement_score is None:
+        require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
+    if v_eprescription_connected is None:
+        require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
+    if v_eprescription_flow_rate is None:
+        require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    if v_pay_later_share_dec_2023 is None:
+        require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
+    if v_pay_later_share_2024 is None:
+        require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
         raise RecordInvalid(errors)
     # evoucher_rate: 医保电子凭证结算率 (line 118)
@@ -480,54 +485,54 @@ def read_record(raw: Raw) -> Facts:
         v_visits_growth = ZERO
     if errors:
         raise RecordInvalid(errors)
-    return Facts(
-        ownership=v_ownership,
-        peer_group=v_peer_group,
-        catalogue_updated_on_time=v_catalogue_updated_on_time,
-        catalogue_maintained_correctly=v_catalogue_maintained_correctly,
-        catalogue_drug_share=v_catalogue_drug_share,
-        price_violations=v_price_violations,
-        fee_disclosure_failures=v_fee_disclosure_failures,
-        late_self_pricing_notices=v_late_self_pricing_notices,
-        procurement_score=v_procurement_score,
-        cost_per_visit=v_cost_per_visit,
-        cost_per_visit_last_year=v_cost_per_visit_last_year,
-        visits=v_visits,
-        persons=v_persons,
-        visits_last_year=v_visits_last_year,
-        persons_last_year=v_persons_last_year,
-        peer_cost_growth_given=v_peer_cost_growth_given,
-        peer_visits_growth_given=v_peer_visits_growth_given,
-        violations=v_violations,
-        refused_to_correct=v_refused_to_correct,
-        serious_social_harm=v_serious_social_harm,
-        fund_loss_amount=v_fund_loss_amount,
-        region_fund_expenditure_last_year=v_region_fund_expenditure_last_year,
-        financial_system_in_place=v_financial_system_in_place,
-        cooperates_with_fund_management=v_cooperates_with_fund_management,
-        no_new_receivables=v_no_new_receivables,
-        settlement_data_accurate=v_settlement_data_accurate,
-        cooperation_incidents=v_cooperation_incidents,
-        coding_full_coverage=v_coding_full_coverage,
-        nonstandard_code_rate=v_nonstandard_code_rate,
-        evoucher_settlements=v_evoucher_settlements,
-        all_settlements=v_all_settlements,
-        mobile_payment_connected=v_mobile_payment_connected,
-        dual_channel=v_dual_channel,
-        eprescription_connected=v_eprescription_connected,
-        eprescription_flow_rate=v_eprescription_flow_rate,
-        systems_integration_done=v_systems_integration_done,
-        care_violations=v_care_violations,
-        agreement_violations=v_agreement_violations,
-        complaints=v_complaints,
-        pay_later_connected=v_pay_later_connected,
-        pay_later_share_dec_2023=v_pay_later_share_dec_2023,
-        pay_later_share_2024=v_pay_later_share_2024,
-        evoucher_rate=v_evoucher_rate,
-        cost_growth=v_cost_growth,
-        visits_per_person=v_visits_per_person,
-        visits_per_person_last_year=v_visits_per_person_last_year,
-        visits_growth=v_visits_growth,
+    return Facts(  # by position, in the order of the fields
+        v_ownership,
+        v_peer_group,
+        v_catalogue_updated_on_time,
+        v_catalogue_maintained_correctly,
+        v_catalogue_drug_share,
+        v_price_violations,
+        v_fee_disclosure_failures,
+        v_late_self_pricing_notices,
+        v_procurement_score,
+        v_cost_per_visit,
+        v_cost_per_visit_last_year,
+        v_visits,
+        v_persons,
+        v_visits_last_year,
+        v_persons_last_year,
+        v_peer_cost_growth_given,
+        v_peer_visits_growth_given,
+        v_violations,
+        v_refused_to_correct,
+        v_serious_social_harm,
+        v_fund_loss_amount,
+        v_region_fund_expenditure_last_year,
+        v_financial_system_in_place,
+        v_cooperates_with_fund_management,
+        v_no_new_receivables,
+        v_settlement_data_accurate,
+        v_cooperation_incidents,
+        v_coding_full_coverage,
+        v_nonstandard_code_rate,
+        v_evoucher_settlements,
+        v_all_settlements,
+        v_mobile_payment_connected,
+        v_dual_channel,
+        v_eprescription_connected,
+        v_eprescription_flow_rate,
+        v_systems_integration_done,
+        v_care_violations,
+        v_agreement_violations,
+        v_complaints,
+        v_pay_later_connected,
+        v_pay_later_share_dec_2023,
+        v_pay_later_share_2024,
+        v_evoucher_rate,
+        v_cost_growth,
+        v_visits_per_person,
+        v_visits_per_person_last_year,
+        v_visits_growth,
     )
 
 

@@ -581,7 +581,11 @@ class _PackBuilder:
             if fact.required_when is not None:
                 condition = self.expr(fact.required_when, self.local_name)
                 when = py_string(self.source_of(fact.required_when))
-                out.writeline(f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
+                # the condition only when the fact is missing: `require` on the error path
+                out.writeline(f"if v_{fact.name} is None:")
+                out.indent().writeline(
+                    f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
+                out.outdent()
         for source in sorted(self.catalogues()):
             out.writeline(f"check_entries(v_{source}, {source!r}, _CATALOGUE_{source.upper()}, "
                      "errors)")
@@ -613,10 +617,12 @@ class _PackBuilder:
         names = [f.name for f in self.standard.facts] + [x.name for x in self.standard.lets]
         if self.framework is not None:
             names.append("settlement")
-        out.writeline("return Facts(")
+        # by position, in the order of Facts' fields (the template lists them in this order):
+        # half the cost of keywords at this many fields
+        out.writeline("return Facts(  # by position, in the order of the fields")
         out.indent()
         for name in names:
-            out.writeline(f"{name}=v_{name},")
+            out.writeline(f"v_{name},")
         out.outdent()
         out.writeline(")")
         return out.text()
