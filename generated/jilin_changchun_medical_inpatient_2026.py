@@ -51,6 +51,7 @@ from policy_dsl.runtime import (
     check_entries,
     check_unknown_fields,
     close_item,
+    close_total,
     note,
     plain_number,
     read_framework_inputs,
@@ -69,6 +70,7 @@ _D6 = Decimal('6')
 _D10 = Decimal('10')
 _D12 = Decimal('12')
 _D90 = Decimal('90')
+_D100 = Decimal('100')
 
 # The items that take each list of entries, with their points (the item catalogue).
 _CATALOGUE_BONUSES: dict[str, Decimal] = {'2': _D12}
@@ -261,10 +263,10 @@ def read_record(raw: Raw) -> Facts:
     v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)
     if errors:
         raise RecordInvalid(errors)
-    return Facts(
-        deductions=v_deductions,
-        bonuses=v_bonuses,
-        settlement=v_settlement,
+    return Facts(  # by position, in the order of the fields
+        v_deductions,
+        v_bonuses,
+        v_settlement,
     )
 
 
@@ -296,7 +298,7 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     return Cohorts()
 
 
-def _score_1(r: Facts, c: Cohorts) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> Decimal:
     """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 90 points, line 35."""
     awards = ZERO
     deductions = ZERO
@@ -309,7 +311,7 @@ def _score_1(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D90:
         earned = _D90
-    return ItemScore(1, _D90, earned, ())
+    return earned
 
 
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
@@ -329,7 +331,7 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D90, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_3(r: Facts, c: Cohorts) -> ItemScore:
+def _score_3(r: Facts, c: Cohorts) -> Decimal:
     """3 示例：医保信息化建设（演示项目）: 10 points, line 2."""
     awards = ZERO
     deductions = ZERO
@@ -344,7 +346,7 @@ def _score_3(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D10:
         earned = _D10
-    return ItemScore(3, _D10, earned, ())
+    return earned
 
 
 def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
@@ -364,7 +366,7 @@ def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D10, awards, deductions, _R76, _D6, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> Decimal:
     """2 示例：长春市加分项（演示项目）: 12 points (bonus), line 2."""
     awards = ZERO
     deductions = ZERO
@@ -375,7 +377,7 @@ def _score_2(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D12:
         earned = _D12
-    return ItemScore(2, _D12, earned, ())
+    return earned
 
 
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
@@ -395,12 +397,19 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (not rescaled)."""
+    e1 = _score_1(r, c)
+    e3 = _score_3(r, c)
+    e2 = _score_2(r, c)
     items = (
-        _score_1(r, c),
-        _score_3(r, c),
-        _score_2(r, c),
+        ItemScore(1, _D90, e1, ()),
+        ItemScore(3, _D10, e3, ()),
+        ItemScore(2, _D12, e2, ()),
     )
-    return total(items, None, _D12, _BONUS_ITEMS)
+    applicable_max = _D100
+    earned = ZERO + e1 + e3
+    bonus = ZERO + e2
+    earned += min(bonus, _D12)
+    return close_total(items, earned, applicable_max, None)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:

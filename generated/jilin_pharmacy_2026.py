@@ -51,6 +51,7 @@ from policy_dsl.runtime import (
     check_entries,
     check_unknown_fields,
     close_item,
+    close_total,
     note,
     plain_number,
     read_framework_inputs,
@@ -253,10 +254,10 @@ def read_record(raw: Raw) -> Facts:
     v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)
     if errors:
         raise RecordInvalid(errors)
-    return Facts(
-        deductions=v_deductions,
-        bonuses=v_bonuses,
-        settlement=v_settlement,
+    return Facts(  # by position, in the order of the fields
+        v_deductions,
+        v_bonuses,
+        v_settlement,
     )
 
 
@@ -288,7 +289,7 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     return Cohorts()
 
 
-def _score_1(r: Facts, c: Cohorts) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> Decimal:
     """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 100 points, line 35."""
     awards = ZERO
     deductions = ZERO
@@ -301,7 +302,7 @@ def _score_1(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D100:
         earned = _D100
-    return ItemScore(1, _D100, earned, ())
+    return earned
 
 
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
@@ -321,7 +322,7 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D100, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> Decimal:
     """2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 45."""
     awards = ZERO
     deductions = ZERO
@@ -332,7 +333,7 @@ def _score_2(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D10:
         earned = _D10
-    return ItemScore(2, _D10, earned, ())
+    return earned
 
 
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
@@ -352,11 +353,17 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (not rescaled)."""
+    e1 = _score_1(r, c)
+    e2 = _score_2(r, c)
     items = (
-        _score_1(r, c),
-        _score_2(r, c),
+        ItemScore(1, _D100, e1, ()),
+        ItemScore(2, _D10, e2, ()),
     )
-    return total(items, None, _D10, _BONUS_ITEMS)
+    applicable_max = _D100
+    earned = ZERO + e1
+    bonus = ZERO + e2
+    earned += min(bonus, _D10)
+    return close_total(items, earned, applicable_max, None)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:

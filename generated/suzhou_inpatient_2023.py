@@ -39,6 +39,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_part,
+    close_total,
     competition_ranks,
     need,
     not_applicable,
@@ -88,6 +89,7 @@ _D20 = Decimal('20')
 _D30 = Decimal('30')
 _D40 = Decimal('40')
 _D50 = Decimal('50')
+_D60 = Decimal('60')
 _D80 = Decimal('80')
 _D90 = Decimal('90')
 _D95 = Decimal('95')
@@ -490,12 +492,18 @@ def read_record(raw: Raw) -> Facts:
     v_policies_forwarded: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'policies_forwarded', errors)
     codes = plain_codes(get('display_channels'), _ENUM_DISPLAY_CHANNEL)
     v_display_channels: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
-    require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
-    require(v_in_drg, v_drg_score, 'drg_score', 'in_drg', errors)
-    require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
+    if v_procurement_score is None:
+        require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
+    if v_drg_score is None:
+        require(v_in_drg, v_drg_score, 'drg_score', 'in_drg', errors)
+    if v_eprescription_connected is None:
+        require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
+    if v_eprescription_flow_rate is None:
+        require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    if v_pay_later_share_dec_2023 is None:
+        require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
+    if v_pay_later_share_2024 is None:
+        require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
         raise RecordInvalid(errors)
     # evoucher_rate: 医保电子凭证结算率 (line 123)
@@ -506,52 +514,52 @@ def read_record(raw: Raw) -> Facts:
         v_evoucher_rate = ZERO
     if errors:
         raise RecordInvalid(errors)
-    return Facts(
-        level=v_level,
-        ownership=v_ownership,
-        in_drg=v_in_drg,
-        catalogue_updated_on_time=v_catalogue_updated_on_time,
-        catalogue_maintained_correctly=v_catalogue_maintained_correctly,
-        catalogue_drug_share=v_catalogue_drug_share,
-        price_violations=v_price_violations,
-        fee_disclosure_failures=v_fee_disclosure_failures,
-        late_self_pricing_notices=v_late_self_pricing_notices,
-        procurement_score=v_procurement_score,
-        drg_score=v_drg_score,
-        negotiated_drug_rate=v_negotiated_drug_rate,
-        negotiated_drug_rate_last_year=v_negotiated_drug_rate_last_year,
-        negotiated_drug_meeting_held=v_negotiated_drug_meeting_held,
-        unstocked_products=v_unstocked_products,
-        violations=v_violations,
-        refused_to_correct=v_refused_to_correct,
-        serious_social_harm=v_serious_social_harm,
-        fund_loss_amount=v_fund_loss_amount,
-        region_fund_expenditure_last_year=v_region_fund_expenditure_last_year,
-        financial_system_in_place=v_financial_system_in_place,
-        cooperates_with_fund_management=v_cooperates_with_fund_management,
-        no_new_receivables=v_no_new_receivables,
-        settlement_list_upload_rate=v_settlement_list_upload_rate,
-        cooperation_incidents=v_cooperation_incidents,
-        coding_full_coverage=v_coding_full_coverage,
-        nonstandard_code_rate=v_nonstandard_code_rate,
-        evoucher_settlements=v_evoucher_settlements,
-        all_settlements=v_all_settlements,
-        mobile_payment_connected=v_mobile_payment_connected,
-        dual_channel=v_dual_channel,
-        eprescription_connected=v_eprescription_connected,
-        eprescription_flow_rate=v_eprescription_flow_rate,
-        systems_integration_done=v_systems_integration_done,
-        care_violations=v_care_violations,
-        agreement_violations=v_agreement_violations,
-        complaints=v_complaints,
-        satisfaction_score=v_satisfaction_score,
-        direct_survey_adjustment=v_direct_survey_adjustment,
-        pay_later_connected=v_pay_later_connected,
-        pay_later_share_dec_2023=v_pay_later_share_dec_2023,
-        pay_later_share_2024=v_pay_later_share_2024,
-        policies_forwarded=v_policies_forwarded,
-        display_channels=v_display_channels,
-        evoucher_rate=v_evoucher_rate,
+    return Facts(  # by position, in the order of the fields
+        v_level,
+        v_ownership,
+        v_in_drg,
+        v_catalogue_updated_on_time,
+        v_catalogue_maintained_correctly,
+        v_catalogue_drug_share,
+        v_price_violations,
+        v_fee_disclosure_failures,
+        v_late_self_pricing_notices,
+        v_procurement_score,
+        v_drg_score,
+        v_negotiated_drug_rate,
+        v_negotiated_drug_rate_last_year,
+        v_negotiated_drug_meeting_held,
+        v_unstocked_products,
+        v_violations,
+        v_refused_to_correct,
+        v_serious_social_harm,
+        v_fund_loss_amount,
+        v_region_fund_expenditure_last_year,
+        v_financial_system_in_place,
+        v_cooperates_with_fund_management,
+        v_no_new_receivables,
+        v_settlement_list_upload_rate,
+        v_cooperation_incidents,
+        v_coding_full_coverage,
+        v_nonstandard_code_rate,
+        v_evoucher_settlements,
+        v_all_settlements,
+        v_mobile_payment_connected,
+        v_dual_channel,
+        v_eprescription_connected,
+        v_eprescription_flow_rate,
+        v_systems_integration_done,
+        v_care_violations,
+        v_agreement_violations,
+        v_complaints,
+        v_satisfaction_score,
+        v_direct_survey_adjustment,
+        v_pay_later_connected,
+        v_pay_later_share_dec_2023,
+        v_pay_later_share_2024,
+        v_policies_forwarded,
+        v_display_channels,
+        v_evoucher_rate,
     )
 
 
@@ -609,7 +617,7 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _score_1(r: Facts, c: Cohorts) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> Decimal:
     """1 执行医保目录和支付标准: 3 points, line 135."""
     awards = ZERO
     deductions = ZERO
@@ -631,7 +639,7 @@ def _score_1(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(1, _D3, earned, ())
+    return earned
 
 
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
@@ -679,7 +687,7 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> Decimal:
     """2 执行医疗服务价格政策: 3 points, line 161."""
     awards = ZERO
     deductions = ZERO
@@ -698,7 +706,7 @@ def _score_2(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(2, _D3, earned, ())
+    return earned
 
 
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
@@ -735,10 +743,10 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
-def _score_3(r: Facts, c: Cohorts) -> ItemScore:
-    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
+def _score_3(r: Facts, c: Cohorts) -> Decimal | None:
+    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182 (None: not applicable)."""
     if (r.ownership == 'private'):
-        return ItemScore(3, _D20, None, ())
+        return None
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
@@ -748,7 +756,7 @@ def _score_3(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D20:
         earned = _D20
-    return ItemScore(3, _D20, earned, ())
+    return earned
 
 
 def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
@@ -773,10 +781,10 @@ def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_4(r: Facts, c: Cohorts) -> ItemScore:
-    """4 协同推进医保支付方式改革落地: 20 points, line 190."""
+def _score_4(r: Facts, c: Cohorts) -> Decimal | None:
+    """4 协同推进医保支付方式改革落地: 20 points, line 190 (None: not applicable)."""
     if (not r.in_drg):
-        return ItemScore(4, _D20, None, ())
+        return None
     awards = ZERO
     deductions = ZERO
     # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
@@ -786,7 +794,7 @@ def _score_4(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D20:
         earned = _D20
-    return ItemScore(4, _D20, earned, ())
+    return earned
 
 
 def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
@@ -811,7 +819,7 @@ def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_5(r: Facts, c: Cohorts) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> Decimal:
     """5 协同推进国家医保谈判药管理改革落地: 3 points, line 199."""
     awards = ZERO
     deductions = ZERO
@@ -824,13 +832,13 @@ def _score_5(r: Facts, c: Cohorts) -> ItemScore:
     part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
     awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
+    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO)
     earned = awards - deductions
     if earned < ZERO:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(5, _D3, earned, ())
+    return earned
 
 
 def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
@@ -860,7 +868,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     )
     awards += close_part(part, _D2, lines)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO)))
+    deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO))
     used(
         lines,
         Operand('entries', '未按临床需求配备国谈药的产品', len(r.unstocked_products), 'count'),
@@ -869,14 +877,14 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_6(r: Facts, c: Cohorts) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> Decimal:
     """6 规范使用医保基金: 15 points, line 223."""
     awards = ZERO
     deductions = ZERO
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += _D15
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    deductions -= -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO)
     zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
     zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     earned = awards - deductions
@@ -884,7 +892,7 @@ def _score_6(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D15:
         earned = _D15
-    return ItemScore(6, _D15, earned, ())
+    return earned
 
 
 def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
@@ -895,7 +903,7 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
+    deductions -= note(lines, _R242, -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO))
     used(
         lines,
         Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
@@ -924,7 +932,7 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_7(r: Facts, c: Cohorts) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> Decimal:
     """7 严格管理医保基金: 5 points, line 259."""
     awards = ZERO
     deductions = ZERO
@@ -951,7 +959,7 @@ def _score_7(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(7, _D5, earned, ())
+    return earned
 
 
 def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
@@ -1012,7 +1020,7 @@ def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_8(r: Facts, c: Cohorts) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> Decimal:
     """8 医保信息业务编码应用: 5 points, line 291."""
     awards = ZERO
     deductions = ZERO
@@ -1029,7 +1037,7 @@ def _score_8(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(8, _D5, earned, ())
+    return earned
 
 
 def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
@@ -1060,7 +1068,7 @@ def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_9(r: Facts, c: Cohorts) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> Decimal:
     """9 医保信息化应用落地: 8 points, line 306."""
     awards = ZERO
     deductions = ZERO
@@ -1089,7 +1097,7 @@ def _score_9(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(9, _D8, earned, ())
+    return earned
 
 
 def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
@@ -1159,7 +1167,7 @@ def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_10(r: Facts, c: Cohorts) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> Decimal:
     """10 优质诊疗服务提供: 4 points, line 341."""
     awards = ZERO
     deductions = ZERO
@@ -1172,7 +1180,7 @@ def _score_10(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D4:
         earned = _D4
-    return ItemScore(10, _D4, earned, ())
+    return earned
 
 
 def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
@@ -1193,7 +1201,7 @@ def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_11(r: Facts, c: Cohorts) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> Decimal:
     """11 强化服务协议重要约定管理: 2 points, line 358."""
     awards = ZERO
     deductions = ZERO
@@ -1205,7 +1213,7 @@ def _score_11(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D2:
         earned = _D2
-    return ItemScore(11, _D2, earned, ())
+    return earned
 
 
 def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
@@ -1228,14 +1236,14 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_12(r: Facts, c: Cohorts) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> Decimal:
     """12 就诊人员满意度提高: 2 points, line 373."""
     awards = ZERO
     deductions = ZERO
     # 382: 无就诊人员举报投诉的，得2分
     awards += _D2
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO))
+    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO)
     # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards += c.survey_adjustment
     earned = awards - deductions
@@ -1243,7 +1251,7 @@ def _score_12(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D2:
         earned = _D2
-    return ItemScore(12, _D2, earned, ())
+    return earned
 
 
 def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
@@ -1254,7 +1262,7 @@ def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
     # 382: 无就诊人员举报投诉的，得2分
     awards += note(lines, _R382, _D2)
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= note(lines, _R383, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
+    deductions -= note(lines, _R383, -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO))
     used(
         lines,
         Operand('entries', '成立的投诉', len(r.complaints), 'count'),
@@ -1273,7 +1281,7 @@ def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_13(r: Facts, c: Cohorts) -> ItemScore:
+def _score_13(r: Facts, c: Cohorts) -> Decimal:
     """13 先诊疗后付费项目接入: 5 points (bonus), line 389."""
     awards = ZERO
     deductions = ZERO
@@ -1288,7 +1296,7 @@ def _score_13(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(13, _D5, earned, ())
+    return earned
 
 
 def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
@@ -1325,7 +1333,7 @@ def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_14(r: Facts, c: Cohorts) -> ItemScore:
+def _score_14(r: Facts, c: Cohorts) -> Decimal:
     """14 医保政策宣传引导: 5 points (bonus), line 401."""
     awards = ZERO
     deductions = ZERO
@@ -1338,7 +1346,7 @@ def _score_14(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(14, _D5, earned, ())
+    return earned
 
 
 def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
@@ -1367,23 +1375,46 @@ def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    e1 = _score_1(r, c)
+    e2 = _score_2(r, c)
+    e3 = _score_3(r, c)
+    e4 = _score_4(r, c)
+    e5 = _score_5(r, c)
+    e6 = _score_6(r, c)
+    e7 = _score_7(r, c)
+    e8 = _score_8(r, c)
+    e9 = _score_9(r, c)
+    e10 = _score_10(r, c)
+    e11 = _score_11(r, c)
+    e12 = _score_12(r, c)
+    e13 = _score_13(r, c)
+    e14 = _score_14(r, c)
     items = (
-        _score_1(r, c),
-        _score_2(r, c),
-        _score_3(r, c),
-        _score_4(r, c),
-        _score_5(r, c),
-        _score_6(r, c),
-        _score_7(r, c),
-        _score_8(r, c),
-        _score_9(r, c),
-        _score_10(r, c),
-        _score_11(r, c),
-        _score_12(r, c),
-        _score_13(r, c),
-        _score_14(r, c),
+        ItemScore(1, _D3, e1, ()),
+        ItemScore(2, _D3, e2, ()),
+        ItemScore(3, _D20, e3, ()),
+        ItemScore(4, _D20, e4, ()),
+        ItemScore(5, _D3, e5, ()),
+        ItemScore(6, _D15, e6, ()),
+        ItemScore(7, _D5, e7, ()),
+        ItemScore(8, _D5, e8, ()),
+        ItemScore(9, _D8, e9, ()),
+        ItemScore(10, _D4, e10, ()),
+        ItemScore(11, _D2, e11, ()),
+        ItemScore(12, _D2, e12, ()),
+        ItemScore(13, _D5, e13, ()),
+        ItemScore(14, _D5, e14, ()),
     )
-    return total(items, _D100, None, _BONUS_ITEMS)
+    applicable_max = _D60
+    earned = ZERO + e1 + e2
+    if e3 is not None:
+        earned += e3
+        applicable_max += _D20
+    if e4 is not None:
+        earned += e4
+        applicable_max += _D20
+    earned = earned + e5 + e6 + e7 + e8 + e9 + e10 + e11 + e12 + e13 + e14
+    return close_total(items, earned, applicable_max, _D100)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:

@@ -39,6 +39,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_part,
+    close_total,
     divide,
     group_means,
     growth,
@@ -440,11 +441,16 @@ def read_record(raw: Raw) -> Facts:
     v = get('pay_later_share_2024')
     n = plain_number(v)
     v_pay_later_share_2024: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
-    require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
-    require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
-    require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
+    if v_procurement_score is None:
+        require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
+    if v_eprescription_connected is None:
+        require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
+    if v_eprescription_flow_rate is None:
+        require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    if v_pay_later_share_dec_2023 is None:
+        require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
+    if v_pay_later_share_2024 is None:
+        require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
         raise RecordInvalid(errors)
     # evoucher_rate: 医保电子凭证结算率 (line 118)
@@ -479,54 +485,54 @@ def read_record(raw: Raw) -> Facts:
         v_visits_growth = ZERO
     if errors:
         raise RecordInvalid(errors)
-    return Facts(
-        ownership=v_ownership,
-        peer_group=v_peer_group,
-        catalogue_updated_on_time=v_catalogue_updated_on_time,
-        catalogue_maintained_correctly=v_catalogue_maintained_correctly,
-        catalogue_drug_share=v_catalogue_drug_share,
-        price_violations=v_price_violations,
-        fee_disclosure_failures=v_fee_disclosure_failures,
-        late_self_pricing_notices=v_late_self_pricing_notices,
-        procurement_score=v_procurement_score,
-        cost_per_visit=v_cost_per_visit,
-        cost_per_visit_last_year=v_cost_per_visit_last_year,
-        visits=v_visits,
-        persons=v_persons,
-        visits_last_year=v_visits_last_year,
-        persons_last_year=v_persons_last_year,
-        peer_cost_growth_given=v_peer_cost_growth_given,
-        peer_visits_growth_given=v_peer_visits_growth_given,
-        violations=v_violations,
-        refused_to_correct=v_refused_to_correct,
-        serious_social_harm=v_serious_social_harm,
-        fund_loss_amount=v_fund_loss_amount,
-        region_fund_expenditure_last_year=v_region_fund_expenditure_last_year,
-        financial_system_in_place=v_financial_system_in_place,
-        cooperates_with_fund_management=v_cooperates_with_fund_management,
-        no_new_receivables=v_no_new_receivables,
-        settlement_data_accurate=v_settlement_data_accurate,
-        cooperation_incidents=v_cooperation_incidents,
-        coding_full_coverage=v_coding_full_coverage,
-        nonstandard_code_rate=v_nonstandard_code_rate,
-        evoucher_settlements=v_evoucher_settlements,
-        all_settlements=v_all_settlements,
-        mobile_payment_connected=v_mobile_payment_connected,
-        dual_channel=v_dual_channel,
-        eprescription_connected=v_eprescription_connected,
-        eprescription_flow_rate=v_eprescription_flow_rate,
-        systems_integration_done=v_systems_integration_done,
-        care_violations=v_care_violations,
-        agreement_violations=v_agreement_violations,
-        complaints=v_complaints,
-        pay_later_connected=v_pay_later_connected,
-        pay_later_share_dec_2023=v_pay_later_share_dec_2023,
-        pay_later_share_2024=v_pay_later_share_2024,
-        evoucher_rate=v_evoucher_rate,
-        cost_growth=v_cost_growth,
-        visits_per_person=v_visits_per_person,
-        visits_per_person_last_year=v_visits_per_person_last_year,
-        visits_growth=v_visits_growth,
+    return Facts(  # by position, in the order of the fields
+        v_ownership,
+        v_peer_group,
+        v_catalogue_updated_on_time,
+        v_catalogue_maintained_correctly,
+        v_catalogue_drug_share,
+        v_price_violations,
+        v_fee_disclosure_failures,
+        v_late_self_pricing_notices,
+        v_procurement_score,
+        v_cost_per_visit,
+        v_cost_per_visit_last_year,
+        v_visits,
+        v_persons,
+        v_visits_last_year,
+        v_persons_last_year,
+        v_peer_cost_growth_given,
+        v_peer_visits_growth_given,
+        v_violations,
+        v_refused_to_correct,
+        v_serious_social_harm,
+        v_fund_loss_amount,
+        v_region_fund_expenditure_last_year,
+        v_financial_system_in_place,
+        v_cooperates_with_fund_management,
+        v_no_new_receivables,
+        v_settlement_data_accurate,
+        v_cooperation_incidents,
+        v_coding_full_coverage,
+        v_nonstandard_code_rate,
+        v_evoucher_settlements,
+        v_all_settlements,
+        v_mobile_payment_connected,
+        v_dual_channel,
+        v_eprescription_connected,
+        v_eprescription_flow_rate,
+        v_systems_integration_done,
+        v_care_violations,
+        v_agreement_violations,
+        v_complaints,
+        v_pay_later_connected,
+        v_pay_later_share_dec_2023,
+        v_pay_later_share_2024,
+        v_evoucher_rate,
+        v_cost_growth,
+        v_visits_per_person,
+        v_visits_per_person_last_year,
+        v_visits_growth,
     )
 
 
@@ -612,7 +618,7 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _score_1(r: Facts, c: Cohorts) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> Decimal:
     """1 执行医保目录和支付标准: 6 points, line 135."""
     awards = ZERO
     deductions = ZERO
@@ -634,7 +640,7 @@ def _score_1(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D6:
         earned = _D6
-    return ItemScore(1, _D6, earned, ())
+    return earned
 
 
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
@@ -681,7 +687,7 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> Decimal:
     """2 执行医疗服务价格政策: 5 points, line 159."""
     awards = ZERO
     deductions = ZERO
@@ -700,7 +706,7 @@ def _score_2(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(2, _D5, earned, ())
+    return earned
 
 
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
@@ -737,10 +743,10 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D5, awards, deductions, _R65, _D4, (), lines)
 
 
-def _score_3(r: Facts, c: Cohorts) -> ItemScore:
-    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
+def _score_3(r: Facts, c: Cohorts) -> Decimal | None:
+    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182 (None: not applicable)."""
     if (r.ownership == 'private'):
-        return ItemScore(3, _D20, None, ())
+        return None
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
@@ -750,7 +756,7 @@ def _score_3(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D20:
         earned = _D20
-    return ItemScore(3, _D20, earned, ())
+    return earned
 
 
 def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
@@ -775,7 +781,7 @@ def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_4(r: Facts, c: Cohorts) -> ItemScore:
+def _score_4(r: Facts, c: Cohorts) -> Decimal:
     """4 合理控制医疗费用: 8 points, line 182."""
     awards = ZERO
     deductions = ZERO
@@ -794,7 +800,7 @@ def _score_4(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(4, _D8, earned, ())
+    return earned
 
 
 def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
@@ -851,14 +857,14 @@ def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(4, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_5(r: Facts, c: Cohorts) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> Decimal:
     """5 规范使用医保基金: 15 points, line 223."""
     awards = ZERO
     deductions = ZERO
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += _D15
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    deductions -= -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO)
     zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
     zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     earned = awards - deductions
@@ -866,7 +872,7 @@ def _score_5(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D15:
         earned = _D15
-    return ItemScore(5, _D15, earned, ())
+    return earned
 
 
 def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
@@ -877,7 +883,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
+    deductions -= note(lines, _R242, -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO))
     used(
         lines,
         Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
@@ -906,7 +912,7 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_6(r: Facts, c: Cohorts) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> Decimal:
     """6 严格管理医保基金: 8 points, line 207."""
     awards = ZERO
     deductions = ZERO
@@ -933,7 +939,7 @@ def _score_6(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(6, _D8, earned, ())
+    return earned
 
 
 def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
@@ -992,7 +998,7 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(6, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_7(r: Facts, c: Cohorts) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> Decimal:
     """7 医保信息业务编码应用: 5 points, line 291."""
     awards = ZERO
     deductions = ZERO
@@ -1009,7 +1015,7 @@ def _score_7(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D5:
         earned = _D5
-    return ItemScore(7, _D5, earned, ())
+    return earned
 
 
 def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
@@ -1040,7 +1046,7 @@ def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_8(r: Facts, c: Cohorts) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> Decimal:
     """8 医保信息化应用落地: 8 points, line 306."""
     awards = ZERO
     deductions = ZERO
@@ -1069,7 +1075,7 @@ def _score_8(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D8:
         earned = _D8
-    return ItemScore(8, _D8, earned, ())
+    return earned
 
 
 def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
@@ -1139,7 +1145,7 @@ def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(8, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_9(r: Facts, c: Cohorts) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> Decimal:
     """9 优质诊疗服务提供: 6 points, line 243."""
     awards = ZERO
     deductions = ZERO
@@ -1152,7 +1158,7 @@ def _score_9(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D6:
         earned = _D6
-    return ItemScore(9, _D6, earned, ())
+    return earned
 
 
 def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
@@ -1173,7 +1179,7 @@ def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(9, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_10(r: Facts, c: Cohorts) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> Decimal:
     """10 强化服务协议重要约定管理: 6 points, line 260."""
     awards = ZERO
     deductions = ZERO
@@ -1185,7 +1191,7 @@ def _score_10(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D6:
         earned = _D6
-    return ItemScore(10, _D6, earned, ())
+    return earned
 
 
 def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
@@ -1208,20 +1214,20 @@ def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_11(r: Facts, c: Cohorts) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> Decimal:
     """11 示例：就诊人员满意度提高（投诉扣分以2分为限）: 3 points, line 2."""
     awards = ZERO
     deductions = ZERO
     # 5: 无就诊人员举报投诉的，得满分
     awards += _D3
     # 6: 示例：投诉扣分合计以2分为限
-    deductions -= -(min(sum((each_c.deduction for each_c in r.complaints), ZERO), _D2))
+    deductions -= -(min((sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO), _D2))
     earned = awards - deductions
     if earned < ZERO:
         earned = ZERO
     elif earned > _D3:
         earned = _D3
-    return ItemScore(11, _D3, earned, ())
+    return earned
 
 
 def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
@@ -1232,7 +1238,7 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     # 5: 无就诊人员举报投诉的，得满分
     awards += note(lines, _R5, _D3)
     # 6: 示例：投诉扣分合计以2分为限
-    deductions -= note(lines, _R6, -(min(sum((each_c.deduction for each_c in r.complaints), ZERO), _D2)))
+    deductions -= note(lines, _R6, -(min((sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO), _D2)))
     used(
         lines,
         Operand('entries', '成立的投诉', len(r.complaints), 'count'),
@@ -1242,7 +1248,7 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_12(r: Facts, c: Cohorts) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> Decimal:
     """12 先诊疗后付费项目接入: 10 points (bonus), line 389."""
     awards = ZERO
     deductions = ZERO
@@ -1257,7 +1263,7 @@ def _score_12(r: Facts, c: Cohorts) -> ItemScore:
         earned = ZERO
     elif earned > _D10:
         earned = _D10
-    return ItemScore(12, _D10, earned, ())
+    return earned
 
 
 def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
@@ -1296,21 +1302,39 @@ def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    e1 = _score_1(r, c)
+    e2 = _score_2(r, c)
+    e3 = _score_3(r, c)
+    e4 = _score_4(r, c)
+    e5 = _score_5(r, c)
+    e6 = _score_6(r, c)
+    e7 = _score_7(r, c)
+    e8 = _score_8(r, c)
+    e9 = _score_9(r, c)
+    e10 = _score_10(r, c)
+    e11 = _score_11(r, c)
+    e12 = _score_12(r, c)
     items = (
-        _score_1(r, c),
-        _score_2(r, c),
-        _score_3(r, c),
-        _score_4(r, c),
-        _score_5(r, c),
-        _score_6(r, c),
-        _score_7(r, c),
-        _score_8(r, c),
-        _score_9(r, c),
-        _score_10(r, c),
-        _score_11(r, c),
-        _score_12(r, c),
+        ItemScore(1, _D6, e1, ()),
+        ItemScore(2, _D5, e2, ()),
+        ItemScore(3, _D20, e3, ()),
+        ItemScore(4, _D8, e4, ()),
+        ItemScore(5, _D15, e5, ()),
+        ItemScore(6, _D8, e6, ()),
+        ItemScore(7, _D5, e7, ()),
+        ItemScore(8, _D8, e8, ()),
+        ItemScore(9, _D6, e9, ()),
+        ItemScore(10, _D6, e10, ()),
+        ItemScore(11, _D3, e11, ()),
+        ItemScore(12, _D10, e12, ()),
     )
-    return total(items, _D100, None, _BONUS_ITEMS)
+    applicable_max = _D80
+    earned = ZERO + e1 + e2
+    if e3 is not None:
+        earned += e3
+        applicable_max += _D20
+    earned = earned + e4 + e5 + e6 + e7 + e8 + e9 + e10 + e11 + e12
+    return close_total(items, earned, applicable_max, _D100)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:

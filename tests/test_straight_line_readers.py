@@ -9,11 +9,15 @@ the outputs recorded before the fast paths existed.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from policy_dsl.runtime import load_pack
+from policy_dsl.runtime.framework import _plain_framework_inputs, _read_framework_inputs
 from policy_dsl.runtime.values import (
     FieldError,
     parse_decimal,
@@ -22,6 +26,7 @@ from policy_dsl.runtime.values import (
     read_enum_set,
 )
 
+GENERATED = Path(__file__).resolve().parents[1] / "generated"
 NUMBER_TEXT = st.text(alphabet="0123456789.-+eE,% ", max_size=32)
 VALUES = st.one_of(
     NUMBER_TEXT,
@@ -71,3 +76,66 @@ def test_plain_codes_are_read_enum_sets_where_they_answer(value: object) -> None
     errors: list[FieldError] = []
     assert read_enum_set({"x": value}, "x", errors, MEMBERS) == fast
     assert errors == []
+
+
+# The framework's inputs (runtime/framework.py): the common shapes read in straight-line code,
+# anything else by the full reader. Each field's values: the common shapes, and shapes the
+# full reader accepts differently or refuses (spaces, labels, texts, bools as numbers ...).
+_FRAMEWORK_FIELDS = {
+    "status": st.sampled_from([None, "assessed", "terminated", "voluntary_exit", " terminated",
+                               "", "closed", 1]),
+    "assessment_year": st.sampled_from([None, 2026, 1, 9998, 9999, 0, "2026", True,
+                                        Decimal(2026), 2026.0]),
+    "agreement_start": st.sampled_from([None, "2020-01-01", dt.date(2020, 1, 1), " 2020-01-01",
+                                        "2020-02-30", "9999-01-01", dt.date(9999, 1, 1),
+                                        dt.datetime(2020, 1, 1), "", 20200101]),
+    "deposit": st.sampled_from([None, 200000, "200000.50", "0", "-1", -1, "1,000", "", True,
+                                Decimal("5E+3"), "0.00"]),
+    "subordinate_scores": st.one_of(
+        st.sampled_from([None, [], "", "[]", 0, {}]),
+        st.lists(st.sampled_from([85, "92.5", "0", "110", "110.01", -1, True, None, " 9"]),
+                 max_size=3)),
+    "opinion_events": st.one_of(
+        st.sampled_from([None, [], "", "[\"national\"]", False]),
+        st.lists(st.sampled_from(["national", "国家", "省", "provincial", " 省", "city", 1]),
+                 max_size=3)),
+    "previous_grade": st.sampled_from([None, "优", "良", "不合格", " 优", "优秀", "", 1]),
+    "violations_found": st.sampled_from([None, True, False, "是", 0, ""]),
+    "veto": st.sampled_from([None, True, False, "否", 1, ""]),
+    "other_breach": st.sampled_from([None, True, False, "true"]),
+    "fraud_clues": st.sampled_from([None, True, False, 0]),
+}
+
+
+@given(st.fixed_dictionaries({}, optional=_FRAMEWORK_FIELDS))
+@example({"assessment_year": 2026, "agreement_start": "2020-01-01", "deposit": "200000.50",
+          "subordinate_scores": ["92.5", 85], "opinion_events": ["国家", "provincial"],
+          "previous_grade": "优", "veto": False})
+@example({"status": "voluntary_exit", "assessment_year": 2026, "deposit": 0,
+          "violations_found": True})
+def test_framework_inputs_in_line_are_the_full_readers_where_they_answer(
+        raw: dict[str, object]) -> None:
+    rules = load_pack("jilin/medical-inpatient-2026", packs_dir=GENERATED).module.FRAMEWORK
+    fast = _plain_framework_inputs(raw, rules)
+    errors: list[FieldError] = []
+    slow = _read_framework_inputs(raw, rules, errors)
+    if fast is None:
+        return
+    assert errors == []
+    assert fast == slow
+    assert [str(n) for n in fast.subordinate_scores] == [str(n) for n in slow.subordinate_scores]
+    assert str(fast.deposit) == str(slow.deposit)
+
+
+def test_framework_inputs_in_line_answer_for_the_common_shapes() -> None:
+    rules = load_pack("jilin/medical-inpatient-2026", packs_dir=GENERATED).module.FRAMEWORK
+    raw = {"assessment_year": 2026, "agreement_start": "2020-01-01", "deposit": "200000.50",
+           "subordinate_scores": ["92.5", 85], "opinion_events": ["国家", "provincial"],
+           "previous_grade": "良", "veto": False, "other_breach": None}
+    fast = _plain_framework_inputs(raw, rules)
+    assert fast is not None
+    assert (fast.status, fast.agreement_start, fast.deposit, fast.subordinate_scores,
+            fast.opinion_events, fast.previous_grade) == (
+        "assessed", dt.date(2020, 1, 1), Decimal("200000.50"),
+        (Decimal("92.5"), Decimal(85)), ("national", "provincial"), "良")
+    assert _plain_framework_inputs({**raw, "previous_grade": " 良"}, rules) is None

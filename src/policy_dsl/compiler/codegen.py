@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import ast as python_ast
 import hashlib
+import io
+import re
+import tokenize
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -175,6 +178,8 @@ class _Names:
         if identifier in self.maybe_missing:
             return f"need({self.slot(identifier)}, {identifier!r})"
         return self.slot(identifier)
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")  # a name or a field, e.g. r.violations
 
 
 class _Writer:
@@ -382,13 +387,18 @@ class _PackBuilder:
         variable = f"each_{node.variable}"
         source = self.expr(node.source, name)
         if node.function == "count":
-            return f"sum(1 for {variable} in {source} if {self.expr(node.body, name)})"
-        if node.function in {"any", "all"}:
-            return f"{node.function}({self.expr(node.body, name)} for {variable} in {source})"
-        body = self.decimal_expr(node.body, name)
-        if node.function == "sum":
-            return f"sum(({body} for {variable} in {source}), ZERO)"
-        return f"{node.function}(({body} for {variable} in {source}), default=ZERO)"
+            code, empty = f"sum(1 for {variable} in {source} if {self.expr(node.body, name)})", "0"
+        elif node.function in {"any", "all"}:
+            code = f"{node.function}({self.expr(node.body, name)} for {variable} in {source})"
+            empty = "False" if node.function == "any" else "True"
+        elif node.function == "sum":
+            code = f"sum(({self.decimal_expr(node.body, name)} for {variable} in {source}), ZERO)"
+            empty = "ZERO"
+        else:
+            body = self.decimal_expr(node.body, name)
+            code = f"{node.function}(({body} for {variable} in {source}), default=ZERO)"
+            empty = "ZERO"
+        return _unless_empty(code, source, empty)
 
     # ------------------------------------------------------------ names in each function
     @property
@@ -571,7 +581,11 @@ class _PackBuilder:
             if fact.required_when is not None:
                 condition = self.expr(fact.required_when, self.local_name)
                 when = py_string(self.source_of(fact.required_when))
-                out.writeline(f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
+                # the condition only when the fact is missing: `require` on the error path
+                out.writeline(f"if v_{fact.name} is None:")
+                out.indent().writeline(
+                    f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
+                out.outdent()
         for source in sorted(self.catalogues()):
             out.writeline(f"check_entries(v_{source}, {source!r}, _CATALOGUE_{source.upper()}, "
                      "errors)")
@@ -603,10 +617,12 @@ class _PackBuilder:
         names = [f.name for f in self.standard.facts] + [x.name for x in self.standard.lets]
         if self.framework is not None:
             names.append("settlement")
-        out.writeline("return Facts(")
+        # by position, in the order of Facts' fields (the template lists them in this order):
+        # half the cost of keywords at this many fields
+        out.writeline("return Facts(  # by position, in the order of the fields")
         out.indent()
         for name in names:
-            out.writeline(f"{name}=v_{name},")
+            out.writeline(f"v_{name},")
         out.outdent()
         out.writeline(")")
         return out.text()
@@ -997,7 +1013,7 @@ class _PackBuilder:
                 out.writeline(")")
                 out.writeline(f"return not_applicable({number}, {points}, {reason}, True, uses)")
             else:
-                out.writeline(f"return ItemScore({number}, {points}, None, ())")
+                out.writeline("return None")
             out.outdent()
         if explaining:
             out.writeline("lines: list[Line] = []")
@@ -1057,7 +1073,65 @@ class _PackBuilder:
         out.writeline(f"elif earned > {points}:")
         out.indent().writeline(f"earned = {points}")
         out.outdent()
-        out.writeline(f"return ItemScore({number}, {points}, earned, ())")
+        out.writeline("return earned")
+        return out.text()
+
+    def score_body(self) -> str:
+        """`score`'s body: each item's points (`_score_<n>`), then runtime `total()` written
+        out for this pack. The applicable items are summed in the order `total()` sums
+        them; the points of the items that always apply are added up here, at build time
+        (exact sums of the rule file's points); an item that may not apply (G5) adds its
+        points and maximum only when it does; bonus items counted apart are capped as
+        `total()` caps them."""
+        out = _Writer()
+        items = [item for category in self.standard.categories for item in category.items]
+        limit = self.bonus_limit()
+        apart = limit != "None"
+        in_maximum = self.standard.header.bonus_included and apart
+        for item in items:
+            out.writeline(f"e{item.number} = _score_{item.number}(r, c)")
+        out.writeline("items = (")
+        out.indent()
+        for item in items:
+            out.writeline(f"ItemScore({item.number}, {self.decimal(item.points)}, "
+                          f"e{item.number}, ()),")
+        out.outdent()
+        out.writeline(")")
+        # the maximum of the items that always apply, added up here
+        fixed_max = sum((item.points for item in items if item.not_applicable is None
+                         and (in_maximum or not (apart and item.bonus))), Decimal(0))
+        out.writeline(f"applicable_max = {self.decimal(fixed_max)}")
+        pending: list[str] = []  # the always-applicable items not yet summed, in order
+
+        def flush(total: str, started: bool) -> None:
+            if not started:
+                out.writeline(f"{total} = {' + '.join(['ZERO', *pending])}")
+            elif pending:
+                out.writeline(f"{total} = {' + '.join([total, *pending])}")
+            pending.clear()
+
+        for total in ("earned", "bonus") if apart else ("earned",):
+            started = False
+            for item in items:
+                if (total == "bonus") != (apart and item.bonus):
+                    continue
+                name = f"e{item.number}"
+                if item.not_applicable is None:
+                    pending.append(name)
+                    continue
+                flush(total, started)
+                started = True
+                out.writeline(f"if {name} is not None:")
+                out.indent().writeline(f"{total} += {name}")
+                if total == "earned" or in_maximum:
+                    out.writeline(f"applicable_max += {self.decimal(item.points)}")
+                out.outdent()
+            flush(total, started)
+        if apart:
+            out.writeline(f"earned += min(bonus, {limit})")
+        rescale = self.standard.header.rescale
+        out.writeline(f"return close_total(items, earned, applicable_max, "
+                      f"{'None' if rescale is None else self.decimal(rescale)})")
         return out.text()
 
     def visit_Part(self, part: ast.Part, out: _Writer) -> None:
@@ -1112,7 +1186,9 @@ class _PackBuilder:
         code = delta(rule)
         if rule.cap is not None:
             code = f"min({code}, {self.decimal(rule.cap)})"
-        return code if rule.sign == "award" else f"-({code})"
+        if rule.sign == "award":
+            return code
+        return f"-{code}" if _parenthesized(code) else f"-({code})"
 
     def delta_EntriesRule(self, rule: ast.EntriesRule) -> str:
         code_type = self.entry_item_type(rule.source)
@@ -1138,8 +1214,9 @@ class _PackBuilder:
         name = self.record_name
         body = self.decimal_expr(rule.amount, name)
         guard = f" if {self.expr(rule.condition, name)}" if rule.condition is not None else ""
-        return (f"sum(({body} for each_{rule.variable} in {self.expr(rule.source, name)}"
-                f"{guard}), ZERO)")
+        source = self.expr(rule.source, name)
+        return _unless_empty(f"sum(({body} for each_{rule.variable} in {source}{guard}), ZERO)",
+                             source, "ZERO")
 
     def entry_item_type(self, source: str) -> str:
         record = self.records[self.facts[source].type.name]
@@ -1203,6 +1280,7 @@ class _PackBuilder:
                 items.append({"item": item, "category": category,
                               "explain": self.visit_Item(item, explaining=True),
                               "score": self.visit_Item(item, explaining=False)})
+        score_body = self.score_body()
         read_body = self.read_record_body()
         framework_rules = self.framework_rules()
         cohorts_body = self.cohorts_body() if standard.cohorts else None
@@ -1274,9 +1352,34 @@ class _PackBuilder:
                                                     for code, points in items.items()))
                                  for source, items in self.catalogues().items()),
             "rescale": rescale, "constants": constants, "reasons": reasons,
+            "score_body": score_body,
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
         }
+
+
+def _unless_empty(code: str, source: str, empty: str) -> str:
+    """A loop over a list read from a record (a field: never None, lists are read as empty),
+    skipped when the list is empty: `empty` is the value the loop gives for no entries
+    (sum's start, max's default), without making a generator."""
+    if not _DOTTED.fullmatch(source):
+        return code
+    return f"({code} if {source} else {empty})"
+
+
+def _parenthesized(code: str) -> bool:
+    """Whether an expression is one parenthesized group, `(...)`, as a whole."""
+    depth = 0
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
+              if t.type not in {tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER}]
+    for index, token in enumerate(tokens):
+        if token.type == tokenize.OP and token.string in "([{":
+            depth += 1
+        elif token.type == tokenize.OP and token.string in ")]}":
+            depth -= 1
+        if depth == 0 and index < len(tokens) - 1:
+            return False
+    return bool(tokens) and tokens[0].string == "("
 
 
 def _runtime_names(source: str) -> list[str]:

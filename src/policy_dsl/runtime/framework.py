@@ -18,9 +18,11 @@ from .packs import FactInfo
 from .results import Reason
 from .values import (
     FIRST_YEAR,
+    ISO_DATE,
     LAST_YEAR,
     FieldError,
     Raw,
+    plain_number,
     read_count,
     read_date,
     read_json_list,
@@ -235,6 +237,89 @@ class FrameworkInputs:
 
 def read_framework_inputs(raw: Raw, rules: FrameworkRules,
                           errors: list[FieldError]) -> FrameworkInputs:
+    """The framework's inputs of one record: the common shapes read in straight-line code
+    (`_plain_framework_inputs`), anything else by the full readers below, which name what
+    is wrong."""
+    common = _plain_framework_inputs(raw, rules)
+    return common if common is not None else _read_framework_inputs(raw, rules, errors)
+
+
+def _flag_value(value: object) -> bool | None:
+    """A flag as `_flag` reads it when it is given as true, false or not at all; None for
+    any other shape (left to the full reader)."""
+    return value if type(value) is bool else False if value is None else None
+
+
+def _plain_framework_inputs(raw: Raw, rules: FrameworkRules) -> FrameworkInputs | None:
+    """The values `_read_framework_inputs` gives when every field has its common shape
+    (a known status or none, the year as an int, a date, numbers as plain text or ints,
+    lists of plain values, flags as booleans or absent); None when any field has another
+    shape, valid or not: the full reader then reads it and names what is wrong."""
+    get = raw.get
+    status = get("status")
+    if status is None:
+        status = "assessed"
+    elif type(status) is not str or status not in STATUSES:
+        return None
+    year = get("assessment_year")
+    if type(year) is not int or not FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    start = get("agreement_start")
+    if type(start) is str and ISO_DATE.fullmatch(start):
+        try:
+            start = dt.date.fromisoformat(start)
+        except ValueError:
+            return None
+    if type(start) is dt.date:
+        if start.year > LAST_YEAR:
+            return None
+    elif start is not None or status == "assessed":
+        return None
+    deposit = plain_number(get("deposit"))
+    if deposit is None or deposit < ZERO:
+        return None
+    scores: tuple[Decimal, ...] = ()
+    subordinates = get("subordinate_scores")
+    if subordinates:
+        if type(subordinates) is not list:
+            return None
+        high = subordinate_score_limit(rules)
+        numbers = tuple(plain_number(value) for value in subordinates)
+        if not all(n is not None and ZERO <= n <= high for n in numbers):
+            return None
+        scores = numbers  # type: ignore[assignment]  # every one a Decimal, checked above
+    elif subordinates is not None and subordinates != []:
+        return None
+    events: tuple[str, ...] = ()
+    given_events = get("opinion_events")
+    if given_events:
+        if type(given_events) is not list or not all(
+                type(value) is str and value in EVENT_LEVELS for value in given_events):
+            return None
+        events = tuple(EVENT_LEVELS[value] for value in given_events)
+    elif given_events is not None and given_events != []:
+        return None
+    previous = get("previous_grade")
+    if previous is not None and (type(previous) is not str
+                                 or all(g.label != previous for g in rules.grades)):
+        return None
+    violations = get("violations_found")
+    if type(violations) is not bool and (violations is not None
+                                         or status == "voluntary_exit"):
+        return None
+    veto, other, fraud = (_flag_value(get("veto")), _flag_value(get("other_breach")),
+                          _flag_value(get("fraud_clues")))
+    if veto is None or other is None or fraud is None:
+        return None
+    return FrameworkInputs(
+        status=status, assessment_year=year, agreement_start=start, deposit=deposit,
+        subordinate_scores=scores, opinion_events=events, veto=veto,
+        previous_grade=previous, other_breach=other, violations_found=bool(violations),
+        fraud_clues=fraud)
+
+
+def _read_framework_inputs(raw: Raw, rules: FrameworkRules,
+                           errors: list[FieldError]) -> FrameworkInputs:
     status = read_optional_text(raw, "status", errors) or "assessed"
     if status not in STATUSES:
         errors.append(FieldError("status", f"{shown(status)} is not one of "

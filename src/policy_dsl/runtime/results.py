@@ -199,10 +199,18 @@ def total(items: Sequence[ItemScore], rescale: Decimal | None,
             applicable_max += item.points
     if bonus_limit is not None:
         earned += min(bonus, bonus_limit)
+    return close_total(tuple(items), earned, applicable_max, rescale)
+
+
+def close_total(items: tuple[ItemScore, ...], earned: Decimal, applicable_max: Decimal,
+                rescale: Decimal | None) -> Score:
+    """The score from the applicable items' sum and maximum: rescaled to `rescale` points
+    over the applicable maximum (G5), rounded (G2). `total()` ends here, and so does a
+    pack's `score`, which sums its items itself (codegen writes `total()` out per pack)."""
     if rescale is None or applicable_max == rescale:
         rescaled = earned
     elif applicable_max == ZERO:
         rescaled = ZERO
     else:
         rescaled = divide(earned * rescale, applicable_max, "the applicable maximum")
-    return Score(round_points(rescaled), earned, applicable_max, tuple(items), rescaled)
+    return Score(round_points(rescaled), earned, applicable_max, items, rescaled)

@@ -361,7 +361,7 @@ def read_text(raw: Raw, key: str, errors: list[FieldError], *, path: str | None 
 # Dates run from year 1 to 9998: a computation may need the following year (JL-13).
 FIRST_YEAR = 1
 LAST_YEAR = dt.MAXYEAR - 1
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def read_optional_date(raw: Raw, key: str, errors: list[FieldError], *,
@@ -373,7 +373,7 @@ def read_optional_date(raw: Raw, key: str, errors: list[FieldError], *,
     date: dt.date | None = None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         date = value
-    elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
+    elif isinstance(value, str) and ISO_DATE.fullmatch(value.strip()):
         try:
             date = dt.date.fromisoformat(value.strip())
         except ValueError:
