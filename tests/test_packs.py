@@ -213,8 +213,8 @@ def test_without_a_directory_the_installed_bundles_are_searched_and_named() -> N
     """This environment has no bundle installed (the fresh-venv test installs one)."""
     with pytest.raises(PackNotFound) as missing:
         load_pack(INPATIENT)
-    assert f"no installed distribution registers packs under the entry point group " \
-           f"{ENTRY_POINT_GROUP}" in str(missing.value)
+    assert f"no installed bundle registers packs (entry point group " \
+           f"{ENTRY_POINT_GROUP})" in str(missing.value)
 
 
 # ---------------------------------------------------------------- provenance
