@@ -479,8 +479,11 @@ def _shortest(value: float, code: str, digits: int) -> object:
     packed = struct.pack(code, value)
     for precision in range(1, digits + 1):
         text = f"{value:.{precision}g}"
-        if struct.pack(code, float(text)) == packed:
-            return Decimal(text)
+        try:
+            if struct.pack(code, float(text)) == packed:
+                return Decimal(text)
+        except OverflowError:  # rounded up beyond the width's largest number
+            continue
     return Decimal(repr(value))
 
 
