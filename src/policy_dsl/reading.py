@@ -312,12 +312,18 @@ def _read_workbook(openpyxl: Any, data: bytes, name: str, sheet: str | None,
         book.close()
 
 
+# The rows a worksheet has (Excel's limit): a row numbered beyond it is refused, for openpyxl
+# yields an empty row for each number skipped (a row 2000000000 would take hours).
+SHEET_ROWS = 1_048_576
+
+
 def _sheet_rows(rows: Iterator[Sequence[Any]], name: str,
                 title: str) -> Iterator[Sequence[Any]]:
     """The sheet's rows; a sheet whose XML breaks off or holds what no cell can (a number
-    that is not one, a column beyond XFD) refuses the file, after the last row read."""
+    that is not one, a column beyond XFD, a row beyond `SHEET_ROWS`) refuses the file,
+    after the last row read."""
     last = 0
-    while True:  # one pass over the sheet's rows
+    for count in range(1, SHEET_ROWS + 2):  # one pass over the sheet's rows
         try:
             row = next(rows)
         except StopIteration:
@@ -327,6 +333,9 @@ def _sheet_rows(rows: Iterator[Sequence[Any]], name: str,
                 f"{name}: sheet {shown(title)} cannot be read after row {last} "
                 f"({_library_words(error)}); open and save it again in a spreadsheet program"
             ) from None
+        if count > SHEET_ROWS:
+            raise InputUnreadable(f"{name}: sheet {shown(title)} goes on beyond row "
+                                  f"{SHEET_ROWS:,}, the last a worksheet has")
         last = next((cell.row for cell in row if getattr(cell, "row", None)), last)
         yield row
 
