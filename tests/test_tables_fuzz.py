@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Callable
@@ -221,7 +222,7 @@ def cells(draw: st.DrawFn) -> Cell:
 # Values within each kind of fact's bounds, where points turn on the exact number: a
 # percent cell at a threshold's edge (97% is tier ≥96, 95.99% below), a score × 20%.
 PERCENT_FRACTIONS = [0.855, 0.775, 0.765, 0.98, 0.97, 0.9599, 0.29, 0.57, 0.005, 0.1 + 0.2,
-                     1 / 3, 0.999, 0.0999]
+                     1 / 3, 0.999, 0.0999, 1.0, 0.0]  # 100% and 0% are stored as 1 and 0
 TYPICAL_NUMBERS = [85.3, 0.1 + 0.2, 79.99, 1 / 3, 99.99999999999999, 0.5, 96.5, 33.3, 100.0]
 
 
@@ -552,3 +553,90 @@ def test_parquet_one_line_per_record_as_the_oracle_reads_it(
     (tmp_path / "in.parquet").write_bytes(data)
     code, out, _ = run(tmp_path / "in.parquet")
     check(out, rows, "record", code)
+
+
+# ---------------------------------------------------------------- numbers by hand
+
+
+def _book(path: Path, rows: list[dict[str, object]],
+          formats: dict[tuple[int, str], str] | None = None) -> Path:
+    """A sheet headed by fact names, one full-marks row per entry of `rows` (its changes);
+    `formats` gives (row index, fact) a number format."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    names = list(BASE)
+    sheet.append(names)
+    for index, changes in enumerate(rows):
+        record = {**BASE, "id": f"H{index}"}
+        sheet.append([changes[name] if name in changes else as_cell(record[name])
+                      for name in names])
+        for (row, name), number_format in (formats or {}).items():
+            if row == index:
+                sheet.cell(index + 2, names.index(name) + 1).number_format = number_format
+    book.save(path)
+    return path
+
+
+def test_xlsx_numbers_are_read_as_written_not_as_binary_floats(tmp_path: Path) -> None:
+    """Each row is full marks (100) but for one cell; the item it moves, by hand:
+    H0: procurement_score 85.3 → item 3 = 85.3 × 20% = 17.06 (the double 85.3 would be
+        17.0599999999999994315658113919198513031005859375).
+    H1: procurement_score 1/3, saved as 0.3333333333333333 → 0.06666666666666666.
+    H2: a 0.0% cell holding 0.765 (shown 76.5%) → share 76.5; 80 − 76.5 = 3.5 → 3 complete
+        steps (G4) → 1 − 0.3 = 0.7 → item 1 = 1 + 1 + 0.7 = 2.7.
+    H3: a 0% cell holding 0.97 → upload rate 97 ≥ 96 → 1 of 2 → item 7 = 1+1+1+1 = 4.
+    H4: a 0.00% cell holding 0.9599 → 95.99 < 96 → 0 → item 7 = 3.
+    H5: a 0% cell holding the whole number 1 → 100% ≥ 80% → item 1 = 3.
+    H6: the text "76.5%" in a General cell → 76.5 → item 1 = 2.7, as H2."""
+    path = _book(tmp_path / "in.xlsx", [
+        {"procurement_score": 85.3}, {"procurement_score": 1 / 3},
+        {"catalogue_drug_share": 0.765}, {"settlement_list_upload_rate": 0.97},
+        {"settlement_list_upload_rate": 0.9599}, {"catalogue_drug_share": 1},
+        {"catalogue_drug_share": "76.5%"}],
+        {(2, "catalogue_drug_share"): "0.0%", (3, "settlement_list_upload_rate"): "0%",
+         (4, "settlement_list_upload_rate"): "0.00%", (5, "catalogue_drug_share"): "0%"})
+    code, out, err = run(path)
+    assert code == 0, err
+    items = [line["items"] for line in out]
+    assert items[0]["3"] == "17.06" and out[0]["total"] == "97.06"  # 100 − 20 + 17.06
+    assert items[1]["3"] == "0.06666666666666666"
+    assert [items[2]["1"], items[3]["7"], items[4]["7"], items[5]["1"], items[6]["1"]] == \
+        ["2.7", "4", "3", "3", "2.7"]
+
+
+def _parquet(path: Path, changes: dict[str, pyarrow.Array], count: int) -> Path:
+    """`count` full-marks records (ids P0…), as strings, but for the columns given."""
+    columns = {name: pyarrow.array([f"P{n}" if name == "id" else str(as_cell(BASE[name]))
+                                    for n in range(count)]) for name in BASE}
+    columns.update(changes)
+    pyarrow.parquet.write_table(pyarrow.table(columns), path)
+    return path
+
+
+def test_parquet_numbers_are_read_as_written_not_as_binary_floats(tmp_path: Path) -> None:
+    """procurement_score 85.3 in every numeric column type gives item 3 = 85.3 × 20% = 17.06
+    (a float32 85.3 widened to a double would be 85.30000305175781 → 17.060000610351562);
+    drg_score 0.1 as float32 gives item 4 = 0.1 × 20% = 0.02; a float16 85.5 is 85.5 →
+    item 3 = 17.1, and a float16 85.3 (the half nearest it is 85.3125) is 85.3, its own
+    shortest text. NaN is a missing (required) fact, Infinity and 2^64 − 1 field errors."""
+    scores = [85.3, 85.3, 85.3, 85.5, 85.3, math.nan, math.inf]
+    path = _parquet(tmp_path / "in.parquet", {
+        "procurement_score": pyarrow.array(
+            scores, pyarrow.float32()),
+        "drg_score": pyarrow.array([0.1, 100, 100, 100, 100, 100, 100], pyarrow.float32()),
+        "price_violations": pyarrow.array([0, 0, 0, 0, 2**64 - 1, 0, 0], pyarrow.uint64())},
+        len(scores))
+    code, out, _ = run(path)
+    assert code == 3
+    assert out[0]["items"]["3"] == "17.06" and out[0]["items"]["4"] == "0.02"
+    assert out[3]["items"]["3"] == "17.1"  # float32 85.5 (exact)
+    assert "price_violations" in out[4]["error"] and "too large" in out[4]["error"]
+    assert out[5]["error"] == ("record 6 (id P5): procurement_score: is missing; it is "
+                               "required when ownership is public")
+    assert out[6]["error"].startswith("record 7 (id P6): procurement_score: ")
+    for kind, value in ((pyarrow.float64(), 85.3), (pyarrow.decimal128(5, 2), Decimal("85.30")),
+                        (pyarrow.float16(), numpy.float16(85.3)), (pyarrow.string(), "85.3")):
+        _parquet(tmp_path / "one.parquet", {"procurement_score": pyarrow.array([value], kind)}, 1)
+        code, out, err = run(tmp_path / "one.parquet")
+        assert code == 0 and out[0]["items"]["3"] == "17.06", (kind, err)

@@ -379,7 +379,8 @@ def _xlsx_value(cell: Any, _index: int) -> object:
     if isinstance(value, int | float) and not isinstance(value, bool) and \
             "%" in _number_format(cell):
         fraction = python_value(value)
-        return fraction * 100 if isinstance(fraction, Decimal) else fraction
+        # 100% is stored as the whole number 1: scaled as any other fraction
+        return fraction * 100 if isinstance(fraction, int | Decimal) else fraction
     return python_value(value)
 
 
