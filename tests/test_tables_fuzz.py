@@ -57,6 +57,7 @@ FACTS = [name for name in BASE if name != "id"]
 # Facts whose points show the number itself (procurement_score × 20% is item 3, to the digit):
 # changed more often, so that a number read inexactly shows in the points.
 SHOWN_NUMBERS = [name for name in FACTS if INFO[name].type == "score"]
+PERCENTS = [name for name in FACTS if INFO[name].type == "percent"]
 EXAMPLES = int(os.environ.get("POLICY_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=20),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -221,8 +222,8 @@ def cells(draw: st.DrawFn) -> Cell:
 
 # Values within each kind of fact's bounds, where points turn on the exact number: a
 # percent cell at a threshold's edge (97% is tier ≥96, 95.99% below), a score × 20%.
-PERCENT_FRACTIONS = [0.855, 0.775, 0.765, 0.98, 0.97, 0.9599, 0.29, 0.57, 0.005, 0.1 + 0.2,
-                     1 / 3, 0.999, 0.0999, 1.0, 0.0]  # 100% and 0% are stored as 1 and 0
+PERCENT_FRACTIONS = [1.0, 0.855, 0.97, 0.765, 0.0, 0.775, 0.98, 0.9599, 0.29, 0.57, 0.005,
+                     0.1 + 0.2, 1 / 3, 0.999, 0.0999]  # 100% and 0% are stored as 1 and 0
 TYPICAL_NUMBERS = [85.3, 0.1 + 0.2, 79.99, 1 / 3, 99.99999999999999, 0.5, 96.5, 33.3, 100.0]
 
 
@@ -258,7 +259,8 @@ def typed_cells(name: str) -> st.SearchStrategy[Cell]:
 @st.composite
 def xlsx_rows(draw: st.DrawFn) -> dict[str, Cell]:
     """A row's changed cells, by fact (or `_note`), over a full-marks record."""
-    changed = draw(st.lists(st.sampled_from([*FACTS, "_note"]), max_size=4, unique=True))
+    changed = draw(st.lists(st.sampled_from([*FACTS, "_note", *3 * (PERCENTS + SHOWN_NUMBERS)]),
+                            max_size=4, unique=True))
     return {name: draw(cells() if name == "_note" else
                        st.one_of(typed_cells(name), typed_cells(name), cells()))
             for name in changed}
