@@ -28,6 +28,9 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,6 +42,7 @@ import numpy
 import openpyxl
 import pyarrow
 import pyarrow.parquet
+import pytest
 from click.testing import CliRunner
 from helpers import GENERATED, full_marks_inpatient, pack
 from hypothesis import HealthCheck, given, settings
@@ -48,7 +52,7 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from policy_dsl import score_records
 from policy_dsl.cli import cli
 from policy_dsl.reading import ID_LABELS
-from policy_dsl.runtime.inputs import TEMPLATE_HELP_MARK
+from policy_dsl.runtime.inputs import MAX_CELL, TEMPLATE_HELP_MARK
 
 PACK = "suzhou/inpatient-2023"
 INFO = {fact.name: fact for fact in pack(PACK).INFO.facts}
@@ -58,7 +62,7 @@ FACTS = [name for name in BASE if name != "id"]
 # changed more often, so that a number read inexactly shows in the points.
 SHOWN_NUMBERS = [name for name in FACTS if INFO[name].type == "score"]
 PERCENTS = [name for name in FACTS if INFO[name].type == "percent"]
-EXAMPLES = int(os.environ.get("POLICY_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("POLICY_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=20),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
@@ -642,3 +646,300 @@ def test_parquet_numbers_are_read_as_written_not_as_binary_floats(tmp_path: Path
         _parquet(tmp_path / "one.parquet", {"procurement_score": pyarrow.array([value], kind)}, 1)
         code, out, err = run(tmp_path / "one.parquet")
         assert code == 0 and out[0]["items"]["3"] == "17.06", (kind, err)
+
+
+# ---------------------------------------------------------------- sheets as others write them
+
+
+def _three_rows() -> bytes:
+    """A workbook of three full-marks rows (R0, R1, R2), as openpyxl writes it."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(BASE))
+    for index in range(3):
+        sheet.append([f"R{index}" if name == "id" else as_cell(BASE[name]) for name in BASE])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _patched(path: Path, edit: Callable[[str], str]) -> Path:
+    """The three-row workbook with its sheet's XML edited, as another program might write
+    it (a wrong size, a cut-off file, cells openpyxl never writes)."""
+    source = zipfile.ZipFile(io.BytesIO(_three_rows()))
+    with zipfile.ZipFile(path, "w") as target:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = edit(data.decode("utf-8")).encode("utf-8")
+            target.writestr(member, data)
+    return path
+
+
+PRICE_CELL = f'r="{openpyxl.utils.get_column_letter(list(BASE).index("price_violations") + 1)}2"'
+
+
+@pytest.mark.parametrize("dimension", ["A1", "A1:C2", None])
+def test_the_size_a_sheet_declares_does_not_cut_rows_or_columns(
+        tmp_path: Path, dimension: str | None) -> None:
+    """Some exporters write <dimension ref="A1"/> whatever the sheet holds: every row and
+    column is read all the same (openpyxl's read-only mode believed it: no row, or three
+    columns of two rows, and exit 0)."""
+    path = _patched(tmp_path / "in.xlsx", lambda xml: re.sub(
+        r'<dimension ref="[^"]*" ?/>', "" if dimension is None else
+        f'<dimension ref="{dimension}"/>', xml))
+    code, out, err = run(path)
+    assert (code, [line["id"] for line in out]) == (0, ["R0", "R1", "R2"]), err
+    assert all(line["total"] == "100.00" for line in out)
+
+
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda xml: xml[:len(xml) // 2], "cannot be read after row"),  # cut off
+    (lambda xml: re.sub(rf'(<c {PRICE_CELL}[^>]*>)<v>0</v>', r"\1<v>abc</v>", xml),
+     "cannot be read after row 1 (ValueError"),
+    (lambda xml: re.sub(rf'(<c {PRICE_CELL}[^>]*>)<v>0</v>', r"\1<v>nan</v>", xml),
+     "cannot be read after row 1"),
+    (lambda xml: xml.replace(PRICE_CELL, 'r="ZZZZ2"'), "cannot be read after row 1"),
+    (lambda xml: xml.replace('<row r="4"', '<row r="1048577"'), "goes on beyond row 1,048,576"),
+    (lambda xml: xml.replace('<row r="4"', '<row r="2000000000"'), "beyond row 1,048,576"),
+])
+def test_a_sheet_that_no_program_could_have_saved_is_refused_in_one_line(
+        tmp_path: Path, edit: Callable[[str], str], words: str) -> None:
+    """XML cut off, a number cell holding text or nan, a column beyond XFD, a row beyond the
+    last a worksheet has (openpyxl would count up to it: hours): exit 3, one line naming the
+    file and the sheet, no record scored (these were exit 70, or a hang)."""
+    code, out, err = run(_patched(tmp_path / "in.xlsx", edit))
+    assert (code, out) == (3, [])
+    assert len(err.strip().splitlines()) == 1 and words in err, err
+    assert err.startswith(f"policyc: {tmp_path / 'in.xlsx'}: sheet 'Sheet' ")
+
+
+def test_error_cells_styles_and_formulas_from_other_programs(tmp_path: Path) -> None:
+    """R0's price_violations is an error cell (#N/A), R1's names a style the workbook does
+    not hold, R2's is a formula =1+1 saved with its value 2, as Excel saves it. R0 and R1 are
+    their own field errors; R2 reads 2 as a JSON record with price_violations 2 does."""
+    cells = iter([f'<c {PRICE_CELL} t="e"><v>#N/A</v></c>',
+                  f'<c {PRICE_CELL.replace("2", "3")} s="99"><v>1</v></c>',
+                  f'<c {PRICE_CELL.replace("2", "4")}><f>1+1</f><v>2</v></c>'])
+
+    def edit(xml: str) -> str:
+        letter = PRICE_CELL[3:-2]
+        return re.sub(rf'<c r="{letter}[234]"[^>]*><v>0</v></c>', lambda _: next(cells), xml)
+    code, out, _ = run(_patched(tmp_path / "in.xlsx", edit))
+    assert code == 3 and [line["id"] for line in out] == ["R0", "R1", "R2"]
+    assert out[0]["error"] == ("row 2 (id R0): price_violations: the cell holds the error "
+                               "'#N/A' (a formula that failed); enter the value itself")
+    assert out[1]["error"].startswith("row 3 (id R1): price_violations: the cell names a "
+                                      "style the workbook does not hold")
+    expected = next(score_records(PACK, [{**BASE, "id": "R2", "price_violations": 2}],
+                                  packs_dir=GENERATED))
+    assert out[2]["error"] is None and Decimal(out[2]["total"]) == expected.total
+    assert expected.total != Decimal(100)  # the 2 violations cost points: the cell was read
+
+
+def test_a_date_out_of_range_in_a_date_cell_is_that_records_error(tmp_path: Path) -> None:
+    """A count typed into a date-formatted column (10000000000 is no date): openpyxl reads it
+    as the error #VALUE! (and warns, which stays off standard error)."""
+    path = _book(tmp_path / "in.xlsx", [{"price_violations": 10**10}, {}],
+                 {(0, "price_violations"): "yyyy-mm-dd"})
+    code, out, err = run(path)
+    assert code == 3 and out[1]["error"] is None
+    assert out[0]["error"].startswith("row 2 (id H0): price_violations: the cell holds the "
+                                      "error '#VALUE!' (a formula that failed, or a number "
+                                      "formatted as a date that no date is)")
+    assert "Warning" not in err
+
+
+# ---------------------------------------------------------------- dates, by framework pack
+
+JILIN = "jilin/medical-inpatient-2026"
+
+
+def _jilin_record() -> dict[str, Any]:
+    with open(Path(__file__).parents[1] / "examples" / "jilin-medical-inpatient.jsonl",
+              encoding="utf-8") as lines:
+        record: dict[str, Any] = json.loads(lines.readline())
+    return record
+
+
+def _score(path: Path, pack_name: str) -> tuple[int, list[dict[str, Any]]]:
+    result = CliRunner().invoke(cli, ["score", "--pack", pack_name, "--packs", str(GENERATED),
+                                      str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exc_info
+    assert result.exit_code in (0, 3), result.stderr
+    return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_dates_in_every_cell_kind(tmp_path: Path) -> None:
+    """agreement_start (Jilin's framework) as a date cell, a midnight datetime and ISO text
+    give the record's JSON result; a datetime at 12:30, a time, a day count and 2018/03/01
+    are that record's error naming agreement_start."""
+    record = _jilin_record()
+    names = list(record)
+    good = [dt.date(2018, 3, 1), dt.datetime(2018, 3, 1), "2018-03-01", " 2018-03-01 "]
+    bad = [dt.datetime(2018, 3, 1, 12, 30), dt.time(12, 30), 43160, "2018/03/01"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(names)
+    for index, start in enumerate(good + bad):
+        sheet.append([f"D{index}" if name == "id" else start if name == "agreement_start"
+                      else json.dumps(record[name], ensure_ascii=False)
+                      if isinstance(record[name], list) else record[name] for name in names])
+    book.save(tmp_path / "in.xlsx")
+    code, out = _score(tmp_path / "in.xlsx", JILIN)
+    (tmp_path / "in.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
+    _, (expected,) = _score(tmp_path / "in.jsonl", JILIN)
+    assert code == 3 and len(out) == len(good) + len(bad)
+    for line in out[:len(good)]:
+        assert {k: v for k, v in line.items() if k != "id"} == \
+            {k: v for k, v in expected.items() if k != "id"}, line
+    for index, line in enumerate(out[len(good):], start=len(good)):
+        assert line["error"].startswith(f"row {index + 2} (id D{index}): agreement_start: "), \
+            line["error"]
+
+
+def test_parquet_dates_and_list_columns(tmp_path: Path) -> None:
+    """Jilin's record with agreement_start as date32, a naive midnight timestamp and text,
+    its deductions and bonuses as list<struct> columns with points as float32 (0.05 is
+    0.05, not 0.05000000074505806) and as decimal128: all give the JSON record's result. A
+    timestamp with a time zone is an instant, not a date: that record's error."""
+    record = _jilin_record()
+    starts = [dt.date(2018, 3, 1), dt.datetime(2018, 3, 1), "2018-03-01"]
+    for points in (pyarrow.float32(), pyarrow.decimal128(6, 2)):
+        entry = pyarrow.struct([("item", pyarrow.string()), ("points", points),
+                                ("evidence", pyarrow.string())])
+        for start in [*starts, dt.datetime(2018, 3, 1, tzinfo=dt.UTC)]:
+            kind = pyarrow.timestamp("s", tz="UTC") if getattr(start, "tzinfo", None) else None
+            columns = {name: pyarrow.array([value]) for name, value in record.items()
+                       if not isinstance(value, list)}
+            columns["agreement_start"] = pyarrow.array([start], kind)
+            for name in ("deductions", "bonuses"):
+                columns[name] = pyarrow.array([[
+                    {**entry_value, "points": float(entry_value["points"])
+                     if points == pyarrow.float32() else Decimal(entry_value["points"])}
+                    for entry_value in record[name]]], pyarrow.list_(entry))
+            pyarrow.parquet.write_table(pyarrow.table(columns), tmp_path / "in.parquet")
+            code, out = _score(tmp_path / "in.parquet", JILIN)
+            (tmp_path / "in.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n",
+                                               encoding="utf-8")
+            _, expected = _score(tmp_path / "in.jsonl", JILIN)
+            if kind is None:
+                assert (code, out) == (0, expected), (points, start)
+            else:
+                assert out[0]["error"].startswith("record 1 (id JL-H001): agreement_start: ")
+
+
+# ---------------------------------------------------------------- corrupt files
+
+
+def _valid_files(tmp_path: Path) -> tuple[bytes, bytes]:
+    table = pyarrow.table({"id": [f"R{n}" for n in range(300)],
+                           "price_violations": list(range(300))})
+    buffer = io.BytesIO()
+    pyarrow.parquet.write_table(table, buffer, row_group_size=50)
+    return _three_rows(), buffer.getvalue()
+
+
+def _corrupt(name: str, xlsx: bytes, parquet: bytes) -> tuple[str, bytes]:
+    not_a_book = io.BytesIO()
+    with zipfile.ZipFile(not_a_book, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    middle = bytearray(parquet)
+    middle[len(parquet) // 3:len(parquet) // 3 + 40] = b"\xff" * 40
+    return {"empty.xlsx": ("xlsx", b""), "empty.parquet": ("parquet", b""),
+            "cut.xlsx": ("xlsx", xlsx[:len(xlsx) // 2]),
+            "cut_end.xlsx": ("xlsx", xlsx[:-1]),
+            "cut.parquet": ("parquet", parquet[:len(parquet) // 2]),
+            "cut_end.parquet": ("parquet", parquet[:-1]),
+            "zip.xlsx": ("xlsx", not_a_book.getvalue()),
+            "magic.parquet": ("parquet", b"PAR2" + parquet[4:]),
+            "tail.parquet": ("parquet", parquet[:-4] + b"PARX"),
+            "middle.parquet": ("parquet", bytes(middle)),
+            "parquet_as.xlsx": ("xlsx", parquet), "xlsx_as.parquet": ("parquet", xlsx),
+            }[name]
+
+
+CORRUPT = ["empty.xlsx", "empty.parquet", "cut.xlsx", "cut_end.xlsx", "cut.parquet",
+           "cut_end.parquet", "zip.xlsx", "magic.parquet", "tail.parquet", "middle.parquet",
+           "parquet_as.xlsx", "xlsx_as.parquet"]
+
+
+@pytest.mark.parametrize("name", CORRUPT)
+def test_a_corrupt_file_is_one_located_line_and_exit_3(tmp_path: Path, name: str) -> None:
+    kind, data = _corrupt(name, *_valid_files(tmp_path))
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, out, err = run(path)
+    assert (code, out) == (3, []), err
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"policyc: {path}: "), err
+    assert ("workbook" if kind == "xlsx" else "Parquet") in err
+
+
+def test_corrupt_files_through_the_console_script(tmp_path: Path) -> None:
+    """The same through the installed `policyc` (its own error handling, not click's
+    test runner): exit 3, one line, no traceback."""
+    policyc = Path(sys.executable).with_name("policyc")
+    for name in ("cut.xlsx", "middle.parquet"):
+        path = tmp_path / name
+        path.write_bytes(_corrupt(name, *_valid_files(tmp_path))[1])
+        done = subprocess.run([str(policyc), "score", "--pack", PACK, "--packs",
+                               str(GENERATED), str(path)],
+                              capture_output=True, text=True, check=False)
+        assert (done.returncode, done.stdout) == (3, ""), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@FUZZ
+@given(st.sampled_from(["xlsx", "parquet"]), st.data())
+def test_damaged_files_never_fault(tmp_path: Path, kind: str, data: st.DataObject) -> None:
+    """A valid file cut short, or with bytes overwritten anywhere: its records, or one line
+    refusing it; never exit 70, never a traceback. (Parquet pages carry no checksum: a
+    damaged value may be read as another value, as from any file that holds it.)"""
+    xlsx, parquet = _valid_files(tmp_path)
+    original = xlsx if kind == "xlsx" else parquet
+    damaged = bytearray(original)
+    if data.draw(st.booleans()):
+        del damaged[data.draw(st.integers(0, len(original) - 1)):]
+    else:
+        for _ in range(data.draw(st.integers(1, 8))):
+            damaged[data.draw(st.integers(0, len(original) - 1))] = data.draw(st.integers(0, 255))
+    path = tmp_path / f"in.{kind}"
+    path.write_bytes(bytes(damaged))
+    code, out, err = run(path)
+    if not out:
+        assert code == 3 and len(err.strip().splitlines()) == 1, err
+        assert err.startswith(f"policyc: {path}: ")
+    unit = "row" if kind == "xlsx" else "record"
+    for line in out:
+        assert line["error"] is None or re.match(rf"{unit} \d+[: ]", line["error"]), line
+
+
+# ---------------------------------------------------------------- empty and odd sheets
+
+
+def test_empty_sheets_header_only_and_oversized_cells(tmp_path: Path) -> None:
+    """An empty sheet and a sheet with only its header have no records (exit 0, as an empty
+    CSV); a zero-row Parquet file with a wrong header is refused once; a Parquet text of
+    more than MAX_CELL characters is its record's error, and the next record is read (a
+    sheet's cell holds at most 32,767 characters, as in Excel)."""
+    book = openpyxl.Workbook()
+    book.create_sheet("表头").append(list(BASE))
+    book.save(tmp_path / "in.xlsx")
+    assert run(tmp_path / "in.xlsx")[:2] == (0, [])
+    assert run(tmp_path / "in.xlsx", "--sheet", "表头")[:2] == (0, [])
+    path = _parquet(tmp_path / "big.parquet",
+                    {"_note": pyarrow.array(["x" * (MAX_CELL + 1), "short"])}, 2)
+    code, out, _ = run(path)
+    assert code == 3 and [line["id"] for line in out] == ["P0", "P1"]
+    assert out[0]["error"].startswith("record 1 (id P0): _note: the cell holds 1,048,577 "
+                                      "characters") and out[1]["error"] is None
+    table = pyarrow.table({"id": pyarrow.array([], pyarrow.string()),
+                           "drg_scores": pyarrow.array([], pyarrow.float64())})
+    pyarrow.parquet.write_table(table, tmp_path / "none.parquet")
+    code, out, err = run(tmp_path / "none.parquet")
+    assert (code, out) == (3, []) and len(err.strip().splitlines()) == 1
+    assert "'drg_scores' (column 2; did you mean 'drg_score'?)" in err
