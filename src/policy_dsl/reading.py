@@ -14,10 +14,14 @@ JSON Lines, a JSON array, CSV, xlsx (the first sheet, or a named one) and Parque
 - Spreadsheet cells: a cell formatted as a percent holds a fraction (0.855 shown as 85.5%)
   and is read as its percentage points (85.5, by exact decimal arithmetic on the stored
   value); a date cell is a date; a whole number stored as 2.0 is the count 2; an empty cell
-  is a missing fact. Numbers stored as binary floats (xlsx numbers, Parquet float columns)
-  are read as their shortest representation (0.1 → 0.1, not its binary expansion); Parquet
-  decimal and integer columns are exact. NaN is a missing value; Infinity is that record's
-  field error.
+  is a missing fact; an error cell (#N/A, #DIV/0!) is that record's field error. Numbers
+  stored as binary floats (xlsx numbers, Parquet float columns) are read as their shortest
+  representation (0.1 → 0.1, not its binary expansion; a float32 as its own, 85.3 not
+  85.30000305175781); Parquet decimal and integer columns are exact. NaN is a missing
+  value; Infinity is that record's field error.
+- Damaged files: a workbook or Parquet file that cannot be read to its end (cut short, bad
+  XML, a row beyond 1,048,576) is refused whole, in one line naming it; the size a sheet
+  declares is not trusted (some exporters declare A1 whatever they hold).
 - In any format, a percent fact whose values are all within 0..1 (from ten records or
   more) gets one warning naming the column: percents are percentage points (85.5), and a
   column of 0.855s is almost always of fractions.
