@@ -943,3 +943,20 @@ def test_empty_sheets_header_only_and_oversized_cells(tmp_path: Path) -> None:
     code, out, err = run(tmp_path / "none.parquet")
     assert (code, out) == (3, []) and len(err.strip().splitlines()) == 1
     assert "'drg_scores' (column 2; did you mean 'drg_score'?)" in err
+
+
+def test_score_frame_reads_float32_columns_by_their_own_digits(tmp_path: Path) -> None:
+    """A DataFrame read from Parquet keeps float32 columns as numpy float32: 85.3 is 85.3
+    (item 3 = 85.3 × 20% = 17.06), as `policyc score` reads the file; NaN is missing."""
+    from policy_dsl import score_frame
+
+    path = _parquet(tmp_path / "in.parquet", {
+        "procurement_score": pyarrow.array([85.3, math.nan], pyarrow.float32())}, 2)
+    frame = pyarrow.parquet.read_table(path).to_pandas()
+    assert str(frame["procurement_score"].dtype) == "float32"
+    scored = score_frame(PACK, frame, packs_dir=GENERATED)
+    assert scored["item_3"][0] == Decimal("17.06") and scored["error"][0] is None
+    assert scored["error"][1] == ("record 2 (id P1): procurement_score: is missing; it is "
+                                  "required when ownership is public")
+    _, out, _ = run(path)
+    assert out[0]["items"]["3"] == "17.06"
