@@ -23,6 +23,7 @@ The normal run tries a couple of dozen files per property (seconds). A longer ru
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import math
@@ -836,7 +837,8 @@ def test_parquet_dates_and_list_columns(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- corrupt files
 
 
-def _valid_files(tmp_path: Path) -> tuple[bytes, bytes]:
+@functools.cache  # the same bytes for every example (a workbook holds the time it was saved)
+def _valid_files() -> tuple[bytes, bytes]:
     table = pyarrow.table({"id": [f"R{n}" for n in range(300)],
                            "price_violations": list(range(300))})
     buffer = io.BytesIO()
@@ -870,7 +872,7 @@ CORRUPT = ["empty.xlsx", "empty.parquet", "cut.xlsx", "cut_end.xlsx", "cut.parqu
 
 @pytest.mark.parametrize("name", CORRUPT)
 def test_a_corrupt_file_is_one_located_line_and_exit_3(tmp_path: Path, name: str) -> None:
-    kind, data = _corrupt(name, *_valid_files(tmp_path))
+    kind, data = _corrupt(name, *_valid_files())
     path = tmp_path / name
     path.write_bytes(data)
     code, out, err = run(path)
@@ -885,7 +887,7 @@ def test_corrupt_files_through_the_console_script(tmp_path: Path) -> None:
     policyc = Path(sys.executable).with_name("policyc")
     for name in ("cut.xlsx", "middle.parquet"):
         path = tmp_path / name
-        path.write_bytes(_corrupt(name, *_valid_files(tmp_path))[1])
+        path.write_bytes(_corrupt(name, *_valid_files())[1])
         done = subprocess.run([str(policyc), "score", "--pack", PACK, "--packs",
                                str(GENERATED), str(path)],
                               capture_output=True, text=True, check=False)
@@ -899,7 +901,7 @@ def test_damaged_files_never_fault(tmp_path: Path, kind: str, data: st.DataObjec
     """A valid file cut short, or with bytes overwritten anywhere: its records, or one line
     refusing it; never exit 70, never a traceback. (Parquet pages carry no checksum: a
     damaged value may be read as another value, as from any file that holds it.)"""
-    xlsx, parquet = _valid_files(tmp_path)
+    xlsx, parquet = _valid_files()
     original = xlsx if kind == "xlsx" else parquet
     damaged = bytearray(original)
     if data.draw(st.booleans()):
