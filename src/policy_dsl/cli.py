@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -29,7 +30,17 @@ import click
 
 from . import __version__
 from .console import exit_needing_extra, missing_requirements
-from .reading import FILE_FORMATS, ID_LABELS, NAME_LABELS, FileFormat, MissingExtra, read_input
+from .progress import with_progress
+from .reading import (
+    FILE_FORMATS,
+    ID_LABELS,
+    NAME_LABELS,
+    FileFormat,
+    InputSource,
+    MissingExtra,
+    open_input,
+    read_input,
+)
 from .runtime import (
     CohortSnapshot,
     FactInfo,
@@ -47,6 +58,7 @@ from .runtime import (
     snapshot_json,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
+from .runtime.batch import BatchPlan, plan_batch, planned_outcomes
 from .runtime.describe import describe_json
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
 
@@ -354,11 +366,13 @@ def _described(fact: FactInfo) -> str:
 @click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
               "values from it instead of computing them over INPUT_FILE.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress line (it is shown only when standard error is a terminal).")
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
           sheet: str | None, output_path: str, output_format: str | None,
-          explain: bool, cohorts_file: Path | None, packs_dir: Path | None,
+          explain: bool, cohorts_file: Path | None, quiet: bool, packs_dir: Path | None,
           input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
@@ -372,7 +386,6 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
-    records = _read_institutions(input_path, pack, fmt, encoding, sheet)
     failed: list[str] = []
     faults = 0
 
@@ -384,18 +397,67 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
             faults += outcome.fault
             yield outcome
 
-    outcomes = counted(iter_outcomes(pack, records, explain, cohorts=snapshot))
-    if chosen_output == "jsonl":
-        with _results_to(output_path) as output:
-            for outcome in outcomes:
-                output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False)
-                             + "\n")
-            output.flush()
-    else:
-        _write_table(chosen_output, output_path, pack, outcomes)
-    click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
+    with _input_source(input_path, pack, fmt, encoding, sheet) as source:
+        plan = _first_pass(source, pack, snapshot)
+        scored = planned_outcomes(pack, plan, source.records(), explain)
+        outcomes = counted(with_progress(scored, plan.count, enabled=not quiet))
+        if chosen_output == "jsonl":
+            with _results_to(output_path) as output:
+                for outcome in outcomes:
+                    output.write(json.dumps(outcome_json(outcome, explain),
+                                            ensure_ascii=False) + "\n")
+                output.flush()
+        else:
+            _write_table(chosen_output, output_path, pack, outcomes)
+    click.echo(f"{pack.INFO.name}: scored {plan.count - len(failed)} of {plan.count} "
                f"record(s); {len(failed)} error(s)", err=True)
     _report_errors(failed, faults)
+
+
+@contextlib.contextmanager
+def _input_source(path: str, pack: Pack, fmt: str, encoding: str | None,
+                  sheet: str | None) -> Iterator[InputSource]:
+    """The input file, to be read record by record (twice); standard input (`-`) is first
+    copied to a temporary file, removed after. Exit 3 when the file cannot be read, 2 when a
+    library is missing."""
+    name = "<stdin>" if path == "-" else path
+    chosen = None if fmt == "auto" else cast("FileFormat", fmt)
+    spooled: str | None = None
+    try:
+        if path == "-":
+            handle, spooled = tempfile.mkstemp(prefix="policyc-stdin-")
+            with os.fdopen(handle, "wb") as spool:
+                shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        try:
+            source = open_input(Path(spooled or path), name, pack, chosen, encoding=encoding,
+                                sheet=sheet)
+        except OSError as error:
+            raise InputUnreadable(f"{path}: cannot read the input file "
+                                  f"({error.strerror or error})") from None
+        yield source
+    except MissingExtra as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    finally:
+        if spooled is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(spooled)
+
+
+def _first_pass(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None) -> BatchPlan:
+    """Every record read once (ids, cohort inputs), the warnings shown; exit 2 for a snapshot
+    of another pack."""
+    try:
+        plan = plan_batch(pack, source.records(), snapshot)
+    except SnapshotInvalid as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    for warning in source.warnings:
+        click.echo(f"policyc: warning: {warning}", err=True)
+    return plan
 
 
 @cli.command()
