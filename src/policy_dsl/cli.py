@@ -29,8 +29,10 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, cast, over
 import click
 
 from . import __version__
+from .api import Result, result_of
 from .console import exit_needing_extra, missing_requirements
-from .progress import with_progress
+from .jobs import Tally, score_in_processes
+from .progress import Progress
 from .reading import (
     FILE_FORMATS,
     ID_LABELS,
@@ -368,12 +370,15 @@ def _described(fact: FactInfo) -> str:
               "values from it instead of computing them over INPUT_FILE.")
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress line (it is shown only when standard error is a terminal).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that score (after one pass computes the cohort values); the "
+              "output is the same as with one, byte for byte, in input order.")
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
           sheet: str | None, output_path: str, output_format: str | None,
-          explain: bool, cohorts_file: Path | None, quiet: bool, packs_dir: Path | None,
-          input_path: str) -> None:
+          explain: bool, cohorts_file: Path | None, quiet: bool, jobs: int,
+          packs_dir: Path | None, input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
     Writes one result per input record, in input order: id, total, earned, applicable_max,
@@ -386,32 +391,61 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
-    failed: list[str] = []
-    faults = 0
-
-    def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
-        nonlocal faults
-        for outcome in outcomes:
-            if outcome.error is not None:
-                failed.append(outcome.error)
-            faults += outcome.fault
-            yield outcome
-
+    tally = Tally()
     with _input_source(input_path, pack, fmt, encoding, sheet) as source:
         plan = _first_pass(source, pack, snapshot)
-        scored = planned_outcomes(pack, plan, source.records(), explain)
-        outcomes = counted(with_progress(scored, plan.count, enabled=not quiet))
-        if chosen_output == "jsonl":
-            with _results_to(output_path) as output:
-                for outcome in outcomes:
-                    output.write(json.dumps(outcome_json(outcome, explain),
-                                            ensure_ascii=False) + "\n")
-                output.flush()
-        else:
-            _write_table(chosen_output, output_path, pack, outcomes)
-    click.echo(f"{pack.INFO.name}: scored {plan.count - len(failed)} of {plan.count} "
-               f"record(s); {len(failed)} error(s)", err=True)
-    _report_errors(failed, faults)
+        bar = Progress(plan.count, enabled=not quiet)
+        try:
+            if jobs > 1:
+                parts = score_in_processes(pack, plan, source, explain, jobs,
+                                           chosen_output == "jsonl", tally, bar.advance)
+                if chosen_output == "jsonl":
+                    with _results_to(output_path, binary=True) as output:
+                        for part in parts:
+                            output.write(part)
+                        output.flush()
+                else:
+                    _write_table(chosen_output, output_path, pack, parts)
+            else:
+                outcomes = planned_outcomes(pack, plan, source.records(), explain)
+                counted = _counted(outcomes, tally, bar)
+                if chosen_output == "jsonl":
+                    with _results_to(output_path) as output:
+                        for outcome in counted:
+                            output.write(json.dumps(outcome_json(outcome, explain),
+                                                    ensure_ascii=False) + "\n")
+                        output.flush()
+                else:
+                    _write_table(chosen_output, output_path, pack,
+                                 (result_of(outcome) for outcome in counted))
+        finally:
+            bar.close()
+    click.echo(f"{pack.INFO.name}: scored {tally.records - tally.count} of {tally.records} "
+               f"record(s); {tally.count} error(s)", err=True)
+    _report_tally(tally)
+
+
+def _counted(outcomes: Iterator[Outcome], tally: Tally, bar: Progress) -> Iterator[Outcome]:
+    for outcome in outcomes:
+        tally.add(outcome)
+        bar.advance()
+        yield outcome
+
+
+def _report_tally(tally: Tally) -> None:
+    """As `_report_errors`, from a tally (the first messages and the counts)."""
+    for message in tally.first:
+        click.echo(f"  {message}", err=True)
+    if tally.count > len(tally.first):
+        click.echo(f"  ... and {tally.count - len(tally.first)} more (see the error field)",
+                   err=True)
+    if tally.faults:
+        click.echo(f"policyc: internal fault while scoring {tally.faults} record(s) (see their "
+                   "error field). This is a fault in policyc, not in your files; please report "
+                   "it.", err=True)
+        sys.exit(EXIT_INTERNAL)
+    if tally.count:
+        sys.exit(EXIT_INPUT_ERRORS)
 
 
 @contextlib.contextmanager
@@ -780,14 +814,12 @@ def _output_format(path: str, given: str | None, explain: bool) -> str:
     return chosen
 
 
-def _write_table(chosen: str, path: str, pack: Pack, outcomes: Iterator[Outcome]) -> None:
-    """CSV, xlsx or Parquet, streamed from the outcomes into `path` (complete, or not at
+def _write_table(chosen: str, path: str, pack: Pack, results: Iterator[Result]) -> None:
+    """CSV, xlsx or Parquet, streamed from the results into `path` (complete, or not at
     all); a result Parquet cannot hold exactly is an input error (exit 3), and no file."""
-    from .api import result_of
     from .tables import TableError, columns_for, write_csv, write_parquet, write_xlsx
 
     columns = columns_for(pack)
-    results = (result_of(outcome) for outcome in outcomes)
     try:
         with _results_to(path, binary=True) as stream:
             if chosen == "csv":

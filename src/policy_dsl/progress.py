@@ -34,25 +34,43 @@ def progress_line(done: int, total: int, elapsed: float) -> str:
             f"records · {rate:,.0f}/s · {'?' if left is None else _clock(left)} left")
 
 
+class Progress:
+    """The progress line of `total` records, advanced as they are done (by one or by a
+    chunk), drawn on `stream` when `enabled` and it is a terminal."""
+
+    def __init__(self, total: int, *, enabled: bool = True,
+                 stream: TextIO | None = None) -> None:
+        self.out = sys.stderr if stream is None else stream
+        self.shown = enabled and self.out.isatty()
+        self.total = total
+        self.done = 0
+        self.start = self.last = time.monotonic() if self.shown else 0.0
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        if not self.shown:
+            return
+        now = time.monotonic()
+        if now - self.last >= REDRAW_SECONDS:
+            self.last = now
+            self.out.write("\r" + progress_line(self.done, self.total, now - self.start)
+                           + "\x1b[K")
+            self.out.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.out.write("\r\x1b[K")  # the line cleared: the summary goes where it was
+            self.out.flush()
+
+
 def with_progress(items: Iterable[T], total: int, *, enabled: bool = True,
                   stream: TextIO | None = None) -> Iterator[T]:
     """`items` unchanged, drawing the progress line on `stream` (standard error) as they
     pass, when `enabled` and the stream is a terminal."""
-    out = sys.stderr if stream is None else stream
-    if not enabled or not out.isatty():
-        yield from items
-        return
-    start = last = time.monotonic()
-    done = 0
+    bar = Progress(total, enabled=enabled, stream=stream)
     try:
         for item in items:
             yield item
-            done += 1
-            now = time.monotonic()
-            if now - last >= REDRAW_SECONDS:
-                last = now
-                out.write("\r" + progress_line(done, total, now - start) + "\x1b[K")
-                out.flush()
+            bar.advance()
     finally:
-        out.write("\r\x1b[K")  # the line cleared: the summary goes where it was
-        out.flush()
+        bar.close()

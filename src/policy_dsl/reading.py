@@ -31,6 +31,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import io
+import itertools
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -243,11 +244,17 @@ class InputSource:
         self.warnings: list[str] = []
         self._watched = False
 
-    def records(self) -> Iterator[InputRecord]:
-        records = self._read()
+    def records(self, start: int = 0, stop: int | None = None) -> Iterator[InputRecord]:
+        """The records in order; `start`, `stop`: only those of indexes start..stop-1 (a
+        chunk; JSON Lines passes over the others without decoding them)."""
+        records = self._read(start)
+        if start or stop is not None:
+            skipped = start if self.fmt != "jsonl" or self.encoding != "utf-8" else 0
+            records = itertools.islice(records, skipped,
+                                       None if stop is None else skipped + stop - start)
         if self.fmt in ("json", "jsonl") and self.columns is not None:
             records = self.columns.named_keys(records)
-        if self._watched or self.pack is None:
+        if self._watched or self.pack is None or start or stop is not None:
             yield from records
             return
         watch = FractionWatch(self.pack)
@@ -259,7 +266,7 @@ class InputSource:
         if self.columns is not None:
             self.warnings += self.columns.unknown_key_warnings()
 
-    def _read(self) -> Iterator[InputRecord]:
+    def _read(self, start: int = 0) -> Iterator[InputRecord]:
         if self.fmt == "xlsx":
             return _read_xlsx(self.opener, self.name, self.sheet, self.columns)
         if self.fmt == "parquet":
@@ -271,7 +278,7 @@ class InputSource:
         if not _is_utf8(self.encoding):  # JSON in another encoding, as asked: read whole
             return iter(read_records(self._text(), self.fmt, self.name, header))
         if self.fmt == "jsonl":
-            return self._read_json_lines()
+            return self._read_json_lines(start if self.encoding == "utf-8" else 0)
         return self._read_json_array(header)
 
     def _text(self) -> str:
@@ -286,9 +293,9 @@ class InputSource:
                 io.TextIOWrapper(stream, encoding=encoding, newline="") as text:
             yield from iter_csv(text, self.name, header, self._text)
 
-    def _read_json_lines(self) -> Iterator[InputRecord]:
+    def _read_json_lines(self, skip: int) -> Iterator[InputRecord]:
         with self.opener() as stream:
-            yield from iter_json_lines(stream, fast=fast_records())
+            yield from iter_json_lines(stream, fast=fast_records(), skip=skip)
 
     def _read_json_array(self, header: HeaderKeys | None) -> Iterator[InputRecord]:
         """msgspec splits the array into its entries' texts without decoding them (over a

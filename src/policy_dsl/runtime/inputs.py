@@ -156,14 +156,18 @@ def _record(position: int, value: object, unit: str, found: list[str]) -> InputR
     return InputRecord(position, record_id, value, None, unit)
 
 
-def _decoded_record(decoder: StrictDecoder, text: str, position: int, unit: str,
+def _decoded_record(decoder: StrictDecoder, text: str | None, position: int, unit: str,
                     fast: FastRecords | None = None, data: bytes | None = None) -> InputRecord:
-    """One record from its own JSON text (and its UTF-8 bytes, for the fast decoder); raises
-    `json.JSONDecodeError` when not JSON."""
+    """One record from its own JSON text (or its UTF-8 bytes alone, for the fast decoder,
+    and decoded only when the strict decoder must read them); raises `json.JSONDecodeError`
+    when not JSON."""
     if fast is not None and data is not None:
         value = fast.decode(data)
         if value is not SLOW:
             return _record(position, value, unit, [])
+    if text is None:
+        assert data is not None
+        text = data.decode("utf-8", "surrogatepass")
     if too_deep(text):
         return InputRecord(position, None, None, f"nested deeper than {MAX_DEPTH} levels of "
                            "[ ] and { }", unit)
@@ -178,25 +182,32 @@ def _read_json_lines(text: str) -> list[InputRecord]:
 
 
 def iter_json_lines(lines: Iterable[bytes], unicode_checked: bool = True,
-                    fast: FastRecords | None = None) -> Iterator[InputRecord]:
+                    fast: FastRecords | None = None, skip: int = 0) -> Iterator[InputRecord]:
     """One record a line, as they come. Lines end at `\\n` (or `\\r\\n`) only: U+2028,
     U+0085, a form feed and the like inside a string are data, not line breaks. Blank lines
     are passed over. The bytes are UTF-8 (`unicode_checked`: known to be valid UTF-8; else a
     line that is not, such as text given from Python with an unpaired surrogate, goes to the
-    strict decoder alone). `fast`: a faster decoder for the records it can vouch for."""
+    strict decoder alone). `fast`: a faster decoder for the records it can vouch for; `skip`:
+    how many records to pass over first, without decoding them (a chunk of the file)."""
     decoder = StrictDecoder()
     for number, data in enumerate(lines, start=1):
         if number == 1:
             data = data.removeprefix(_UTF8_BOM)
         data = data.removesuffix(b"\n").removesuffix(b"\r")
-        if not data.strip():
+        stripped = data.strip()
+        if not stripped:
             continue
-        text = data.decode("utf-8", "surrogatepass")
-        if not data.isascii() and not text.strip():
+        if stripped[0] >= 0x80 and not data.decode("utf-8", "surrogatepass").strip():
             continue  # blank by Unicode's measure (an ideographic space)
+        if skip:
+            skip -= 1
+            continue
         try:
-            yield _decoded_record(decoder, text, number, "line", fast,
-                                  data if unicode_checked else None)
+            if unicode_checked:
+                yield _decoded_record(decoder, None, number, "line", fast, data)
+            else:
+                yield _decoded_record(decoder, data.decode("utf-8", "surrogatepass"), number,
+                                      "line")
         except json.JSONDecodeError as error:
             yield InputRecord(number, None, None, f"not valid JSON ({error.msg} at "
                               f"column {error.colno})", "line")
