@@ -32,7 +32,7 @@ from . import __version__
 from .api import Result, result_of
 from .console import exit_needing_extra, missing_requirements
 from .jobs import Tally, score_in_processes
-from .progress import Progress
+from .progress import Progress, with_progress
 from .reading import (
     FILE_FORMATS,
     ID_LABELS,
@@ -60,7 +60,7 @@ from .runtime import (
     snapshot_json,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
-from .runtime.batch import BatchPlan, plan_batch, planned_outcomes
+from .runtime.batch import BatchPlan, plan_batch, spooled_outcomes
 from .runtime.describe import describe_json
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
 
@@ -392,12 +392,13 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
     tally = Tally()
-    with _input_source(input_path, pack, fmt, encoding, sheet) as source:
-        plan = _first_pass(source, pack, snapshot)
+    with _input_source(input_path, pack, fmt, encoding, sheet) as source, \
+            _spool_file() as (spool_path, spool):
+        plan = _first_pass(source, pack, snapshot, spool, quiet)
         bar = Progress(plan.count, enabled=not quiet)
         try:
             if jobs > 1:
-                parts = score_in_processes(pack, plan, source, explain, jobs,
+                parts = score_in_processes(pack, plan, spool_path, explain, jobs,
                                            chosen_output == "jsonl", tally, bar.advance)
                 if chosen_output == "jsonl":
                     with _results_to(output_path, binary=True) as output:
@@ -407,7 +408,7 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
                 else:
                     _write_table(chosen_output, output_path, pack, parts)
             else:
-                outcomes = planned_outcomes(pack, plan, source.records(), explain)
+                outcomes = spooled_outcomes(pack, plan, spool, explain)
                 counted = _counted(outcomes, tally, bar)
                 if chosen_output == "jsonl":
                     with _results_to(output_path) as output:
@@ -481,11 +482,26 @@ def _input_source(path: str, pack: Pack, fmt: str, encoding: str | None,
                 os.unlink(spooled)
 
 
-def _first_pass(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None) -> BatchPlan:
-    """Every record read once (ids, cohort inputs), the warnings shown; exit 2 for a snapshot
-    of another pack."""
+@contextlib.contextmanager
+def _spool_file() -> Iterator[tuple[str, BinaryIO]]:
+    """The first pass's spool of validated records (`plan_batch`): a temporary file, open
+    for writing and reading, removed after."""
+    handle, path = tempfile.mkstemp(prefix="policyc-spool-")
     try:
-        plan = plan_batch(pack, source.records(), snapshot)
+        with os.fdopen(handle, "w+b") as spool:
+            yield path, spool
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _first_pass(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None,
+                spool: BinaryIO, quiet: bool) -> BatchPlan:
+    """Every record read and validated once into the spool (ids, cohort inputs), the
+    warnings shown; exit 2 for a snapshot of another pack."""
+    try:
+        records = with_progress(source.records(), None, enabled=not quiet)
+        plan = plan_batch(pack, records, snapshot, spool)
     except SnapshotInvalid as error:
         click.echo(f"policyc: {error}", err=True)
         sys.exit(EXIT_USAGE)

@@ -1,12 +1,12 @@
 """`policyc score --jobs N`: the second pass over a batch in N processes, output unchanged.
 
-The first pass (ids, cohort inputs, cohort values) runs once, in the main process. The
-records are then cut into chunks of consecutive indexes; N worker processes, forked from the
-main one (so each has the pack, the plan and the input without copying them), each read
-their chunk of the input again, score it exactly as one process does (`planned_outcomes`),
-and write it to a temporary file: the JSON lines themselves, or the results pickled for a
-table. The main process takes the chunks in input order and writes them out as `--jobs 1`
-would, byte for byte.
+The first pass (reading and validating every record into the spool, ids, cohort inputs,
+cohort values) runs once, in the main process. The records are then cut into chunks of
+consecutive indexes; N worker processes, forked from the main one (so each has the pack and
+the plan without copying them), each read their chunk of the spool, score it exactly as one
+process does (`spooled_outcomes`), and write it to a temporary file: the JSON lines
+themselves, or the results pickled for a table. The main process takes the chunks in input
+order and writes them out as `--jobs 1` would, byte for byte.
 
 A record's fault in a worker is that record's error, as in one process. Ctrl-C and a closed
 standard output end the workers with the main process (the workers ignore SIGINT, so only
@@ -27,9 +27,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .reading import InputSource
 from .runtime import Outcome, Pack, outcome_json
-from .runtime.batch import BatchPlan, planned_outcomes
+from .runtime.batch import BatchPlan, spooled_outcomes
 
 MAX_CHUNK = 20_000  # records per chunk: what the main process may wait behind
 ERRORS_SHOWN = 10
@@ -64,7 +63,7 @@ class Tally:
 class _Job:
     pack: Pack
     plan: BatchPlan
-    source: InputSource
+    spool: str  # the spool's path (each worker opens it for itself)
     explain: bool
     lines: bool  # JSON lines (else pickled results for a table)
     directory: str
@@ -92,9 +91,9 @@ def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
     start, stop = span
     tally = Tally()
     handle, path = tempfile.mkstemp(dir=_job.directory, suffix=".chunk")
-    with os.fdopen(handle, "wb") as out:
-        records = _job.source.records(start, stop)
-        for outcome in planned_outcomes(_job.pack, _job.plan, records, _job.explain, start):
+    with os.fdopen(handle, "wb") as out, open(_job.spool, "rb") as spool:
+        for outcome in spooled_outcomes(_job.pack, _job.plan, spool, _job.explain, start,
+                                        stop):
             tally.add(outcome)
             if _job.lines:
                 out.write((json.dumps(outcome_json(outcome, _job.explain), ensure_ascii=False)
@@ -104,14 +103,14 @@ def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
     return path, tally
 
 
-def score_in_processes(pack: Pack, plan: BatchPlan, source: InputSource, explain: bool,
+def score_in_processes(pack: Pack, plan: BatchPlan, spool: str, explain: bool,
                        jobs: int, lines: bool, tally: Tally,
                        progress: Callable[[int], None] | None = None) -> Iterator[Any]:
     """The chunks' output in input order: for JSON Lines each chunk's bytes (to write as
     they are), else each `Result`. `tally` gathers the errors."""
     global _job
     with tempfile.TemporaryDirectory(prefix="policyc-jobs-") as directory:
-        _job = _Job(pack, plan, source, explain, lines, directory)
+        _job = _Job(pack, plan, spool, explain, lines, directory)
         context = multiprocessing.get_context("fork")
         executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupt)
         finished = False

@@ -24,11 +24,14 @@ def _clock(seconds: float) -> str:
     return (f"{hours}:" if hours else "") + f"{rest // 60:0{2 if hours else 1}d}:{rest % 60:02d}"
 
 
-def progress_line(done: int, total: int, elapsed: float) -> str:
-    """`[#########---------------]  37% 37,000/100,000 records · 8,210/s · 0:07 left`."""
+def progress_line(done: int, total: int | None, elapsed: float) -> str:
+    """`[#########---------------]  37% 37,000/100,000 records · 8,210/s · 0:07 left`; while
+    the total is not known yet (the first pass), `reading: 37,000 records · 8,210/s`."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    if total is None:
+        return f"reading: {done:,} records · {rate:,.0f}/s"
     share = done / total if total else 1.0
     filled = int(share * WIDTH)
-    rate = done / elapsed if elapsed > 0 else 0.0
     left = (total - done) / rate if rate > 0 else None
     return (f"[{'#' * filled}{'-' * (WIDTH - filled)}] {share:4.0%} {done:,}/{total:,} "
             f"records · {rate:,.0f}/s · {'?' if left is None else _clock(left)} left")
@@ -38,7 +41,7 @@ class Progress:
     """The progress line of `total` records, advanced as they are done (by one or by a
     chunk), drawn on `stream` when `enabled` and it is a terminal."""
 
-    def __init__(self, total: int, *, enabled: bool = True,
+    def __init__(self, total: int | None, *, enabled: bool = True,
                  stream: TextIO | None = None) -> None:
         self.out = sys.stderr if stream is None else stream
         self.shown = enabled and self.out.isatty()
@@ -63,7 +66,7 @@ class Progress:
             self.out.flush()
 
 
-def with_progress(items: Iterable[T], total: int, *, enabled: bool = True,
+def with_progress(items: Iterable[T], total: int | None, *, enabled: bool = True,
                   stream: TextIO | None = None) -> Iterator[T]:
     """`items` unchanged, drawing the progress line on `stream` (standard error) as they
     pass, when `enabled` and the stream is a terminal."""

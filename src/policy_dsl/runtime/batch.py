@@ -6,14 +6,17 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import logging
+import pickle
+import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import localcontext
 from types import CodeType, FunctionType
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .arithmetic import DIVISION, Undefined, plain
 from .framework import (
@@ -135,7 +138,8 @@ class BatchPlan:
     than once, by index; cohort_of: per index, the record's cohort values (or the exception
     saying why it has none) when the pack computes them over the batch, else None;
     cohort_fault: the exception computing them raised, if any (every valid record's fault);
-    snapshot: the cohort snapshot to take them from instead.
+    snapshot: the cohort snapshot to take them from instead; spool_offsets: where in the
+    spool (`plan_batch`) the entry of every `SPOOL_STEP`-th record starts.
     """
 
     count: int
@@ -143,15 +147,24 @@ class BatchPlan:
     cohort_of: list[Any] | None
     cohort_fault: Exception | None = None
     snapshot: CohortSnapshot | None = None
+    spool_offsets: array[int] = field(default_factory=lambda: array("q"))
+
+
+SPOOL_STEP = 1024  # a spool offset is kept for every this many records
 
 
 def plan_batch(pack: Pack, records: Iterable[InputRecord],
-               cohorts: CohortSnapshot | None = None) -> BatchPlan:
+               cohorts: CohortSnapshot | None = None,
+               spool: IO[bytes] | None = None) -> BatchPlan:
     """The first pass: every record's id (for repeated ids) and, when the pack computes cohort
     values over the batch, each valid record's cohort inputs (only the few facts
     `compute_cohorts` reads: `CohortInputs`), then the cohort values. Memory grows by a few
     hundred bytes per record, whatever the record's size. A snapshot made with another pack
-    raises SnapshotInvalid."""
+    raises SnapshotInvalid.
+
+    With a `spool` (a binary file), every record is validated here and written to it as it
+    is read (where it is, its id, its facts or its problem), so that the second pass reads
+    the spool (`spooled_outcomes`) instead of reading and validating the input again."""
     if cohorts is not None:
         cohorts.check_pack(pack)
     ids = RepeatedIds()
@@ -159,22 +172,33 @@ def plan_batch(pack: Pack, records: Iterable[InputRecord],
     inputs: list[Any] = []
     where: list[int] = []  # the index of each entry of `inputs`
     slim: CohortInputs | None = None
+    offsets: array[int] = array("q")
+    if spool is not None:
+        _make_picklable(pack)
     with localcontext(DIVISION):
         for index, record in enumerate(records):
             ids.see(index, record)
-            if not over_batch or record.raw is None:
+            if spool is None and not over_batch:
                 continue
-            try:
-                facts = pack.read_record(record.raw)
-            except Exception:  # its error is found again, and said, in the second pass
+            facts, problem, fault = _validated(pack, record, said=spool is not None)
+            if spool is not None:
+                if index % SPOOL_STEP == 0:
+                    offsets.append(spool.tell())
+                pickle.dump((record.position, record.id, record.error, record.unit,
+                             record.raw is not None, facts, problem, fault), spool,
+                            pickle.HIGHEST_PROTOCOL)
+            if not over_batch or facts is None:
                 continue
             if slim is None:
                 slim = CohortInputs(pack, facts)
             inputs.append(slim.of(facts))
             where.append(index)
+        if spool is not None:
+            spool.flush()
         repeated = ids.problems()
         if not over_batch:
-            return BatchPlan(ids.count, repeated, None, snapshot=cohorts)
+            return BatchPlan(ids.count, repeated, None, snapshot=cohorts,
+                             spool_offsets=offsets)
         kept = [(index, facts) for index, facts in zip(where, inputs, strict=True)
                 if index not in repeated]
         del inputs, where
@@ -182,53 +206,114 @@ def plan_batch(pack: Pack, records: Iterable[InputRecord],
         try:
             values = pack.compute_cohorts([facts for _, facts in kept])
         except Exception as fault:  # no record can be scored without its cohort values
-            return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault)
+            return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault,
+                             spool_offsets=offsets)
         for (index, _), value in zip(kept, values, strict=True):
             cohort_of[index] = value
-    return BatchPlan(ids.count, repeated, cohort_of)
+    return BatchPlan(ids.count, repeated, cohort_of, spool_offsets=offsets)
+
+
+def _validated(pack: Pack, record: InputRecord,
+               said: bool = True) -> tuple[Any, str | None, bool]:
+    """A record's facts, or what is wrong with it (and whether that is a fault); nothing
+    for a record that could not be read. Not `said`: a fault is not logged (the second pass
+    finds it again, and logs it)."""
+    if record.raw is None:
+        return None, None, False
+    try:
+        return pack.read_record(record.raw), None, False
+    except (RecordInvalid, Undefined) as invalid:
+        return None, f"{record.where}: {invalid}", False
+    except Exception as error:
+        return None, _fault(record, error) if said else "", True
 
 
 def planned_outcomes(pack: Pack, plan: BatchPlan, records: Iterable[InputRecord],
                      explain: bool = True, start: int = 0) -> Iterator[Outcome]:
     """The second pass: each record validated again and scored as it comes, with what the
     first pass learnt. `start`: the index of the first of `records` in the batch (a chunk)."""
-    rules: FrameworkRules | None = pack.FRAMEWORK
-    provenance = pack.provenance
-    framework = rules is not None
     for index, record in enumerate(records, start):
-        problem: str | None = None
-        fault, cohort, facts = False, None, cast("Any", None)
         with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
             if index in plan.repeated or record.raw is None:
-                own = record.error or ("unreadable record" if record.raw is None else None)
-                found = [text for text in (plan.repeated.get(index), own) if text]
-                problem = f"{record.where}: {'; '.join(found)}"
+                yield _outcome(pack, plan, index, record, True, None, None, False, explain)
             else:
-                try:
-                    facts = pack.read_record(record.raw)
-                except (RecordInvalid, Undefined) as invalid:
-                    problem = f"{record.where}: {invalid}"
-                except Exception as error:
-                    problem, fault = _fault(record, error), True
-            if problem is None:
-                cohort, problem, fault = _cohort(pack, plan, index, record, facts)
-            if problem is not None:
-                yield Outcome(record, None, problem, None, framework, fault,
-                              provenance=provenance)
-                continue
-            try:
-                score = pack.evaluate(facts, cohort, explain)
-                settlement = (settle(rules, facts.settlement, score.exact, explain)
-                              if rules is not None else None)
-            except Undefined as undefined:
-                yield Outcome(record, None, f"{record.where}: {undefined}", None, framework,
-                              provenance=provenance)
-            except Exception as error:
-                yield Outcome(record, None, _fault(record, error), None, framework, True,
-                              provenance=provenance)
-            else:
-                yield Outcome(record, score, None, settlement, framework,
-                              provenance=provenance)
+                facts, problem, fault = _validated(pack, record)
+                yield _outcome(pack, plan, index, record, True, facts, problem, fault,
+                               explain)
+
+
+def spooled_outcomes(pack: Pack, plan: BatchPlan, spool: IO[bytes], explain: bool = True,
+                     start: int = 0, stop: int | None = None) -> Iterator[Outcome]:
+    """The second pass from the spool `plan_batch` wrote: records start..stop-1 scored as
+    they are read back (their facts already validated). The outcomes' records carry where
+    they were and their id, not their raw fields."""
+    stop = plan.count if stop is None else stop
+    if start >= stop:
+        return
+    spool.seek(plan.spool_offsets[start // SPOOL_STEP])
+    for _ in range(start % SPOOL_STEP):
+        pickle.load(spool)
+    for index in range(start, stop):
+        position, record_id, error, unit, readable, facts, problem, fault = pickle.load(spool)
+        record = InputRecord(position, record_id, None, error, unit)
+        with localcontext(DIVISION):
+            yield _outcome(pack, plan, index, record, readable, facts, problem, fault,
+                           explain)
+
+
+def _outcome(pack: Pack, plan: BatchPlan, index: int, record: InputRecord, readable: bool,
+             facts: Any, problem: str | None, fault: bool, explain: bool) -> Outcome:
+    """One record's outcome, from its facts (or its problem) and the plan."""
+    rules: FrameworkRules | None = pack.FRAMEWORK
+    framework = rules is not None
+    provenance = pack.provenance
+    if index in plan.repeated or not readable:
+        own = record.error or ("unreadable record" if not readable else None)
+        found = [text for text in (plan.repeated.get(index), own) if text]
+        problem, fault = f"{record.where}: {'; '.join(found)}", False
+    cohort = None
+    if problem is None:
+        cohort, problem, fault = _cohort(pack, plan, index, record, facts)
+    if problem is not None:
+        return Outcome(record, None, problem, None, framework, fault, provenance=provenance)
+    try:
+        score = pack.evaluate(facts, cohort, explain)
+        settlement = (settle(rules, facts.settlement, score.exact, explain)
+                      if rules is not None else None)
+    except Undefined as undefined:
+        return Outcome(record, None, f"{record.where}: {undefined}", None, framework,
+                       provenance=provenance)
+    except Exception as error:
+        return Outcome(record, None, _fault(record, error), None, framework, True,
+                       provenance=provenance)
+    return Outcome(record, score, None, settlement, framework, provenance=provenance)
+
+
+# ---------------------------------------------------------------- a pack's facts, pickled
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _make_picklable(pack: Pack) -> None:
+    """A pack's dataclasses (its `Facts` and their entries) pickled by their fields: the
+    pack module is loaded from its verified bytes, not imported by name, so pickle could
+    not find the classes by their module's name alone."""
+    module = cast("Any", pack.module)
+    for value in vars(module).values():
+        if isinstance(value, type) and value.__module__ == module.__name__ and \
+                dataclasses.is_dataclass(value) and value not in _FIELDS:
+            _FIELDS[value] = tuple(each.name for each in dataclasses.fields(value))
+            copyreg.pickle(value, _reduced)
+
+
+def _reduced(value: Any) -> tuple[Any, tuple[str, str, tuple[Any, ...]]]:
+    kind = type(value)
+    return _rebuilt, (kind.__module__, kind.__qualname__,
+                      tuple([getattr(value, name) for name in _FIELDS[kind]]))
+
+
+def _rebuilt(module: str, name: str, values: tuple[Any, ...]) -> Any:
+    return getattr(sys.modules[module], name)(*values)
 
 
 def _cohort(pack: Pack, plan: BatchPlan, index: int, record: InputRecord,

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from itertools import accumulate
+from typing import cast
 
 MAX_DEPTH = 32  # levels of [ ] and { } in one record, its own braces included
 MAX_PROBLEMS_SHOWN = 5
@@ -227,9 +228,13 @@ def _key_count(value: object) -> int:
     stack = [value]
     while stack:
         node = stack.pop()
-        children = node.values() if type(node) is dict else node
         if type(node) is dict:
             count += len(node)
+            children: Iterable[object] = node.values()
+        elif type(node) is list:
+            children = cast("list[object]", node)
+        else:  # a number, a text... at the top
+            continue
         stack += [child for child in children if type(child) is dict or type(child) is list]
     return count
 
