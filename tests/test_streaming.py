@@ -79,7 +79,8 @@ def both(text: str) -> tuple[InputRecord, InputRecord]:
     '{"id": "a", "x": 1e999999999999999999}',  # beyond Decimal's exponent
     '{"id": "a", "x": 0.1000000000000000000000000000001}',  # 31 digits: exact
     '{"id": "a", "x": "tab\there"}',  # a control character inside a string
-    '{"id": 1.5}', '{"id": 123456789012345678901234567890123}', '[1, 2]', '"x"', '5', 'null', 'true',
+    '{"id": 1.5}', '{"id": 123456789012345678901234567890123}',
+    '[1, 2]', '"x"', '5', 'null', 'true',
     '{"id": "a", "x": 85.50, "y": -0, "z": 1E+2}',
 ])
 def test_the_fast_path_reads_every_hostile_record_as_the_strict_decoder(text: str) -> None:
