@@ -329,3 +329,138 @@ def test_policyc_score_draws_progress_on_a_terminal_only(tmp_path: Path) -> None
         assert b"scored 3000 of 3000" in seen
     piped = subprocess.run(policyc, capture_output=True, check=False, timeout=300)
     assert b"\x1b" not in piped.stderr and b"\r" not in piped.stderr
+
+
+# ---------------------------------------------------------------- --jobs
+
+
+@pytest.fixture(scope="module")
+def jobs_batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """2,600 records with every kind of error in place (repeated ids, an invalid value, an
+    unknown key, a line that is not JSON), in every input format: more than two spool
+    steps (1,024 records) and chunks that do not start on one."""
+    import openpyxl
+    import pyarrow
+    import pyarrow.parquet
+
+    records = batch(2600)
+    records[10]["id"] = records[2000]["id"]
+    records[1500]["level"] = "huge"
+    records[2100]["unknown_fact"] = 1
+    directory = tmp_path_factory.mktemp("jobs")
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    lines[1800] = "{not json"
+    paths = {fmt: directory / f"batch.{fmt}" for fmt in ("jsonl", "json", "csv", "xlsx",
+                                                          "parquet")}
+    paths["jsonl"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    paths["json"].write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    columns = [key for key in dict.fromkeys(key for r in records for key in r)
+               if key != "unknown_fact"]  # a header naming no fact refuses a table
+    rows = [["" if (v := r.get(c)) is None else json.dumps(v) if isinstance(v, list) else
+             str(v).lower() if isinstance(v, bool) else str(v) for c in columns]
+            for r in records]
+    with paths["csv"].open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([columns, *rows])
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("batch")
+    sheet.append(columns)
+    for row in rows:
+        sheet.append([cell or None for cell in row])
+    book.save(paths["xlsx"])
+    table = pyarrow.table({c: [row[i] or None for row in rows] for i, c in enumerate(columns)})
+    pyarrow.parquet.write_table(table, paths["parquet"], row_group_size=700)
+    return paths
+
+
+@pytest.mark.parametrize("output", ["jsonl", "csv", "xlsx", "parquet"])
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "xlsx", "parquet"])
+def test_jobs_give_the_same_output_byte_for_byte(
+        jobs_batch: dict[str, Path], tmp_path: Path, fmt: str, output: str) -> None:
+    """--jobs 1 and --jobs 3 (eight chunks of at most 217 records, and more processes than
+    two cores) write the same file, for every input and output format; every record is in
+    it once, in order, its error in place."""
+    if fmt in ("xlsx", "parquet") and output not in ("jsonl", "parquet"):
+        pytest.skip("the output writers are format-blind: jsonl and parquet cover them")
+    made = {}
+    for jobs in ("1", "3"):
+        target = tmp_path / f"out-{jobs}.{output}"
+        code, _, err = score_cli(b"", str(jobs_batch[fmt]), "-o", str(target), "--jobs", jobs,
+                                 fmt=fmt)
+        assert code == 3, err
+        errors = {"jsonl": 5, "json": 4}.get(fmt, 3)  # not JSON; an unknown key; the others
+        assert f"scored {2600 - errors} of 2600 record(s); {errors} error(s)" in err, err
+        made[jobs] = target.read_bytes()
+    if output == "xlsx":  # a workbook's zip holds the time it was written: compare the cells
+        import openpyxl
+
+        sheets = [[[c for c in row] for row in openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True)["results"].iter_rows(values_only=True)]
+            for data in made.values()]
+        assert sheets[0] == sheets[1] and len(sheets[0]) == 2601
+        return
+    assert made["1"] == made["3"]
+    if output == "jsonl":
+        lines = [json.loads(line) for line in made["1"].decode().splitlines()]
+        assert len(lines) == 2600
+        assert [i for i, line in enumerate(lines) if line["error"]][:2] == [10, 1500]
+
+
+def test_jobs_interrupted_leave_no_file_and_no_process(tmp_path: Path,
+                                                      jobs_batch: dict[str, Path]) -> None:
+    """Ctrl-C during a --jobs run: exit 130, no output file (nor a temporary one), and no
+    worker left running."""
+    import signal
+    import time
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(jobs_batch["jsonl"].read_bytes() * 8)  # repeated ids: slower is fine
+    target = tmp_path / "results.jsonl"
+    policyc = Path(sys.executable).with_name("policyc")
+    process = subprocess.Popen([str(policyc), "score", "--pack", PACK, "--packs",
+                                str(GENERATED), str(big), "-o", str(target), "--jobs", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    children: list[int] = []
+    while not children:  # the workers exist once the first pass is done
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        children = _children(process.pid)
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 130, errors
+    assert errors.strip().splitlines()[-1] == "policyc: interrupted"
+    assert "Traceback" not in errors
+    assert [p.name for p in tmp_path.iterdir()] == ["big.jsonl"]
+    time.sleep(0.5)
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()
+                and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_jobs_with_a_closed_pipe_exit_141_quietly(jobs_batch: dict[str, Path]) -> None:
+    """`policyc score --jobs 2 ... | head -1`: exit 141, nothing on standard error but the
+    first pass's warning."""
+    policyc = Path(sys.executable).with_name("policyc")
+    process = subprocess.Popen([str(policyc), "score", "--pack", PACK, "--packs",
+                                str(GENERATED), str(jobs_batch["json"]), "--jobs", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    first = json.loads(process.stdout.readline())
+    assert first["id"] == "B0000000"
+    process.stdout.close()
+    errors = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert b"Traceback" not in errors and b"interrupted" not in errors
