@@ -464,3 +464,19 @@ def test_jobs_with_a_closed_pipe_exit_141_quietly(jobs_batch: dict[str, Path]) -
     errors = process.stderr.read()
     assert process.wait(timeout=120) == 141
     assert b"Traceback" not in errors and b"interrupted" not in errors
+
+
+def test_score_frame_accepts_label_columns() -> None:
+    """A DataFrame headed with the facts' labels scores as one headed with their names."""
+    import pandas
+
+    from policy_dsl import score_frame
+
+    chosen = pack(PACK)
+    labels = {fact.name: fact.label for fact in chosen.INFO.facts}
+    rows = batch(5)
+    by_name = score_frame(chosen, pandas.DataFrame(rows))
+    by_label = score_frame(chosen, pandas.DataFrame(
+        [{labels.get(key, key): value for key, value in row.items()} for row in rows]))
+    assert by_label.equals(by_name)
+    assert by_name["error"].isna().all()
