@@ -235,7 +235,8 @@ def planned_outcomes(pack: Pack, plan: BatchPlan, records: Iterable[InputRecord]
     for index, record in enumerate(records, start):
         with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
             if index in plan.repeated or record.raw is None:
-                yield _outcome(pack, plan, index, record, True, None, None, False, explain)
+                yield _outcome(pack, plan, index, record, record.raw is not None, None, None,
+                               False, explain)
             else:
                 facts, problem, fault = _validated(pack, record)
                 yield _outcome(pack, plan, index, record, True, facts, problem, fault,
