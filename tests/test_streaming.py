@@ -480,3 +480,14 @@ def test_score_frame_accepts_label_columns() -> None:
         [{labels.get(key, key): value for key, value in row.items()} for row in rows]))
     assert by_label.equals(by_name)
     assert by_name["error"].isna().all()
+
+
+@pytest.mark.parametrize("blank", ["\x1c", " \x1f\t", "\u3000", "\x85", "\x0b\x0c"])
+def test_a_line_blank_by_unicode_is_passed_over(blank: str) -> None:
+    """Blank as Python's str.strip() sees it (separators \\x1c-\\x1f, an ideographic space),
+    though bytes.strip() keeps them: no record, as before."""
+    from policy_dsl.runtime.inputs import iter_json_lines
+
+    lines = [b'{"id": "a"}\n', blank.encode() + b"\n", b'{"id": "b"}\n']
+    assert [r.id for r in iter_json_lines(lines, fast=FAST)] == ["a", "b"]
+    assert [r.id for r in iter_json_lines(lines)] == ["a", "b"]

@@ -197,8 +197,10 @@ def iter_json_lines(lines: Iterable[bytes], unicode_checked: bool = True,
         stripped = data.strip()
         if not stripped:
             continue
-        if stripped[0] >= 0x80 and not data.decode("utf-8", "surrogatepass").strip():
-            continue  # blank by Unicode's measure (an ideographic space)
+        first = stripped[0]  # not blank if it is ASCII other than the separators \x1c-\x1f
+        if (first >= 0x80 or 0x1C <= first <= 0x1F) and \
+                not data.decode("utf-8", "surrogatepass").strip():
+            continue  # blank by Unicode's measure (an ideographic space, a separator)
         if skip:
             skip -= 1
             continue
