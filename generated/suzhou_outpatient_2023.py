@@ -5,7 +5,9 @@
 """Rule pack suzhou/outpatient-2023: 定点医疗机构（没有住院服务）年度医保基金使用绩效综合评价指标（2023年评价版）.
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
-`compute_cohorts` computes the values shared across it; `evaluate` scores one institution.
+`compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
+the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from policy_dsl.runtime import (
     need,
     not_applicable,
     note,
+    plain_codes,
+    plain_number,
     read_bool,
     read_count,
     read_enum,
@@ -146,96 +150,96 @@ _LOOKUP_243_29: dict[str, Decimal] = {'correction_notice': _D1, 'loss_penalty': 
 FRAMEWORK = None
 
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
-_R147 = Reason('目录调整后5个工作日内及时更新的，得2分', ('SZ2-1',), 147)
-_R150 = Reason('未发现目录维护错误的，得2分', ('SZ2-1',), 150)
-_R153 = Reason('品种数占比≥95%的，得2分', ('SZ2-1',), 153)
-_R154 = Reason('未达到标准的，每降低1个百分点扣0.1分，最多扣2分', ('SZ2-1', 'G4', 'G6'), 154)
-_R171 = Reason('执行价格政策、落实公示、按要求告知的，得5分', ('SZ2-2', 'G1'), 171)
-_R172 = Reason('价格问题经查实的，每次扣1分', ('SZ2-2',), 172)
-_R173 = Reason('未按规定做好收费公示的，每次扣1分', ('SZ2-2',), 173)
-_R174 = Reason('自主定价项目未在7个工作日内告知的，每次扣1分', ('SZ2-2',), 174)
-_R175 = Reason('本项扣分以5分为限', ('SZ2-2', 'G3'), 175)
-_R185 = Reason('民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', ('SZ2-3', 'G5'), 185)
-_R187 = Reason('招采专项评价得分（百分制）×20%', ('SZ2-3',), 187)
-_R192 = Reason('增幅不高于本组平均增长率的，得4分', ('SZ2-4',), 192)
-_R193 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 193)
-_R197 = Reason('增幅不高于本组平均增长率的，得4分', ('SZ2-4',), 197)
-_R198 = Reason('高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', ('SZ2-4', 'G4'), 198)
-_R219 = Reason('建立健全财务制度和考核评价体系的，得2分', ('SZ2-6',), 219)
-_R222 = Reason('配合预算编制、协商、执行、清算等工作的，得2分', ('SZ2-6',), 222)
-_R225 = Reason('无新增“应收医保款”挂账的，得2分', ('SZ2-6',), 225)
-_R228 = Reason('规范准确上传结算明细数据和结算清单的，得2分', ('SZ2-6',), 228)
-_R230 = Reason('不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', ('SZ2-6',), 230)
-_R240 = Reason('严格规范使用医保基金，无欺诈骗保行为发生的，得15分', ('SZ2-5',), 240)
-_R242 = Reason('每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', ('SZ2-5',), 242)
-_R252 = Reason('拒不改正的，不得分', ('SZ2-5',), 252)
-_R253 = Reason('造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', ('SZ2-5', 'G6'), 253)
-_R256 = Reason('按照诊疗规范提供合理、必要的医药服务，得6分', ('SZ2-9',), 256)
-_R257 = Reason('所列情形每查实一项扣1分，扣完为止', ('SZ2-9', 'G3'), 257)
-_R271 = Reason('及时签订并规范履行协议重要约定的，得6分', ('SZ2-10',), 271)
-_R272 = Reason('查实所列违规情形之一的，不得分', ('SZ2-10',), 272)
-_R284 = Reason('无就诊人员举报投诉的，得3分', ('SZ2-11',), 284)
-_R285 = Reason('成立的投诉，每件按核定分值扣0.5-1分（可减免）', ('SZ2-11',), 285)
-_R299 = Reason('院内管理系统基础库全覆盖应用的，得2分', ('SZ2-7',), 299)
-_R302 = Reason('业务编码非标率低于1%的，得3分', ('SZ2-7', 'G6'), 302)
-_R321 = Reason('电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', ('SZ2-8', 'G6'), 321)
-_R325 = Reason('接入江苏医保云实现移动支付的，得2分', ('SZ2-8',), 325)
-_R328 = Reason('考核范围针对双通道资质医院；其他医院不涉及，不扣分', ('SZ2-8', 'G5'), 328)
-_R330 = Reason('接入电子处方流转的，得1分', ('SZ2-8',), 330)
-_R331 = Reason('双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', ('SZ2-8', 'G6'), 331)
-_R335 = Reason('完成信息系统联网后的对接、维护、传输等工作的，得2分', ('SZ2-8',), 335)
-_R394 = Reason('接入先诊疗后付费平台并正常运行的，加3分', ('SZ2-12',), 394)
-_R395 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ2-12', 'G6'), 395)
-_R397 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ2-12', 'G6'), 397)
-_R408 = Reason('按通知转发医保重要政策，每1次加1分', ('SZ2-13',), 408)
-_R409 = Reason('醒目位置宣传医保政策，每一种方式加0.5分', ('SZ2-13',), 409)
+_R147 = Reason(text='目录调整后5个工作日内及时更新的，得2分', citations=('SZ2-1',), line=147)
+_R150 = Reason(text='未发现目录维护错误的，得2分', citations=('SZ2-1',), line=150)
+_R153 = Reason(text='品种数占比≥95%的，得2分', citations=('SZ2-1',), line=153)
+_R154 = Reason(text='未达到标准的，每降低1个百分点扣0.1分，最多扣2分', citations=('SZ2-1', 'G4', 'G6'), line=154)
+_R171 = Reason(text='执行价格政策、落实公示、按要求告知的，得5分', citations=('SZ2-2', 'G1'), line=171)
+_R172 = Reason(text='价格问题经查实的，每次扣1分', citations=('SZ2-2',), line=172)
+_R173 = Reason(text='未按规定做好收费公示的，每次扣1分', citations=('SZ2-2',), line=173)
+_R174 = Reason(text='自主定价项目未在7个工作日内告知的，每次扣1分', citations=('SZ2-2',), line=174)
+_R175 = Reason(text='本项扣分以5分为限', citations=('SZ2-2', 'G3'), line=175)
+_R185 = Reason(text='民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', citations=('SZ2-3', 'G5'), line=185)
+_R187 = Reason(text='招采专项评价得分（百分制）×20%', citations=('SZ2-3',), line=187)
+_R192 = Reason(text='增幅不高于本组平均增长率的，得4分', citations=('SZ2-4',), line=192)
+_R193 = Reason(text='高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', citations=('SZ2-4', 'G4'), line=193)
+_R197 = Reason(text='增幅不高于本组平均增长率的，得4分', citations=('SZ2-4',), line=197)
+_R198 = Reason(text='高于本组平均增长率的，每超出5个百分点扣1分，扣完为止', citations=('SZ2-4', 'G4'), line=198)
+_R219 = Reason(text='建立健全财务制度和考核评价体系的，得2分', citations=('SZ2-6',), line=219)
+_R222 = Reason(text='配合预算编制、协商、执行、清算等工作的，得2分', citations=('SZ2-6',), line=222)
+_R225 = Reason(text='无新增“应收医保款”挂账的，得2分', citations=('SZ2-6',), line=225)
+_R228 = Reason(text='规范准确上传结算明细数据和结算清单的，得2分', citations=('SZ2-6',), line=228)
+_R230 = Reason(text='不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', citations=('SZ2-6',), line=230)
+_R240 = Reason(text='严格规范使用医保基金，无欺诈骗保行为发生的，得15分', citations=('SZ2-5',), line=240)
+_R242 = Reason(text='每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', citations=('SZ2-5',), line=242)
+_R252 = Reason(text='拒不改正的，不得分', citations=('SZ2-5',), line=252)
+_R253 = Reason(text='造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', citations=('SZ2-5', 'G6'), line=253)
+_R256 = Reason(text='按照诊疗规范提供合理、必要的医药服务，得6分', citations=('SZ2-9',), line=256)
+_R257 = Reason(text='所列情形每查实一项扣1分，扣完为止', citations=('SZ2-9', 'G3'), line=257)
+_R271 = Reason(text='及时签订并规范履行协议重要约定的，得6分', citations=('SZ2-10',), line=271)
+_R272 = Reason(text='查实所列违规情形之一的，不得分', citations=('SZ2-10',), line=272)
+_R284 = Reason(text='无就诊人员举报投诉的，得3分', citations=('SZ2-11',), line=284)
+_R285 = Reason(text='成立的投诉，每件按核定分值扣0.5-1分（可减免）', citations=('SZ2-11',), line=285)
+_R299 = Reason(text='院内管理系统基础库全覆盖应用的，得2分', citations=('SZ2-7',), line=299)
+_R302 = Reason(text='业务编码非标率低于1%的，得3分', citations=('SZ2-7', 'G6'), line=302)
+_R321 = Reason(text='电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', citations=('SZ2-8', 'G6'), line=321)
+_R325 = Reason(text='接入江苏医保云实现移动支付的，得2分', citations=('SZ2-8',), line=325)
+_R328 = Reason(text='考核范围针对双通道资质医院；其他医院不涉及，不扣分', citations=('SZ2-8', 'G5'), line=328)
+_R330 = Reason(text='接入电子处方流转的，得1分', citations=('SZ2-8',), line=330)
+_R331 = Reason(text='双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', citations=('SZ2-8', 'G6'), line=331)
+_R335 = Reason(text='完成信息系统联网后的对接、维护、传输等工作的，得2分', citations=('SZ2-8',), line=335)
+_R394 = Reason(text='接入先诊疗后付费平台并正常运行的，加3分', citations=('SZ2-12',), line=394)
+_R395 = Reason(text='2023年12月结算量达到本院当月全部结算量5%的，加2分', citations=('SZ2-12', 'G6'), line=395)
+_R397 = Reason(text='2024年平均结算量达到本院全部结算量10%的，加2分', citations=('SZ2-12', 'G6'), line=397)
+_R408 = Reason(text='按通知转发医保重要政策，每1次加1分', citations=('SZ2-13',), line=408)
+_R409 = Reason(text='醒目位置宣传医保政策，每一种方式加0.5分', citations=('SZ2-13',), line=409)
 
 # Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
 # only when it holds), and whether it has two outcomes to reach.
 RULES = (
-    RuleInfo(_R147, 1, 'delta', True),
-    RuleInfo(_R150, 1, 'delta', True),
-    RuleInfo(_R153, 1, 'delta', False),
-    RuleInfo(_R154, 1, 'delta', True),
-    RuleInfo(_R171, 2, 'delta', False),
-    RuleInfo(_R172, 2, 'delta', True),
-    RuleInfo(_R173, 2, 'delta', True),
-    RuleInfo(_R174, 2, 'delta', True),
-    RuleInfo(_R175, 2, 'shown', True),
-    RuleInfo(_R185, 3, 'shown', True),
-    RuleInfo(_R187, 3, 'delta', True),
-    RuleInfo(_R192, 4, 'delta', False),
-    RuleInfo(_R193, 4, 'delta', True),
-    RuleInfo(_R197, 4, 'delta', False),
-    RuleInfo(_R198, 4, 'delta', True),
-    RuleInfo(_R240, 5, 'delta', False),
-    RuleInfo(_R242, 5, 'delta', True),
-    RuleInfo(_R252, 5, 'delta', True),
-    RuleInfo(_R253, 5, 'delta', True),
-    RuleInfo(_R219, 6, 'delta', True),
-    RuleInfo(_R222, 6, 'delta', True),
-    RuleInfo(_R225, 6, 'delta', True),
-    RuleInfo(_R228, 6, 'delta', True),
-    RuleInfo(_R230, 6, 'delta', True),
-    RuleInfo(_R299, 7, 'delta', True),
-    RuleInfo(_R302, 7, 'delta', True),
-    RuleInfo(_R321, 8, 'delta', True),
-    RuleInfo(_R325, 8, 'delta', True),
-    RuleInfo(_R328, 8, 'shown', True),
-    RuleInfo(_R330, 8, 'delta', True),
-    RuleInfo(_R331, 8, 'delta', True),
-    RuleInfo(_R335, 8, 'delta', True),
-    RuleInfo(_R256, 9, 'delta', False),
-    RuleInfo(_R257, 9, 'delta', True),
-    RuleInfo(_R271, 10, 'delta', False),
-    RuleInfo(_R272, 10, 'delta', True),
-    RuleInfo(_R284, 11, 'delta', False),
-    RuleInfo(_R285, 11, 'delta', True),
-    RuleInfo(_R394, 12, 'delta', True),
-    RuleInfo(_R395, 12, 'delta', True),
-    RuleInfo(_R397, 12, 'delta', True),
-    RuleInfo(_R408, 13, 'delta', True),
-    RuleInfo(_R409, 13, 'delta', True),
+    RuleInfo(reason=_R147, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R150, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R153, item=1, kind='delta', two_sided=False),
+    RuleInfo(reason=_R154, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R171, item=2, kind='delta', two_sided=False),
+    RuleInfo(reason=_R172, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R173, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R174, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R175, item=2, kind='shown', two_sided=True),
+    RuleInfo(reason=_R185, item=3, kind='shown', two_sided=True),
+    RuleInfo(reason=_R187, item=3, kind='delta', two_sided=True),
+    RuleInfo(reason=_R192, item=4, kind='delta', two_sided=False),
+    RuleInfo(reason=_R193, item=4, kind='delta', two_sided=True),
+    RuleInfo(reason=_R197, item=4, kind='delta', two_sided=False),
+    RuleInfo(reason=_R198, item=4, kind='delta', two_sided=True),
+    RuleInfo(reason=_R240, item=5, kind='delta', two_sided=False),
+    RuleInfo(reason=_R242, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R252, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R253, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R219, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R222, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R225, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R228, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R230, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R299, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R302, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R321, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R325, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R328, item=8, kind='shown', two_sided=True),
+    RuleInfo(reason=_R330, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R331, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R335, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R256, item=9, kind='delta', two_sided=False),
+    RuleInfo(reason=_R257, item=9, kind='delta', two_sided=True),
+    RuleInfo(reason=_R271, item=10, kind='delta', two_sided=False),
+    RuleInfo(reason=_R272, item=10, kind='delta', two_sided=True),
+    RuleInfo(reason=_R284, item=11, kind='delta', two_sided=False),
+    RuleInfo(reason=_R285, item=11, kind='delta', two_sided=True),
+    RuleInfo(reason=_R394, item=12, kind='delta', two_sided=True),
+    RuleInfo(reason=_R395, item=12, kind='delta', two_sided=True),
+    RuleInfo(reason=_R397, item=12, kind='delta', two_sided=True),
+    RuleInfo(reason=_R408, item=13, kind='delta', two_sided=True),
+    RuleInfo(reason=_R409, item=13, kind='delta', two_sided=True),
 )
 
 
@@ -246,10 +250,17 @@ class ViolationEntry:
     documents: frozenset[str]  # 该行为的处理文书
 
 
+_KNOWN_VIOLATION = frozenset(('documents',))
+
+
 def _read_violation(raw: Raw, path: str, errors: list[FieldError]) -> ViolationEntry:
-    check_unknown_fields(raw, frozenset(('documents',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_VIOLATION:
+        check_unknown_fields(raw, _KNOWN_VIOLATION, errors, prefix=path + '.')
+    codes = plain_codes(get('documents'), _ENUM_DOCUMENT_KIND)
+    v_documents: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents')
     return ViolationEntry(
-        documents=read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents'),
+        documents=v_documents,
     )
 
 
@@ -260,16 +271,27 @@ class ComplaintEntry:
     deduction: Decimal  # 核定扣分（0.5-1分，可酌情减免）
 
 
+_KNOWN_COMPLAINT = frozenset(('deduction',))
+
+
 def _read_complaint(raw: Raw, path: str, errors: list[FieldError]) -> ComplaintEntry:
-    check_unknown_fields(raw, frozenset(('deduction',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_COMPLAINT:
+        check_unknown_fields(raw, _KNOWN_COMPLAINT, errors, prefix=path + '.')
+    n = plain_number(get('deduction'))
+    v_deduction: Decimal = n if n is not None and _D0 <= n <= _D1 else read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction')
     return ComplaintEntry(
-        deduction=read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction'),
+        deduction=v_deduction,
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
-    """One institution's validated facts and the values derived from them."""
+    """One institution's validated facts and the values derived from them.
+
+    Not frozen, though nothing assigns to it once read: a frozen dataclass's __init__ sets
+    each field through object.__setattr__, several µs a record at this many fields.
+    """
 
     ownership: str  # 举办性质
     peer_group: str  # 费用控制分组（本组医疗机构）
@@ -329,54 +351,107 @@ _BONUS_ITEMS: frozenset[int] = frozenset({12, 13})
 def read_record(raw: Raw) -> Facts:
     """Validate one input record; raises RecordInvalid naming every wrong field."""
     errors: list[FieldError] = []
-    check_unknown_fields(raw, _KNOWN_FIELDS, errors)
-    v_ownership: str = read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND)
+    get = raw.get
+    if not raw.keys() <= _KNOWN_FIELDS:
+        check_unknown_fields(raw, _KNOWN_FIELDS, errors)
+    v = get('ownership')
+    v_ownership: str = (_ENUM_OWNERSHIP_KIND.get(v) if type(v) is str else None) or (read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND))
     v_peer_group: str = read_text(raw, 'peer_group', errors)
-    v_catalogue_updated_on_time: bool = read_bool(raw, 'catalogue_updated_on_time', errors)
-    v_catalogue_maintained_correctly: bool = read_bool(raw, 'catalogue_maintained_correctly', errors)
-    v_catalogue_drug_share: Decimal = read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
-    v_price_violations: int = read_count(raw, 'price_violations', errors)
-    v_fee_disclosure_failures: int = read_count(raw, 'fee_disclosure_failures', errors)
-    v_late_self_pricing_notices: int = read_count(raw, 'late_self_pricing_notices', errors)
-    v_procurement_score: Decimal | None = read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
-    v_cost_per_visit: Decimal = read_number(raw, 'cost_per_visit', errors, low=_D0)
-    v_cost_per_visit_last_year: Decimal = read_number(raw, 'cost_per_visit_last_year', errors, low=_D0)
-    v_visits: int = read_count(raw, 'visits', errors)
-    v_persons: int = read_count(raw, 'persons', errors)
-    v_visits_last_year: int = read_count(raw, 'visits_last_year', errors)
-    v_persons_last_year: int = read_count(raw, 'persons_last_year', errors)
-    v_peer_cost_growth_given: Decimal | None = read_optional_percent(raw, 'peer_cost_growth_given', errors)
-    v_peer_visits_growth_given: Decimal | None = read_optional_percent(raw, 'peer_visits_growth_given', errors)
-    v_violations: tuple[ViolationEntry, ...] = read_list(raw, 'violations', errors, _read_violation)
-    v_refused_to_correct: bool = read_bool(raw, 'refused_to_correct', errors)
-    v_serious_social_harm: bool = read_bool(raw, 'serious_social_harm', errors)
-    v_fund_loss_amount: Decimal | None = read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
-    v_region_fund_expenditure_last_year: Decimal | None = read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
-    v_financial_system_in_place: bool = read_bool(raw, 'financial_system_in_place', errors)
-    v_cooperates_with_fund_management: bool = read_bool(raw, 'cooperates_with_fund_management', errors)
-    v_no_new_receivables: bool = read_bool(raw, 'no_new_receivables', errors)
-    v_settlement_data_accurate: bool = read_bool(raw, 'settlement_data_accurate', errors)
-    v_cooperation_incidents: int = read_count(raw, 'cooperation_incidents', errors)
-    v_coding_full_coverage: bool = read_bool(raw, 'coding_full_coverage', errors)
-    v_nonstandard_code_rate: Decimal = read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
-    v_evoucher_settlements: int = read_count(raw, 'evoucher_settlements', errors)
-    v_all_settlements: int = read_count(raw, 'all_settlements', errors)
-    v_mobile_payment_connected: bool = read_bool(raw, 'mobile_payment_connected', errors)
-    v_dual_channel: bool = read_bool(raw, 'dual_channel', errors)
-    v_eprescription_connected: bool | None = read_optional_bool(raw, 'eprescription_connected', errors)
-    v_eprescription_flow_rate: Decimal | None = read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
-    v_systems_integration_done: bool = read_bool(raw, 'systems_integration_done', errors)
-    v_care_violations: int = read_count(raw, 'care_violations', errors)
-    v_agreement_violations: int = read_count(raw, 'agreement_violations', errors)
-    v_complaints: tuple[ComplaintEntry, ...] = read_list(raw, 'complaints', errors, _read_complaint)
-    v_pay_later_connected: bool = read_bool(raw, 'pay_later_connected', errors)
-    v_pay_later_share_dec_2023: Decimal | None = read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
-    v_pay_later_share_2024: Decimal | None = read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
-    v_policies_forwarded: int = read_count(raw, 'policies_forwarded', errors)
-    v_display_channels: frozenset[str] = read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
+    v = get('catalogue_updated_on_time')
+    v_catalogue_updated_on_time: bool = v if type(v) is bool else read_bool(raw, 'catalogue_updated_on_time', errors)
+    v = get('catalogue_maintained_correctly')
+    v_catalogue_maintained_correctly: bool = v if type(v) is bool else read_bool(raw, 'catalogue_maintained_correctly', errors)
+    n = plain_number(get('catalogue_drug_share'))
+    v_catalogue_drug_share: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
+    v = get('price_violations')
+    v_price_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'price_violations', errors)
+    v = get('fee_disclosure_failures')
+    v_fee_disclosure_failures: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'fee_disclosure_failures', errors)
+    v = get('late_self_pricing_notices')
+    v_late_self_pricing_notices: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'late_self_pricing_notices', errors)
+    v = get('procurement_score')
+    n = plain_number(v)
+    v_procurement_score: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
+    n = plain_number(get('cost_per_visit'))
+    v_cost_per_visit: Decimal = n if n is not None and n >= _D0 else read_number(raw, 'cost_per_visit', errors, low=_D0)
+    n = plain_number(get('cost_per_visit_last_year'))
+    v_cost_per_visit_last_year: Decimal = n if n is not None and n >= _D0 else read_number(raw, 'cost_per_visit_last_year', errors, low=_D0)
+    v = get('visits')
+    v_visits: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'visits', errors)
+    v = get('persons')
+    v_persons: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'persons', errors)
+    v = get('visits_last_year')
+    v_visits_last_year: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'visits_last_year', errors)
+    v = get('persons_last_year')
+    v_persons_last_year: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'persons_last_year', errors)
+    v = get('peer_cost_growth_given')
+    n = plain_number(v)
+    v_peer_cost_growth_given: Decimal | None = n if n is not None else None if v is None else read_optional_percent(raw, 'peer_cost_growth_given', errors)
+    v = get('peer_visits_growth_given')
+    n = plain_number(v)
+    v_peer_visits_growth_given: Decimal | None = n if n is not None else None if v is None else read_optional_percent(raw, 'peer_visits_growth_given', errors)
+    v = get('violations')
+    v_violations: tuple[ViolationEntry, ...] = () if type(v) is list and not v else read_list(raw, 'violations', errors, _read_violation)
+    v = get('refused_to_correct')
+    v_refused_to_correct: bool = v if type(v) is bool else read_bool(raw, 'refused_to_correct', errors)
+    v = get('serious_social_harm')
+    v_serious_social_harm: bool = v if type(v) is bool else read_bool(raw, 'serious_social_harm', errors)
+    v = get('fund_loss_amount')
+    n = plain_number(v)
+    v_fund_loss_amount: Decimal | None = n if n is not None and n >= _D0 else None if v is None else read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
+    v = get('region_fund_expenditure_last_year')
+    n = plain_number(v)
+    v_region_fund_expenditure_last_year: Decimal | None = n if n is not None and n >= _D0 else None if v is None else read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
+    v = get('financial_system_in_place')
+    v_financial_system_in_place: bool = v if type(v) is bool else read_bool(raw, 'financial_system_in_place', errors)
+    v = get('cooperates_with_fund_management')
+    v_cooperates_with_fund_management: bool = v if type(v) is bool else read_bool(raw, 'cooperates_with_fund_management', errors)
+    v = get('no_new_receivables')
+    v_no_new_receivables: bool = v if type(v) is bool else read_bool(raw, 'no_new_receivables', errors)
+    v = get('settlement_data_accurate')
+    v_settlement_data_accurate: bool = v if type(v) is bool else read_bool(raw, 'settlement_data_accurate', errors)
+    v = get('cooperation_incidents')
+    v_cooperation_incidents: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'cooperation_incidents', errors)
+    v = get('coding_full_coverage')
+    v_coding_full_coverage: bool = v if type(v) is bool else read_bool(raw, 'coding_full_coverage', errors)
+    n = plain_number(get('nonstandard_code_rate'))
+    v_nonstandard_code_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
+    v = get('evoucher_settlements')
+    v_evoucher_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'evoucher_settlements', errors)
+    v = get('all_settlements')
+    v_all_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'all_settlements', errors)
+    v = get('mobile_payment_connected')
+    v_mobile_payment_connected: bool = v if type(v) is bool else read_bool(raw, 'mobile_payment_connected', errors)
+    v = get('dual_channel')
+    v_dual_channel: bool = v if type(v) is bool else read_bool(raw, 'dual_channel', errors)
+    v = get('eprescription_connected')
+    v_eprescription_connected: bool | None = v if type(v) is bool else None if v is None else read_optional_bool(raw, 'eprescription_connected', errors)
+    v = get('eprescription_flow_rate')
+    n = plain_number(v)
+    v_eprescription_flow_rate: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
+    v = get('systems_integration_done')
+    v_systems_integration_done: bool = v if type(v) is bool else read_bool(raw, 'systems_integration_done', errors)
+    v = get('care_violations')
+    v_care_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'care_violations', errors)
+    v = get('agreement_violations')
+    v_agreement_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'agreement_violations', errors)
+    v = get('complaints')
+    v_complaints: tuple[ComplaintEntry, ...] = () if type(v) is list and not v else read_list(raw, 'complaints', errors, _read_complaint)
+    v = get('pay_later_connected')
+    v_pay_later_connected: bool = v if type(v) is bool else read_bool(raw, 'pay_later_connected', errors)
+    v = get('pay_later_share_dec_2023')
+    n = plain_number(v)
+    v_pay_later_share_dec_2023: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
+    v = get('pay_later_share_2024')
+    n = plain_number(v)
+    v_pay_later_share_2024: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
+    v = get('policies_forwarded')
+    v_policies_forwarded: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'policies_forwarded', errors)
+    codes = plain_codes(get('display_channels'), _ENUM_DISPLAY_CHANNEL)
+    v_display_channels: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
     require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
     require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and need(v_eprescription_connected, 'eprescription_connected')), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
@@ -520,8 +595,8 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
 # The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
 # stores for each institution, and what it is computed from.
 COHORTS: tuple[CohortInfo, ...] = (
-    CohortInfo('peer_cost_growth', '本组平均门诊次均费用增幅', 'mean', 'cost_growth', 'peer_group', 'peer_cost_growth_given', 127),
-    CohortInfo('peer_visits_growth', '本组平均门诊人次人头比增幅', 'mean', 'visits_growth', 'peer_group', 'peer_visits_growth_given', 129),
+    CohortInfo(name='peer_cost_growth', label='本组平均门诊次均费用增幅', kind='mean', of='cost_growth', group='peer_group', own='peer_cost_growth_given', line=127),
+    CohortInfo(name='peer_visits_growth', label='本组平均门诊人次人头比增幅', kind='mean', of='visits_growth', group='peer_group', own='peer_visits_growth_given', line=129),
 )
 
 
@@ -529,8 +604,8 @@ def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and
     the group (checked against a snapshot before its values are used)."""
     return {
-        'peer_cost_growth': CohortBasis(r.cost_growth, str(r.peer_group), r.peer_cost_growth_given),
-        'peer_visits_growth': CohortBasis(r.visits_growth, str(r.peer_group), r.peer_visits_growth_given),
+        'peer_cost_growth': CohortBasis(value=r.cost_growth, group=str(r.peer_group), own=r.peer_cost_growth_given),
+        'peer_visits_growth': CohortBasis(value=r.visits_growth, group=str(r.peer_group), own=r.peer_visits_growth_given),
     }
 
 
@@ -548,184 +623,277 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> ItemScore:
     """1 执行医保目录和支付标准: 6 points, line 135."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 按月及时更新目录数据库 (2 points, line 146)
+    part = ZERO
+    part += (_D2 if r.catalogue_updated_on_time else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 执行目录政策 (2 points, line 149)
+    part = ZERO
+    part += (_D2 if r.catalogue_maintained_correctly else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 目录内药品品种数占比 (2 points, line 152)
+    part = ZERO
+    part += _D2
+    part += -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D6:
+        earned = _D6
+    return ItemScore(1, _D6, earned, ())
+
+
+def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 按月及时更新目录数据库 (2 points, line 146)
     part = ZERO
     part += note(lines, _R147, (_D2 if r.catalogue_updated_on_time else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
-            Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
+        Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 执行目录政策 (2 points, line 149)
     part = ZERO
     part += note(lines, _R150, (_D2 if r.catalogue_maintained_correctly else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
-            Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
+        Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 目录内药品品种数占比 (2 points, line 152)
     part = ZERO
     part += note(lines, _R153, _D2)
     part += note(lines, _R154, -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
-            Operand('threshold', '95%', _D95, 'percent'),
-            Operand('direction', '', 'below', 'text'),
-            Operand('step', '', _D1, 'percent'),
-            Operand('steps', 'floor', steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), 'count'),
-            Operand('amount', '', _D0_1, 'points'),
-            Operand('cap', '', _D2, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
+        Operand('threshold', '95%', _D95, 'percent'),
+        Operand('direction', '', 'below', 'text'),
+        Operand('step', '', _D1, 'percent'),
+        Operand('steps', 'floor', steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), 'count'),
+        Operand('amount', '', _D0_1, 'points'),
+        Operand('cap', '', _D2, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     return close_item(1, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> ItemScore:
     """2 执行医疗服务价格政策: 5 points, line 159."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 171: 执行价格政策、落实公示、按要求告知的，得5分
+    awards += _D5
+    # 172: 价格问题经查实的，每次扣1分
+    deductions -= -(_D1 * r.price_violations)
+    # 173: 未按规定做好收费公示的，每次扣1分
+    deductions -= -(_D1 * r.fee_disclosure_failures)
+    # 174: 自主定价项目未在7个工作日内告知的，每次扣1分
+    deductions -= -(_D1 * r.late_self_pricing_notices)
+    if deductions > _D5:
+        deductions = _D5
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(2, _D5, earned, ())
+
+
+def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 171: 执行价格政策、落实公示、按要求告知的，得5分
     awards += note(lines, _R171, _D5)
     # 172: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R172, -(_D1 * r.price_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 173: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R173, -(_D1 * r.fee_disclosure_failures))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 174: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R174, -(_D1 * r.late_self_pricing_notices))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(2, _D5, awards, deductions, _R175, _D5, (), lines)
 
 
-def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_3(r: Facts, c: Cohorts) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
+    if (r.ownership == 'private'):
+        return ItemScore(3, _D20, None, ())
+    awards = ZERO
+    deductions = ZERO
+    # 187: 招采专项评价得分（百分制）×20%
+    awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D20:
+        earned = _D20
+    return ItemScore(3, _D20, earned, ())
+
+
+def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 3 as _score_3 scores it, with a reason line per rule."""
     if (r.ownership == 'private'):
         uses = (
             Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
             Operand('not_applicable', '', True, 'bool'),
-        ) if explain else ()
-        return not_applicable(3, _D20, _R185, explain, uses)
-    lines: list[Line] | None = [] if explain else None
+        )
+        return not_applicable(3, _D20, _R185, True, uses)
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R187, weight(need(r.procurement_score, 'procurement_score'), _D20))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
-            Operand('weight', '', _D20, 'percent'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
+        Operand('weight', '', _D20, 'percent'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_4(r: Facts, c: Cohorts) -> ItemScore:
     """4 合理控制医疗费用: 8 points, line 182."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 门诊次均费用增长 (4 points, line 191)
+    part = ZERO
+    part += _D4
+    part += -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor'))
+    awards += part if ZERO <= part <= _D4 else (ZERO if part < ZERO else _D4)
+    # part 门诊人次人头比增长 (4 points, line 196)
+    part = ZERO
+    part += _D4
+    part += -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'))
+    awards += part if ZERO <= part <= _D4 else (ZERO if part < ZERO else _D4)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(4, _D8, earned, ())
+
+
+def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 4 as _score_4 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 门诊次均费用增长 (4 points, line 191)
     part = ZERO
     part += note(lines, _R192, _D4)
     part += note(lines, _R193, -(_D1 * steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor')))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '门诊次均费用增幅', r.cost_growth, 'percent'),
-            Operand('input', '本年度参保患者门诊次均医药费用（元）', r.cost_per_visit, 'money'),
-            Operand('input', '上年度参保患者门诊次均医药费用（元）', r.cost_per_visit_last_year, 'money'),
-            Operand('cohort', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
-            Operand('group', '费用控制分组（本组医疗机构）', c.peer_cost_growth_group, 'text'),
-            Operand('group_size', '本组平均门诊次均费用增幅', c.peer_cost_growth_group_size, 'count'),
-            Operand('source', '', 'given' if r.peer_cost_growth_given is not None else 'batch', 'text'),
-            Operand('threshold', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
-            Operand('direction', '', 'above', 'text'),
-            Operand('step', '', _D5, 'percent'),
-            Operand('steps', 'floor', steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor'), 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '门诊次均费用增幅', r.cost_growth, 'percent'),
+        Operand('input', '本年度参保患者门诊次均医药费用（元）', r.cost_per_visit, 'money'),
+        Operand('input', '上年度参保患者门诊次均医药费用（元）', r.cost_per_visit_last_year, 'money'),
+        Operand('cohort', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
+        Operand('group', '费用控制分组（本组医疗机构）', c.peer_cost_growth_group, 'text'),
+        Operand('group_size', '本组平均门诊次均费用增幅', c.peer_cost_growth_group_size, 'count'),
+        Operand('source', '', 'given' if r.peer_cost_growth_given is not None else 'batch', 'text'),
+        Operand('threshold', '本组平均门诊次均费用增幅', c.peer_cost_growth, 'percent'),
+        Operand('direction', '', 'above', 'text'),
+        Operand('step', '', _D5, 'percent'),
+        Operand('steps', 'floor', steps(r.cost_growth, c.peer_cost_growth, _D5, 'above', 'floor'), 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D4, lines)
     # part 门诊人次人头比增长 (4 points, line 196)
     part = ZERO
     part += note(lines, _R197, _D4)
     part += note(lines, _R198, -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor')))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '门诊人次人头比增幅', r.visits_growth, 'percent'),
-            Operand('derived', '门诊人次人头比', r.visits_per_person, 'number'),
-            Operand('input', '本年度门诊就诊人次', r.visits, 'count'),
-            Operand('input', '本年度门诊就诊人数', r.persons, 'count'),
-            Operand('derived', '上年度门诊人次人头比', r.visits_per_person_last_year, 'number'),
-            Operand('input', '上年度门诊就诊人次', r.visits_last_year, 'count'),
-            Operand('input', '上年度门诊就诊人数', r.persons_last_year, 'count'),
-            Operand('cohort', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
-            Operand('group', '费用控制分组（本组医疗机构）', c.peer_visits_growth_group, 'text'),
-            Operand('group_size', '本组平均门诊人次人头比增幅', c.peer_visits_growth_group_size, 'count'),
-            Operand('source', '', 'given' if r.peer_visits_growth_given is not None else 'batch', 'text'),
-            Operand('threshold', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
-            Operand('direction', '', 'above', 'text'),
-            Operand('step', '', _D5, 'percent'),
-            Operand('steps', 'floor', steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'), 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '门诊人次人头比增幅', r.visits_growth, 'percent'),
+        Operand('derived', '门诊人次人头比', r.visits_per_person, 'number'),
+        Operand('input', '本年度门诊就诊人次', r.visits, 'count'),
+        Operand('input', '本年度门诊就诊人数', r.persons, 'count'),
+        Operand('derived', '上年度门诊人次人头比', r.visits_per_person_last_year, 'number'),
+        Operand('input', '上年度门诊就诊人次', r.visits_last_year, 'count'),
+        Operand('input', '上年度门诊就诊人数', r.persons_last_year, 'count'),
+        Operand('cohort', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
+        Operand('group', '费用控制分组（本组医疗机构）', c.peer_visits_growth_group, 'text'),
+        Operand('group_size', '本组平均门诊人次人头比增幅', c.peer_visits_growth_group_size, 'count'),
+        Operand('source', '', 'given' if r.peer_visits_growth_given is not None else 'batch', 'text'),
+        Operand('threshold', '本组平均门诊人次人头比增幅', c.peer_visits_growth, 'percent'),
+        Operand('direction', '', 'above', 'text'),
+        Operand('step', '', _D5, 'percent'),
+        Operand('steps', 'floor', steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'), 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D4, lines)
     return close_item(4, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> ItemScore:
     """5 规范使用医保基金: 15 points, line 223."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
+    awards += _D15
+    # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
+    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    earned = awards - deductions
+    if zero_1 or zero_2 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D15:
+        earned = _D15
+    return ItemScore(5, _D15, earned, ())
+
+
+def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 5 as _score_5 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     zero_rules = (
         (
             _R252,
@@ -733,208 +901,307 @@ def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
                 Operand('condition', '', r.refused_to_correct, 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
         (
             _R253,
-            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))),
             (
                 Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
                 Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
                 Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
-                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
-            ) if lines is not None else (),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))), 'bool'),
+            ),
         ),
     )
     return close_item(5, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> ItemScore:
     """6 严格管理医保基金: 8 points, line 207."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 财务制度和考核评价体系 (2 points, line 218)
+    part = ZERO
+    part += (_D2 if r.financial_system_in_place else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 配合总额管理工作 (2 points, line 221)
+    part = ZERO
+    part += (_D2 if r.cooperates_with_fund_management else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 无新增应收医保款挂账 (2 points, line 224)
+    part = ZERO
+    part += (_D2 if r.no_new_receivables else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 规范准确上传结算数据 (2 points, line 227)
+    part = ZERO
+    part += (_D2 if r.settlement_data_accurate else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # 230: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
+    deductions -= -(_D1 * r.cooperation_incidents)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(6, _D8, earned, ())
+
+
+def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 6 as _score_6 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 财务制度和考核评价体系 (2 points, line 218)
     part = ZERO
     part += note(lines, _R219, (_D2 if r.financial_system_in_place else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
-            Operand('condition', '', r.financial_system_in_place, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
+        Operand('condition', '', r.financial_system_in_place, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 配合总额管理工作 (2 points, line 221)
     part = ZERO
     part += note(lines, _R222, (_D2 if r.cooperates_with_fund_management else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
-            Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
+        Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 无新增应收医保款挂账 (2 points, line 224)
     part = ZERO
     part += note(lines, _R225, (_D2 if r.no_new_receivables else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
-            Operand('condition', '', r.no_new_receivables, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
+        Operand('condition', '', r.no_new_receivables, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 规范准确上传结算数据 (2 points, line 227)
     part = ZERO
     part += note(lines, _R228, (_D2 if r.settlement_data_accurate else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '规范准确上传结算明细数据和结算清单', r.settlement_data_accurate, 'bool'),
-            Operand('condition', '', r.settlement_data_accurate, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '规范准确上传结算明细数据和结算清单', r.settlement_data_accurate, 'bool'),
+        Operand('condition', '', r.settlement_data_accurate, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # 230: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R230, -(_D1 * r.cooperation_incidents))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(6, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> ItemScore:
     """7 医保信息业务编码应用: 5 points, line 291."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 编码标准全覆盖应用 (2 points, line 298)
+    part = ZERO
+    part += (_D2 if r.coding_full_coverage else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 业务编码非标率 (3 points, line 301)
+    part = ZERO
+    part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
+    awards += part if ZERO <= part <= _D3 else (ZERO if part < ZERO else _D3)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(7, _D5, earned, ())
+
+
+def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 7 as _score_7 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 298)
     part = ZERO
     part += note(lines, _R299, (_D2 if r.coding_full_coverage else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
-            Operand('condition', '', r.coding_full_coverage, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
+        Operand('condition', '', r.coding_full_coverage, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 业务编码非标率 (3 points, line 301)
     part = ZERO
     part += note(lines, _R302, (_D3 if (r.nonstandard_code_rate < _D1) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
-            Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
+        Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D3, lines)
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> ItemScore:
     """8 医保信息化应用落地: 8 points, line 306."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 医保电子凭证结算率 (2 points, line 320)
+    part = ZERO
+    part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 移动支付 (2 points, line 324)
+    part = ZERO
+    part += (_D2 if r.mobile_payment_connected else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 电子处方流转 (2 points, line 327)
+    if (not r.dual_channel):
+        awards += _D2
+    else:
+        part = ZERO
+        part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 信息系统对接维护 (2 points, line 334)
+    part = ZERO
+    part += (_D2 if r.systems_integration_done else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(8, _D8, earned, ())
+
+
+def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 8 as _score_8 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 320)
     part = ZERO
     part += note(lines, _R321, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
-            Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
-            Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
-            (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
+        Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
+        Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
+        (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 324)
     part = ZERO
     part += note(lines, _R325, (_D2 if r.mobile_payment_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
-            Operand('condition', '', r.mobile_payment_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
+        Operand('condition', '', r.mobile_payment_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 327)
     if (not r.dual_channel):
         awards += note(lines, _R328, _D2)
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
-                Operand('not_applicable', '', True, 'bool'),
-            )
+        used(
+            lines,
+            Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
+            Operand('not_applicable', '', True, 'bool'),
+        )
     else:
         part = ZERO
         part += note(lines, _R330, (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
         part += note(lines, _R331, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
-                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
+            ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
+            Operand('sign', '', 'award', 'text'),
+        )
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 334)
     part = ZERO
     part += note(lines, _R335, (_D2 if r.systems_integration_done else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
-            Operand('condition', '', r.systems_integration_done, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
+        Operand('condition', '', r.systems_integration_done, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     return close_item(8, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> ItemScore:
     """9 优质诊疗服务提供: 6 points, line 243."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 256: 按照诊疗规范提供合理、必要的医药服务，得6分
+    awards += _D6
+    # 257: 所列情形每查实一项扣1分，扣完为止
+    deductions -= -(_D1 * r.care_violations)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D6:
+        earned = _D6
+    return ItemScore(9, _D6, earned, ())
+
+
+def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 9 as _score_9 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 256: 按照诊疗规范提供合理、必要的医药服务，得6分
     awards += note(lines, _R256, _D6)
     # 257: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R257, -(_D1 * r.care_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(9, _D6, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> ItemScore:
     """10 强化服务协议重要约定管理: 6 points, line 260."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 271: 及时签订并规范履行协议重要约定的，得6分
+    awards += _D6
+    zero_1 = (r.agreement_violations > _D0)  # 272: 查实所列违规情形之一的，不得分
+    earned = awards - deductions
+    if zero_1 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D6:
+        earned = _D6
+    return ItemScore(10, _D6, earned, ())
+
+
+def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 10 as _score_10 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 271: 及时签订并规范履行协议重要约定的，得6分
@@ -946,112 +1213,179 @@ def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
                 Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
     )
     return close_item(10, _D6, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> ItemScore:
     """11 就诊人员满意度提高: 3 points, line 275."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 284: 无就诊人员举报投诉的，得3分
+    awards += _D3
+    # 285: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
+    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO))
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(11, _D3, earned, ())
+
+
+def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 11 as _score_11 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 284: 无就诊人员举报投诉的，得3分
     awards += note(lines, _R284, _D3)
     # 285: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R285, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '成立的投诉', len(r.complaints), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '成立的投诉', len(r.complaints), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(11, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> ItemScore:
     """12 先诊疗后付费项目接入: 5 points (bonus), line 389."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 394: 接入先诊疗后付费平台并正常运行的，加3分
+    awards += (_D3 if r.pay_later_connected else ZERO)
+    # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
+    # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(12, _D5, earned, ())
+
+
+def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 12 as _score_12 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 394: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R394, (_D3 if r.pay_later_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('condition', '', r.pay_later_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('condition', '', r.pay_later_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += note(lines, _R395, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += note(lines, _R397, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(12, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_13(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_13(r: Facts, c: Cohorts) -> ItemScore:
     """13 医保政策宣传引导: 5 points (bonus), line 401."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 408: 按通知转发医保重要政策，每1次加1分
+    awards += _D1 * r.policies_forwarded
+    # 409: 醒目位置宣传医保政策，每一种方式加0.5分
+    awards += _D0_5 * len(r.display_channels)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(13, _D5, earned, ())
+
+
+def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 13 as _score_13 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 408: 按通知转发医保重要政策，每1次加1分
     awards += note(lines, _R408, _D1 * r.policies_forwarded)
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 409: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += note(lines, _R409, _D0_5 * len(r.display_channels))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
-            Operand('amount', '', _D0_5, 'points'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
+        Operand('amount', '', _D0_5, 'points'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
+
+
+def score(r: Facts, c: Cohorts) -> Score:
+    """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    items = (
+        _score_1(r, c),
+        _score_2(r, c),
+        _score_3(r, c),
+        _score_4(r, c),
+        _score_5(r, c),
+        _score_6(r, c),
+        _score_7(r, c),
+        _score_8(r, c),
+        _score_9(r, c),
+        _score_10(r, c),
+        _score_11(r, c),
+        _score_12(r, c),
+        _score_13(r, c),
+    )
+    return total(items, _D100, None, _BONUS_ITEMS)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     """Score one institution: every item, then the total (rescaled to 100).
 
-    With `explain`, each item keeps one reason line per rule; without, only the points.
+    With `explain`, each item keeps one reason line per rule; without, only the points
+    (`score`: the same arithmetic, written without the lines).
     """
+    if not explain:
+        return score(r, c)
     items = (
-        _item_1(r, c, explain),
-        _item_2(r, c, explain),
-        _item_3(r, c, explain),
-        _item_4(r, c, explain),
-        _item_5(r, c, explain),
-        _item_6(r, c, explain),
-        _item_7(r, c, explain),
-        _item_8(r, c, explain),
-        _item_9(r, c, explain),
-        _item_10(r, c, explain),
-        _item_11(r, c, explain),
-        _item_12(r, c, explain),
-        _item_13(r, c, explain),
+        _explain_1(r, c),
+        _explain_2(r, c),
+        _explain_3(r, c),
+        _explain_4(r, c),
+        _explain_5(r, c),
+        _explain_6(r, c),
+        _explain_7(r, c),
+        _explain_8(r, c),
+        _explain_9(r, c),
+        _explain_10(r, c),
+        _explain_11(r, c),
+        _explain_12(r, c),
+        _explain_13(r, c),
     )
     return total(items, _D100, None, _BONUS_ITEMS)
 
@@ -1072,194 +1406,194 @@ INFO = PackInfo(
     source_sha256='88fb8429c0ae60e7ac68d93febd574fc235aa2ffea64f54857ed45eec300f9b4',
     compiler_version='0.2.0',
     facts=(
-        FactInfo('ownership', '举办性质', 'ownership_kind', None, None, 'required', None, members=(('public', '公立'), ('private', '民营'),)),
-        FactInfo('peer_group', '费用控制分组（本组医疗机构）', 'text', None, None, 'required', None),
-        FactInfo('catalogue_updated_on_time', '目录调整后5个工作日内按月更新目录数据库', 'bool', None, None, 'required', None),
-        FactInfo('catalogue_maintained_correctly', '未发现目录维护错误', 'bool', None, None, 'required', None),
-        FactInfo('catalogue_drug_share', '医保目录内药品占医院药品供应目录的品种数占比', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('price_violations', '经查实的价格问题（次）', 'count', None, None, 'required', None),
-        FactInfo('fee_disclosure_failures', '未按规定做好收费公示（次）', 'count', None, None, 'required', None),
-        FactInfo('late_self_pricing_notices', '自主定价项目未在7个工作日内告知（次）', 'count', None, None, 'required', None),
-        FactInfo('procurement_score', '药品耗材招采专项评价得分', 'score', Decimal("0"), Decimal("100"), 'required when ownership is public', None),
-        FactInfo('cost_per_visit', '本年度参保患者门诊次均医药费用（元）', 'money', Decimal("0"), None, 'required', None),
-        FactInfo('cost_per_visit_last_year', '上年度参保患者门诊次均医药费用（元）', 'money', Decimal("0"), None, 'required', None),
-        FactInfo('visits', '本年度门诊就诊人次', 'count', None, None, 'required', None),
-        FactInfo('persons', '本年度门诊就诊人数', 'count', None, None, 'required', None),
-        FactInfo('visits_last_year', '上年度门诊就诊人次', 'count', None, None, 'required', None),
-        FactInfo('persons_last_year', '上年度门诊就诊人数', 'count', None, None, 'required', None),
-        FactInfo('peer_cost_growth_given', '本组平均门诊次均费用增幅（给定时不按本批计算）', 'percent', None, None, 'optional', None),
-        FactInfo('peer_visits_growth_given', '本组平均门诊人次人头比增幅（给定时不按本批计算）', 'percent', None, None, 'optional', None),
-        FactInfo('violations', '违法违规使用医保基金行为', 'list of violation', None, None, 'required', None, fields=(FactInfo('documents', '该行为的处理文书', 'set of document_kind', None, None, 'required', None, members=(('correction_notice', '责令改正（退回）通知书'), ('loss_penalty', '行政处罚：退回损失并处1-2倍罚款'), ('loss_return_only', '仅责令退回损失，不予行政处罚'), ('fraud_penalty', '行政处罚：退回骗取金额并处2-5倍罚款'), ('fraud_return_only', '仅责令退回骗取金额，不予行政处罚'), ('judicial_referral', '移送司法部门'),)),)),
-        FactInfo('refused_to_correct', '拒不改正', 'bool', None, None, 'required', None),
-        FactInfo('serious_social_harm', '造成严重不良社会影响', 'bool', None, None, 'required', None),
-        FactInfo('fund_loss_amount', '医保基金损失或骗取金额（元）', 'money', Decimal("0"), None, 'optional', None),
-        FactInfo('region_fund_expenditure_last_year', '上年度统筹地区医保基金待遇支出（元）', 'money', Decimal("0"), None, 'optional', None),
-        FactInfo('financial_system_in_place', '建立健全财务制度和医保基金使用考核评价体系', 'bool', None, None, 'required', None),
-        FactInfo('cooperates_with_fund_management', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', 'bool', None, None, 'required', None),
-        FactInfo('no_new_receivables', '无新增“应收医保款”挂账', 'bool', None, None, 'required', None),
-        FactInfo('settlement_data_accurate', '规范准确上传结算明细数据和结算清单', 'bool', None, None, 'required', None),
-        FactInfo('cooperation_incidents', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', 'count', None, None, 'required', None),
-        FactInfo('coding_full_coverage', '院内管理系统基础库全覆盖应用国家医保信息业务编码', 'bool', None, None, 'required', None),
-        FactInfo('nonstandard_code_rate', '业务编码非标率', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('evoucher_settlements', '使用医保电子凭证结算笔数（门诊、住院）', 'count', None, None, 'required', None),
-        FactInfo('all_settlements', '结算总笔数（门诊、住院）', 'count', None, None, 'required', None),
-        FactInfo('mobile_payment_connected', '接入江苏医保云实现移动支付', 'bool', None, None, 'required', None),
-        FactInfo('dual_channel', '具备双通道资质', 'bool', None, None, 'required', None),
-        FactInfo('eprescription_connected', '接入江苏医保云电子处方流转', 'bool', None, None, 'required when dual_channel', None),
-        FactInfo('eprescription_flow_rate', '双通道药品电子处方流转率', 'percent', Decimal("0"), Decimal("100"), 'required when dual_channel and given eprescription_connected and eprescription_connected', None),
-        FactInfo('systems_integration_done', '完成结算、智能监控等系统联网后的对接、维护、传输', 'bool', None, None, 'required', None),
-        FactInfo('care_violations', '查实的诊疗服务违规情形（项）', 'count', None, None, 'required', None),
-        FactInfo('agreement_violations', '查实的协议重要约定违规情形（项）', 'count', None, None, 'required', None),
-        FactInfo('complaints', '成立的投诉', 'list of complaint', None, None, 'required', None, fields=(FactInfo('deduction', '核定扣分（0.5-1分，可酌情减免）', 'points', Decimal("0"), Decimal("1"), 'required', None),)),
-        FactInfo('pay_later_connected', '接入苏州市先诊疗后付费平台并正常运行', 'bool', None, None, 'required', None),
-        FactInfo('pay_later_share_dec_2023', '2023年12月先诊疗后付费结算量占当月全部结算量', 'percent', Decimal("0"), Decimal("100"), 'required when pay_later_connected', None),
-        FactInfo('pay_later_share_2024', '2024年先诊疗后付费平均结算量占全部结算量', 'percent', Decimal("0"), Decimal("100"), 'required when pay_later_connected', None),
-        FactInfo('policies_forwarded', '按通知转发医保重要政策（次，提供截图）', 'count', None, None, 'required', None),
-        FactInfo('display_channels', '醒目位置宣传医保政策的方式（提供照片）', 'set of display_channel', None, None, 'required', None, members=(('e_screen', '电子屏'), ('poster', '海报'), ('leaflet', '宣传材料'), ('other', '其他有效方式'),)),
+        FactInfo(name='ownership', label='举办性质', type='ownership_kind', low=None, high=None, presence='required', default=None, members=(('public', '公立'), ('private', '民营'),)),
+        FactInfo(name='peer_group', label='费用控制分组（本组医疗机构）', type='text', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_updated_on_time', label='目录调整后5个工作日内按月更新目录数据库', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_maintained_correctly', label='未发现目录维护错误', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_drug_share', label='医保目录内药品占医院药品供应目录的品种数占比', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='price_violations', label='经查实的价格问题（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='fee_disclosure_failures', label='未按规定做好收费公示（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='late_self_pricing_notices', label='自主定价项目未在7个工作日内告知（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='procurement_score', label='药品耗材招采专项评价得分', type='score', low=Decimal("0"), high=Decimal("100"), presence='required when ownership is public', default=None),
+        FactInfo(name='cost_per_visit', label='本年度参保患者门诊次均医药费用（元）', type='money', low=Decimal("0"), high=None, presence='required', default=None),
+        FactInfo(name='cost_per_visit_last_year', label='上年度参保患者门诊次均医药费用（元）', type='money', low=Decimal("0"), high=None, presence='required', default=None),
+        FactInfo(name='visits', label='本年度门诊就诊人次', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='persons', label='本年度门诊就诊人数', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='visits_last_year', label='上年度门诊就诊人次', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='persons_last_year', label='上年度门诊就诊人数', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='peer_cost_growth_given', label='本组平均门诊次均费用增幅（给定时不按本批计算）', type='percent', low=None, high=None, presence='optional', default=None),
+        FactInfo(name='peer_visits_growth_given', label='本组平均门诊人次人头比增幅（给定时不按本批计算）', type='percent', low=None, high=None, presence='optional', default=None),
+        FactInfo(name='violations', label='违法违规使用医保基金行为', type='list of violation', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='documents', label='该行为的处理文书', type='set of document_kind', low=None, high=None, presence='required', default=None, members=(('correction_notice', '责令改正（退回）通知书'), ('loss_penalty', '行政处罚：退回损失并处1-2倍罚款'), ('loss_return_only', '仅责令退回损失，不予行政处罚'), ('fraud_penalty', '行政处罚：退回骗取金额并处2-5倍罚款'), ('fraud_return_only', '仅责令退回骗取金额，不予行政处罚'), ('judicial_referral', '移送司法部门'),)),)),
+        FactInfo(name='refused_to_correct', label='拒不改正', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='serious_social_harm', label='造成严重不良社会影响', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='fund_loss_amount', label='医保基金损失或骗取金额（元）', type='money', low=Decimal("0"), high=None, presence='optional', default=None),
+        FactInfo(name='region_fund_expenditure_last_year', label='上年度统筹地区医保基金待遇支出（元）', type='money', low=Decimal("0"), high=None, presence='optional', default=None),
+        FactInfo(name='financial_system_in_place', label='建立健全财务制度和医保基金使用考核评价体系', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='cooperates_with_fund_management', label='配合总额管理预算编制、集体协商、预算执行、年度清算等工作', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='no_new_receivables', label='无新增“应收医保款”挂账', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='settlement_data_accurate', label='规范准确上传结算明细数据和结算清单', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='cooperation_incidents', label='不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='coding_full_coverage', label='院内管理系统基础库全覆盖应用国家医保信息业务编码', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='nonstandard_code_rate', label='业务编码非标率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='evoucher_settlements', label='使用医保电子凭证结算笔数（门诊、住院）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='all_settlements', label='结算总笔数（门诊、住院）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='mobile_payment_connected', label='接入江苏医保云实现移动支付', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='dual_channel', label='具备双通道资质', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='eprescription_connected', label='接入江苏医保云电子处方流转', type='bool', low=None, high=None, presence='required when dual_channel', default=None),
+        FactInfo(name='eprescription_flow_rate', label='双通道药品电子处方流转率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when dual_channel and given eprescription_connected and eprescription_connected', default=None),
+        FactInfo(name='systems_integration_done', label='完成结算、智能监控等系统联网后的对接、维护、传输', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='care_violations', label='查实的诊疗服务违规情形（项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='agreement_violations', label='查实的协议重要约定违规情形（项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='complaints', label='成立的投诉', type='list of complaint', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='deduction', label='核定扣分（0.5-1分，可酌情减免）', type='points', low=Decimal("0"), high=Decimal("1"), presence='required', default=None),)),
+        FactInfo(name='pay_later_connected', label='接入苏州市先诊疗后付费平台并正常运行', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='pay_later_share_dec_2023', label='2023年12月先诊疗后付费结算量占当月全部结算量', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when pay_later_connected', default=None),
+        FactInfo(name='pay_later_share_2024', label='2024年先诊疗后付费平均结算量占全部结算量', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when pay_later_connected', default=None),
+        FactInfo(name='policies_forwarded', label='按通知转发医保重要政策（次，提供截图）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='display_channels', label='醒目位置宣传医保政策的方式（提供照片）', type='set of display_channel', low=None, high=None, presence='required', default=None, members=(('e_screen', '电子屏'), ('poster', '海报'), ('leaflet', '宣传材料'), ('other', '其他有效方式'),)),
     ),
     items=(
         ItemInfo(
-            1,
-            '执行医保目录和支付标准',
-            Decimal('6'),
-            False,
-            '一、医保政策执行',
-            '严格执行并及时更新基本医疗保险和生育保险药品、诊疗服务项目、医疗服务设施目录，提高医保目录内药品在医院药品目录库中的品种数占比',
-            '1.按月及时更新药品、诊疗服务项目、医疗服务设施目录数据库的，得2分\n2.严格执行国家和省基本医疗保险药品目录、诊疗项目、医疗服务设施范围及支付标准的，得2分\n3. 医保目录内药品占医院药品供应目录的品种数占比≥95%的，得2分',
-            '1.查看医院HIS系统医保目录数据更新时效情况，目录调整后5个工作日内未及时更新的，该项不得分。\n2.查看医院HIS系统医保目录政策维护内容情况，发现目录维护错误的，该项不得分。\n3.医疗机构根据药品供应品种自查评分，未达到标准的，每降低1个百分点，扣0.1分，最多扣2分。\n医疗机构自评分，医保部门核验。',
-            '来源：《基本医疗保险用药管理暂行办法》（国家医疗保障局令 第1号）第二十二条。\n《全国医疗保障定点医疗机构示范点标准（试行）》（五）目录管理 15.执行目录政策 （七）医保改革任务落地 24.药品和医药耗材进销存管理',
+            number=1,
+            label='执行医保目录和支付标准',
+            points=Decimal('6'),
+            bonus=False,
+            category='一、医保政策执行',
+            content='严格执行并及时更新基本医疗保险和生育保险药品、诊疗服务项目、医疗服务设施目录，提高医保目录内药品在医院药品目录库中的品种数占比',
+            method='1.按月及时更新药品、诊疗服务项目、医疗服务设施目录数据库的，得2分\n2.严格执行国家和省基本医疗保险药品目录、诊疗项目、医疗服务设施范围及支付标准的，得2分\n3. 医保目录内药品占医院药品供应目录的品种数占比≥95%的，得2分',
+            procedure='1.查看医院HIS系统医保目录数据更新时效情况，目录调整后5个工作日内未及时更新的，该项不得分。\n2.查看医院HIS系统医保目录政策维护内容情况，发现目录维护错误的，该项不得分。\n3.医疗机构根据药品供应品种自查评分，未达到标准的，每降低1个百分点，扣0.1分，最多扣2分。\n医疗机构自评分，医保部门核验。',
+            basis='来源：《基本医疗保险用药管理暂行办法》（国家医疗保障局令 第1号）第二十二条。\n《全国医疗保障定点医疗机构示范点标准（试行）》（五）目录管理 15.执行目录政策 （七）医保改革任务落地 24.药品和医药耗材进销存管理',
         ),
         ItemInfo(
-            2,
-            '执行医疗服务价格政策',
-            Decimal('5'),
-            False,
-            '一、医保政策执行',
-            '严格按照协议执行医疗保障行政部门制定的医药价格政策，按要求落实价格公示制度',
-            '1.严格按照协议执行医疗服务价格政策的，得2分\n2.按要求落实价格公示制度，提供费用清单的，得2分\n3.开展自主定价项目，按要求备案或告知的，得1分',
-            '1.信访举报或日常监管中发现问题，经查实的，每次扣1分\n2.医疗机构未按规定做好收费公示的，每次扣1分\n3.自主定价项目未按要求在7个工作日内履行告知义务的，每次扣1分\n本项扣分以5分为限。',
-            '来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十五条\n《江苏省价格条例》第二章 经营者的价格行为 第九条、第十条',
+            number=2,
+            label='执行医疗服务价格政策',
+            points=Decimal('5'),
+            bonus=False,
+            category='一、医保政策执行',
+            content='严格按照协议执行医疗保障行政部门制定的医药价格政策，按要求落实价格公示制度',
+            method='1.严格按照协议执行医疗服务价格政策的，得2分\n2.按要求落实价格公示制度，提供费用清单的，得2分\n3.开展自主定价项目，按要求备案或告知的，得1分',
+            procedure='1.信访举报或日常监管中发现问题，经查实的，每次扣1分\n2.医疗机构未按规定做好收费公示的，每次扣1分\n3.自主定价项目未按要求在7个工作日内履行告知义务的，每次扣1分\n本项扣分以5分为限。',
+            basis='来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十五条\n《江苏省价格条例》第二章 经营者的价格行为 第九条、第十条',
         ),
         ItemInfo(
-            3,
-            '协同推进药品耗材招采使用改革落地',
-            Decimal('20'),
-            False,
-            '二、医保改革落地',
-            '根据《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保发〔2023〕33 号），按照“二级及以上”或者“一级及以下”定点公立医疗机构药品（医用耗材）招采专项评价指标进行评价，设定总分值为100分，按20%的权重用于定点医疗机构年度医保基金使用绩效综合评价',
-            None,
-            None,
-            '苏州市医保局关于转发《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保价招【2023】19号）。',
+            number=3,
+            label='协同推进药品耗材招采使用改革落地',
+            points=Decimal('20'),
+            bonus=False,
+            category='二、医保改革落地',
+            content='根据《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保发〔2023〕33 号），按照“二级及以上”或者“一级及以下”定点公立医疗机构药品（医用耗材）招采专项评价指标进行评价，设定总分值为100分，按20%的权重用于定点医疗机构年度医保基金使用绩效综合评价',
+            method=None,
+            procedure=None,
+            basis='苏州市医保局关于转发《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保价招【2023】19号）。',
         ),
         ItemInfo(
-            4,
-            '合理控制医疗费用',
-            Decimal('8'),
-            False,
-            '二、医保改革落地',
-            '加强药品和医疗服务价格管理，控制医药费用不合理增长',
-            '1.参保患者门诊次均费用较本机构上年度在合理增长范围内的，得4分\n2.参保患者门诊人次人头比较本机构上年度在合理增长范围内的，得4分',
-            '门诊次均费用增幅=（本年度参保患者门诊次均医药费用-上年度参保患者门诊次均医药费用）/上年度参保患者门诊次均医药费用\n门诊人次人头比=门诊就诊人次/门诊就诊人数\n考核规则：医疗机构门诊次均费用较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。\n医疗机构门诊人次人头较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。',
-            '来源：《关于加强医疗机构价格管理控制医药费用不合理增长的通知》二、科学设定指标，控制医药费用不合理增长',
+            number=4,
+            label='合理控制医疗费用',
+            points=Decimal('8'),
+            bonus=False,
+            category='二、医保改革落地',
+            content='加强药品和医疗服务价格管理，控制医药费用不合理增长',
+            method='1.参保患者门诊次均费用较本机构上年度在合理增长范围内的，得4分\n2.参保患者门诊人次人头比较本机构上年度在合理增长范围内的，得4分',
+            procedure='门诊次均费用增幅=（本年度参保患者门诊次均医药费用-上年度参保患者门诊次均医药费用）/上年度参保患者门诊次均医药费用\n门诊人次人头比=门诊就诊人次/门诊就诊人数\n考核规则：医疗机构门诊次均费用较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。\n医疗机构门诊人次人头较上年度增长低于本组医疗机构平均增长率的，得4分；高于平均增长率的，每超出5%。扣1分，扣完为止。',
+            basis='来源：《关于加强医疗机构价格管理控制医药费用不合理增长的通知》二、科学设定指标，控制医药费用不合理增长',
         ),
         ItemInfo(
-            5,
-            '规范使用医保基金',
-            Decimal('15'),
-            False,
-            '三、医保基金管理使用',
-            '贯彻落实《医疗保障基金使用监督管理条例》等法律法规，严格执行基金监督管理要求，完善医保基金使用管理制度，落实自我管理主体责任',
-            '严格规范使用医保基金，无欺诈骗保行为发生的，得15分。存在违法违规使用医保基金行为的，按下列情形分别扣分：\n1.被医保部门责令改正的，一次扣1分\n2.被责令退回医保基金损失金额并处损失金额1-2倍罚款的，一次扣3分\n3.被责令退回骗取的医保基金并处骗取金额2-5倍罚款的，一次扣5分\n4.拒不改正或造成严重后果的，不得分',
-            '1.以书面责令改正（退回）通知书为准，1份计1次，扣1分。\n2.以行政处罚决定书为准，1份计1次，扣3分；若仅责令退回医保基金损失，不予行政处罚的，扣2分。\n3.以行政处罚决定书为准，1份计1次，扣5分；若仅责令退回骗取的医保基金，不予行政处罚的，扣4分。\n4.移送司法部门处理暂无法责令退回并罚款的，以移送函为准，视同第3项，扣5分。\n5.医疗机构因同一违法行为涉及多项扣分项的，从一重扣分；\n6.拒不改正：拒绝签收文书；未在期限内全部改正或全额退回且未经同意延期；两年内再次实施相同行为。\n7.造成严重后果：基金损失或骗取金额达到上年度该统筹地区医疗保障基金待遇支出金额千分之一以上；或造成严重不良社会影响。\n8.相关扣分记入相关处理文书制发所在年度。',
-            '来源：《医疗保障基金使用监督管理条例》第三十八条、四十条\n《江苏省医疗保障条例》第七十三条、七十五条',
+            number=5,
+            label='规范使用医保基金',
+            points=Decimal('15'),
+            bonus=False,
+            category='三、医保基金管理使用',
+            content='贯彻落实《医疗保障基金使用监督管理条例》等法律法规，严格执行基金监督管理要求，完善医保基金使用管理制度，落实自我管理主体责任',
+            method='严格规范使用医保基金，无欺诈骗保行为发生的，得15分。存在违法违规使用医保基金行为的，按下列情形分别扣分：\n1.被医保部门责令改正的，一次扣1分\n2.被责令退回医保基金损失金额并处损失金额1-2倍罚款的，一次扣3分\n3.被责令退回骗取的医保基金并处骗取金额2-5倍罚款的，一次扣5分\n4.拒不改正或造成严重后果的，不得分',
+            procedure='1.以书面责令改正（退回）通知书为准，1份计1次，扣1分。\n2.以行政处罚决定书为准，1份计1次，扣3分；若仅责令退回医保基金损失，不予行政处罚的，扣2分。\n3.以行政处罚决定书为准，1份计1次，扣5分；若仅责令退回骗取的医保基金，不予行政处罚的，扣4分。\n4.移送司法部门处理暂无法责令退回并罚款的，以移送函为准，视同第3项，扣5分。\n5.医疗机构因同一违法行为涉及多项扣分项的，从一重扣分；\n6.拒不改正：拒绝签收文书；未在期限内全部改正或全额退回且未经同意延期；两年内再次实施相同行为。\n7.造成严重后果：基金损失或骗取金额达到上年度该统筹地区医疗保障基金待遇支出金额千分之一以上；或造成严重不良社会影响。\n8.相关扣分记入相关处理文书制发所在年度。',
+            basis='来源：《医疗保障基金使用监督管理条例》第三十八条、四十条\n《江苏省医疗保障条例》第七十三条、七十五条',
         ),
         ItemInfo(
-            6,
-            '严格管理医保基金',
-            Decimal('8'),
-            False,
-            '三、医保基金管理使用',
-            '全面落实《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》，协同推进总额预算编制、协商谈判、预算执行和结算清账',
-            '1.建立健全财务制度和医保基金使用考核评价体系，定期检查并及时纠正医疗保障基金使用不规范行为的，得2分\n2.配合医保部门做好相关工作的，包括但不限于总额管理过程中的预算编制（含药品耗材单列预算）集体协商、预算执行、年度清算等工作，得2分\n3.及时完成自身承担的医疗费用账务处理，无新增“应收医保款”挂账的，得2分\n4.规范准确上传结算明细数据和结算清单的，得2分',
-            '不配合医保部门做好相关工作，未及时完成账务处理、未规范准确上传，未按规定做好预决算确认工作，经查实1次/项扣1分',
-            '来源：《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》\n《全国医疗保障定点医疗机构示范点标准（试行）》：（一）医保基础管理 1.医保制度建设\n《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十九条、二十一条、二十二条\n国家医疗保障局办公室关于修订《医疗保障基金结算清单》和《医疗保障基金结算清单填写规范》的通知（医保办发〔2021〕34号）加快推进医保结算清单的落地使用',
+            number=6,
+            label='严格管理医保基金',
+            points=Decimal('8'),
+            bonus=False,
+            category='三、医保基金管理使用',
+            content='全面落实《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》，协同推进总额预算编制、协商谈判、预算执行和结算清账',
+            method='1.建立健全财务制度和医保基金使用考核评价体系，定期检查并及时纠正医疗保障基金使用不规范行为的，得2分\n2.配合医保部门做好相关工作的，包括但不限于总额管理过程中的预算编制（含药品耗材单列预算）集体协商、预算执行、年度清算等工作，得2分\n3.及时完成自身承担的医疗费用账务处理，无新增“应收医保款”挂账的，得2分\n4.规范准确上传结算明细数据和结算清单的，得2分',
+            procedure='不配合医保部门做好相关工作，未及时完成账务处理、未规范准确上传，未按规定做好预决算确认工作，经查实1次/项扣1分',
+            basis='来源：《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》\n《全国医疗保障定点医疗机构示范点标准（试行）》：（一）医保基础管理 1.医保制度建设\n《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十九条、二十一条、二十二条\n国家医疗保障局办公室关于修订《医疗保障基金结算清单》和《医疗保障基金结算清单填写规范》的通知（医保办发〔2021〕34号）加快推进医保结算清单的落地使用',
         ),
         ItemInfo(
-            7,
-            '医保信息业务编码应用',
-            Decimal('5'),
-            False,
-            '四、医保标准化信息化建设',
-            '严格执行并及时动态维护国家医保信息业务编码标准',
-            '1.严格执行国家医保信息业务编码标准，实现院内管理系统基础库全覆盖应用的，得2分\n2.按要求及时准确动态维护医院医保信息业务编码，与定点医疗机构相关的业务编码非标率低于1%的，得3分',
-            '1.从平台提取医保信息业务编码维护记录\n2.调阅医院各系统国家医保信息系统基础库界面业务编码使用及维护记录',
-            '来源：《医疗保障标准化工作指导意见》',
+            number=7,
+            label='医保信息业务编码应用',
+            points=Decimal('5'),
+            bonus=False,
+            category='四、医保标准化信息化建设',
+            content='严格执行并及时动态维护国家医保信息业务编码标准',
+            method='1.严格执行国家医保信息业务编码标准，实现院内管理系统基础库全覆盖应用的，得2分\n2.按要求及时准确动态维护医院医保信息业务编码，与定点医疗机构相关的业务编码非标率低于1%的，得3分',
+            procedure='1.从平台提取医保信息业务编码维护记录\n2.调阅医院各系统国家医保信息系统基础库界面业务编码使用及维护记录',
+            basis='来源：《医疗保障标准化工作指导意见》',
         ),
         ItemInfo(
-            8,
-            '医保信息化应用落地',
-            Decimal('8'),
-            False,
-            '四、医保标准化信息化建设',
-            '深化拓展医保信息化应用。实现医保电子凭证、移动支付、电子处方流转功能的应用，医保医院信息系统联通。完成接口改造，确保网络联通正常，数据传输准确。',
-            '1.使用医保电子凭证结算率达50%的，得2分\n2.接入江苏医保云实现移动支付功能的，得2分\n3.接入江苏医保云实现电子处方流转功能的，得2分\n4.按要求完成结算系统、智能监控系统等信息系统联网后的对接、维护、传输等工作的，得2分',
-            '数据来源：省平台统一拉取。\n1.使用医保电子凭证结算率达30%的，得1分；达40%的，得1.5分；达50%的，得2分\n2.医保电子凭证结算率=参保人年度门诊、住院使用医保电子凭证结算笔数/参保人年度门诊、住院结算总笔数\n3.江苏医保云移动支付接入清单\n4.江苏医保云查验电子处方流转，考核范围针对双通道资质医院，接入得1分,双通道药品电子处方流转率高于50%得0.5分，高于80%得1分\n5.根据省局年度任务要求确定参与评价的定点医疗机构范围',
-            '来源：《关于进一步做好医保信息平台便民服务应用工作的通知》（苏医保函〔2022〕186号）三、重点任务（四）深化推广便民服务应用\n《江苏省医疗保障局关于印发2022年度江苏医保民生实事项目的通知》（苏医保发〔2022〕34号） 5.建立全省统一电子处方流转平台  12. 全面推进移动支付服务',
+            number=8,
+            label='医保信息化应用落地',
+            points=Decimal('8'),
+            bonus=False,
+            category='四、医保标准化信息化建设',
+            content='深化拓展医保信息化应用。实现医保电子凭证、移动支付、电子处方流转功能的应用，医保医院信息系统联通。完成接口改造，确保网络联通正常，数据传输准确。',
+            method='1.使用医保电子凭证结算率达50%的，得2分\n2.接入江苏医保云实现移动支付功能的，得2分\n3.接入江苏医保云实现电子处方流转功能的，得2分\n4.按要求完成结算系统、智能监控系统等信息系统联网后的对接、维护、传输等工作的，得2分',
+            procedure='数据来源：省平台统一拉取。\n1.使用医保电子凭证结算率达30%的，得1分；达40%的，得1.5分；达50%的，得2分\n2.医保电子凭证结算率=参保人年度门诊、住院使用医保电子凭证结算笔数/参保人年度门诊、住院结算总笔数\n3.江苏医保云移动支付接入清单\n4.江苏医保云查验电子处方流转，考核范围针对双通道资质医院，接入得1分,双通道药品电子处方流转率高于50%得0.5分，高于80%得1分\n5.根据省局年度任务要求确定参与评价的定点医疗机构范围',
+            basis='来源：《关于进一步做好医保信息平台便民服务应用工作的通知》（苏医保函〔2022〕186号）三、重点任务（四）深化推广便民服务应用\n《江苏省医疗保障局关于印发2022年度江苏医保民生实事项目的通知》（苏医保发〔2022〕34号） 5.建立全省统一电子处方流转平台  12. 全面推进移动支付服务',
         ),
         ItemInfo(
-            9,
-            '优质诊疗服务提供',
-            Decimal('6'),
-            False,
-            '五、医保管理服务提升',
-            '按照诊疗规范提供合理、必要的医药服务，保障参保人员获得高质量、有效率的医药服务',
-            '按照诊疗规范提供合理、必要的医药服务，得6分。以下情形每查实一项扣1分，扣完为止：\n1.未严格执行门诊统筹，门诊慢特病、长处方、门急诊待遇等政策，不及时上传相关信息\n2.推诿或者拒收重症患者\n3.降低服务标准\n4.诱导参保人员药店购药或另设自付账号交费\n5.未经参保人员或其近亲属、监护人同意，提供医疗保障基金支付范围以外的医疗服务（急诊、抢救等特殊情形除外）\n6.未向异地就医参保人员提供同等、合规、必要的医疗服务',
-            '根据查实情况扣分，每查实一项扣1分，扣完为止',
-            '来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令第2号)第三章 定点医疗机构运行管理 第十五条\n《全国医疗保障定点医疗机构示范点标准（试行）》：（四）医疗费用结算 11.规范医疗收费\n《江苏省医疗保障局关于统一基本医疗保险门诊特殊病保障政策的通知》',
+            number=9,
+            label='优质诊疗服务提供',
+            points=Decimal('6'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='按照诊疗规范提供合理、必要的医药服务，保障参保人员获得高质量、有效率的医药服务',
+            method='按照诊疗规范提供合理、必要的医药服务，得6分。以下情形每查实一项扣1分，扣完为止：\n1.未严格执行门诊统筹，门诊慢特病、长处方、门急诊待遇等政策，不及时上传相关信息\n2.推诿或者拒收重症患者\n3.降低服务标准\n4.诱导参保人员药店购药或另设自付账号交费\n5.未经参保人员或其近亲属、监护人同意，提供医疗保障基金支付范围以外的医疗服务（急诊、抢救等特殊情形除外）\n6.未向异地就医参保人员提供同等、合规、必要的医疗服务',
+            procedure='根据查实情况扣分，每查实一项扣1分，扣完为止',
+            basis='来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令第2号)第三章 定点医疗机构运行管理 第十五条\n《全国医疗保障定点医疗机构示范点标准（试行）》：（四）医疗费用结算 11.规范医疗收费\n《江苏省医疗保障局关于统一基本医疗保险门诊特殊病保障政策的通知》',
         ),
         ItemInfo(
-            10,
-            '强化服务协议重要约定管理',
-            Decimal('6'),
-            False,
-            '五、医保管理服务提升',
-            '及时与医保经办机构签订医疗服务协议，按协议约定条款履行相关义务',
-            '及时签订并规范履行医疗保障服务协议重要约定的，得6分，有下列违规情形，每查实一项不得分：\n1.医保协议有效期内发现问题未按要求整改或整改不到位的\n2.为非定点医疗机构或处于中止服务期间的医疗机构提供医保结算的\n3.拒绝、阻挠或不配合医疗保障部门开展智能审核、绩效考核、监督检查等，情节恶劣的\n4.被发现重大信息发生变更但未办理重大信息变更的\n5.法定代表人、主要负责人或实际控制人不能履行医保协议约定，或有违法失信行为的\n6.未依法履行医疗保障行政部门作出的行政处罚决定的',
-            '根据查实情况扣分',
-            '《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第五章 定点医疗机构的动态管理 第四十条、四十三条',
+            number=10,
+            label='强化服务协议重要约定管理',
+            points=Decimal('6'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='及时与医保经办机构签订医疗服务协议，按协议约定条款履行相关义务',
+            method='及时签订并规范履行医疗保障服务协议重要约定的，得6分，有下列违规情形，每查实一项不得分：\n1.医保协议有效期内发现问题未按要求整改或整改不到位的\n2.为非定点医疗机构或处于中止服务期间的医疗机构提供医保结算的\n3.拒绝、阻挠或不配合医疗保障部门开展智能审核、绩效考核、监督检查等，情节恶劣的\n4.被发现重大信息发生变更但未办理重大信息变更的\n5.法定代表人、主要负责人或实际控制人不能履行医保协议约定，或有违法失信行为的\n6.未依法履行医疗保障行政部门作出的行政处罚决定的',
+            procedure='根据查实情况扣分',
+            basis='《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第五章 定点医疗机构的动态管理 第四十条、四十三条',
         ),
         ItemInfo(
-            11,
-            '就诊人员满意度提高',
-            Decimal('3'),
-            False,
-            '五、医保管理服务提升',
-            '及时处理与医保相关的投诉举报，提高参保人员对医疗机构医保服务满意度',
-            '无就诊人员举报投诉的，得3分，参保人员的医保相关合理诉求得到及时解决的，得2分',
-            '1.投诉事项成立的，每件扣0.5-1分；未按照协议约定配合调查、及时上报处理，或存在推诿、误导宣传等情形的，每件扣0.5-1分；及时纠正或情节轻微的，可以酌情减免扣分。\n2.与其他指标涉及信访来源渠道的事项不重复扣分，按扣分值高的择一记分；\n3.拟扣分情况，与相关医疗机构核实确认，每半年度通报一次。\n4.本项得分最多不超过3分，最少不低于0分。',
-            '来源：《全国医疗保障定点医疗机构示范点标准（试行）》：（七）其他 27.投诉处理',
+            number=11,
+            label='就诊人员满意度提高',
+            points=Decimal('3'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='及时处理与医保相关的投诉举报，提高参保人员对医疗机构医保服务满意度',
+            method='无就诊人员举报投诉的，得3分，参保人员的医保相关合理诉求得到及时解决的，得2分',
+            procedure='1.投诉事项成立的，每件扣0.5-1分；未按照协议约定配合调查、及时上报处理，或存在推诿、误导宣传等情形的，每件扣0.5-1分；及时纠正或情节轻微的，可以酌情减免扣分。\n2.与其他指标涉及信访来源渠道的事项不重复扣分，按扣分值高的择一记分；\n3.拟扣分情况，与相关医疗机构核实确认，每半年度通报一次。\n4.本项得分最多不超过3分，最少不低于0分。',
+            basis='来源：《全国医疗保障定点医疗机构示范点标准（试行）》：（七）其他 27.投诉处理',
         ),
         ItemInfo(
-            12,
-            '先诊疗后付费项目接入',
-            Decimal('5'),
-            True,
-            '六、地方自主评价',
-            '接入苏州市先诊疗后付费平台并运行',
-            '接入苏州市先诊疗后付费平台并正常运行的，加3分；2023年12月当月结算量达到本院当月全部结算量5%的，加2分。2024年平均结算量达到本院全部结算量10%的，加2分。',
-            '从先诊疗后付费平台查看医院接入情况。',
-            '《苏州市委办公室市政府办公室关于印发苏州市2023年民生实事项目的通知》（苏委办〔2023〕3号）',
+            number=12,
+            label='先诊疗后付费项目接入',
+            points=Decimal('5'),
+            bonus=True,
+            category='六、地方自主评价',
+            content='接入苏州市先诊疗后付费平台并运行',
+            method='接入苏州市先诊疗后付费平台并正常运行的，加3分；2023年12月当月结算量达到本院当月全部结算量5%的，加2分。2024年平均结算量达到本院全部结算量10%的，加2分。',
+            procedure='从先诊疗后付费平台查看医院接入情况。',
+            basis='《苏州市委办公室市政府办公室关于印发苏州市2023年民生实事项目的通知》（苏委办〔2023〕3号）',
         ),
         ItemInfo(
-            13,
-            '医保政策宣传引导',
-            Decimal('5'),
-            True,
-            '六、地方自主评价',
-            '协助做好医保政策宣传引导',
-            '按要求积极做好医保政策宣传、引导，得5分',
-            '1.按医保部门通知要求，及时转发医保重要政策或以其他方式协助宣传；（提供截图，每1次加1分）\n2.在诊疗大厅、导医台等醒目位置通过电子屏、海报、宣传材料等有效方式宣传医保政策；（提供照片，每一项加0.5分）\n本项加分以5分为限。',
-            '医疗机构医疗保障定点协议第八条',
+            number=13,
+            label='医保政策宣传引导',
+            points=Decimal('5'),
+            bonus=True,
+            category='六、地方自主评价',
+            content='协助做好医保政策宣传引导',
+            method='按要求积极做好医保政策宣传、引导，得5分',
+            procedure='1.按医保部门通知要求，及时转发医保重要政策或以其他方式协助宣传；（提供截图，每1次加1分）\n2.在诊疗大厅、导医台等醒目位置通过电子屏、海报、宣传材料等有效方式宣传医保政策；（提供照片，每一项加0.5分）\n本项加分以5分为限。',
+            basis='医疗机构医疗保障定点协议第八条',
         ),
     ),
 )

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,23 @@ def test_pytest_collects_case_files_with_readable_failures(tmp_path: Path) -> No
     assert result.returncode == 1, result.stdout
     assert "refund_ratio: expected 91.20, got 91.10" in result.stdout
     assert "1 failed, " in result.stdout and " passed" in result.stdout
+
+
+def test_a_case_fails_when_scores_without_explanation_differ(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pack scores through `score` without explanations and `_explain_<n>` with them, both
+    written from the same rules; a case runs both and reports any difference."""
+    case_file = ROOT / "regions" / "suzhou" / "tests" / "inpatient-2023.yaml"
+    case = cases.load_cases(case_file, ROOT, GENERATED)[0]
+    pack = cases.load_pack(case.pack, packs_dir=GENERATED)
+    assert cases.run_case(case, GENERATED, pack).passed
+    honest = pack.module.score
+
+    def off_by_a_cent(r: object, c: object) -> object:
+        result = honest(r, c)
+        return result._replace(total=result.total - Decimal("0.01"))
+
+    monkeypatch.setattr(pack.module, "score", off_by_a_cent)
+    result = cases.run_case(case, GENERATED, pack)
+    assert not result.passed
+    assert "scored without explanation, the result differs" in result.differences[0]

@@ -63,6 +63,7 @@ from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.batch import BatchPlan, plan_batch, spooled_outcomes
 from .runtime.describe import describe_json
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
+from .runtime.framework import Lang
 
 if TYPE_CHECKING:
     from .compiler import pipeline
@@ -341,6 +342,12 @@ input_format_option = click.option(
     show_default=True, help="Input format (auto: by file name).")
 
 
+settlement_lang_option = click.option(
+    "--lang", "settlement_lang", type=click.Choice(["zh", "en"]), default="zh",
+    show_default=True, help="Language of the settlement's computation lines (under a "
+    "framework); the rule files' texts are Chinese either way.")
+
+
 def _described(fact: FactInfo) -> str:
     """One fact as `describe` shows it: name, type, bounds, presence and default, label."""
     bounds = "" if fact.low is None and fact.high is None else \
@@ -373,11 +380,13 @@ def _described(fact: FactInfo) -> str:
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes that score (after one pass computes the cohort values); the "
               "output is the same as with one, byte for byte, in input order.")
+@settlement_lang_option
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
           sheet: str | None, output_path: str, output_format: str | None,
           explain: bool, cohorts_file: Path | None, quiet: bool, jobs: int,
+          settlement_lang: Lang,
           packs_dir: Path | None, input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
@@ -398,8 +407,8 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
         bar = Progress(plan.count, enabled=not quiet)
         try:
             if jobs > 1:
-                parts = score_in_processes(pack, plan, spool_path, explain, jobs,
-                                           chosen_output == "jsonl", tally, bar.advance)
+                parts = score_in_processes(pack, plan, spool_path, explain, settlement_lang,
+                                           jobs, chosen_output == "jsonl", tally, bar.advance)
                 if chosen_output == "jsonl":
                     with _results_to(output_path, binary=True) as output:
                         for part in parts:
@@ -413,8 +422,9 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
                 if chosen_output == "jsonl":
                     with _results_to(output_path) as output:
                         for outcome in counted:
-                            output.write(json.dumps(outcome_json(outcome, explain),
-                                                    ensure_ascii=False) + "\n")
+                            output.write(json.dumps(
+                                outcome_json(outcome, explain, settlement_lang),
+                                ensure_ascii=False) + "\n")
                         output.flush()
                 else:
                     _write_table(chosen_output, output_path, pack,
@@ -702,11 +712,13 @@ def validate(pack_name: str, year: int | None, fmt: str, encoding: str | None,
               help="A cohort snapshot (`policyc cohorts`): take the institution's cohort "
               "values (its rank, its peer group) from it instead of computing them over "
               "INPUT_FILE.")
+@settlement_lang_option
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def explain(pack_name: str, year: int | None, record_id: str, item_number: int | None,
             fmt: str, input_fmt: str, encoding: str | None, sheet: str | None,
-            cohorts_file: Path | None, packs_dir: Path | None, input_path: str) -> None:
+            cohorts_file: Path | None, settlement_lang: Lang, packs_dir: Path | None,
+            input_path: str) -> None:
     """Why one institution of INPUT_FILE got its points: each item, each rule with the values
     it used, the rescaling, and under a framework the settlement.
 
@@ -736,10 +748,10 @@ def explain(pack_name: str, year: int | None, record_id: str, item_number: int |
         click.echo(f"policyc explain: {error}", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
     if fmt == "json":
-        click.echo(json.dumps(explanation_json(explanation, item_number), ensure_ascii=False,
-                              indent=2))
+        click.echo(json.dumps(explanation_json(explanation, item_number, settlement_lang),
+                              ensure_ascii=False, indent=2))
     else:
-        click.echo(render_text(explanation, item_number), nl=False)
+        click.echo(render_text(explanation, item_number, settlement_lang), nl=False)
 
 
 @cli.command()

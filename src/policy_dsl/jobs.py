@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from .runtime import Outcome, Pack, outcome_json
 from .runtime.batch import BatchPlan, spooled_outcomes
+from .runtime.framework import Lang
 
 MAX_CHUNK = 20_000  # records per chunk: what the main process may wait behind
 ERRORS_SHOWN = 10
@@ -65,6 +66,7 @@ class _Job:
     plan: BatchPlan
     spool: str  # the spool's path (each worker opens it for itself)
     explain: bool
+    lang: Lang  # of the settlement's computation lines
     lines: bool  # JSON lines (else pickled results for a table)
     directory: str
 
@@ -96,21 +98,21 @@ def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
                                         stop):
             tally.add(outcome)
             if _job.lines:
-                out.write((json.dumps(outcome_json(outcome, _job.explain), ensure_ascii=False)
-                           + "\n").encode("utf-8"))
+                line = outcome_json(outcome, _job.explain, _job.lang)
+                out.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
             else:
                 pickle.dump(result_of(outcome), out, protocol=pickle.HIGHEST_PROTOCOL)
     return path, tally
 
 
-def score_in_processes(pack: Pack, plan: BatchPlan, spool: str, explain: bool,
+def score_in_processes(pack: Pack, plan: BatchPlan, spool: str, explain: bool, lang: Lang,
                        jobs: int, lines: bool, tally: Tally,
                        progress: Callable[[int], None] | None = None) -> Iterator[Any]:
     """The chunks' output in input order: for JSON Lines each chunk's bytes (to write as
     they are), else each `Result`. `tally` gathers the errors."""
     global _job
     with tempfile.TemporaryDirectory(prefix="policyc-jobs-") as directory:
-        _job = _Job(pack, plan, spool, explain, lines, directory)
+        _job = _Job(pack, plan, spool, explain, lang, lines, directory)
         context = multiprocessing.get_context("fork")
         executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupt)
         finished = False

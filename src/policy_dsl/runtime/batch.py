@@ -22,6 +22,7 @@ from .arithmetic import DIVISION, Undefined, plain
 from .framework import (
     SETTLEMENT_FIELDS,
     FrameworkRules,
+    Lang,
     Settlement,
     settle,
     settlement_explanation,
@@ -450,13 +451,15 @@ def repeated_ids(records: Sequence[InputRecord]) -> dict[int, str]:
     return ids.problems()
 
 
-def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
+def outcome_json(outcome: Outcome, explain: bool = False,
+                 lang: Lang = "zh") -> dict[str, object]:
     """The stable output shape: id, total, earned, applicable_max, items, error; under a
     framework also status, own_score, final_score, grades, adjustments, refund, renewal,
     publicize and referral; last the pack's name and the SHA-256 of its file (`pack`,
     `pack_sha256`), so every line says what made it. An institution that is not assessed this
     year (deferred, terminated, exited) has no score. With `explain`, each item's reason lines
-    (`explanation`) and the settlement's steps (`settlement_explanation`)."""
+    (`explanation`) and the settlement's steps (`settlement_explanation`, their `detail` in
+    `lang`)."""
     settlement = outcome.settlement
     assessed = settlement is None or settlement.status == "assessed"
     score = outcome.score if assessed else None
@@ -483,5 +486,5 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
                 for entry in item.lines]
             for item in score.items}
     if explain and settlement is not None:
-        line["settlement_explanation"] = settlement_explanation(settlement)
+        line["settlement_explanation"] = settlement_explanation(settlement, lang)
     return line
