@@ -9,7 +9,8 @@ six months, deposits, subordinates, public-opinion events, veto, previous grade,
 breach, fraud clues, and deduction totals at the edge of every grade band.
 
     python benchmarks/generate.py --pack suzhou/inpatient-2023 --count 10000 -o batch.jsonl
-    python benchmarks/generate.py --pack jilin/pharmacy-2026 --count 500 --format csv-gb18030 -o b.csv
+    python benchmarks/generate.py --pack jilin/pharmacy-2026 --count 500 \
+        --format csv-gb18030 -o b.csv
 
 Formats (by `--format`, else the extension): jsonl, json (an array), csv (UTF-8 with BOM),
 csv-gb18030, xlsx (Chinese headers, percent cells formatted as %), parquet (decimal128,
@@ -43,11 +44,14 @@ D = Decimal
 
 def _pct(rng: random.Random, low: float, high: float, places: int = 2) -> Decimal:
     """A realistic percent with `places` decimals, uniform in low..high."""
-    scale = 10 ** places
+    scale: int = 10 ** places
     return D(rng.randint(int(low * scale), int(high * scale))) / scale
 
 
-def _edge(rng: random.Random, threshold: Decimal, unit: Decimal = D("0.01")) -> Decimal:
+CENT = D("0.01")
+
+
+def _edge(rng: random.Random, threshold: Decimal, unit: Decimal = CENT) -> Decimal:
     """A value exactly at a threshold, one unit under it or one unit over it."""
     return threshold + rng.choice((-unit, D(0), unit))
 
@@ -458,11 +462,11 @@ def write_xlsx(batch: Sequence[Record], pack_module: Any, path: Path) -> None:
         out: list[Any] = []
         for index, value in enumerate(cells):
             if index in percent and isinstance(value, Decimal):
-                cell = WriteOnlyCell(sheet, value=value / 100)
+                cell = WriteOnlyCell(sheet, value=value / 100)  # type: ignore[arg-type]
                 cell.number_format = "0.00%"
                 out.append(cell)
             elif isinstance(value, dt.date):
-                cell = WriteOnlyCell(sheet, value=value)
+                cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]
                 cell.number_format = "yyyy-mm-dd"
                 out.append(cell)
             else:
