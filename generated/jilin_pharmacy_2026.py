@@ -6,7 +6,9 @@
 """Rule pack jilin/pharmacy-2026: 吉林省定点零售药店考核标准（模型：省级范本项目未随办法公布）.
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
-`compute_cohorts` computes the values shared across it; `evaluate` scores one institution.
+`compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
+the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     note,
+    plain_number,
     read_framework_inputs,
     read_list,
     read_number,
@@ -178,16 +181,16 @@ FRAMEWORK = FrameworkRules(
 )
 
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
-_R39 = Reason('扣分项满分（总分100分）', ('JL-8',), 39)
-_R40 = Reason('考核小组认定的扣分（每条须有可查看的依据）', ('JL-6',), 40)
-_R49 = Reason('考核小组认定的加分（每条须有可查看的依据）', ('JL-6', 'JL-8'), 49)
+_R39 = Reason(text='扣分项满分（总分100分）', citations=('JL-8',), line=39)
+_R40 = Reason(text='考核小组认定的扣分（每条须有可查看的依据）', citations=('JL-6',), line=40)
+_R49 = Reason(text='考核小组认定的加分（每条须有可查看的依据）', citations=('JL-6', 'JL-8'), line=49)
 
 # Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
 # only when it holds), and whether it has two outcomes to reach.
 RULES = (
-    RuleInfo(_R39, 1, 'delta', False),
-    RuleInfo(_R40, 1, 'delta', True),
-    RuleInfo(_R49, 2, 'delta', True),
+    RuleInfo(reason=_R39, item=1, kind='delta', two_sided=False),
+    RuleInfo(reason=_R40, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R49, item=2, kind='delta', two_sided=True),
 )
 
 
@@ -200,18 +203,31 @@ class EntryEntry:
     evidence: str  # 可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）
 
 
+_KNOWN_ENTRY = frozenset(('evidence', 'item', 'points'))
+
+
 def _read_entry(raw: Raw, path: str, errors: list[FieldError]) -> EntryEntry:
-    check_unknown_fields(raw, frozenset(('evidence', 'item', 'points')), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_ENTRY:
+        check_unknown_fields(raw, _KNOWN_ENTRY, errors, prefix=path + '.')
+    v_item: str = read_text(raw, 'item', errors, path=path + '.item')
+    n = plain_number(get('points'))
+    v_points: Decimal = n if n is not None and n >= _D0 else read_number(raw, 'points', errors, low=_D0, path=path + '.points')
+    v_evidence: str = read_text(raw, 'evidence', errors, path=path + '.evidence')
     return EntryEntry(
-        item=read_text(raw, 'item', errors, path=path + '.item'),
-        points=read_number(raw, 'points', errors, low=_D0, path=path + '.points'),
-        evidence=read_text(raw, 'evidence', errors, path=path + '.evidence'),
+        item=v_item,
+        points=v_points,
+        evidence=v_evidence,
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
-    """One institution's validated facts and the values derived from them."""
+    """One institution's validated facts and the values derived from them.
+
+    Not frozen, though nothing assigns to it once read: a frozen dataclass's __init__ sets
+    each field through object.__setattr__, several µs a record at this many fields.
+    """
 
     deductions: tuple[EntryEntry, ...]  # 扣分记录
     bonuses: tuple[EntryEntry, ...]  # 加分记录
@@ -225,9 +241,13 @@ _BONUS_ITEMS: frozenset[int] = frozenset({2})
 def read_record(raw: Raw) -> Facts:
     """Validate one input record; raises RecordInvalid naming every wrong field."""
     errors: list[FieldError] = []
-    check_unknown_fields(raw, _KNOWN_FIELDS, errors)
-    v_deductions: tuple[EntryEntry, ...] = read_list(raw, 'deductions', errors, _read_entry)
-    v_bonuses: tuple[EntryEntry, ...] = read_list(raw, 'bonuses', errors, _read_entry)
+    get = raw.get
+    if not raw.keys() <= _KNOWN_FIELDS:
+        check_unknown_fields(raw, _KNOWN_FIELDS, errors)
+    v = get('deductions')
+    v_deductions: tuple[EntryEntry, ...] = () if type(v) is list and not v else read_list(raw, 'deductions', errors, _read_entry)
+    v = get('bonuses')
+    v_bonuses: tuple[EntryEntry, ...] = () if type(v) is list and not v else read_list(raw, 'bonuses', errors, _read_entry)
     check_entries(v_bonuses, 'bonuses', _CATALOGUE_BONUSES, errors)
     check_entries(v_deductions, 'deductions', _CATALOGUE_DEDUCTIONS, errors)
     v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)
@@ -268,48 +288,88 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     return Cohorts()
 
 
-def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> ItemScore:
     """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 100 points, line 35."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 39: 扣分项满分（总分100分）
+    awards += _D100
+    # 40: 考核小组认定的扣分（每条须有可查看的依据）
+    deductions -= -(sum((each.points for each in r.deductions if each.item == '1'), ZERO))
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D100:
+        earned = _D100
+    return ItemScore(1, _D100, earned, ())
+
+
+def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 39: 扣分项满分（总分100分）
     awards += note(lines, _R39, _D100)
     # 40: 考核小组认定的扣分（每条须有可查看的依据）
     deductions -= note(lines, _R40, -(sum((each.points for each in r.deductions if each.item == '1'), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            *(Operand('entry', each.evidence, each.points, 'points') for each in r.deductions if each.item == '1'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        *(Operand('entry', each.evidence, each.points, 'points') for each in r.deductions if each.item == '1'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(1, _D100, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> ItemScore:
     """2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 45."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 49: 考核小组认定的加分（每条须有可查看的依据）
+    awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D10:
+        earned = _D10
+    return ItemScore(2, _D10, earned, ())
+
+
+def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 49: 考核小组认定的加分（每条须有可查看的依据）
     awards += note(lines, _R49, sum((each.points for each in r.bonuses if each.item == '2'), ZERO))
-    if lines is not None:
-        used(
-            lines,
-            *(Operand('entry', each.evidence, each.points, 'points') for each in r.bonuses if each.item == '2'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        *(Operand('entry', each.evidence, each.points, 'points') for each in r.bonuses if each.item == '2'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(2, _D10, awards, deductions, None, ZERO, (), lines)
+
+
+def score(r: Facts, c: Cohorts) -> Score:
+    """Score one institution without explanation: every item, then the total (not rescaled)."""
+    items = (
+        _score_1(r, c),
+        _score_2(r, c),
+    )
+    return total(items, None, _D10, _BONUS_ITEMS)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     """Score one institution: every item, then the total (not rescaled).
 
-    With `explain`, each item keeps one reason line per rule; without, only the points.
+    With `explain`, each item keeps one reason line per rule; without, only the points
+    (`score`: the same arithmetic, written without the lines).
     """
+    if not explain:
+        return score(r, c)
     items = (
-        _item_1(r, c, explain),
-        _item_2(r, c, explain),
+        _explain_1(r, c),
+        _explain_2(r, c),
     )
     return total(items, None, _D10, _BONUS_ITEMS)
 
@@ -330,31 +390,31 @@ INFO = PackInfo(
     source_sha256='6a3d61b99273a71adfa34bb1c57fa187510db81b26d77dd26ed8046a5fa63d22',
     compiler_version='0.2.0',
     facts=(
-        FactInfo('deductions', '扣分记录', 'list of entry', None, None, 'required', None, fields=(FactInfo('item', '项目编号（本标准的项目）', 'text', None, None, 'required', None), FactInfo('points', '分值', 'points', Decimal("0"), None, 'required', None), FactInfo('evidence', '可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', 'text', None, None, 'required', None),)),
-        FactInfo('bonuses', '加分记录', 'list of entry', None, None, 'required', None, fields=(FactInfo('item', '项目编号（本标准的项目）', 'text', None, None, 'required', None), FactInfo('points', '分值', 'points', Decimal("0"), None, 'required', None), FactInfo('evidence', '可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', 'text', None, None, 'required', None),)),
+        FactInfo(name='deductions', label='扣分记录', type='list of entry', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='item', label='项目编号（本标准的项目）', type='text', low=None, high=None, presence='required', default=None), FactInfo(name='points', label='分值', type='points', low=Decimal("0"), high=None, presence='required', default=None), FactInfo(name='evidence', label='可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', type='text', low=None, high=None, presence='required', default=None),)),
+        FactInfo(name='bonuses', label='加分记录', type='list of entry', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='item', label='项目编号（本标准的项目）', type='text', low=None, high=None, presence='required', default=None), FactInfo(name='points', label='分值', type='points', low=Decimal("0"), high=None, presence='required', default=None), FactInfo(name='evidence', label='可查看的依据（数据、工作记录、处罚通知书、截图等的编号或链接）', type='text', low=None, high=None, presence='required', default=None),)),
     ),
     items=(
         ItemInfo(
-            1,
-            '扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）',
-            Decimal('100'),
-            False,
-            '扣分项',
-            '定点医药机构贯彻落实医疗保障政策规定、履行医疗保障服务协议以及规范使用医保基金等（第六条）',
-            '未按规定完成的项目扣除一定分值（第七条）',
-            None,
-            '吉医保发〔2025〕9号 第六条：考核标准按照定点医疗机构、定点零售药店分类设置；第七条；第八条',
+            number=1,
+            label='扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）',
+            points=Decimal('100'),
+            bonus=False,
+            category='扣分项',
+            content='定点医药机构贯彻落实医疗保障政策规定、履行医疗保障服务协议以及规范使用医保基金等（第六条）',
+            method='未按规定完成的项目扣除一定分值（第七条）',
+            procedure=None,
+            basis='吉医保发〔2025〕9号 第六条：考核标准按照定点医疗机构、定点零售药店分类设置；第七条；第八条',
         ),
         ItemInfo(
-            2,
-            '加分项（省级范本项目未随本办法公布）',
-            Decimal('10'),
-            True,
-            '加分项',
-            '深度参与医保改革、阶段性重点任务推进等工作的配合及完成情况（第七条）',
-            '完成加分项规定的项目加上一定分值（第七条）',
-            None,
-            '吉医保发〔2025〕9号 第七条；第八条：加分项原则上不超过10分',
+            number=2,
+            label='加分项（省级范本项目未随本办法公布）',
+            points=Decimal('10'),
+            bonus=True,
+            category='加分项',
+            content='深度参与医保改革、阶段性重点任务推进等工作的配合及完成情况（第七条）',
+            method='完成加分项规定的项目加上一定分值（第七条）',
+            procedure=None,
+            basis='吉医保发〔2025〕9号 第七条；第八条：加分项原则上不超过10分',
         ),
     ),
 )

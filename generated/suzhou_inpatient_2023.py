@@ -4,7 +4,9 @@
 """Rule pack suzhou/inpatient-2023: 定点医疗机构（有住院服务）年度医保基金使用绩效综合评价指标（2023年评价版）.
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
-`compute_cohorts` computes the values shared across it; `evaluate` scores one institution.
+`compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
+the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from policy_dsl.runtime import (
     need,
     not_applicable,
     note,
+    plain_codes,
+    plain_number,
     read_bool,
     read_count,
     read_enum,
@@ -164,100 +168,100 @@ _LOOKUP_243_29: dict[str, Decimal] = {'correction_notice': _D1, 'loss_penalty': 
 FRAMEWORK = None
 
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
-_R147 = Reason('目录调整后5个工作日内及时更新的，得1分', ('SZ-1',), 147)
-_R150 = Reason('未发现目录维护错误的，得1分', ('SZ-1',), 150)
-_R153 = Reason('品种数占比达标的，得1分', ('SZ-1',), 153)
-_R154 = Reason('未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分', ('SZ-1', 'G4', 'G6'), 154)
-_R173 = Reason('执行价格政策、落实公示、按要求告知的，得3分', ('SZ-2', 'G1'), 173)
-_R174 = Reason('价格问题经查实的，每次扣1分', ('SZ-2',), 174)
-_R175 = Reason('未按规定做好收费公示的，每次扣1分', ('SZ-2',), 175)
-_R176 = Reason('自主定价项目未在7个工作日内告知的，每次扣1分', ('SZ-2',), 176)
-_R177 = Reason('本项扣分以3分为限', ('SZ-2', 'G3'), 177)
-_R185 = Reason('民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', ('SZ-3', 'G5'), 185)
-_R187 = Reason('招采专项评价得分（百分制）×20%', ('SZ-3',), 187)
-_R194 = Reason('未纳入DRG范围的医疗机构，该项不计分，其余项按百分制折算', ('SZ-4', 'G5'), 194)
-_R196 = Reason('DRG/DIP支付方式改革绩效评价得分（百分制）×20%', ('SZ-4',), 196)
-_R210 = Reason('配备率高于或等于本机构上一年度的，得1分', ('SZ-5', 'G6'), 210)
-_R214 = Reason('新版目录公布后1个月内召开专题药事委员会会议（或专科医院的专题会议）的，得2分', ('SZ-5',), 214)
-_R217 = Reason('未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分', ('SZ-5',), 217)
-_R240 = Reason('严格规范使用医保基金，无欺诈骗保行为发生的，得15分', ('SZ-6',), 240)
-_R242 = Reason('每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', ('SZ-6',), 242)
-_R252 = Reason('拒不改正的，不得分', ('SZ-6',), 252)
-_R253 = Reason('造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', ('SZ-6', 'G6'), 253)
-_R272 = Reason('建立健全财务制度和考核评价体系的，得1分', ('SZ-7',), 272)
-_R275 = Reason('配合预算编制、协商、执行、清算等工作的，得1分', ('SZ-7',), 275)
-_R278 = Reason('无新增“应收医保款”挂账的，得1分', ('SZ-7',), 278)
-_R281 = Reason('结算清单上传率：DRG付费医院低于98%扣1分、低于96%扣2分；其他医院低于90%扣1分、低于80%扣2分', ('SZ-7', 'G6'), 281)
-_R286 = Reason('不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', ('SZ-7',), 286)
-_R299 = Reason('院内管理系统基础库全覆盖应用的，得2分', ('SZ-8',), 299)
-_R302 = Reason('业务编码非标率低于1%的，得3分', ('SZ-8', 'G6'), 302)
-_R321 = Reason('电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', ('SZ-9', 'G6'), 321)
-_R325 = Reason('接入江苏医保云实现移动支付的，得2分', ('SZ-9',), 325)
-_R328 = Reason('考核范围针对双通道资质医院；其他医院不涉及，不扣分', ('SZ-9', 'G5'), 328)
-_R330 = Reason('接入电子处方流转的，得1分', ('SZ-9',), 330)
-_R331 = Reason('双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', ('SZ-9', 'G6'), 331)
-_R335 = Reason('完成信息系统联网后的对接、维护、传输等工作的，得2分', ('SZ-9',), 335)
-_R354 = Reason('按照诊疗规范提供合理、必要的医药服务，得4分', ('SZ-10',), 354)
-_R355 = Reason('所列情形每查实一项扣1分，扣完为止', ('SZ-10', 'G3'), 355)
-_R369 = Reason('及时签订并规范履行协议重要约定的，得2分', ('SZ-11',), 369)
-_R370 = Reason('查实所列违规情形之一的，不得分', ('SZ-11',), 370)
-_R382 = Reason('无就诊人员举报投诉的，得2分', ('SZ-12',), 382)
-_R383 = Reason('成立的投诉，每件按核定分值扣0.5-1分（可减免）', ('SZ-12',), 383)
-_R384 = Reason('第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分', ('SZ-12', 'SZ-C'), 384)
-_R394 = Reason('接入先诊疗后付费平台并正常运行的，加3分', ('SZ-13',), 394)
-_R395 = Reason('2023年12月结算量达到本院当月全部结算量5%的，加2分', ('SZ-13', 'G6'), 395)
-_R397 = Reason('2024年平均结算量达到本院全部结算量10%的，加2分', ('SZ-13', 'G6'), 397)
-_R408 = Reason('按通知转发医保重要政策，每1次加1分', ('SZ-14',), 408)
-_R409 = Reason('醒目位置宣传医保政策，每一种方式加0.5分', ('SZ-14',), 409)
+_R147 = Reason(text='目录调整后5个工作日内及时更新的，得1分', citations=('SZ-1',), line=147)
+_R150 = Reason(text='未发现目录维护错误的，得1分', citations=('SZ-1',), line=150)
+_R153 = Reason(text='品种数占比达标的，得1分', citations=('SZ-1',), line=153)
+_R154 = Reason(text='未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分', citations=('SZ-1', 'G4', 'G6'), line=154)
+_R173 = Reason(text='执行价格政策、落实公示、按要求告知的，得3分', citations=('SZ-2', 'G1'), line=173)
+_R174 = Reason(text='价格问题经查实的，每次扣1分', citations=('SZ-2',), line=174)
+_R175 = Reason(text='未按规定做好收费公示的，每次扣1分', citations=('SZ-2',), line=175)
+_R176 = Reason(text='自主定价项目未在7个工作日内告知的，每次扣1分', citations=('SZ-2',), line=176)
+_R177 = Reason(text='本项扣分以3分为限', citations=('SZ-2', 'G3'), line=177)
+_R185 = Reason(text='民营定点医疗机构不参加此项，评价总分为80分，按×100/80折算', citations=('SZ-3', 'G5'), line=185)
+_R187 = Reason(text='招采专项评价得分（百分制）×20%', citations=('SZ-3',), line=187)
+_R194 = Reason(text='未纳入DRG范围的医疗机构，该项不计分，其余项按百分制折算', citations=('SZ-4', 'G5'), line=194)
+_R196 = Reason(text='DRG/DIP支付方式改革绩效评价得分（百分制）×20%', citations=('SZ-4',), line=196)
+_R210 = Reason(text='配备率高于或等于本机构上一年度的，得1分', citations=('SZ-5', 'G6'), line=210)
+_R214 = Reason(text='新版目录公布后1个月内召开专题药事委员会会议（或专科医院的专题会议）的，得2分', citations=('SZ-5',), line=214)
+_R217 = Reason(text='未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分', citations=('SZ-5',), line=217)
+_R240 = Reason(text='严格规范使用医保基金，无欺诈骗保行为发生的，得15分', citations=('SZ-6',), line=240)
+_R242 = Reason(text='每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重', citations=('SZ-6',), line=242)
+_R252 = Reason(text='拒不改正的，不得分', citations=('SZ-6',), line=252)
+_R253 = Reason(text='造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分', citations=('SZ-6', 'G6'), line=253)
+_R272 = Reason(text='建立健全财务制度和考核评价体系的，得1分', citations=('SZ-7',), line=272)
+_R275 = Reason(text='配合预算编制、协商、执行、清算等工作的，得1分', citations=('SZ-7',), line=275)
+_R278 = Reason(text='无新增“应收医保款”挂账的，得1分', citations=('SZ-7',), line=278)
+_R281 = Reason(text='结算清单上传率：DRG付费医院低于98%扣1分、低于96%扣2分；其他医院低于90%扣1分、低于80%扣2分', citations=('SZ-7', 'G6'), line=281)
+_R286 = Reason(text='不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分', citations=('SZ-7',), line=286)
+_R299 = Reason(text='院内管理系统基础库全覆盖应用的，得2分', citations=('SZ-8',), line=299)
+_R302 = Reason(text='业务编码非标率低于1%的，得3分', citations=('SZ-8', 'G6'), line=302)
+_R321 = Reason(text='电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分', citations=('SZ-9', 'G6'), line=321)
+_R325 = Reason(text='接入江苏医保云实现移动支付的，得2分', citations=('SZ-9',), line=325)
+_R328 = Reason(text='考核范围针对双通道资质医院；其他医院不涉及，不扣分', citations=('SZ-9', 'G5'), line=328)
+_R330 = Reason(text='接入电子处方流转的，得1分', citations=('SZ-9',), line=330)
+_R331 = Reason(text='双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）', citations=('SZ-9', 'G6'), line=331)
+_R335 = Reason(text='完成信息系统联网后的对接、维护、传输等工作的，得2分', citations=('SZ-9',), line=335)
+_R354 = Reason(text='按照诊疗规范提供合理、必要的医药服务，得4分', citations=('SZ-10',), line=354)
+_R355 = Reason(text='所列情形每查实一项扣1分，扣完为止', citations=('SZ-10', 'G3'), line=355)
+_R369 = Reason(text='及时签订并规范履行协议重要约定的，得2分', citations=('SZ-11',), line=369)
+_R370 = Reason(text='查实所列违规情形之一的，不得分', citations=('SZ-11',), line=370)
+_R382 = Reason(text='无就诊人员举报投诉的，得2分', citations=('SZ-12',), line=382)
+_R383 = Reason(text='成立的投诉，每件按核定分值扣0.5-1分（可减免）', citations=('SZ-12',), line=383)
+_R384 = Reason(text='第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分', citations=('SZ-12', 'SZ-C'), line=384)
+_R394 = Reason(text='接入先诊疗后付费平台并正常运行的，加3分', citations=('SZ-13',), line=394)
+_R395 = Reason(text='2023年12月结算量达到本院当月全部结算量5%的，加2分', citations=('SZ-13', 'G6'), line=395)
+_R397 = Reason(text='2024年平均结算量达到本院全部结算量10%的，加2分', citations=('SZ-13', 'G6'), line=397)
+_R408 = Reason(text='按通知转发医保重要政策，每1次加1分', citations=('SZ-14',), line=408)
+_R409 = Reason(text='醒目位置宣传医保政策，每一种方式加0.5分', citations=('SZ-14',), line=409)
 
 # Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
 # only when it holds), and whether it has two outcomes to reach.
 RULES = (
-    RuleInfo(_R147, 1, 'delta', True),
-    RuleInfo(_R150, 1, 'delta', True),
-    RuleInfo(_R153, 1, 'delta', False),
-    RuleInfo(_R154, 1, 'delta', True),
-    RuleInfo(_R173, 2, 'delta', False),
-    RuleInfo(_R174, 2, 'delta', True),
-    RuleInfo(_R175, 2, 'delta', True),
-    RuleInfo(_R176, 2, 'delta', True),
-    RuleInfo(_R177, 2, 'shown', True),
-    RuleInfo(_R185, 3, 'shown', True),
-    RuleInfo(_R187, 3, 'delta', True),
-    RuleInfo(_R194, 4, 'shown', True),
-    RuleInfo(_R196, 4, 'delta', True),
-    RuleInfo(_R210, 5, 'delta', True),
-    RuleInfo(_R214, 5, 'delta', True),
-    RuleInfo(_R217, 5, 'delta', True),
-    RuleInfo(_R240, 6, 'delta', False),
-    RuleInfo(_R242, 6, 'delta', True),
-    RuleInfo(_R252, 6, 'delta', True),
-    RuleInfo(_R253, 6, 'delta', True),
-    RuleInfo(_R272, 7, 'delta', True),
-    RuleInfo(_R275, 7, 'delta', True),
-    RuleInfo(_R278, 7, 'delta', True),
-    RuleInfo(_R281, 7, 'delta', True),
-    RuleInfo(_R286, 7, 'delta', True),
-    RuleInfo(_R299, 8, 'delta', True),
-    RuleInfo(_R302, 8, 'delta', True),
-    RuleInfo(_R321, 9, 'delta', True),
-    RuleInfo(_R325, 9, 'delta', True),
-    RuleInfo(_R328, 9, 'shown', True),
-    RuleInfo(_R330, 9, 'delta', True),
-    RuleInfo(_R331, 9, 'delta', True),
-    RuleInfo(_R335, 9, 'delta', True),
-    RuleInfo(_R354, 10, 'delta', False),
-    RuleInfo(_R355, 10, 'delta', True),
-    RuleInfo(_R369, 11, 'delta', False),
-    RuleInfo(_R370, 11, 'delta', True),
-    RuleInfo(_R382, 12, 'delta', False),
-    RuleInfo(_R383, 12, 'delta', True),
-    RuleInfo(_R384, 12, 'delta', True),
-    RuleInfo(_R394, 13, 'delta', True),
-    RuleInfo(_R395, 13, 'delta', True),
-    RuleInfo(_R397, 13, 'delta', True),
-    RuleInfo(_R408, 14, 'delta', True),
-    RuleInfo(_R409, 14, 'delta', True),
+    RuleInfo(reason=_R147, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R150, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R153, item=1, kind='delta', two_sided=False),
+    RuleInfo(reason=_R154, item=1, kind='delta', two_sided=True),
+    RuleInfo(reason=_R173, item=2, kind='delta', two_sided=False),
+    RuleInfo(reason=_R174, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R175, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R176, item=2, kind='delta', two_sided=True),
+    RuleInfo(reason=_R177, item=2, kind='shown', two_sided=True),
+    RuleInfo(reason=_R185, item=3, kind='shown', two_sided=True),
+    RuleInfo(reason=_R187, item=3, kind='delta', two_sided=True),
+    RuleInfo(reason=_R194, item=4, kind='shown', two_sided=True),
+    RuleInfo(reason=_R196, item=4, kind='delta', two_sided=True),
+    RuleInfo(reason=_R210, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R214, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R217, item=5, kind='delta', two_sided=True),
+    RuleInfo(reason=_R240, item=6, kind='delta', two_sided=False),
+    RuleInfo(reason=_R242, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R252, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R253, item=6, kind='delta', two_sided=True),
+    RuleInfo(reason=_R272, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R275, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R278, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R281, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R286, item=7, kind='delta', two_sided=True),
+    RuleInfo(reason=_R299, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R302, item=8, kind='delta', two_sided=True),
+    RuleInfo(reason=_R321, item=9, kind='delta', two_sided=True),
+    RuleInfo(reason=_R325, item=9, kind='delta', two_sided=True),
+    RuleInfo(reason=_R328, item=9, kind='shown', two_sided=True),
+    RuleInfo(reason=_R330, item=9, kind='delta', two_sided=True),
+    RuleInfo(reason=_R331, item=9, kind='delta', two_sided=True),
+    RuleInfo(reason=_R335, item=9, kind='delta', two_sided=True),
+    RuleInfo(reason=_R354, item=10, kind='delta', two_sided=False),
+    RuleInfo(reason=_R355, item=10, kind='delta', two_sided=True),
+    RuleInfo(reason=_R369, item=11, kind='delta', two_sided=False),
+    RuleInfo(reason=_R370, item=11, kind='delta', two_sided=True),
+    RuleInfo(reason=_R382, item=12, kind='delta', two_sided=False),
+    RuleInfo(reason=_R383, item=12, kind='delta', two_sided=True),
+    RuleInfo(reason=_R384, item=12, kind='delta', two_sided=True),
+    RuleInfo(reason=_R394, item=13, kind='delta', two_sided=True),
+    RuleInfo(reason=_R395, item=13, kind='delta', two_sided=True),
+    RuleInfo(reason=_R397, item=13, kind='delta', two_sided=True),
+    RuleInfo(reason=_R408, item=14, kind='delta', two_sided=True),
+    RuleInfo(reason=_R409, item=14, kind='delta', two_sided=True),
 )
 
 
@@ -268,10 +272,17 @@ class ViolationEntry:
     documents: frozenset[str]  # 该行为的处理文书
 
 
+_KNOWN_VIOLATION = frozenset(('documents',))
+
+
 def _read_violation(raw: Raw, path: str, errors: list[FieldError]) -> ViolationEntry:
-    check_unknown_fields(raw, frozenset(('documents',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_VIOLATION:
+        check_unknown_fields(raw, _KNOWN_VIOLATION, errors, prefix=path + '.')
+    codes = plain_codes(get('documents'), _ENUM_DOCUMENT_KIND)
+    v_documents: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents')
     return ViolationEntry(
-        documents=read_enum_set(raw, 'documents', errors, _ENUM_DOCUMENT_KIND, path=path + '.documents'),
+        documents=v_documents,
     )
 
 
@@ -282,10 +293,17 @@ class UnstockedProductEntry:
     cases: int  # 查实例数
 
 
+_KNOWN_UNSTOCKED_PRODUCT = frozenset(('cases',))
+
+
 def _read_unstocked_product(raw: Raw, path: str, errors: list[FieldError]) -> UnstockedProductEntry:
-    check_unknown_fields(raw, frozenset(('cases',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_UNSTOCKED_PRODUCT:
+        check_unknown_fields(raw, _KNOWN_UNSTOCKED_PRODUCT, errors, prefix=path + '.')
+    v = get('cases')
+    v_cases: int = v if type(v) is int and 1 <= v < 1_000_000_000_000_000 else read_count(raw, 'cases', errors, low=_D1, path=path + '.cases')
     return UnstockedProductEntry(
-        cases=read_count(raw, 'cases', errors, low=_D1, path=path + '.cases'),
+        cases=v_cases,
     )
 
 
@@ -296,16 +314,27 @@ class ComplaintEntry:
     deduction: Decimal  # 核定扣分（0.5-1分，可酌情减免）
 
 
+_KNOWN_COMPLAINT = frozenset(('deduction',))
+
+
 def _read_complaint(raw: Raw, path: str, errors: list[FieldError]) -> ComplaintEntry:
-    check_unknown_fields(raw, frozenset(('deduction',)), errors, prefix=path + ".")
+    get = raw.get
+    if not raw.keys() <= _KNOWN_COMPLAINT:
+        check_unknown_fields(raw, _KNOWN_COMPLAINT, errors, prefix=path + '.')
+    n = plain_number(get('deduction'))
+    v_deduction: Decimal = n if n is not None and _D0 <= n <= _D1 else read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction')
     return ComplaintEntry(
-        deduction=read_number(raw, 'deduction', errors, low=_D0, high=_D1, path=path + '.deduction'),
+        deduction=v_deduction,
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Facts:
-    """One institution's validated facts and the values derived from them."""
+    """One institution's validated facts and the values derived from them.
+
+    Not frozen, though nothing assigns to it once read: a frozen dataclass's __init__ sets
+    each field through object.__setattr__, several µs a record at this many fields.
+    """
 
     level: str  # 医疗机构级别
     ownership: str  # 举办性质
@@ -361,55 +390,110 @@ _BONUS_ITEMS: frozenset[int] = frozenset({13, 14})
 def read_record(raw: Raw) -> Facts:
     """Validate one input record; raises RecordInvalid naming every wrong field."""
     errors: list[FieldError] = []
-    check_unknown_fields(raw, _KNOWN_FIELDS, errors)
-    v_level: str = read_enum(raw, 'level', errors, _ENUM_HOSPITAL_LEVEL)
-    v_ownership: str = read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND)
-    v_in_drg: bool = read_bool(raw, 'in_drg', errors)
-    v_catalogue_updated_on_time: bool = read_bool(raw, 'catalogue_updated_on_time', errors)
-    v_catalogue_maintained_correctly: bool = read_bool(raw, 'catalogue_maintained_correctly', errors)
-    v_catalogue_drug_share: Decimal = read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
-    v_price_violations: int = read_count(raw, 'price_violations', errors)
-    v_fee_disclosure_failures: int = read_count(raw, 'fee_disclosure_failures', errors)
-    v_late_self_pricing_notices: int = read_count(raw, 'late_self_pricing_notices', errors)
-    v_procurement_score: Decimal | None = read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
-    v_drg_score: Decimal | None = read_optional_number(raw, 'drg_score', errors, low=_D0, high=_D100)
-    v_negotiated_drug_rate: Decimal = read_percent(raw, 'negotiated_drug_rate', errors, low=_D0, high=_D100)
-    v_negotiated_drug_rate_last_year: Decimal = read_percent(raw, 'negotiated_drug_rate_last_year', errors, low=_D0, high=_D100)
-    v_negotiated_drug_meeting_held: bool = read_bool(raw, 'negotiated_drug_meeting_held', errors)
-    v_unstocked_products: tuple[UnstockedProductEntry, ...] = read_list(raw, 'unstocked_products', errors, _read_unstocked_product)
-    v_violations: tuple[ViolationEntry, ...] = read_list(raw, 'violations', errors, _read_violation)
-    v_refused_to_correct: bool = read_bool(raw, 'refused_to_correct', errors)
-    v_serious_social_harm: bool = read_bool(raw, 'serious_social_harm', errors)
-    v_fund_loss_amount: Decimal | None = read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
-    v_region_fund_expenditure_last_year: Decimal | None = read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
-    v_financial_system_in_place: bool = read_bool(raw, 'financial_system_in_place', errors)
-    v_cooperates_with_fund_management: bool = read_bool(raw, 'cooperates_with_fund_management', errors)
-    v_no_new_receivables: bool = read_bool(raw, 'no_new_receivables', errors)
-    v_settlement_list_upload_rate: Decimal = read_percent(raw, 'settlement_list_upload_rate', errors, low=_D0, high=_D100)
-    v_cooperation_incidents: int = read_count(raw, 'cooperation_incidents', errors)
-    v_coding_full_coverage: bool = read_bool(raw, 'coding_full_coverage', errors)
-    v_nonstandard_code_rate: Decimal = read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
-    v_evoucher_settlements: int = read_count(raw, 'evoucher_settlements', errors)
-    v_all_settlements: int = read_count(raw, 'all_settlements', errors)
-    v_mobile_payment_connected: bool = read_bool(raw, 'mobile_payment_connected', errors)
-    v_dual_channel: bool = read_bool(raw, 'dual_channel', errors)
-    v_eprescription_connected: bool | None = read_optional_bool(raw, 'eprescription_connected', errors)
-    v_eprescription_flow_rate: Decimal | None = read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
-    v_systems_integration_done: bool = read_bool(raw, 'systems_integration_done', errors)
-    v_care_violations: int = read_count(raw, 'care_violations', errors)
-    v_agreement_violations: int = read_count(raw, 'agreement_violations', errors)
-    v_complaints: tuple[ComplaintEntry, ...] = read_list(raw, 'complaints', errors, _read_complaint)
-    v_satisfaction_score: Decimal | None = read_optional_number(raw, 'satisfaction_score', errors)
-    v_direct_survey_adjustment: Decimal | None = read_optional_number(raw, 'direct_survey_adjustment', errors, low=_Dm1, high=_D1)
-    v_pay_later_connected: bool = read_bool(raw, 'pay_later_connected', errors)
-    v_pay_later_share_dec_2023: Decimal | None = read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
-    v_pay_later_share_2024: Decimal | None = read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
-    v_policies_forwarded: int = read_count(raw, 'policies_forwarded', errors)
-    v_display_channels: frozenset[str] = read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
+    get = raw.get
+    if not raw.keys() <= _KNOWN_FIELDS:
+        check_unknown_fields(raw, _KNOWN_FIELDS, errors)
+    v = get('level')
+    v_level: str = (_ENUM_HOSPITAL_LEVEL.get(v) if type(v) is str else None) or (read_enum(raw, 'level', errors, _ENUM_HOSPITAL_LEVEL))
+    v = get('ownership')
+    v_ownership: str = (_ENUM_OWNERSHIP_KIND.get(v) if type(v) is str else None) or (read_enum(raw, 'ownership', errors, _ENUM_OWNERSHIP_KIND))
+    v = get('in_drg')
+    v_in_drg: bool = v if type(v) is bool else read_bool(raw, 'in_drg', errors)
+    v = get('catalogue_updated_on_time')
+    v_catalogue_updated_on_time: bool = v if type(v) is bool else read_bool(raw, 'catalogue_updated_on_time', errors)
+    v = get('catalogue_maintained_correctly')
+    v_catalogue_maintained_correctly: bool = v if type(v) is bool else read_bool(raw, 'catalogue_maintained_correctly', errors)
+    n = plain_number(get('catalogue_drug_share'))
+    v_catalogue_drug_share: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'catalogue_drug_share', errors, low=_D0, high=_D100)
+    v = get('price_violations')
+    v_price_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'price_violations', errors)
+    v = get('fee_disclosure_failures')
+    v_fee_disclosure_failures: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'fee_disclosure_failures', errors)
+    v = get('late_self_pricing_notices')
+    v_late_self_pricing_notices: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'late_self_pricing_notices', errors)
+    v = get('procurement_score')
+    n = plain_number(v)
+    v_procurement_score: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_number(raw, 'procurement_score', errors, low=_D0, high=_D100)
+    v = get('drg_score')
+    n = plain_number(v)
+    v_drg_score: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_number(raw, 'drg_score', errors, low=_D0, high=_D100)
+    n = plain_number(get('negotiated_drug_rate'))
+    v_negotiated_drug_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'negotiated_drug_rate', errors, low=_D0, high=_D100)
+    n = plain_number(get('negotiated_drug_rate_last_year'))
+    v_negotiated_drug_rate_last_year: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'negotiated_drug_rate_last_year', errors, low=_D0, high=_D100)
+    v = get('negotiated_drug_meeting_held')
+    v_negotiated_drug_meeting_held: bool = v if type(v) is bool else read_bool(raw, 'negotiated_drug_meeting_held', errors)
+    v = get('unstocked_products')
+    v_unstocked_products: tuple[UnstockedProductEntry, ...] = () if type(v) is list and not v else read_list(raw, 'unstocked_products', errors, _read_unstocked_product)
+    v = get('violations')
+    v_violations: tuple[ViolationEntry, ...] = () if type(v) is list and not v else read_list(raw, 'violations', errors, _read_violation)
+    v = get('refused_to_correct')
+    v_refused_to_correct: bool = v if type(v) is bool else read_bool(raw, 'refused_to_correct', errors)
+    v = get('serious_social_harm')
+    v_serious_social_harm: bool = v if type(v) is bool else read_bool(raw, 'serious_social_harm', errors)
+    v = get('fund_loss_amount')
+    n = plain_number(v)
+    v_fund_loss_amount: Decimal | None = n if n is not None and n >= _D0 else None if v is None else read_optional_number(raw, 'fund_loss_amount', errors, low=_D0)
+    v = get('region_fund_expenditure_last_year')
+    n = plain_number(v)
+    v_region_fund_expenditure_last_year: Decimal | None = n if n is not None and n >= _D0 else None if v is None else read_optional_number(raw, 'region_fund_expenditure_last_year', errors, low=_D0)
+    v = get('financial_system_in_place')
+    v_financial_system_in_place: bool = v if type(v) is bool else read_bool(raw, 'financial_system_in_place', errors)
+    v = get('cooperates_with_fund_management')
+    v_cooperates_with_fund_management: bool = v if type(v) is bool else read_bool(raw, 'cooperates_with_fund_management', errors)
+    v = get('no_new_receivables')
+    v_no_new_receivables: bool = v if type(v) is bool else read_bool(raw, 'no_new_receivables', errors)
+    n = plain_number(get('settlement_list_upload_rate'))
+    v_settlement_list_upload_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'settlement_list_upload_rate', errors, low=_D0, high=_D100)
+    v = get('cooperation_incidents')
+    v_cooperation_incidents: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'cooperation_incidents', errors)
+    v = get('coding_full_coverage')
+    v_coding_full_coverage: bool = v if type(v) is bool else read_bool(raw, 'coding_full_coverage', errors)
+    n = plain_number(get('nonstandard_code_rate'))
+    v_nonstandard_code_rate: Decimal = n if n is not None and _D0 <= n <= _D100 else read_percent(raw, 'nonstandard_code_rate', errors, low=_D0, high=_D100)
+    v = get('evoucher_settlements')
+    v_evoucher_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'evoucher_settlements', errors)
+    v = get('all_settlements')
+    v_all_settlements: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'all_settlements', errors)
+    v = get('mobile_payment_connected')
+    v_mobile_payment_connected: bool = v if type(v) is bool else read_bool(raw, 'mobile_payment_connected', errors)
+    v = get('dual_channel')
+    v_dual_channel: bool = v if type(v) is bool else read_bool(raw, 'dual_channel', errors)
+    v = get('eprescription_connected')
+    v_eprescription_connected: bool | None = v if type(v) is bool else None if v is None else read_optional_bool(raw, 'eprescription_connected', errors)
+    v = get('eprescription_flow_rate')
+    n = plain_number(v)
+    v_eprescription_flow_rate: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'eprescription_flow_rate', errors, low=_D0, high=_D100)
+    v = get('systems_integration_done')
+    v_systems_integration_done: bool = v if type(v) is bool else read_bool(raw, 'systems_integration_done', errors)
+    v = get('care_violations')
+    v_care_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'care_violations', errors)
+    v = get('agreement_violations')
+    v_agreement_violations: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'agreement_violations', errors)
+    v = get('complaints')
+    v_complaints: tuple[ComplaintEntry, ...] = () if type(v) is list and not v else read_list(raw, 'complaints', errors, _read_complaint)
+    v = get('satisfaction_score')
+    n = plain_number(v)
+    v_satisfaction_score: Decimal | None = n if n is not None else None if v is None else read_optional_number(raw, 'satisfaction_score', errors)
+    v = get('direct_survey_adjustment')
+    n = plain_number(v)
+    v_direct_survey_adjustment: Decimal | None = n if n is not None and _Dm1 <= n <= _D1 else None if v is None else read_optional_number(raw, 'direct_survey_adjustment', errors, low=_Dm1, high=_D1)
+    v = get('pay_later_connected')
+    v_pay_later_connected: bool = v if type(v) is bool else read_bool(raw, 'pay_later_connected', errors)
+    v = get('pay_later_share_dec_2023')
+    n = plain_number(v)
+    v_pay_later_share_dec_2023: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_dec_2023', errors, low=_D0, high=_D100)
+    v = get('pay_later_share_2024')
+    n = plain_number(v)
+    v_pay_later_share_2024: Decimal | None = n if n is not None and _D0 <= n <= _D100 else None if v is None else read_optional_percent(raw, 'pay_later_share_2024', errors, low=_D0, high=_D100)
+    v = get('policies_forwarded')
+    v_policies_forwarded: int = v if type(v) is int and 0 <= v < 1_000_000_000_000_000 else read_count(raw, 'policies_forwarded', errors)
+    codes = plain_codes(get('display_channels'), _ENUM_DISPLAY_CHANNEL)
+    v_display_channels: frozenset[str] = codes if codes is not None else read_enum_set(raw, 'display_channels', errors, _ENUM_DISPLAY_CHANNEL)
     require((v_ownership == 'public'), v_procurement_score, 'procurement_score', 'ownership is public', errors)
     require(v_in_drg, v_drg_score, 'drg_score', 'in_drg', errors)
     require(v_dual_channel, v_eprescription_connected, 'eprescription_connected', 'dual_channel', errors)
-    require(((v_dual_channel and (v_eprescription_connected is not None)) and need(v_eprescription_connected, 'eprescription_connected')), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
+    require(((v_dual_channel and (v_eprescription_connected is not None)) and v_eprescription_connected), v_eprescription_flow_rate, 'eprescription_flow_rate', 'dual_channel and given eprescription_connected and eprescription_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_dec_2023, 'pay_later_share_dec_2023', 'pay_later_connected', errors)
     require(v_pay_later_connected, v_pay_later_share_2024, 'pay_later_share_2024', 'pay_later_connected', errors)
     if errors:
@@ -484,17 +568,13 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
     """Cohort values for each valid record of a batch, in order (or its error)."""
     ranks_survey_adjustment = competition_ranks(
         [r.satisfaction_score for r in batch], descending=True, ties_best=True)
-    ranked_survey_adjustment = adjustments_for_ranks(ranks_survey_adjustment, top=Band(10, _D1_0, _Dm0_1), bottom=Band(10, _Dm1_0, _D0_1))
+    ranked_survey_adjustment = adjustments_for_ranks(ranks_survey_adjustment, top=Band(size=10, start=_D1_0, step=_Dm0_1), bottom=Band(size=10, start=_Dm1_0, step=_D0_1))
     count_survey_adjustment = sum(1 for rank in ranks_survey_adjustment if rank is not None)
     cohorts: list[Cohorts | RecordInvalid] = []
     for index, r in enumerate(batch):
-        errors: list[FieldError] = []
         # survey_adjustment: 满意度调查加减分 (line 126)
         rank_survey_adjustment = ranked_survey_adjustment[index]
-        v_survey_adjustment = rank_survey_adjustment if rank_survey_adjustment is not None else (need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0)
-        if errors:
-            cohorts.append(RecordInvalid(errors))
-            continue
+        v_survey_adjustment = rank_survey_adjustment if rank_survey_adjustment is not None else (r.direct_survey_adjustment if (r.direct_survey_adjustment is not None) else _D0)
         cohorts.append(Cohorts(
             survey_adjustment=v_survey_adjustment,
             survey_adjustment_rank=ranks_survey_adjustment[index],
@@ -506,7 +586,7 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
 # The cohort values as the rule file declares them: what a snapshot (`policyc cohorts`)
 # stores for each institution, and what it is computed from.
 COHORTS: tuple[CohortInfo, ...] = (
-    CohortInfo('survey_adjustment', '满意度调查加减分', 'rank', 'satisfaction_score', None, 'if given direct_survey_adjustment then direct_survey_adjustment else 0', 126),
+    CohortInfo(name='survey_adjustment', label='满意度调查加减分', kind='rank', of='satisfaction_score', group=None, own='if given direct_survey_adjustment then direct_survey_adjustment else 0', line=126),
 )
 
 
@@ -514,7 +594,7 @@ def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and
     the group (checked against a snapshot before its values are used)."""
     return {
-        'survey_adjustment': CohortBasis(r.satisfaction_score, None, (need(r.direct_survey_adjustment, 'direct_survey_adjustment') if (r.direct_survey_adjustment is not None) else _D0) if r.satisfaction_score is None else None),
+        'survey_adjustment': CohortBasis(value=r.satisfaction_score, group=None, own=(r.direct_survey_adjustment if (r.direct_survey_adjustment is not None) else _D0) if r.satisfaction_score is None else None),
     }
 
 
@@ -529,191 +609,298 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _item_1(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_1(r: Facts, c: Cohorts) -> ItemScore:
     """1 执行医保目录和支付标准: 3 points, line 135."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 按月及时更新目录数据库 (1 point, line 146)
+    part = ZERO
+    part += (_D1 if r.catalogue_updated_on_time else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 执行目录政策 (1 point, line 149)
+    part = ZERO
+    part += (_D1 if r.catalogue_maintained_correctly else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 目录内药品品种数占比 (1 point, line 152)
+    part = ZERO
+    part += _D1
+    part += -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(1, _D3, earned, ())
+
+
+def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 按月及时更新目录数据库 (1 point, line 146)
     part = ZERO
     part += note(lines, _R147, (_D1 if r.catalogue_updated_on_time else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
-            Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '目录调整后5个工作日内按月更新目录数据库', r.catalogue_updated_on_time, 'bool'),
+        Operand('condition', '', r.catalogue_updated_on_time, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 执行目录政策 (1 point, line 149)
     part = ZERO
     part += note(lines, _R150, (_D1 if r.catalogue_maintained_correctly else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
-            Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '未发现目录维护错误', r.catalogue_maintained_correctly, 'bool'),
+        Operand('condition', '', r.catalogue_maintained_correctly, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += note(lines, _R153, _D1)
     part += note(lines, _R154, -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
-            Operand('fact', '医疗机构级别', _LABELS_HOSPITAL_LEVEL[r.level], 'enum'),
-            Operand('threshold', '医疗机构级别', _LOOKUP_155_15[r.level], 'percent'),
-            Operand('direction', '', 'below', 'text'),
-            Operand('step', '', _D1, 'percent'),
-            Operand('steps', 'floor', steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), 'count'),
-            Operand('amount', '', _D0_1, 'points'),
-            Operand('cap', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '医保目录内药品占医院药品供应目录的品种数占比', r.catalogue_drug_share, 'percent'),
+        Operand('fact', '医疗机构级别', _LABELS_HOSPITAL_LEVEL[r.level], 'enum'),
+        Operand('threshold', '医疗机构级别', _LOOKUP_155_15[r.level], 'percent'),
+        Operand('direction', '', 'below', 'text'),
+        Operand('step', '', _D1, 'percent'),
+        Operand('steps', 'floor', steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), 'count'),
+        Operand('amount', '', _D0_1, 'points'),
+        Operand('cap', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_2(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_2(r: Facts, c: Cohorts) -> ItemScore:
     """2 执行医疗服务价格政策: 3 points, line 161."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 173: 执行价格政策、落实公示、按要求告知的，得3分
+    awards += _D3
+    # 174: 价格问题经查实的，每次扣1分
+    deductions -= -(_D1 * r.price_violations)
+    # 175: 未按规定做好收费公示的，每次扣1分
+    deductions -= -(_D1 * r.fee_disclosure_failures)
+    # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
+    deductions -= -(_D1 * r.late_self_pricing_notices)
+    if deductions > _D3:
+        deductions = _D3
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(2, _D3, earned, ())
+
+
+def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 173: 执行价格政策、落实公示、按要求告知的，得3分
     awards += note(lines, _R173, _D3)
     # 174: 价格问题经查实的，每次扣1分
     deductions -= note(lines, _R174, -(_D1 * r.price_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '经查实的价格问题（次）', r.price_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 175: 未按规定做好收费公示的，每次扣1分
     deductions -= note(lines, _R175, -(_D1 * r.fee_disclosure_failures))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '未按规定做好收费公示（次）', r.fee_disclosure_failures, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
     deductions -= note(lines, _R176, -(_D1 * r.late_self_pricing_notices))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '自主定价项目未在7个工作日内告知（次）', r.late_self_pricing_notices, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
-def _item_3(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_3(r: Facts, c: Cohorts) -> ItemScore:
     """3 协同推进药品耗材招采使用改革落地: 20 points, line 182."""
+    if (r.ownership == 'private'):
+        return ItemScore(3, _D20, None, ())
+    awards = ZERO
+    deductions = ZERO
+    # 187: 招采专项评价得分（百分制）×20%
+    awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D20:
+        earned = _D20
+    return ItemScore(3, _D20, earned, ())
+
+
+def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 3 as _score_3 scores it, with a reason line per rule."""
     if (r.ownership == 'private'):
         uses = (
             Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
             Operand('not_applicable', '', True, 'bool'),
-        ) if explain else ()
-        return not_applicable(3, _D20, _R185, explain, uses)
-    lines: list[Line] | None = [] if explain else None
+        )
+        return not_applicable(3, _D20, _R185, True, uses)
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 187: 招采专项评价得分（百分制）×20%
     awards += note(lines, _R187, weight(need(r.procurement_score, 'procurement_score'), _D20))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
-            Operand('weight', '', _D20, 'percent'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '药品耗材招采专项评价得分', r.procurement_score, 'score'),
+        Operand('weight', '', _D20, 'percent'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_4(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_4(r: Facts, c: Cohorts) -> ItemScore:
     """4 协同推进医保支付方式改革落地: 20 points, line 190."""
+    if (not r.in_drg):
+        return ItemScore(4, _D20, None, ())
+    awards = ZERO
+    deductions = ZERO
+    # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
+    awards += weight(need(r.drg_score, 'drg_score'), _D20)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D20:
+        earned = _D20
+    return ItemScore(4, _D20, earned, ())
+
+
+def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 4 as _score_4 scores it, with a reason line per rule."""
     if (not r.in_drg):
         uses = (
             Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
             Operand('not_applicable', '', True, 'bool'),
-        ) if explain else ()
-        return not_applicable(4, _D20, _R194, explain, uses)
-    lines: list[Line] | None = [] if explain else None
+        )
+        return not_applicable(4, _D20, _R194, True, uses)
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
     awards += note(lines, _R196, weight(need(r.drg_score, 'drg_score'), _D20))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', 'DRG支付方式改革绩效评价得分', r.drg_score, 'score'),
-            Operand('weight', '', _D20, 'percent'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', 'DRG支付方式改革绩效评价得分', r.drg_score, 'score'),
+        Operand('weight', '', _D20, 'percent'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_5(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_5(r: Facts, c: Cohorts) -> ItemScore:
     """5 协同推进国家医保谈判药管理改革落地: 3 points, line 199."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 谈判药品配备率 (1 point, line 209)
+    part = ZERO
+    part += (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 国谈药进院专题会议 (2 points, line 213)
+    part = ZERO
+    part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
+    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO))
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D3:
+        earned = _D3
+    return ItemScore(5, _D3, earned, ())
+
+
+def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 5 as _score_5 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 谈判药品配备率 (1 point, line 209)
     part = ZERO
     part += note(lines, _R210, (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '本年度谈判药品品种配备率', r.negotiated_drug_rate, 'percent'),
-            Operand('fact', '上年度谈判药品品种配备率', r.negotiated_drug_rate_last_year, 'percent'),
-            Operand('condition', '', (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '本年度谈判药品品种配备率', r.negotiated_drug_rate, 'percent'),
+        Operand('fact', '上年度谈判药品品种配备率', r.negotiated_drug_rate_last_year, 'percent'),
+        Operand('condition', '', (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 国谈药进院专题会议 (2 points, line 213)
     part = ZERO
     part += note(lines, _R214, (_D2 if r.negotiated_drug_meeting_held else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '新版目录公布后1个月内召开国谈药进院专题药事委员会会议（专科医院：研究是否需要配备的专题会议）', r.negotiated_drug_meeting_held, 'bool'),
-            Operand('condition', '', r.negotiated_drug_meeting_held, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '新版目录公布后1个月内召开国谈药进院专题药事委员会会议（专科医院：研究是否需要配备的专题会议）', r.negotiated_drug_meeting_held, 'bool'),
+        Operand('condition', '', r.negotiated_drug_meeting_held, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
     deductions -= note(lines, _R217, -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '未按临床需求配备国谈药的产品', len(r.unstocked_products), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '未按临床需求配备国谈药的产品', len(r.unstocked_products), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_6(r: Facts, c: Cohorts) -> ItemScore:
     """6 规范使用医保基金: 15 points, line 223."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
+    awards += _D15
+    # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions -= -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO))
+    zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
+    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    earned = awards - deductions
+    if zero_1 or zero_2 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D15:
+        earned = _D15
+    return ItemScore(6, _D15, earned, ())
+
+
+def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 6 as _score_6 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards += note(lines, _R240, _D15)
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
     deductions -= note(lines, _R242, -(sum((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) for each_v in r.violations), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '违法违规使用医保基金行为', len(r.violations), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     zero_rules = (
         (
             _R252,
@@ -721,210 +908,309 @@ def _item_6(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '拒不改正', r.refused_to_correct, 'bool'),
                 Operand('condition', '', r.refused_to_correct, 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
         (
             _R253,
-            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))),
+            (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))),
             (
                 Operand('fact', '造成严重不良社会影响', r.serious_social_harm, 'bool'),
                 Operand('fact', '医保基金损失或骗取金额（元）', r.fund_loss_amount, 'money'),
                 Operand('fact', '上年度统筹地区医保基金待遇支出（元）', r.region_fund_expenditure_last_year, 'money'),
-                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (need(r.fund_loss_amount, 'fund_loss_amount') >= weight(need(r.region_fund_expenditure_last_year, 'region_fund_expenditure_last_year'), _D0_1)))), 'bool'),
-            ) if lines is not None else (),
+                Operand('condition', '', (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1)))), 'bool'),
+            ),
         ),
     )
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_7(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_7(r: Facts, c: Cohorts) -> ItemScore:
     """7 严格管理医保基金: 5 points, line 259."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 财务制度和考核评价体系 (1 point, line 271)
+    part = ZERO
+    part += (_D1 if r.financial_system_in_place else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 配合总额管理工作 (1 point, line 274)
+    part = ZERO
+    part += (_D1 if r.cooperates_with_fund_management else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 无新增应收医保款挂账 (1 point, line 277)
+    part = ZERO
+    part += (_D1 if r.no_new_receivables else ZERO)
+    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    # part 结算清单上传 (2 points, line 280)
+    part = ZERO
+    part += ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0)))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
+    deductions -= -(_D1 * r.cooperation_incidents)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(7, _D5, earned, ())
+
+
+def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 7 as _score_7 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 财务制度和考核评价体系 (1 point, line 271)
     part = ZERO
     part += note(lines, _R272, (_D1 if r.financial_system_in_place else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
-            Operand('condition', '', r.financial_system_in_place, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '建立健全财务制度和医保基金使用考核评价体系', r.financial_system_in_place, 'bool'),
+        Operand('condition', '', r.financial_system_in_place, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 配合总额管理工作 (1 point, line 274)
     part = ZERO
     part += note(lines, _R275, (_D1 if r.cooperates_with_fund_management else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
-            Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', r.cooperates_with_fund_management, 'bool'),
+        Operand('condition', '', r.cooperates_with_fund_management, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 无新增应收医保款挂账 (1 point, line 277)
     part = ZERO
     part += note(lines, _R278, (_D1 if r.no_new_receivables else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
-            Operand('condition', '', r.no_new_receivables, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '无新增“应收医保款”挂账', r.no_new_receivables, 'bool'),
+        Operand('condition', '', r.no_new_receivables, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D1, lines)
     # part 结算清单上传 (2 points, line 280)
     part = ZERO
     part += note(lines, _R281, ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0))))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
-            Operand('fact', '结算清单上传率', r.settlement_list_upload_rate, 'percent'),
-            ((Operand('tier', '>=', _D98, 'percent') if r.settlement_list_upload_rate >= _D98 else (Operand('tier', '>=', _D96, 'percent') if r.settlement_list_upload_rate >= _D96 else Operand('tier', 'else', None, 'percent'))) if r.in_drg else None),
-            ((Operand('tier', '>=', _D90, 'percent') if r.settlement_list_upload_rate >= _D90 else (Operand('tier', '>=', _D80, 'percent') if r.settlement_list_upload_rate >= _D80 else Operand('tier', 'else', None, 'percent'))) if not r.in_drg else None),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
+        Operand('fact', '结算清单上传率', r.settlement_list_upload_rate, 'percent'),
+        ((Operand('tier', '>=', _D98, 'percent') if r.settlement_list_upload_rate >= _D98 else (Operand('tier', '>=', _D96, 'percent') if r.settlement_list_upload_rate >= _D96 else Operand('tier', 'else', None, 'percent'))) if r.in_drg else None),
+        ((Operand('tier', '>=', _D90, 'percent') if r.settlement_list_upload_rate >= _D90 else (Operand('tier', '>=', _D80, 'percent') if r.settlement_list_upload_rate >= _D80 else Operand('tier', 'else', None, 'percent'))) if not r.in_drg else None),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= note(lines, _R286, -(_D1 * r.cooperation_incidents))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', r.cooperation_incidents, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_8(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_8(r: Facts, c: Cohorts) -> ItemScore:
     """8 医保信息业务编码应用: 5 points, line 291."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 编码标准全覆盖应用 (2 points, line 298)
+    part = ZERO
+    part += (_D2 if r.coding_full_coverage else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 业务编码非标率 (3 points, line 301)
+    part = ZERO
+    part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
+    awards += part if ZERO <= part <= _D3 else (ZERO if part < ZERO else _D3)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(8, _D5, earned, ())
+
+
+def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 8 as _score_8 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 298)
     part = ZERO
     part += note(lines, _R299, (_D2 if r.coding_full_coverage else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
-            Operand('condition', '', r.coding_full_coverage, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '院内管理系统基础库全覆盖应用国家医保信息业务编码', r.coding_full_coverage, 'bool'),
+        Operand('condition', '', r.coding_full_coverage, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 业务编码非标率 (3 points, line 301)
     part = ZERO
     part += note(lines, _R302, (_D3 if (r.nonstandard_code_rate < _D1) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
-            Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '业务编码非标率', r.nonstandard_code_rate, 'percent'),
+        Operand('condition', '', (r.nonstandard_code_rate < _D1), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D3, lines)
     return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_9(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_9(r: Facts, c: Cohorts) -> ItemScore:
     """9 医保信息化应用落地: 8 points, line 306."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # part 医保电子凭证结算率 (2 points, line 320)
+    part = ZERO
+    part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 移动支付 (2 points, line 324)
+    part = ZERO
+    part += (_D2 if r.mobile_payment_connected else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 电子处方流转 (2 points, line 327)
+    if (not r.dual_channel):
+        awards += _D2
+    else:
+        part = ZERO
+        part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    # part 信息系统对接维护 (2 points, line 334)
+    part = ZERO
+    part += (_D2 if r.systems_integration_done else ZERO)
+    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D8:
+        earned = _D8
+    return ItemScore(9, _D8, earned, ())
+
+
+def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 9 as _score_9 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 320)
     part = ZERO
     part += note(lines, _R321, (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0))))
-    if lines is not None:
-        used(
-            lines,
-            Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
-            Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
-            Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
-            (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('derived', '医保电子凭证结算率', r.evoucher_rate, 'percent'),
+        Operand('input', '使用医保电子凭证结算笔数（门诊、住院）', r.evoucher_settlements, 'count'),
+        Operand('input', '结算总笔数（门诊、住院）', r.all_settlements, 'count'),
+        (Operand('tier', '>=', _D50, 'percent') if r.evoucher_rate >= _D50 else (Operand('tier', '>=', _D40, 'percent') if r.evoucher_rate >= _D40 else (Operand('tier', '>=', _D30, 'percent') if r.evoucher_rate >= _D30 else Operand('tier', 'else', None, 'percent')))),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 移动支付 (2 points, line 324)
     part = ZERO
     part += note(lines, _R325, (_D2 if r.mobile_payment_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
-            Operand('condition', '', r.mobile_payment_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入江苏医保云实现移动支付', r.mobile_payment_connected, 'bool'),
+        Operand('condition', '', r.mobile_payment_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     # part 电子处方流转 (2 points, line 327)
     if (not r.dual_channel):
         awards += note(lines, _R328, _D2)
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
-                Operand('not_applicable', '', True, 'bool'),
-            )
+        used(
+            lines,
+            Operand('fact', '具备双通道资质', r.dual_channel, 'bool'),
+            Operand('not_applicable', '', True, 'bool'),
+        )
     else:
         part = ZERO
         part += note(lines, _R330, (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('sign', '', 'award', 'text'),
+        )
         part += note(lines, _R331, ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO))
-        if lines is not None:
-            used(
-                lines,
-                Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
-                Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
-                Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
-                ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
-                Operand('sign', '', 'award', 'text'),
-            )
+        used(
+            lines,
+            Operand('fact', '接入江苏医保云电子处方流转', r.eprescription_connected, 'bool'),
+            Operand('condition', '', need(r.eprescription_connected, 'eprescription_connected'), 'bool'),
+            Operand('fact', '双通道药品电子处方流转率', r.eprescription_flow_rate, 'percent'),
+            ((Operand('tier', '>', _D80, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (Operand('tier', '>', _D50, 'percent') if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else Operand('tier', 'else', None, 'percent'))) if need(r.eprescription_connected, 'eprescription_connected') else None),
+            Operand('sign', '', 'award', 'text'),
+        )
         awards += close_part(part, _D2, lines)
     # part 信息系统对接维护 (2 points, line 334)
     part = ZERO
     part += note(lines, _R335, (_D2 if r.systems_integration_done else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
-            Operand('condition', '', r.systems_integration_done, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '完成结算、智能监控等系统联网后的对接、维护、传输', r.systems_integration_done, 'bool'),
+        Operand('condition', '', r.systems_integration_done, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     awards += close_part(part, _D2, lines)
     return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_10(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_10(r: Facts, c: Cohorts) -> ItemScore:
     """10 优质诊疗服务提供: 4 points, line 341."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
+    awards += _D4
+    # 355: 所列情形每查实一项扣1分，扣完为止
+    deductions -= -(_D1 * r.care_violations)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D4:
+        earned = _D4
+    return ItemScore(10, _D4, earned, ())
+
+
+def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 10 as _score_10 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
     awards += note(lines, _R354, _D4)
     # 355: 所列情形每查实一项扣1分，扣完为止
     deductions -= note(lines, _R355, -(_D1 * r.care_violations))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '查实的诊疗服务违规情形（项）', r.care_violations, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_11(r: Facts, c: Cohorts) -> ItemScore:
     """11 强化服务协议重要约定管理: 2 points, line 358."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 369: 及时签订并规范履行协议重要约定的，得2分
+    awards += _D2
+    zero_1 = (r.agreement_violations > _D0)  # 370: 查实所列违规情形之一的，不得分
+    earned = awards - deductions
+    if zero_1 or earned < ZERO:
+        earned = ZERO
+    elif earned > _D2:
+        earned = _D2
+    return ItemScore(11, _D2, earned, ())
+
+
+def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 11 as _score_11 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 369: 及时签订并规范履行协议重要约定的，得2分
@@ -936,124 +1222,193 @@ def _item_11(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
             (
                 Operand('fact', '查实的协议重要约定违规情形（项）', r.agreement_violations, 'count'),
                 Operand('condition', '', (r.agreement_violations > _D0), 'bool'),
-            ) if lines is not None else (),
+            ),
         ),
     )
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _item_12(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_12(r: Facts, c: Cohorts) -> ItemScore:
     """12 就诊人员满意度提高: 2 points, line 373."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 382: 无就诊人员举报投诉的，得2分
+    awards += _D2
+    # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
+    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO))
+    # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
+    awards += c.survey_adjustment
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D2:
+        earned = _D2
+    return ItemScore(12, _D2, earned, ())
+
+
+def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 12 as _score_12 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 382: 无就诊人员举报投诉的，得2分
     awards += note(lines, _R382, _D2)
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
     deductions -= note(lines, _R383, -(sum((each_c.deduction for each_c in r.complaints), ZERO)))
-    if lines is not None:
-        used(
-            lines,
-            Operand('entries', '成立的投诉', len(r.complaints), 'count'),
-            Operand('sign', '', 'deduct', 'text'),
-        )
+    used(
+        lines,
+        Operand('entries', '成立的投诉', len(r.complaints), 'count'),
+        Operand('sign', '', 'deduct', 'text'),
+    )
     # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards += note(lines, _R384, c.survey_adjustment)
-    if lines is not None:
-        used(
-            lines,
-            Operand('cohort', '满意度调查加减分', c.survey_adjustment, 'number'),
-            Operand('input', '第三方机构满意度评分', r.satisfaction_score, 'number'),
-            Operand('rank', '满意度调查加减分', c.survey_adjustment_rank, 'count'),
-            Operand('ranked', '满意度调查加减分', c.survey_adjustment_ranked, 'count'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('cohort', '满意度调查加减分', c.survey_adjustment, 'number'),
+        Operand('input', '第三方机构满意度评分', r.satisfaction_score, 'number'),
+        Operand('rank', '满意度调查加减分', c.survey_adjustment_rank, 'count'),
+        Operand('ranked', '满意度调查加减分', c.survey_adjustment_ranked, 'count'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_13(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_13(r: Facts, c: Cohorts) -> ItemScore:
     """13 先诊疗后付费项目接入: 5 points (bonus), line 389."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 394: 接入先诊疗后付费平台并正常运行的，加3分
+    awards += (_D3 if r.pay_later_connected else ZERO)
+    # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
+    # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(13, _D5, earned, ())
+
+
+def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 13 as _score_13 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 394: 接入先诊疗后付费平台并正常运行的，加3分
     awards += note(lines, _R394, (_D3 if r.pay_later_connected else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('condition', '', r.pay_later_connected, 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('condition', '', r.pay_later_connected, 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += note(lines, _R395, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2023年12月先诊疗后付费结算量占当月全部结算量', r.pay_later_share_dec_2023, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += note(lines, _R397, (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO))
-    if lines is not None:
-        used(
-            lines,
-            Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
-            Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
-            Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('fact', '接入苏州市先诊疗后付费平台并正常运行', r.pay_later_connected, 'bool'),
+        Operand('fact', '2024年先诊疗后付费平均结算量占全部结算量', r.pay_later_share_2024, 'percent'),
+        Operand('condition', '', (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)), 'bool'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _item_14(r: Facts, c: Cohorts, explain: bool) -> ItemScore:
+def _score_14(r: Facts, c: Cohorts) -> ItemScore:
     """14 医保政策宣传引导: 5 points (bonus), line 401."""
-    lines: list[Line] | None = [] if explain else None
+    awards = ZERO
+    deductions = ZERO
+    # 408: 按通知转发医保重要政策，每1次加1分
+    awards += _D1 * r.policies_forwarded
+    # 409: 醒目位置宣传医保政策，每一种方式加0.5分
+    awards += _D0_5 * len(r.display_channels)
+    earned = awards - deductions
+    if earned < ZERO:
+        earned = ZERO
+    elif earned > _D5:
+        earned = _D5
+    return ItemScore(14, _D5, earned, ())
+
+
+def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
+    """Item 14 as _score_14 scores it, with a reason line per rule."""
+    lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
     # 408: 按通知转发医保重要政策，每1次加1分
     awards += note(lines, _R408, _D1 * r.policies_forwarded)
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
-            Operand('amount', '', _D1, 'points'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '按通知转发医保重要政策（次，提供截图）', r.policies_forwarded, 'count'),
+        Operand('amount', '', _D1, 'points'),
+        Operand('sign', '', 'award', 'text'),
+    )
     # 409: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += note(lines, _R409, _D0_5 * len(r.display_channels))
-    if lines is not None:
-        used(
-            lines,
-            Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
-            Operand('amount', '', _D0_5, 'points'),
-            Operand('sign', '', 'award', 'text'),
-        )
+    used(
+        lines,
+        Operand('count', '醒目位置宣传医保政策的方式（提供照片）', len(r.display_channels), 'count'),
+        Operand('amount', '', _D0_5, 'points'),
+        Operand('sign', '', 'award', 'text'),
+    )
     return close_item(14, _D5, awards, deductions, None, ZERO, (), lines)
+
+
+def score(r: Facts, c: Cohorts) -> Score:
+    """Score one institution without explanation: every item, then the total (rescaled to 100)."""
+    items = (
+        _score_1(r, c),
+        _score_2(r, c),
+        _score_3(r, c),
+        _score_4(r, c),
+        _score_5(r, c),
+        _score_6(r, c),
+        _score_7(r, c),
+        _score_8(r, c),
+        _score_9(r, c),
+        _score_10(r, c),
+        _score_11(r, c),
+        _score_12(r, c),
+        _score_13(r, c),
+        _score_14(r, c),
+    )
+    return total(items, _D100, None, _BONUS_ITEMS)
 
 
 def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     """Score one institution: every item, then the total (rescaled to 100).
 
-    With `explain`, each item keeps one reason line per rule; without, only the points.
+    With `explain`, each item keeps one reason line per rule; without, only the points
+    (`score`: the same arithmetic, written without the lines).
     """
+    if not explain:
+        return score(r, c)
     items = (
-        _item_1(r, c, explain),
-        _item_2(r, c, explain),
-        _item_3(r, c, explain),
-        _item_4(r, c, explain),
-        _item_5(r, c, explain),
-        _item_6(r, c, explain),
-        _item_7(r, c, explain),
-        _item_8(r, c, explain),
-        _item_9(r, c, explain),
-        _item_10(r, c, explain),
-        _item_11(r, c, explain),
-        _item_12(r, c, explain),
-        _item_13(r, c, explain),
-        _item_14(r, c, explain),
+        _explain_1(r, c),
+        _explain_2(r, c),
+        _explain_3(r, c),
+        _explain_4(r, c),
+        _explain_5(r, c),
+        _explain_6(r, c),
+        _explain_7(r, c),
+        _explain_8(r, c),
+        _explain_9(r, c),
+        _explain_10(r, c),
+        _explain_11(r, c),
+        _explain_12(r, c),
+        _explain_13(r, c),
+        _explain_14(r, c),
     )
     return total(items, _D100, None, _BONUS_ITEMS)
 
@@ -1074,205 +1429,205 @@ INFO = PackInfo(
     source_sha256='8c4180714ccaed8b2194bfd7db726b3edb093b8ba3811f2339e1c2f1051b770c',
     compiler_version='0.2.0',
     facts=(
-        FactInfo('level', '医疗机构级别', 'hospital_level', None, None, 'required', None, members=(('tertiary', '三级'), ('secondary', '二级'), ('primary', '一级及以下'),)),
-        FactInfo('ownership', '举办性质', 'ownership_kind', None, None, 'required', None, members=(('public', '公立'), ('private', '民营'),)),
-        FactInfo('in_drg', '纳入DRG付费', 'bool', None, None, 'required', None),
-        FactInfo('catalogue_updated_on_time', '目录调整后5个工作日内按月更新目录数据库', 'bool', None, None, 'required', None),
-        FactInfo('catalogue_maintained_correctly', '未发现目录维护错误', 'bool', None, None, 'required', None),
-        FactInfo('catalogue_drug_share', '医保目录内药品占医院药品供应目录的品种数占比', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('price_violations', '经查实的价格问题（次）', 'count', None, None, 'required', None),
-        FactInfo('fee_disclosure_failures', '未按规定做好收费公示（次）', 'count', None, None, 'required', None),
-        FactInfo('late_self_pricing_notices', '自主定价项目未在7个工作日内告知（次）', 'count', None, None, 'required', None),
-        FactInfo('procurement_score', '药品耗材招采专项评价得分', 'score', Decimal("0"), Decimal("100"), 'required when ownership is public', None),
-        FactInfo('drg_score', 'DRG支付方式改革绩效评价得分', 'score', Decimal("0"), Decimal("100"), 'required when in_drg', None),
-        FactInfo('negotiated_drug_rate', '本年度谈判药品品种配备率', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('negotiated_drug_rate_last_year', '上年度谈判药品品种配备率', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('negotiated_drug_meeting_held', '新版目录公布后1个月内召开国谈药进院专题药事委员会会议（专科医院：研究是否需要配备的专题会议）', 'bool', None, None, 'required', None),
-        FactInfo('unstocked_products', '未按临床需求配备国谈药的产品', 'list of unstocked_product', None, None, 'required', None, fields=(FactInfo('cases', '查实例数', 'count', Decimal("1"), None, 'required', None),)),
-        FactInfo('violations', '违法违规使用医保基金行为', 'list of violation', None, None, 'required', None, fields=(FactInfo('documents', '该行为的处理文书', 'set of document_kind', None, None, 'required', None, members=(('correction_notice', '责令改正（退回）通知书'), ('loss_penalty', '行政处罚：退回损失并处1-2倍罚款'), ('loss_return_only', '仅责令退回损失，不予行政处罚'), ('fraud_penalty', '行政处罚：退回骗取金额并处2-5倍罚款'), ('fraud_return_only', '仅责令退回骗取金额，不予行政处罚'), ('judicial_referral', '移送司法部门'),)),)),
-        FactInfo('refused_to_correct', '拒不改正', 'bool', None, None, 'required', None),
-        FactInfo('serious_social_harm', '造成严重不良社会影响', 'bool', None, None, 'required', None),
-        FactInfo('fund_loss_amount', '医保基金损失或骗取金额（元）', 'money', Decimal("0"), None, 'optional', None),
-        FactInfo('region_fund_expenditure_last_year', '上年度统筹地区医保基金待遇支出（元）', 'money', Decimal("0"), None, 'optional', None),
-        FactInfo('financial_system_in_place', '建立健全财务制度和医保基金使用考核评价体系', 'bool', None, None, 'required', None),
-        FactInfo('cooperates_with_fund_management', '配合总额管理预算编制、集体协商、预算执行、年度清算等工作', 'bool', None, None, 'required', None),
-        FactInfo('no_new_receivables', '无新增“应收医保款”挂账', 'bool', None, None, 'required', None),
-        FactInfo('settlement_list_upload_rate', '结算清单上传率', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('cooperation_incidents', '不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', 'count', None, None, 'required', None),
-        FactInfo('coding_full_coverage', '院内管理系统基础库全覆盖应用国家医保信息业务编码', 'bool', None, None, 'required', None),
-        FactInfo('nonstandard_code_rate', '业务编码非标率', 'percent', Decimal("0"), Decimal("100"), 'required', None),
-        FactInfo('evoucher_settlements', '使用医保电子凭证结算笔数（门诊、住院）', 'count', None, None, 'required', None),
-        FactInfo('all_settlements', '结算总笔数（门诊、住院）', 'count', None, None, 'required', None),
-        FactInfo('mobile_payment_connected', '接入江苏医保云实现移动支付', 'bool', None, None, 'required', None),
-        FactInfo('dual_channel', '具备双通道资质', 'bool', None, None, 'required', None),
-        FactInfo('eprescription_connected', '接入江苏医保云电子处方流转', 'bool', None, None, 'required when dual_channel', None),
-        FactInfo('eprescription_flow_rate', '双通道药品电子处方流转率', 'percent', Decimal("0"), Decimal("100"), 'required when dual_channel and given eprescription_connected and eprescription_connected', None),
-        FactInfo('systems_integration_done', '完成结算、智能监控等系统联网后的对接、维护、传输', 'bool', None, None, 'required', None),
-        FactInfo('care_violations', '查实的诊疗服务违规情形（项）', 'count', None, None, 'required', None),
-        FactInfo('agreement_violations', '查实的协议重要约定违规情形（项）', 'count', None, None, 'required', None),
-        FactInfo('complaints', '成立的投诉', 'list of complaint', None, None, 'required', None, fields=(FactInfo('deduction', '核定扣分（0.5-1分，可酌情减免）', 'points', Decimal("0"), Decimal("1"), 'required', None),)),
-        FactInfo('satisfaction_score', '第三方机构满意度评分', 'number', None, None, 'optional', None),
-        FactInfo('direct_survey_adjustment', '直接给定的满意度加减分（无第三方评分时）', 'points', Decimal("-1"), Decimal("1"), 'optional', None),
-        FactInfo('pay_later_connected', '接入苏州市先诊疗后付费平台并正常运行', 'bool', None, None, 'required', None),
-        FactInfo('pay_later_share_dec_2023', '2023年12月先诊疗后付费结算量占当月全部结算量', 'percent', Decimal("0"), Decimal("100"), 'required when pay_later_connected', None),
-        FactInfo('pay_later_share_2024', '2024年先诊疗后付费平均结算量占全部结算量', 'percent', Decimal("0"), Decimal("100"), 'required when pay_later_connected', None),
-        FactInfo('policies_forwarded', '按通知转发医保重要政策（次，提供截图）', 'count', None, None, 'required', None),
-        FactInfo('display_channels', '醒目位置宣传医保政策的方式（提供照片）', 'set of display_channel', None, None, 'required', None, members=(('e_screen', '电子屏'), ('poster', '海报'), ('leaflet', '宣传材料'), ('other', '其他有效方式'),)),
+        FactInfo(name='level', label='医疗机构级别', type='hospital_level', low=None, high=None, presence='required', default=None, members=(('tertiary', '三级'), ('secondary', '二级'), ('primary', '一级及以下'),)),
+        FactInfo(name='ownership', label='举办性质', type='ownership_kind', low=None, high=None, presence='required', default=None, members=(('public', '公立'), ('private', '民营'),)),
+        FactInfo(name='in_drg', label='纳入DRG付费', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_updated_on_time', label='目录调整后5个工作日内按月更新目录数据库', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_maintained_correctly', label='未发现目录维护错误', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='catalogue_drug_share', label='医保目录内药品占医院药品供应目录的品种数占比', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='price_violations', label='经查实的价格问题（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='fee_disclosure_failures', label='未按规定做好收费公示（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='late_self_pricing_notices', label='自主定价项目未在7个工作日内告知（次）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='procurement_score', label='药品耗材招采专项评价得分', type='score', low=Decimal("0"), high=Decimal("100"), presence='required when ownership is public', default=None),
+        FactInfo(name='drg_score', label='DRG支付方式改革绩效评价得分', type='score', low=Decimal("0"), high=Decimal("100"), presence='required when in_drg', default=None),
+        FactInfo(name='negotiated_drug_rate', label='本年度谈判药品品种配备率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='negotiated_drug_rate_last_year', label='上年度谈判药品品种配备率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='negotiated_drug_meeting_held', label='新版目录公布后1个月内召开国谈药进院专题药事委员会会议（专科医院：研究是否需要配备的专题会议）', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='unstocked_products', label='未按临床需求配备国谈药的产品', type='list of unstocked_product', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='cases', label='查实例数', type='count', low=Decimal("1"), high=None, presence='required', default=None),)),
+        FactInfo(name='violations', label='违法违规使用医保基金行为', type='list of violation', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='documents', label='该行为的处理文书', type='set of document_kind', low=None, high=None, presence='required', default=None, members=(('correction_notice', '责令改正（退回）通知书'), ('loss_penalty', '行政处罚：退回损失并处1-2倍罚款'), ('loss_return_only', '仅责令退回损失，不予行政处罚'), ('fraud_penalty', '行政处罚：退回骗取金额并处2-5倍罚款'), ('fraud_return_only', '仅责令退回骗取金额，不予行政处罚'), ('judicial_referral', '移送司法部门'),)),)),
+        FactInfo(name='refused_to_correct', label='拒不改正', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='serious_social_harm', label='造成严重不良社会影响', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='fund_loss_amount', label='医保基金损失或骗取金额（元）', type='money', low=Decimal("0"), high=None, presence='optional', default=None),
+        FactInfo(name='region_fund_expenditure_last_year', label='上年度统筹地区医保基金待遇支出（元）', type='money', low=Decimal("0"), high=None, presence='optional', default=None),
+        FactInfo(name='financial_system_in_place', label='建立健全财务制度和医保基金使用考核评价体系', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='cooperates_with_fund_management', label='配合总额管理预算编制、集体协商、预算执行、年度清算等工作', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='no_new_receivables', label='无新增“应收医保款”挂账', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='settlement_list_upload_rate', label='结算清单上传率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='cooperation_incidents', label='不配合、未及时账务处理、未规范上传、未做好预决算确认（次/项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='coding_full_coverage', label='院内管理系统基础库全覆盖应用国家医保信息业务编码', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='nonstandard_code_rate', label='业务编码非标率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required', default=None),
+        FactInfo(name='evoucher_settlements', label='使用医保电子凭证结算笔数（门诊、住院）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='all_settlements', label='结算总笔数（门诊、住院）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='mobile_payment_connected', label='接入江苏医保云实现移动支付', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='dual_channel', label='具备双通道资质', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='eprescription_connected', label='接入江苏医保云电子处方流转', type='bool', low=None, high=None, presence='required when dual_channel', default=None),
+        FactInfo(name='eprescription_flow_rate', label='双通道药品电子处方流转率', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when dual_channel and given eprescription_connected and eprescription_connected', default=None),
+        FactInfo(name='systems_integration_done', label='完成结算、智能监控等系统联网后的对接、维护、传输', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='care_violations', label='查实的诊疗服务违规情形（项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='agreement_violations', label='查实的协议重要约定违规情形（项）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='complaints', label='成立的投诉', type='list of complaint', low=None, high=None, presence='required', default=None, fields=(FactInfo(name='deduction', label='核定扣分（0.5-1分，可酌情减免）', type='points', low=Decimal("0"), high=Decimal("1"), presence='required', default=None),)),
+        FactInfo(name='satisfaction_score', label='第三方机构满意度评分', type='number', low=None, high=None, presence='optional', default=None),
+        FactInfo(name='direct_survey_adjustment', label='直接给定的满意度加减分（无第三方评分时）', type='points', low=Decimal("-1"), high=Decimal("1"), presence='optional', default=None),
+        FactInfo(name='pay_later_connected', label='接入苏州市先诊疗后付费平台并正常运行', type='bool', low=None, high=None, presence='required', default=None),
+        FactInfo(name='pay_later_share_dec_2023', label='2023年12月先诊疗后付费结算量占当月全部结算量', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when pay_later_connected', default=None),
+        FactInfo(name='pay_later_share_2024', label='2024年先诊疗后付费平均结算量占全部结算量', type='percent', low=Decimal("0"), high=Decimal("100"), presence='required when pay_later_connected', default=None),
+        FactInfo(name='policies_forwarded', label='按通知转发医保重要政策（次，提供截图）', type='count', low=None, high=None, presence='required', default=None),
+        FactInfo(name='display_channels', label='醒目位置宣传医保政策的方式（提供照片）', type='set of display_channel', low=None, high=None, presence='required', default=None, members=(('e_screen', '电子屏'), ('poster', '海报'), ('leaflet', '宣传材料'), ('other', '其他有效方式'),)),
     ),
     items=(
         ItemInfo(
-            1,
-            '执行医保目录和支付标准',
-            Decimal('3'),
-            False,
-            '一、医保政策执行',
-            '严格执行并及时更新基本医疗保险和生育保险药品、诊疗服务项目、医疗服务设施目录，提高医保目录内药品在医院药品目录库中的品种数占比',
-            '1.按月及时更新药品、诊疗服务项目、医疗服务设施目录数据库的，得1分\n2.严格执行国家和省基本医疗保险药品目录、诊疗项目、医疗服务设施范围及支付标准的，得1分\n3.医保目录内药品占医院药品供应目录的品种数占比，三级医疗机构≥80%的，二级医疗机构≥90%的，一级及以下医疗机构≥95%的，得1分',
-            '1.查看医院HIS系统医保目录数据更新时效情况，目录调整后5个工作日内未及时更新的，该项不得分。\n2.查看医院HIS系统医保目录政策维护内容情况，发现目录维护错误的，该项不得分。\n3.医疗机构根据药品供应品种自查评分，未达到相应标准的，每降低1个百分点，扣0.1分，最多扣1分。\n医疗机构自评分，医保部门核验。',
-            '来源：《基本医疗保险用药管理暂行办法》（国家医疗保障局令 第1号）第二十二条。\n《全国医疗保障定点医疗机构示范点标准（试行）》（五）目录管理 15.执行目录政策 （七）医保改革任务落地 24.药品和医药耗材进销存管理',
+            number=1,
+            label='执行医保目录和支付标准',
+            points=Decimal('3'),
+            bonus=False,
+            category='一、医保政策执行',
+            content='严格执行并及时更新基本医疗保险和生育保险药品、诊疗服务项目、医疗服务设施目录，提高医保目录内药品在医院药品目录库中的品种数占比',
+            method='1.按月及时更新药品、诊疗服务项目、医疗服务设施目录数据库的，得1分\n2.严格执行国家和省基本医疗保险药品目录、诊疗项目、医疗服务设施范围及支付标准的，得1分\n3.医保目录内药品占医院药品供应目录的品种数占比，三级医疗机构≥80%的，二级医疗机构≥90%的，一级及以下医疗机构≥95%的，得1分',
+            procedure='1.查看医院HIS系统医保目录数据更新时效情况，目录调整后5个工作日内未及时更新的，该项不得分。\n2.查看医院HIS系统医保目录政策维护内容情况，发现目录维护错误的，该项不得分。\n3.医疗机构根据药品供应品种自查评分，未达到相应标准的，每降低1个百分点，扣0.1分，最多扣1分。\n医疗机构自评分，医保部门核验。',
+            basis='来源：《基本医疗保险用药管理暂行办法》（国家医疗保障局令 第1号）第二十二条。\n《全国医疗保障定点医疗机构示范点标准（试行）》（五）目录管理 15.执行目录政策 （七）医保改革任务落地 24.药品和医药耗材进销存管理',
         ),
         ItemInfo(
-            2,
-            '执行医疗服务价格政策',
-            Decimal('3'),
-            False,
-            '一、医保政策执行',
-            '严格按照协议执行医疗保障行政部门制定的医药价格政策，按要求落实价格公示制度',
-            '1.严格按照协议执行医疗服务价格政策的，得1分\n2.按要求落实价格公示制度，提供费用清单的，得1分\n3.开展自主定价项目，按要求备案或告知的，得1分',
-            '1.信访举报或日常监管中发现问题，经查实的，每次扣1分\n2.医疗机构未按规定做好收费公示的，每次扣1分\n3.自主定价项目未按要求在7个工作日内履行告知义务的，每次扣1分\n本项扣分以3分为限。',
-            '来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十五条\n《江苏省价格条例》第二章 经营者的价格行为 第九条、第十条',
+            number=2,
+            label='执行医疗服务价格政策',
+            points=Decimal('3'),
+            bonus=False,
+            category='一、医保政策执行',
+            content='严格按照协议执行医疗保障行政部门制定的医药价格政策，按要求落实价格公示制度',
+            method='1.严格按照协议执行医疗服务价格政策的，得1分\n2.按要求落实价格公示制度，提供费用清单的，得1分\n3.开展自主定价项目，按要求备案或告知的，得1分',
+            procedure='1.信访举报或日常监管中发现问题，经查实的，每次扣1分\n2.医疗机构未按规定做好收费公示的，每次扣1分\n3.自主定价项目未按要求在7个工作日内履行告知义务的，每次扣1分\n本项扣分以3分为限。',
+            basis='来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十五条\n《江苏省价格条例》第二章 经营者的价格行为 第九条、第十条',
         ),
         ItemInfo(
-            3,
-            '协同推进药品耗材招采使用改革落地',
-            Decimal('20'),
-            False,
-            '二、医保改革政策落地',
-            '根据《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保发〔2023〕33 号），按照“二级及以上”或者“一级及以下”定点公立医疗机构药品（医用耗材）招采专项评价指标进行评价，设定总分值为100分，按20%的权重用于定点医疗机构年度医保基金使用绩效综合评价',
-            None,
-            None,
-            '苏州市医保局关于转发《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保价招【2023】19号）。',
+            number=3,
+            label='协同推进药品耗材招采使用改革落地',
+            points=Decimal('20'),
+            bonus=False,
+            category='二、医保改革政策落地',
+            content='根据《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保发〔2023〕33 号），按照“二级及以上”或者“一级及以下”定点公立医疗机构药品（医用耗材）招采专项评价指标进行评价，设定总分值为100分，按20%的权重用于定点医疗机构年度医保基金使用绩效综合评价',
+            method=None,
+            procedure=None,
+            basis='苏州市医保局关于转发《江苏省医保定点公立医疗机构药品（医用耗材）招采专项评价办法（试行）》的通知（苏医保价招【2023】19号）。',
         ),
         ItemInfo(
-            4,
-            '协同推进医保支付方式改革落地',
-            Decimal('20'),
-            False,
-            '二、医保改革政策落地',
-            '按照《定点医疗机构DRG/DIP支付方式改革绩效评价办法》评价后折算',
-            None,
-            None,
-            '关于印发《苏州市定点医疗机构DRG支付方式改革绩效评价办法（试行）》的通知（苏医保待医〔2023〕32号）。\n未纳入DRG范围的医疗机构，该项不计分，其余项得分按百分制折算后作为总得分。',
+            number=4,
+            label='协同推进医保支付方式改革落地',
+            points=Decimal('20'),
+            bonus=False,
+            category='二、医保改革政策落地',
+            content='按照《定点医疗机构DRG/DIP支付方式改革绩效评价办法》评价后折算',
+            method=None,
+            procedure=None,
+            basis='关于印发《苏州市定点医疗机构DRG支付方式改革绩效评价办法（试行）》的通知（苏医保待医〔2023〕32号）。\n未纳入DRG范围的医疗机构，该项不计分，其余项得分按百分制折算后作为总得分。',
         ),
         ItemInfo(
-            5,
-            '协同推进国家医保谈判药管理改革落地',
-            Decimal('3'),
-            False,
-            '二、医保改革政策落地',
-            '根据临床用药需求及时配备国家医保谈判药品，提升谈判药品可及性',
-            '1.谈判药品品种配备率高于或等于本机构上一年度的，得1分\n2.新版药品目录公布后1个月内召开国谈药进院专题药事委员会会议的，得2分',
-            '1.医疗机构未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的，扣3分。\n2.医疗机构保留召开国谈药进院专题药事委员会会议相关资料，医保部门抽检核验。\n3.不涉及国谈药品采购工作的专科医院，应召开专题会议研究临床是否需要配备相关药品，否则不得分。',
-            '来源：《全国医疗保障定点医疗机构示范点标准（试行）》（四）目录管理，根据临床用药需求及时配备国家医保谈判药品，提升谈判药品可及性。\n《关于做好17种国家医保谈判抗癌药执行落实工作的通知》 二、做好挂网采购和支付工作\n《江苏省医疗保障局 江苏省卫生健康委员会关于进一步做好国家医保谈判药品落地保障有关工作的通知》（苏医保发〔2021〕68号）',
+            number=5,
+            label='协同推进国家医保谈判药管理改革落地',
+            points=Decimal('3'),
+            bonus=False,
+            category='二、医保改革政策落地',
+            content='根据临床用药需求及时配备国家医保谈判药品，提升谈判药品可及性',
+            method='1.谈判药品品种配备率高于或等于本机构上一年度的，得1分\n2.新版药品目录公布后1个月内召开国谈药进院专题药事委员会会议的，得2分',
+            procedure='1.医疗机构未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的，扣3分。\n2.医疗机构保留召开国谈药进院专题药事委员会会议相关资料，医保部门抽检核验。\n3.不涉及国谈药品采购工作的专科医院，应召开专题会议研究临床是否需要配备相关药品，否则不得分。',
+            basis='来源：《全国医疗保障定点医疗机构示范点标准（试行）》（四）目录管理，根据临床用药需求及时配备国家医保谈判药品，提升谈判药品可及性。\n《关于做好17种国家医保谈判抗癌药执行落实工作的通知》 二、做好挂网采购和支付工作\n《江苏省医疗保障局 江苏省卫生健康委员会关于进一步做好国家医保谈判药品落地保障有关工作的通知》（苏医保发〔2021〕68号）',
         ),
         ItemInfo(
-            6,
-            '规范使用医保基金',
-            Decimal('15'),
-            False,
-            '三、医保基金管理使用',
-            '贯彻落实《医疗保障基金使用监督管理条例》等法律法规，严格执行基金监督管理要求，完善医保基金使用管理制度，落实自我管理主体责任',
-            '严格规范使用医保基金，无欺诈骗保行为发生的，得15分。存在违法违规使用医保基金行为的，按下列情形分别扣分：\n1.被医保部门责令改正的，一次扣1分\n2.被责令退回医保基金损失金额并处损失金额1-2倍罚款的，一次扣3分\n3.被责令退回骗取的医保基金并处骗取金额2-5倍罚款的，一次扣5分\n4.拒不改正或造成严重后果的，不得分',
-            '1.以书面责令改正（退回）通知书为准，1份计1次，扣1分。\n2.以行政处罚决定书为准，1份计1次，扣3分；若仅责令退回医保基金损失，不予行政处罚的，扣2分。\n3.以行政处罚决定书为准，1份计1次，扣5分；若仅责令退回骗取的医保基金，不予行政处罚的，扣4分。\n4.移送司法部门处理暂无法责令退回并罚款的，以移送函为准，视同第3项，扣5分。\n5.医疗机构因同一违法行为涉及多项扣分项的，从一重扣分；\n6.拒不改正：拒绝签收文书；未在期限内全部改正或全额退回且未经同意延期；两年内再次实施相同行为。\n7.造成严重后果：基金损失或骗取金额达到上年度该统筹地区医疗保障基金待遇支出金额千分之一以上；或造成严重不良社会影响。\n8.相关扣分记入相关处理文书制发所在年度。',
-            '来源：《医疗保障基金使用监督管理条例》第三十八条、四十条\n《江苏省医疗保障条例》第七十三条、七十五条',
+            number=6,
+            label='规范使用医保基金',
+            points=Decimal('15'),
+            bonus=False,
+            category='三、医保基金管理使用',
+            content='贯彻落实《医疗保障基金使用监督管理条例》等法律法规，严格执行基金监督管理要求，完善医保基金使用管理制度，落实自我管理主体责任',
+            method='严格规范使用医保基金，无欺诈骗保行为发生的，得15分。存在违法违规使用医保基金行为的，按下列情形分别扣分：\n1.被医保部门责令改正的，一次扣1分\n2.被责令退回医保基金损失金额并处损失金额1-2倍罚款的，一次扣3分\n3.被责令退回骗取的医保基金并处骗取金额2-5倍罚款的，一次扣5分\n4.拒不改正或造成严重后果的，不得分',
+            procedure='1.以书面责令改正（退回）通知书为准，1份计1次，扣1分。\n2.以行政处罚决定书为准，1份计1次，扣3分；若仅责令退回医保基金损失，不予行政处罚的，扣2分。\n3.以行政处罚决定书为准，1份计1次，扣5分；若仅责令退回骗取的医保基金，不予行政处罚的，扣4分。\n4.移送司法部门处理暂无法责令退回并罚款的，以移送函为准，视同第3项，扣5分。\n5.医疗机构因同一违法行为涉及多项扣分项的，从一重扣分；\n6.拒不改正：拒绝签收文书；未在期限内全部改正或全额退回且未经同意延期；两年内再次实施相同行为。\n7.造成严重后果：基金损失或骗取金额达到上年度该统筹地区医疗保障基金待遇支出金额千分之一以上；或造成严重不良社会影响。\n8.相关扣分记入相关处理文书制发所在年度。',
+            basis='来源：《医疗保障基金使用监督管理条例》第三十八条、四十条\n《江苏省医疗保障条例》第七十三条、七十五条',
         ),
         ItemInfo(
-            7,
-            '严格管理医保基金',
-            Decimal('5'),
-            False,
-            '三、医保基金管理使用',
-            '全面落实《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》，协同推进总额预算编制、协商谈判、预算执行和结算清账',
-            '1.建立健全财务制度和医保基金使用考核评价体系，定期检查并及时纠正医疗保障基金使用不规范行为的，得1分\n2.配合医保部门做好相关工作的，包括但不限于总额管理过程中的预算编制（含药品耗材单列预算）集体协商、预算执行、年度清算等工作，得1分\n3.及时完成自身承担的医疗费用账务处理，无新增“应收医保款”挂账的，得1分\n4.规范准确上传结算明细数据和结算清单的，得2分',
-            '1.查看结算系统定点医疗机构对账单及结算清单等相关数据，纳入DRG付费的医院，结算清单上传率低于98%的，扣1分，低于96%的，扣2分；未纳入DRG付费的医院，结算清单上传率低于90%的，扣1分，低于80%的，扣2分\n2.不配合医保部门做好相关工作，未及时完成账务处理、未规范准确上传，未按规定做好预决算确认工作，经查实1次/项扣1分',
-            '来源：《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》\n《全国医疗保障定点医疗机构示范点标准（试行）》：（一）医保基础管理 1.医保制度建设\n《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十九条、二十一条、二十二条\n国家医疗保障局办公室关于修订《医疗保障基金结算清单》和《医疗保障基金结算清单填写规范》的通知（医保办发〔2021〕34号）加快推进医保结算清单的落地使用',
+            number=7,
+            label='严格管理医保基金',
+            points=Decimal('5'),
+            bonus=False,
+            category='三、医保基金管理使用',
+            content='全面落实《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》，协同推进总额预算编制、协商谈判、预算执行和结算清账',
+            method='1.建立健全财务制度和医保基金使用考核评价体系，定期检查并及时纠正医疗保障基金使用不规范行为的，得1分\n2.配合医保部门做好相关工作的，包括但不限于总额管理过程中的预算编制（含药品耗材单列预算）集体协商、预算执行、年度清算等工作，得1分\n3.及时完成自身承担的医疗费用账务处理，无新增“应收医保款”挂账的，得1分\n4.规范准确上传结算明细数据和结算清单的，得2分',
+            procedure='1.查看结算系统定点医疗机构对账单及结算清单等相关数据，纳入DRG付费的医院，结算清单上传率低于98%的，扣1分，低于96%的，扣2分；未纳入DRG付费的医院，结算清单上传率低于90%的，扣1分，低于80%的，扣2分\n2.不配合医保部门做好相关工作，未及时完成账务处理、未规范准确上传，未按规定做好预决算确认工作，经查实1次/项扣1分',
+            basis='来源：《江苏省医疗保障局关于规范医疗保障基金总额管理的实施意见（试行）》\n《全国医疗保障定点医疗机构示范点标准（试行）》：（一）医保基础管理 1.医保制度建设\n《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第三章 定点医疗机构运行管理 第十九条、二十一条、二十二条\n国家医疗保障局办公室关于修订《医疗保障基金结算清单》和《医疗保障基金结算清单填写规范》的通知（医保办发〔2021〕34号）加快推进医保结算清单的落地使用',
         ),
         ItemInfo(
-            8,
-            '医保信息业务编码应用',
-            Decimal('5'),
-            False,
-            '四、医保标准化信息化建设',
-            '严格执行并及时动态维护国家医保信息业务编码标准',
-            '1.严格执行国家医保信息业务编码标准，实现院内管理系统基础库全覆盖应用的，得2分\n2.按要求及时准确动态维护医院医保信息业务编码，与定点医疗机构相关的业务编码非标率低于1%的，得3分',
-            '1.从平台提取医保信息业务编码维护记录\n2.调阅医院各系统国家医保信息系统基础库界面业务编码使用及维护记录',
-            '来源：《医疗保障标准化工作指导意见》',
+            number=8,
+            label='医保信息业务编码应用',
+            points=Decimal('5'),
+            bonus=False,
+            category='四、医保标准化信息化建设',
+            content='严格执行并及时动态维护国家医保信息业务编码标准',
+            method='1.严格执行国家医保信息业务编码标准，实现院内管理系统基础库全覆盖应用的，得2分\n2.按要求及时准确动态维护医院医保信息业务编码，与定点医疗机构相关的业务编码非标率低于1%的，得3分',
+            procedure='1.从平台提取医保信息业务编码维护记录\n2.调阅医院各系统国家医保信息系统基础库界面业务编码使用及维护记录',
+            basis='来源：《医疗保障标准化工作指导意见》',
         ),
         ItemInfo(
-            9,
-            '医保信息化应用落地',
-            Decimal('8'),
-            False,
-            '四、医保标准化信息化建设',
-            '深化拓展医保信息化应用。实现医保电子凭证、移动支付、电子处方流转功能的应用。医保医院信息系统联通，完成接口改造，确保网络联通正常，数据传输准确。',
-            '1.使用医保电子凭证结算率达50%的，得2分\n2.接入江苏医保云实现移动支付功能的，得2分\n3.接入江苏医保云实现电子处方流转功能的，得2分\n4.按要求完成结算系统、智能监控系统等信息系统联网后的对接、维护、传输等工作的，得2分',
-            '数据来源：省平台统一拉取。\n1.使用医保电子凭证结算率达30%的，得1分；达40%的，得1.5分；达50%的，得2分\n2.医保电子凭证结算率=参保人年度门诊、住院使用医保电子凭证结算笔数/参保人年度门诊、住院结算总笔数\n3.江苏医保云移动支付接入清单\n4.江苏医保云查验电子处方流转，考核范围针对双通道资质医院，接入得1分,双通道药品电子处方流转率高于50%得0.5分，高于80%得1分\n5.根据省局年度任务要求确定参与评价的定点医疗机构范围',
-            '来源：《关于进一步做好医保信息平台便民服务应用工作的通知》（苏医保函〔2022〕186号）三、重点任务（四）深化推广便民服务应用\n《江苏省医疗保障局关于印发2022年度江苏医保民生实事项目的通知》（苏医保发〔2022〕34号） 5.建立全省统一电子处方流转平台  12. 全面推进移动支付服务',
+            number=9,
+            label='医保信息化应用落地',
+            points=Decimal('8'),
+            bonus=False,
+            category='四、医保标准化信息化建设',
+            content='深化拓展医保信息化应用。实现医保电子凭证、移动支付、电子处方流转功能的应用。医保医院信息系统联通，完成接口改造，确保网络联通正常，数据传输准确。',
+            method='1.使用医保电子凭证结算率达50%的，得2分\n2.接入江苏医保云实现移动支付功能的，得2分\n3.接入江苏医保云实现电子处方流转功能的，得2分\n4.按要求完成结算系统、智能监控系统等信息系统联网后的对接、维护、传输等工作的，得2分',
+            procedure='数据来源：省平台统一拉取。\n1.使用医保电子凭证结算率达30%的，得1分；达40%的，得1.5分；达50%的，得2分\n2.医保电子凭证结算率=参保人年度门诊、住院使用医保电子凭证结算笔数/参保人年度门诊、住院结算总笔数\n3.江苏医保云移动支付接入清单\n4.江苏医保云查验电子处方流转，考核范围针对双通道资质医院，接入得1分,双通道药品电子处方流转率高于50%得0.5分，高于80%得1分\n5.根据省局年度任务要求确定参与评价的定点医疗机构范围',
+            basis='来源：《关于进一步做好医保信息平台便民服务应用工作的通知》（苏医保函〔2022〕186号）三、重点任务（四）深化推广便民服务应用\n《江苏省医疗保障局关于印发2022年度江苏医保民生实事项目的通知》（苏医保发〔2022〕34号） 5.建立全省统一电子处方流转平台  12. 全面推进移动支付服务',
         ),
         ItemInfo(
-            10,
-            '优质诊疗服务提供',
-            Decimal('4'),
-            False,
-            '五、医保管理服务提升',
-            '按照诊疗规范提供合理、必要的医药服务，保障参保人员获得高质量、有效率的医药服务',
-            '按照诊疗规范提供合理、必要的医药服务，得4分。以下情形每查实一项扣1分，扣完为止：\n1.未严格执行门诊统筹，门诊慢特病、长处方、门急诊待遇等政策，不及时上传相关信息\n2.推诿或者拒收重症患者\n3.降低服务标准\n4.诱导参保人员在住院期间到门诊缴费、药店购药或另设自付账号交费\n5.未经参保人员或其近亲属、监护人同意，提供医疗保障基金支付范围以外的医疗服务（急诊、抢救等特殊情形除外）\n6.未向异地就医参保人员提供同等、合规、必要的医疗服务',
-            '根据查实情况扣分，每查实一项扣1分，扣完为止',
-            '来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令第2号)第三章 定点医疗机构运行管理 第十五条\n《全国医疗保障定点医疗机构示范点标准（试行）》：（四）医疗费用结算 11.规范医疗收费\n《江苏省医疗保障局关于统一基本医疗保险门诊特殊病保障政策的通知》',
+            number=10,
+            label='优质诊疗服务提供',
+            points=Decimal('4'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='按照诊疗规范提供合理、必要的医药服务，保障参保人员获得高质量、有效率的医药服务',
+            method='按照诊疗规范提供合理、必要的医药服务，得4分。以下情形每查实一项扣1分，扣完为止：\n1.未严格执行门诊统筹，门诊慢特病、长处方、门急诊待遇等政策，不及时上传相关信息\n2.推诿或者拒收重症患者\n3.降低服务标准\n4.诱导参保人员在住院期间到门诊缴费、药店购药或另设自付账号交费\n5.未经参保人员或其近亲属、监护人同意，提供医疗保障基金支付范围以外的医疗服务（急诊、抢救等特殊情形除外）\n6.未向异地就医参保人员提供同等、合规、必要的医疗服务',
+            procedure='根据查实情况扣分，每查实一项扣1分，扣完为止',
+            basis='来源：《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令第2号)第三章 定点医疗机构运行管理 第十五条\n《全国医疗保障定点医疗机构示范点标准（试行）》：（四）医疗费用结算 11.规范医疗收费\n《江苏省医疗保障局关于统一基本医疗保险门诊特殊病保障政策的通知》',
         ),
         ItemInfo(
-            11,
-            '强化服务协议重要约定管理',
-            Decimal('2'),
-            False,
-            '五、医保管理服务提升',
-            '及时与医保经办机构签订医疗服务协议，按协议约定条款履行相关义务',
-            '及时签订并规范履行医疗保障服务协议重要约定的，得2分。有下列违规情形，每查实一项不得分：\n1.医保协议有效期内发现问题未按要求整改或整改不到位的\n2.为非定点医疗机构或处于中止服务期间的医疗机构提供医保结算的\n3.拒绝、阻挠或不配合医疗保障部门开展智能审核、绩效考核、监督检查等，情节恶劣的\n4.被发现重大信息发生变更但未办理重大信息变更的\n5.法定代表人、主要负责人或实际控制人不能履行医保协议约定，或有违法失信行为的\n6.未依法履行医疗保障行政部门作出的行政处罚决定的',
-            '根据查实情况扣分',
-            '《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第五章 定点医疗机构的动态管理 四十条、四十三条',
+            number=11,
+            label='强化服务协议重要约定管理',
+            points=Decimal('2'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='及时与医保经办机构签订医疗服务协议，按协议约定条款履行相关义务',
+            method='及时签订并规范履行医疗保障服务协议重要约定的，得2分。有下列违规情形，每查实一项不得分：\n1.医保协议有效期内发现问题未按要求整改或整改不到位的\n2.为非定点医疗机构或处于中止服务期间的医疗机构提供医保结算的\n3.拒绝、阻挠或不配合医疗保障部门开展智能审核、绩效考核、监督检查等，情节恶劣的\n4.被发现重大信息发生变更但未办理重大信息变更的\n5.法定代表人、主要负责人或实际控制人不能履行医保协议约定，或有违法失信行为的\n6.未依法履行医疗保障行政部门作出的行政处罚决定的',
+            procedure='根据查实情况扣分',
+            basis='《医疗机构医疗保障定点管理暂行办法》(国家医疗保障局令 第2号)第五章 定点医疗机构的动态管理 四十条、四十三条',
         ),
         ItemInfo(
-            12,
-            '就诊人员满意度提高',
-            Decimal('2'),
-            False,
-            '五、医保管理服务提升',
-            '及时处理与医保相关的投诉举报，提高参保人员对医疗机构医保服务满意度',
-            '无就诊人员举报投诉的，得2分，参保人员的医保相关合理诉求得到及时解决的，得1分',
-            '1.投诉事项成立的，每件扣0.5-1分；未按照协议约定配合调查、及时上报处理，或存在推诿、误导宣传等情形的，每件扣0.5-1分；及时纠正或情节轻微的，可以酌情减免扣分。\n2.与其他指标涉及信访来源渠道的事项不重复扣分，按扣分值高的择一记分；\n3.拟扣分情况，与相关医疗机构核实确认，每半年度通报一次。\n4.调取第三方机构调查数据，满意度评分最高的前10家医疗机构，分别加0.1-1分；满意度评分最低的10家医疗机构，分别扣0.1-1分。\n5.本项得分最多不超过2分，最少不低于0分。',
-            '来源：《全国医疗保障定点医疗机构示范点标准（试行）》：（七）其他 27.投诉处理',
+            number=12,
+            label='就诊人员满意度提高',
+            points=Decimal('2'),
+            bonus=False,
+            category='五、医保管理服务提升',
+            content='及时处理与医保相关的投诉举报，提高参保人员对医疗机构医保服务满意度',
+            method='无就诊人员举报投诉的，得2分，参保人员的医保相关合理诉求得到及时解决的，得1分',
+            procedure='1.投诉事项成立的，每件扣0.5-1分；未按照协议约定配合调查、及时上报处理，或存在推诿、误导宣传等情形的，每件扣0.5-1分；及时纠正或情节轻微的，可以酌情减免扣分。\n2.与其他指标涉及信访来源渠道的事项不重复扣分，按扣分值高的择一记分；\n3.拟扣分情况，与相关医疗机构核实确认，每半年度通报一次。\n4.调取第三方机构调查数据，满意度评分最高的前10家医疗机构，分别加0.1-1分；满意度评分最低的10家医疗机构，分别扣0.1-1分。\n5.本项得分最多不超过2分，最少不低于0分。',
+            basis='来源：《全国医疗保障定点医疗机构示范点标准（试行）》：（七）其他 27.投诉处理',
         ),
         ItemInfo(
-            13,
-            '先诊疗后付费项目接入',
-            Decimal('5'),
-            True,
-            '六、地方自主评价',
-            '接入苏州市先诊疗后付费平台并运行。',
-            '接入苏州市先诊疗后付费平台并正常运行的，加3分；2023年12月当月结算量达到本院当月全部结算量5%的，加2分。2024年平均结算量达到本院全部结算量10%的，加2分。',
-            '从先诊疗后付费平台查看医院接入情况。',
-            '《苏州市委办公室市政府办公室关于印发苏州市2023年民生实事项目的通知》（苏委办〔2023〕3号）',
+            number=13,
+            label='先诊疗后付费项目接入',
+            points=Decimal('5'),
+            bonus=True,
+            category='六、地方自主评价',
+            content='接入苏州市先诊疗后付费平台并运行。',
+            method='接入苏州市先诊疗后付费平台并正常运行的，加3分；2023年12月当月结算量达到本院当月全部结算量5%的，加2分。2024年平均结算量达到本院全部结算量10%的，加2分。',
+            procedure='从先诊疗后付费平台查看医院接入情况。',
+            basis='《苏州市委办公室市政府办公室关于印发苏州市2023年民生实事项目的通知》（苏委办〔2023〕3号）',
         ),
         ItemInfo(
-            14,
-            '医保政策宣传引导',
-            Decimal('5'),
-            True,
-            '六、地方自主评价',
-            '协助做好医保政策宣传引导',
-            '按要求积极做好医保政策宣传、引导，得5分',
-            '1.按医保部门通知要求，及时转发医保重要政策或以其他方式协助宣传（提供截图，每1次加1分）；\n2.在诊疗大厅、导医台等醒目位置通过电子屏、海报、宣传材料或其他有效方式宣传医保政策。（提供照片，每一项加0.5分）\n本项加分以5分为限。',
-            '医疗机构医疗保障定点协议第八条',
+            number=14,
+            label='医保政策宣传引导',
+            points=Decimal('5'),
+            bonus=True,
+            category='六、地方自主评价',
+            content='协助做好医保政策宣传引导',
+            method='按要求积极做好医保政策宣传、引导，得5分',
+            procedure='1.按医保部门通知要求，及时转发医保重要政策或以其他方式协助宣传（提供截图，每1次加1分）；\n2.在诊疗大厅、导医台等醒目位置通过电子屏、海报、宣传材料或其他有效方式宣传医保政策。（提供照片，每一项加0.5分）\n本项加分以5分为限。',
+            basis='医疗机构医疗保障定点协议第八条',
         ),
     ),
 )

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -193,22 +194,23 @@ def test_a_mutant_rewrites_only_its_span_and_stays_a_rule_file() -> None:
 
 
 def test_mutants_of_the_reference_regions() -> None:
-    """The mutants `policyc test suzhou jilin --mutate` makes, file by file: 264, the same
+    """The mutants `policyc test suzhou jilin --mutate` makes, file by file: 210, the same
     set the earlier regex over the text made (274 before the Jilin outpatient and pharmacy
     models were written `based on` the inpatient one: their 5 repeated numbers each are now
-    the inpatient model's)."""
+    the inpatient model's; 264 before Suzhou's 附件2 took six items from 附件1: their 54
+    numbers are now 附件1's)."""
     counts = {path.relative_to(ROOT).as_posix(): len(list(mutation.mutants(
                   path, path.read_text(encoding="utf-8"))))
               for region in ("suzhou", "jilin")
               for path in sorted((ROOT / "regions" / region).glob("*.policy"))}
     assert counts == {
         "regions/suzhou/inpatient-2023.policy": 128,
-        "regions/suzhou/outpatient-2023.policy": 105,
+        "regions/suzhou/outpatient-2023.policy": 51,
         "regions/jilin/framework-2025.policy": 26,
         "regions/jilin/model-medical-inpatient-2026.policy": 5,
         "regions/jilin/model-medical-outpatient-2026.policy": 0,
         "regions/jilin/model-pharmacy-2026.policy": 0}
-    assert sum(counts.values()) == 264
+    assert sum(counts.values()) == 210
 
 
 def test_mutation_check_reports_an_uncaught_change(tmp_path: Path) -> None:
@@ -255,3 +257,23 @@ def test_pytest_collects_case_files_with_readable_failures(tmp_path: Path) -> No
     assert result.returncode == 1, result.stdout
     assert "refund_ratio: expected 91.20, got 91.10" in result.stdout
     assert "1 failed, " in result.stdout and " passed" in result.stdout
+
+
+def test_a_case_fails_when_scores_without_explanation_differ(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pack scores through `score` without explanations and `_explain_<n>` with them, both
+    written from the same rules; a case runs both and reports any difference."""
+    case_file = ROOT / "regions" / "suzhou" / "tests" / "inpatient-2023.yaml"
+    case = cases.load_cases(case_file, ROOT, GENERATED)[0]
+    pack = cases.load_pack(case.pack, packs_dir=GENERATED)
+    assert cases.run_case(case, GENERATED, pack).passed
+    honest = pack.module.score
+
+    def off_by_a_cent(r: object, c: object) -> object:
+        result = honest(r, c)
+        return result._replace(total=result.total - Decimal("0.01"))
+
+    monkeypatch.setattr(pack.module, "score", off_by_a_cent)
+    result = cases.run_case(case, GENERATED, pack)
+    assert not result.passed
+    assert "scored without explanation, the result differs" in result.differences[0]

@@ -92,17 +92,20 @@ def test_check_on_each_shipped_file_has_no_error(path: Path) -> None:
 
 def test_a_case_file_that_no_longer_fits_its_rule_file_is_k501(tmp_path: Path) -> None:
     """A fact renamed in the rule file: its case file still names the old fact, which
-    `check` finds against the pack just built (generated/ is not even there)."""
+    `check` finds against the pack just built (generated/ is not even there). The fact is one
+    of 附件2's own items (附件1, which it takes items from, is beside it)."""
     region = tmp_path / "regions" / "suzhou"
     (region / "tests").mkdir(parents=True)
+    for name in ("inpatient-2023.policy", "outpatient-2023.policy"):
+        (region / name).write_text((ROOT / "regions/suzhou" / name).read_text(
+            encoding="utf-8"), encoding="utf-8")
     rule_file = region / "outpatient-2023.policy"
-    rule_file.write_text((ROOT / "regions/suzhou/outpatient-2023.policy").read_text(
-        encoding="utf-8").replace("fact ownership ", "fact owner_kind ").replace(
-        "ownership is", "owner_kind is"), encoding="utf-8")
+    rule_file.write_text(rule_file.read_text(encoding="utf-8").replace(
+        "settlement_data_accurate", "settlement_data_correct"), encoding="utf-8")
     case_file = region / "tests" / "outpatient-2023.yaml"
     text = (ROOT / "regions/suzhou/tests/outpatient-2023.yaml").read_text(encoding="utf-8")
     case_file.write_text(text, encoding="utf-8")
-    line = text[:text.index("  ownership: public")].count("\n") + 1
+    line = text[:text.index("  settlement_data_accurate: true")].count("\n") + 1
     result = CliRunner().invoke(cli, ["check", "--root", str(tmp_path), "--format", "json",
                                       str(rule_file)])
     found = [(f["code"], f["file"], f["span"]["line"]) for f in json.loads(result.stdout)]

@@ -286,6 +286,13 @@ def run_case(case: Case, packs_dir: Path | None, pack: Pack | None = None) -> Ca
     records = [InputRecord(i + 1, r.get("id"), r) for i, r in enumerate(case.records)]
     outcomes = score_batch(pack, records)
     differences: list[str] = []
+    # A pack scores with and without explanations through two functions written from the
+    # same rules (`_explain_<n>` and `_score_<n>`): every case checks that they agree.
+    for explained, quiet in zip(outcomes, score_batch(pack, records, explain=False),
+                                strict=True):
+        if outcome_json(explained) != outcome_json(quiet):
+            differences.append(f"{explained.record.id}: scored without explanation, the "
+                               f"result differs: {outcome_json(quiet)}")
     by_id = {str(o.record.id): o for o in outcomes}
     for record_id, expected in case.expect.items():
         outcome = by_id[record_id]

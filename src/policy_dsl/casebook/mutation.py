@@ -80,8 +80,10 @@ class MutationReport:
 
 
 # the grammar rules whose own number is a name, not a value: an item's number (where it is
-# declared, and where a standard `based on` another names it), the version
-NOT_MUTATED = {"item", "remove_item", "item_points", "item_cap", "item_text", "version"}
+# declared, where a standard takes it from another, and where a standard `based on` another
+# names it), the version
+NOT_MUTATED = {"item", "taken_item", "remove_item", "item_points", "item_cap", "item_text",
+               "version"}
 INPUT_BOUNDS = "bound"  # a fact's `in LOW..HIGH`: validation cases check them, not scores
 
 

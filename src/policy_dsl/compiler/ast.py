@@ -495,6 +495,10 @@ class Category:
     points: Decimal
     items: tuple[Item, ...]
     span: Span
+    # `item 5 from inpatient item 6`: items taken from another standard, each with its place
+    # among `items`. The inherit stage (inherit.py) puts them there; a resolved standard's
+    # categories take nothing.
+    takes: tuple[TakeItem, ...] = ()
 
 
 # ---------------------------------------------------------------- the standard
@@ -544,6 +548,11 @@ class Standard:
     @property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for category in self.categories for item in category.items)
+
+    @property
+    def takes(self) -> tuple[TakeItem, ...]:
+        """The items it takes from other standards (none once the inherit stage ran)."""
+        return tuple(take for category in self.categories for take in category.takes)
 
 
 # ---------------------------------------------------------------- a derived standard
@@ -608,6 +617,31 @@ class AddItems:
 
     category: str
     items: tuple[Item, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CiteFor:
+    """`cite SZ2-5 for SZ-6`: a taken item's rules cite `new` where they cited `old`."""
+
+    new: str
+    old: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TakeItem:
+    """`item 5 from inpatient item 6 cite SZ2-5 for SZ-6 { content "..." }`, in a category:
+    item 6 of standard `inpatient` (a name or pack name, as in `based on`), numbered 5 here,
+    its rules citing SZ2-5 where they cited SZ-6, and the texts written in the block instead
+    of its own. `position`: its place among the category's items (0: first)."""
+
+    number: int
+    source: BaseRef
+    source_number: int
+    cites: tuple[CiteFor, ...]
+    texts: tuple[tuple[Literal["content", "method", "procedure", "basis"], str, Span], ...]
+    position: int
     span: Span
 
 

@@ -9,17 +9,19 @@ become code.
 
 from __future__ import annotations
 
+import ast as python_ast
 import hashlib
-import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 import jinja2
 
 from .. import __version__
+from ..runtime import PACK_API
 from ..runtime.packs import runtime_range
 from . import ast
 from .checker import FULL_POINTS, Checked, Type, is_weight
@@ -32,6 +34,8 @@ PYTHON_TYPES = {"bool": "bool", "count": "int", "number": "Decimal", "score": "D
                 "date": "dt.date", "text": "str"}
 
 
+UNDEFINED_RAISERS = frozenset({"need", "divide", "growth", "share"})  # runtime.arithmetic
+COUNT_LIMIT = 10**15  # a count is less than this (runtime.values.LIMIT)
 NOT_APPLICABLE = "Operand('not_applicable', '', True, 'bool')"
 
 
@@ -104,7 +108,9 @@ def generate(standard: ast.Standard, checked: Checked, source_text: str,
     builder = _PackBuilder(standard, checked, source_text, framework)
     context = builder.context()
     context["plugin_sources"] = list(plugin_sources)
-    source = _environment().get_template("pack.py.jinja").render(**context)
+    template = _environment().get_template("pack.py.jinja")
+    unimported = template.render(**context, uses=None)  # the module without its imports
+    source = template.render(**context, uses=_runtime_names(unimported))
     header = standard.header
     sources = [{"role": "rule file", "path": standard.path, "sha256": standard.source_sha256}]
     sources += [{"role": "base", "path": base.path, "sha256": base.sha256}
@@ -152,6 +158,15 @@ class _Names:
             return f"each_{identifier}"
         return f"{self.prefix}{identifier}"
 
+    def given(self, condition: ast.Expr) -> _Names:
+        """The names as spelt where `condition` holds: a fact it tests with `given` is
+        there, so it is read as it is (no need())."""
+        known = _given_names(condition)
+        if not known & self.maybe_missing:
+            return self
+        return _Names(self.prefix, self.full_points, self.declared, self.cohorts,
+                      self.maybe_missing - known)
+
     def value(self, identifier: str) -> str:
         """A fact that may be missing is taken through need(), which fails the record only
         if the rule actually needs it (a conditional fact outside its condition)."""
@@ -169,7 +184,7 @@ class _Writer:
         self.lines: list[str] = []
         self.level = level
 
-    def line(self, text: str) -> None:
+    def writeline(self, text: str) -> None:
         self.lines.append("    " * self.level + text)
 
     def indent(self) -> _Writer:
@@ -189,6 +204,7 @@ class _PackBuilder:
         self.standard = standard
         self.framework = framework
         self.current_item = 0
+        self.explaining = True  # whether the item being written keeps reason lines
         self.rule_infos: list[tuple[str, int, str, bool]] = []  # reason, item, kind, two-sided
         self.current_points = Decimal(0)  # of the item or part whose rules are being written
         self.checked = checked
@@ -246,63 +262,79 @@ class _PackBuilder:
 
     # ------------------------------------------------------------ expressions
     def expr(self, node: ast.Expr, name: _Names) -> str:
-        """Python for an expression; `name` gives the code for a fact, let or cohort name."""
-        match node:
-            case ast.Number(value=value) | ast.Percent(value=value):
-                return self.decimal(value)
-            case ast.Boolean(value=value):
-                return "True" if value else "False"
-            case ast.Name(name=identifier):
-                return name.value(identifier)
-            case ast.Field(record=variable, field=field_name):
-                return f"each_{variable}.{field_name}"
-            case ast.Negate(operand=operand):
-                return f"(-{self.expr(operand, name)})"
-            case ast.Arithmetic(op=op, left=left, right=right):
-                if is_weight(node):
-                    weighed, percent = (right, left) if isinstance(left, ast.Percent) \
-                        else (left, right)
-                    return f"weight({self.expr(weighed, name)}, {self.expr(percent, name)})"
-                if op == "/":
-                    return (f"divide({self.expr(left, name)}, {self.expr(right, name)}, "
-                            f"{py_string(self.source_of(right))})")
-                return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
-            case ast.Compare(op=op, left=left, right=right):
-                return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
-            case ast.Logical(op=op, left=left, right=right):
-                return f"({self.expr(left, name)} {op} {self.expr(right, name)})"
-            case ast.Not(operand=operand):
-                return f"(not {self.expr(operand, name)})"
-            case ast.IsMember(subject=subject, member=member, negated=negated):
-                return f"({self.expr(subject, name)} {'!=' if negated else '=='} {member!r})"
-            case ast.HasMember(subject=subject, member=member):
-                return f"({member!r} in {self.expr(subject, name)})"
-            case ast.Given(name=identifier):
-                return f"({name.slot(identifier)} is not None)"
-            case ast.Call():
-                return self.call(node, name)
-            case ast.Aggregate():
-                return self.aggregate(node, name)
-            case ast.IfThenElse(condition=condition, then=then, otherwise=otherwise):
-                return (f"({self.expr(then, name)} if {self.expr(condition, name)} "
-                        f"else {self.expr(otherwise, name)})")
-            case ast.Tiers(subject=subject, tiers=tiers, otherwise=otherwise):
-                code = self.expr(otherwise, name) if otherwise is not None else "ZERO"
-                subject_code = self.expr(subject, name)
-                for tier in reversed(tiers):
-                    code = (f"({self.expr(tier.result, name)} if {subject_code} {tier.op} "
-                            f"{self.expr(tier.threshold, name)} else {code})")
-                return code
-            case ast.Lookup(subject=subject, cases=cases):
-                subject_code = self.expr(subject, name)
-                if all(isinstance(case.result, ast.Number | ast.Percent) for case in cases):
-                    return f"{self.lookup_table(node)}[{subject_code}]"
-                code = self.expr(cases[-1].result, name)
-                for case in reversed(cases[:-1]):
-                    code = (f"({self.expr(case.result, name)} if {subject_code} == "
-                            f"{case.member!r} else {code})")
-                return code
-        raise AssertionError(f"unknown expression {node!r}")  # pragma: no cover
+        """Python for an expression; `name` gives the code for a fact, let or cohort name.
+        One method per kind of node, `visit_<Node>`, as jinja2's CodeGenerator has."""
+        visit: Callable[[Any, _Names], str] = getattr(self, f"visit_{type(node).__name__}")
+        return visit(node, name)
+
+    def visit_Number(self, node: ast.Number, name: _Names) -> str:
+        return self.decimal(node.value)
+
+    def visit_Percent(self, node: ast.Percent, name: _Names) -> str:
+        return self.decimal(node.value)
+
+    def visit_Boolean(self, node: ast.Boolean, name: _Names) -> str:
+        return "True" if node.value else "False"
+
+    def visit_Name(self, node: ast.Name, name: _Names) -> str:
+        return name.value(node.name)
+
+    def visit_Field(self, node: ast.Field, name: _Names) -> str:
+        return f"each_{node.record}.{node.field}"
+
+    def visit_Negate(self, node: ast.Negate, name: _Names) -> str:
+        return f"(-{self.expr(node.operand, name)})"
+
+    def visit_Arithmetic(self, node: ast.Arithmetic, name: _Names) -> str:
+        left, right = node.left, node.right
+        if is_weight(node):
+            weighed, percent = (right, left) if isinstance(left, ast.Percent) else (left, right)
+            return f"weight({self.expr(weighed, name)}, {self.expr(percent, name)})"
+        if node.op == "/":
+            return (f"divide({self.expr(left, name)}, {self.expr(right, name)}, "
+                    f"{py_string(self.source_of(right))})")
+        return f"({self.expr(left, name)} {node.op} {self.expr(right, name)})"
+
+    def visit_Compare(self, node: ast.Compare, name: _Names) -> str:
+        return f"({self.expr(node.left, name)} {node.op} {self.expr(node.right, name)})"
+
+    def visit_Logical(self, node: ast.Logical, name: _Names) -> str:
+        inner = name.given(node.left) if node.op == "and" else name  # `given x and x > 0`
+        return f"({self.expr(node.left, name)} {node.op} {self.expr(node.right, inner)})"
+
+    def visit_Not(self, node: ast.Not, name: _Names) -> str:
+        return f"(not {self.expr(node.operand, name)})"
+
+    def visit_IsMember(self, node: ast.IsMember, name: _Names) -> str:
+        return (f"({self.expr(node.subject, name)} {'!=' if node.negated else '=='} "
+                f"{node.member!r})")
+
+    def visit_HasMember(self, node: ast.HasMember, name: _Names) -> str:
+        return f"({node.member!r} in {self.expr(node.subject, name)})"
+
+    def visit_Given(self, node: ast.Given, name: _Names) -> str:
+        return f"({name.slot(node.name)} is not None)"
+
+    def visit_IfThenElse(self, node: ast.IfThenElse, name: _Names) -> str:
+        return (f"({self.expr(node.then, name.given(node.condition))} if "
+                f"{self.expr(node.condition, name)} else {self.expr(node.otherwise, name)})")
+
+    def visit_Tiers(self, node: ast.Tiers, name: _Names) -> str:
+        code = self.expr(node.otherwise, name) if node.otherwise is not None else "ZERO"
+        subject = self.expr(node.subject, name)
+        for tier in reversed(node.tiers):
+            code = (f"({self.expr(tier.result, name)} if {subject} {tier.op} "
+                    f"{self.expr(tier.threshold, name)} else {code})")
+        return code
+
+    def visit_Lookup(self, node: ast.Lookup, name: _Names) -> str:
+        subject = self.expr(node.subject, name)
+        if all(isinstance(case.result, ast.Number | ast.Percent) for case in node.cases):
+            return f"{self.lookup_table(node)}[{subject}]"
+        code = self.expr(node.cases[-1].result, name)
+        for case in reversed(node.cases[:-1]):
+            code = f"({self.expr(case.result, name)} if {subject} == {case.member!r} else {code})"
+        return code
 
     def lookup_table(self, node: ast.Lookup) -> str:
         """A lookup whose values are all constants, as a module-level table."""
@@ -334,7 +366,7 @@ class _PackBuilder:
                 return self.is_int(then) and self.is_int(otherwise)
         return False
 
-    def call(self, node: ast.Call, name: _Names) -> str:
+    def visit_Call(self, node: ast.Call, name: _Names) -> str:
         args = [self.expr(arg, name) for arg in node.args]
         denominator = py_string(self.source_of(node.args[-1]))
         if node.function in {"growth", "share"}:
@@ -346,7 +378,7 @@ class _PackBuilder:
         decimals = [self.decimal_expr(arg, name) for arg in node.args]
         return f"{node.function}({', '.join(decimals)})"
 
-    def aggregate(self, node: ast.Aggregate, name: _Names) -> str:
+    def visit_Aggregate(self, node: ast.Aggregate, name: _Names) -> str:
         variable = f"each_{node.variable}"
         source = self.expr(node.source, name)
         if node.function == "count":
@@ -386,8 +418,15 @@ class _PackBuilder:
                 or (fact.presence == "optional" and fact.default is None)) \
             and fact.type.container is None
 
+    def bounds(self, fact: ast.FactDecl) -> tuple[Decimal | None, Decimal | None]:
+        """A fact's bounds as its reader checks them (a score is 0..100 unless it says)."""
+        if fact.type.name == "score" and fact.low is None and fact.high is None:
+            return Decimal(0), Decimal(100)
+        return fact.low, fact.high
+
     def read_call(self, fact: ast.FactDecl, raw: str, path: str | None) -> str:
-        """The runtime call that reads one fact or record field."""
+        """The runtime call that reads one fact or record field (every shape of value, and
+        the error messages)."""
         path_arg = f", path={path}" if path else ""
         ref = fact.type
         if ref.container == "list":
@@ -400,18 +439,90 @@ class _PackBuilder:
         optional = "optional_" if fact.presence != "required" else ""
         if ref.name in READERS:
             kind = READERS[ref.name]
+            low, high = self.bounds(fact)
             bounds = ""
-            if fact.low is not None:
-                bounds += f", low={self.decimal(fact.low)}"
-            if fact.high is not None:
-                bounds += f", high={self.decimal(fact.high)}"
-            if ref.name == "score" and fact.low is None and fact.high is None:
-                bounds = f", low={self.decimal(Decimal(0))}, high={self.decimal(Decimal(100))}"
+            if low is not None:
+                bounds += f", low={self.decimal(low)}"
+            if high is not None:
+                bounds += f", high={self.decimal(high)}"
             call = f"read_{optional}{kind}({raw}, {fact.name!r}, errors{bounds}{path_arg})"
         else:
             call = (f"read_{optional}enum({raw}, {fact.name!r}, errors, "
                     f"_ENUM_{ref.name.upper()}{path_arg})")
         return call
+
+    def write_read(self, out: _Writer, fact: ast.FactDecl, target: str, type_: str,
+                   path: str | None) -> None:
+        """`target: type_ = ...`: the fact read from `raw`. The common case (the right type,
+        within bounds) is checked here in line; any other value goes to the runtime's reader,
+        which accepts every other spelling and words every error (so both give the same)."""
+        call = self.read_call(fact, "raw", path)
+        fast = self.fast_read(fact)
+        if fast is None:
+            out.writeline(f"{target}: {type_} = {call}")
+            return
+        fetch, condition, value = fast
+        for statement in fetch.split("\n"):
+            out.writeline(statement)
+        otherwise = call
+        if fact.presence != "required" and fact.type.container is None:
+            otherwise = f"None if v is None else {call}"
+        if value is None:  # an enum: the lookup is the value, None when not found
+            out.writeline(f"{target}: {type_} = {condition} or ({otherwise})")
+        else:
+            out.writeline(f"{target}: {type_} = {value} if {condition} else {otherwise}")
+
+    def fast_read(self, fact: ast.FactDecl) -> tuple[str, str, str | None] | None:
+        """How to read the fact's common case in line: the statement that takes its raw
+        value into `v` (or its number into `n`), the condition under which that value is the
+        fact's, and the value (None: the condition is itself the value, or None). None: no
+        fast path for this type (texts, dates, non-empty lists take the runtime's reader)."""
+        ref = fact.type
+        fetch = f"v = get({fact.name!r})"
+        if ref.container == "list":
+            return fetch, "type(v) is list and not v", "()"
+        if ref.container == "set":
+            if not self.plain_spellings(ref.name):
+                return None
+            fetch = f"codes = plain_codes(get({fact.name!r}), _ENUM_{ref.name.upper()})"
+            return fetch, "codes is not None", "codes"
+        name = ref.name
+        if name == "bool":
+            return fetch, "type(v) is bool", "v"
+        if name == "count":
+            low, high = self.bounds(fact)
+            if any(b is not None and b != b.to_integral_value() for b in (low, high)):
+                return None
+            lowest = max(0, int(low)) if low is not None else 0
+            check = f"{lowest} <= v < {COUNT_LIMIT:_}"
+            if high is not None:
+                check = f"{lowest} <= v <= {min(int(high), COUNT_LIMIT - 1):_}"
+            return fetch, f"type(v) is int and {check}", "v"
+        if name in READERS and READERS[name] in ("number", "percent"):
+            low, high = self.bounds(fact)
+            checks = ["n is not None"]
+            if low is not None and high is not None:
+                checks.append(f"{self.decimal(low)} <= n <= {self.decimal(high)}")
+            elif low is not None:
+                checks.append(f"n >= {self.decimal(low)}")
+            elif high is not None:
+                checks.append(f"n <= {self.decimal(high)}")
+            if fact.presence == "required":
+                fetch = f"n = plain_number(get({fact.name!r}))"
+            else:
+                fetch += "\nn = plain_number(v)"
+            return fetch, " and ".join(checks), "n"
+        if name in READERS:
+            return None
+        if not self.plain_spellings(name):
+            return None
+        return fetch, f"(_ENUM_{name.upper()}.get(v) if type(v) is str else None)", None
+
+    def plain_spellings(self, enum_name: str) -> bool:
+        """Whether every spelling of the enum's members is found as it is: the reader strips
+        a text before looking it up, so a spelling with spaces around it is read there only."""
+        enum = next(e for e in self.standard.enums if e.name == enum_name)
+        return all(s and s == s.strip() for m in enum.members for s in (m.name, m.label))
 
     def fact_info(self, fact: ast.FactDecl, type_: Type | None = None) -> str:
         ref = fact.type
@@ -431,65 +542,94 @@ class _PackBuilder:
             record = self.records[ref.name]
             inner = ", ".join(self.fact_info(f) for f in record.fields)
             fields = f", fields=({inner},)"
-        low = f'Decimal("{fact.low}")' if fact.low is not None else "None"
-        high = f'Decimal("{fact.high}")' if fact.high is not None else "None"
-        if ref.name == "score" and fact.low is None and fact.high is None:
-            low, high = 'Decimal("0")', 'Decimal("100")'
-        return (f"FactInfo({fact.name!r}, {fact.label!r}, {type_text!r}, {low}, {high}, "
-                f"{presence!r}, {default!r}{members}{fields})")
+        low, high = (f'Decimal("{bound}")' if bound is not None else "None"
+                     for bound in self.bounds(fact))
+        return (f"FactInfo(name={fact.name!r}, label={fact.label!r}, type={type_text!r}, "
+                f"low={low}, high={high}, presence={presence!r}, default={default!r}"
+                f"{members}{fields})")
 
     # ------------------------------------------------------------ read_record
     def read_record_body(self) -> str:
         out = _Writer()
-        out.line("errors: list[FieldError] = []")
-        out.line("check_unknown_fields(raw, _KNOWN_FIELDS, errors)")
+        out.writeline("errors: list[FieldError] = []")
+        out.writeline("get = raw.get")
+        out.writeline("if not raw.keys() <= _KNOWN_FIELDS:")
+        out.indent().writeline("check_unknown_fields(raw, _KNOWN_FIELDS, errors)")
+        out.outdent()
         for fact in self.standard.facts:
             type_ = self.python_type(fact.type)
             optional = " | None" if self.optional(fact) or fact.default is not None else ""
-            out.line(f"v_{fact.name}: {type_}{optional} = {self.read_call(fact, 'raw', None)}")
+            self.write_read(out, fact, f"v_{fact.name}", type_ + optional, None)
             if fact.default is not None:
                 default = self.expr(fact.default, self.local_name)
                 if fact.type.name == "count":
                     default = f"int({default})"
-                out.line(f"if v_{fact.name} is None:")
-                out.indent().line(f"v_{fact.name} = {default}")
+                out.writeline(f"if v_{fact.name} is None:")
+                out.indent().writeline(f"v_{fact.name} = {default}")
                 out.outdent()
         for fact in self.standard.facts:
             if fact.required_when is not None:
                 condition = self.expr(fact.required_when, self.local_name)
                 when = py_string(self.source_of(fact.required_when))
-                out.line(f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
+                out.writeline(f"require({condition}, v_{fact.name}, {fact.name!r}, {when}, errors)")
         for source in sorted(self.catalogues()):
-            out.line(f"check_entries(v_{source}, {source!r}, _CATALOGUE_{source.upper()}, "
+            out.writeline(f"check_entries(v_{source}, {source!r}, _CATALOGUE_{source.upper()}, "
                      "errors)")
         if self.framework is not None:
-            out.line("v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)")
-        out.line("if errors:")
-        out.indent().line("raise RecordInvalid(errors)")
+            out.writeline("v_settlement = read_framework_inputs(raw, FRAMEWORK, errors)")
+        out.writeline("if errors:")
+        out.indent().writeline("raise RecordInvalid(errors)")
         out.outdent()
+        fallible = False
         for let in self.standard.lets:
-            out.line(f"# {let.name}: {one_line(let.label)} (line {let.span.line})")
-            out.line("try:")
-            out.indent().line(f"v_{let.name} = {self.expr(let.expr, self.local_name)}")
+            out.writeline(f"# {let.name}: {one_line(let.label)} (line {let.span.line})")
+            code = self.expr(let.expr, self.local_name)
+            if not _can_fail(code):
+                out.writeline(f"v_{let.name} = {code}")
+                continue
+            fallible = True
+            out.writeline("try:")
+            out.indent().writeline(f"v_{let.name} = {code}")
             out.outdent()
-            out.line("except Undefined as problem:")
-            out.indent().line(f"errors.append(FieldError({let.name!r}, "
+            out.writeline("except Undefined as problem:")
+            out.indent().writeline(f"errors.append(FieldError({let.name!r}, "
                               f"f\"cannot be derived: {{problem}}\"))")
-            out.line(f"v_{let.name} = ZERO")
+            out.writeline(f"v_{let.name} = ZERO")
             out.outdent()
-        if self.standard.lets:
-            out.line("if errors:")
-            out.indent().line("raise RecordInvalid(errors)")
+        if fallible:
+            out.writeline("if errors:")
+            out.indent().writeline("raise RecordInvalid(errors)")
             out.outdent()
         names = [f.name for f in self.standard.facts] + [x.name for x in self.standard.lets]
         if self.framework is not None:
             names.append("settlement")
-        out.line("return Facts(")
+        out.writeline("return Facts(")
         out.indent()
         for name in names:
-            out.line(f"{name}=v_{name},")
+            out.writeline(f"{name}=v_{name},")
         out.outdent()
-        out.line(")")
+        out.writeline(")")
+        return out.text()
+
+    def read_entry_body(self, record: ast.RecordDecl) -> str:
+        """The body of `_read_<record>(raw, path, errors)`: one entry of a list of records."""
+        out = _Writer()
+        known = f"_KNOWN_{record.name.upper()}"
+        out.writeline("get = raw.get")
+        out.writeline(f"if not raw.keys() <= {known}:")
+        out.indent().writeline(f"check_unknown_fields(raw, {known}, errors, prefix=path + '.')")
+        out.outdent()
+        for field in record.fields:
+            type_ = self.python_type(field.type)
+            optional = " | None" if self.optional(field) else ""
+            self.write_read(out, field, f"v_{field.name}", type_ + optional,
+                            f"path + {'.' + field.name!r}")
+        out.writeline(f"return {class_name(record.name)}(")
+        out.indent()
+        for field in record.fields:
+            out.writeline(f"{field.name}=v_{field.name},")
+        out.outdent()
+        out.writeline(")")
         return out.text()
 
     def let_type(self, let: ast.LetDecl) -> str:
@@ -509,45 +649,47 @@ class _PackBuilder:
                 assert isinstance(cohort.value, ast.Name)  # the checker made sure
                 value = self.record_name.slot(cohort.value.name)
                 top, bottom = self.band(cohort.top), self.band(cohort.bottom)
-                out.line(f"ranks_{cohort.name} = competition_ranks(")
-                out.indent().line(f"[{value} for r in batch], "
+                out.writeline(f"ranks_{cohort.name} = competition_ranks(")
+                out.indent().writeline(f"[{value} for r in batch], "
                                   f"descending={cohort.order == 'descending'}, "
                                   f"ties_best={cohort.ties == 'best'})")
                 out.outdent()
-                out.line(f"ranked_{cohort.name} = adjustments_for_ranks(ranks_{cohort.name}, "
+                out.writeline(f"ranked_{cohort.name} = adjustments_for_ranks(ranks_{cohort.name}, "
                          f"top={top}, bottom={bottom})")
-                out.line(f"count_{cohort.name} = sum(1 for rank in ranks_{cohort.name} "
+                out.writeline(f"count_{cohort.name} = sum(1 for rank in ranks_{cohort.name} "
                          "if rank is not None)")
             else:
                 value = self.decimal_expr(cohort.value, self.record_name)
                 group = self.expr(cohort.group, self.record_name)
-                out.line(f"groups_{cohort.name} = group_means([{value} for r in batch], "
+                out.writeline(f"groups_{cohort.name} = group_means([{value} for r in batch], "
                          f"[{group} for r in batch])")
-        out.line("cohorts: list[Cohorts | RecordInvalid] = []")
-        out.line("for index, r in enumerate(batch):")
+        out.writeline("cohorts: list[Cohorts | RecordInvalid] = []")
+        out.writeline("for index, r in enumerate(batch):")
         out.indent()
-        out.line("errors: list[FieldError] = []")
+        means = any(not isinstance(c, ast.CohortRank) for c in self.standard.cohorts)
+        if means:  # a mean over too small a group is the record's error
+            out.writeline("errors: list[FieldError] = []")
         for cohort in self.standard.cohorts:
-            out.line(f"# {cohort.name}: {one_line(cohort.label)} (line {cohort.span.line})")
+            out.writeline(f"# {cohort.name}: {one_line(cohort.label)} (line {cohort.span.line})")
             if isinstance(cohort, ast.CohortRank):
                 unranked = (self.decimal_expr(cohort.unranked, self.record_name)
                             if cohort.unranked is not None else "ZERO")
-                out.line(f"rank_{cohort.name} = ranked_{cohort.name}[index]")
-                out.line(f"v_{cohort.name} = rank_{cohort.name} if rank_{cohort.name} is not "
+                out.writeline(f"rank_{cohort.name} = ranked_{cohort.name}[index]")
+                out.writeline(f"v_{cohort.name} = rank_{cohort.name} if rank_{cohort.name} is not "
                          f"None else {unranked}")
                 continue
-            out.line(f"group_{cohort.name} = groups_{cohort.name}[index]")
+            out.writeline(f"group_{cohort.name} = groups_{cohort.name}[index]")
             if cohort.override is not None:
-                out.line(f"if r.{cohort.override} is not None:")
-                out.indent().line(f"v_{cohort.name} = r.{cohort.override}")
+                out.writeline(f"if r.{cohort.override} is not None:")
+                out.indent().writeline(f"v_{cohort.name} = r.{cohort.override}")
                 out.outdent()
-                out.line(f"elif group_{cohort.name}.size >= {cohort.min_size}:")
+                out.writeline(f"elif group_{cohort.name}.size >= {cohort.min_size}:")
             else:
-                out.line(f"if group_{cohort.name}.size >= {cohort.min_size}:")
-            out.indent().line(f"v_{cohort.name} = group_{cohort.name}.mean")
+                out.writeline(f"if group_{cohort.name}.size >= {cohort.min_size}:")
+            out.indent().writeline(f"v_{cohort.name} = group_{cohort.name}.mean")
             out.outdent()
-            out.line("else:")
-            out.indent().line(f"v_{cohort.name} = ZERO")
+            out.writeline("else:")
+            out.indent().writeline(f"v_{cohort.name} = ZERO")
             field = cohort.override or cohort.name
             rest = (f" (grouped by {self.source_of(cohort.group)}), and the mean needs at "
                     f"least {cohort.min_size}")
@@ -555,26 +697,28 @@ class _PackBuilder:
                 rest += ": give the group's value in this field"
             message = (f"f\"is needed: the batch holds {{group_{cohort.name}.size}} "
                        f"institution(s) of this group\" + {py_string(rest)}")
-            out.line(f"errors.append(FieldError({field!r}, {message}))")
+            out.writeline(f"errors.append(FieldError({field!r}, {message}))")
             out.outdent()
-        out.line("if errors:")
-        out.indent().line("cohorts.append(RecordInvalid(errors))")
-        out.line("continue")
-        out.outdent()
-        out.line("cohorts.append(Cohorts(")
+        if means:
+            out.writeline("if errors:")
+            out.indent().writeline("cohorts.append(RecordInvalid(errors))")
+            out.writeline("continue")
+            out.outdent()
+        out.writeline("cohorts.append(Cohorts(")
         out.indent()
         for cohort in self.standard.cohorts:
-            out.line(f"{cohort.name}=v_{cohort.name},")
+            out.writeline(f"{cohort.name}=v_{cohort.name},")
             if isinstance(cohort, ast.CohortRank):
-                out.line(f"{cohort.name}_rank=ranks_{cohort.name}[index],")
-                out.line(f"{cohort.name}_ranked=count_{cohort.name},")
+                out.writeline(f"{cohort.name}_rank=ranks_{cohort.name}[index],")
+                out.writeline(f"{cohort.name}_ranked=count_{cohort.name},")
             else:
-                out.line(f"{cohort.name}_group=str({self.expr(cohort.group, self.record_name)}),")
-                out.line(f"{cohort.name}_group_size=group_{cohort.name}.size,")
+                group = self.expr(cohort.group, self.record_name)
+                out.writeline(f"{cohort.name}_group=str({group}),")
+                out.writeline(f"{cohort.name}_group_size=group_{cohort.name}.size,")
         out.outdent()
-        out.line("))")
+        out.writeline("))")
         out.outdent()
-        out.line("return cohorts")
+        out.writeline("return cohorts")
         return out.text()
 
     def cohort_infos(self) -> list[str]:
@@ -586,9 +730,11 @@ class _PackBuilder:
                 own = None if cohort.unranked is None else self.source_of(cohort.unranked)
             else:
                 kind, group, own = "mean", self.source_of(cohort.group), cohort.override
-            infos.append(f"CohortInfo({py_string(cohort.name)}, {py_string(cohort.label)}, "
-                         f"{py_string(kind)}, {py_string(self.source_of(cohort.value))}, "
-                         f"{py_string(group)}, {py_string(own)}, {cohort.span.line})")
+            infos.append(f"CohortInfo(name={py_string(cohort.name)}, "
+                         f"label={py_string(cohort.label)}, kind={py_string(kind)}, "
+                         f"of={py_string(self.source_of(cohort.value))}, "
+                         f"group={py_string(group)}, own={py_string(own)}, "
+                         f"line={cohort.span.line})")
         return infos
 
     def cohort_bases(self) -> list[tuple[str, str]]:
@@ -602,16 +748,18 @@ class _PackBuilder:
                 own = ("None" if cohort.unranked is None else
                        f"{self.decimal_expr(cohort.unranked, self.record_name)} "
                        f"if {value} is None else None")
-                bases.append((cohort.name, f"CohortBasis({value}, None, {own})"))
+                bases.append((cohort.name, f"CohortBasis(value={value}, group=None, own={own})"))
             else:
                 value = self.decimal_expr(cohort.value, self.record_name)
                 group = self.expr(cohort.group, self.record_name)
                 own = "None" if cohort.override is None else f"r.{cohort.override}"
-                bases.append((cohort.name, f"CohortBasis({value}, str({group}), {own})"))
+                bases.append((cohort.name,
+                              f"CohortBasis(value={value}, group=str({group}), own={own})"))
         return bases
 
     def band(self, band: ast.RankBand) -> str:
-        return f"Band({band.size}, {self.decimal(band.start)}, {self.decimal(band.step)})"
+        return (f"Band(size={band.size}, start={self.decimal(band.start)}, "
+                f"step={self.decimal(band.step)})")
 
     # ------------------------------------------------------------ operands (explanations)
     def unit_of(self, node: ast.Expr) -> str:
@@ -803,148 +951,195 @@ class _PackBuilder:
         return found
 
     def write_used(self, out: _Writer, operands: Sequence[str]) -> None:
-        """`used(lines, ...)` after a rule's note, only when an explanation is asked for
-        (not for a fixed award: its sign alone says nothing its reason does not)."""
-        if all(operand.startswith("Operand('sign',") for operand in operands):
+        """`used(lines, ...)` after a rule's note, in an explaining item only (and not for a
+        fixed award: its sign alone says nothing its reason does not)."""
+        if not self.explaining or all(operand.startswith("Operand('sign',")
+                                      for operand in operands):
             return
-        out.line("if lines is not None:")
-        out.indent().line("used(")
-        out.indent().line("lines,")
+        out.writeline("used(")
+        out.indent().writeline("lines,")
         for operand in operands:
-            out.line(operand + ",")
+            out.writeline(operand + ",")
         out.outdent()
-        out.line(")")
-        out.outdent()
+        out.writeline(")")
+
+    def write_note(self, out: _Writer, target: str, reason: str, delta: str) -> None:
+        """`target op= delta`, e.g. `awards += ...`; an explaining item notes the rule's line
+        (what it did) on the way."""
+        if self.explaining:
+            delta = f"note(lines, {reason}, {delta})"
+        out.writeline(f"{target} {delta}")
 
     # ------------------------------------------------------------ items
-    def item_body(self, item: ast.Item) -> str:
+    def visit_Item(self, item: ast.Item, explaining: bool) -> str:
+        """An item's function: with `explaining`, the one that keeps a reason line per rule
+        (`_explain_<n>`); without, the one that gives the points only (`_score_<n>`). Both
+        are written here from the same rules, one statement for another, so that they
+        compute the same points in the same order."""
+        self.explaining = explaining
         self.current_item = item.number
         self.current_points = item.points
         out = _Writer()
         name = self.record_name
+        number, points = item.number, self.decimal(item.points)
         if item.not_applicable is not None:
             condition = self.expr(item.not_applicable.condition, name)
-            out.line(f"if {condition}:")
-            out.indent().line("uses = (")
+            out.writeline(f"if {condition}:")
             out.indent()
-            for operand in [*self.name_operands(item.not_applicable.condition, set()),
-                            NOT_APPLICABLE]:
-                out.line(operand + ",")
+            reason = self.reason_of(item.not_applicable)
+            if explaining:
+                out.writeline("uses = (")
+                out.indent()
+                for operand in [*self.name_operands(item.not_applicable.condition, set()),
+                                NOT_APPLICABLE]:
+                    out.writeline(operand + ",")
+                out.outdent()
+                out.writeline(")")
+                out.writeline(f"return not_applicable({number}, {points}, {reason}, True, uses)")
+            else:
+                out.writeline(f"return ItemScore({number}, {points}, None, ())")
             out.outdent()
-            out.line(") if explain else ()")
-            out.line(f"return not_applicable({item.number}, {self.decimal(item.points)}, "
-                     f"{self.reason_of(item.not_applicable)}, explain, uses)")
-            out.outdent()
-        out.line("lines: list[Line] | None = [] if explain else None")
-        out.line("awards = ZERO")
-        out.line("deductions = ZERO")
+        if explaining:
+            out.writeline("lines: list[Line] = []")
+        out.writeline("awards = ZERO")
+        out.writeline("deductions = ZERO")
         zero_rules: list[ast.ZeroRule] = []
         for entry in item.body:
             if isinstance(entry, ast.Part):
-                self.part(entry, out)
+                self.visit_Part(entry, out)
             elif isinstance(entry, ast.ZeroRule):
                 zero_rules.append(entry)
             else:
-                out.line(f"# {entry.span.line}: {one_line(entry.reason.text)}")
-                delta = self.rule_delta(entry)
-                if entry.sign == "award":
-                    out.line(f"awards += note(lines, {self.reason_of(entry)}, {delta})")
-                else:
-                    out.line(f"deductions -= note(lines, {self.reason_of(entry)}, {delta})")
+                out.writeline(f"# {entry.span.line}: {one_line(entry.reason.text)}")
+                target = "awards +=" if entry.sign == "award" else "deductions -="
+                self.write_note(out, target, self.reason_of(entry), self.rule_delta(entry))
                 self.write_used(out, self.rule_operands(entry))
-        if zero_rules:
-            out.line("zero_rules = (")
-            out.indent()
-            for rule in zero_rules:  # (reason, whether it holds, the values it used)
-                out.line("(")
-                out.indent().line(f"{self.reason_of(rule)},")
-                out.line(f"{self.expr(rule.condition, name)},")
-                out.line("(")
-                out.indent()
-                for operand in self.rule_operands(rule):
-                    out.line(operand + ",")
-                out.outdent()
-                out.line(") if lines is not None else (),")
-                out.outdent()
-                out.line("),")
-            out.outdent()
-            out.line(")")
         cap_reason, cap = "None", "ZERO"
         if item.deduction_cap is not None:
             cap_reason = self.reason_of(item.deduction_cap)
             cap = self.decimal(item.deduction_cap.points)
-        zeros = "zero_rules" if zero_rules else "()"
-        out.line(f"return close_item({item.number}, {self.decimal(item.points)}, awards, "
-                 f"deductions, {cap_reason}, {cap}, {zeros}, lines)")
+        if explaining:
+            if zero_rules:
+                out.writeline("zero_rules = (")
+                out.indent()
+                for rule in zero_rules:  # (reason, whether it holds, the values it used)
+                    out.writeline("(")
+                    out.indent().writeline(f"{self.reason_of(rule)},")
+                    out.writeline(f"{self.expr(rule.condition, name)},")
+                    out.writeline("(")
+                    out.indent()
+                    for operand in self.rule_operands(rule):
+                        out.writeline(operand + ",")
+                    out.outdent()
+                    out.writeline("),")
+                    out.outdent()
+                    out.writeline("),")
+                out.outdent()
+                out.writeline(")")
+            zeros = "zero_rules" if zero_rules else "()"
+            out.writeline(f"return close_item({number}, {points}, awards, deductions, "
+                     f"{cap_reason}, {cap}, {zeros}, lines)")
+            return out.text()
+        # close_item's arithmetic, without its lines: every `zero when` condition is
+        # evaluated (as close_item's caller does), then the deduction cap, then [0, points].
+        for index, rule in enumerate(zero_rules, 1):
+            out.writeline(f"zero_{index} = {self.expr(rule.condition, name)}  "
+                     f"# {rule.span.line}: {one_line(rule.reason.text)}")
+        if item.deduction_cap is not None:
+            out.writeline(f"if deductions > {cap}:")
+            out.indent().writeline(f"deductions = {cap}")
+            out.outdent()
+        out.writeline("earned = awards - deductions")
+        zeroed = "".join(f"zero_{index} or " for index in range(1, len(zero_rules) + 1))
+        out.writeline(f"if {zeroed}earned < ZERO:")
+        out.indent().writeline("earned = ZERO")
+        out.outdent()
+        out.writeline(f"elif earned > {points}:")
+        out.indent().writeline(f"earned = {points}")
+        out.outdent()
+        out.writeline(f"return ItemScore({number}, {points}, earned, ())")
         return out.text()
 
-    def part(self, part: ast.Part, out: _Writer) -> None:
+    def visit_Part(self, part: ast.Part, out: _Writer) -> None:
         item_points, self.current_points = self.current_points, part.points
-        self._part(part, out)
+        self.write_part(part, out)
         self.current_points = item_points
 
-    def _part(self, part: ast.Part, out: _Writer) -> None:
+    def write_part(self, part: ast.Part, out: _Writer) -> None:
         points = self.decimal(part.points)
         unit = "point" if part.points == 1 else "points"
-        out.line(f"# part {one_line(part.label)} ({part.points} {unit}, line {part.span.line})")
+        out.writeline(f"# part {one_line(part.label)} ({part.points} {unit}, "
+                      f"line {part.span.line})")
         if part.not_applicable is not None:
             condition = self.expr(part.not_applicable.condition, self.record_name)
-            out.line(f"if {condition}:")
-            out.indent().line(f"awards += note(lines, "
-                              f"{self.reason_of(part.not_applicable)}, {points})")
+            out.writeline(f"if {condition}:")
+            out.indent()
+            self.write_note(out, "awards +=", self.reason_of(part.not_applicable), points)
             self.write_used(out, [*self.name_operands(part.not_applicable.condition, set()),
                                   NOT_APPLICABLE])
             out.outdent()
-            out.line("else:")
+            out.writeline("else:")
             out.indent()
-        out.line("part = ZERO")
+        out.writeline("part = ZERO")
         for rule in part.rules:
             if isinstance(rule, ast.ZeroRule):
                 condition = self.expr(rule.condition, self.record_name)
-                out.line(f"if {condition}:")
-                out.indent().line(f"note(lines, {self.reason_of(rule)}, -part)")
+                out.writeline(f"if {condition}:")
+                out.indent()
+                if self.explaining:
+                    out.writeline(f"note(lines, {self.reason_of(rule)}, -part)")
+                else:
+                    self.reason_of(rule)
                 self.write_used(out, self.rule_operands(rule))
-                out.line("part = ZERO")
+                out.writeline("part = ZERO")
                 out.outdent()
                 continue
-            out.line(f"part += note(lines, {self.reason_of(rule)}, {self.rule_delta(rule)})")
+            self.write_note(out, "part +=", self.reason_of(rule), self.rule_delta(rule))
             self.write_used(out, self.rule_operands(rule))
-        out.line(f"awards += close_part(part, {points}, lines)")
+        if self.explaining:
+            out.writeline(f"awards += close_part(part, {points}, lines)")
+        else:  # close_part's arithmetic: the part's points kept within [0, its points]
+            out.writeline(f"awards += part if ZERO <= part <= {points} else "
+                     f"(ZERO if part < ZERO else {points})")
         if part.not_applicable is not None:
             out.outdent()
 
     def rule_delta(self, rule: ast.AmountRule | ast.StepRule | ast.EachRule
                    | ast.EntriesRule) -> str:
-        """The signed points a rule gives (awards positive, deductions negative)."""
-        name = self.record_name
-        match rule:
-            case ast.EntriesRule(source=source):
-                code_type = self.entry_item_type(source)
-                code = repr(str(self.current_item)) if code_type == "text" \
-                    else str(self.current_item)
-                code = (f"sum((each.points for each in r.{source} if each.item == {code}), "
-                        "ZERO)")
-            case ast.AmountRule(amount=amount, per=per, condition=condition):
-                code = self.decimal_expr(amount, name)
-                if per is not None:
-                    code = f"{code} * {self.expr(per, name)}"
-                if condition is not None:
-                    code = f"({code} if {self.expr(condition, name)} else ZERO)"
-            case ast.StepRule():
-                code = (f"{self.decimal_expr(rule.amount, name)} * steps("
-                        f"{self.expr(rule.value, name)}, {self.expr(rule.threshold, name)}, "
-                        f"{self.expr(rule.step, name)}, {rule.direction!r}, "
-                        f"{rule.rounding!r})")
-            case ast.EachRule():
-                variable = f"each_{rule.variable}"
-                body = self.decimal_expr(rule.amount, name)
-                guard = (f" if {self.expr(rule.condition, name)}"
-                         if rule.condition is not None else "")
-                code = (f"sum(({body} for {variable} in {self.expr(rule.source, name)}"
-                        f"{guard}), ZERO)")
+        """The signed points a rule gives (awards positive, deductions negative): the
+        rule's own `delta_<Rule>` method, then its cap and sign."""
+        delta: Callable[[Any], str] = getattr(self, f"delta_{type(rule).__name__}")
+        code = delta(rule)
         if rule.cap is not None:
             code = f"min({code}, {self.decimal(rule.cap)})"
         return code if rule.sign == "award" else f"-({code})"
+
+    def delta_EntriesRule(self, rule: ast.EntriesRule) -> str:
+        code_type = self.entry_item_type(rule.source)
+        item = repr(str(self.current_item)) if code_type == "text" else str(self.current_item)
+        return f"sum((each.points for each in r.{rule.source} if each.item == {item}), ZERO)"
+
+    def delta_AmountRule(self, rule: ast.AmountRule) -> str:
+        name = self.record_name
+        code = self.decimal_expr(rule.amount, name)
+        if rule.per is not None:
+            code = f"{code} * {self.expr(rule.per, name)}"
+        if rule.condition is not None:
+            code = f"({code} if {self.expr(rule.condition, name)} else ZERO)"
+        return code
+
+    def delta_StepRule(self, rule: ast.StepRule) -> str:
+        name = self.record_name
+        return (f"{self.decimal_expr(rule.amount, name)} * steps("
+                f"{self.expr(rule.value, name)}, {self.expr(rule.threshold, name)}, "
+                f"{self.expr(rule.step, name)}, {rule.direction!r}, {rule.rounding!r})")
+
+    def delta_EachRule(self, rule: ast.EachRule) -> str:
+        name = self.record_name
+        body = self.decimal_expr(rule.amount, name)
+        guard = f" if {self.expr(rule.condition, name)}" if rule.condition is not None else ""
+        return (f"sum(({body} for each_{rule.variable} in {self.expr(rule.source, name)}"
+                f"{guard}), ZERO)")
 
     def entry_item_type(self, source: str) -> str:
         record = self.records[self.facts[source].type.name]
@@ -1005,7 +1200,9 @@ class _PackBuilder:
         items = []
         for category in standard.categories:
             for item in category.items:
-                items.append({"item": item, "category": category, "body": self.item_body(item)})
+                items.append({"item": item, "category": category,
+                              "explain": self.visit_Item(item, explaining=True),
+                              "score": self.visit_Item(item, explaining=False)})
         read_body = self.read_record_body()
         framework_rules = self.framework_rules()
         cohorts_body = self.cohorts_body() if standard.cohorts else None
@@ -1022,9 +1219,8 @@ class _PackBuilder:
         for record in standard.records:
             records.append({
                 "decl": record, "class_name": class_name(record.name),
-                "fields": [(f, self.python_type(f.type),
-                            self.read_call(f, "raw", f"path + {'.' + f.name!r}"))
-                           for f in record.fields],
+                "fields": [(f, self.python_type(f.type)) for f in record.fields],
+                "body": self.read_entry_body(record),
                 "known": sorted(f.name for f in record.fields),
             })
         facts_fields = [(f.name, self.python_type(f.type) + (" | None" if self.optional(f)
@@ -1080,46 +1276,15 @@ class _PackBuilder:
             "rescale": rescale, "constants": constants, "reasons": reasons,
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
-            "uses": sorted(_runtime_names(read_body, cohorts_body, items, records,
-                                          framework_rules or "", cohort_bases,
-                                          cohort_rebuild)
-                           | (FRAMEWORK_NAMES if self.framework else set()),
-                           key=_import_order),
         }
 
 
-RUNTIME_EXPORTS = (
-    "Band", "CohortBasis", "CohortInfo", "Decimal", "FactInfo", "FieldError", "ItemInfo",
-    "ItemScore", "Line", "PackInfo",
-    "FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules", "GradeRule", "Composite",
-    "OtherBreach", "Downgrade", "Veto", "Tenure", "Terminated", "ExitWithViolations",
-    "ExitWithoutViolations", "Referral",
-    "Raw", "Reason", "RecordInvalid", "Score", "Undefined", "ZERO", "check_entries",
-    "check_unknown_fields", "read_framework_inputs",
-    "clamp", "close_item", "close_part", "divide", "group_means", "growth", "not_applicable",
-    "need", "note", "rank_adjustments", "read_bool", "read_count", "read_date", "read_enum",
-    "read_enum_set", "read_list", "read_number", "read_optional_bool", "read_optional_count",
-    "read_optional_date", "read_optional_enum", "read_optional_number",
-    "read_optional_percent", "read_optional_text", "read_percent", "read_text", "require",
-    "share", "steps", "total", "weight", "RuleInfo", "Operand", "used",
-    "adjustments_for_ranks", "competition_ranks", "snapshot_count", "snapshot_rank",
-    "snapshot_text", "SnapshotDetail",
-)
-FRAMEWORK_NAMES = {"FRAMEWORK_FIELDS", "FrameworkInputs", "FrameworkRules",
-                   "read_framework_inputs"}
-ALWAYS_USED = {"CohortBasis", "CohortInfo", "SnapshotDetail", "RuleInfo", "FactInfo",
-               "FieldError", "ItemInfo",
-               "ItemScore", "Line",
-               "PackInfo", "Raw", "Reason", "RecordInvalid", "Score", "ZERO",
-               "check_unknown_fields", "close_item", "note", "total"}
-
-
-def _runtime_names(*bodies: object) -> set[str]:
-    """The runtime names the generated code calls, so that it imports exactly those."""
-    text = "\n".join(_flatten(bodies))
-    used = {name for name in RUNTIME_EXPORTS
-            if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)}
-    return (used | ALWAYS_USED) - {"Decimal"}
+def _runtime_names(source: str) -> list[str]:
+    """The names of the runtime's pack API that a pack's code uses (read from its syntax
+    tree, so a name in a string or a comment does not count), in isort's order."""
+    used = {node.id for node in python_ast.walk(python_ast.parse(source))
+            if isinstance(node, python_ast.Name)}
+    return sorted(used & set(PACK_API), key=_import_order)
 
 
 def _call(function: str, arguments: Sequence[tuple[str, str]]) -> str:
@@ -1186,6 +1351,25 @@ def _clause_code(clause: ast.FrameworkClause | None) -> str:
     return _call(type(clause).__name__, [*fields, ("reason", reason)])
 
 
+def _given_names(condition: ast.Expr) -> frozenset[str]:
+    """The facts that are given wherever `condition` holds: those it tests with `given`,
+    alone or in a conjunction."""
+    match condition:
+        case ast.Given(name=identifier):
+            return frozenset((identifier,))
+        case ast.Logical(op="and", left=left, right=right):
+            return _given_names(left) | _given_names(right)
+    return frozenset()
+
+
+def _can_fail(code: str) -> bool:
+    """Whether generated code calls a runtime function that raises Undefined (a missing
+    fact a rule needs, a division by 0)."""
+    return any(isinstance(node, python_ast.Call) and isinstance(node.func, python_ast.Name)
+               and node.func.id in UNDEFINED_RAISERS
+               for node in python_ast.walk(python_ast.parse(code, mode="eval")))
+
+
 def _import_order(name: str) -> tuple[int, str]:
     """isort's order by type: CONSTANTS, then Classes, then functions."""
     kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
@@ -1214,14 +1398,3 @@ def _children(node: ast.Expr) -> Iterator[ast.Expr]:
             elif is_dataclass(child) and hasattr(child, "span") \
                     and not isinstance(child, ast.Span):
                 yield child  # type: ignore[misc]
-
-
-def _flatten(values: object) -> Iterator[str]:
-    if isinstance(values, str):
-        yield values
-    elif isinstance(values, dict):
-        for value in values.values():
-            yield from _flatten(value)
-    elif isinstance(values, list | tuple):
-        for value in values:
-            yield from _flatten(value)

@@ -57,7 +57,7 @@ FAMILIES = {
     "W": "plugins and frameworks: warnings",
     "L": "lints: what builds but is very likely a mistake",
     "K": "case files: a regression case file does not fit its pack",
-    "B": "based on: a derived standard's changes do not fit its base",
+    "B": "reuse: a derived standard's changes, or items taken from another standard, do not fit",
 }
 
 
@@ -325,14 +325,15 @@ CODES: dict[str, Code] = _codes(
          base="file", note="A fault in policyc that this file brings out: report it with the "
          "file (POLICYC_DEBUG=1 shows the traceback). The build goes on with other files."),
     # ------------------------------------------------------------ B: based on (inherit.py)
-    Code("B501", "error", "no standard of that name to base a standard on",
-         "找不到作为基础的标准", base="file",
+    Code("B501", "error", "no standard of that name to base a standard on or take an item "
+         "from", "找不到作为基础或引用来源的标准", base="file",
          wrong="standard changchun_pharmacy based on model_pharmacie {",
          right="standard changchun_pharmacy based on model_pharmacy {",
          note="A base is a standard of the same region by its name, or any pack by its pack "
          "name (suzhou/inpatient-2023)."),
-    Code("B502", "error", "a standard is based on itself (directly or through others)",
-         "标准以自身为基础（直接或间接）", base="file",
+    Code("B502", "error", "a standard is based on itself or takes an item from itself "
+         "(directly or through others)", "标准以自身为基础或引用自身的项目（直接或间接）",
+         base="file",
          wrong="standard a based on b { ... }\nstandard b based on a { ... }",
          right="standard a { ... }\nstandard b based on a { ... }"),
     Code("B503", "error", "a change names an item or category the base does not have",
@@ -357,6 +358,35 @@ CODES: dict[str, Code] = _codes(
          "未声明基础标准却修改基础标准的项目或事实", base="file",
          wrong="standard demo {\n  ...\n}\nremove item 3",
          right="standard demo based on model_pharmacy {\n  ...\n}\nremove item 3"),
+    Code("B511", "error", "a taken item names an item its standard does not have",
+         "引用的项目在来源标准中不存在", base="file",
+         wrong="item 5 from inpatient item 16", right="item 5 from inpatient item 6",
+         note="`item N from S item M` takes item M of standard S (named as in `based on`)."),
+    Code("B512", "error", "a taken item's number is one the standard has already",
+         "引用项目的编号与本标准已有的项目重复", base="file",
+         wrong='item 4 "合理控制医疗费用" 8 { ... }\nitem 4 from inpatient item 6',
+         right='item 4 "合理控制医疗费用" 8 { ... }\nitem 5 from inpatient item 6'),
+    Code("B513", "error", "a taken item uses a fact or value the standard does not declare",
+         "引用的项目使用了本标准未声明的事实或值", base="file",
+         wrong="item 5 from inpatient item 6   # no `fact violations ...` in this file",
+         right='fact violations "违法违规使用医保基金行为": list of violation\n'
+         "item 5 from inpatient item 6",
+         note="The standard that takes an item declares every fact, derived value and cohort "
+         "value the item uses (and the enums and records of their types), so its inputs are "
+         "read the same way; nothing is declared behind the author's back."),
+    Code("B514", "error", "a taken item uses a fact or value the standard declares otherwise",
+         "引用的项目所用的事实或值在本标准中的声明不同", base="file",
+         wrong='fact nonstandard_code_rate "业务编码非标率": number\n'
+         "item 7 from inpatient item 8",
+         right='fact nonstandard_code_rate "业务编码非标率": percent in 0..100\n'
+         "item 7 from inpatient item 8",
+         note="Types, bounds, when a fact is required, its default, an enum's members, a "
+         "record's fields and a derived or cohort value's definition must be the ones the item "
+         "was written for; labels may differ."),
+    Code("B515", "error", "`cite NEW for OLD` names a reading the taken item does not cite",
+         "“cite … for …”中被替换的解读未被引用的项目引用", base="file",
+         wrong="item 5 from inpatient item 6 cite SZ2-5 for SZ-5",
+         right="item 5 from inpatient item 6 cite SZ2-5 for SZ-6"),
     # ------------------------------------------------------------ X, W: plugins
     Code("X300", "error", "a plugin cannot be loaded (its module fails at import)",
          "插件无法加载", base="plugin", wrong="import missing_module",
@@ -657,6 +687,20 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
               "均值只能对数字或百分比计算，不能对 {type}"),),
     "C246": ((r"'for each' needs a list or a set, not (?P<type>.+)",
               "“for each”需要列表或集合，不能是 {type}"),),
+    "B511": ((r"(?P<name>\S+) has no item (?P<n>\d+) to take", "{name} 没有可引用的第 {n} 项"),),
+    "B512": ((r"item (?P<n>\d+) is taken from (?P<name>\S+), but this standard has an item "
+              r"\d+ already \(line (?P<line>\d+)\)",
+              "第 {n} 项引自 {name}，但本标准已有第 {n} 项（第 {line} 行）"),),
+    "B513": tuple((rf"item (?P<m>\d+) of (?P<name>\S+) uses {kind} '(?P<what>.+)', which this "
+                  r"standard does not declare",
+                   f"{{name}} 的第 {{m}} 项用到{word}“{{what}}”，本标准没有声明它")
+                  for kind, word in (("fact", "事实"), ("derived value", "派生值"),
+                                               ("cohort value", "同组值"))),
+    "B514": ((r"item (?P<m>\d+) of (?P<name>\S+) uses (?:fact|derived value|cohort value) "
+              r"'(?P<what>.+?)' as (?P<theirs>.+); this standard declares it as (?P<mine>.+)",
+              "{name} 的第 {m} 项使用的“{what}”是 {theirs}；本标准声明为 {mine}"),),
+    "B515": ((r"item (?P<m>\d+) of (?P<name>\S+) does not cite (?P<old>\S+), so .*",
+              "{name} 的第 {m} 项没有引用 {old}，这一替换不起作用"),),
 }
 
 # Hints that recur across codes, in Chinese.
@@ -697,6 +741,15 @@ HINTS_ZH: tuple[Translation, ...] = (
     (r"texts are quoted with double quotes .*", "文字用英文双引号（\"...\"）括起"),
     (r"split a long expression into derived values .*",
      "把过长的表达式拆成派生值（let 名称 \"说明\" = ...）再使用"),
+    (r"items of (?P<name>\S+): (?P<items>.+)", "{name} 的项目：{items}"),
+    (r"give the taken item a number of its own: .*", "给引用的项目另编一个本标准没有的号"),
+    (r"declare it as (?P<name>\S+) does: (?P<declaration>.+?)(?:, and its (?P<kind>enum|record) "
+     r"(?P<type>\w+) \(line (?P<line>\d+)\))?", "照 {name} 的写法声明：{declaration}"),
+    (r"declare '(?P<what>.+)' as (?P<name>\S+) does, or write the item out",
+     "照 {name} 的写法声明“{what}”，或把该项目完整写出"),
+    (r"its rules cite: (?P<ids>.+)", "该项目的规则引用了：{ids}"),
+    (r"its rules cite nothing", "该项目的规则没有引用任何解读"),
+    (r"name another standard, or write the item out", "引用其他标准的项目，或把该项目完整写出"),
     (r"the escapes are .*", "可用的转义只有 \\\"（引号）、\\\\（反斜杠）和 \\n（换行）"),
 )
 

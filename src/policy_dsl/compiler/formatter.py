@@ -26,6 +26,8 @@ The layout, taken from the shipped rule files:
   `remove item`, `remove fact`, `item N points`, `item N cap deductions` (reason as for a
   rule), `text item N kind` (its quoted lines aligned as an item's texts are) and `replace
   fact` are one-line statements;
+- a taken item (`item 5 from inpatient item 6 cite SZ2-5 for SZ-6`) is one line, or a block
+  of its texts when it gives some; one blank line around it, as around any item;
 - own-line comments stay before the statement they precede (at its indentation); a trailing
   comment stays at the end of its statement's line, two spaces after the longest line of a
   run of consecutive lines with trailing comments.
@@ -143,6 +145,8 @@ def _statement(tree: Tree[Token]) -> Doc:
         return _with_reason(f"cap deductions at {_number(c[0])}", reason)
     if kind == "text_field":
         return [_token(c[0]), " ", _texts(c[1:])]
+    if kind == "taken_item":
+        return _taken_item(tree)
     if kind in _OVERRIDES:
         return _OVERRIDES[kind](tree)
     if kind in _DECLARATIONS:
@@ -305,6 +309,8 @@ def _block_parts(tree: Tree[Token]) -> tuple[str, list[Tree[Token]]] | None:
         return f"category {c[0]} {_number(c[1])} {{", trees[1:]
     if kind == "part":
         return f"part {c[0]} {_number(c[1])} {{", trees[1:]
+    if kind == "taken_item" and any(t.data == "text_field" for t in trees):
+        return f"{_taken_item(tree)} {{", [t for t in trees if t.data == "text_field"]
     if kind == "item":
         bonus = isinstance(c[0], Tree) and c[0].data == "bonus"
         number, name, points = c[1:4] if bonus else c[0:3]
@@ -313,7 +319,18 @@ def _block_parts(tree: Tree[Token]) -> tuple[str, list[Tree[Token]]] | None:
     return None
 
 
+def _taken_item(tree: Tree[Token]) -> str:
+    """`item 5 from inpatient item 6 cite SZ2-5 for SZ-6`: a taken item's heading."""
+    number, source, source_number = tree.children[:3]
+    cites = _child(tree, "cite_for")
+    pairs = ", ".join(f"{_tree(p).children[0]} for {_tree(p).children[1]}"
+                      for p in cites.children) if cites else ""
+    return f"item {number} from {source} item {source_number}" + (f" cite {pairs}" if pairs
+                                                                 else "")
+
+
 _BLANKS_AND_COMMENTS = re.compile(r"(?:\s+|#[^\n]*)*")
+_ITEMS = {"item", "taken_item"}  # one blank line between the items of a category
 _TOP_LEVEL_BLOCKS = {"standard", "framework_file", "enum_decl", "record_decl", "category",
                      "replace_item", "add_items"}
 
@@ -405,7 +422,7 @@ class _Layout:
             meta = statement.meta
             separate = (top_level and (statement.data in _TOP_LEVEL_BLOCKS
                                        or previous_kind in _TOP_LEVEL_BLOCKS)) or (
-                statement.data == "item" and previous_kind == "item")
+                statement.data in _ITEMS and previous_kind in _ITEMS)
             leading = self._take(meta.start_pos)
             first = True
             for comment in leading:

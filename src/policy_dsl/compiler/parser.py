@@ -7,6 +7,7 @@ exceptions into `Diagnostic`s, so nothing of Lark leaks into the rest of the com
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -964,8 +965,33 @@ class _AstBuilder(Transformer[Token, Any]):
 
     # -- categories, items, parts
     def category(self, meta: Meta, label: Token, points: ast.Number,
-                 *items: ast.Item) -> ast.Category:
-        return ast.Category(_unquote(label), points.value, items, self._span(meta))
+                 *entries: ast.Item | ast.TakeItem) -> ast.Category:
+        takes = tuple(dataclasses.replace(entry, position=index)
+                      for index, entry in enumerate(entries) if isinstance(entry, ast.TakeItem))
+        items = tuple(entry for entry in entries if isinstance(entry, ast.Item))
+        return ast.Category(_unquote(label), points.value, items, self._span(meta), takes)
+
+    def taken_item(self, meta: Meta, number: Token, source: Token, source_number: Token,
+                   *rest: Any) -> ast.TakeItem:
+        cites: tuple[ast.CiteFor, ...] = ()
+        texts: list[tuple[Any, str, ast.Span]] = []
+        for entry in rest:
+            if isinstance(entry, tuple) and entry and isinstance(entry[0], ast.CiteFor):
+                cites = entry
+                continue
+            kind, text, where = entry
+            if any(kind == known for known, _, _ in texts):
+                raise self._error(where, f"item {number} has two '{kind}' texts",
+                                  hint="join them into one: several quoted lines may follow")
+            texts.append((kind, text, self._span(where)))
+        return ast.TakeItem(int(number), ast.BaseRef(str(source), self._span(source)),
+                            int(source_number), cites, tuple(texts), 0, self._span(meta))
+
+    def cite_for(self, meta: Meta, *pairs: ast.CiteFor) -> tuple[ast.CiteFor, ...]:
+        return pairs
+
+    def cite_pair(self, meta: Meta, new: Token, old: Token) -> ast.CiteFor:
+        return ast.CiteFor(str(new), str(old), self._span(meta))
 
     def bonus(self, meta: Meta) -> str:
         return "bonus"

@@ -303,8 +303,12 @@ def check(root: Path, paths: Sequence[Path] = (),
             problems.append((unreadable(display, error), ""))
     manager, not_loaded = load_plugins(root, manager)
     compiled = compile_texts(texts, manager, only=chosen)
+    # A checked standard's rules may come from other files (its base, the standard it takes
+    # items from): what its check finds there is its finding too.
+    bases = {base.path for source in compiled.sources if source.path in chosen
+             and isinstance(source.tree, ast.Standard) for base in source.tree.bases}
     reported = [(d, text) for d, text in compiled.diagnostics
-                if d.span.file in chosen or _from_plugin(d, set(compiled.findings))]
+                if d.span.file in chosen | bases or _from_plugin(d, set(compiled.findings))]
     return finish(BuildResult(compiled.packs, problems + reported + not_loaded))
 
 

@@ -1,7 +1,8 @@
 """The shared runtime of policy_dsl packs. It imports nothing of the compiler.
 
-Generated packs import only the names listed in `__all__`; downstream systems use
-`load_pack`, `read_records`, `score_batch` and `outcome_json`.
+Generated packs import only the names listed in `PACK_API` (code generation imports exactly
+those a pack uses); downstream systems use `load_pack`, `read_records`, `score_batch` and
+`outcome_json`.
 """
 
 import logging
@@ -103,6 +104,8 @@ from .values import (
     RecordInvalid,
     check_entries,
     check_unknown_fields,
+    plain_codes,
+    plain_number,
     read_bool,
     read_count,
     read_date,
@@ -122,9 +125,28 @@ from .values import (
     require,
 )
 
+# What a generated pack may import from here: the values it builds (reasons, facts, scores,
+# the framework's clauses), the readers of its fields and the arithmetic of its rules.
+PACK_API = (
+    "FRAMEWORK_FIELDS", "ZERO", "Band", "CohortBasis", "CohortInfo", "Composite", "Downgrade",
+    "ExitWithViolations", "ExitWithoutViolations", "FactInfo", "FieldError", "FrameworkInputs",
+    "FrameworkRules", "GradeRule", "ItemInfo", "ItemScore", "Line", "Operand", "OtherBreach",
+    "PackInfo", "Raw", "Reason", "RecordInvalid", "Referral", "RuleInfo", "Score",
+    "SnapshotDetail", "Tenure", "Terminated", "Undefined", "Veto", "adjustments_for_ranks",
+    "check_entries", "check_unknown_fields", "clamp", "close_item", "close_part",
+    "competition_ranks", "divide", "group_means", "growth", "need", "not_applicable", "note",
+    "plain_codes", "plain_number", "rank_adjustments", "read_bool", "read_count", "read_date",
+    "read_enum", "read_enum_set", "read_framework_inputs", "read_list", "read_number",
+    "read_optional_bool", "read_optional_count", "read_optional_date", "read_optional_enum",
+    "read_optional_number", "read_optional_percent", "read_optional_text", "read_percent",
+    "read_text", "require", "share", "snapshot_count", "snapshot_rank", "snapshot_text",
+    "steps", "total", "used", "weight",
+)
+
 __all__ = [
     "FRAMEWORK_FIELDS",
     "FRAMEWORK_INPUTS",
+    "PACK_API",
     "PROVENANCE_FIELDS",
     "ZERO",
     "Band",
@@ -195,6 +217,8 @@ __all__ = [
     "outcome_json",
     "pack_sha256",
     "plain",
+    "plain_codes",
+    "plain_number",
     "rank_adjustments",
     "read_bool",
     "read_count",

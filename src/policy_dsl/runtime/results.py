@@ -70,16 +70,19 @@ class Line(NamedTuple):
     uses: tuple[Operand, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ItemScore:
+class ItemScore(NamedTuple):
+    """One item's points. A named tuple, quick to make: a pack makes one per item of every
+    institution (a frozen dataclass's __init__ costs about four times as much)."""
+
     number: int
     points: Decimal
     earned: Decimal | None  # None: the item does not apply to this institution (G5)
     lines: tuple[Line, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+class Score(NamedTuple):
+    """An institution's score (a named tuple, as ItemScore)."""
+
     total: Decimal  # rescaled and rounded to 2 decimals, half-up (G2)
     earned: Decimal  # the exact sum of the applicable items' points (bonus within its limit)
     applicable_max: Decimal  # the sum of the applicable items' maxima

@@ -154,6 +154,28 @@ def parse_decimal(value: object) -> Decimal:
     raise NotANumber("")
 
 
+# The common shapes of a number, read without the checks above because they cannot fail
+# them: a text of at most 15 digits before the point and 13 after (28 significant digits at
+# most, less than 10^15), a whole number within the limit, a finite Decimal within the limit
+# with at most 13 decimal places. Anything else goes through parse_decimal.
+_PLAIN_TEXT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,13})?").fullmatch
+_PLAIN_PLACES = -13
+
+
+def plain_number(value: object) -> Decimal | None:
+    """The number `parse_decimal` reads from `value` when `value` has one of the common
+    shapes (the same Decimal, zero as plain 0); None for any other value, which the caller
+    then reads with the full helper (and its error message). A generated reader's fast path."""
+    if type(value) is str:
+        return (Decimal(value) or ZERO) if _PLAIN_TEXT(value) else None
+    if type(value) is int:
+        return Decimal(value) if -LIMIT < value < LIMIT else None
+    if type(value) is Decimal and value.is_finite() and -LIMIT < value < LIMIT \
+            and value.as_tuple().exponent >= _PLAIN_PLACES:  # type: ignore[operator]
+        return value or ZERO
+    return None
+
+
 def _parse_text(value: str) -> Decimal:
     text = value.strip()
     if len(text) > NUMBER_TEXT_LENGTH:
@@ -439,6 +461,18 @@ def read_enum_set(raw: Raw, key: str, errors: list[FieldError], members: Mapping
         else:
             codes.add(code)
     return frozenset(codes)
+
+
+def plain_codes(value: object, members: Mapping[str, str]) -> frozenset[str] | None:
+    """The codes `read_enum_set` reads from `value` when it is a list of exact spellings
+    (codes or labels, none with spaces around it); None for anything else, which the caller
+    then reads with `read_enum_set` (and its error messages). A generated reader's fast path."""
+    if type(value) is not list:
+        return None
+    try:
+        return frozenset([members[entry] for entry in value])
+    except (KeyError, TypeError):  # an unknown or unhashable entry
+        return None
 
 
 def check_unknown_fields(raw: Raw, known: frozenset[str], errors: list[FieldError],
