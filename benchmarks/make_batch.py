@@ -1,6 +1,7 @@
 """Write a synthetic batch of institutions for timing `policyc score` (not policy data).
 
     python benchmarks/make_batch.py 100000 > /tmp/batch.jsonl
+    python benchmarks/make_batch.py --jilin 2500 > /tmp/jilin.jsonl   # under the framework
     policyc score --pack suzhou/inpatient-2023 /tmp/batch.jsonl -o /dev/null
 
 The records vary deterministically (a fixed seed) over every rule's branches: levels,
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from typing import Any
 
 
 def record(index: int, rng: random.Random) -> dict[str, object]:
@@ -76,10 +78,54 @@ def record(index: int, rng: random.Random) -> dict[str, object]:
     return row
 
 
+def jilin_batch(count: int, seed: int = 11) -> list[dict[str, Any]]:
+    """Jilin institutions over every branch of the framework (deterministic, not policy):
+    the batch of the report's tests and of the report's screenshot (docs/screenshots.py).
+    Record 8 (JB00007) has an input error, which the report counts."""
+    rng = random.Random(seed)
+    grades = ["优", "良", "合格", "基本合格", "不合格"]
+    rows = []
+    for index in range(count):
+        deductions = [{"item": "1", "points": f"{rng.choice([0, 0.5, 1, 2.5, 5, 10, 20, 35])}",
+                       "evidence": f"考核记录 {index}-{n}"} for n in range(rng.randint(0, 3))]
+        bonuses = [{"item": "2", "points": f"{rng.choice([0.5, 1, 2])}",
+                    "evidence": f"截图 {index}"}] if rng.random() < 0.3 else []
+        row: dict[str, Any] = {
+            "id": f"JB{index:05d}", "name": f"批量机构{index}", "assessment_year": 2026,
+            "agreement_start": rng.choice(["2015-01-01", "2020-05-01", "2026-09-01"]),
+            "deposit": str(rng.choice([100000, 200000, 350000, 500000])),
+            "deductions": deductions, "bonuses": bonuses,
+            "previous_grade": rng.choice([None, *grades]),
+        }
+        if rng.random() < 0.2:
+            row["subordinate_scores"] = [f"{rng.uniform(60, 100):.1f}" for _ in range(2)]
+        if rng.random() < 0.05:
+            row["opinion_events"] = [rng.choice(["national", "provincial"])]
+        if rng.random() < 0.02:
+            row["veto"] = True
+        if rng.random() < 0.03:
+            row["fraud_clues"] = True
+        if rng.random() < 0.03:
+            row.update(status="voluntary_exit", violations_found=rng.random() < 0.5)
+        elif rng.random() < 0.02:
+            row["status"] = "terminated"
+        if row["previous_grade"] is None:
+            del row["previous_grade"]
+        rows.append(row)
+    rows[7]["deposit"] = "not money"  # one input error, which the report counts
+    return rows
+
+
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    rng = random.Random(2023)
+    jilin = "--jilin" in sys.argv[1:]
+    numbers = [a for a in sys.argv[1:] if a != "--jilin"]
+    count = int(numbers[0]) if numbers else 10_000
     out = sys.stdout
+    if jilin:
+        for row in jilin_batch(count):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    rng = random.Random(2023)
     for index in range(count):
         out.write(json.dumps(record(index, rng)) + "\n")
 

@@ -49,7 +49,8 @@ def as_json(result: Result) -> dict[str, Any]:
                     final_score=text(result.final_score),
                     grade_before_adjustment=result.grade_before_adjustment,
                     grade=result.grade, refund_ratio=text(result.refund_ratio),
-                    refund_amount=text(result.refund_amount), renewal=result.renewal,
+                    refund_amount=text(result.refund_amount), deposit=text(result.deposit),
+                    withheld=text(result.withheld), renewal=result.renewal,
                     publicize=result.publicize, referral=result.referral)
     line.update(pack=result.pack, pack_sha256=result.pack_sha256)
     return line
@@ -87,6 +88,8 @@ def test_framework_results_and_a_loaded_pack() -> None:
     first = got[0]  # JL-H001: 85.55 → 良, 100% − 2% × (90 − 85.55) = 91.10%, of 200,000
     assert (first.grade, first.refund_ratio, first.refund_amount) == \
         ("良", Decimal("91.10"), Decimal("182200.00"))
+    # withheld: 200,000 − 182,200.00 = 17,800.00
+    assert (first.deposit, first.withheld) == (Decimal("200000.00"), Decimal("17800.00"))
     assert got[2].adjustments is not None and got[2].adjustments[0].kind == "downgrade"
     assert got[3].status == "deferred" and got[3].total is None
     assert first.pack == JILIN and first.pack_sha256 == pack(JILIN).sha256

@@ -216,9 +216,18 @@ def test_jilin_refund_at_85_55() -> None:
     assert "考核记录 2026-001：14.5 → 扣 14.5" in sentences(item_of(explanation, 1))
     assert "截图 2026-01：0.05 → 加 0.05" in sentences(item_of(explanation, 2))
     text = render_text(explanation)
-    assert "结果：状态 已考核，自身得分 85.55，最终得分 85.55，等级 良，返还比例 91.10%，" \
-        "返还金额 182200.00 元，直接续签，予以公示" in text
-    assert "refund as 良: 100% − 2% × (90 − 85.55) = 91.10%" in text  # the runtime's own line
+    # withheld: 200,000 − 182,200.00 = 17,800.00
+    assert "结果：状态 已考核，自身得分 85.55，最终得分 85.55，等次 良，返还比例 91.10%，" \
+        "返还金额 182200.00 元，扣除质量保证金 17800.00 元，直接续签，予以公示" in text
+    # the runtime's own line, in Chinese unless English is asked for
+    assert "按“良”等次返还质量保证金：100% − 2% × (90 − 85.55) = 91.10%" in text
+    assert "refund as" not in text
+    english = render_text(explanation, lang="en")
+    assert "refund as 良: 100% − 2% × (90 − 85.55) = 91.10%" in english
+    assert "按“良”等次返还质量保证金" not in english
+    data = explanation_json(explanation)
+    settled = data["settlement"]
+    assert settled["deposit"] == "200000.00" and settled["withheld"] == "17800.00"  # type: ignore[index]
 
 
 def test_jilin_with_subordinates() -> None:
@@ -227,9 +236,9 @@ def test_jilin_with_subordinates() -> None:
     explanation = explain_one(JILIN, jilin(deducted="10", subordinate_scores=["80", "70"]))
     text = render_text(explanation)
     assert "综合得分：第十一条" in text
-    assert "own score 90 × 70% + the mean of 2 subordinate scores (150 / 2 = 75) × 30% = " \
-        "85.5 → 85.50" in text
-    assert "等级 良" in text and "返还比例 91.00%" in text
+    assert "自身考核得分 90 × 70% + 2 个下属机构（人员）考核得分的平均数（150 ÷ 2 = 75）× 30% " \
+        "= 85.5 → 85.50" in text
+    assert "等次 良" in text and "返还比例 91.00%" in text
 
 
 def test_jilin_downgrade() -> None:
@@ -237,8 +246,8 @@ def test_jilin_downgrade() -> None:
     100% − 2.5% × 10 = 75.00%; 200,000 × 75% = 150,000.00."""
     explanation = explain_one(JILIN, jilin(deducted="5", opinion_events=["national"]))
     text = render_text(explanation)
-    assert "降级：" in text
-    assert "等级 合格（调整前 优），返还比例 75.00%，返还金额 150000.00 元" in text
+    assert "降档：" in text and "被国家医保局通报批评，降2档：“优” → “合格”" in text
+    assert "等次 合格（调整前 优），返还比例 75.00%，返还金额 150000.00 元" in text
     data = explanation_json(explanation)
     assert data["settlement"]["refund_ratio"] == "75.00"  # type: ignore[index]
 

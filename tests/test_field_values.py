@@ -383,6 +383,8 @@ def test_output_does_not_depend_on_the_callers_decimal_context() -> None:
         "85.555", "85.56", {"1": "85.555", "2": "0"})
     assert (line["own_score"], line["final_score"], line["refund_ratio"],
             line["refund_amount"]) == ("85.56", "77.89", "69.73", "139460.00")
+    # withheld: 200,000 − 139,460.00 = 60,540.00, exact under the caller's prec=3 too
+    assert (line["deposit"], line["withheld"]) == ("200000.00", "60540.00")
 
 
 def test_plain_is_exact_and_keeps_no_exponent() -> None:

@@ -10,12 +10,13 @@ violations 45, exit without violations 47, referral 49, evidence 51.
 from __future__ import annotations
 
 import dataclasses
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT, pack, score_one
+from helpers import ROOT, pack
 
 from policy_dsl.compiler import ast, checker, parser
 from policy_dsl.compiler.diagnostics import CompileError
@@ -28,6 +29,7 @@ from policy_dsl.runtime import (
     score_batch,
     settle,
 )
+from policy_dsl.runtime.framework import Lang
 
 FRAMEWORK_FILE = "regions/jilin/framework-2025.policy"
 PACK = "jilin/medical-inpatient-2026"
@@ -230,17 +232,36 @@ def institution(deducted: str = "0", **changes: Any) -> dict[str, Any]:
     return record
 
 
-def steps(deducted: str = "0", **changes: Any) -> list[tuple[str, list[str], int, str]]:
-    outcome = score_one(PACK, institution(deducted, **changes))
-    assert outcome["error"] is None, outcome["error"]
+def steps(deducted: str = "0", lang: Lang = "zh",
+          **changes: Any) -> list[tuple[str, list[str], int, str]]:
+    [outcome] = score_batch(pack(PACK), [InputRecord(1, "J", institution(deducted, **changes))],
+                            explain=True)
+    line = outcome_json(outcome, explain=True, lang=lang)
+    assert line["error"] is None, line["error"]
     return [(s["step"], s["cites"], s["line"], s["detail"])
-            for s in outcome["settlement_explanation"]]
+            for s in line["settlement_explanation"]]  # type: ignore[attr-defined]
 
 
 def test_good_at_85_55_every_step() -> None:
     """良 at 85.55 (100 − 14.45): 100% − 2% × (90 − 85.55) = 100 − 8.90 = 91.10%;
-    200,000 × 91.10% = 182,200.00."""
+    200,000 × 91.10% = 182,200.00 refunded, 200,000 − 182,200.00 = 17,800.00 withheld. In
+    Chinese by default, in the framework's words (综合得分, 等次, 返还, 扣除, 续签)."""
     assert steps("14.45") == [
+        ("composite", ["JL-11"], 18,
+         "无下属机构（人员）考核得分：最终考核得分 = 自身考核得分 85.55"),
+        ("grade", GRADE_CITES, 24, "最终考核得分 85.55：“良”等次（80分（含）以上、90分以下）"),
+        ("refund", GRADE_CITES, 24, "按“良”等次返还质量保证金：100% − 2% × (90 − 85.55) = 91.10%；"
+                                    "质量保证金 200000 × 91.10% = 返还 182200.00 元，"
+                                    "扣除 17800.00 元"),
+        ("renewal", GRADE_CITES, 24, "“良”等次：直接续签"),
+        ("publicity", GRADE_CITES, 24, "“良”等次：向社会宣传"),
+    ]
+
+
+def test_good_at_85_55_every_step_in_english() -> None:
+    """The same steps with --lang en; the structured fields do not change with the language."""
+    english = steps("14.45", lang="en")
+    assert english == [
         ("composite", ["JL-11"], 18, "no subordinate scores: final score = own score 85.55"),
         ("grade", GRADE_CITES, 24, "final score 85.55: 良 (from 80 below 90)"),
         ("refund", GRADE_CITES, 24, "refund as 良: 100% − 2% × (90 − 85.55) = 91.10%; "
@@ -248,19 +269,23 @@ def test_good_at_85_55_every_step() -> None:
         ("renewal", GRADE_CITES, 24, "良: renewal direct"),
         ("publicity", GRADE_CITES, 24, "良: publicized"),
     ]
+    assert [s[:3] for s in english] == [s[:3] for s in steps("14.45")]
 
 
 @pytest.mark.parametrize(("deducted", "line", "refund"), [
     # 优 at 95: 100%, no formula
-    ("5", 22, "refund as 优: 100.00%; 200000 × 100.00% = 200000.00 yuan"),
-    # 合格 at 79.99: 100 − 2.5 × 10.01 = 100 − 25.025 = 74.975 → 74.98; × 200,000 = 149,960.00
-    ("20.01", 26, "refund as 合格: 100% − 2.5% × (90 − 79.99) = 74.975% → 74.98%; "
-                  "200000 × 74.98% = 149960.00 yuan"),
-    # 基本合格 at 65: 100 − 3 × 25 = 25.00%; 50,000.00
-    ("35", 28, "refund as 基本合格: 100% − 3% × (90 − 65) = 25.00%; "
-               "200000 × 25.00% = 50000.00 yuan"),
-    # 不合格 at 50: 0%
-    ("50", 31, "refund as 不合格: 0.00%; 200000 × 0.00% = 0.00 yuan"),
+    ("5", 22, "按“优”等次返还质量保证金：100.00%；质量保证金 200000 × 100.00% = 返还 200000.00 元，"
+              "扣除 0.00 元"),
+    # 合格 at 79.99: 100 − 2.5 × 10.01 = 100 − 25.025 = 74.975 → 74.98; × 200,000 = 149,960.00;
+    # withheld 200,000 − 149,960.00 = 50,040.00
+    ("20.01", 26, "按“合格”等次返还质量保证金：100% − 2.5% × (90 − 79.99) = 74.975% → 74.98%；"
+                  "质量保证金 200000 × 74.98% = 返还 149960.00 元，扣除 50040.00 元"),
+    # 基本合格 at 65: 100 − 3 × 25 = 25.00%; 50,000.00 refunded, 150,000.00 withheld
+    ("35", 28, "按“基本合格”等次返还质量保证金：100% − 3% × (90 − 65) = 25.00%；"
+               "质量保证金 200000 × 25.00% = 返还 50000.00 元，扣除 150000.00 元"),
+    # 不合格 at 50: 0%, all 200,000.00 withheld
+    ("50", 31, "按“不合格”等次返还质量保证金：0.00%；质量保证金 200000 × 0.00% = 返还 0.00 元，"
+               "扣除 200000.00 元"),
 ])
 def test_each_grades_refund_line(deducted: str, line: int, refund: str) -> None:
     [found] = [s for s in steps(deducted) if s[0] == "refund"]
@@ -274,9 +299,12 @@ def test_composite_line_shows_own_score_weights_and_mean() -> None:
     decimals."""
     found = steps("10", subordinate_scores=["80", "80", "81"])
     assert found[0] == ("composite", ["JL-11"], 18,
-                        "own score 90 × 70% + the mean of 3 subordinate scores "
-                        "(241 / 3 = 80.3333…) × 30% = 87.1 → 87.10")
-    assert found[1][3] == "final score 87.10: 良 (from 80 below 90)"
+                        "自身考核得分 90 × 70% + 3 个下属机构（人员）考核得分的平均数"
+                        "（241 ÷ 3 = 80.3333…）× 30% = 87.1 → 87.10")
+    assert found[1][3] == "最终考核得分 87.10：“良”等次（80分（含）以上、90分以下）"
+    assert steps("10", "en", subordinate_scores=["80", "80", "81"])[0][3] == (
+        "own score 90 × 70% + the mean of 3 subordinate scores (241 / 3 = 80.3333…) × 30% = "
+        "87.1 → 87.10")
 
 
 def test_downgrade_national_refunds_as_the_new_grade_at_its_top() -> None:
@@ -284,20 +312,21 @@ def test_downgrade_national_refunds_as_the_new_grade_at_its_top() -> None:
     100 − 2.5 × 10 = 75.00%; 150,000.00."""
     found = steps("5", opinion_events=["national"])
     assert found[1:4] == [
-        ("grade", GRADE_CITES, 22, "final score 95.00: 优 (from 90)"),
-        ("downgrade", ["JL-12"], 36, "national criticism: down 2 grades: 优 → 合格"),
-        ("refund", GRADE_CITES, 26, "refund as 合格, the score capped at the top of its band: "
-                                    "min(95.00, 80) = 80: 100% − 2.5% × (90 − 80) = 75.00%; "
-                                    "200000 × 75.00% = 150000.00 yuan"),
+        ("grade", GRADE_CITES, 22, "最终考核得分 95.00：“优”等次（90分（含）以上）"),
+        ("downgrade", ["JL-12"], 36, "被国家医保局通报批评，降2档：“优” → “合格”"),
+        ("refund", GRADE_CITES, 26, "按“合格”等次返还质量保证金，得分以该等次上限计："
+                                    "min(95.00, 80) = 80：100% − 2.5% × (90 − 80) = 75.00%；"
+                                    "质量保证金 200000 × 75.00% = 返还 150000.00 元，"
+                                    "扣除 50000.00 元"),
     ]
-    assert found[4:] == [("renewal", GRADE_CITES, 26, "合格: renewal direct"),
-                         ("publicity", GRADE_CITES, 26, "合格: not publicized")]
+    assert found[4:] == [("renewal", GRADE_CITES, 26, "“合格”等次：直接续签"),
+                         ("publicity", GRADE_CITES, 26, "“合格”等次：不予宣传")]
 
 
 def test_downgrade_provincial_keeps_a_score_below_the_band_top() -> None:
     """良 at 85, provincial: down 1 → 合格; min(85, 80) = 80 → 75.00%."""
     found = steps("15", opinion_events=["provincial"])
-    assert ("downgrade", ["JL-12"], 36, "provincial criticism: down 1 grade: 良 → 合格") in found
+    assert ("downgrade", ["JL-12"], 36, "被省医保部门通报批评，降1档：“良” → “合格”") in found
     assert any(s[0] == "refund" and "min(85.00, 80) = 80" in s[3] and "= 75.00%" in s[3]
                for s in found)
 
@@ -307,29 +336,27 @@ def test_several_downgrades_only_the_largest_applies() -> None:
     found = [s for s in steps("5", opinion_events=["provincial", "national"])
              if s[0] == "downgrade"]
     assert found == [
-        ("downgrade", ["JL-12"], 36, "provincial criticism: down 1 grade: not applied, only "
-                                     "the largest downgrade applies"),
-        ("downgrade", ["JL-12"], 36, "national criticism: down 2 grades: 优 → 合格"),
+        ("downgrade", ["JL-12"], 36,
+         "被省医保部门通报批评，降1档：不适用，多起时只取降档最多的一起"),
+        ("downgrade", ["JL-12"], 36, "被国家医保局通报批评，降2档：“优” → “合格”"),
     ]
 
 
 def test_downgrade_stops_at_the_lowest_grade() -> None:
     """基本合格 at 60, national: down 2 would pass the bottom → 不合格."""
     [found] = [s for s in steps("40", opinion_events=["national"]) if s[0] == "downgrade"]
-    assert found[3] == "national criticism: down 2 grades: 基本合格 → 不合格 (grades stop at " \
-                       "the lowest)"
+    assert found[3] == "被国家医保局通报批评，降2档：“基本合格” → “不合格”（降至最低等次为止）"
 
 
 def test_veto_line_and_the_events_it_overrides() -> None:
     """优 at 98 with a veto finding → 不合格, 0%; the national criticism is not applied."""
     found = steps("2", veto=True, opinion_events=["national"])
     assert found[2:5] == [
-        ("veto", ["JL-12"], 38, "veto finding: 优 → 不合格"),
-        ("downgrade", ["JL-12"], 36, "national criticism: not applied, the veto already "
-                                     "gives 不合格"),
-        ("refund", GRADE_CITES, 31, "refund as 不合格, the score capped at the top of its "
-                                    "band: min(98.00, 60) = 60: 0.00%; "
-                                    "200000 × 0.00% = 0.00 yuan"),
+        ("veto", ["JL-12"], 38, "检查中发现需解除服务协议情形，一票否决：“优” → “不合格”"),
+        ("downgrade", ["JL-12"], 36, "被国家医保局通报批评：不再降档，一票否决已定为“不合格”"),
+        ("refund", GRADE_CITES, 31, "按“不合格”等次返还质量保证金，得分以该等次上限计：min(98.00, "
+                                    "60) = 60：0.00%；质量保证金 200000 × 0.00% = 返还 0.00 元，"
+                                    "扣除 200000.00 元"),
     ]
 
 
@@ -338,41 +365,41 @@ def test_renewal_lines_for_a_repeated_grade_and_another_breach() -> None:
     direct → review (第十二条, line 34)."""
     repeated = [s for s in steps("35", previous_grade="基本合格") if s[0] == "renewal"]
     assert repeated == [
-        ("renewal", GRADE_CITES, 28, "基本合格: renewal review"),
-        ("renewal", GRADE_CITES, 28, "the year before was 基本合格 as well: renewal review → "
-                                     "with_suspension"),
+        ("renewal", GRADE_CITES, 28, "“基本合格”等次：按正常程序审核续签"),
+        ("renewal", GRADE_CITES, 28, "连续两年考核结果为“基本合格”：按正常程序审核续签 → "
+                                     "续签但暂停服务1个月整改"),
     ]
     breach = [s for s in steps("5", other_breach=True) if s[0] == "renewal"]
-    assert breach == [("renewal", GRADE_CITES, 22, "优: renewal direct"),
-                      ("renewal", ["JL-12"], 34, "another breach: renewal direct → review")]
+    assert breach == [("renewal", GRADE_CITES, 22, "“优”等次：直接续签"),
+                      ("renewal", ["JL-12"], 34, "有其他违约情形：直接续签 → 按正常程序审核续签")]
 
 
 def test_deferred_line() -> None:
     """JL-13: from 2026-07-02, 6 months end on 2027-01-02, after 1 January 2027: deferred."""
     assert steps(agreement_start="2026-07-02") == [
         ("deferred", ["JL-13"], 41,
-         "agreement since 2026-07-02: less than 6 months before 2027-01-01, so not assessed "
-         "for 2026; assessed with 2027, when this year's deposit is settled too"),
+         "2026-07-02 起履行服务协议，至 2027-01-01 不满 6 个月：不纳入 2026 年度考核，纳入 2027 "
+         "年度考核，当年度质量保证金届时一并返还"),
     ]
 
 
 def test_terminated_line_and_referral() -> None:
     """JL-14: 0% of 200,000 = 0.00; JL-17: fraud clues are flagged whatever the status."""
     assert steps(status="terminated", fraud_clues=True) == [
-        ("terminated", ["JL-14"], 43, "agreement ended for violations: not assessed, no "
-                                      "renewal; refund 0.00%: 200000 × 0.00% = 0.00 yuan"),
-        ("referral", ["JL-17"], 49, "fraud clues found: flagged for referral to the "
-                                    "administrative department"),
+        ("terminated", ["JL-14"], 43, "因违法违规被解除服务协议：不纳入当年度考核，不再续签；"
+                                      "返还比例 0.00%：质量保证金 200000 × 0.00% = 返还 0.00 元，"
+                                      "扣除 200000.00 元"),
+        ("referral", ["JL-17"], 49, "发现涉嫌骗取医疗保障基金支出的线索：移送医疗保障行政部门"),
     ]
 
 
 @pytest.mark.parametrize(("violations", "line", "detail"), [
     # 合格 at 70: 100 − 2.5 × (90 − 70) = 50.00%; 200,000 × 50% = 100,000.00
-    (True, 45, "voluntary exit with violations found: refund as 合格 at 70: "
-               "100% − 2.5% × (90 − 70) = 50.00%; 200000 × 50.00% = 100000.00 yuan; "
-               "no renewal"),
-    (False, 47, "voluntary exit, no violations found: refund 100.00%: "
-                "200000 × 100.00% = 200000.00 yuan; no renewal"),
+    (True, 45, "主动退出，核查发现违规违约问题：按“合格”最低比例（70分）返还：100% − 2.5% × "
+               "(90 − 70) = 50.00%；质量保证金 200000 × 50.00% = 返还 100000.00 元，扣除 "
+               "100000.00 元；不再续签"),
+    (False, 47, "主动退出，未发现违规违约问题：返还比例 100.00%：质量保证金 200000 × 100.00% = "
+                "返还 200000.00 元，扣除 0.00 元；不再续签"),
 ])
 def test_voluntary_exit_lines(violations: bool, line: int, detail: str) -> None:
     assert steps(status="voluntary_exit", violations_found=violations) == [
@@ -402,9 +429,14 @@ def test_settle_explains_when_asked_and_gives_the_same_values() -> None:
         "良", Decimal("100.00"), Decimal("1000.00"))
     assert [line.step for line in explained.lines] == [
         "composite", "grade", "downgrade", "refund", "renewal", "publicity"]
-    assert explained.lines[3].detail == (
+    assert explained.lines[3].detail_en == (
         "refund as 良, the score capped at the top of its band: min(91.50, 90) = 90: "
         "100.00% (at or above 90); 1000 × 100.00% = 1000.00 yuan")
+    assert explained.lines[3].detail == (
+        "按“良”等次返还质量保证金，得分以该等次上限计：min(91.50, 90) = 90：100.00%（90分不低于"
+        "90分）；质量保证金 1000 × 100.00% = 返还 1000.00 元，扣除 0.00 元")
+    # the deposit and what is withheld: 1000 − 1000.00 = 0.00
+    assert (quiet.deposit, quiet.withheld) == (Decimal("1000"), Decimal("0.00"))
 
 
 def test_case_failure_report_shows_the_settlement_lines(tmp_path: Path) -> None:
@@ -425,5 +457,65 @@ def test_case_failure_report_shows_the_settlement_lines(tmp_path: Path) -> None:
     [case] = load_cases(case_file, tmp_path, ROOT / "generated")
     result = run_case(case, ROOT / "generated")
     assert result.differences == ["refund_ratio: expected 91.20, got 91.10"]
-    assert ("refund  refund as 良: 100% − 2% × (90 − 85.55) = 91.10%; 200000 × 91.10% = "
-            "182200.00 yuan [JL-10, JL-12] (framework line 24)") in result.report
+    assert ("refund  按“良”等次返还质量保证金：100% − 2% × (90 − 85.55) = 91.10%；质量保证金 "
+            "200000 × 91.10% = 返还 182200.00 元，扣除 17800.00 元 [JL-10, JL-12] (framework "
+            "line 24)") in result.report
+
+
+# ---------------------------------------------------------------- deposits withheld
+
+@pytest.mark.parametrize(("deposit", "deducted", "grade", "ratio", "refund", "withheld"), [
+    # 良 at 87.3: 100% − 2% × (90 − 87.3) = 100 − 5.4 = 94.60%; 100000.00 × 94.60% =
+    # 94600.00 refunded; 100000.00 − 94600.00 = 5400.00 withheld
+    ("100000.00", "12.7", "良", "94.60", "94600.00", "5400.00"),
+    # 合格 at 72.35: 100% − 2.5% × 17.65 = 100 − 44.125 = 55.875 → 55.88% (half-up);
+    # 100000 × 55.88% = 55880.00; 100000 − 55880.00 = 44120.00
+    ("100000", "27.65", "合格", "55.88", "55880.00", "44120.00"),
+    # a deposit with cents, 良 at 87.3: 123456.78 × 94.60% = 116790.11388 → 116790.11;
+    # 123456.78 − 116790.11 = 6666.67
+    ("123456.78", "12.7", "良", "94.60", "116790.11", "6666.67"),
+    # 不合格 at 55: nothing refunded, all withheld
+    ("100000", "45", "不合格", "0.00", "0.00", "100000.00"),
+    # 优 at 95: all refunded, nothing withheld
+    ("100000", "5", "优", "100.00", "100000.00", "0.00"),
+])
+def test_deposit_and_withheld_on_the_result_line(deposit: str, deducted: str, grade: str,
+                                                 ratio: str, refund: str,
+                                                 withheld: str) -> None:
+    [outcome] = score_batch(pack(PACK), [InputRecord(1, "J", institution(
+        deducted, deposit=deposit))], explain=False)
+    line = outcome_json(outcome)
+    assert (line["grade"], line["refund_ratio"], line["refund_amount"]) == (grade, ratio, refund)
+    assert (line["deposit"], line["withheld"]) == (
+        str(Decimal(deposit).quantize(Decimal("0.01"))), withheld)
+    assert Decimal(withheld) == Decimal(deposit) - Decimal(refund)  # exact, no rounding
+
+
+def test_withheld_is_null_while_the_refund_is_deferred() -> None:
+    """JL-13: a deferred assessment decides no refund this year, so nothing is withheld yet."""
+    [outcome] = score_batch(pack(PACK), [InputRecord(1, "J", institution(
+        agreement_start="2026-07-02"))], explain=False)
+    line = outcome_json(outcome)
+    assert line["status"] == "deferred" and line["refund_amount"] is None
+    assert (line["deposit"], line["withheld"]) == ("200000.00", None)
+
+
+def test_withheld_in_every_table_format(tmp_path: Path) -> None:
+    """CSV and Parquet carry deposit and withheld as the JSON line writes them."""
+    import csv
+
+    import pyarrow.parquet
+    from test_cli import policyc
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(institution("12.7", deposit="100000.00")) + "\n", "utf-8")
+    assert policyc("score", "--pack", PACK, str(source), "-o",
+                   str(tmp_path / "r.csv")).returncode == 0
+    [row] = list(csv.DictReader((tmp_path / "r.csv").read_text("utf-8-sig").splitlines()))
+    assert (row["refund_amount"], row["deposit"], row["withheld"]) == (
+        "94600.00", "100000.00", "5400.00")
+    assert policyc("score", "--pack", PACK, str(source), "-o",
+                   str(tmp_path / "r.parquet")).returncode == 0
+    [parquet_row] = pyarrow.parquet.read_table(tmp_path / "r.parquet").to_pylist()
+    assert (parquet_row["deposit"], parquet_row["withheld"]) == (
+        Decimal("100000.00"), Decimal("5400.00"))

@@ -124,39 +124,14 @@ def scored(tmp_path: Path, pack: str, records: Path, name: str = "results.jsonl"
 
 
 def jilin_batch(count: int, seed: int = 11) -> list[dict[str, Any]]:
-    """Jilin institutions over every branch of the framework (deterministic, not policy)."""
-    rng = random.Random(seed)
-    grades = ["优", "良", "合格", "基本合格", "不合格"]
-    rows = []
-    for index in range(count):
-        deductions = [{"item": "1", "points": f"{rng.choice([0, 0.5, 1, 2.5, 5, 10, 20, 35])}",
-                       "evidence": f"考核记录 {index}-{n}"} for n in range(rng.randint(0, 3))]
-        bonuses = [{"item": "2", "points": f"{rng.choice([0.5, 1, 2])}",
-                    "evidence": f"截图 {index}"}] if rng.random() < 0.3 else []
-        row: dict[str, Any] = {
-            "id": f"JB{index:05d}", "name": f"批量机构{index}", "assessment_year": 2026,
-            "agreement_start": rng.choice(["2015-01-01", "2020-05-01", "2026-09-01"]),
-            "deposit": str(rng.choice([100000, 200000, 350000, 500000])),
-            "deductions": deductions, "bonuses": bonuses,
-            "previous_grade": rng.choice([None, *grades]),
-        }
-        if rng.random() < 0.2:
-            row["subordinate_scores"] = [f"{rng.uniform(60, 100):.1f}" for _ in range(2)]
-        if rng.random() < 0.05:
-            row["opinion_events"] = [rng.choice(["national", "provincial"])]
-        if rng.random() < 0.02:
-            row["veto"] = True
-        if rng.random() < 0.03:
-            row["fraud_clues"] = True
-        if rng.random() < 0.03:
-            row.update(status="voluntary_exit", violations_found=rng.random() < 0.5)
-        elif rng.random() < 0.02:
-            row["status"] = "terminated"
-        if row["previous_grade"] is None:
-            del row["previous_grade"]
-        rows.append(row)
-    rows[7]["deposit"] = "not money"  # one input error, which the report counts
-    return rows
+    """Jilin institutions over every branch of the framework (benchmarks/make_batch.py; the
+    same batch docs/screenshots.py reports on)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from make_batch import jilin_batch as made
+    finally:
+        sys.path.pop(0)
+    return made(count, seed)
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -181,6 +156,10 @@ def check_report_against_lines(dom: Dom, lines: list[dict[str, Any]], framework:
     refunds = sum((D(line["refund_amount"]) for line in valid
                    if line["refund_amount"] is not None), D(0))
     assert dom.text["refunds-total"].strip() == f"{refunds:,.2f}"
+    # withheld: each deposit less its refund, where a refund is decided (not a deferral)
+    withheld = sum((D(line["deposit"]) - D(line["refund_amount"]) for line in valid
+                    if line["refund_amount"] is not None), D(0))
+    assert dom.text["withheld-total"].strip() == f"{withheld:,.2f}"
     for status in ("deferred", "terminated", "voluntary_exit"):
         expected = sum(1 for line in valid if line["status"] == status)
         assert dom.text[f"count-{status}"].strip().endswith(str(expected))
@@ -196,15 +175,24 @@ def test_report_of_the_jilin_samples_shows_the_hand_worked_refunds(tmp_path: Pat
     run = policyc("report", "--pack", JILIN, str(results), "-o", str(page))
     assert run.returncode == 0, run.stderr
     dom = seen(browser, page)
-    grades = {row[0]: (row[1], row[2]) for row in dom.tables["grades"][1:]}
-    assert grades["良"] == ("2", "637,200.00")  # 182200.00 + 455000.00
-    assert grades["合格"] == ("1", "225,000.00")  # JL-H003, downgraded from 优
-    assert grades["优"] == ("0", "0.00")
+    grades = {row[0]: (row[1], row[2], row[3]) for row in dom.tables["grades"][1:]}
+    # 良: refunds 182200.00 + 455000.00; withheld (200000 − 182200) + (500000 − 455000)
+    # = 17800 + 45000 = 62800.00
+    assert grades["良"] == ("2", "637,200.00", "62,800.00")
+    # 合格: JL-H003, downgraded from 优: 300000 − 225000 = 75000.00 withheld
+    assert grades["合格"] == ("1", "225,000.00", "75,000.00")
+    assert grades["优"] == ("0", "0.00", "0.00")
+    # not assessed: JL-H005's exit withholds 120000 − 60000 = 60000; JL-H004 (deferred) has
+    # no refund decided yet
+    assert grades["未参加考核（主动退出等）"] == ("2", "60,000.00", "60,000.00")
     assert dom.text["refunds-total"].strip() == "922,200.00"
+    # 62800 + 75000 + 60000 = 197800 = deposits 1120000 − refunds 922200
+    assert dom.text["withheld-total"].strip() == "197,800.00"
+    assert dom.text["withheld-sum"].strip() == "197,800.00"
     assert dom.text["count-deferred"].strip().endswith("1")  # JL-H004: under 6 months
     assert dom.text["count-voluntary_exit"].strip().endswith("1")  # JL-H005
     assert [row[0] for row in dom.tables["adjusted"][1:]] == ["JL-H003"]
-    assert "降级：优 → 合格" in dom.tables["adjusted"][1][3]
+    assert "降档：优 → 合格" in dom.tables["adjusted"][1][3]
     # 85.55 and 85.50 are 4.45 and 4.5 above 80 and below 90: no likely dispute
     assert "near-boundary" in dom.text and "无" in dom.text["near-boundary"]
     assert dom.text["pack-sha256"] == load_pack(JILIN).sha256
@@ -272,7 +260,7 @@ def test_report_of_a_suzhou_batch_has_ten_point_bands_and_no_grades(tmp_path: Pa
     assert policyc("report", "--pack", SUZHOU, str(inputs), "-o", str(page)).returncode == 0
     dom = seen(browser, page)
     check_report_against_lines(dom, lines, framework=False)
-    assert "grades" not in dom.tables and "本标准不设考核等级" in page.read_text("utf-8")
+    assert "grades" not in dom.tables and "本标准不设考核等次" in page.read_text("utf-8")
     totals = [D(line["total"]) for line in lines if line["total"] is not None]
     bands = {row[0]: int(row[2]) for row in dom.tables["bands"][1:]}
     assert bands["80–90"] == sum(1 for t in totals if 80 <= t < 90)
@@ -294,6 +282,21 @@ def test_report_refuses_results_of_another_pack_and_broken_lines(tmp_path: Path)
     assert run.returncode == 3 and "line 3: refund_amount" in run.stderr
 
 
+def test_report_of_results_without_withheld_says_so(tmp_path: Path, browser: str) -> None:
+    """Results written before the result line's schema v2 carry no `withheld`: the report
+    shows no withheld sums (never 0) and says to score again."""
+    results = scored(tmp_path, JILIN, EXAMPLES / "jilin-medical-inpatient.jsonl")
+    older = write_jsonl(tmp_path / "older.jsonl", [
+        {k: v for k, v in line.items() if k not in ("deposit", "withheld")}
+        for line in result_lines(results)])
+    page = tmp_path / "report.html"
+    assert policyc("report", "--pack", JILIN, str(older), "-o", str(page)).returncode == 0
+    dom = seen(browser, page)
+    assert dom.text["withheld-total"].strip() == "—"
+    assert dom.text["refunds-total"].strip() == "922,200.00"
+    assert "重新评分" in page.read_text("utf-8") and "withheld-sum" not in dom.text
+
+
 def test_report_as_xlsx_has_a_sheet_per_table_with_the_same_numbers(tmp_path: Path) -> None:
     results = scored(tmp_path, JILIN, EXAMPLES / "jilin-medical-inpatient.jsonl")
     book = tmp_path / "report.xlsx"
@@ -302,11 +305,16 @@ def test_report_as_xlsx_has_a_sheet_per_table_with_the_same_numbers(tmp_path: Pa
     workbook = openpyxl.load_workbook(book)
     assert {"counts", "grades", "bands", "items", "publicize", "errors"} <= \
         set(workbook.sheetnames)
-    grades = {row[0]: (row[1], row[2]) for row in
+    grades = {row[0]: (row[1], row[2], row[3]) for row in
               workbook["grades"].iter_rows(min_row=2, values_only=True)}
     assert grades["良"][0] == 2 and D(str(grades["良"][1])) == D("637200")
+    assert D(str(grades["良"][2])) == D("62800")  # 17800 + 45000 (see the HTML test)
+    assert D(str(grades["合格"][2])) == D("75000")
     counts = dict(workbook["counts"].iter_rows(min_row=1, values_only=True))
     assert D(str(counts["refunds total (yuan)"])) == D("922200")
+    assert D(str(counts["deposits withheld (yuan)"])) == D("197800")
+    assert D(str(counts["deposits withheld from institutions not assessed (yuan)"])) == \
+        D("60000")
     assert [r[0] for r in workbook["publicize"].iter_rows(min_row=2, values_only=True)] == \
         ["JL-H001", "JL-H002"]
 

@@ -82,8 +82,8 @@ def adjustments_text(adjustments: list[dict[str, Any]] | None) -> str | None:
 
 
 SETTLEMENT = ("status", "own_score", "final_score", "grade_before_adjustment", "grade",
-              "adjustments", "refund_ratio", "refund_amount", "renewal", "publicize",
-              "referral")
+              "adjustments", "refund_ratio", "refund_amount", "deposit", "withheld",
+              "renewal", "publicize", "referral")
 
 
 def expected_row(line: dict[str, Any], items: list[str]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def expected_row(line: dict[str, Any], items: list[str]) -> dict[str, Any]:
 
 PACKS = ["suzhou/inpatient-2023", "jilin/medical-inpatient-2026"]
 NUMERIC = {"total", "earned", "applicable_max", "own_score", "final_score", "refund_ratio",
-           "refund_amount"}
+           "refund_amount", "deposit", "withheld"}
 
 
 def item_numbers(pack: str) -> list[tuple[str, str]]:
@@ -214,6 +214,7 @@ def test_parquet_has_the_json_lines_values(scored: tuple[str, Path, list[dict[st
     assert schema.field("item_1").metadata[b"label"].decode() == items[0][1]
     if pack.startswith("jilin"):
         assert str(schema.field("refund_amount").type) == "decimal128(38, 2)"
+        assert str(schema.field("withheld").type) == "decimal128(38, 2)"
         assert str(schema.field("publicize").type) == "bool"
     rows = table.to_pylist()
     assert len(rows) == len(lines)
@@ -372,7 +373,7 @@ def test_the_schema_file_is_what_policyc_schema_prints() -> None:
         "docs/result-line.schema.json is stale; regenerate it with "
         "`.venv/bin/policyc schema > docs/result-line.schema.json`")
     schema = json.loads(printed.stdout)
-    assert schema["$id"] == "urn:policy-dsl:result-line:v1" and schema["version"] == 1
+    assert schema["$id"] == "urn:policy-dsl:result-line:v2" and schema["version"] == 2
     jsonschema.Draft202012Validator.check_schema(schema)
 
 

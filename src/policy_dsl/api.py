@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .runtime import Outcome, Pack, iter_outcomes, load_pack, plain
-from .runtime.framework import Adjustment
+from .runtime.framework import Adjustment, yuan
 from .runtime.inputs import InputRecord, python_value
 from .runtime.schema import result_line_schema
 
@@ -55,6 +55,8 @@ class Result:
     adjustments: tuple[Adjustment, ...] | None = None
     refund_ratio: Decimal | None = None  # percent, 2 decimals
     refund_amount: Decimal | None = None  # yuan, 2 decimals
+    deposit: Decimal | None = None  # yuan, the quality deposit (an input)
+    withheld: Decimal | None = None  # yuan, deposit − refund_amount, exact
     renewal: str | None = None
     publicize: bool | None = None
     referral: bool | None = None
@@ -62,7 +64,9 @@ class Result:
 
 # The result line's schema version: raised when a field is removed, renamed or changes
 # meaning (an added optional field keeps it). `$id` names it.
-RESULT_SCHEMA_VERSION = 1
+# 2: `deposit` and `withheld` added; `settlement_explanation`'s `detail` is Chinese unless
+# English is asked for (`--lang en`).
+RESULT_SCHEMA_VERSION = 2
 
 
 def result_schema() -> dict[str, Any]:
@@ -77,6 +81,11 @@ def result_schema() -> dict[str, Any]:
 def _exact(value: Decimal) -> Decimal:
     """The value as the JSON line writes it (no trailing zeros, no exponent)."""
     return Decimal(plain(value))
+
+
+def _money(value: Decimal | None) -> Decimal | None:
+    """An amount as the JSON line writes it (with its cents: 17800.00)."""
+    return None if value is None else Decimal(yuan(value))
 
 
 def result_of(outcome: Outcome) -> Result:
@@ -104,6 +113,7 @@ def result_of(outcome: Outcome) -> Result:
             grade_before_adjustment=settlement.grade_before_adjustment,
             grade=settlement.grade, adjustments=settlement.adjustments,
             refund_ratio=settlement.refund_ratio, refund_amount=settlement.refund_amount,
+            deposit=_money(settlement.deposit), withheld=_money(settlement.withheld),
             renewal=settlement.renewal, publicize=settlement.publicize,
             referral=settlement.referral)
     return Result(**common)

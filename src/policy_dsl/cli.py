@@ -49,6 +49,7 @@ from .runtime import (
 from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.describe import describe_json
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
+from .runtime.framework import Lang
 
 if TYPE_CHECKING:
     from .compiler import pipeline
@@ -327,6 +328,12 @@ input_format_option = click.option(
     show_default=True, help="Input format (auto: by file name).")
 
 
+settlement_lang_option = click.option(
+    "--lang", "settlement_lang", type=click.Choice(["zh", "en"]), default="zh",
+    show_default=True, help="Language of the settlement's computation lines (under a "
+    "framework); the rule files' texts are Chinese either way.")
+
+
 def _described(fact: FactInfo) -> str:
     """One fact as `describe` shows it: name, type, bounds, presence and default, label."""
     bounds = "" if fact.low is None and fact.high is None else \
@@ -354,12 +361,13 @@ def _described(fact: FactInfo) -> str:
 @click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
               "values from it instead of computing them over INPUT_FILE.")
+@settlement_lang_option
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
           sheet: str | None, output_path: str, output_format: str | None,
-          explain: bool, cohorts_file: Path | None, packs_dir: Path | None,
-          input_path: str) -> None:
+          explain: bool, cohorts_file: Path | None, settlement_lang: Lang,
+          packs_dir: Path | None, input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
     Writes one result per input record, in input order: id, total, earned, applicable_max,
@@ -388,8 +396,8 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     if chosen_output == "jsonl":
         with _results_to(output_path) as output:
             for outcome in outcomes:
-                output.write(json.dumps(outcome_json(outcome, explain), ensure_ascii=False)
-                             + "\n")
+                output.write(json.dumps(outcome_json(outcome, explain, settlement_lang),
+                                        ensure_ascii=False) + "\n")
             output.flush()
     else:
         _write_table(chosen_output, output_path, pack, outcomes)
@@ -590,11 +598,13 @@ def validate(pack_name: str, year: int | None, fmt: str, encoding: str | None,
               help="A cohort snapshot (`policyc cohorts`): take the institution's cohort "
               "values (its rank, its peer group) from it instead of computing them over "
               "INPUT_FILE.")
+@settlement_lang_option
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def explain(pack_name: str, year: int | None, record_id: str, item_number: int | None,
             fmt: str, input_fmt: str, encoding: str | None, sheet: str | None,
-            cohorts_file: Path | None, packs_dir: Path | None, input_path: str) -> None:
+            cohorts_file: Path | None, settlement_lang: Lang, packs_dir: Path | None,
+            input_path: str) -> None:
     """Why one institution of INPUT_FILE got its points: each item, each rule with the values
     it used, the rescaling, and under a framework the settlement.
 
@@ -624,10 +634,10 @@ def explain(pack_name: str, year: int | None, record_id: str, item_number: int |
         click.echo(f"policyc explain: {error}", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
     if fmt == "json":
-        click.echo(json.dumps(explanation_json(explanation, item_number), ensure_ascii=False,
-                              indent=2))
+        click.echo(json.dumps(explanation_json(explanation, item_number, settlement_lang),
+                              ensure_ascii=False, indent=2))
     else:
-        click.echo(render_text(explanation, item_number), nl=False)
+        click.echo(render_text(explanation, item_number, settlement_lang), nl=False)
 
 
 @cli.command()

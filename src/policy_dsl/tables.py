@@ -5,7 +5,8 @@ time. The columns are the same in every format (`columns_for`):
 
     id, total, earned, applicable_max, one column per item, the framework's fields (packs under
     a framework: status, own_score, final_score, grade_before_adjustment, grade, adjustments,
-    refund_ratio, refund_amount, renewal, publicize, referral), pack, pack_sha256, error
+    refund_ratio, refund_amount, deposit, withheld, renewal, publicize, referral), pack,
+    pack_sha256, error
 
 Numbers are the JSON line's exact decimals, never floats. CSV and xlsx head the item columns
 with the item's number and label (`1 执行医保目录和支付标准`), as the published table does;
@@ -38,6 +39,7 @@ DECIMAL_PRECISION = 38  # decimal128's largest
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel and LibreOffice read as formulas
 ROW_GROUP = 10_000  # Parquet rows per row group
+MONEY_COLUMNS = ("refund_amount", "deposit", "withheld")  # yuan: shown #,##0.00
 
 
 class TableError(ValueError):
@@ -62,6 +64,7 @@ def columns_for(pack: Pack) -> list[Column]:
     if pack.FRAMEWORK is not None:
         kinds: dict[str, Kind] = {"own_score": "rounded", "final_score": "rounded",
                                   "refund_ratio": "rounded", "refund_amount": "rounded",
+                                  "deposit": "rounded", "withheld": "rounded",
                                   "publicize": "bool", "referral": "bool"}
         columns += [Column(name, name, kinds.get(name, "text")) for name in SETTLEMENT_FIELDS]
     columns += [Column(name, name, "text") for name in (*PROVENANCE_FIELDS, "error")]
@@ -211,7 +214,7 @@ def summary_for(pack: Pack) -> Summary:
 
 def _number_format(column: Column, value: Decimal) -> str:
     if column.kind == "rounded":
-        return "#,##0.00" if column.name == "refund_amount" else "0.00"
+        return "#,##0.00" if column.name in MONEY_COLUMNS else "0.00"
     places = max(0, -int(value.as_tuple().exponent))
     return "0" if places == 0 else "0." + "0" * places
 

@@ -577,14 +577,16 @@ def markdown() -> str:
 Translation = tuple[str, str]  # (pattern of the English message, Chinese template)
 
 MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
+    "P000": ((r"cannot read the file \((?P<reason>.+)\)", "无法读取该文件（{reason}）"),),
     "P001": ((r"the file is not UTF-8 text: byte (?P<byte>0x..) cannot start or continue a "
               r"character \(.*\)", "文件不是 UTF-8 文本：字节 {byte} 不是合法的字符编码"),),
     "P100": ((r"unexpected character (?P<char>.+)", "此处不能出现字符 {char}"),
-             (r"unexpected (?P<found>.+?); expected (?P<expected>.+)",
-              "此处不应出现 {found}；应为 {expected}"),
-             (r"the file ends too early; expected (?P<expected>.+)",
-              "文件提前结束；应为 {expected}")),
-    "P101": ((r"this nests more than (?P<n>\d+) levels deep .*", "嵌套超过 {n} 层"),),
+             (r"unexpected (?P<t_found>.+?); expected (?P<t_expected>.+)",
+              "此处不应出现 {t_found}；应为 {t_expected}"),
+             (r"the file ends too early; expected (?P<t_expected>.+)",
+              "文件提前结束；应为 {t_expected}")),
+    "P101": ((r"this nests more than (?P<n>\d+) levels deep .*",
+              "嵌套超过 {n} 层（块、规则和表达式合计）"),),
     "P102": ((r"unknown escape (?P<escape>'.+') in a quoted text",
              "引号文本中有未知的转义 {escape}"),),
     "P103": ((r"a number has at most (?P<n>\d+) digits; this one has (?P<m>\d+)",
@@ -592,40 +594,83 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
     "P104": ((r"full-width (?P<char>'.') outside a quoted text: use the ASCII character "
               r"(?P<ascii>'.')", "引号外使用了全角字符 {char}：请改用半角（ASCII）字符 {ascii}"),),
     "P105": ((r"this '(?P<what>\w+)' block opened with '\{' is never closed",
-              "此处以“{{”开始的 {what} 块没有闭合（缺少“}}”）"),),
-    "P200": ((r"'(?P<what>.+)' is given twice in (?P<where>.+)", "“{what}”写了两次（{where}）"),),
+              "此处以“{{”开始的 {what} 块没有闭合（缺少“}}”）"),
+             (r"this block opened with '\{' is never closed",
+              "此处以“{{”开始的块没有闭合（缺少“}}”）")),
+    "P200": ((r"'(?P<what>.+)' is given twice in the standard's header",
+              "“{what}”在标准表头中写了两次"),
+             (r"'(?P<what>.+)' is given twice in framework (?P<name>.+)",
+              "“{what}”在框架 {name} 中写了两次"),
+             (r"fact '(?P<name>.+)' says more than once whether it is required",
+              "事实“{name}”多次说明是否必填"),
+             (r"fact '(?P<name>.+)' has two ranges", "事实“{name}”写了两个取值范围"),
+             (r"item (?P<n>\d+) has two '(?P<kind>.+)' texts", "项目 {n} 有两段“{kind}”文字"),
+             (r"item (?P<n>\d+) has two 'not applicable' rules",
+              "项目 {n} 有两条“not applicable”（不适用）规则"),
+             (r"item (?P<n>\d+) caps its deductions twice", "项目 {n} 写了两次扣分上限"),
+             (r"part (?P<label>.+) has two 'not applicable' rules",
+              "分项“{label}”有两条“not applicable”（不适用）规则")),
     "P201": ((r"(?P<date>.+) is not a calendar date", "{date} 不是有效的日期"),),
     "P202": ((r"(?P<n>\d+) is too large a number here", "{n} 作为此处的整数过大"),),
     "C201": ((r"'(?P<name>.+)' is declared twice \(first as .+ at (?P<at>.+)\)",
               "名称“{name}”重复声明（首次声明于 {at}）"),
-             (r"(?P<what>.+) '(?P<name>.+)' appears twice in (?P<where>.+)",
-              "“{name}”在 {where} 中出现了两次")),
+             (r"grade (?P<name>.+) is declared twice", "等次“{name}”重复声明"),
+             (r"(?P<t_what>.+) '(?P<name>.+)' appears twice in (?P<where>.+)",
+              "{t_what}“{name}”在 {where} 中出现了两次")),
     "C202": ((r"item (?P<n>\d+) is numbered twice \(first at (?P<at>.+)\)",
               "项目编号 {n} 重复（首次出现于 {at}）"),),
     "C203": ((r"'(?P<name>.+)' is not declared", "名称“{name}”未声明"),
              (r"unknown fact '(?P<name>.+)'", "未知的事实“{name}”")),
     "C204": ((r"fact '(?P<name>.+)' is declared but never used", "事实“{name}”已声明但从未使用"),),
-    "C205": ((r"the threshold is (?:a |an )?(?P<got>.+), but must be (?:a |an )?(?P<want>.+) "
-              r"like the value it goes with", "阈值是 {got}，但应与比较的值一致，是 {want}"),),
+    "C205": ((r"(?P<t_what>.+) is (?P<t_got>an? .+), but must be (?P<t_want>an? .+) "
+              r"like the value it goes with", "{t_what}是{t_got}，但应与比较的值一致，是{t_want}"),
+             (r"(?P<t_what>.+) needs a (?P<t_want>\w+), but this is (?P<t_got>an? .+)",
+              "{t_what}需要{t_want}，但这里是{t_got}"),
+             (r"cannot negate (?P<t_type>.+)", "不能对{t_type}取负"),
+             (r"'(?P<op>.+)' compares numbers, percents or dates, not (?P<t_type>.+)",
+              "“{op}”只能比较数字、百分比或日期，不能比较{t_type}"),
+             (r"'is (?P<member>.+)' tests an enum value, not (?P<t_type>.+)",
+              "“is {member}”用于检验枚举值，不能用于{t_type}"),
+             (r"'has (?P<member>.+)' tests a set, not (?P<t_type>.+)",
+              "“has {member}”用于检验集合，不能用于{t_type}"),
+             (r"count\(\) needs a list or a set, not (?P<t_type>.+)",
+              "count() 需要列表或集合，不能是{t_type}"),
+             (r"(?P<function>\w+)\(\.\.\. in \.\.\.\) needs a list or a set, not (?P<t_type>.+)",
+              "{function}(... in ...) 需要列表或集合，不能是{t_type}"),
+             (r"(?P<function>\w+)\(\) needs numbers, not (?P<t_type>.+)",
+              "{function}() 需要数字，不能是{t_type}"),
+             (r"tiers need a number or a percent, not (?P<t_type>.+)",
+              "分档需要数字或百分比，不能是{t_type}"),
+             (r"lookup needs an enum value, not (?P<t_type>.+)", "查表需要枚举值，不能是{t_type}"),
+             (r"'(?P<op>.+)' needs numbers or percents, not (?P<t_type>.+)",
+              "“{op}”需要数字或百分比，不能是{t_type}"),
+             (r"cannot add a (?P<t_right>\w+) and a (?P<t_left>\w+)",
+              "不能把{t_right}和{t_left}相加"),
+             (r"cannot subtract a (?P<t_right>\w+) and a (?P<t_left>\w+)",
+              "不能把{t_right}和{t_left}相减"),
+             (r"cannot multiply two percents", "两个百分比不能相乘"),
+             (r"cannot divide a number by a percent", "数字不能除以百分比"),
+             (r"(?P<t_what>.+) needs (?P<t_want>an? .+)", "{t_what}需要{t_want}")),
     "C206": ((r"enum (?P<enum>.+) has no member '(?P<member>.+)'",
               "枚举 {enum} 没有成员“{member}”"),),
     "C207": ((r"this lookup gives no value for (?P<members>.+) of enum (?P<enum>.+)",
               "查表没有给出枚举 {enum} 的成员 {members} 的值"),),
-    "C208": ((r"the cap (?P<cap>\S+) is larger than the (?P<points>\S+) points of (?P<of>.+)",
-              "封顶值 {cap} 大于 {of} 的分值 {points}"),
-             (r"the deduction cap (?P<cap>\S+) is larger than .*",
-              "扣分封顶值 {cap} 大于项目分值")),
+    "C208": ((r"the cap (?P<cap>\S+) is larger than the (?P<points>\S+) points of "
+              r"(?P<t_of>.+)", "封顶值 {cap} 大于{t_of}的分值 {points}"),
+             (r"the deduction cap (?P<cap>\S+) is larger than item (?P<n>\d+)'s (?P<points>\S+) "
+              r"points", "扣分上限 {cap} 大于项目 {n} 的分值 {points}")),
     "C209": ((r"tiers out of order: .*",
              "分档顺序错误：先满足的档位生效，因此这一档永远不会用到"),),
     "C210": ((r"item (?P<n>\d+) \((?P<label>.+)\) has no legal basis",
               "项目 {n}（{label}）缺少指标依据"),),
     "C211": ((r"the items of (?P<category>.+) add up to (?P<sum>\S+), not (?P<points>\S+)",
               "“{category}”下各项目分值之和为 {sum}，而不是 {points}"),),
-    "C212": ((r"(?P<what>.+) name '(?P<name>.+)' must be lower case", "名称“{name}”必须小写"),
-             (r"'(?P<name>.+)' cannot name a (?P<what>.+): it is reserved",
-              "“{name}”是保留字，不能用作名称"),
-             (r"'(?P<name>.+)' is a built-in name and cannot name a (?P<what>.+)",
-              "“{name}”是内置名称，不能用作名称")),
+    "C212": ((r"(?P<t_what>.+) name '(?P<name>.+)' must be lower case",
+              "{t_what}名称“{name}”必须小写"),
+             (r"'(?P<name>.+)' cannot name a (?P<t_what>.+): it is reserved",
+              "“{name}”是保留字，不能用作{t_what}名称"),
+             (r"'(?P<name>.+)' is a built-in name and cannot name a (?P<t_what>.+)",
+              "“{name}”是内置名称，不能用作{t_what}名称")),
     "C213": ((r"'(?P<name>.+)' is optional and may be missing here",
               "“{name}”是可选事实，此处可能缺失"),),
     "C214": ((r"'list of (?P<name>.+)' needs a record type named .+",
@@ -633,14 +678,17 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
              (r"'set of (?P<name>.+)' needs an enum named .+",
               "“set of {name}”需要名为 {name} 的枚举"),
              (r"unknown type '(?P<name>.+)'", "未知的类型“{name}”")),
-    "C215": ((r"the (?P<what>standard|framework) does not say its '(?P<key>.+)'",
-              "表头缺少“{key}”"),),
+    "C215": ((r"the (?P<t_what>standard|framework) does not say its '(?P<key>.+)'",
+              "{t_what}的表头缺少“{key}”"),),
     "C216": ((r"a refund ratio lies between 0% and 100%", "返还比例应在 0% 到 100% 之间"),),
     "C218": ((r"unknown function '(?P<name>.+)'", "未知的函数“{name}”"),
              (r"'(?P<name>.+)' takes (?P<n>\S+) argument\(s\), not (?P<m>\d+)",
               "函数“{name}”需要 {n} 个参数，而不是 {m} 个")),
+    "C219": ((r"pack (?P<pack>.+) is also built from (?P<other>.+)",
+              "规则包 {pack} 也由 {other} 生成"),),
     "C220": ((r"unknown framework '(?P<name>.+)'", "未知的框架“{name}”"),),
-    "C221": ((r"the framework has no '(?P<clause>.+)' clause", "框架缺少“{clause}”子句"),),
+    "C221": ((r"the framework has no '(?P<clause>.+)' clause", "框架缺少“{clause}”子句"),
+             (r"the framework declares no grades", "框架没有声明任何等次")),
     "C222": ((r"'given' needs a fact; '(?P<name>.+)' is not one",
               "“given”只能用于事实，“{name}”不是事实"),),
     "C223": ((r"'full_points' means an item's points: .*",
@@ -649,7 +697,8 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
     "C225": ((r"cohort value '(?P<name>.+)' can be used only in items",
               "同组值“{name}”只能在评价项目中使用"),),
     "C226": ((r"record (?P<record>.+) has no field '(?P<field>.+)'",
-              "记录 {record} 没有字段“{field}”"),),
+              "记录 {record} 没有字段“{field}”"),
+             (r"'(?P<name>.+)' is not an entry of a list here", "“{name}”在此处不是列表中的条目")),
     "C227": ((r"'(?P<member>.+)' appears twice in this lookup",
              "成员“{member}”在查表中出现了两次"),),
     "C228": ((r"no grade is called (?P<grade>.+)", "没有名为“{grade}”的等次"),),
@@ -659,8 +708,14 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
               "主动退出按“{grade}”{score} 分返还，但该分数不在此等次范围内"),
              (r"the lowest grade \((?P<grade>.+)\) must start at 0",
               "最低等次（{grade}）必须从 0 分开始")),
-    "C230": ((r"(?P<which>.+) add up to (?P<sum>\S+), not the total (?P<total>\S+)",
-              "项目分值之和为 {sum}，不等于总分 {total}"),),
+    "C230": ((r"(?P<t_which>.+) add up to (?P<sum>\S+), not the total (?P<total>\S+)",
+              "{t_which}之和为 {sum}，不等于总分 {total}"),),
+    "C231": ((r"the standard's bonus limit is (?P<value>\S+), above the framework's "
+              r"(?P<limit>\S+) \((?P<reason>.*)\) \[(?P<cites>.*)\]",
+              "标准的加分上限为 {value}，超过框架规定的 {limit}（{reason}）[{cites}]"),
+             (r"bonus items add up to (?P<value>\S+), above the framework's (?P<limit>\S+) "
+              r"\((?P<reason>.*)\) \[(?P<cites>.*)\]",
+              "加分项合计 {value}，超过框架规定的 {limit}（{reason}）[{cites}]")),
     "C232": ((r"the parts of item (?P<n>\d+) add up to (?P<sum>\S+), more than its (?P<points>\S+)"
               r" points", "项目 {n} 各部分之和 {sum} 超过项目分值 {points}"),),
     "C233": ((r"deduction items add up to (?P<sum>\S+); framework (?P<fw>.+) fixes them at "
@@ -670,7 +725,9 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
     "C235": ((r"the effective period ends before it starts", "有效期的结束日期早于开始日期"),),
     "C236": ((r"'rescale to' needs a positive number of points", "“rescale to”需要正的分值"),),
     "C237": ((r"the range of '(?P<name>.+)' runs from (?P<low>\S+) down to (?P<high>\S+)",
-              "“{name}”的取值范围从 {low} 降到 {high}，上下限颠倒"),),
+              "“{name}”的取值范围从 {low} 降到 {high}，上下限颠倒"),
+             (r"'(?P<name>.+)' is (?P<t_type>.+): only numbers and percents take a range",
+              "“{name}”是{t_type}：只有数字和百分比可以写取值范围")),
     "C238": ((r"record fields are always required \('(?P<name>.+)' in (?P<record>.+)\)",
               "记录字段总是必填的（{record} 的“{name}”不能是可选的）"),),
     "C239": ((r"a default must be a plain value .*",
@@ -679,14 +736,172 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
               "“{name}”不能以关于自身的条件为必填条件"),),
     "C241": ((r"'(?P<name>.+)' overrides a cohort value, so it must be optional",
               "“{name}”覆盖同组值，必须是可选事实"),),
-    "C242": ((r"'at least' needs 1 or more", "“at least”至少为 1"),),
-    "C243": ((r"a (?P<event>\w+) downgrade of (?P<n>\d+) grades is more than .*",
-              "降档 {n} 个等次，超过框架的等次数"),),
+    "C242": ((r"'at least' needs 1 or more", "“at least”至少为 1"),
+             (r"a band needs 0 or more places", "排名区段的名次数不能为负"),
+             (r"a step must be larger than 0", "步长必须大于 0")),
+    "C243": ((r"a (?P<t_event>\w+) downgrade of (?P<n>\d+) grades is more than .*",
+              "{t_event}降 {n} 档，超过了框架的等次数"),
+             (r"a tenure of (?P<n>\d+) months is more than (?P<m>\d+)",
+              "履约期限 {n} 个月，超过 {m} 个月")),
     "C244": ((r"'(?P<name>.+)' is always given .*", "“{name}”总是有值，“given {name}”永远成立"),),
-    "C245": ((r"a mean needs a number or a percent, not (?P<type>.+)",
-              "均值只能对数字或百分比计算，不能对 {type}"),),
-    "C246": ((r"'for each' needs a list or a set, not (?P<type>.+)",
-              "“for each”需要列表或集合，不能是 {type}"),),
+    "C245": ((r"a mean needs a number or a percent, not (?P<t_type>.+)",
+              "均值只能对数字或百分比计算，不能对{t_type}"),
+             (r"a cohort is grouped by an enum or a text, not (?P<t_type>.+)",
+              "同组值按枚举或文本分组，不能按{t_type}"),
+             (r"a rank is taken "
+              r"over one fact .*", "排名只能按一个事实排列（没有该事实的机构不参加排名）"),
+             (r"a rank needs a number or a percent, not (?P<t_type>.+)",
+              "排名需要数字或百分比，不能是{t_type}")),
+    "C246": ((r"'for each' needs a list or a set, not (?P<t_type>.+)",
+              "“for each”需要列表或集合，不能是{t_type}"),
+             (r"steps are counted on a number or a percent, not (?P<t_type>.+)",
+              "步长只能按数字或百分比计算，不能是{t_type}"),
+             (r"'entries from (?P<name>.+)' needs a list of entries",
+              "“entries from {name}”需要一个条目列表"),
+             (r"record (?P<record>.+) needs a field '(?P<field>.+)' of type (?P<types>.+) for "
+              r"'entries from'", "“entries from”要求记录 {record}"
+                                 " 有类型为 {types} 的字段“{field}”")),
+    "C299": ((r"internal fault while (?P<t_stage>.+) this file \((?P<error>.*)\)",
+              "{t_stage}此文件时编译器内部出错（{error}）"),),
+    "B501": ((r"no standard '(?P<name>.+)' to base (?P<standard>.+) on in region (?P<region>.+)",
+              "地区 {region} 中没有可作为 {standard} 基础的标准“{name}”"),
+             (r"no standard '(?P<name>.+)' to base (?P<standard>.+) on",
+              "没有可作为 {standard} 基础的标准“{name}”")),
+    "B502": ((r"standard (?P<name>\S+) is based on itself through the standards it names: "
+              r"(?P<chain>.+)", "标准 {name} 经由它所指的标准以自身为基础：{chain}"),
+             (r"standard (?P<name>\S+) takes an item from itself through the standards it "
+              r"names: (?P<chain>.+)", "标准 {name} 经由它所指的标准引用了自身的项目：{chain}"),
+             (r"standard (?P<name>\S+) is based on itself", "标准 {name} 以自身为基础"),
+             (r"standard (?P<name>\S+) takes an item from itself", "标准 {name} 引用了自身的项目")),
+    "B503": ((r"(?P<base>.+) has no category (?P<category>'.+'|\".+\")",
+              "基础标准 {base} 没有类别 {category}"),
+             (r"(?P<base>.+) has no item (?P<n>\d+)", "基础标准 {base} 没有项目 {n}")),
+    "B504": ((r"(?P<base>.+) has no fact '(?P<name>.+)'", "基础标准 {base} 没有事实“{name}”"),),
+    "B505": ((r"fact '(?P<name>.+)' is removed but (?P<t_where>.+) still uses it",
+              "事实“{name}”已删除，但{t_where}仍在使用它"),),
+    "B506": ((r"item (?P<n>\d+) is changed twice \(also on line (?P<line>\d+)\); .*",
+              "项目 {n} 被修改了两次（另见第 {line}"
+              " 行）；替换或删除一个项目后不能再对它做其他修改"),
+             (r"(?P<t_what>.+) is changed twice \(also on line (?P<line>\d+)\)",
+              "{t_what}被修改了两次（另见第 {line} 行）")),
+    "B508": ((r"'(?P<name>.+)' names several standards: (?P<names>.+)",
+              "“{name}”对应多个标准：{names}"),),
+    "B509": ((r"(?P<base>.+) declares (?P<t_kind>\w+) '(?P<name>.+)' already",
+              "基础标准 {base} 已声明{t_kind}“{name}”"),
+             (r"(?P<base>.+) has a category (?P<category>'.+'|\".+\") already",
+              "基础标准 {base} 已有类别 {category}"),
+             (r"(?P<base>.+) has an item (?P<n>\d+) already", "基础标准 {base} 已有项目 {n}")),
+    "B510": ((r"'(?P<word>.+)' changes a base standard's item or fact, but standard "
+              r"(?P<name>.+) is not based on another",
+              "“{word}”修改的是基础标准的项目或事实，但标准 {name} 没有声明基础标准"),),
+    "X300": ((r"plugin (?P<plugin>\S+) cannot be loaded: (?P<t_what>.+)",
+              "插件 {plugin} 无法加载：{t_what}"),),
+    "X301": ((r"plugin (?P<plugin>\S+): (?P<name>\S+) is marked @hookimpl but there is no such "
+              r"hook", "插件 {plugin}：{name} 标注了 @hookimpl，但没有这个钩子"),
+             (r"plugin (?P<plugin>\S+): hook (?P<name>\S+) takes (?P<params>.+), which the hook "
+              r"does not give", "插件 {plugin}：钩子 {name} 的参数 {params} 不是该钩子提供的"),
+             (r"plugin (?P<plugin>"
+              r"\S+): (?P<error>.+)", "插件 {plugin} 的钩子实现无法使用：{error}")),
+    "X302": ((r"plugin (?P<plugin>\S+), hook (?P<hook>\S+), (?P<t_what>.+)",
+              "插件 {plugin} 的钩子 {hook}：{t_what}"),),
+    "X303": ((r"plugin (?P<plugin>\S+), hook (?P<hook>\S+), returned (?P<shown>.+); expected a "
+              r"list of (?P<type>\w+)", "插件 {plugin} 的钩子 {hook} 返"
+                                        "回了 {shown}；应返回 {type} 的列表"),
+             (r"plugin (?P<plugin>\S+), hook (?P<hook>\S+), returned (?P<type>\w+) with "
+              r"(?P<problem>.+)", "插件 {plugin} 的钩子 {hook} 返回的 {type} 有问题：{problem}")),
+    "X304": ((r"(?P<where>.+): (?P<points>.+) is not a number of points \(0 or more\)",
+              "{where}：{points} 不是分值（应为 0 或正数）"),),
+    "X305": ((r"plugin (?P<plugin>\S+): city standard (?P<city>\S+) names base pack "
+              r"(?P<base>.+), which no rule file builds",
+              "插件 {plugin}：城市标准 {city} 的基础规则包 {base} 不由任何规则文件生成"),),
+    "X306": ((r"plugins (?P<plugins>.+) all override (?P<t_what>.+)",
+              "插件 {plugins} 都覆盖了{t_what}"),),
+    "X308": ((r"plugin (?P<plugin>\S+), hook (?P<hook>\S+), (?P<t_what>.+)",
+              "插件 {plugin} 的钩子 {hook}：{t_what}"),),
+    "X309": ((r"plugin (?P<plugin>\S+): function (?P<name>\S+) is named like a hook but is not "
+              r"marked @hookimpl, so it would never be called",
+              "插件 {plugin}：函数 {name} 的名称像钩"
+              "子，但没有标注 @hookimpl，因此永远不会被调用"),),
+    "X310": ((r"plugin (?P<plugin>\S+): city standard (?P<city>\S+) would build pack "
+              r"(?P<pack>\S+), which (?P<other>.+) builds already",
+              "插件 {plugin}：城市标准 {city} 要生成的规则包 {pack} 已由 {other} 生成"),),
+    "X311": ((r"plugin (?P<plugin>\S+): a city standard's name is lower-case ASCII .*; got "
+              r"(?P<got>.+)", "插件 {plugin}：城市标准名称须为小写"
+                              " ASCII（字母、数字、_），版本为年份，"
+              "有效期为日期；实际为 {got}"),),
+    "X312": ((r"(?P<where>.+): no category (?P<category>.+)", "{where}：没有类别 {category}"),
+             (r"(?P<where>.+): no item (?P<n>\d+) in (?P<base>\S+) .*",
+              "{where}：基础标准 {base} 中没有项目 {n}（覆盖只能指向已有项目）")),
+    "X313": ((r"(?P<where>.+): item (?P<n>\d+) exists already in (?P<base>.+)",
+              "{where}：项目 {n} 在 {base} 中已存在"),),
+    "X314": ((r"(?P<where>.+): the replacing item is numbered (?P<new>\d+), not (?P<old>\d+)",
+              "{where}：替换项目的编号是 {new}，而不是 {old}"),),
+    "W301": ((r"the standard's bonus limit is (?P<value>\S+), above the framework's "
+              r"(?P<limit>\S+) \((?P<reason>.*)\) \[(?P<cites>.*)\]",
+              "标准的加分上限为 {value}，超过框架建议的 {limit}（{reason}）[{cites}]"),
+             (r"bonus items add up to (?P<value>\S+), above the framework's (?P<limit>\S+) "
+              r"\((?P<reason>.*)\) \[(?P<cites>.*)\]",
+              "加分项合计 {value}，超过框架建议的 {limit}（{reason}）[{cites}]")),
+    "W307": ((r"plugin (?P<winner>\S+) takes precedence over plugin (?P<plugin>\S+) for "
+              r"(?P<t_what>.+)", "插件 {winner} 对{t_what}的覆盖优先于插件 {plugin}"),),
+    "L401": ((r"the (?P<t_kind>\w+) text says (?P<said>.+), but no rule of item (?P<n>\d+) "
+              r"uses (?P<value>\S+); the nearest is (?P<nearest>\S+) at line (?P<line>\d+)",
+              "{t_kind}文字写的是 {said}，但项目 {n} 没"
+              "有规则使用 {value}；最接近的是第 {line} 行的 "
+              "{nearest}"),
+             (r"the (?P<t_kind>\w+) text says (?P<said>.+), but no rule of item (?P<n>\d+) "
+              r"uses a (?P<t_type>percent|number) at all",
+              "{t_kind}文字写的是 {said}，但项目 {n} 没有任何规则使用{t_type}")),
+    "L402": ((r"this award can give (?P<amount>\S+), more than the (?P<points>\S+) points of "
+              r"(?P<t_owner>.+)", "这条加分规则最多可得 {amount}，超过{t_owner}的分值 {points}"),
+             (r"this award can give (?P<amount>\S+) \(when (?P<when>.+)\), more than the "
+              r"(?P<points>\S+) points of (?P<t_owner>.+)",
+              "这条加分规则最多可得 {amount}（{when} 时），超过{t_owner}的分值 {points}"),),
+    "L403": ((r"the parts of item (?P<n>\d+) add up to (?P<sum>\S+), less than its "
+              r"(?P<points>\S+) points, and no rule of the item awards the rest",
+              "项目 {n} 各分项之和为 {sum}，少于项目分值 {points}，且项目中没有规则给出其余分数"),),
+    "L404": ((r"(?P<t_owner>item \d+|part .+) can earn at most (?P<best>\S+) of its "
+              r"(?P<points>\S+) points \(best case: (?P<at>.+)\)",
+              "{t_owner}最多只能得 {best} 分（满分 {points}；最好的情形：{at}）"),),
+    "L405": ((r"item (?P<n>\d+) earns its full (?P<points>\S+) points whatever the input: none "
+              r"of its deductions can ever take anything",
+              "无论输入如何，项目 {n} 都得满分 {points}：它的扣分规则永远扣不到分"),),
+    "L406": ((r"no input reaches this tier: its subject is (?P<range>.+) by the facts' declared "
+              r"bounds, and earlier tiers take the rest",
+              "任何输入都到不了这一档：按事实声明的取值范围，分档对"
+              "象在 {range} 之间，其余情形已被前面的档位取走"),),
+    "L407": ((r"no input makes this comparison true: the left side is (?P<left>.+), the right "
+              r"(?P<right>.+)", "任何输入都不能使这个比较成立：左边在 {"
+                                "left} 之间，右边为 {right}"),),
+    "L408": ((r"the cap (?P<cap>\S+) never binds: the rule gives or takes at most (?P<most>\S+) "
+              r"\(at (?P<at>.+)\)", "封顶值 {cap} 永远不起作用：这条规则"
+                                    "最多得（扣）{most} 分（{at} 时）"),
+             (r"the deduction cap (?P<cap>\S+) never binds: the item's deductions together take "
+              r"at most (?P<most>\S+) \(at (?P<at>.+)\)",
+              "扣分上限 {cap} 永远不起作用：该项目的扣分合计最多 {most} 分（{at} 时）")),
+    "L409": ((r"(?P<standard>\S+) version (?P<later>\d+) is in force from (?P<start>\S+), but "
+              r"version (?P<earlier>\d+) \((?P<at>.+)\) is"
+              r" in force (?P<from>\S+) to (?P<t_end>\S+): "
+              r"the periods overlap", "{standard} 的 {later} 版自 {start} 起生效，但 {earlier} 版"
+              "（{at}）的有效期为 {from} 至 {t_end}：两个有效期重叠"),),
+    "K501": ((r"unknown key (?P<key>'.+') in (?P<t_where>.+); expected (?P<expected>.+)",
+              "{t_where}中有未知的键 {key}；应为 {expected} 之一"),
+             (r"(?P<key>'.+') is not a fact of this pack .*",
+              "{key} 不是该规则包的事实（见 `policyc describe --pack ...`）"),
+             (r"not valid YAML: (?P<problem>.+)", "不是有效的 YAML：{problem}"),
+             (r"the case has no '(?P<key>.+)'", "用例缺少“{key}”"),
+             (r"expected keys pack, defaults and cases", "应有 pack、defaults 和 cases 三个键"),
+             (r"'pack' names the pack to run, .*",
+              "“pack”写要运行的规则包名称，例如 suzhou/inpatient-2023"),
+             (r"'defaults' holds facts", "“defaults”下写事实"),
+             (r"'cases' lists at least one case", "“cases”下至少列出一个用例"),
+             (r"each case is a mapping with name, readings, explain",
+              "每个用例是含 name、readings、explain 的映射"),
+             (r"'readings' lists reading ids", "“readings”列出解读编号"),
+             (r"a case gives either 'facts' .*",
+              "一个用例要么给出 facts（一家机构），要么给出 batch（多家一起评分）"),
+             (r"'expect' maps results to values", "“expect”写结果字段及其期望值"),
+             (r"'batch' lists institutions", "“batch”列出机构")),
     "B511": ((r"(?P<name>\S+) has no item (?P<n>\d+) to take", "{name} 没有可引用的第 {n} 项"),),
     "B512": ((r"item (?P<n>\d+) is taken from (?P<name>\S+), but this standard has an item "
               r"\d+ already \(line (?P<line>\d+)\)",
@@ -703,32 +918,116 @@ MESSAGES_ZH: dict[str, tuple[Translation, ...]] = {
               "{name} 的第 {m} 项没有引用 {old}，这一替换不起作用"),),
 }
 
-# Hints that recur across codes, in Chinese.
+# Words inside messages and hints (the groups named t_...): types, places, kinds.
+TERMS_ZH: dict[str, str] = {
+    "number": "数字", "a number": "数字", "percent": "百分比", "a percent": "百分比",
+    "bool": "是非值", "a bool": "是非值", "date": "日期", "a date": "日期", "text": "文本",
+    "a text": "文本", "count": "计数", "a count": "计数", "points": "分值", "score": "得分",
+    "money": "金额", "a money": "金额", "a points": "分值", "a score": "得分",
+    "record": "记录", "enum": "枚举", "an enum": "枚举", "list": "列表", "set": "集合",
+    "standard": "标准", "framework": "框架", "region": "地区", "fact": "事实", "let": "派生值",
+    "cohort": "同组值", "value": "值", "member": "成员", "field": "字段", "category": "类别",
+    "item": "项目", "part": "分项", "enum member": "枚举成员", "record field": "记录字段",
+    "the default": "默认值", "the step": "步长", "the threshold": "阈值",
+    "the right side": "比较的右边", "a 'when' condition": "“when”条件",
+    "a 'not applicable' condition": "“not applicable”条件",
+    "a 'zero when' condition": "“zero when”条件", "a 'required w"
+                                                "hen' condition": "“required when”条件",
+    "the value for unranked institutions": "未参加排名机构的取值",
+    "the items": "各项目", "deduction items": "扣分项", "the deduction items": "扣分项",
+    "the items with the bonus items": "各项目（含加分项）",
+    "method": "评分办法", "reason": "理由", "procedure": "操作方法", "content": "评价内容",
+    "national": "被国家医保局通报批评", "provincial": "被省医保部门通报批评",
+    "open": "长期", "a declaration": "某个声明", "checking": "检查", "building": "生成",
+    "parsing": "解析", "a test": "检验",
+    "the end of the file": "文件结尾", "a symbol": "符号",
+}
+# Phrases replaced inside longer texts (lists of what the parser expected, types).
+PHRASES_ZH: tuple[tuple[str, str], ...] = (
+    ("one of ", "以下之一："), ('a quoted text ("...")', "英文双引号括起的文字（\"...\"）"),
+    ("a name (letters, digits, _)", "名称（字母、数字、_）"),
+    ("a percentage such as 80%", "百分比（如 80%）"), ("a whole number", "整数"),
+    ("a date such as 2023-01-01", "日期（如 2023-01-01）"),
+    ("a reading id such as SZ-1", "解读编号（如 SZ-1）"),
+    ("a comparison (>=, >, <=, <, ==, !=)", "比较符（>=、>、<=、<、==、!=）"),
+    ("the end of the file", "文件结尾"), ("a symbol", "符号"), ("a number", "数字"),
+    ("list of ", "列表："), ("set of ", "集合："),
+)
+# Texts inside messages that are themselves composed (t_... groups): whole-text patterns.
+TERM_PATTERNS_ZH: tuple[Translation, ...] = (
+    (r"did not finish (?P<doing>.+) within (?P<s>\S+) s \(abandoned\)",
+     "{s} 秒内未完成（已放弃）"),
+    (r"called sys\.exit\((?P<code>.*)\) while (?P<doing>.+)", "调用了 sys.exit({code})"),
+    (r"raised (?P<name>\w+): (?P<text>.*)", "抛出了 {name}：{text}"),
+    (r"raised (?P<name>\w+)", "抛出了 {name}"),
+    (r"has a syntax error: (?P<msg>.+)", "有语法错误：{msg}"),
+    (r"item (?P<n>\d+)'s (?P<aspect>.+)", "项目 {n} 的 {aspect}"),
+    (r"fact '(?P<name>.+)'", "事实“{name}”"),
+    (r"items? (?P<n>[\d, ]+)", "项目 {n}"),
+    (r"part (?P<label>.+)", "分项“{label}”"),
+    (r"enum (?P<name>.+)", "枚举 {name}"),
+    (r"record (?P<name>.+)", "记录 {name}"),
+    (r"the bonus limit", "加分上限"),
+    (r"the items other than bonus", "除加分项外的各项目分值"),
+    (r"all items", "全部项目分值"),
+    (r"derived value", "派生值"), (r"cohort value", "同组值"),
+    (r"name", "名称"), (r"label", "标签"),
+    (r"parsing", "解析"), (r"checking", "检查"), (r"linting", "静态检查"),
+    (r"generating the pack of", "生成规则包"), (r"resolving `based on` in", "处理 based on"),
+    (r"loading the plugins in", "加载插件"), (r"building a city standard from", "生成城市标准"),
+    (r"a case file", "用例文件"), (r"a case", "用例"), (r"expect", "expect"),
+)
+
+# Hints, in Chinese (names, codes and quoted source stay as they are).
 HINTS_ZH: tuple[Translation, ...] = (
     (r"did you mean '(?P<name>.+)'\?", "是不是要写“{name}”？"),
+    (r"did you mean (?P<name>\S+)\?", "是不是要写 {name}？"),
     (r"write: (?P<fixed>.+)", "改为：{fixed}"),
     (r"add '\}' where the (?P<what>\w+) ends \(before (?:line (?P<line>\d+)|the end of the "
      r"file)\)", "在 {what} 结束处补上“}}”"),
+    (r"a '\{' is not closed", "有一个“{{”没有闭合"),
     (r"use it in a rule, or remove it", "在规则中使用它，或删除它"),
     (r"every enum, record, fact and value needs its own name",
      "每个枚举、记录、事实和值都需要自己的名称"),
     (r"percents are written with a % sign \(80%\); a number is not a percent",
      "百分比要写 % 号（如 80%）；不带 % 的数字不是百分比"),
+    (r"write percentages with a % sign, e\.g\. 80%", "百分比要写 % 号，如 80%"),
+    (r"a percent is in percentage points; write both sides as percents or both as numbers",
+     "百分比以百分点计；两边都写成百分比，或都写成数字"),
     (r"every member needs a value", "每个成员都需要一个值"),
-    (r"a rule can never take more than its points", "规则扣分不会超过其分值"),
+    (r"a rule can never take more than its points", "规则得分或扣分不会超过其所在部分或项目的分值"),
     (r"list '>=' tiers from the highest threshold down, '<=' tiers from the lowest up",
      "“>=”分档按阈值从高到低排列，“<=”分档从低到高排列"),
     (r"add: basis \"来源：...\" \(the table's 指标依据\); where the table gives none, say so "
      r"in the text", "补上：basis \"来源：...\"（表中的指标依据）；表中没有的，在文字中说明"),
+    (r"add: grade (?P<example>.+)", "补上等次，例如：grade {example}"),
     (r"fix an item's points or the category's", "修改项目分值或类别分值"),
+    (r"bonus items count towards the total only with 'bonus included'",
+     "只有写了“bonus included”，加分项才计入总分"),
     (r"write it as '(?P<name>.+)' \(snake_case\)", "写成“{name}”（小写加下划线）"),
+    (r"choose another name \(names may not start with _\)", "换一个名称（名称不能以 _ 开头）"),
     (r"guard it: 'given (?P<name>\w+) and \.\.\.', .*",
      "先判断是否有值：“given {name} and ...”，或“if given {name} then ... else ...”，或给它默认值"),
     (r"add '(?P<key>.+) \.\.\.' inside '(?P<where>.+)'", "在“{where}”中补上“{key} ...”"),
     (r"frameworks are declared in framework files under regions/",
      "框架在 regions/ 下的框架文件中声明"),
+    (r"declare it: fact (?P<name>\S+) \"label\": type",
+     "先声明它：fact {name} \"名称\": 类型"),
     (r"derived values can use only those declared above them", "派生值只能使用在它之前声明的值"),
+    (r"the tenure is counted in months \(JL-13: 6 months\)", "履约期限按月计（JL-13：6 个月）"),
+    (r"an entry names its item, its points and its evidence \(JL-6\)",
+     "每个条目写明项目、分值和依据（JL-6）"),
     (r"grades: (?P<grades>.+)", "已有等次：{grades}"),
+    (r"types: (?P<names>.+)", "可用的类型：{names}"),
+    (r"functions: (?P<names>.+)", "可用的函数：{names}"),
+    (r"members: (?P<names>.+)", "已有成员：{names}"),
+    (r"bases: (?P<names>.+)", "可用的基础标准：{names}"),
+    (r"items: (?P<names>.+)", "已有项目：{names}"),
+    (r"categories: (?P<names>.+)", "已有类别：{names}"),
+    (r"facts: (?P<names>.+)", "已有事实：{names}"),
+    (r"hooks: (?P<names>.+)", "可用的钩子：{names}"),
+    (r"(?P<hook>policyc_\w+) gives: (?P<names>.+)", "{hook} 提供的参数：{names}"),
+    (r"(?P<usage>(?:growth|share|ratio|min|max|clamp|count)\(.*)", "用法：{usage}"),
     (r"list grades from the highest down", "等次按从高到低排列"),
     (r"write the low bound first", "先写下限"),
     (r"save rule files as UTF-8 .*", "请把规则文件保存为 UTF-8（GBK、GB18030 文件需先转换）"),
@@ -751,15 +1050,121 @@ HINTS_ZH: tuple[Translation, ...] = (
     (r"its rules cite nothing", "该项目的规则没有引用任何解读"),
     (r"name another standard, or write the item out", "引用其他标准的项目，或把该项目完整写出"),
     (r"the escapes are .*", "可用的转义只有 \\\"（引号）、\\\\（反斜杠）和 \\n（换行）"),
+    (r"use one of: optional, required when <condition>, default <value>",
+     "只用其中一种：optional、required when <条件>、default <值>"),
+    (r"join them into one: several quoted lines may follow",
+     "合并为一段：后面可以接多行引号文字"),
+    (r"join the conditions with 'or'", "用“or”把条件合并为一条"),
+    (r"write `standard (?P<name>\S+) based on BASE \{` .*",
+     "写成 `standard {name} based on 基础标准 {{`（基础标准：同一地区的标准，或规则包名称，如 "
+     "suzhou/inpatient-2023）"),
+    (r"name another standard, or remove `based on`", "改为另一个标准，或删除 `based on`"),
+    (r"name one by its pack name, e\.g\. `based on (?P<name>.+)`",
+     "用规则包名称指明其中一个，例如 `based on {name}`"),
+    (r"a base in another region is named with its region: `based on (?P<name>.+)`",
+     "其他地区的基础标准要带地区名：`based on {name}`"),
+    (r"one standard of the chain must stand on its own \(no `based on`\)",
+     "链条中至少要有一个标准不依赖其他标准（不写 `based on`）"),
+    (r"`replace fact (?P<name>\S+) \.\.\.` changes it", "要修改它，请用 `replace fact {name} ...`"),
+    (r"give the new one a name of its own", "给新增的声明另起一个名称"),
+    (r"add items to it with `add to category (?P<label>.+) \{ item \.\.\. \}`",
+     "用 `add to category {label} {{ item ... }}` 向其中添加项目"),
+    (r"`replace item (?P<n>\d+) \.\.\.` changes it", "要修改它，请用 `replace item {n} ...`"),
+    (r"keep one: a replacing item says everything itself",
+     "只保留一处：替换的项目已写明全部内容"),
+    (r"remove or replace what uses it too, or keep the fact",
+     "把使用它的地方一并删除或替换，或保留这个事实"),
+    (r"keep one of the two", "两处只保留一处"),
+    (r"give one of them another standard name or version",
+     "给其中一个另起标准名称或版本号"),
+    (r"give the city standard a name of its own, .*",
+     "给城市标准另起名称，例如以城市名开头（changchun_medical_inpatient）"),
+    (r"the part or item is capped at its points, so the excess is lost: check the amount "
+     r"\(or the weight\) against the table",
+     "部分或项目的得分以其分值为上限，超出部分不计：请按表格核对分值（或权重）"),
+    (r"fix a part's points or the item's, or award the rest in the item",
+     "修改分项或项目的分值，或在项目中给出其余分数"),
+    (r"an award is missing or too small, or the (?P<t_owner>part|item)'s points are too high",
+     "缺少加分规则或分值太小，或{t_owner}的分值定得太高"),
+    (r"check the deductions' amounts and conditions against the facts' bounds and the "
+     r"table's 评分办法", "请按事实的取值范围和表格的评分办法核对扣分数额和条件"),
+    (r"check the threshold against the fact's bounds .*",
+     "请按事实的取值范围核对阈值（0..100 的百分比永远到不了 120%），或删除这一档"),
+    (r"check the number against the fact's declared bounds", "请按事实声明的取值范围核对这个数"),
+    (r"check the cap and the amounts against the table, or remove the cap",
+     "请按表格核对封顶值和分值，或删除封顶"),
+    (r"check the cap and the deductions against the table, or remove the cap",
+     "请按表格核对扣分上限和扣分规则，或删除上限"),
+    (r"make the text and the rule agree .*",
+     "让文字与规则一致（得分由规则决定；文字是经办机构公布的内容）"),
+    (r"end version (?P<earlier>\d+) the day before (?P<start>\S+), or start this one later",
+     "让 {earlier} 版在 {start} 前一天失效，或推迟本版的生效日期"),
+    (r"a plugin module only defines its hooks; do the work inside them",
+     "插件模块只定义钩子；具体工作放在钩子函数里做"),
+    (r"put @hookimpl .* or rename it so it does not start with (?P<prefix>\S+)",
+     "在它上面加 @hookimpl（from policy_dsl.plugi"
+     "n import hookimpl），或改名使其不以 {prefix} 开头"),
+    (r"a hook returns its overrides \(or None\); it never ends the build itself",
+     "钩子只返回覆盖项（或 None），不能自行结束构建"),
+    (r"a hook call may take at most a few seconds .*",
+     "一次钩子调用最多几秒（POLICYC_HOOK_SECONDS）；检查是否有不会结束的循环，或应放在构建之外的工作"),
+    (r"see (?P<type>\w+) in policy_dsl\.plugin for the type of each field",
+     "各字段的类型见 policy_dsl.plugin 中的 {type}"),
+    (r"replace it with ReplaceItem, or give a new number", "用 ReplaceItem 替换它，或另给一个编号"),
+    (r"one of them may declare precedence=True to take precedence",
+     "其中一个可以声明 precedence=True 以优先"),
+    (r"this is a fault in policyc that this file brings out; .*",
+     "这是 policyc 的缺陷，由此文件引发；请连同文件一起报告（POLICYC_DEBUG=1 可显示调用栈），"
+     "同时检查文件中不寻常的写法"),
 )
 
 
 def _translated(text: str, table: Iterable[Translation]) -> str | None:
+    """`text` by the first pattern of `table` it matches, its parts filled in; a part whose
+    group is named t_... is itself composed English (a type, a place) and is translated."""
     for pattern, template in table:
         match = re.fullmatch(pattern, text, flags=re.DOTALL)
         if match:
-            return template.format(**{k: v or "" for k, v in match.groupdict().items()})
+            parts = {k: v or "" for k, v in match.groupdict().items()}
+            for key in [k for k in parts if k.startswith("t_")]:
+                parts[key] = _spaced(_term(parts[key]), template, key)
+            return template.format(**parts)
     return None
+
+
+def _spaced(value: str, template: str, key: str) -> str:
+    """A composed part set off by a space where it meets Chinese with a letter or digit
+    ("项目 1 的分值", not "项目 1的分值")."""
+    at = template.find("{" + key + "}")
+    if at < 0 or not value:
+        return value
+    before = template[at - 1] if at > 0 else ""
+    after = template[at + len(key) + 2:at + len(key) + 3]
+    if _is_han(before) and value[0].isascii() and value[0].isalnum():
+        value = " " + value
+    if _is_han(after) and value[-1].isascii() and value[-1].isalnum():
+        value = value + " "
+    return value
+
+
+def _is_han(char: str) -> bool:
+    return bool(char) and "\u4e00" <= char <= "\u9fff"
+
+
+def _term(text: str) -> str:
+    """A composed part of a message in Chinese: a known word, a known phrase pattern, or the
+    text with the known phrases inside it replaced (lists of what the parser expected)."""
+    if text in TERMS_ZH:
+        return TERMS_ZH[text]
+    article = re.fullmatch(r"an? (.+)", text)
+    if article and article.group(1) in TERMS_ZH:
+        return TERMS_ZH[article.group(1)]
+    translated = _translated(text, TERM_PATTERNS_ZH)
+    if translated is not None:
+        return translated
+    for english, chinese in PHRASES_ZH:
+        text = text.replace(english, chinese)
+    return text
 
 
 def message_in(lang: Lang, code: str, message: str) -> str:
@@ -772,6 +1177,22 @@ def message_in(lang: Lang, code: str, message: str) -> str:
         return translated
     entry = CODES.get(code)
     return f"{entry.summary_zh}：{message}" if entry else message
+
+
+# The related locations' notes (a duplicate's first declaration).
+RELATED_ZH: tuple[Translation, ...] = (
+    (r"'(?P<name>.+)' is first declared here", "“{name}”首次声明于此"),
+    (r"item (?P<n>\d+) is first here", "项目 {n} 首次出现于此"),
+    (r"item (?P<n>\d+) is here", "项目 {n} 在此"),
+    (r"this standard declares it here", "本标准在此声明"),
+    (r"(?P<name>\S+) declares it here", "{name} 在此声明"),
+)
+
+
+def related_in(lang: Lang, note: str) -> str:
+    if lang == "en":
+        return note
+    return _translated(note, RELATED_ZH) or note
 
 
 def hint_in(lang: Lang, hint: str) -> str:

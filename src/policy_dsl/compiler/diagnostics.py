@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .ast import Span
-from .codes import CODES, SEVERITY_WORDS, Lang, Severity, hint_in, message_in
+from .codes import CODES, SEVERITY_WORDS, Lang, Severity, hint_in, message_in, related_in
 
 # Source lines longer than this are shown as a window around the caret.
 SHOWN_WIDTH = 100
@@ -52,7 +52,7 @@ class Diagnostic:
                 text, caret = _with_caret(shown, self.span.column, width)
                 lines.append(f"    {text}")
                 lines.append(f"    {caret}")
-        lines.extend(f"  {r.span}: {r.message}" for r in self.related)
+        lines.extend(f"  {r.span}: {related_in(lang, r.message)}" for r in self.related)
         if self.hint:
             lines.append(f"  {words['hint']}: {hint_in(lang, self.hint)}")
         return "\n".join(lines)

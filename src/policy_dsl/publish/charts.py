@@ -72,7 +72,7 @@ def grade_chart(report: Report) -> str:
     axes.bar_label(bars, labels=[str(c) for c in counts], padding=2)
     axes.set_ylabel("机构数")
     axes.yaxis.set_major_locator(_whole_numbers())
-    axes.set_title("考核等级分布")
+    axes.set_title("考核等次分布")
     axes.margins(y=0.15)
     return _svg(figure)
 

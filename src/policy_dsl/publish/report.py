@@ -26,7 +26,7 @@ MEAN = Decimal("0.01")  # means and shares: 2 decimals, half-up (G2's rounding)
 NEAR_BOUNDARY = Decimal("0.5")  # points either side of a grade's floor: a likely dispute
 NOT_ASSESSED = ("deferred", "terminated", "voluntary_exit")
 RENEWALS = ("direct", "review", "with_suspension", "none")
-ADJUSTMENT_WORDS = {"veto": "一票否决", "downgrade": "降级"}
+ADJUSTMENT_WORDS = {"veto": "一票否决", "downgrade": "降档"}
 MAX_LINE_BYTES = 1_000_000  # a result line is a few kilobytes; a longer one is not ours
 
 
@@ -54,6 +54,7 @@ class ResultLine:
     adjustments: tuple[str, ...] = ()  # "veto", "downgrade": those applied
     refund_ratio: Decimal | None = None
     refund_amount: Decimal | None = None
+    withheld: Decimal | None = None  # deposit − refund_amount (result lines since schema v2)
     renewal: str | None = None
     publicize: bool = False
     referral: bool = False
@@ -126,6 +127,7 @@ def _line(data: object, line: int, pack: Pack) -> ResultLine:
         grade=_text(data.get("grade"), line, "grade"), adjustments=tuple(applied),
         refund_ratio=_decimal(data.get("refund_ratio"), line, "refund_ratio"),
         refund_amount=_decimal(data.get("refund_amount"), line, "refund_amount"),
+        withheld=_decimal(data.get("withheld"), line, "withheld"),
         renewal=_text(data.get("renewal"), line, "renewal"),
         publicize=data.get("publicize") is True, referral=data.get("referral") is True)
 
@@ -185,6 +187,7 @@ class GradeRow:
     grade: str
     institutions: int
     refunds: Decimal
+    withheld: Decimal | None  # None: some line of the grade does not say (an older file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +232,11 @@ class Report:
     refunds_not_assessed: Decimal = Decimal(0)
     withheld_full: int = 0  # refund ratio 0%
     withheld_part: int = 0  # 0% < ratio < 100%
+    # The deposits withheld (each line's `withheld`, summed exactly): in all, and from the
+    # institutions not assessed (a terminated agreement, an exit). None when a line with a
+    # refund does not say what it withheld (results written before schema v2).
+    withheld_total: Decimal | None = Decimal(0)
+    withheld_not_assessed: Decimal | None = Decimal(0)
     adjusted: list[Listed] = field(default_factory=list)
     renewals: dict[str, int] = field(default_factory=dict)
     referrals: list[Listed] = field(default_factory=list)
@@ -285,6 +293,7 @@ def compute_report(pack: Pack, lines: Sequence[ResultLine],
     statuses: Counter[str] = Counter()
     grade_counts: Counter[str] = Counter()
     refunds: dict[str, Decimal] = {}
+    withheld: dict[str, Decimal | None] = {}
     renewals: Counter[str] = Counter()
     graded: list[ResultLine] = []
     for line in lines:
@@ -297,6 +306,8 @@ def compute_report(pack: Pack, lines: Sequence[ResultLine],
             statuses[line.status] += 1
             if line.refund_amount is not None:
                 report.refunds_not_assessed += line.refund_amount
+                report.withheld_not_assessed = _add(report.withheld_not_assessed,
+                                                    line.withheld)
         if line.score is not None:
             report.scores.append(line.score)
             graded.append(line)
@@ -304,8 +315,11 @@ def compute_report(pack: Pack, lines: Sequence[ResultLine],
             grade_counts[line.grade] += 1
             refunds[line.grade] = refunds.get(line.grade, Decimal(0)) + \
                 (line.refund_amount or Decimal(0))
+            if line.refund_amount is not None:
+                withheld[line.grade] = _add(withheld.get(line.grade, Decimal(0)), line.withheld)
         if line.refund_amount is not None:
             report.refunds_total += line.refund_amount
+            report.withheld_total = _add(report.withheld_total, line.withheld)
         if line.refund_ratio is not None:
             if line.refund_ratio == 0:
                 report.withheld_full += 1
@@ -324,7 +338,8 @@ def compute_report(pack: Pack, lines: Sequence[ResultLine],
     report.not_assessed = {status: statuses[status] for status in NOT_ASSESSED}
     if rules is not None:
         report.grade_order = tuple(grade.label for grade in rules.grades)
-        report.grades = [GradeRow(g, grade_counts[g], refunds.get(g, Decimal(0)))
+        report.grades = [GradeRow(g, grade_counts[g], refunds.get(g, Decimal(0)),
+                                  withheld.get(g, Decimal(0)))
                          for g in report.grade_order]
         report.bands = _grade_bands(rules, report.scores)
         report.renewals = {kind: renewals[kind] for kind in RENEWALS}
@@ -344,6 +359,11 @@ def compute_report(pack: Pack, lines: Sequence[ResultLine],
     if previous is not None and rules is not None:
         report.previous = _previous(rules, graded, lines, previous)
     return report
+
+
+def _add(total: Decimal | None, withheld: Decimal | None) -> Decimal | None:
+    """A running sum of withheld deposits; unknown once one line with a refund lacks it."""
+    return None if total is None or withheld is None else total + withheld
 
 
 def _signed(value: Decimal) -> str:

@@ -53,12 +53,16 @@ def render_report_xlsx(report: Report) -> bytes:
     if report.framework:
         counts += [["refunds total (yuan)", report.refunds_total],
                    ["refunds to institutions not assessed (yuan)", report.refunds_not_assessed],
+                   ["deposits withheld (yuan)", report.withheld_total],
+                   ["deposits withheld from institutions not assessed (yuan)",
+                    report.withheld_not_assessed],
                    ["deposit withheld in full", report.withheld_full],
                    ["deposit withheld in part", report.withheld_part]]
     _sheet(workbook, "counts", ["what", "value"], counts)
     if report.framework:
-        _sheet(workbook, "grades", ["grade", "institutions", "refunds (yuan)"],
-               [[g.grade, g.institutions, g.refunds] for g in report.grades])
+        _sheet(workbook, "grades", ["grade", "institutions", "refunds (yuan)",
+                                    "withheld (yuan)"],
+               [[g.grade, g.institutions, g.refunds, g.withheld] for g in report.grades])
     _sheet(workbook, "bands", ["band", "from", "below", "institutions"],
            [[b.label, b.low, b.high, b.count] for b in report.bands])
     _sheet(workbook, "items", ["item", "label", "maximum", "bonus", "applicable", "mean",

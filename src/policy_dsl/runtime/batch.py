@@ -16,6 +16,7 @@ from .arithmetic import DIVISION, Undefined, plain
 from .framework import (
     SETTLEMENT_FIELDS,
     FrameworkRules,
+    Lang,
     Settlement,
     settle,
     settlement_explanation,
@@ -189,13 +190,15 @@ def _places(records: Sequence[InputRecord], indexes: list[int]) -> str:
     return f"{unit}s {listed}"
 
 
-def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
+def outcome_json(outcome: Outcome, explain: bool = False,
+                 lang: Lang = "zh") -> dict[str, object]:
     """The stable output shape: id, total, earned, applicable_max, items, error; under a
     framework also status, own_score, final_score, grades, adjustments, refund, renewal,
     publicize and referral; last the pack's name and the SHA-256 of its file (`pack`,
     `pack_sha256`), so every line says what made it. An institution that is not assessed this
     year (deferred, terminated, exited) has no score. With `explain`, each item's reason lines
-    (`explanation`) and the settlement's steps (`settlement_explanation`)."""
+    (`explanation`) and the settlement's steps (`settlement_explanation`, their `detail` in
+    `lang`)."""
     settlement = outcome.settlement
     assessed = settlement is None or settlement.status == "assessed"
     score = outcome.score if assessed else None
@@ -222,5 +225,5 @@ def outcome_json(outcome: Outcome, explain: bool = False) -> dict[str, object]:
                 for entry in item.lines]
             for item in score.items}
     if explain and settlement is not None:
-        line["settlement_explanation"] = settlement_explanation(settlement)
+        line["settlement_explanation"] = settlement_explanation(settlement, lang)
     return line

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .arithmetic import ZERO, plain
 from .batch import Outcome
-from .framework import Settlement, SettlementLine
+from .framework import RENEWAL_WORDS, Lang, Settlement, SettlementLine, yuan
 from .packs import Pack
 from .results import Operand, Reason, Value
 
@@ -64,10 +64,9 @@ WORDS = {
 
 STATUS = {"assessed": "已考核", "deferred": "顺延至下一年度考核", "terminated": "因违规解除协议",
           "voluntary_exit": "主动退出"}
-RENEWAL = {"direct": "直接续签", "review": "按正常程序续签",
-           "with_suspension": "暂停1个月整改后续签", "none": "不予续签"}
+RENEWAL = RENEWAL_WORDS
 STEP = {"terminated": "解除协议", "exit": "主动退出", "deferred": "顺延考核",
-        "composite": "综合得分", "grade": "等级", "veto": "一票否决", "downgrade": "降级",
+        "composite": "综合得分", "grade": "等次", "veto": "一票否决", "downgrade": "降档",
         "refund": "质量保证金返还", "renewal": "续签", "publicity": "公示",
         "referral": "移交线索"}
 
@@ -338,9 +337,10 @@ def _adjustment(by_role: dict[str, Operand]) -> str:
 
 
 # ------------------------------------------------------------------ text
-def render_text(explanation: Explanation, item: int | None = None) -> str:
+def render_text(explanation: Explanation, item: int | None = None, lang: Lang = "zh") -> str:
     """The explanation as Chinese text: header, total, each item (or only `item`), and under a
-    framework the settlement's steps as the runtime recorded them."""
+    framework the settlement's steps as the runtime recorded them (their computation lines in
+    `lang`: the rule files' texts are Chinese whatever the language)."""
     out = [f"{explanation.pack}  {explanation.title}",
            WORDS["institution"].format(id=explanation.id,
                                        name=f" {explanation.name}" if explanation.name else "")]
@@ -355,7 +355,7 @@ def render_text(explanation: Explanation, item: int | None = None) -> str:
     if settlement is not None and item is None:
         out.append("")
         out.append(WORDS["settlement"].format(framework=explanation.framework or ""))
-        out += [_settlement_line(line) for line in settlement.lines]
+        out += [_settlement_line(line, lang) for line in settlement.lines]
         out.append(WORDS["result"].format(fields="，".join(_settlement_fields(settlement))))
     return "\n".join(out) + "\n"
 
@@ -395,10 +395,10 @@ def _item_lines(entry: ItemExplanation) -> list[str]:
     return lines
 
 
-def _settlement_line(line: SettlementLine) -> str:
+def _settlement_line(line: SettlementLine, lang: Lang) -> str:
     where = WORDS["line"].format(line=line.reason.line)
     return (f"  {STEP.get(line.step, line.step)}：{line.reason.text}{_cites(line.reason)}"
-            f"{where}\n          {line.detail}")
+            f"{where}\n          {line.detail_in(lang)}")
 
 
 def _settlement_fields(settlement: Settlement) -> list[str]:
@@ -410,11 +410,13 @@ def _settlement_fields(settlement: Settlement) -> list[str]:
     if settlement.grade is not None:
         before = settlement.grade_before_adjustment
         moved = f"（调整前 {before}）" if before and before != settlement.grade else ""
-        fields.append(f"等级 {settlement.grade}{moved}")
+        fields.append(f"等次 {settlement.grade}{moved}")
     if settlement.refund_ratio is not None:
         fields.append(f"返还比例 {settlement.refund_ratio}%")
     if settlement.refund_amount is not None:
         fields.append(f"返还金额 {settlement.refund_amount} 元")
+    if settlement.withheld is not None:
+        fields.append(f"扣除质量保证金 {yuan(settlement.withheld)} 元")
     if settlement.renewal is not None:
         fields.append(RENEWAL.get(settlement.renewal, settlement.renewal))
     if settlement.publicize:
@@ -434,8 +436,10 @@ def _json_value(value: Value) -> object:
     return plain(value) if isinstance(value, Decimal) else value
 
 
-def explanation_json(explanation: Explanation, item: int | None = None) -> dict[str, object]:
-    """The same structure as JSON: exact decimals as strings, every operand with its role."""
+def explanation_json(explanation: Explanation, item: int | None = None,
+                     lang: Lang = "zh") -> dict[str, object]:
+    """The same structure as JSON: exact decimals as strings, every operand with its role;
+    the settlement's `detail` lines in `lang`, every other field a code, id or number."""
     def number_or_none(value: Decimal | None) -> str | None:
         return None if value is None else plain(value)
 
@@ -463,13 +467,15 @@ def explanation_json(explanation: Explanation, item: int | None = None) -> dict[
             "framework": explanation.framework,
             "steps": [{"step": line.step, "reason": line.reason.text,
                        "cites": list(line.reason.citations), "line": line.reason.line,
-                       "detail": line.detail} for line in settlement.lines],
+                       "detail": line.detail_in(lang)} for line in settlement.lines],
             "status": settlement.status,
             "grade": settlement.grade,
             "own_score": _exact(settlement.own_score),
             "final_score": _exact(settlement.final_score),
             "refund_ratio": _exact(settlement.refund_ratio),
             "refund_amount": _exact(settlement.refund_amount),
+            "deposit": None if settlement.deposit is None else yuan(settlement.deposit),
+            "withheld": None if settlement.withheld is None else yuan(settlement.withheld),
             "renewal": settlement.renewal,
         },
     }

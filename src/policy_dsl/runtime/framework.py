@@ -11,8 +11,9 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Literal
 
-from .arithmetic import HUNDRED, ZERO, divide, plain, round_money, round_points
+from .arithmetic import DIVISION, HUNDRED, ZERO, divide, plain, round_money, round_points
 from .packs import FactInfo
 from .results import Reason
 from .values import (
@@ -29,6 +30,8 @@ from .values import (
     read_optional_text,
     shown,
 )
+
+Lang = Literal["zh", "en"]  # the language of the settlement's lines (Chinese by default)
 
 STATUSES = ("assessed", "terminated", "voluntary_exit")
 EVENT_LEVELS = {"national": "national", "国家": "national", "国家医保局": "national",
@@ -89,19 +92,22 @@ class GradeRule:
             return self.refund - self.step * (self.below - score)
         return self.refund
 
-    def refund_working(self, score: Decimal) -> str:
+    def refund_working(self, score: Decimal, lang: Lang = "zh") -> str:
         """How `refund_ratio(score)` is reached, with its numbers, for a person to check."""
         ratio = self.refund_ratio(score)
         if self.step is None or self.below is None:
             return f"{ratio}%"
         if score >= self.below:
-            return f"{ratio}% (at or above {plain(self.below)})"
+            return (f"{ratio}%（{plain(score)}分不低于{plain(self.below)}分）" if lang == "zh"
+                    else f"{ratio}% (at or above {plain(self.below)})")
         exact = self._unrounded_ratio(score)
         text = (f"{plain(self.refund)}% − {plain(self.step)}% × ({plain(self.below)} − "
                 f"{plain(score)}) = ")
         if exact == ratio:
             return f"{text}{ratio}%"
-        kept = ", kept within 0%..100%" if not ZERO <= exact <= HUNDRED else ""
+        kept = ""
+        if not ZERO <= exact <= HUNDRED:
+            kept = "，限定在 0%～100% 之间" if lang == "zh" else ", kept within 0%..100%"
         return f"{text}{plain(exact)}%{kept} → {ratio}%"
 
 
@@ -309,11 +315,22 @@ class Adjustment:
 @dataclass(frozen=True, slots=True)
 class SettlementLine:
     """One step the settlement took: the clause it applied (text, readings, line in the
-    framework file) and, in `detail`, the numbers it used."""
+    framework file) and, in `detail`, the numbers it used, in Chinese, in the framework's
+    own words (`detail_en`: the same in English)."""
 
     step: str  # one of SETTLEMENT_STEPS
     reason: Reason
     detail: str
+    detail_en: str
+
+    def detail_in(self, lang: Lang) -> str:
+        return self.detail if lang == "zh" else self.detail_en
+
+
+# The words of the settlement's lines for the framework's codes (JL-12).
+RENEWAL_WORDS = {"direct": "直接续签", "review": "按正常程序审核续签",
+                 "with_suspension": "续签但暂停服务1个月整改", "none": "不予续签"}
+EVENT_WORDS = {"national": "被国家医保局通报批评", "provincial": "被省医保部门通报批评"}
 
 
 SETTLEMENT_STEPS = ("terminated", "exit", "deferred", "composite", "grade", "veto",
@@ -333,6 +350,10 @@ class Settlement:
     renewal: str | None
     publicize: bool
     referral: bool
+    deposit: Decimal | None = None  # the quality deposit (an input), yuan
+    # The part of the deposit not refunded: deposit − refund_amount, exact (None where no
+    # refund is decided yet: a deferred assessment).
+    withheld: Decimal | None = None
     lines: tuple[SettlementLine, ...] = ()  # empty unless an explanation was asked for
 
 
@@ -360,12 +381,16 @@ def settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal | 
     `explain`, one line for each step taken, citing its clause."""
     steps: Steps = [] if explain else None
     referral = rules.referral if inputs.fraud_clues else None  # JL-17, whatever the status
-    settlement = _settle(rules, inputs, own_exact, referral is not None, steps)
+    settled = _settle(rules, inputs, own_exact, referral is not None, steps)
+    withheld = None if settled.refund_amount is None else \
+        DIVISION.subtract(inputs.deposit, settled.refund_amount)  # exact: < 10^15, cents
+    settlement = replace(settled, deposit=inputs.deposit, withheld=withheld)
     if steps is None:
         return settlement
     if referral is not None:
         steps.append(SettlementLine(
             "referral", referral.reason,
+            "发现涉嫌骗取医疗保障基金支出的线索：移送医疗保障行政部门",
             "fraud clues found: flagged for referral to the administrative department"))
     return replace(settlement, lines=tuple(steps))
 
@@ -379,8 +404,10 @@ def _settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal |
         if steps is not None:
             steps.append(SettlementLine(
                 "terminated", rules.terminated.reason,
+                f"因违法违规被解除服务协议：不纳入当年度考核，不再续签；返还比例 {ratio}%："
+                f"{_money(deposit, ratio, amount, 'zh')}",
                 f"agreement ended for violations: not assessed, no renewal; refund {ratio}%: "
-                f"{_money(deposit, ratio, amount)}"))
+                f"{_money(deposit, ratio, amount, 'en')}"))
         return _not_assessed("terminated", ratio, amount, "none", referral)
     if inputs.status == "voluntary_exit":  # JL-15
         leaving = rules.exit_with_violations
@@ -391,9 +418,12 @@ def _settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal |
             if steps is not None:
                 steps.append(SettlementLine(
                     "exit", leaving.reason,
+                    f"主动退出，核查发现违规违约问题：按“{grade.label}”最低比例（"
+                    f"{plain(leaving.score)}分）返还：{grade.refund_working(leaving.score)}；"
+                    f"{_money(deposit, ratio, amount, 'zh')}；不再续签",
                     f"voluntary exit with violations found: refund as {grade.label} at "
-                    f"{plain(leaving.score)}: {grade.refund_working(leaving.score)}; "
-                    f"{_money(deposit, ratio, amount)}; no renewal"))
+                    f"{plain(leaving.score)}: {grade.refund_working(leaving.score, 'en')}; "
+                    f"{_money(deposit, ratio, amount, 'en')}; no renewal"))
         else:
             clean = rules.exit_without_violations
             ratio = round_points(clean.refund)
@@ -401,16 +431,22 @@ def _settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal |
             if steps is not None:
                 steps.append(SettlementLine(
                     "exit", clean.reason,
+                    f"主动退出，未发现违规违约问题：返还比例 {ratio}%："
+                    f"{_money(deposit, ratio, amount, 'zh')}；不再续签",
                     f"voluntary exit, no violations found: refund {ratio}%: "
-                    f"{_money(deposit, ratio, amount)}; no renewal"))
+                    f"{_money(deposit, ratio, amount, 'en')}; no renewal"))
         return _not_assessed("voluntary_exit", ratio, amount, "none", referral)
     tenure = rules.tenure
     start = inputs.agreement_start
     if (tenure is not None and start is not None and not served_long_enough(
             start, inputs.assessment_year, tenure.months)):  # JL-13
         if steps is not None:
+            year = inputs.assessment_year
             steps.append(SettlementLine(
                 "deferred", tenure.reason,
+                f"{start.isoformat()} 起履行服务协议，至 {year + 1}-01-01 不满 {tenure.months} "
+                f"个月：不纳入 {year} 年度考核，纳入 {year + 1} 年度考核，当年度质量保证金届时"
+                f"一并返还",
                 f"agreement since {start.isoformat()}: less than {tenure.months} months "
                 f"before {inputs.assessment_year + 1}-01-01, so not assessed for "
                 f"{inputs.assessment_year}; assessed with {inputs.assessment_year + 1}, when "
@@ -422,13 +458,15 @@ def _settle(rules: FrameworkRules, inputs: FrameworkInputs, own_exact: Decimal |
     if steps is not None:
         steps.append(SettlementLine(
             "grade", before.reason,
-            f"final score {final}: {before.label} ({_band(rules, before)})"))
+            f"最终考核得分 {final}：“{before.label}”等次（{_band(rules, before, 'zh')}）",
+            f"final score {final}: {before.label} ({_band(rules, before, 'en')})"))
     grade, adjustments = _adjust(rules, inputs, before, steps)
     ratio, amount = _refund_as(rules, grade, before, final, deposit, steps)
     renewal = _renewal(rules, inputs, grade, steps)
     if steps is not None:
         steps.append(SettlementLine(
             "publicity", grade.reason,
+            f"“{grade.label}”等次：{'向社会宣传' if grade.publicize else '不予宣传'}",
             f"{grade.label}: {'publicized' if grade.publicize else 'not publicized'}"))
     return Settlement(status="assessed", own_score=round_points(own), final_score=final,
                       grade_before_adjustment=before.label, grade=grade.label,
@@ -454,6 +492,7 @@ def _composite(composite: Composite | None, own: Decimal, subordinates: tuple[De
         if steps is not None:
             steps.append(SettlementLine(
                 "composite", composite.reason,
+                f"无下属机构（人员）考核得分：最终考核得分 = 自身考核得分 {_number(own)}",
                 f"no subordinate scores: final score = own score {_number(own)}"))
         return own
     count = len(subordinates)
@@ -463,6 +502,9 @@ def _composite(composite: Composite | None, own: Decimal, subordinates: tuple[De
     if steps is not None:
         steps.append(SettlementLine(
             "composite", composite.reason,
+            f"自身考核得分 {_number(own)} × {plain(composite.own)}% + {count} 个下属机构（人员）"
+            f"考核得分的平均数（{plain(added)} ÷ {count} = {_number(mean)}）× "
+            f"{plain(composite.subordinates)}% = {_number(final)} → {round_points(final)}",
             f"own score {_number(own)} × {plain(composite.own)}% + the mean of {count} "
             f"subordinate score{'s' if count > 1 else ''} ({plain(added)} / {count} = "
             f"{_number(mean)}) × {plain(composite.subordinates)}% = {_number(final)} "
@@ -470,10 +512,13 @@ def _composite(composite: Composite | None, own: Decimal, subordinates: tuple[De
     return final
 
 
-def _band(rules: FrameworkRules, grade: GradeRule) -> str:
+def _band(rules: FrameworkRules, grade: GradeRule, lang: Lang) -> str:
     index = rules.grades.index(grade)
-    top = f" below {plain(rules.grades[index - 1].floor)}" if index > 0 else ""
-    return f"from {plain(grade.floor)}{top}"
+    top = rules.grades[index - 1].floor if index > 0 else None
+    if lang == "zh":
+        below = f"、{plain(top)}分以下" if top is not None else ""
+        return f"{plain(grade.floor)}分（含）以上{below}"
+    return f"from {plain(grade.floor)}" + (f" below {plain(top)}" if top is not None else "")
 
 
 def _adjust(rules: FrameworkRules, inputs: FrameworkInputs, before: GradeRule,
@@ -483,10 +528,14 @@ def _adjust(rules: FrameworkRules, inputs: FrameworkInputs, before: GradeRule,
     if inputs.veto and rules.veto is not None:
         veto = rules.grade(rules.veto.grade)
         if steps is not None:
-            steps.append(SettlementLine("veto", rules.veto.reason,
-                                        f"veto finding: {before.label} → {veto.label}"))
+            steps.append(SettlementLine(
+                "veto", rules.veto.reason,
+                f"检查中发现需解除服务协议情形，一票否决：“{before.label}” → “{veto.label}”",
+                f"veto finding: {before.label} → {veto.label}"))
             if rules.downgrade is not None:
                 steps += [SettlementLine("downgrade", rules.downgrade.reason,
+                                         f"{EVENT_WORDS[event]}：不再降档，一票否决已定为"
+                                         f"“{veto.label}”",
                                          f"{event} criticism: not applied, the veto already "
                                          f"gives {veto.label}")
                           for event in inputs.opinion_events]
@@ -506,12 +555,18 @@ def _adjust(rules: FrameworkRules, inputs: FrameworkInputs, before: GradeRule,
                         for index, (event, size) in enumerate(zip(inputs.opinion_events, sizes,
                                                                   strict=True)))
     if steps is not None:
-        stop = " (grades stop at the lowest)" if position + largest > lowest else ""
+        stopped = position + largest > lowest
+        stop = " (grades stop at the lowest)" if stopped else ""
+        stop_zh = "（降至最低等次为止）" if stopped else ""
         for adjustment in adjustments:
             what = (f"{adjustment.event} criticism: down {adjustment.grades} "
                     f"grade{'s' if adjustment.grades != 1 else ''}")
+            event = EVENT_WORDS.get(adjustment.event or "", "通报批评")
+            what_zh = f"{event}，降{adjustment.grades}档"
             steps.append(SettlementLine(
                 "downgrade", downgrade.reason,
+                f"{what_zh}：“{before.label}” → “{after.label}”{stop_zh}" if adjustment.applied
+                else f"{what_zh}：不适用，多起时只取降档最多的一起",
                 f"{what}: {before.label} → {after.label}{stop}" if adjustment.applied
                 else f"{what}: not applied, only the largest downgrade applies"))
     return after, adjustments
@@ -529,10 +584,14 @@ def _refund_as(rules: FrameworkRules, grade: GradeRule, before: GradeRule, final
     if steps is not None:
         capped = "" if top is None else (f", the score capped at the top of its band: "
                                          f"min({final}, {plain(top)}) = {plain(score)}")
+        capped_zh = "" if top is None else (f"，得分以该等次上限计：min({final}, {plain(top)}) "
+                                            f"= {plain(score)}")
         steps.append(SettlementLine(
             "refund", grade.reason,
-            f"refund as {grade.label}{capped}: {grade.refund_working(score)}; "
-            f"{_money(deposit, ratio, amount)}"))
+            f"按“{grade.label}”等次返还质量保证金{capped_zh}：{grade.refund_working(score)}；"
+            f"{_money(deposit, ratio, amount, 'zh')}",
+            f"refund as {grade.label}{capped}: {grade.refund_working(score, 'en')}; "
+            f"{_money(deposit, ratio, amount, 'en')}"))
     return ratio, amount
 
 
@@ -542,12 +601,15 @@ def _renewal(rules: FrameworkRules, inputs: FrameworkInputs, grade: GradeRule,
     renewal = grade.renewal
     if steps is not None:
         steps.append(SettlementLine(
-            "renewal", grade.reason, f"{grade.label}: renewal {renewal}"))
+            "renewal", grade.reason, f"“{grade.label}”等次：{_renewal_words(renewal)}",
+            f"{grade.label}: renewal {renewal}"))
     if grade.repeat_grade is not None and inputs.previous_grade == grade.repeat_grade \
             and grade.repeat_renewal is not None:
         if steps is not None:
             steps.append(SettlementLine(
                 "renewal", grade.reason,
+                f"连续两年考核结果为“{grade.repeat_grade}”：{_renewal_words(renewal)} → "
+                f"{_renewal_words(grade.repeat_renewal)}",
                 f"the year before was {grade.repeat_grade} as well: renewal {renewal} → "
                 f"{grade.repeat_renewal}"))
         renewal = grade.repeat_renewal
@@ -556,17 +618,33 @@ def _renewal(rules: FrameworkRules, inputs: FrameworkInputs, grade: GradeRule,
         if steps is not None:
             steps.append(SettlementLine(
                 "renewal", breach.reason,
+                f"有其他违约情形：{_renewal_words(renewal)} → {_renewal_words(breach.renewal)}",
                 f"another breach: renewal {renewal} → {breach.renewal}"))
         renewal = breach.renewal
     return renewal
+
+
+def _renewal_words(renewal: str) -> str:
+    return RENEWAL_WORDS.get(renewal, renewal)
 
 
 def _refund(deposit: Decimal, ratio: Decimal) -> Decimal:
     return round_money(deposit * ratio / HUNDRED)
 
 
-def _money(deposit: Decimal, ratio: Decimal, amount: Decimal) -> str:
+def _money(deposit: Decimal, ratio: Decimal, amount: Decimal, lang: Lang) -> str:
+    """The refund's arithmetic: the deposit × the ratio, and in Chinese what is withheld."""
+    if lang == "zh":
+        return (f"质量保证金 {plain(deposit)} × {ratio}% = 返还 {amount} 元，扣除 "
+                f"{yuan(DIVISION.subtract(deposit, amount))} 元")
     return f"{plain(deposit)} × {ratio}% = {amount} yuan"
+
+
+def yuan(value: Decimal) -> str:
+    """An exact amount of money with its cents (17800.00, 2E+5 as 200000.00); an amount with
+    more decimals keeps them all (nothing is rounded, whatever the decimal context)."""
+    whole, _, cents = plain(value).partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
 
 
 def _number(value: Decimal) -> str:
@@ -577,20 +655,25 @@ def _number(value: Decimal) -> str:
 
 
 SETTLEMENT_FIELDS = ("status", "own_score", "final_score", "grade_before_adjustment", "grade",
-                     "adjustments", "refund_ratio", "refund_amount", "renewal", "publicize",
-                     "referral")
+                     "adjustments", "refund_ratio", "refund_amount", "deposit", "withheld",
+                     "renewal", "publicize", "referral")
 
 
-def settlement_explanation(settlement: Settlement) -> list[dict[str, object]]:
-    """The settlement's steps for `--explain`: each with its clause and its numbers."""
+def settlement_explanation(settlement: Settlement,
+                           lang: Lang = "zh") -> list[dict[str, object]]:
+    """The settlement's steps for `--explain`: each with its clause and its numbers (`detail`
+    in `lang`; the other fields are codes, ids and numbers, the same in every language)."""
     return [{"step": line.step, "reason": line.reason.text,
              "cites": list(line.reason.citations), "line": line.reason.line,
-             "detail": line.detail} for line in settlement.lines]
+             "detail": line.detail_in(lang)} for line in settlement.lines]
 
 
 def settlement_json(settlement: Settlement) -> dict[str, object]:
     def number(value: Decimal | None) -> str | None:
         return None if value is None else str(value)
+
+    def money(value: Decimal | None) -> str | None:
+        return None if value is None else yuan(value)
 
     return {
         "status": settlement.status,
@@ -603,6 +686,8 @@ def settlement_json(settlement: Settlement) -> dict[str, object]:
                          "cites": list(a.reason.citations)} for a in settlement.adjustments],
         "refund_ratio": number(settlement.refund_ratio),
         "refund_amount": number(settlement.refund_amount),
+        "deposit": money(settlement.deposit),
+        "withheld": money(settlement.withheld),
         "renewal": settlement.renewal,
         "publicize": settlement.publicize,
         "referral": settlement.referral,

@@ -17,6 +17,8 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ROUNDED = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$"}
 # A plain decimal without exponent or trailing zeros: "3", "2.5", "0.1".
 PLAIN = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]*[1-9])?$"}
+# An amount of money in yuan: its cents, or more decimals as given ("17800.00", "0.005").
+MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2,}$"}
 # Any exact decimal as Python writes it (a framework's own and final scores).
 DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?(E[-+]?[0-9]+)?$"}
 
@@ -58,7 +60,9 @@ ADJUSTMENT: dict[str, Any] = {
 SETTLEMENT_LINE: dict[str, Any] = {
     "type": "object",
     "description": "One step the framework's settlement took: the clause it applied (text, "
-                   "reading ids, line in the framework file) and the numbers it used.",
+                   "reading ids, line in the framework file) and, in `detail`, the numbers "
+                   "it used, as a sentence: Chinese, or English when asked for (`--lang "
+                   "en`). The other fields are the same in every language.",
     "required": ["step", "reason", "cites", "line", "detail"],
     "additionalProperties": False,
     "properties": {
@@ -80,6 +84,10 @@ FRAMEWORK_PROPERTIES: dict[str, Any] = {
     "adjustments": _nullable({"type": "array", "items": ADJUSTMENT}),
     "refund_ratio": _nullable(ROUNDED),
     "refund_amount": _nullable(ROUNDED),
+    "deposit": _nullable(MONEY | {"description": "The quality deposit (an input), yuan."}),
+    "withheld": _nullable(MONEY | {"description": "The deposit not refunded: deposit − "
+                                                  "refund_amount, exact; null where no refund "
+                                                  "is decided (a deferred assessment)."}),
     "renewal": _nullable({"enum": ["direct", "review", "with_suspension", "none"]}),
     "publicize": _nullable({"type": "boolean"}),
     "referral": _nullable({"type": "boolean"}),
