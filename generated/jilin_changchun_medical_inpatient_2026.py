@@ -52,6 +52,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_total,
+    item_score,
     note,
     plain_number,
     read_framework_inputs,
@@ -401,9 +402,9 @@ def score(r: Facts, c: Cohorts) -> Score:
     e3 = _score_3(r, c)
     e2 = _score_2(r, c)
     items = (
-        ItemScore(1, _D90, e1, ()),
-        ItemScore(3, _D10, e3, ()),
-        ItemScore(2, _D12, e2, ()),
+        item_score((1, _D90, e1, ())),
+        item_score((3, _D10, e3, ())),
+        item_score((2, _D12, e2, ())),
     )
     applicable_max = _D100
     earned = ZERO + e1 + e3

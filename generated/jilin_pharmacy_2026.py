@@ -52,6 +52,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_total,
+    item_score,
     note,
     plain_number,
     read_framework_inputs,
@@ -356,8 +357,8 @@ def score(r: Facts, c: Cohorts) -> Score:
     e1 = _score_1(r, c)
     e2 = _score_2(r, c)
     items = (
-        ItemScore(1, _D100, e1, ()),
-        ItemScore(2, _D10, e2, ()),
+        item_score((1, _D100, e1, ())),
+        item_score((2, _D10, e2, ())),
     )
     applicable_max = _D100
     earned = ZERO + e1

@@ -41,6 +41,7 @@ from policy_dsl.runtime import (
     close_part,
     close_total,
     competition_ranks,
+    item_score,
     need,
     not_applicable,
     note,
@@ -1390,20 +1391,20 @@ def score(r: Facts, c: Cohorts) -> Score:
     e13 = _score_13(r, c)
     e14 = _score_14(r, c)
     items = (
-        ItemScore(1, _D3, e1, ()),
-        ItemScore(2, _D3, e2, ()),
-        ItemScore(3, _D20, e3, ()),
-        ItemScore(4, _D20, e4, ()),
-        ItemScore(5, _D3, e5, ()),
-        ItemScore(6, _D15, e6, ()),
-        ItemScore(7, _D5, e7, ()),
-        ItemScore(8, _D5, e8, ()),
-        ItemScore(9, _D8, e9, ()),
-        ItemScore(10, _D4, e10, ()),
-        ItemScore(11, _D2, e11, ()),
-        ItemScore(12, _D2, e12, ()),
-        ItemScore(13, _D5, e13, ()),
-        ItemScore(14, _D5, e14, ()),
+        item_score((1, _D3, e1, ())),
+        item_score((2, _D3, e2, ())),
+        item_score((3, _D20, e3, ())),
+        item_score((4, _D20, e4, ())),
+        item_score((5, _D3, e5, ())),
+        item_score((6, _D15, e6, ())),
+        item_score((7, _D5, e7, ())),
+        item_score((8, _D5, e8, ())),
+        item_score((9, _D8, e9, ())),
+        item_score((10, _D4, e10, ())),
+        item_score((11, _D2, e11, ())),
+        item_score((12, _D2, e12, ())),
+        item_score((13, _D5, e13, ())),
+        item_score((14, _D5, e14, ())),
     )
     applicable_max = _D60
     earned = ZERO + e1 + e2

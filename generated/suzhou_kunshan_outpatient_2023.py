@@ -43,6 +43,7 @@ from policy_dsl.runtime import (
     divide,
     group_means,
     growth,
+    item_score,
     need,
     not_applicable,
     note,
@@ -1315,18 +1316,18 @@ def score(r: Facts, c: Cohorts) -> Score:
     e11 = _score_11(r, c)
     e12 = _score_12(r, c)
     items = (
-        ItemScore(1, _D6, e1, ()),
-        ItemScore(2, _D5, e2, ()),
-        ItemScore(3, _D20, e3, ()),
-        ItemScore(4, _D8, e4, ()),
-        ItemScore(5, _D15, e5, ()),
-        ItemScore(6, _D8, e6, ()),
-        ItemScore(7, _D5, e7, ()),
-        ItemScore(8, _D8, e8, ()),
-        ItemScore(9, _D6, e9, ()),
-        ItemScore(10, _D6, e10, ()),
-        ItemScore(11, _D3, e11, ()),
-        ItemScore(12, _D10, e12, ()),
+        item_score((1, _D6, e1, ())),
+        item_score((2, _D5, e2, ())),
+        item_score((3, _D20, e3, ())),
+        item_score((4, _D8, e4, ())),
+        item_score((5, _D15, e5, ())),
+        item_score((6, _D8, e6, ())),
+        item_score((7, _D5, e7, ())),
+        item_score((8, _D8, e8, ())),
+        item_score((9, _D6, e9, ())),
+        item_score((10, _D6, e10, ())),
+        item_score((11, _D3, e11, ())),
+        item_score((12, _D10, e12, ())),
     )
     applicable_max = _D80
     earned = ZERO + e1 + e2

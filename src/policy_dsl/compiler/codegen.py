@@ -1077,7 +1077,8 @@ class _PackBuilder:
         return out.text()
 
     def score_body(self) -> str:
-        """`score`'s body: each item's points (`_score_<n>`), then runtime `total()` written
+        """`score`'s body: each item's points (`_score_<n>`, kept in an ItemScore made by
+        runtime `item_score`, the quick way to make one), then runtime `total()` written
         out for this pack. The applicable items are summed in the order `total()` sums
         them; the points of the items that always apply are added up here, at build time
         (exact sums of the rule file's points); an item that may not apply (G5) adds its
@@ -1093,8 +1094,8 @@ class _PackBuilder:
         out.writeline("items = (")
         out.indent()
         for item in items:
-            out.writeline(f"ItemScore({item.number}, {self.decimal(item.points)}, "
-                          f"e{item.number}, ()),")
+            out.writeline(f"item_score(({item.number}, {self.decimal(item.points)}, "
+                          f"e{item.number}, ())),")
         out.outdent()
         out.writeline(")")
         # the maximum of the items that always apply, added up here
