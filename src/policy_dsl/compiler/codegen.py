@@ -987,11 +987,13 @@ class _PackBuilder:
         out.writeline(f"{target} {delta}")
 
     # ------------------------------------------------------------ items
-    def visit_Item(self, item: ast.Item, explaining: bool) -> str:
-        """An item's function: with `explaining`, the one that keeps a reason line per rule
-        (`_explain_<n>`); without, the one that gives the points only (`_score_<n>`). Both
-        are written here from the same rules, one statement for another, so that they
-        compute the same points in the same order."""
+    def visit_Item(self, item: ast.Item, explaining: bool, into: str = "") -> str:
+        """An item's code: with `explaining`, the function that keeps a reason line per rule
+        (`_explain_<n>`); without, the statements that leave the points only in the local
+        `into` of `score` (None: not applicable), written into its body (a call per item
+        costs more than the item's arithmetic). Both are written here from the same rules,
+        one statement for another, so that they compute the same points in the same
+        order."""
         self.explaining = explaining
         self.current_item = item.number
         self.current_points = item.points
@@ -1013,8 +1015,12 @@ class _PackBuilder:
                 out.writeline(")")
                 out.writeline(f"return not_applicable({number}, {points}, {reason}, True, uses)")
             else:
-                out.writeline("return None")
-            out.outdent()
+                out.writeline(f"{into} = None")
+                out.outdent()
+                out.writeline("else:")
+                out.indent()
+            if explaining:
+                out.outdent()
         if explaining:
             out.writeline("lines: list[Line] = []")
         out.writeline("awards = ZERO")
@@ -1065,22 +1071,21 @@ class _PackBuilder:
             out.writeline(f"if deductions > {cap}:")
             out.indent().writeline(f"deductions = {cap}")
             out.outdent()
-        out.writeline("earned = awards - deductions")
+        out.writeline(f"{into} = awards - deductions")
         zeroed = "".join(f"zero_{index} or " for index in range(1, len(zero_rules) + 1))
-        out.writeline(f"if {zeroed}earned < ZERO:")
-        out.indent().writeline("earned = ZERO")
+        out.writeline(f"if {zeroed}{into} < ZERO:")
+        out.indent().writeline(f"{into} = ZERO")
         out.outdent()
-        out.writeline(f"elif earned > {points}:")
-        out.indent().writeline(f"earned = {points}")
+        out.writeline(f"elif {into} > {points}:")
+        out.indent().writeline(f"{into} = {points}")
         out.outdent()
-        out.writeline("return earned")
         return out.text()
 
     def score_body(self) -> str:
-        """`score`'s body: each item's points (`_score_<n>`, kept in an ItemScore made by
-        runtime `item_score`, the quick way to make one), then runtime `total()` written
-        out for this pack. The applicable items are summed in the order `total()` sums
-        them; the points of the items that always apply are added up here, at build time
+        """`score`'s body: each item's statements under a heading, leaving its points in
+        `e<n>`; the ItemScores (made by runtime `item_score`, the quick way to make one);
+        then runtime `total()` written out for this pack. The applicable items are summed
+        in the order `total()` sums them; the points of the items that always apply are added up here, at build time
         (exact sums of the rule file's points); an item that may not apply (G5) adds its
         points and maximum only when it does; bonus items counted apart are capped as
         `total()` caps them."""
@@ -1090,7 +1095,14 @@ class _PackBuilder:
         apart = limit != "None"
         in_maximum = self.standard.header.bonus_included and apart
         for item in items:
-            out.writeline(f"e{item.number} = _score_{item.number}(r, c)")
+            unit = "point" if item.points == 1 else "points"
+            bonus = " (bonus)" if item.bonus else ""
+            not_applicable = " (None: not applicable)" if item.not_applicable else ""
+            out.writeline(f"# item {item.number} {one_line(item.label)}: {item.points} {unit}"
+                          f"{bonus}, line {item.span.line}{not_applicable}")
+            if item.not_applicable is not None:
+                out.writeline(f"e{item.number}: Decimal | None")
+            out.lines.append(self.visit_Item(item, explaining=False, into=f"e{item.number}"))
         out.writeline("items = (")
         out.indent()
         for item in items:
@@ -1279,8 +1291,7 @@ class _PackBuilder:
         for category in standard.categories:
             for item in category.items:
                 items.append({"item": item, "category": category,
-                              "explain": self.visit_Item(item, explaining=True),
-                              "score": self.visit_Item(item, explaining=False)})
+                              "explain": self.visit_Item(item, explaining=True)})
         score_body = self.score_body()
         read_body = self.read_record_body()
         framework_rules = self.framework_rules()
