@@ -1085,10 +1085,10 @@ class _PackBuilder:
         """`score`'s body: each item's statements under a heading, leaving its points in
         `e<n>`; the ItemScores (made by runtime `item_score`, the quick way to make one);
         then runtime `total()` written out for this pack. The applicable items are summed
-        in the order `total()` sums them; the points of the items that always apply are added up here, at build time
-        (exact sums of the rule file's points); an item that may not apply (G5) adds its
-        points and maximum only when it does; bonus items counted apart are capped as
-        `total()` caps them."""
+        in the order `total()` sums them; the points of the items that always apply are
+        added up here, at build time (exact sums of the rule file's points); an item that
+        may not apply (G5) adds its points and maximum only when it does; bonus items
+        counted apart are capped as `total()` caps them."""
         out = _Writer()
         items = [item for category in self.standard.categories for item in category.items]
         limit = self.bonus_limit()
