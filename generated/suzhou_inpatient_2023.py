@@ -1098,16 +1098,16 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 按月及时更新目录数据库 (1 point, line 146)
     part = ZERO
     part += (_D1 if r.catalogue_updated_on_time else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
     # part 执行目录政策 (1 point, line 149)
     part = ZERO
     part += (_D1 if r.catalogue_maintained_correctly else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
     # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += _D1
     part += -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
     e1 = awards - deductions
     if e1 < ZERO:
         e1 = ZERO
@@ -1165,11 +1165,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 谈判药品配备率 (1 point, line 209)
     part = ZERO
     part += (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
     # part 国谈药进院专题会议 (2 points, line 213)
     part = ZERO
     part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
     deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO)
     e5 = awards - deductions
@@ -1197,19 +1197,19 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 财务制度和考核评价体系 (1 point, line 271)
     part = ZERO
     part += (_D1 if r.financial_system_in_place else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
     # part 配合总额管理工作 (1 point, line 274)
     part = ZERO
     part += (_D1 if r.cooperates_with_fund_management else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
     # part 无新增应收医保款挂账 (1 point, line 277)
     part = ZERO
     part += (_D1 if r.no_new_receivables else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
     # part 结算清单上传 (2 points, line 280)
     part = ZERO
     part += ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0)))
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= -(_D1 * r.cooperation_incidents)
     e7 = awards - deductions
@@ -1223,11 +1223,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 编码标准全覆盖应用 (2 points, line 298)
     part = ZERO
     part += (_D2 if r.coding_full_coverage else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 业务编码非标率 (3 points, line 301)
     part = ZERO
     part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
-    awards += part if ZERO <= part <= _D3 else (ZERO if part < ZERO else _D3)
+    awards += part  # within [0, 3] for every input (the facts' declared bounds)
     e8 = awards - deductions
     if e8 < ZERO:
         e8 = ZERO
@@ -1239,11 +1239,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 医保电子凭证结算率 (2 points, line 320)
     part = ZERO
     part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 移动支付 (2 points, line 324)
     part = ZERO
     part += (_D2 if r.mobile_payment_connected else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 电子处方流转 (2 points, line 327)
     if (not r.dual_channel):
         awards += _D2
@@ -1251,11 +1251,11 @@ def score(r: Facts, c: Cohorts) -> Score:
         part = ZERO
         part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
         part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
-        awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+        awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 信息系统对接维护 (2 points, line 334)
     part = ZERO
     part += (_D2 if r.systems_integration_done else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     e9 = awards - deductions
     if e9 < ZERO:
         e9 = ZERO

@@ -1059,16 +1059,16 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 按月及时更新目录数据库 (2 points, line 146)
     part = ZERO
     part += (_D2 if r.catalogue_updated_on_time else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 执行目录政策 (2 points, line 149)
     part = ZERO
     part += (_D2 if r.catalogue_maintained_correctly else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 目录内药品品种数占比 (2 points, line 152)
     part = ZERO
     part += _D2
     part += -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2))
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     e1 = awards - deductions
     if e1 < ZERO:
         e1 = ZERO
@@ -1144,19 +1144,19 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 财务制度和考核评价体系 (2 points, line 218)
     part = ZERO
     part += (_D2 if r.financial_system_in_place else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 配合总额管理工作 (2 points, line 221)
     part = ZERO
     part += (_D2 if r.cooperates_with_fund_management else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 无新增应收医保款挂账 (2 points, line 224)
     part = ZERO
     part += (_D2 if r.no_new_receivables else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 规范准确上传结算数据 (2 points, line 227)
     part = ZERO
     part += (_D2 if r.settlement_data_accurate else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # 230: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= -(_D1 * r.cooperation_incidents)
     e6 = awards - deductions
@@ -1170,11 +1170,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 编码标准全覆盖应用 (2 points, line 298)
     part = ZERO
     part += (_D2 if r.coding_full_coverage else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 业务编码非标率 (3 points, line 301)
     part = ZERO
     part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
-    awards += part if ZERO <= part <= _D3 else (ZERO if part < ZERO else _D3)
+    awards += part  # within [0, 3] for every input (the facts' declared bounds)
     e7 = awards - deductions
     if e7 < ZERO:
         e7 = ZERO
@@ -1186,11 +1186,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 医保电子凭证结算率 (2 points, line 320)
     part = ZERO
     part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 移动支付 (2 points, line 324)
     part = ZERO
     part += (_D2 if r.mobile_payment_connected else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 电子处方流转 (2 points, line 327)
     if (not r.dual_channel):
         awards += _D2
@@ -1198,11 +1198,11 @@ def score(r: Facts, c: Cohorts) -> Score:
         part = ZERO
         part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
         part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
-        awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+        awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 信息系统对接维护 (2 points, line 334)
     part = ZERO
     part += (_D2 if r.systems_integration_done else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
     e8 = awards - deductions
     if e8 < ZERO:
         e8 = ZERO

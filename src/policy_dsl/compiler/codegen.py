@@ -28,6 +28,7 @@ from ..runtime import PACK_API
 from ..runtime.packs import runtime_range
 from . import ast
 from .checker import FULL_POINTS, Checked, Type, is_weight
+from .lints import Analysis, part_within_points
 
 READERS = {"bool": "bool", "count": "count", "number": "number", "score": "number",
            "points": "number", "money": "number", "percent": "percent", "date": "date",
@@ -213,6 +214,7 @@ class _PackBuilder:
         self.rule_infos: list[tuple[str, int, str, bool]] = []  # reason, item, kind, two-sided
         self.current_points = Decimal(0)  # of the item or part whose rules are being written
         self.checked = checked
+        self.analysis = Analysis(standard, checked)  # the ranges that spare `score` a clamp
         # each rule file's lines: a derived standard's rules may come from its bases
         self.source_lines = {standard.path: source_text.splitlines(),
                              **{b.path: b.text.splitlines() for b in standard.bases}}
@@ -1185,6 +1187,9 @@ class _PackBuilder:
             self.write_used(out, self.rule_operands(rule))
         if self.explaining:
             out.writeline(f"awards += close_part(part, {points}, lines)")
+        elif part_within_points(part, self.analysis):  # proven at build time
+            out.writeline(f"awards += part  # within [0, {part.points}] for every input "
+                          "(the facts' declared bounds)")
         else:  # close_part's arithmetic: the part's points kept within [0, its points]
             out.writeline(f"awards += part if ZERO <= part <= {points} else "
                      f"(ZERO if part < ZERO else {points})")
