@@ -169,6 +169,12 @@ def score_frame(pack: Pack | str, frame: pandas.DataFrame, *,
 
     chosen = _pack(pack, packs_dir)
     columns = columns_for(chosen)
+    narrow = {name: [python_value(value) for value in frame[name].to_numpy()]
+              for name in frame.columns if str(frame[name].dtype) in ("float32", "float16")}
+    if narrow:  # to_dict would widen them to doubles (85.3 → 85.30000305175781)
+        frame = frame.copy()
+        for name, values in narrow.items():
+            frame[name] = pandas.Series(values, index=frame.index, dtype=object)
     rows = (row_values(columns, result)
             for result in score_records(chosen, frame.to_dict(orient="records")))
     return pandas.DataFrame(list(rows), columns=[column.name for column in columns],

@@ -14,10 +14,14 @@ JSON Lines, a JSON array, CSV, xlsx (the first sheet, or a named one) and Parque
 - Spreadsheet cells: a cell formatted as a percent holds a fraction (0.855 shown as 85.5%)
   and is read as its percentage points (85.5, by exact decimal arithmetic on the stored
   value); a date cell is a date; a whole number stored as 2.0 is the count 2; an empty cell
-  is a missing fact. Numbers stored as binary floats (xlsx numbers, Parquet float columns)
-  are read as their shortest representation (0.1 → 0.1, not its binary expansion); Parquet
-  decimal and integer columns are exact. NaN is a missing value; Infinity is that record's
-  field error.
+  is a missing fact; an error cell (#N/A, #DIV/0!) is that record's field error. Numbers
+  stored as binary floats (xlsx numbers, Parquet float columns) are read as their shortest
+  representation (0.1 → 0.1, not its binary expansion; a float32 as its own, 85.3 not
+  85.30000305175781); Parquet decimal and integer columns are exact. NaN is a missing
+  value; Infinity is that record's field error.
+- Damaged files: a workbook or Parquet file that cannot be read to its end (cut short, bad
+  XML, a row beyond 1,048,576) is refused whole, in one line naming it; the size a sheet
+  declares is not trusted (some exporters declare A1 whatever they hold).
 - In any format, a percent fact whose values are all within 0..1 (from ten records or
   more) gets one warning naming the column: percents are percentage points (85.5), and a
   column of 0.855s is almost always of fractions.
@@ -28,9 +32,12 @@ refused with the command that installs it (`MissingExtra`).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import io
-from collections.abc import Callable, Iterable, Sequence
+import struct
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -211,14 +218,25 @@ def _cells_header(cells: Sequence[object], where: str) -> list[str]:
     return header_names(cells, where)
 
 
+class CellProblem(ValueError):
+    """A cell that holds no value to read (a spreadsheet's error cell); the message says
+    what it shows."""
+
+
 def _table_record(position: int, unit: str, keys: list[str], values: Sequence[object],
                   read: Callable[[object, int], object]) -> InputRecord:
     """One row of a spreadsheet or Parquet file as a record; `read` gives a cell's value
-    (None: missing) from the cell and its column index."""
+    (None: missing) from the cell and its column index, or raises `CellProblem`."""
     raw: dict[str, object] = {}
     found: list[str] = []
     for index, cell in enumerate(values):
-        value = read(cell, index)
+        try:
+            value = read(cell, index)
+        except CellProblem as problem:
+            column = keys[index] if index < len(keys) else f"cell {index + 1}"
+            if not column.startswith("_"):  # the sender's notes may hold anything
+                found.append(f"{column}: {problem}")
+            continue
         if value is None:
             continue
         if index >= len(keys):
@@ -230,9 +248,13 @@ def _table_record(position: int, unit: str, keys: list[str], values: Sequence[ob
             continue
         raw[keys[index]] = value
     identifier = raw.get("id")
-    if isinstance(identifier, Decimal) and identifier == identifier.to_integral_value():
+    if isinstance(identifier, Decimal) and identifier.is_finite() and \
+            identifier == identifier.to_integral_value():
         identifier = raw["id"] = int(identifier)  # 1001.0: a whole number stored as a float
     record_id, id_problem = read_id(identifier)
+    if isinstance(identifier, dt.date | dt.time | dt.timedelta | bytes):
+        id_problem = ("id: expected a text or a whole number, got a value of type "
+                      f"{type(identifier).__name__} (format the id column as text)")
     if id_problem:
         found.insert(0, id_problem)
     if found:
@@ -242,6 +264,13 @@ def _table_record(position: int, unit: str, keys: list[str], values: Sequence[ob
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _library_words(error: Exception) -> str:
+    """A library's exception as one short line of a message."""
+    words = " ".join(str(error).split())
+    words = words if len(words) <= 200 else words[:197] + "..."
+    return f"{type(error).__name__}: {words}" if words else type(error).__name__
 
 
 # ---------------------------------------------------------------- xlsx
@@ -254,19 +283,65 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None,
     except ImportError:
         raise MissingExtra("reading xlsx needs openpyxl: pip install 'policy-dsl[tables]'") \
             from None
+    with warnings.catch_warnings():
+        # openpyxl warns on standard error of what it passes over (styles, data validation
+        # from Excel and WPS, a date cell out of range, which it reads as the error #VALUE!)
+        warnings.simplefilter("ignore")
+        return _read_workbook(openpyxl, data, name, sheet, columns)
+
+
+def _read_workbook(openpyxl: Any, data: bytes, name: str, sheet: str | None,
+                   columns: Columns | None) -> list[InputRecord]:
+    if not data:
+        raise InputUnreadable(f"{name}: the file is empty (0 bytes), not an xlsx workbook")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # a zip or XML that is not a workbook: the library's words
-        raise InputUnreadable(f"{name}: not an xlsx workbook ({type(error).__name__}: "
-                              f"{error})") from None
+        raise InputUnreadable(f"{name}: not an xlsx workbook ({_library_words(error)})") \
+            from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputUnreadable(f"{name}: no sheet {shown(sheet)}; the sheets are "
                                   f"{', '.join(shown(each) for each in book.sheetnames)}")
+        if sheet is None and not book.worksheets:
+            raise InputUnreadable(f"{name}: the workbook has no worksheet")
         worksheet = book[sheet] if sheet is not None else book.worksheets[0]
-        return _xlsx_records(worksheet.iter_rows(), name, columns)
+        if hasattr(worksheet, "reset_dimensions"):
+            # The size a sheet declares (<dimension>) is the writer's claim: a wrong one
+            # (some exporters write A1) would cut rows and columns off without a word.
+            worksheet.reset_dimensions()
+        return _xlsx_records(_sheet_rows(worksheet.iter_rows(), name, worksheet.title),
+                             name, columns)
     finally:
         book.close()
+
+
+# The rows a worksheet has (Excel's limit): a row numbered beyond it is refused, for openpyxl
+# yields an empty row for each number skipped (a row 2000000000 would take hours).
+SHEET_ROWS = 1_048_576
+
+
+def _sheet_rows(rows: Iterator[Sequence[Any]], name: str,
+                title: str) -> Iterator[Sequence[Any]]:
+    """The sheet's rows; a sheet whose XML breaks off or holds what no cell can (a number
+    that is not one, a column beyond XFD, a row beyond `SHEET_ROWS`) refuses the file,
+    after the last row read."""
+    last = 0
+    for count in range(1, SHEET_ROWS + 2):  # one pass over the sheet's rows
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as error:
+            raise InputUnreadable(
+                f"{name}: sheet {shown(title)} cannot be read after row {last} "
+                f"({_library_words(error)}); open and save it again in a spreadsheet program"
+            ) from None
+        if count > SHEET_ROWS:
+            raise InputUnreadable(f"{name}: sheet {shown(title)} goes on beyond row "
+                                  f"{SHEET_ROWS:,}, the last a worksheet has")
+        last = next((cell.row for cell in row if getattr(cell, "row", None)), last)
+        yield row
 
 
 def _xlsx_records(rows: Iterable[Sequence[Any]], name: str,
@@ -300,11 +375,28 @@ def _xlsx_value(cell: Any, _index: int) -> object:
     value = cell.value
     if _blank(value):
         return None
+    if getattr(cell, "data_type", None) == "e":  # #DIV/0!, #N/A, #VALUE!: a failed formula
+        why = " (a formula that failed, or a number formatted as a date that no date is)" \
+            if value == "#VALUE!" else " (a formula that failed)"
+        raise CellProblem(f"the cell holds the error {shown(str(value))}{why}; enter the "
+                          "value itself")
     if isinstance(value, int | float) and not isinstance(value, bool) and \
-            "%" in (getattr(cell, "number_format", None) or ""):
+            "%" in _number_format(cell):
         fraction = python_value(value)
-        return fraction * 100 if isinstance(fraction, Decimal) else fraction
+        # 100% is stored as the whole number 1: scaled as any other fraction
+        return fraction * 100 if isinstance(fraction, int | Decimal) else fraction
     return python_value(value)
+
+
+def _number_format(cell: Any) -> str:
+    """The cell's number format ("" for none); a cell whose style the workbook lacks is
+    refused, for its number might be a percent."""
+    try:
+        return str(getattr(cell, "number_format", None) or "")
+    except (IndexError, KeyError) as error:  # openpyxl looks the style up when asked
+        raise CellProblem("the cell names a style the workbook does not hold, so whether it "
+                          "is a percent is unknown; open and save the file in a spreadsheet "
+                          "program") from error
 
 
 # ---------------------------------------------------------------- Parquet
@@ -316,13 +408,18 @@ def _read_parquet(data: bytes, name: str, columns: Columns | None) -> list[Input
     except ImportError:
         raise MissingExtra("reading Parquet needs pyarrow: pip install "
                            "'policy-dsl[tables]'") from None
+    if not data:
+        raise InputUnreadable(f"{name}: the file is empty (0 bytes), not a Parquet file")
+    if not data.startswith(b"PAR1"):  # pyarrow looks at the last bytes only
+        raise InputUnreadable(f"{name}: not a Parquet file (a Parquet file starts with "
+                              f"PAR1; this one with {shown(data[:4].decode('latin-1'))})")
     try:
         table = parquet.ParquetFile(io.BytesIO(data))
         header = _cells_header(table.schema_arrow.names, f"{name}: the header")
         keys = header if columns is None else columns.keys(header, f"{name}: the header")
         records: list[InputRecord] = []
         for batch in table.iter_batches(batch_size=4096):
-            cells = [batch.column(index).to_pylist() for index in range(batch.num_columns)]
+            cells = [_parquet_column(batch.column(index)) for index in range(batch.num_columns)]
             for row in zip(*cells, strict=True):
                 position = len(records) + 1
                 records.append(_table_record(position, "record", keys, row, _parquet_value))
@@ -330,12 +427,78 @@ def _read_parquet(data: bytes, name: str, columns: Columns | None) -> list[Input
     except InputUnreadable:
         raise
     except Exception as error:  # a file that is not Parquet, or is cut short
-        raise InputUnreadable(f"{name}: not a readable Parquet file ({type(error).__name__}: "
-                              f"{error})") from None
+        raise InputUnreadable(f"{name}: not a readable Parquet file "
+                              f"({_library_words(error)})") from None
 
 
 def _parquet_value(value: object, _index: int) -> object:
     return python_value(value)
+
+
+# A float16 or float32 value's shortest decimal text has at most this many significant
+# digits; `struct` packs a Python float to that width (rounding), which tells when a shorter
+# text is the same number.
+_NARROW_FLOATS = {"halffloat": ("e", 5), "float": ("f", 9)}
+
+
+def _parquet_column(column: Any) -> list[object]:
+    """A column's values as Python gives them, except that float16 and float32 numbers (at
+    any depth of lists and structs) are the Decimal of their own shortest text: a float32
+    85.3 is 85.3, not the 85.30000305175781 that widening it to a Python float gives."""
+    values: list[object] = column.to_pylist()
+    if not _has_narrow_floats(column.type):
+        return values
+    return [_narrowed(value, column.type) for value in values]
+
+
+def _fields(kind: Any) -> list[Any]:
+    """A nested Arrow type's fields (a list's one entry field, a struct's fields)."""
+    if str(kind).startswith("dictionary<"):  # dictionary-encoded: as its values' type
+        return _fields(kind.value_type)
+    count = getattr(kind, "num_fields", None)
+    return [kind.field(index) for index in range(count)] if isinstance(count, int) else []
+
+
+def _has_narrow_floats(kind: Any) -> bool:
+    if str(kind).startswith("dictionary<"):
+        return _has_narrow_floats(kind.value_type)
+    return str(kind) in _NARROW_FLOATS or \
+        any(_has_narrow_floats(each.type) for each in _fields(kind))
+
+
+def _narrowed(value: object, kind: Any) -> object:
+    if value is None:
+        return None
+    if str(kind).startswith("dictionary<"):
+        return _narrowed(value, kind.value_type)
+    if str(kind) in _NARROW_FLOATS and isinstance(value, float):
+        return _shortest(value, *_NARROW_FLOATS[str(kind)])
+    fields = _fields(kind)
+    if isinstance(value, list) and len(fields) == 1:  # a list's entries
+        return [_narrowed(each, fields[0].type) for each in value]
+    if isinstance(value, dict):  # a struct's fields
+        types = {each.name: each.type for each in fields}
+        return {key: _narrowed(each, types[key]) if key in types else each
+                for key, each in value.items()}
+    return value
+
+
+def _shortest(value: float, code: str, digits: int) -> object:
+    """The Decimal of the shortest text that is `value` at the narrow width (NaN: missing,
+    Infinity as itself for the reader to refuse)."""
+    if value != value:
+        return None
+    if value in (float("inf"), float("-inf")):
+        return Decimal(value)
+    packed = struct.pack(code, value)
+    for precision in range(1, digits + 1):
+        text = f"{value:.{precision}g}"
+        try:
+            if struct.pack(code, float(text)) == packed:
+                return Decimal(text)
+        except OverflowError:  # rounded up beyond the width's largest number
+            continue
+    return Decimal(repr(value))
 
 
 # ---------------------------------------------------------------- warnings

@@ -407,6 +407,8 @@ def python_value(value: object) -> object:
         if isinstance(value, numpy.generic):
             if isinstance(value, numpy.datetime64 | numpy.timedelta64) and numpy.isnat(value):
                 return None
+            if isinstance(value, numpy.float32 | numpy.float16):  # their own shortest repr
+                return None if numpy.isnan(value) else Decimal(str(value))  # 85.3, not .30000305
             return python_value(value.item())
     pandas = sys.modules.get("pandas")
     if pandas is not None:
