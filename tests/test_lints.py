@@ -420,3 +420,23 @@ def test_a_part_is_proven_within_its_points_only_where_the_bounds_settle_it(
     for explain in (True, False):
         outcomes = score_batch(module, records, explain=explain)
         assert [o.score.items[0].earned for o in outcomes if o.score] == [5, Decimal("5.5")]
+
+
+def test_a_negative_conditional_amount_is_never_taken_as_proof() -> None:
+    """award 3, award -1 when a, in a part of 2: the ranges say 3 - 1 = 2 (the conditional
+    amount's 0 is not in its range), but without a the part gives 3, above its 2 points: the
+    clamp stays."""
+    from policy_dsl.compiler import checker
+    from policy_dsl.compiler.lints import Analysis, part_within_points
+
+    text = PARTS.replace('award 1 when a "甲的，得1分" [T-1]',
+                         'award 3 "得3分" [T-1]\n      award -1 when a "甲的，减1分" [T-1]'
+                         ).replace('award tiers rate { >= 50%: 1, >= 30%: 0.5, else: 0 } '
+                                   '"比率达30%得0.5分，达50%得1分" [T-2]', '')
+    standard = parser.parse_text(text, "demo.policy")
+    assert isinstance(standard, ast.Standard)
+    checked = checker.check(standard, {})
+    assert checked.ok, checked.diagnostics
+    first = standard.items[0].body[0]
+    assert isinstance(first, ast.Part)
+    assert not part_within_points(first, Analysis(standard, checked))
