@@ -7,8 +7,8 @@
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
 `compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
-with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
-the same arithmetic, written from the same rules).
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, every item in
+one function: the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_total,
+    item_score,
     note,
     plain_number,
     read_framework_inputs,
@@ -298,24 +299,8 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     return Cohorts()
 
 
-def _score_1(r: Facts, c: Cohorts) -> Decimal:
-    """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 90 points, line 35."""
-    awards = ZERO
-    deductions = ZERO
-    # 39: 扣分项满分（总分100分）
-    awards += _D90
-    # 40: 考核小组认定的扣分（每条须有可查看的依据）
-    deductions -= -(sum((each.points for each in r.deductions if each.item == '1'), ZERO))
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D90:
-        earned = _D90
-    return earned
-
-
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 90 points, line 35; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -331,26 +316,8 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D90, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_3(r: Facts, c: Cohorts) -> Decimal:
-    """3 示例：医保信息化建设（演示项目）: 10 points, line 2."""
-    awards = ZERO
-    deductions = ZERO
-    # 5: 示例项目满分
-    awards += _D10
-    # 6: 考核小组认定的扣分（每条须有可查看的依据）
-    deductions -= -(sum((each.points for each in r.deductions if each.item == '3'), ZERO))
-    if deductions > _D6:
-        deductions = _D6
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D10:
-        earned = _D10
-    return earned
-
-
 def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 3 as _score_3 scores it, with a reason line per rule."""
+    """3 示例：医保信息化建设（演示项目）: 10 points, line 2; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -366,22 +333,8 @@ def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D10, awards, deductions, _R76, _D6, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> Decimal:
-    """2 示例：长春市加分项（演示项目）: 12 points (bonus), line 2."""
-    awards = ZERO
-    deductions = ZERO
-    # 5: 考核小组认定的加分（每条须有可查看的依据）
-    awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D12:
-        earned = _D12
-    return earned
-
-
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    """2 示例：长春市加分项（演示项目）: 12 points (bonus), line 2; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -397,13 +350,46 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (not rescaled)."""
-    e1 = _score_1(r, c)
-    e3 = _score_3(r, c)
-    e2 = _score_2(r, c)
+    # item 1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 90 points, line 35
+    awards = ZERO
+    deductions = ZERO
+    # 39: 扣分项满分（总分100分）
+    awards += _D90
+    # 40: 考核小组认定的扣分（每条须有可查看的依据）
+    deductions -= -(sum((each.points for each in r.deductions if each.item == '1'), ZERO))
+    e1 = awards - deductions
+    if e1 < ZERO:
+        e1 = ZERO
+    elif e1 > _D90:
+        e1 = _D90
+    # item 3 示例：医保信息化建设（演示项目）: 10 points, line 2
+    awards = ZERO
+    deductions = ZERO
+    # 5: 示例项目满分
+    awards += _D10
+    # 6: 考核小组认定的扣分（每条须有可查看的依据）
+    deductions -= -(sum((each.points for each in r.deductions if each.item == '3'), ZERO))
+    if deductions > _D6:
+        deductions = _D6
+    e3 = awards - deductions
+    if e3 < ZERO:
+        e3 = ZERO
+    elif e3 > _D10:
+        e3 = _D10
+    # item 2 示例：长春市加分项（演示项目）: 12 points (bonus), line 2
+    awards = ZERO
+    deductions = ZERO
+    # 5: 考核小组认定的加分（每条须有可查看的依据）
+    awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
+    e2 = awards - deductions
+    if e2 < ZERO:
+        e2 = ZERO
+    elif e2 > _D12:
+        e2 = _D12
     items = (
-        ItemScore(1, _D90, e1, ()),
-        ItemScore(3, _D10, e3, ()),
-        ItemScore(2, _D12, e2, ()),
+        item_score((1, _D90, e1, ())),
+        item_score((3, _D10, e3, ())),
+        item_score((2, _D12, e2, ())),
     )
     applicable_max = _D100
     earned = ZERO + e1 + e3

@@ -7,8 +7,8 @@
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
 `compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
-with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
-the same arithmetic, written from the same rules).
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, every item in
+one function: the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_total,
+    item_score,
     note,
     plain_number,
     read_framework_inputs,
@@ -289,24 +290,8 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     return Cohorts()
 
 
-def _score_1(r: Facts, c: Cohorts) -> Decimal:
-    """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 100 points, line 35."""
-    awards = ZERO
-    deductions = ZERO
-    # 39: 扣分项满分（总分100分）
-    awards += _D100
-    # 40: 考核小组认定的扣分（每条须有可查看的依据）
-    deductions -= -(sum((each.points for each in r.deductions if each.item == '1'), ZERO))
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D100:
-        earned = _D100
-    return earned
-
-
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    """1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 100 points, line 35; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -322,22 +307,8 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D100, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> Decimal:
-    """2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 45."""
-    awards = ZERO
-    deductions = ZERO
-    # 49: 考核小组认定的加分（每条须有可查看的依据）
-    awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D10:
-        earned = _D10
-    return earned
-
-
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    """2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 45; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -353,11 +324,31 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (not rescaled)."""
-    e1 = _score_1(r, c)
-    e2 = _score_2(r, c)
+    # item 1 扣分项（省级范本项目未随本办法公布，由考核小组按统筹区细则认定）: 100 points, line 35
+    awards = ZERO
+    deductions = ZERO
+    # 39: 扣分项满分（总分100分）
+    awards += _D100
+    # 40: 考核小组认定的扣分（每条须有可查看的依据）
+    deductions -= -(sum((each.points for each in r.deductions if each.item == '1'), ZERO))
+    e1 = awards - deductions
+    if e1 < ZERO:
+        e1 = ZERO
+    elif e1 > _D100:
+        e1 = _D100
+    # item 2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 45
+    awards = ZERO
+    deductions = ZERO
+    # 49: 考核小组认定的加分（每条须有可查看的依据）
+    awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
+    e2 = awards - deductions
+    if e2 < ZERO:
+        e2 = ZERO
+    elif e2 > _D10:
+        e2 = _D10
     items = (
-        ItemScore(1, _D100, e1, ()),
-        ItemScore(2, _D10, e2, ()),
+        item_score((1, _D100, e1, ())),
+        item_score((2, _D10, e2, ())),
     )
     applicable_max = _D100
     earned = ZERO + e1

@@ -5,8 +5,8 @@
 
 Per record, `read_record` validates the input fields and derives values; for a batch,
 `compute_cohorts` computes the values shared across it; `evaluate` scores one institution,
-with a reason line per rule (`_explain_<n>` for item n) or without (`score`, `_score_<n>`:
-the same arithmetic, written from the same rules).
+with a reason line per rule (`_explain_<n>` for item n) or without (`score`, every item in
+one function: the same arithmetic, written from the same rules).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from policy_dsl.runtime import (
     close_part,
     close_total,
     competition_ranks,
+    item_score,
     need,
     not_applicable,
     note,
@@ -617,33 +618,8 @@ def rebuild_cohorts(values: Mapping[str, Decimal],
     )
 
 
-def _score_1(r: Facts, c: Cohorts) -> Decimal:
-    """1 执行医保目录和支付标准: 3 points, line 135."""
-    awards = ZERO
-    deductions = ZERO
-    # part 按月及时更新目录数据库 (1 point, line 146)
-    part = ZERO
-    part += (_D1 if r.catalogue_updated_on_time else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
-    # part 执行目录政策 (1 point, line 149)
-    part = ZERO
-    part += (_D1 if r.catalogue_maintained_correctly else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
-    # part 目录内药品品种数占比 (1 point, line 152)
-    part = ZERO
-    part += _D1
-    part += -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D3:
-        earned = _D3
-    return earned
-
-
 def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 1 as _score_1 scores it, with a reason line per rule."""
+    """1 执行医保目录和支付标准: 3 points, line 135; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -687,30 +663,8 @@ def _explain_1(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(1, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_2(r: Facts, c: Cohorts) -> Decimal:
-    """2 执行医疗服务价格政策: 3 points, line 161."""
-    awards = ZERO
-    deductions = ZERO
-    # 173: 执行价格政策、落实公示、按要求告知的，得3分
-    awards += _D3
-    # 174: 价格问题经查实的，每次扣1分
-    deductions -= -(_D1 * r.price_violations)
-    # 175: 未按规定做好收费公示的，每次扣1分
-    deductions -= -(_D1 * r.fee_disclosure_failures)
-    # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
-    deductions -= -(_D1 * r.late_self_pricing_notices)
-    if deductions > _D3:
-        deductions = _D3
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D3:
-        earned = _D3
-    return earned
-
-
 def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 2 as _score_2 scores it, with a reason line per rule."""
+    """2 执行医疗服务价格政策: 3 points, line 161; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -743,24 +697,8 @@ def _explain_2(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(2, _D3, awards, deductions, _R177, _D3, (), lines)
 
 
-def _score_3(r: Facts, c: Cohorts) -> Decimal | None:
-    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182 (None: not applicable)."""
-    if (r.ownership == 'private'):
-        return None
-    awards = ZERO
-    deductions = ZERO
-    # 187: 招采专项评价得分（百分制）×20%
-    awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D20:
-        earned = _D20
-    return earned
-
-
 def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 3 as _score_3 scores it, with a reason line per rule."""
+    """3 协同推进药品耗材招采使用改革落地: 20 points, line 182; as `score` scores it, with a reason line per rule."""
     if (r.ownership == 'private'):
         uses = (
             Operand('fact', '举办性质', _LABELS_OWNERSHIP_KIND[r.ownership], 'enum'),
@@ -781,24 +719,8 @@ def _explain_3(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(3, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_4(r: Facts, c: Cohorts) -> Decimal | None:
-    """4 协同推进医保支付方式改革落地: 20 points, line 190 (None: not applicable)."""
-    if (not r.in_drg):
-        return None
-    awards = ZERO
-    deductions = ZERO
-    # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
-    awards += weight(need(r.drg_score, 'drg_score'), _D20)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D20:
-        earned = _D20
-    return earned
-
-
 def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 4 as _score_4 scores it, with a reason line per rule."""
+    """4 协同推进医保支付方式改革落地: 20 points, line 190; as `score` scores it, with a reason line per rule."""
     if (not r.in_drg):
         uses = (
             Operand('fact', '纳入DRG付费', r.in_drg, 'bool'),
@@ -819,30 +741,8 @@ def _explain_4(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(4, _D20, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_5(r: Facts, c: Cohorts) -> Decimal:
-    """5 协同推进国家医保谈判药管理改革落地: 3 points, line 199."""
-    awards = ZERO
-    deductions = ZERO
-    # part 谈判药品配备率 (1 point, line 209)
-    part = ZERO
-    part += (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
-    # part 国谈药进院专题会议 (2 points, line 213)
-    part = ZERO
-    part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
-    # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D3:
-        earned = _D3
-    return earned
-
-
 def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 5 as _score_5 scores it, with a reason line per rule."""
+    """5 协同推进国家医保谈判药管理改革落地: 3 points, line 199; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -877,26 +777,8 @@ def _explain_5(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(5, _D3, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_6(r: Facts, c: Cohorts) -> Decimal:
-    """6 规范使用医保基金: 15 points, line 223."""
-    awards = ZERO
-    deductions = ZERO
-    # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
-    awards += _D15
-    # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions -= -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO)
-    zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
-    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
-    earned = awards - deductions
-    if zero_1 or zero_2 or earned < ZERO:
-        earned = ZERO
-    elif earned > _D15:
-        earned = _D15
-    return earned
-
-
 def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 6 as _score_6 scores it, with a reason line per rule."""
+    """6 规范使用医保基金: 15 points, line 223; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -932,38 +814,8 @@ def _explain_6(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(6, _D15, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_7(r: Facts, c: Cohorts) -> Decimal:
-    """7 严格管理医保基金: 5 points, line 259."""
-    awards = ZERO
-    deductions = ZERO
-    # part 财务制度和考核评价体系 (1 point, line 271)
-    part = ZERO
-    part += (_D1 if r.financial_system_in_place else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
-    # part 配合总额管理工作 (1 point, line 274)
-    part = ZERO
-    part += (_D1 if r.cooperates_with_fund_management else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
-    # part 无新增应收医保款挂账 (1 point, line 277)
-    part = ZERO
-    part += (_D1 if r.no_new_receivables else ZERO)
-    awards += part if ZERO <= part <= _D1 else (ZERO if part < ZERO else _D1)
-    # part 结算清单上传 (2 points, line 280)
-    part = ZERO
-    part += ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0)))
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
-    # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
-    deductions -= -(_D1 * r.cooperation_incidents)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D5:
-        earned = _D5
-    return earned
-
-
 def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 7 as _score_7 scores it, with a reason line per rule."""
+    """7 严格管理医保基金: 5 points, line 259; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1020,28 +872,8 @@ def _explain_7(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(7, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_8(r: Facts, c: Cohorts) -> Decimal:
-    """8 医保信息业务编码应用: 5 points, line 291."""
-    awards = ZERO
-    deductions = ZERO
-    # part 编码标准全覆盖应用 (2 points, line 298)
-    part = ZERO
-    part += (_D2 if r.coding_full_coverage else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
-    # part 业务编码非标率 (3 points, line 301)
-    part = ZERO
-    part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
-    awards += part if ZERO <= part <= _D3 else (ZERO if part < ZERO else _D3)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D5:
-        earned = _D5
-    return earned
-
-
 def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 8 as _score_8 scores it, with a reason line per rule."""
+    """8 医保信息业务编码应用: 5 points, line 291; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1068,40 +900,8 @@ def _explain_8(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(8, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_9(r: Facts, c: Cohorts) -> Decimal:
-    """9 医保信息化应用落地: 8 points, line 306."""
-    awards = ZERO
-    deductions = ZERO
-    # part 医保电子凭证结算率 (2 points, line 320)
-    part = ZERO
-    part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
-    # part 移动支付 (2 points, line 324)
-    part = ZERO
-    part += (_D2 if r.mobile_payment_connected else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
-    # part 电子处方流转 (2 points, line 327)
-    if (not r.dual_channel):
-        awards += _D2
-    else:
-        part = ZERO
-        part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
-        part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
-        awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
-    # part 信息系统对接维护 (2 points, line 334)
-    part = ZERO
-    part += (_D2 if r.systems_integration_done else ZERO)
-    awards += part if ZERO <= part <= _D2 else (ZERO if part < ZERO else _D2)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D8:
-        earned = _D8
-    return earned
-
-
 def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 9 as _score_9 scores it, with a reason line per rule."""
+    """9 医保信息化应用落地: 8 points, line 306; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1167,24 +967,8 @@ def _explain_9(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(9, _D8, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_10(r: Facts, c: Cohorts) -> Decimal:
-    """10 优质诊疗服务提供: 4 points, line 341."""
-    awards = ZERO
-    deductions = ZERO
-    # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
-    awards += _D4
-    # 355: 所列情形每查实一项扣1分，扣完为止
-    deductions -= -(_D1 * r.care_violations)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D4:
-        earned = _D4
-    return earned
-
-
 def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 10 as _score_10 scores it, with a reason line per rule."""
+    """10 优质诊疗服务提供: 4 points, line 341; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1201,23 +985,8 @@ def _explain_10(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(10, _D4, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_11(r: Facts, c: Cohorts) -> Decimal:
-    """11 强化服务协议重要约定管理: 2 points, line 358."""
-    awards = ZERO
-    deductions = ZERO
-    # 369: 及时签订并规范履行协议重要约定的，得2分
-    awards += _D2
-    zero_1 = (r.agreement_violations > _D0)  # 370: 查实所列违规情形之一的，不得分
-    earned = awards - deductions
-    if zero_1 or earned < ZERO:
-        earned = ZERO
-    elif earned > _D2:
-        earned = _D2
-    return earned
-
-
 def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 11 as _score_11 scores it, with a reason line per rule."""
+    """11 强化服务协议重要约定管理: 2 points, line 358; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1236,26 +1005,8 @@ def _explain_11(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(11, _D2, awards, deductions, None, ZERO, zero_rules, lines)
 
 
-def _score_12(r: Facts, c: Cohorts) -> Decimal:
-    """12 就诊人员满意度提高: 2 points, line 373."""
-    awards = ZERO
-    deductions = ZERO
-    # 382: 无就诊人员举报投诉的，得2分
-    awards += _D2
-    # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO)
-    # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
-    awards += c.survey_adjustment
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D2:
-        earned = _D2
-    return earned
-
-
 def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 12 as _score_12 scores it, with a reason line per rule."""
+    """12 就诊人员满意度提高: 2 points, line 373; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1281,26 +1032,8 @@ def _explain_12(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(12, _D2, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_13(r: Facts, c: Cohorts) -> Decimal:
-    """13 先诊疗后付费项目接入: 5 points (bonus), line 389."""
-    awards = ZERO
-    deductions = ZERO
-    # 394: 接入先诊疗后付费平台并正常运行的，加3分
-    awards += (_D3 if r.pay_later_connected else ZERO)
-    # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
-    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
-    # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
-    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D5:
-        earned = _D5
-    return earned
-
-
 def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 13 as _score_13 scores it, with a reason line per rule."""
+    """13 先诊疗后付费项目接入: 5 points (bonus), line 389; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1333,24 +1066,8 @@ def _explain_13(r: Facts, c: Cohorts) -> ItemScore:
     return close_item(13, _D5, awards, deductions, None, ZERO, (), lines)
 
 
-def _score_14(r: Facts, c: Cohorts) -> Decimal:
-    """14 医保政策宣传引导: 5 points (bonus), line 401."""
-    awards = ZERO
-    deductions = ZERO
-    # 408: 按通知转发医保重要政策，每1次加1分
-    awards += _D1 * r.policies_forwarded
-    # 409: 醒目位置宣传医保政策，每一种方式加0.5分
-    awards += _D0_5 * len(r.display_channels)
-    earned = awards - deductions
-    if earned < ZERO:
-        earned = ZERO
-    elif earned > _D5:
-        earned = _D5
-    return earned
-
-
 def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
-    """Item 14 as _score_14 scores it, with a reason line per rule."""
+    """14 医保政策宣传引导: 5 points (bonus), line 401; as `score` scores it, with a reason line per rule."""
     lines: list[Line] = []
     awards = ZERO
     deductions = ZERO
@@ -1375,35 +1092,253 @@ def _explain_14(r: Facts, c: Cohorts) -> ItemScore:
 
 def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (rescaled to 100)."""
-    e1 = _score_1(r, c)
-    e2 = _score_2(r, c)
-    e3 = _score_3(r, c)
-    e4 = _score_4(r, c)
-    e5 = _score_5(r, c)
-    e6 = _score_6(r, c)
-    e7 = _score_7(r, c)
-    e8 = _score_8(r, c)
-    e9 = _score_9(r, c)
-    e10 = _score_10(r, c)
-    e11 = _score_11(r, c)
-    e12 = _score_12(r, c)
-    e13 = _score_13(r, c)
-    e14 = _score_14(r, c)
+    # item 1 执行医保目录和支付标准: 3 points, line 135
+    awards = ZERO
+    deductions = ZERO
+    # part 按月及时更新目录数据库 (1 point, line 146)
+    part = ZERO
+    part += (_D1 if r.catalogue_updated_on_time else ZERO)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # part 执行目录政策 (1 point, line 149)
+    part = ZERO
+    part += (_D1 if r.catalogue_maintained_correctly else ZERO)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # part 目录内药品品种数占比 (1 point, line 152)
+    part = ZERO
+    part += _D1
+    part += -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    e1 = awards - deductions
+    if e1 < ZERO:
+        e1 = ZERO
+    elif e1 > _D3:
+        e1 = _D3
+    # item 2 执行医疗服务价格政策: 3 points, line 161
+    awards = ZERO
+    deductions = ZERO
+    # 173: 执行价格政策、落实公示、按要求告知的，得3分
+    awards += _D3
+    # 174: 价格问题经查实的，每次扣1分
+    deductions -= -(_D1 * r.price_violations)
+    # 175: 未按规定做好收费公示的，每次扣1分
+    deductions -= -(_D1 * r.fee_disclosure_failures)
+    # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
+    deductions -= -(_D1 * r.late_self_pricing_notices)
+    if deductions > _D3:
+        deductions = _D3
+    e2 = awards - deductions
+    if e2 < ZERO:
+        e2 = ZERO
+    elif e2 > _D3:
+        e2 = _D3
+    # item 3 协同推进药品耗材招采使用改革落地: 20 points, line 182 (None: not applicable)
+    e3: Decimal | None
+    if (r.ownership == 'private'):
+        e3 = None
+    else:
+        awards = ZERO
+        deductions = ZERO
+        # 187: 招采专项评价得分（百分制）×20%
+        awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
+        e3 = awards - deductions
+        if e3 < ZERO:
+            e3 = ZERO
+        elif e3 > _D20:
+            e3 = _D20
+    # item 4 协同推进医保支付方式改革落地: 20 points, line 190 (None: not applicable)
+    e4: Decimal | None
+    if (not r.in_drg):
+        e4 = None
+    else:
+        awards = ZERO
+        deductions = ZERO
+        # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
+        awards += weight(need(r.drg_score, 'drg_score'), _D20)
+        e4 = awards - deductions
+        if e4 < ZERO:
+            e4 = ZERO
+        elif e4 > _D20:
+            e4 = _D20
+    # item 5 协同推进国家医保谈判药管理改革落地: 3 points, line 199
+    awards = ZERO
+    deductions = ZERO
+    # part 谈判药品配备率 (1 point, line 209)
+    part = ZERO
+    part += (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # part 国谈药进院专题会议 (2 points, line 213)
+    part = ZERO
+    part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
+    deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO)
+    e5 = awards - deductions
+    if e5 < ZERO:
+        e5 = ZERO
+    elif e5 > _D3:
+        e5 = _D3
+    # item 6 规范使用医保基金: 15 points, line 223
+    awards = ZERO
+    deductions = ZERO
+    # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
+    awards += _D15
+    # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions -= -(sum(((max((_LOOKUP_243_29[each_d] for each_d in each_v.documents), default=ZERO) if each_v.documents else ZERO) for each_v in r.violations), ZERO) if r.violations else ZERO)
+    zero_1 = r.refused_to_correct  # 252: 拒不改正的，不得分
+    zero_2 = (r.serious_social_harm or (((r.fund_loss_amount is not None) and (r.region_fund_expenditure_last_year is not None)) and (r.fund_loss_amount >= weight(r.region_fund_expenditure_last_year, _D0_1))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    e6 = awards - deductions
+    if zero_1 or zero_2 or e6 < ZERO:
+        e6 = ZERO
+    elif e6 > _D15:
+        e6 = _D15
+    # item 7 严格管理医保基金: 5 points, line 259
+    awards = ZERO
+    deductions = ZERO
+    # part 财务制度和考核评价体系 (1 point, line 271)
+    part = ZERO
+    part += (_D1 if r.financial_system_in_place else ZERO)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # part 配合总额管理工作 (1 point, line 274)
+    part = ZERO
+    part += (_D1 if r.cooperates_with_fund_management else ZERO)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # part 无新增应收医保款挂账 (1 point, line 277)
+    part = ZERO
+    part += (_D1 if r.no_new_receivables else ZERO)
+    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # part 结算清单上传 (2 points, line 280)
+    part = ZERO
+    part += ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0)))
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
+    deductions -= -(_D1 * r.cooperation_incidents)
+    e7 = awards - deductions
+    if e7 < ZERO:
+        e7 = ZERO
+    elif e7 > _D5:
+        e7 = _D5
+    # item 8 医保信息业务编码应用: 5 points, line 291
+    awards = ZERO
+    deductions = ZERO
+    # part 编码标准全覆盖应用 (2 points, line 298)
+    part = ZERO
+    part += (_D2 if r.coding_full_coverage else ZERO)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # part 业务编码非标率 (3 points, line 301)
+    part = ZERO
+    part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
+    awards += part  # within [0, 3] for every input (the facts' declared bounds)
+    e8 = awards - deductions
+    if e8 < ZERO:
+        e8 = ZERO
+    elif e8 > _D5:
+        e8 = _D5
+    # item 9 医保信息化应用落地: 8 points, line 306
+    awards = ZERO
+    deductions = ZERO
+    # part 医保电子凭证结算率 (2 points, line 320)
+    part = ZERO
+    part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # part 移动支付 (2 points, line 324)
+    part = ZERO
+    part += (_D2 if r.mobile_payment_connected else ZERO)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # part 电子处方流转 (2 points, line 327)
+    if (not r.dual_channel):
+        awards += _D2
+    else:
+        part = ZERO
+        part += (_D1 if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
+        awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # part 信息系统对接维护 (2 points, line 334)
+    part = ZERO
+    part += (_D2 if r.systems_integration_done else ZERO)
+    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    e9 = awards - deductions
+    if e9 < ZERO:
+        e9 = ZERO
+    elif e9 > _D8:
+        e9 = _D8
+    # item 10 优质诊疗服务提供: 4 points, line 341
+    awards = ZERO
+    deductions = ZERO
+    # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
+    awards += _D4
+    # 355: 所列情形每查实一项扣1分，扣完为止
+    deductions -= -(_D1 * r.care_violations)
+    e10 = awards - deductions
+    if e10 < ZERO:
+        e10 = ZERO
+    elif e10 > _D4:
+        e10 = _D4
+    # item 11 强化服务协议重要约定管理: 2 points, line 358
+    awards = ZERO
+    deductions = ZERO
+    # 369: 及时签订并规范履行协议重要约定的，得2分
+    awards += _D2
+    zero_1 = (r.agreement_violations > _D0)  # 370: 查实所列违规情形之一的，不得分
+    e11 = awards - deductions
+    if zero_1 or e11 < ZERO:
+        e11 = ZERO
+    elif e11 > _D2:
+        e11 = _D2
+    # item 12 就诊人员满意度提高: 2 points, line 373
+    awards = ZERO
+    deductions = ZERO
+    # 382: 无就诊人员举报投诉的，得2分
+    awards += _D2
+    # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
+    deductions -= -(sum((each_c.deduction for each_c in r.complaints), ZERO) if r.complaints else ZERO)
+    # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
+    awards += c.survey_adjustment
+    e12 = awards - deductions
+    if e12 < ZERO:
+        e12 = ZERO
+    elif e12 > _D2:
+        e12 = _D2
+    # item 13 先诊疗后付费项目接入: 5 points (bonus), line 389
+    awards = ZERO
+    deductions = ZERO
+    # 394: 接入先诊疗后付费平台并正常运行的，加3分
+    awards += (_D3 if r.pay_later_connected else ZERO)
+    # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
+    # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
+    e13 = awards - deductions
+    if e13 < ZERO:
+        e13 = ZERO
+    elif e13 > _D5:
+        e13 = _D5
+    # item 14 医保政策宣传引导: 5 points (bonus), line 401
+    awards = ZERO
+    deductions = ZERO
+    # 408: 按通知转发医保重要政策，每1次加1分
+    awards += _D1 * r.policies_forwarded
+    # 409: 醒目位置宣传医保政策，每一种方式加0.5分
+    awards += _D0_5 * len(r.display_channels)
+    e14 = awards - deductions
+    if e14 < ZERO:
+        e14 = ZERO
+    elif e14 > _D5:
+        e14 = _D5
     items = (
-        ItemScore(1, _D3, e1, ()),
-        ItemScore(2, _D3, e2, ()),
-        ItemScore(3, _D20, e3, ()),
-        ItemScore(4, _D20, e4, ()),
-        ItemScore(5, _D3, e5, ()),
-        ItemScore(6, _D15, e6, ()),
-        ItemScore(7, _D5, e7, ()),
-        ItemScore(8, _D5, e8, ()),
-        ItemScore(9, _D8, e9, ()),
-        ItemScore(10, _D4, e10, ()),
-        ItemScore(11, _D2, e11, ()),
-        ItemScore(12, _D2, e12, ()),
-        ItemScore(13, _D5, e13, ()),
-        ItemScore(14, _D5, e14, ()),
+        item_score((1, _D3, e1, ())),
+        item_score((2, _D3, e2, ())),
+        item_score((3, _D20, e3, ())),
+        item_score((4, _D20, e4, ())),
+        item_score((5, _D3, e5, ())),
+        item_score((6, _D15, e6, ())),
+        item_score((7, _D5, e7, ())),
+        item_score((8, _D5, e8, ())),
+        item_score((9, _D8, e9, ())),
+        item_score((10, _D4, e10, ())),
+        item_score((11, _D2, e11, ())),
+        item_score((12, _D2, e12, ())),
+        item_score((13, _D5, e13, ())),
+        item_score((14, _D5, e14, ())),
     )
     applicable_max = _D60
     earned = ZERO + e1 + e2

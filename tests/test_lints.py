@@ -4,6 +4,7 @@ rule files and plugins give no lint at all."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,104 @@ def test_every_rule_stays_within_its_analysed_range(tmp_path: Path) -> None:
         assert seen == len(ranges)
 
     check()
+
+
+# ---------------------------------------------------------------- parts proven within points
+PARTS = '''\
+standard demo {
+  region example "示例市"
+  title "示例标准（仅用于测试，非真实政策）"
+  version 2024
+  effective 2024-01-01 to open
+  applies to "示例机构"
+  total 10
+}
+fact a "甲": bool
+fact rate "比率": percent in 0..100
+fact times "次数": count
+category "一、示例" 10 {
+  item 1 "示例项目" 10 {
+    basis "示例依据（测试用）"
+    part "条件加档次" 2 {
+      award 1 when a "甲的，得1分" [T-1]
+      award tiers rate { >= 50%: 1, >= 30%: 0.5, else: 0 } "比率达30%得0.5分，达50%得1分" [T-2]
+    }
+    part "按次无上限" 2 {
+      award 0.5 per times "每次得0.5分" [T-3]
+    }
+    part "超出分项" 2 {
+      award 3 when a "甲的，得3分" [T-4]
+    }
+    part "可扣成负" 2 {
+      award 2 "得2分" [T-5]
+      deduct 3 when a "甲的，扣3分" [T-6]
+    }
+    part "按比率扣分" 2 {
+      award 2 "得2分" [T-7]
+      deduct 0.1 per 1% of rate below 90% steps floor cap 2
+        "低于90%的，每低1%扣0.1分，最多扣2分" [T-8]
+    }
+  }
+}
+'''
+
+
+def test_a_part_is_proven_within_its_points_only_where_the_bounds_settle_it(
+        tmp_path: Path) -> None:
+    """Part 1 gives 0 to 1 + 1 = 2 (its points): no clamp in `score`. Part 2 gives 0.5 a
+    time, times unbounded; part 3 gives 3 of 2; part 4 gives 2 - 3 = -1 when a: each keeps
+    its clamp. Part 5 gives 2 - min(0.1 * steps, 2), 0 to 2: no clamp.
+    Scored both ways (explained: close_part's clamp; `score`: none where proven) at
+    intermediate values, the points agree."""
+    from policy_dsl.compiler import checker
+    from policy_dsl.compiler.lints import Analysis, part_within_points
+    from policy_dsl.runtime import InputRecord, score_batch
+    from policy_dsl.runtime.packs import load_pack
+
+    standard = parser.parse_text(PARTS, "demo.policy")
+    assert isinstance(standard, ast.Standard)
+    checked = checker.check(standard, {})
+    assert checked.ok, checked.diagnostics
+    analysis = Analysis(standard, checked)
+    parts = [e for e in standard.items[0].body if isinstance(e, ast.Part)]
+    assert [part_within_points(p, analysis) for p in parts] == [True, False, False, False, True]
+
+    (tmp_path / "regions" / "example").mkdir(parents=True)
+    (tmp_path / "regions" / "example" / "demo.policy").write_text(PARTS, encoding="utf-8")
+    result = pipeline.build(tmp_path)
+    pipeline.write_files(result.files, tmp_path / "generated")
+    source = (tmp_path / "generated" / "example_demo_2024.py").read_text(encoding="utf-8")
+    score_source = source[source.index("\ndef score("):source.index("\ndef evaluate(")]
+    assert score_source.count("awards += part  # within [0, 2]") == 2
+    assert score_source.count("awards += part if ZERO <= part <= _D2") == 3
+    module = load_pack("example/demo-2024", packs_dir=tmp_path / "generated")
+    # a, rate 40% (tier 0.5), 3 times: part 1 = 1 + 0.5 = 1.5; part 2 = min(1.5, 2) = 1.5;
+    # part 3 = min(3, 2) = 2; part 4 = max(2 - 3, 0) = 0; part 5: 90 - 40 = 50 steps,
+    # 2 - min(5, 2) = 0. Item 1 = 1.5 + 1.5 + 2 + 0 + 0 = 5.
+    # Not a, rate 85% (tier 1), 2 times: 0 + 1 = 1; 1; 0; 2 - 0 = 2; 5 steps, 2 - 0.5 =
+    # 1.5. Item 1 = 1 + 1 + 0 + 2 + 1.5 = 5.5.
+    records = [InputRecord(1, "x", {"a": True, "rate": "40", "times": 3}),
+               InputRecord(2, "y", {"a": False, "rate": "85", "times": 2})]
+    for explain in (True, False):
+        outcomes = score_batch(module, records, explain=explain)
+        assert [o.score.items[0].earned for o in outcomes if o.score] == [5, Decimal("5.5")]
+
+
+def test_a_negative_conditional_amount_is_never_taken_as_proof() -> None:
+    """award 3, award -1 when a, in a part of 2: the ranges say 3 - 1 = 2 (the conditional
+    amount's 0 is not in its range), but without a the part gives 3, above its 2 points: the
+    clamp stays."""
+    from policy_dsl.compiler import checker
+    from policy_dsl.compiler.lints import Analysis, part_within_points
+
+    text = PARTS.replace('award 1 when a "甲的，得1分" [T-1]',
+                         'award 3 "得3分" [T-1]\n      award -1 when a "甲的，减1分" [T-1]'
+                         ).replace('award tiers rate { >= 50%: 1, >= 30%: 0.5, else: 0 } '
+                                   '"比率达30%得0.5分，达50%得1分" [T-2]', '')
+    standard = parser.parse_text(text, "demo.policy")
+    assert isinstance(standard, ast.Standard)
+    checked = checker.check(standard, {})
+    assert checked.ok, checked.diagnostics
+    first = standard.items[0].body[0]
+    assert isinstance(first, ast.Part)
+    assert not part_within_points(first, Analysis(standard, checked))

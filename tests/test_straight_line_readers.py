@@ -45,6 +45,10 @@ VALUES = st.one_of(
 @example(Decimal("-0.000"))
 @example(Decimal("1E-13"))
 @example(Decimal("999999999999999.9999999999999"))
+@example(Decimal("999999999999999.99999999999999"))  # quantized, it would carry to 10^15
+@example(Decimal("-999999999999999.999999999999999999999"))
+@example(Decimal("1.50000000000000000000"))  # zeros beyond the 13th place: the same Decimal
+@example(Decimal("0E+20"))
 @example(10**15 - 1)
 def test_plain_number_is_parse_decimal_where_it_answers(value: object) -> None:
     fast = plain_number(value)

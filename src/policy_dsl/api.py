@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .reading import Columns
 from .runtime import Outcome, Pack, iter_outcomes, load_pack, plain
 from .runtime.framework import Adjustment, yuan
 from .runtime.inputs import InputRecord, python_value
@@ -125,7 +126,7 @@ def _pack(pack: Pack | str, packs_dir: Path | None) -> Pack:
 
 def score_records(pack: Pack | str, records: Iterable[Mapping[Any, Any]], *,
                   packs_dir: Path | None = None) -> Iterator[Result]:
-    """Score `records` (mappings of fact name → value, and `id`) with `pack` (a loaded pack
+    """Score `records` (mappings of fact name or label → value, and `id`) with `pack` (a loaded pack
     or a pack name such as "suzhou/inpatient-2023"; `packs_dir` as for `load_pack`).
 
     Yields one `Result` per record, in order. The records are all read (and cohort values
@@ -135,8 +136,9 @@ def score_records(pack: Pack | str, records: Iterable[Mapping[Any, Any]], *,
     number it holds (a float by its shortest representation, 0.1 → Decimal("0.1")); Infinity
     is that record's error. Something that is not a mapping is that record's error."""
     chosen = _pack(pack, packs_dir)
-    read = [_input_record(position, record)
-            for position, record in enumerate(records, start=1)]
+    labels = Columns(chosen, "records")  # a key may be a fact's label, as a header may
+    read = list(labels.named_keys(_input_record(position, record)
+                                  for position, record in enumerate(records, start=1)))
     for outcome in iter_outcomes(chosen, read, explain=False):
         yield result_of(outcome)
 
@@ -155,7 +157,8 @@ def _input_record(position: int, record: object) -> InputRecord:
 
 def score_frame(pack: Pack | str, frame: pandas.DataFrame, *,
                 packs_dir: Path | None = None) -> pandas.DataFrame:
-    """Score each row of `frame` (columns: `id` and the pack's facts); return a DataFrame with
+    """Score each row of `frame` (columns: `id` and the pack's facts, by name or by label as
+    `policyc describe` prints them); return a DataFrame with
     one row per input row, in order and with the same index.
 
     Its columns are those of `policyc score -o FILE.csv` under their plain names: id, total,
@@ -169,6 +172,12 @@ def score_frame(pack: Pack | str, frame: pandas.DataFrame, *,
 
     chosen = _pack(pack, packs_dir)
     columns = columns_for(chosen)
+    narrow = {name: [python_value(value) for value in frame[name].to_numpy()]
+              for name in frame.columns if str(frame[name].dtype) in ("float32", "float16")}
+    if narrow:  # to_dict would widen them to doubles (85.3 → 85.30000305175781)
+        frame = frame.copy()
+        for name, values in narrow.items():
+            frame[name] = pandas.Series(values, index=frame.index, dtype=object)
     rows = (row_values(columns, result)
             for result in score_records(chosen, frame.to_dict(orient="records")))
     return pandas.DataFrame(list(rows), columns=[column.name for column in columns],

@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -28,8 +29,20 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, cast, over
 import click
 
 from . import __version__
+from .api import Result, result_of
 from .console import exit_needing_extra, missing_requirements
-from .reading import FILE_FORMATS, ID_LABELS, NAME_LABELS, FileFormat, MissingExtra, read_input
+from .jobs import Tally, score_in_processes
+from .progress import Progress, with_progress
+from .reading import (
+    FILE_FORMATS,
+    ID_LABELS,
+    NAME_LABELS,
+    FileFormat,
+    InputSource,
+    MissingExtra,
+    open_input,
+    read_input,
+)
 from .runtime import (
     CohortSnapshot,
     FactInfo,
@@ -47,6 +60,7 @@ from .runtime import (
     snapshot_json,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
+from .runtime.batch import BatchPlan, plan_batch, spooled_outcomes
 from .runtime.describe import describe_json
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text
 from .runtime.framework import Lang
@@ -361,12 +375,18 @@ def _described(fact: FactInfo) -> str:
 @click.option("--cohorts", "cohorts_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A cohort snapshot (`policyc cohorts`): take each institution's cohort "
               "values from it instead of computing them over INPUT_FILE.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress line (it is shown only when standard error is a terminal).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes that score (after one pass computes the cohort values); the "
+              "output is the same as with one, byte for byte, in input order.")
 @settlement_lang_option
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))
 def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
           sheet: str | None, output_path: str, output_format: str | None,
-          explain: bool, cohorts_file: Path | None, settlement_lang: Lang,
+          explain: bool, cohorts_file: Path | None, quiet: bool, jobs: int,
+          settlement_lang: Lang,
           packs_dir: Path | None, input_path: str) -> None:
     """Score the institutions in INPUT_FILE (JSON Lines, JSON array or CSV; - for stdin).
 
@@ -380,30 +400,124 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     chosen_output = _output_format(output_path, output_format, explain)
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
-    records = _read_institutions(input_path, pack, fmt, encoding, sheet)
-    failed: list[str] = []
-    faults = 0
+    tally = Tally()
+    with _input_source(input_path, pack, fmt, encoding, sheet) as source, \
+            _spool_file() as (spool_path, spool):
+        plan = _first_pass(source, pack, snapshot, spool, quiet)
+        bar = Progress(plan.count, enabled=not quiet)
+        try:
+            if jobs > 1:
+                parts = score_in_processes(pack, plan, spool_path, explain, settlement_lang,
+                                           jobs, chosen_output == "jsonl", tally, bar.advance)
+                if chosen_output == "jsonl":
+                    with _results_to(output_path, binary=True) as output:
+                        for part in parts:
+                            output.write(part)
+                        output.flush()
+                else:
+                    _write_table(chosen_output, output_path, pack, parts)
+            else:
+                outcomes = spooled_outcomes(pack, plan, spool, explain)
+                counted = _counted(outcomes, tally, bar)
+                if chosen_output == "jsonl":
+                    with _results_to(output_path) as output:
+                        for outcome in counted:
+                            output.write(json.dumps(
+                                outcome_json(outcome, explain, settlement_lang),
+                                ensure_ascii=False) + "\n")
+                        output.flush()
+                else:
+                    _write_table(chosen_output, output_path, pack,
+                                 (result_of(outcome) for outcome in counted))
+        finally:
+            bar.close()
+    click.echo(f"{pack.INFO.name}: scored {tally.records - tally.count} of {tally.records} "
+               f"record(s); {tally.count} error(s)", err=True)
+    _report_tally(tally)
 
-    def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
-        nonlocal faults
-        for outcome in outcomes:
-            if outcome.error is not None:
-                failed.append(outcome.error)
-            faults += outcome.fault
-            yield outcome
 
-    outcomes = counted(iter_outcomes(pack, records, explain, cohorts=snapshot))
-    if chosen_output == "jsonl":
-        with _results_to(output_path) as output:
-            for outcome in outcomes:
-                output.write(json.dumps(outcome_json(outcome, explain, settlement_lang),
-                                        ensure_ascii=False) + "\n")
-            output.flush()
-    else:
-        _write_table(chosen_output, output_path, pack, outcomes)
-    click.echo(f"{pack.INFO.name}: scored {len(records) - len(failed)} of {len(records)} "
-               f"record(s); {len(failed)} error(s)", err=True)
-    _report_errors(failed, faults)
+def _counted(outcomes: Iterator[Outcome], tally: Tally, bar: Progress) -> Iterator[Outcome]:
+    for outcome in outcomes:
+        tally.add(outcome)
+        bar.advance()
+        yield outcome
+
+
+def _report_tally(tally: Tally) -> None:
+    """As `_report_errors`, from a tally (the first messages and the counts)."""
+    for message in tally.first:
+        click.echo(f"  {message}", err=True)
+    if tally.count > len(tally.first):
+        click.echo(f"  ... and {tally.count - len(tally.first)} more (see the error field)",
+                   err=True)
+    if tally.faults:
+        click.echo(f"policyc: internal fault while scoring {tally.faults} record(s) (see their "
+                   "error field). This is a fault in policyc, not in your files; please report "
+                   "it.", err=True)
+        sys.exit(EXIT_INTERNAL)
+    if tally.count:
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+@contextlib.contextmanager
+def _input_source(path: str, pack: Pack, fmt: str, encoding: str | None,
+                  sheet: str | None) -> Iterator[InputSource]:
+    """The input file, to be read record by record (twice); standard input (`-`) is first
+    copied to a temporary file, removed after. Exit 3 when the file cannot be read, 2 when a
+    library is missing."""
+    name = "<stdin>" if path == "-" else path
+    chosen = None if fmt == "auto" else cast("FileFormat", fmt)
+    spooled: str | None = None
+    try:
+        if path == "-":
+            handle, spooled = tempfile.mkstemp(prefix="policyc-stdin-")
+            with os.fdopen(handle, "wb") as spool:
+                shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        try:
+            source = open_input(Path(spooled or path), name, pack, chosen, encoding=encoding,
+                                sheet=sheet)
+        except OSError as error:
+            raise InputUnreadable(f"{path}: cannot read the input file "
+                                  f"({error.strerror or error})") from None
+        yield source
+    except MissingExtra as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    except InputUnreadable as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    finally:
+        if spooled is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(spooled)
+
+
+@contextlib.contextmanager
+def _spool_file() -> Iterator[tuple[str, BinaryIO]]:
+    """The first pass's spool of validated records (`plan_batch`): a temporary file, open
+    for writing and reading, removed after."""
+    handle, path = tempfile.mkstemp(prefix="policyc-spool-")
+    try:
+        with os.fdopen(handle, "w+b") as spool:
+            yield path, spool
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _first_pass(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None,
+                spool: BinaryIO, quiet: bool) -> BatchPlan:
+    """Every record read and validated once into the spool (ids, cohort inputs), the
+    warnings shown; exit 2 for a snapshot of another pack."""
+    try:
+        records = with_progress(source.records(), None, enabled=not quiet)
+        plan = plan_batch(pack, records, snapshot, spool)
+    except SnapshotInvalid as error:
+        click.echo(f"policyc: {error}", err=True)
+        sys.exit(EXIT_USAGE)
+    for warning in source.warnings:
+        click.echo(f"policyc: warning: {warning}", err=True)
+    return plan
 
 
 @cli.command()
@@ -728,14 +842,12 @@ def _output_format(path: str, given: str | None, explain: bool) -> str:
     return chosen
 
 
-def _write_table(chosen: str, path: str, pack: Pack, outcomes: Iterator[Outcome]) -> None:
-    """CSV, xlsx or Parquet, streamed from the outcomes into `path` (complete, or not at
+def _write_table(chosen: str, path: str, pack: Pack, results: Iterator[Result]) -> None:
+    """CSV, xlsx or Parquet, streamed from the results into `path` (complete, or not at
     all); a result Parquet cannot hold exactly is an input error (exit 3), and no file."""
-    from .api import result_of
     from .tables import TableError, columns_for, write_csv, write_parquet, write_xlsx
 
     columns = columns_for(pack)
-    results = (result_of(outcome) for outcome in outcomes)
     try:
         with _results_to(path, binary=True) as stream:
             if chosen == "csv":

@@ -318,7 +318,7 @@ def run_case(case: Case, packs_dir: Path | None, pack: Pack | None = None) -> Ca
     outcomes = score_batch(pack, records)
     differences: list[str] = []
     # A pack scores with and without explanations through two functions written from the
-    # same rules (`_explain_<n>` and `_score_<n>`): every case checks that they agree.
+    # same rules (`_explain_<n>` and `score`): every case checks that they agree.
     for explained, quiet in zip(outcomes, score_batch(pack, records, explain=False),
                                 strict=True):
         if outcome_json(explained) != outcome_json(quiet):

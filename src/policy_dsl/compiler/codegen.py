@@ -28,6 +28,7 @@ from ..runtime import PACK_API
 from ..runtime.packs import runtime_range
 from . import ast
 from .checker import FULL_POINTS, Checked, Type, is_weight
+from .lints import Analysis, part_within_points
 
 READERS = {"bool": "bool", "count": "count", "number": "number", "score": "number",
            "points": "number", "money": "number", "percent": "percent", "date": "date",
@@ -213,6 +214,7 @@ class _PackBuilder:
         self.rule_infos: list[tuple[str, int, str, bool]] = []  # reason, item, kind, two-sided
         self.current_points = Decimal(0)  # of the item or part whose rules are being written
         self.checked = checked
+        self.analysis = Analysis(standard, checked)  # the ranges that spare `score` a clamp
         # each rule file's lines: a derived standard's rules may come from its bases
         self.source_lines = {standard.path: source_text.splitlines(),
                              **{b.path: b.text.splitlines() for b in standard.bases}}
@@ -987,11 +989,13 @@ class _PackBuilder:
         out.writeline(f"{target} {delta}")
 
     # ------------------------------------------------------------ items
-    def visit_Item(self, item: ast.Item, explaining: bool) -> str:
-        """An item's function: with `explaining`, the one that keeps a reason line per rule
-        (`_explain_<n>`); without, the one that gives the points only (`_score_<n>`). Both
-        are written here from the same rules, one statement for another, so that they
-        compute the same points in the same order."""
+    def visit_Item(self, item: ast.Item, explaining: bool, into: str = "") -> str:
+        """An item's code: with `explaining`, the function that keeps a reason line per rule
+        (`_explain_<n>`); without, the statements that leave the points only in the local
+        `into` of `score` (None: not applicable), written into its body (a call per item
+        costs more than the item's arithmetic). Both are written here from the same rules,
+        one statement for another, so that they compute the same points in the same
+        order."""
         self.explaining = explaining
         self.current_item = item.number
         self.current_points = item.points
@@ -1013,8 +1017,12 @@ class _PackBuilder:
                 out.writeline(")")
                 out.writeline(f"return not_applicable({number}, {points}, {reason}, True, uses)")
             else:
-                out.writeline("return None")
-            out.outdent()
+                out.writeline(f"{into} = None")
+                out.outdent()
+                out.writeline("else:")
+                out.indent()
+            if explaining:
+                out.outdent()
         if explaining:
             out.writeline("lines: list[Line] = []")
         out.writeline("awards = ZERO")
@@ -1065,36 +1073,43 @@ class _PackBuilder:
             out.writeline(f"if deductions > {cap}:")
             out.indent().writeline(f"deductions = {cap}")
             out.outdent()
-        out.writeline("earned = awards - deductions")
+        out.writeline(f"{into} = awards - deductions")
         zeroed = "".join(f"zero_{index} or " for index in range(1, len(zero_rules) + 1))
-        out.writeline(f"if {zeroed}earned < ZERO:")
-        out.indent().writeline("earned = ZERO")
+        out.writeline(f"if {zeroed}{into} < ZERO:")
+        out.indent().writeline(f"{into} = ZERO")
         out.outdent()
-        out.writeline(f"elif earned > {points}:")
-        out.indent().writeline(f"earned = {points}")
+        out.writeline(f"elif {into} > {points}:")
+        out.indent().writeline(f"{into} = {points}")
         out.outdent()
-        out.writeline("return earned")
         return out.text()
 
     def score_body(self) -> str:
-        """`score`'s body: each item's points (`_score_<n>`), then runtime `total()` written
-        out for this pack. The applicable items are summed in the order `total()` sums
-        them; the points of the items that always apply are added up here, at build time
-        (exact sums of the rule file's points); an item that may not apply (G5) adds its
-        points and maximum only when it does; bonus items counted apart are capped as
-        `total()` caps them."""
+        """`score`'s body: each item's statements under a heading, leaving its points in
+        `e<n>`; the ItemScores (made by runtime `item_score`, the quick way to make one);
+        then runtime `total()` written out for this pack. The applicable items are summed
+        in the order `total()` sums them; the points of the items that always apply are
+        added up here, at build time (exact sums of the rule file's points); an item that
+        may not apply (G5) adds its points and maximum only when it does; bonus items
+        counted apart are capped as `total()` caps them."""
         out = _Writer()
         items = [item for category in self.standard.categories for item in category.items]
         limit = self.bonus_limit()
         apart = limit != "None"
         in_maximum = self.standard.header.bonus_included and apart
         for item in items:
-            out.writeline(f"e{item.number} = _score_{item.number}(r, c)")
+            unit = "point" if item.points == 1 else "points"
+            bonus = " (bonus)" if item.bonus else ""
+            not_applicable = " (None: not applicable)" if item.not_applicable else ""
+            out.writeline(f"# item {item.number} {one_line(item.label)}: {item.points} {unit}"
+                          f"{bonus}, line {item.span.line}{not_applicable}")
+            if item.not_applicable is not None:
+                out.writeline(f"e{item.number}: Decimal | None")
+            out.lines.append(self.visit_Item(item, explaining=False, into=f"e{item.number}"))
         out.writeline("items = (")
         out.indent()
         for item in items:
-            out.writeline(f"ItemScore({item.number}, {self.decimal(item.points)}, "
-                          f"e{item.number}, ()),")
+            out.writeline(f"item_score(({item.number}, {self.decimal(item.points)}, "
+                          f"e{item.number}, ())),")
         out.outdent()
         out.writeline(")")
         # the maximum of the items that always apply, added up here
@@ -1172,6 +1187,9 @@ class _PackBuilder:
             self.write_used(out, self.rule_operands(rule))
         if self.explaining:
             out.writeline(f"awards += close_part(part, {points}, lines)")
+        elif part_within_points(part, self.analysis):  # proven at build time
+            out.writeline(f"awards += part  # within [0, {part.points}] for every input "
+                          "(the facts' declared bounds)")
         else:  # close_part's arithmetic: the part's points kept within [0, its points]
             out.writeline(f"awards += part if ZERO <= part <= {points} else "
                      f"(ZERO if part < ZERO else {points})")
@@ -1278,8 +1296,7 @@ class _PackBuilder:
         for category in standard.categories:
             for item in category.items:
                 items.append({"item": item, "category": category,
-                              "explain": self.visit_Item(item, explaining=True),
-                              "score": self.visit_Item(item, explaining=False)})
+                              "explain": self.visit_Item(item, explaining=True)})
         score_body = self.score_body()
         read_body = self.read_record_body()
         framework_rules = self.framework_rules()

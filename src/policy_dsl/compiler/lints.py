@@ -547,6 +547,47 @@ def _best(rules: Iterable[ast.Rule], analysis: Analysis) -> Range:
     return total
 
 
+def part_within_points(part: ast.Part, analysis: Analysis) -> bool:
+    """Whether a part's rules together give between 0 and the part's points for every input
+    the facts' declared bounds allow (the readers refuse any other), so that clamping them
+    (close_part) can change nothing: code generation leaves the clamp out of `score` then.
+    Only what the bounds settle is proven; False for a part that could escape them: a
+    `zero when` rule, a rule over a list's entries, a negative amount (a conditional one
+    gives 0 too, which the range does not count), a division or an exact step count (a
+    rounded quotient at build time), a cohort value (a snapshot gives it), directly or
+    through a `let`."""
+    analysis.full_points = part.points
+    lets = analysis.lets
+    seen: set[str] = set()
+
+    def bounded(expr: ast.Expr | None) -> bool:
+        for sub in _walk(expr) if expr is not None else ():
+            match sub:
+                case ast.Arithmetic(op="/") | ast.Aggregate() | ast.Field():
+                    return False
+                case ast.Name(name=name) if name in analysis.cohorts:
+                    return False
+                case ast.Name(name=name) if name in lets and name not in seen:
+                    seen.add(name)
+                    if not bounded(lets[name].expr):
+                        return False
+        return True
+
+    for rule in part.rules:
+        if not isinstance(rule, ast.AmountRule | ast.StepRule):
+            return False
+        if isinstance(rule, ast.StepRule) and rule.rounding == "exact":
+            return False
+        if not all(bounded(expr) for expr in _rule_exprs(rule)):
+            return False
+        amount = analysis.amount(rule)
+        if amount.lo is None or amount.lo < 0:
+            return False
+    total = _best(part.rules, analysis)
+    return (total.lo is not None and total.hi is not None
+            and total.lo >= ZERO and total.hi <= part.points)
+
+
 def points_out_of_reach(item: ast.Item, analysis: Analysis) -> Iterator[Diagnostic]:
     parts = [entry for entry in item.body if isinstance(entry, ast.Part)]
     direct = [entry for entry in item.body if not isinstance(entry, ast.Part)]

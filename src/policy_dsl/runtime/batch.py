@@ -6,11 +6,17 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 
 from __future__ import annotations
 
+import copyreg
+import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
+import pickle
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import localcontext
-from typing import TYPE_CHECKING, Any
+from types import CodeType, FunctionType
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .arithmetic import DIVISION, Undefined, plain
 from .framework import (
@@ -118,36 +124,314 @@ def iter_outcomes(pack: Pack, records: Sequence[InputRecord], explain: bool = Tr
     each other), and neither takes part in cohort values. An unexpected exception while
     reading or scoring one record is that record's error, marked `fault`, and the others
     are still scored."""
-    rules: FrameworkRules | None = pack.FRAMEWORK
-    provenance = pack.provenance
-    framework = rules is not None
-    batch = validated_batch(pack, records, cohorts)
-    problems, faults, valid, values = batch.problems, batch.faults, batch.valid, batch.cohorts
-    scorable: dict[int, tuple[Any, Any]] = {}
-    for (index, facts), cohort in zip(valid, values, strict=True):
-        if isinstance(cohort, Exception):  # RecordInvalid, or not in the snapshot
-            problems[index] = f"{records[index].where}: {cohort}"
-        else:
-            scorable[index] = (facts, cohort)
-    for index, record in enumerate(records):
-        if index in problems:
-            yield Outcome(record, None, problems[index], None, framework, index in faults,
-                          provenance=provenance)
-            continue
-        facts, cohort = scorable.pop(index)
+    plan = plan_batch(pack, records, cohorts)
+    return planned_outcomes(pack, plan, records, explain)
+
+
+# ---------------------------------------------------------------- two passes
+
+
+@dataclass(slots=True)
+class BatchPlan:
+    """What the first pass over a batch learnt, for the second to score it record by record.
+
+    count: how many records; repeated: what is wrong with each record whose id is used more
+    than once, by index; cohort_of: per index, the record's cohort values (or the exception
+    saying why it has none) when the pack computes them over the batch, else None;
+    cohort_fault: the exception computing them raised, if any (every valid record's fault);
+    snapshot: the cohort snapshot to take them from instead; spool_offsets: where in the
+    spool (`plan_batch`) the entry of every `SPOOL_STEP`-th record starts.
+    """
+
+    count: int
+    repeated: dict[int, str]
+    cohort_of: list[Any] | None
+    cohort_fault: Exception | None = None
+    snapshot: CohortSnapshot | None = None
+    spool_offsets: array[int] = field(default_factory=lambda: array("q"))
+
+
+SPOOL_STEP = 1024  # a spool offset is kept for every this many records
+
+
+def plan_batch(pack: Pack, records: Iterable[InputRecord],
+               cohorts: CohortSnapshot | None = None,
+               spool: IO[bytes] | None = None) -> BatchPlan:
+    """The first pass: every record's id (for repeated ids) and, when the pack computes cohort
+    values over the batch, each valid record's cohort inputs (only the few facts
+    `compute_cohorts` reads: `CohortInputs`), then the cohort values. Memory grows by a few
+    hundred bytes per record, whatever the record's size. A snapshot made with another pack
+    raises SnapshotInvalid.
+
+    With a `spool` (a binary file), every record is validated here and written to it as it
+    is read (where it is, its id, its facts or its problem), so that the second pass reads
+    the spool (`spooled_outcomes`) instead of reading and validating the input again."""
+    if cohorts is not None:
+        cohorts.check_pack(pack)
+    ids = RepeatedIds()
+    over_batch = cohorts is None and bool(pack.COHORTS)
+    inputs: list[Any] = []
+    where: list[int] = []  # the index of each entry of `inputs`
+    slim: CohortInputs | None = None
+    offsets: array[int] = array("q")
+    if spool is not None:
+        _make_picklable(pack)
+    with localcontext(DIVISION):
+        for index, record in enumerate(records):
+            ids.see(index, record)
+            if spool is None and not over_batch:
+                continue
+            facts, problem, fault = _validated(pack, record, said=spool is not None)
+            if spool is not None:
+                if index % SPOOL_STEP == 0:
+                    offsets.append(spool.tell())
+                pickle.dump((record.position, record.id, record.error, record.unit,
+                             record.raw is not None, facts, problem, fault), spool,
+                            pickle.HIGHEST_PROTOCOL)
+            if not over_batch or facts is None:
+                continue
+            if slim is None:
+                slim = CohortInputs(pack, facts)
+            inputs.append(slim.of(facts))
+            where.append(index)
+        if spool is not None:
+            spool.flush()
+        repeated = ids.problems()
+        if not over_batch:
+            return BatchPlan(ids.count, repeated, None, snapshot=cohorts,
+                             spool_offsets=offsets)
+        kept = [(index, facts) for index, facts in zip(where, inputs, strict=True)
+                if index not in repeated]
+        del inputs, where
+        cohort_of: list[Any] = [None] * ids.count
         try:
-            with localcontext(DIVISION):
-                score = pack.evaluate(facts, cohort, explain)
-                settlement = (settle(rules, facts.settlement, score.exact, explain)
-                              if rules is not None else None)
-        except Undefined as problem:
-            yield Outcome(record, None, f"{record.where}: {problem}", None, framework,
-                          provenance=provenance)
-        except Exception as fault:
-            yield Outcome(record, None, _fault(record, fault), None, framework, True,
-                          provenance=provenance)
-        else:
-            yield Outcome(record, score, None, settlement, framework, provenance=provenance)
+            values = pack.compute_cohorts([facts for _, facts in kept])
+        except Exception as fault:  # no record can be scored without its cohort values
+            return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault,
+                             spool_offsets=offsets)
+        for (index, _), value in zip(kept, values, strict=True):
+            cohort_of[index] = value
+    return BatchPlan(ids.count, repeated, cohort_of, spool_offsets=offsets)
+
+
+def _validated(pack: Pack, record: InputRecord,
+               said: bool = True) -> tuple[Any, str | None, bool]:
+    """A record's facts, or what is wrong with it (and whether that is a fault); nothing
+    for a record that could not be read. Not `said`: a fault is not logged (the second pass
+    finds it again, and logs it)."""
+    if record.raw is None:
+        return None, None, False
+    try:
+        return pack.read_record(record.raw), None, False
+    except (RecordInvalid, Undefined) as invalid:
+        return None, f"{record.where}: {invalid}", False
+    except Exception as error:
+        return None, _fault(record, error) if said else "", True
+
+
+def planned_outcomes(pack: Pack, plan: BatchPlan, records: Iterable[InputRecord],
+                     explain: bool = True, start: int = 0) -> Iterator[Outcome]:
+    """The second pass: each record validated again and scored as it comes, with what the
+    first pass learnt. `start`: the index of the first of `records` in the batch (a chunk)."""
+    for index, record in enumerate(records, start):
+        with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
+            if index in plan.repeated or record.raw is None:
+                yield _outcome(pack, plan, index, record, record.raw is not None, None, None,
+                               False, explain)
+            else:
+                facts, problem, fault = _validated(pack, record)
+                yield _outcome(pack, plan, index, record, True, facts, problem, fault,
+                               explain)
+
+
+def spooled_outcomes(pack: Pack, plan: BatchPlan, spool: IO[bytes], explain: bool = True,
+                     start: int = 0, stop: int | None = None) -> Iterator[Outcome]:
+    """The second pass from the spool `plan_batch` wrote: records start..stop-1 scored as
+    they are read back (their facts already validated). The outcomes' records carry where
+    they were and their id, not their raw fields."""
+    stop = plan.count if stop is None else stop
+    if start >= stop:
+        return
+    spool.seek(plan.spool_offsets[start // SPOOL_STEP])
+    for _ in range(start % SPOOL_STEP):
+        pickle.load(spool)
+    for index in range(start, stop):
+        position, record_id, error, unit, readable, facts, problem, fault = pickle.load(spool)
+        record = InputRecord(position, record_id, None, error, unit)
+        with localcontext(DIVISION):
+            yield _outcome(pack, plan, index, record, readable, facts, problem, fault,
+                           explain)
+
+
+def _outcome(pack: Pack, plan: BatchPlan, index: int, record: InputRecord, readable: bool,
+             facts: Any, problem: str | None, fault: bool, explain: bool) -> Outcome:
+    """One record's outcome, from its facts (or its problem) and the plan."""
+    rules: FrameworkRules | None = pack.FRAMEWORK
+    framework = rules is not None
+    provenance = pack.provenance
+    if index in plan.repeated or not readable:
+        own = record.error or ("unreadable record" if not readable else None)
+        found = [text for text in (plan.repeated.get(index), own) if text]
+        problem, fault = f"{record.where}: {'; '.join(found)}", False
+    cohort = None
+    if problem is None:
+        cohort, problem, fault = _cohort(pack, plan, index, record, facts)
+    if problem is not None:
+        return Outcome(record, None, problem, None, framework, fault, provenance=provenance)
+    try:
+        score = pack.evaluate(facts, cohort, explain)
+        settlement = (settle(rules, facts.settlement, score.exact, explain)
+                      if rules is not None else None)
+    except Undefined as undefined:
+        return Outcome(record, None, f"{record.where}: {undefined}", None, framework,
+                       provenance=provenance)
+    except Exception as error:
+        return Outcome(record, None, _fault(record, error), None, framework, True,
+                       provenance=provenance)
+    return Outcome(record, score, None, settlement, framework, provenance=provenance)
+
+
+# ---------------------------------------------------------------- a pack's facts, pickled
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _make_picklable(pack: Pack) -> None:
+    """A pack's dataclasses (its `Facts` and their entries) pickled by their fields: the
+    pack module is loaded from its verified bytes, not imported by name, so pickle could
+    not find the classes by their module's name alone."""
+    module = cast("Any", pack.module)
+    for value in vars(module).values():
+        if isinstance(value, type) and value.__module__ == module.__name__ and \
+                dataclasses.is_dataclass(value) and value not in _FIELDS:
+            _FIELDS[value] = tuple(each.name for each in dataclasses.fields(value))
+            copyreg.pickle(value, _reduced)
+
+
+def _reduced(value: Any) -> tuple[Any, tuple[str, str, tuple[Any, ...]]]:
+    kind = type(value)
+    return _rebuilt, (kind.__module__, kind.__qualname__,
+                      tuple([getattr(value, name) for name in _FIELDS[kind]]))
+
+
+def _rebuilt(module: str, name: str, values: tuple[Any, ...]) -> Any:
+    return getattr(sys.modules[module], name)(*values)
+
+
+def _cohort(pack: Pack, plan: BatchPlan, index: int, record: InputRecord,
+            facts: Any) -> tuple[Any, str | None, bool]:
+    """A valid record's cohort values, or its problem (and whether it is a fault)."""
+    if plan.snapshot is not None:
+        value = plan.snapshot.cohorts_for(pack, [(record, facts)])[0]
+    elif plan.cohort_of is None:  # the pack computes no value over the batch
+        value = pack.compute_cohorts([facts])[0]
+    elif plan.cohort_fault is not None:
+        return None, _fault(record, plan.cohort_fault), True
+    else:
+        value = plan.cohort_of[index] if index < len(plan.cohort_of) else None
+        if value is None:
+            return None, (f"{record.where}: the input changed while it was read (this record "
+                          "was not valid when the cohort values were computed); score the "
+                          "file again"), False
+    if isinstance(value, Exception):  # RecordInvalid, or not in the snapshot
+        return None, f"{record.where}: {value}", False
+    return value, None, False
+
+
+class CohortInputs:
+    """The facts `compute_cohorts` (and `cohort_basis`) of a pack read, kept apart from the
+    rest of a record's facts: a small object of those fields alone, so a batch's first pass
+    holds a few hundred bytes per institution, not its whole record.
+
+    The fields are found in the code of the pack's functions (attribute names and string
+    constants that name a field of its `Facts`, also in the functions of the pack they
+    call); a pack whose facts are not a dataclass keeps them whole."""
+
+    def __init__(self, pack: Pack, facts: Any) -> None:
+        module = cast("Any", pack.module)
+        if not dataclasses.is_dataclass(facts):
+            self.of: Callable[[Any], Any] = _same
+            return
+        fields = {field.name for field in dataclasses.fields(facts)}
+        used = _names_used(module, (module.compute_cohorts, module.cohort_basis))
+        names = tuple(sorted(fields & used))
+        kind = dataclasses.make_dataclass("CohortFacts", names, frozen=True, slots=True)
+        self.of = lambda facts: kind(*[getattr(facts, name) for name in names])
+
+
+def _same(facts: Any) -> Any:
+    return facts
+
+
+def _names_used(module: Any, functions: Iterable[Any]) -> set[str]:
+    names: set[str] = set()
+    seen: set[int] = set()
+    codes = [function.__code__ for function in functions]
+    while codes:
+        code = codes.pop()
+        if id(code) in seen:
+            continue
+        seen.add(id(code))
+        names.update(code.co_names)
+        for constant in code.co_consts:
+            if isinstance(constant, str):
+                names.add(constant)
+            elif isinstance(constant, CodeType):
+                codes.append(constant)
+        for name in code.co_names:  # the pack's own functions it calls
+            called = getattr(module, name, None)
+            if isinstance(called, FunctionType) and called.__module__ == module.__name__:
+                codes.append(called.__code__)
+    return names
+
+
+class RepeatedIds:
+    """Ids seen so far, record by record, and which are used more than once. Ids are compared
+    as text without surrounding spaces: 7 and "7" are the same institution. Holds, per
+    record, its position (8 bytes) and its id once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: dict[str, int] = {}  # id → the index of its first record
+        self.again: dict[int, list[int]] = {}  # first index → the indexes that repeat it
+        self.positions = array("q")
+        self.unit = "record"
+        self.shown: dict[int, object] = {}  # the ids of repeated records, as given
+
+    def see(self, index: int, record: InputRecord) -> None:
+        self.count = index + 1
+        self.positions.append(record.position)
+        if index == 0:
+            self.unit = record.unit
+        if record.id is None:
+            return
+        key = str(record.id).strip()
+        first = self.first.setdefault(key, index)
+        if first != index:
+            self.again.setdefault(first, []).append(index)
+            self.shown[index] = record.id
+
+    def problems(self) -> dict[int, str]:
+        """What is wrong with each record whose id is used more than once, by index."""
+        found: dict[int, str] = {}
+        first_ids = {index: key for key, index in self.first.items() if index in self.again}
+        for first, again in self.again.items():
+            found[first] = (f"id {shown_id(first_ids[first])} appears more than once (also at "
+                            f"{self._places(again)})")
+            for index in again:
+                found[index] = (f"id {shown_id(self.shown[index])} is used again; first at "
+                                f"{self._places([first])}")
+        return dict(sorted(found.items()))
+
+    def _places(self, indexes: list[int]) -> str:
+        """`line 7`, `lines 7 and 9`, `lines 7, 9, 12, 15, 20 and 3 more`."""
+        numbers = [str(self.positions[index]) for index in indexes[:5]]
+        if len(indexes) == 1:
+            return f"{self.unit} {numbers[0]}"
+        more = len(indexes) - len(numbers)
+        listed = (", ".join(numbers) + f" and {more} more" if more
+                  else ", ".join(numbers[:-1]) + f" and {numbers[-1]}")
+        return f"{self.unit}s {listed}"
 
 
 def _fault(record: InputRecord, fault: Exception) -> str:
@@ -159,35 +443,12 @@ def _fault(record: InputRecord, fault: Exception) -> str:
 
 
 def repeated_ids(records: Sequence[InputRecord]) -> dict[int, str]:
-    """What is wrong with each record whose id is used more than once, by index. Ids are
-    compared as text without surrounding spaces: 7 and "7" are the same institution."""
-    by_id: dict[str, list[int]] = {}
+    """What is wrong with each record whose id is used more than once, by index
+    (`RepeatedIds`)."""
+    ids = RepeatedIds()
     for index, record in enumerate(records):
-        if record.id is not None:
-            by_id.setdefault(str(record.id).strip(), []).append(index)
-    found: dict[int, str] = {}
-    for indexes in by_id.values():
-        if len(indexes) < 2:
-            continue
-        first, *again = indexes
-        found[first] = (f"id {shown_id(records[first].id)} appears more than once (also at "
-                        f"{_places(records, again)})")
-        for index in again:
-            found[index] = (f"id {shown_id(records[index].id)} is used again; first at "
-                            f"{_places(records, [first])}")
-    return found
-
-
-def _places(records: Sequence[InputRecord], indexes: list[int]) -> str:
-    """`line 7`, `lines 7 and 9`, `lines 7, 9, 12, 15, 20 and 3 more`."""
-    unit = records[indexes[0]].unit
-    numbers = [str(records[index].position) for index in indexes[:5]]
-    if len(indexes) == 1:
-        return f"{unit} {numbers[0]}"
-    more = len(indexes) - len(numbers)
-    listed = (", ".join(numbers) + f" and {more} more" if more
-              else ", ".join(numbers[:-1]) + f" and {numbers[-1]}")
-    return f"{unit}s {listed}"
+        ids.see(index, record)
+    return ids.problems()
 
 
 def outcome_json(outcome: Outcome, explain: bool = False,

@@ -20,14 +20,16 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from .strict_json import (
     MAX_DEPTH,
+    SLOW,
     SURROGATE_PROBLEM,
+    FastRecords,
     StrictDecoder,
     holds_surrogates,
     join_problems,
@@ -46,6 +48,7 @@ MAX_CELL = 1 << 20  # characters in one CSV cell (1 MiB); a longer cell is its r
 # right under the header that starts with it is passed over.
 TEMPLATE_HELP_MARK = "【填写说明】"
 _CSV_FIELD_LIMIT = (1 << 31) - 1  # Python's csv refuses longer cells; ours is MAX_CELL
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +156,18 @@ def _record(position: int, value: object, unit: str, found: list[str]) -> InputR
     return InputRecord(position, record_id, value, None, unit)
 
 
-def _decoded_record(decoder: StrictDecoder, text: str, position: int,
-                    unit: str) -> InputRecord:
-    """One record from its own JSON text; raises `json.JSONDecodeError` when not JSON."""
+def _decoded_record(decoder: StrictDecoder, text: str | None, position: int, unit: str,
+                    fast: FastRecords | None = None, data: bytes | None = None) -> InputRecord:
+    """One record from its own JSON text (or its UTF-8 bytes alone, for the fast decoder,
+    and decoded only when the strict decoder must read them); raises `json.JSONDecodeError`
+    when not JSON."""
+    if fast is not None and data is not None:
+        value = fast.decode(data)
+        if value is not SLOW:
+            return _record(position, value, unit, [])
+    if text is None:
+        assert data is not None
+        text = data.decode("utf-8", "surrogatepass")
     if too_deep(text):
         return InputRecord(position, None, None, f"nested deeper than {MAX_DEPTH} levels of "
                            "[ ] and { }", unit)
@@ -164,19 +176,57 @@ def _decoded_record(decoder: StrictDecoder, text: str, position: int,
 
 
 def _read_json_lines(text: str) -> list[InputRecord]:
-    """One record a line. Lines end at `\\n` (or `\\r\\n`) only: U+2028, U+0085, a form feed
-    and the like inside a string are data, not line breaks. Blank lines are passed over."""
+    """One record a line (see `iter_json_lines`)."""
+    lines = (line.encode("utf-8", "surrogatepass") for line in text.split("\n"))
+    return list(iter_json_lines(lines, unicode_checked=not holds_surrogates(text)))
+
+
+def iter_json_lines(lines: Iterable[bytes], unicode_checked: bool = True,
+                    fast: FastRecords | None = None, skip: int = 0) -> Iterator[InputRecord]:
+    """One record a line, as they come. Lines end at `\\n` (or `\\r\\n`) only: U+2028,
+    U+0085, a form feed and the like inside a string are data, not line breaks. Blank lines
+    are passed over. The bytes are UTF-8 (`unicode_checked`: known to be valid UTF-8; else a
+    line that is not, such as text given from Python with an unpaired surrogate, goes to the
+    strict decoder alone). `fast`: a faster decoder for the records it can vouch for; `skip`:
+    how many records to pass over first, without decoding them (a chunk of the file)."""
     decoder = StrictDecoder()
-    records = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
+    for number, data in enumerate(lines, start=1):
+        if number == 1:
+            data = data.removeprefix(_UTF8_BOM)
+        data = data.removesuffix(b"\n").removesuffix(b"\r")
+        stripped = data.strip()
+        if not stripped:
+            continue
+        first = stripped[0]  # not blank if it is ASCII other than the separators \x1c-\x1f
+        if (first >= 0x80 or 0x1C <= first <= 0x1F) and \
+                not data.decode("utf-8", "surrogatepass").strip():
+            continue  # blank by Unicode's measure (an ideographic space, a separator)
+        if skip:
+            skip -= 1
             continue
         try:
-            records.append(_decoded_record(decoder, line.removesuffix("\r"), number, "line"))
+            if unicode_checked:
+                yield _decoded_record(decoder, None, number, "line", fast, data)
+            else:
+                yield _decoded_record(decoder, data.decode("utf-8", "surrogatepass"), number,
+                                      "line")
         except json.JSONDecodeError as error:
-            records.append(InputRecord(number, None, None, f"not valid JSON ({error.msg} at "
-                                       f"column {error.colno})", "line"))
-    return records
+            yield InputRecord(number, None, None, f"not valid JSON ({error.msg} at "
+                              f"column {error.colno})", "line")
+
+
+def iter_raw_entries(entries: list[Any], fast: FastRecords | None) -> Iterator[InputRecord]:
+    """The records of a JSON array already split into its entries' texts (bytes, or msgspec
+    `Raw` values), each decoded as it is reached and let go after."""
+    decoder = StrictDecoder()
+    for index in range(len(entries)):
+        raw = bytes(entries[index])
+        entries[index] = None  # the entry's text is let go once read
+        try:
+            yield _decoded_record(decoder, raw.decode("utf-8"), index + 1, "record", fast, raw)
+        except json.JSONDecodeError as error:  # msgspec read it: it cannot happen
+            yield InputRecord(index + 1, None, None, f"not valid JSON ({error.msg})",
+                              "record")
 
 
 def _read_json_array(text: str, name: str) -> list[InputRecord]:
@@ -262,29 +312,42 @@ def _line_column(text: str, position: int) -> tuple[int, int]:
 
 
 def _read_csv(text: str, name: str, header_keys: HeaderKeys | None = None) -> list[InputRecord]:
-    """The first non-blank row names the columns; each later non-blank row is a record."""
+    """The records of a CSV text (see `iter_csv`)."""
+    return list(iter_csv(io.StringIO(text, newline=""), name, header_keys, lambda: text,
+                         suspect=holds_surrogates(text)))
+
+
+def iter_csv(lines: Iterable[str], name: str, header_keys: HeaderKeys | None = None,
+             whole_text: Callable[[], str] | None = None, suspect: bool = False
+             ) -> Iterator[InputRecord]:
+    """The first non-blank row names the columns; each later non-blank row is a record, as
+    it is read. `lines`: the text, its line ends kept (a file opened with newline="");
+    `whole_text`: the whole text again, read only to say where a broken quote is; `suspect`:
+    the text may hold unpaired surrogates (only text given from Python can)."""
     csv.field_size_limit(_CSV_FIELD_LIMIT)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(lines, strict=True)
     header: list[str] | None = None
-    records: list[InputRecord] = []
+    seen_record = False
     last_line = 0  # the last line of the row read before
-    suspect = holds_surrogates(text)  # only text given from Python can: files are UTF-8
     try:
         for row in reader:
             line, last_line = last_line + 1, reader.line_num
+            if line == 1 and row and row[0].startswith("\ufeff"):
+                row[0] = row[0][1:]
             if not any(cell.strip() for cell in row):
                 continue
             if header is None:
                 header = _csv_header(row, line, name)
                 if header_keys is not None:
                     header = header_keys(header, f"{name}:{line}")
-            elif not records and row[0].startswith(TEMPLATE_HELP_MARK):
+            elif not seen_record and row[0].startswith(TEMPLATE_HELP_MARK):
                 continue
             else:
-                records.append(_csv_record(header, row, line, last_line, suspect))
+                seen_record = True
+                yield _csv_record(header, row, line, last_line, suspect)
     except csv.Error as error:
+        text = "" if whole_text is None else whole_text()
         raise InputUnreadable(_csv_problem(text, last_line + 1, error, name)) from None
-    return records
 
 
 def _csv_header(row: list[str], line: int, name: str) -> list[str]:
@@ -407,6 +470,8 @@ def python_value(value: object) -> object:
         if isinstance(value, numpy.generic):
             if isinstance(value, numpy.datetime64 | numpy.timedelta64) and numpy.isnat(value):
                 return None
+            if isinstance(value, numpy.float32 | numpy.float16):  # their own shortest repr
+                return None if numpy.isnan(value) else Decimal(str(value))  # 85.3, not .30000305
             return python_value(value.item())
     pandas = sys.modules.get("pandas")
     if pandas is not None:

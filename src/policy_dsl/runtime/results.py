@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from functools import partial
+from typing import NamedTuple, cast
 
 from .arithmetic import ZERO, divide, round_points
 
@@ -80,6 +81,14 @@ class ItemScore(NamedTuple):
     lines: tuple[Line, ...]
 
 
+# An ItemScore from its four fields in one tuple, made in C: `ItemScore(...)` runs the named
+# tuple's __new__, written in Python, which costs a pack's `score` about 0.2 µs an item.
+# The value is the same ItemScore (`item_score((1, p, e, ())) == ItemScore(1, p, e, ())`).
+item_score = cast(
+    "Callable[[tuple[int, Decimal, Decimal | None, tuple[Line, ...]]], ItemScore]",
+    partial(tuple.__new__, ItemScore))
+
+
 class Score(NamedTuple):
     """An institution's score (a named tuple, as ItemScore)."""
 
@@ -89,6 +98,11 @@ class Score(NamedTuple):
     items: tuple[ItemScore, ...]
     exact: Decimal  # the total before rounding (a framework's composite starts from it)
 
+
+# A Score made as item_score makes an ItemScore (close_total makes one for every institution).
+_score = cast(
+    "Callable[[tuple[Decimal, Decimal, Decimal, tuple[ItemScore, ...], Decimal]], Score]",
+    partial(tuple.__new__, Score))
 
 # Reasons for the adjustments the runtime makes itself (not written in any rule file).
 FLOOR = Reason("得分不低于0（扣完为止）", ("G3",), 0)
@@ -213,4 +227,4 @@ def close_total(items: tuple[ItemScore, ...], earned: Decimal, applicable_max: D
         rescaled = ZERO
     else:
         rescaled = divide(earned * rescale, applicable_max, "the applicable maximum")
-    return Score(round_points(rescaled), earned, applicable_max, items, rescaled)
+    return _score((round_points(rescaled), earned, applicable_max, items, rescaled))

@@ -12,14 +12,24 @@ of nesting. Input records get none of that:
   reported with where they are; a record holding one is that record's error.
 - nesting deeper than `MAX_DEPTH` is found by counting brackets outside strings, before the
   decoder (which recurses) sees the text.
+
+`FastRecords` wraps a faster decoder (msgspec's, which the runtime does not import: the
+reader of files gives it, `policy_dsl.reading.fast_records`) and decodes a record's bytes
+with it first, numbers through `Decimal` (never a binary float), and hands every text it
+cannot vouch for to the strict decoder: anything msgspec refuses (NaN, Infinity, control
+characters, unpaired surrogates, bad syntax), anything nested deeper than `MAX_DEPTH`, a
+`\\ud800`-style escape, and any text whose count of keys (`"` then `:`) is not the count of
+keys decoded, which is how a repeated key shows (see `FastRecords.decode`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from itertools import accumulate
+from typing import cast
 
 MAX_DEPTH = 32  # levels of [ ] and { } in one record, its own braces included
 MAX_PROBLEMS_SHOWN = 5
@@ -200,3 +210,68 @@ def join_problems(found: list[str]) -> str:
     more = len(found) - MAX_PROBLEMS_SHOWN
     shown_part = "; ".join(found[:MAX_PROBLEMS_SHOWN])
     return shown_part + (f"; and {more} more" if more > 0 else "")
+
+
+# ---------------------------------------------------------------- the fast path (msgspec)
+
+# A key's closing quote and its colon. In valid JSON `"` then `:` (spaces between) is always a
+# key's end, except inside a string as an escaped quote followed by a colon (`"a\\":b"`): so
+# the count of these is at least the count of keys written, and equal when no string holds one.
+_KEY_END = re.compile(rb'"[ \t\r\n]*:')
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+SLOW = object()  # FastRecords.decode: the strict decoder must read this text
+
+
+def _key_count(value: object) -> int:
+    """How many keys the objects in a decoded value hold, nested ones included."""
+    count = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            count += len(node)
+            children: Iterable[object] = node.values()
+        elif type(node) is list:
+            children = cast("list[object]", node)
+        else:  # a number, a text... at the top
+            continue
+        stack += [child for child in children if type(child) is dict or type(child) is list]
+    return count
+
+
+def _keys_written(data: bytes) -> int:
+    """An upper bound of the keys written in `data` (see `_KEY_END`). When every colon
+    follows a quote directly (json.dumps writes `"key": value`), `":` alone counts them."""
+    quoted = data.count(b'":')
+    return quoted if data.count(b":") == quoted else len(_KEY_END.findall(data))
+
+
+class FastRecords:
+    """msgspec's JSON decoder, for the texts whose value it gives exactly as `StrictDecoder`.
+
+    `decode(data)` gives the value, or `SLOW` when the strict decoder must read the text: so
+    every rule of strict JSON holds whichever decoder read a record. A repeated key is found
+    without a second parse: msgspec keeps the last value of a repeated key, so the decoded
+    objects hold fewer keys than the text writes; the text's keys are counted from above by
+    `_KEY_END` (a string holding `\\":` counts one too many, which sends that record to the
+    strict decoder too). Equal counts prove that no key repeats.
+    """
+
+    def __init__(self, decode: Callable[[bytes], object]) -> None:
+        self._decode = decode
+
+    def decode(self, data: bytes) -> object:
+        if data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+            return SLOW  # maybe too deep: too_deep() says, on the text
+        if b"\\u" in data and _SURROGATE_ESCAPE_BYTES.search(data):
+            return SLOW  # maybe an unpaired surrogate
+        try:
+            with localcontext(_TRAPPING):
+                value = self._decode(data)
+        except Exception:  # not JSON msgspec reads (NaN, control characters...), or a number
+            return SLOW    # beyond int64 or Decimal: the strict decoder says what is wrong
+        keys = len(value) if type(value) is dict and data.count(b"{") == 1 \
+            else _key_count(value)
+        if keys != _keys_written(data):
+            return SLOW  # a repeated key, or a string holding `\\":`
+        return value

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Context, Decimal
 from typing import Protocol, TypeVar
 
 from .arithmetic import ZERO
@@ -157,9 +157,11 @@ def parse_decimal(value: object) -> Decimal:
 # The common shapes of a number, read without the checks above because they cannot fail
 # them: a text of at most 15 digits before the point and 13 after (28 significant digits at
 # most, less than 10^15), a whole number within the limit, a finite Decimal within the limit
-# with at most 13 decimal places. Anything else goes through parse_decimal.
+# with no digit beyond the 13th decimal place (28 significant digits at most, trailing zeros
+# aside, as parse_decimal counts them). Anything else goes through parse_decimal.
 _PLAIN_TEXT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,13})?").fullmatch
-_PLAIN_PLACES = -13
+_PLAIN_PLACES = Decimal("1E-13")
+_PLAIN_QUANTIZING = Context(prec=MAGNITUDE_DIGITS + 1 + 13)  # rounding may carry to 10^15
 
 
 def plain_number(value: object) -> Decimal | None:
@@ -170,8 +172,11 @@ def plain_number(value: object) -> Decimal | None:
         return (Decimal(value) or ZERO) if _PLAIN_TEXT(value) else None
     if type(value) is int:
         return Decimal(value) if -LIMIT < value < LIMIT else None
-    if type(value) is Decimal and value.is_finite() and -LIMIT < value < LIMIT \
-            and value.as_tuple().exponent >= _PLAIN_PLACES:  # type: ignore[operator]
+    # Quantizing to 13 places keeps the value exactly when it has no digit beyond them;
+    # cheaper than reading its digits. Its context holds any result (up to 10^15 rounded up).
+    # The size as parse_decimal checks it (adjusted(): the place of the first digit).
+    if type(value) is Decimal and value.is_finite() and value.adjusted() < MAGNITUDE_DIGITS \
+            and value.quantize(_PLAIN_PLACES, context=_PLAIN_QUANTIZING) == value:
         return value or ZERO
     return None
 
