@@ -275,6 +275,10 @@ def compute_cohorts(batch: Sequence[Facts]) -> list[Cohorts | RecordInvalid]:
 # stores for each institution, and what it is computed from.
 COHORTS: tuple[CohortInfo, ...] = ()
 
+# The facts the cohort values are computed from: all that a batch's first pass keeps of each
+# record (streaming scores hold a few values per institution, not its whole record).
+COHORT_FACTS: tuple[str, ...] = ()
+
 
 def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and

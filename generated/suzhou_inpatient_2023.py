@@ -598,6 +598,10 @@ COHORTS: tuple[CohortInfo, ...] = (
     CohortInfo(name='survey_adjustment', label='满意度调查加减分', kind='rank', of='satisfaction_score', group=None, own='if given direct_survey_adjustment then direct_survey_adjustment else 0', line=126),
 )
 
+# The facts the cohort values are computed from: all that a batch's first pass keeps of each
+# record (streaming scores hold a few values per institution, not its whole record).
+COHORT_FACTS: tuple[str, ...] = ('direct_survey_adjustment', 'satisfaction_score')
+
 
 def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and

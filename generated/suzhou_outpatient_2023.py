@@ -606,6 +606,10 @@ COHORTS: tuple[CohortInfo, ...] = (
     CohortInfo(name='peer_visits_growth', label='本组平均门诊人次人头比增幅', kind='mean', of='visits_growth', group='peer_group', own='peer_visits_growth_given', line=129),
 )
 
+# The facts the cohort values are computed from: all that a batch's first pass keeps of each
+# record (streaming scores hold a few values per institution, not its whole record).
+COHORT_FACTS: tuple[str, ...] = ('cost_growth', 'peer_cost_growth_given', 'peer_group', 'peer_visits_growth_given', 'visits_growth')
+
 
 def cohort_basis(r: Facts) -> dict[str, CohortBasis]:
     """What each cohort value of `r` is computed from: the value ranked or averaged, and

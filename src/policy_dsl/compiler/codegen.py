@@ -755,6 +755,21 @@ class _PackBuilder:
                          f"line={cohort.span.line})")
         return infos
 
+    def cohort_facts(self) -> list[str]:
+        """The facts and derived values the cohort values are computed from (what they rank
+        or average, group by, or take instead): all a batch's first pass keeps of a record."""
+        names: set[str] = set()
+        for cohort in self.standard.cohorts:
+            if isinstance(cohort, ast.CohortRank):
+                parts = [cohort.value] + ([cohort.unranked] if cohort.unranked else [])
+            else:
+                parts = [cohort.value, cohort.group]
+                if cohort.override is not None:
+                    names.add(cohort.override)
+            names.update(child.name for part in parts for child in _walk(part)
+                         if isinstance(child, ast.Name | ast.Given))
+        return sorted(name for name in names if name in self.declared)
+
     def cohort_bases(self) -> list[tuple[str, str]]:
         """Per cohort value, the code of its `CohortBasis` for a record `r`: the value ranked
         or averaged, the group, and the record's own value where it takes one."""
@@ -1357,7 +1372,8 @@ class _PackBuilder:
             "records": records, "facts_fields": facts_fields, "lets_fields": lets_fields,
             "cohort_fields": cohort_fields, "cohort_rebuild": cohort_rebuild,
             "cohort_infos": cohort_infos,
-            "cohort_bases": cohort_bases, "read_body": read_body,
+            "cohort_bases": cohort_bases, "cohort_facts": tuple_code(self.cohort_facts()),
+            "read_body": read_body,
             "cohorts_body": cohorts_body, "fact_infos": fact_infos,
             "known_fields": sorted({"id", "name"} | {f.name for f in standard.facts}),
             "framework_fields": self.framework is not None,

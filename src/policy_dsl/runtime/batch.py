@@ -15,7 +15,6 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import localcontext
-from types import CodeType, FunctionType
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from .arithmetic import DIVISION, Undefined, plain
@@ -339,50 +338,23 @@ def _cohort(pack: Pack, plan: BatchPlan, index: int, record: InputRecord,
 
 
 class CohortInputs:
-    """The facts `compute_cohorts` (and `cohort_basis`) of a pack read, kept apart from the
-    rest of a record's facts: a small object of those fields alone, so a batch's first pass
-    holds a few hundred bytes per institution, not its whole record.
-
-    The fields are found in the code of the pack's functions (attribute names and string
-    constants that name a field of its `Facts`, also in the functions of the pack they
-    call); a pack whose facts are not a dataclass keeps them whole."""
+    """The facts a pack's cohort values are computed from (its `COHORT_FACTS`, which the
+    compiler lists from the cohort declarations), kept apart from the rest of a record's
+    facts: a small object of those fields alone, so a batch's first pass holds a few hundred
+    bytes per institution, not its whole record. A pack whose facts are not a dataclass keeps
+    them whole."""
 
     def __init__(self, pack: Pack, facts: Any) -> None:
-        module = cast("Any", pack.module)
         if not dataclasses.is_dataclass(facts):
             self.of: Callable[[Any], Any] = _same
             return
-        fields = {field.name for field in dataclasses.fields(facts)}
-        used = _names_used(module, (module.compute_cohorts, module.cohort_basis))
-        names = tuple(sorted(fields & used))
+        names = pack.COHORT_FACTS
         kind = dataclasses.make_dataclass("CohortFacts", names, frozen=True, slots=True)
         self.of = lambda facts: kind(*[getattr(facts, name) for name in names])
 
 
 def _same(facts: Any) -> Any:
     return facts
-
-
-def _names_used(module: Any, functions: Iterable[Any]) -> set[str]:
-    names: set[str] = set()
-    seen: set[int] = set()
-    codes = [function.__code__ for function in functions]
-    while codes:
-        code = codes.pop()
-        if id(code) in seen:
-            continue
-        seen.add(id(code))
-        names.update(code.co_names)
-        for constant in code.co_consts:
-            if isinstance(constant, str):
-                names.add(constant)
-            elif isinstance(constant, CodeType):
-                codes.append(constant)
-        for name in code.co_names:  # the pack's own functions it calls
-            called = getattr(module, name, None)
-            if isinstance(called, FunctionType) and called.__module__ == module.__name__:
-                codes.append(called.__code__)
-    return names
 
 
 class RepeatedIds:

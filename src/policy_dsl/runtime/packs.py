@@ -118,6 +118,9 @@ class PackModule(Protocol):
     @property
     def COHORTS(self) -> tuple[CohortInfo, ...]: ...
 
+    @property
+    def COHORT_FACTS(self) -> tuple[str, ...]: ...
+
     def read_record(self, raw: Raw) -> Any: ...
 
     def compute_cohorts(self, batch: Sequence[Any]) -> list[Any]: ...
@@ -221,6 +224,11 @@ class Pack:
     @property
     def COHORTS(self) -> tuple[CohortInfo, ...]:
         return self.module.COHORTS
+
+    @property
+    def COHORT_FACTS(self) -> tuple[str, ...]:
+        """The facts the cohort values are computed from (all a first pass keeps)."""
+        return self.module.COHORT_FACTS
 
     @property
     def provenance(self) -> Provenance:
