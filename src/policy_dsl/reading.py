@@ -424,6 +424,11 @@ class Columns:
                            "keep one")
                 return InputRecord(record.position, record.id, None, problem, record.unit)
             named[name] = value
+        if "id" not in raw and "id" in named:  # the id under a label (机构编码): read it now
+            labelled_id, id_problem = read_id(named["id"])
+            if id_problem:
+                return InputRecord(record.position, None, None, id_problem, record.unit)
+            return InputRecord(record.position, labelled_id, named, record.error, record.unit)
         return InputRecord(record.position, record.id, named, record.error, record.unit)
 
     def unknown_key_warnings(self) -> list[str]:
