@@ -91,8 +91,9 @@ class InputFile:
 
 
 def guess_file_format(name: str, data: bytes) -> FileFormat:
-    """The format by the file's extension; else a JSON array when the text starts with `[`,
-    an xlsx or Parquet file by its first bytes, JSON Lines otherwise."""
+    """The format by the file's extension; else (standard input, a name without one) by the
+    first bytes: Parquet, xlsx (a zip), a JSON array (`[`), JSON Lines (`{`), and CSV for any
+    other text (a header row)."""
     lower = name.lower()
     for ending, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
                         (".json", "json"), (".xlsx", "xlsx"), (".xlsm", "xlsx"),
@@ -103,9 +104,12 @@ def guess_file_format(name: str, data: bytes) -> FileFormat:
         return "parquet"
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if data.removeprefix(_UTF8_BOM).lstrip().startswith(b"["):
+    start = data.removeprefix(_UTF8_BOM).lstrip()
+    if start.startswith(b"["):
         return "json"
-    return "jsonl"
+    if start.startswith(b"{") or not start:
+        return "jsonl"
+    return "csv"
 
 
 def decode_text(data: bytes, name: str, fmt: FileFormat, encoding: str | None = None) -> str:
