@@ -24,7 +24,7 @@ import pyarrow
 import pyarrow.parquet
 import pytest
 from click.testing import CliRunner
-from helpers import GENERATED, full_marks_inpatient, pack
+from helpers import GENERATED, ROOT, full_marks_inpatient, pack
 
 from policy_dsl.cli import cli
 from policy_dsl.reading import FRACTION_WARNING_RECORDS
@@ -482,3 +482,18 @@ def test_the_example_workbook_scores_as_its_json_lines() -> None:
     _, from_json, _ = run(root / "suzhou-inpatient.jsonl")
     assert from_xlsx == from_json and len(from_xlsx) == 4, err
     assert [line["total"] for line in from_xlsx] == ["93.00", "76.00", "86.67", "78.00"]
+
+
+def test_standard_input_is_read_as_csv_when_it_is_not_json() -> None:
+    """`-` has no extension: a text that starts with neither `{` nor `[` is a CSV (its header
+    row), in UTF-8 or GB18030 as a file would be; the same results as the file itself."""
+    example = ROOT / "examples" / "suzhou-outpatient.csv"
+    as_file = CliRunner().invoke(cli, ["score", "--packs", str(GENERATED), "--pack",
+                                       "suzhou/outpatient-2023", str(example)])
+    text = example.read_text(encoding="utf-8-sig")
+    for data in (text.encode("utf-8"), text.encode("gb18030")):
+        piped = CliRunner().invoke(cli, ["score", "--packs", str(GENERATED), "--pack",
+                                         "suzhou/outpatient-2023", "-"], input=data)
+        assert piped.exit_code == as_file.exit_code == 3  # SZ-C004 cannot be scored (0 visits)
+        assert piped.stdout == as_file.stdout
+        assert '"id": "SZ-C001", "total": "95.10"' in piped.stdout

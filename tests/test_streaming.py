@@ -27,7 +27,7 @@ from helpers import GENERATED, ROOT, full_marks_inpatient, pack
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_dsl import progress
+from policy_dsl import progress, score_records
 from policy_dsl.cli import cli
 from policy_dsl.reading import fast_records, read_input
 from policy_dsl.runtime import InputRecord, score_batch
@@ -260,6 +260,25 @@ def test_json_keys_may_be_the_facts_labels() -> None:
     assert code == 3
     assert err.count("names no fact") == 1
     assert "in 2 record(s); did you mean '医疗机构级别', the fact level?" in err
+
+
+def test_the_id_under_its_label_is_the_records_id() -> None:
+    """机构编码 (or 定点医疗机构编码) as a JSON key is the id, as it is as a header: the result
+    line carries it, and a bad one is that record's id error (it was once dropped without a
+    word, leaving every line's id null)."""
+    record = full_marks_inpatient()
+    facts = {key: value for key, value in record.items() if key != "id"}
+    lines = [json.dumps({"机构编码": "H-1", **facts}, ensure_ascii=False),
+             json.dumps({"定点医疗机构编码": 7, **facts}, ensure_ascii=False),
+             json.dumps({"机构编码": True, **facts}, ensure_ascii=False)]
+    code, out, _err = score_cli("\n".join(lines).encode(), "-")
+    first, second, third = (json.loads(line) for line in out.decode().splitlines())
+    assert (first["id"], first["total"]) == ("H-1", "100.00")
+    assert (second["id"], second["total"]) == (7, "100.00")
+    assert third["id"] is None and "id: expected a text or a whole number" in third["error"]
+    assert code == 3
+    results = list(score_records(pack(PACK), [{"机构编码": "H-2", **facts}]))
+    assert [result.id for result in results] == ["H-2"]
 
 
 def test_a_fact_given_by_name_and_label_is_that_records_error() -> None:

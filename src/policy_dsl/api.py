@@ -120,12 +120,12 @@ def result_of(outcome: Outcome) -> Result:
     return Result(**common)
 
 
-def _pack(pack: Pack | str, packs_dir: Path | None) -> Pack:
+def _pack(pack: Pack | str, packs_dir: Path | str | None) -> Pack:
     return load_pack(pack, packs_dir=packs_dir) if isinstance(pack, str) else pack
 
 
 def score_records(pack: Pack | str, records: Iterable[Mapping[Any, Any]], *,
-                  packs_dir: Path | None = None) -> Iterator[Result]:
+                  packs_dir: Path | str | None = None) -> Iterator[Result]:
     """Score `records` (mappings of fact name or label → value, and `id`) with `pack` (a loaded pack
     or a pack name such as "suzhou/inpatient-2023"; `packs_dir` as for `load_pack`).
 
@@ -156,7 +156,7 @@ def _input_record(position: int, record: object) -> InputRecord:
 
 
 def score_frame(pack: Pack | str, frame: pandas.DataFrame, *,
-                packs_dir: Path | None = None) -> pandas.DataFrame:
+                packs_dir: Path | str | None = None) -> pandas.DataFrame:
     """Score each row of `frame` (columns: `id` and the pack's facts, by name or by label as
     `policyc describe` prints them); return a DataFrame with
     one row per input row, in order and with the same index.

@@ -91,8 +91,9 @@ class InputFile:
 
 
 def guess_file_format(name: str, data: bytes) -> FileFormat:
-    """The format by the file's extension; else a JSON array when the text starts with `[`,
-    an xlsx or Parquet file by its first bytes, JSON Lines otherwise."""
+    """The format by the file's extension; else (standard input, a name without one) by the
+    first bytes: Parquet, xlsx (a zip), a JSON array (`[`), JSON Lines (`{`), and CSV for any
+    other text (a header row)."""
     lower = name.lower()
     for ending, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
                         (".json", "json"), (".xlsx", "xlsx"), (".xlsm", "xlsx"),
@@ -103,9 +104,12 @@ def guess_file_format(name: str, data: bytes) -> FileFormat:
         return "parquet"
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if data.removeprefix(_UTF8_BOM).lstrip().startswith(b"["):
+    start = data.removeprefix(_UTF8_BOM).lstrip()
+    if start.startswith(b"["):
         return "json"
-    return "jsonl"
+    if start.startswith(b"{") or not start:
+        return "jsonl"
+    return "csv"
 
 
 def decode_text(data: bytes, name: str, fmt: FileFormat, encoding: str | None = None) -> str:
@@ -424,6 +428,11 @@ class Columns:
                            "keep one")
                 return InputRecord(record.position, record.id, None, problem, record.unit)
             named[name] = value
+        if "id" not in raw and "id" in named:  # the id under a label (机构编码): read it now
+            labelled_id, id_problem = read_id(named["id"])
+            if id_problem:
+                return InputRecord(record.position, None, None, id_problem, record.unit)
+            return InputRecord(record.position, labelled_id, named, record.error, record.unit)
         return InputRecord(record.position, record.id, named, record.error, record.unit)
 
     def unknown_key_warnings(self) -> list[str]:

@@ -388,8 +388,9 @@ def _plain_name(file_name: str) -> str:
     return file_name
 
 
-def open_catalogue(packs: Path) -> Catalogue:
+def open_catalogue(packs: Path | str) -> Catalogue:
     """A directory holding index.json, or a bundle file."""
+    packs = Path(packs)
     if packs.is_dir():
         return directory_catalogue(packs)
     if packs.is_file():
@@ -450,12 +451,13 @@ def find_pack(entries: Sequence[ManifestEntry], name: str, year: int | None) -> 
     return in_force[-1]
 
 
-def load_pack(name: str, year: int | None = None, packs_dir: Path | None = None) -> Pack:
+def load_pack(name: str, year: int | None = None, packs_dir: Path | str | None = None) -> Pack:
     """The pack `name` (or `region/standard` in force in `year`), verified.
 
     `packs_dir` is a directory holding the packs and their manifest, or a bundle file made by
     `policyc bundle`; without it, the bundles installed in this environment are searched."""
     if packs_dir is not None:
+        packs_dir = Path(packs_dir)
         catalogue = open_catalogue(packs_dir)
         try:
             return verify_pack(catalogue, find_pack(catalogue.entries, name, year))
