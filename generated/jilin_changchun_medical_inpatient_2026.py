@@ -186,12 +186,12 @@ FRAMEWORK = FrameworkRules(
 )
 
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
-_R5 = Reason(text='示例项目满分', citations=('JL-18',), line=5)
-_R5_2 = Reason(text='考核小组认定的加分（每条须有可查看的依据）', citations=('JL-6', 'JL-8'), line=5)
-_R6 = Reason(text='考核小组认定的扣分（每条须有可查看的依据）', citations=('JL-6',), line=6)
+_R5 = Reason(text='示例项目满分', citations=('JL-18',), line=5, file='plugins/changchun_example.py (policyc_add_items)')
+_R5_2 = Reason(text='考核小组认定的加分（每条须有可查看的依据）', citations=('JL-6', 'JL-8'), line=5, file='plugins/changchun_example.py (policyc_replace_items)')
+_R6 = Reason(text='考核小组认定的扣分（每条须有可查看的依据）', citations=('JL-6',), line=6, file='plugins/changchun_example.py (policyc_add_items)')
 _R39 = Reason(text='扣分项满分（总分100分）', citations=('JL-8',), line=39)
 _R40 = Reason(text='考核小组认定的扣分（每条须有可查看的依据）', citations=('JL-6',), line=40)
-_R76 = Reason(text='示例：本项扣分以6分为限', citations=('JL-18',), line=76)
+_R76 = Reason(text='示例：本项扣分以6分为限', citations=('JL-18',), line=76, file='plugins/changchun_example.py')
 
 # Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
 # only when it holds), and whether it has two outcomes to reach.

@@ -183,9 +183,9 @@ FRAMEWORK = FrameworkRules(
 )
 
 # Rule texts, shown in every explanation, with the reading ids they cite and their line.
-_R39 = Reason(text='扣分项满分（总分100分）', citations=('JL-8',), line=39)
-_R40 = Reason(text='考核小组认定的扣分（每条须有可查看的依据）', citations=('JL-6',), line=40)
-_R49 = Reason(text='考核小组认定的加分（每条须有可查看的依据）', citations=('JL-6', 'JL-8'), line=49)
+_R39 = Reason(text='扣分项满分（总分100分）', citations=('JL-8',), line=39, file='regions/jilin/model-medical-inpatient-2026.policy')
+_R40 = Reason(text='考核小组认定的扣分（每条须有可查看的依据）', citations=('JL-6',), line=40, file='regions/jilin/model-medical-inpatient-2026.policy')
+_R49 = Reason(text='考核小组认定的加分（每条须有可查看的依据）', citations=('JL-6', 'JL-8'), line=49, file='regions/jilin/model-medical-inpatient-2026.policy')
 
 # Every rule, for coverage: its reason, item, how it shows (a delta on every run, or a line
 # only when it holds), and whether it has two outcomes to reach.

@@ -436,3 +436,32 @@ def test_check_of_the_taking_file_reports_a_mistake_in_the_item_it_takes(tmp_pat
     assert ("C203", "regions/suzhou/inpatient-2023.policy",
             line_of(inpatient, "zero when refused_to_corect")) in found
     assert result.exit_code == 1
+
+
+def test_a_taken_rule_names_the_rule_file_its_line_is_in() -> None:
+    """附件2's item 5 is 附件1's item 6: its reason lines give 附件1's line numbers, so they
+    name 附件1's file (in the pack, the result line's explanation, and explain's text), while
+    附件2's own rules name no file (their line is the pack's own rule file's)."""
+    from click.testing import CliRunner
+
+    from policy_dsl.cli import cli
+    from policy_dsl.runtime import load_pack
+
+    pack = load_pack("suzhou/outpatient-2023", packs_dir=ROOT / "generated")
+    taken = [rule.reason for rule in pack.RULES if rule.item == 5]
+    own = [rule.reason for rule in pack.RULES if rule.item == 1]
+    inpatient = ROOT / "regions" / "suzhou" / "inpatient-2023.policy"
+    lines = inpatient.read_text(encoding="utf-8").splitlines()
+    assert taken and all(r.file == "regions/suzhou/inpatient-2023.policy" for r in taken)
+    assert "严格规范使用医保基金" in lines[240 - 1]  # the line explain cites below is 附件1's
+    assert own and all(r.file is None for r in own)
+    example = str(ROOT / "examples" / "suzhou-outpatient.csv")
+    where = ["--packs", str(ROOT / "generated"), "--pack", "suzhou/outpatient-2023"]
+    text = CliRunner().invoke(cli, ["explain", *where, example, "--id", "SZ-C001"]).stdout
+    assert "[SZ2-5]（regions/suzhou/inpatient-2023.policy 第240行）" in text
+    assert "[SZ2-1]（规则文件第147行）" in text
+    scored = CliRunner().invoke(cli, ["score", *where, example, "--explain"]).stdout
+    first = json.loads(scored.splitlines()[0])
+    assert {e.get("file") for e in first["explanation"]["5"]} == \
+        {"regions/suzhou/inpatient-2023.policy"}
+    assert all("file" not in e for e in first["explanation"]["1"])

@@ -161,7 +161,8 @@ def report(coverages: Sequence[PackCoverage], untested: Mapping[str, str] | None
         for rule, branch in coverage.missing:
             reached = "no case where it takes effect" if branch == APPLIES \
                 else "every case has it take effect"
-            lines.append(f"    {coverage.source}:{rule.reason.line} item {rule.item}: "
+            lines.append(f"    {rule.reason.file or coverage.source}:{rule.reason.line} "
+                         f"item {rule.item}: "
                          f"{reached}: {rule.reason.text}")
         for outcome in coverage.framework_missing:
             lines.append(f"    framework: no case reaches {outcome}")

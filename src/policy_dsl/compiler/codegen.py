@@ -219,7 +219,8 @@ class _PackBuilder:
         self.source_lines = {standard.path: source_text.splitlines(),
                              **{b.path: b.text.splitlines() for b in standard.bases}}
         self.constants: dict[str, str] = {}  # Decimal literal -> constant name
-        self.reasons: dict[str, tuple[ast.Reason, int]] = {}  # constant -> reason, rule line
+        # constant -> reason, rule line, and its rule file when not this standard's own
+        self.reasons: dict[str, tuple[ast.Reason, int, str | None]] = {}
         self.lookups: dict[str, str] = {}  # table name -> dict display
         self.facts = {f.name: f for f in standard.facts}
         self.lets = {x.name for x in standard.lets}
@@ -257,8 +258,13 @@ class _PackBuilder:
         while name in self.reasons and self.reasons[name][0] is not reason:
             name = f"_R{line}_{suffix}"
             suffix += 1
-        self.reasons[name] = (reason, line)
+        self.reasons[name] = (reason, line, self.file_of(node.span))
         return name
+
+    def file_of(self, span: ast.Span) -> str | None:
+        """The rule file a rule was written in, when it is not this standard's own (a rule
+        inherited with `based on` or taken with `item N from`); None for its own."""
+        return None if span.file == self.standard.path else span.file
 
     def source_of(self, expr: ast.Expr) -> str:
         span = expr.span
@@ -1364,7 +1370,7 @@ class _PackBuilder:
         rescale = self.decimal(header.rescale) if header.rescale is not None else "None"
         bonus_limit = self.bonus_limit()  # before the constants are listed
         constants = sorted(self.constants.items(), key=lambda kv: (Decimal(kv[0]), kv[0]))
-        reasons = [(name, reason, line) for name, (reason, line) in
+        reasons = [(name, reason, line, file) for name, (reason, line, file) in
                    sorted(self.reasons.items(), key=lambda kv: (kv[1][1], kv[0]))]
         return {
             "standard": standard, "header": header, "name": pack_name(standard),

@@ -454,7 +454,8 @@ def outcome_json(outcome: Outcome, explain: bool = False,
         line["explanation"] = {
             str(item.number): [
                 {"reason": entry.reason.text, "points": plain(entry.delta),
-                 "cites": list(entry.reason.citations), "line": entry.reason.line}
+                 "cites": list(entry.reason.citations), "line": entry.reason.line,
+                 **({} if entry.reason.file is None else {"file": entry.reason.file})}
                 for entry in item.lines]
             for item in score.items}
     if explain and settlement is not None:

@@ -55,6 +55,7 @@ WORDS = {
     "of": "{earned} / {points}",
     "not_applicable": "不适用（本项满分 {points} 不计入适用满分）",
     "line": "（规则文件第{line}行）",
+    "file_line": "（{file} 第{line}行）",
     "total": "总分 {total}",
     "rescaled": "总分 {total}：得分 {earned} ÷ 适用满分 {applicable_max} × {rescale} = {total}"
                 "（不适用的项目不计入，按{rescale}分制折算）[G5]",
@@ -100,6 +101,7 @@ WORDS_EN = {
     "not_applicable": "not applicable (its {points} points are left out of the applicable "
                       "maximum)",
     "line": " (rule file line {line})",
+    "file_line": " ({file} line {line})",
     "total": "total {total}",
     "rescaled": "total {total}: earned {earned} ÷ applicable maximum {applicable_max} × "
                 "{rescale} = {total} (items not applicable are left out, rescaled to "
@@ -486,8 +488,9 @@ def _item_lines(entry: ItemExplanation, lang: Lang) -> list[str]:
                                                              points=plain(entry.points))]
     for step in entry.steps:
         points = f"{'+' if step.points > 0 else ''}{plain(step.points)}"
-        where = words["line"].format(line=step.reason.line) \
-            if step.reason.line != _RUNTIME_LINE else ""
+        where = "" if step.reason.line == _RUNTIME_LINE else \
+            words["line"].format(line=step.reason.line) if step.reason.file is None else \
+            words["file_line"].format(file=step.reason.file, line=step.reason.line)
         lines.append(f"  {points:>6}  {_reason_text(step.reason, lang)}{_cites(step.reason)}"
                      f"{where}")
         sentence = step.sentence if lang == "zh" else \
@@ -567,7 +570,9 @@ def explanation_json(explanation: Explanation, item: int | None = None,
             "earned": number_or_none(entry.earned), "applicable": entry.earned is not None,
             "rules": [{
                 "reason": step.reason.text, "cites": list(step.reason.citations),
-                "line": step.reason.line or None, "points": plain(step.points),
+                "line": step.reason.line or None,
+                **({} if step.reason.file is None else {"file": step.reason.file}),
+                "points": plain(step.points),
                 "uses": [{"role": o.role, "label": o.label, "value": _json_value(o.value),
                           "unit": o.unit} for o in step.uses],
                 "sentence": step.sentence if lang == "zh" else

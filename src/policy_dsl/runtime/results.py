@@ -13,11 +13,14 @@ from .arithmetic import ZERO, divide, round_points
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """A rule's text as the rule file wrote it, the reading ids it cites, and its line."""
+    """A rule's text as the rule file wrote it, the reading ids it cites, and its line; and
+    its rule file when that is not the pack's own (a rule inherited with `based on` or taken
+    with `item N from`: its line is a line of that file)."""
 
     text: str
     citations: tuple[str, ...]
     line: int
+    file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,9 @@ REASON_LINE: dict[str, Any] = {
     "type": "object",
     "description": "What one rule did to an item: its text, signed points, cited reading "
                    "ids (POLICY-NOTES) and its line in the rule file (0: the runtime's own "
-                   "clamping to [0, points], G3).",
+                   "clamping to [0, points], G3); `file` is given when that line is in "
+                   "another rule file than the pack's own (a rule inherited with `based on` "
+                   "or taken with `item N from`).",
     "required": ["reason", "points", "cites", "line"],
     "additionalProperties": False,
     "properties": {
@@ -39,6 +41,7 @@ REASON_LINE: dict[str, Any] = {
         "points": PLAIN,
         "cites": {"type": "array", "items": {"type": "string"}},
         "line": {"type": "integer", "minimum": 0},
+        "file": {"type": "string"},
     },
 }
 
