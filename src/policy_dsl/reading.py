@@ -54,6 +54,7 @@ from .runtime.inputs import (
     HeaderKeys,
     InputRecord,
     InputUnreadable,
+    guess_format,
     header_names,
     iter_csv,
     iter_json_lines,
@@ -92,24 +93,19 @@ class InputFile:
 
 def guess_file_format(name: str, data: bytes) -> FileFormat:
     """The format by the file's extension; else (standard input, a name without one) by the
-    first bytes: Parquet, xlsx (a zip), a JSON array (`[`), JSON Lines (`{`), and CSV for any
-    other text (a header row)."""
+    first bytes: Parquet, xlsx (a zip), and for a text the runtime's `guess_format` (a JSON
+    array, JSON Lines, CSV)."""
     lower = name.lower()
-    for ending, fmt in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-                        (".json", "json"), (".xlsx", "xlsx"), (".xlsm", "xlsx"),
-                        (".parquet", "parquet"), (".pq", "parquet")):
+    for ending, fmt in ((".xlsx", "xlsx"), (".xlsm", "xlsx"), (".parquet", "parquet"),
+                        (".pq", "parquet")):
         if lower.endswith(ending):
             return cast("FileFormat", fmt)
-    if data.startswith(b"PAR1"):
-        return "parquet"
-    if data.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    start = data.removeprefix(_UTF8_BOM).lstrip()
-    if start.startswith(b"["):
-        return "json"
-    if start.startswith(b"{") or not start:
-        return "jsonl"
-    return "csv"
+    if not lower.endswith((".csv", ".jsonl", ".ndjson", ".json")):
+        if data.startswith(b"PAR1"):
+            return "parquet"
+        if data.startswith(b"PK\x03\x04"):
+            return "xlsx"
+    return guess_format(name, data.decode("utf-8", "replace"))
 
 
 def decode_text(data: bytes, name: str, fmt: FileFormat, encoding: str | None = None) -> str:

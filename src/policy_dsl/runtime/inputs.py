@@ -78,14 +78,20 @@ def shown_id(value: object) -> str:
 
 
 def guess_format(name: str, text: str) -> InputFormat:
+    """A text's format by the file's extension; else (standard input, a name without one)
+    by its first characters: a JSON array (`[`), JSON Lines (`{`), and CSV for any other
+    text (a header row)."""
     lower = name.lower()
     if lower.endswith(".csv"):
         return "csv"
     if lower.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    if lower.endswith(".json") or text.lstrip().startswith("["):
+    start = text.removeprefix("\ufeff").lstrip()
+    if lower.endswith(".json") or start.startswith("["):
         return "json"
-    return "jsonl"
+    if start.startswith("{") or not start:
+        return "jsonl"
+    return "csv"
 
 
 def decode(data: bytes, name: str) -> str:
