@@ -57,6 +57,7 @@ from .runtime import (
     load_snapshot,
     make_snapshot,
     outcome_json,
+    result_line,
     snapshot_json,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
@@ -422,9 +423,7 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
                 if chosen_output == "jsonl":
                     with _results_to(output_path) as output:
                         for outcome in counted:
-                            output.write(json.dumps(
-                                outcome_json(outcome, explain, settlement_lang),
-                                ensure_ascii=False) + "\n")
+                            output.write(result_line(outcome, explain, settlement_lang))
                         output.flush()
                 else:
                     _write_table(chosen_output, output_path, pack,

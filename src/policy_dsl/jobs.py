@@ -16,7 +16,6 @@ the main process says "interrupted"); a worker that dies is an internal fault (e
 from __future__ import annotations
 
 import contextlib
-import json
 import multiprocessing
 import os
 import pickle
@@ -27,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .runtime import Outcome, Pack, outcome_json
+from .runtime import Outcome, Pack, result_line
 from .runtime.batch import BatchPlan, spooled_outcomes
 from .runtime.framework import Lang
 
@@ -98,8 +97,7 @@ def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
                                         stop):
             tally.add(outcome)
             if _job.lines:
-                line = outcome_json(outcome, _job.explain, _job.lang)
-                out.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
+                out.write(result_line(outcome, _job.explain, _job.lang).encode("utf-8"))
             else:
                 pickle.dump(result_of(outcome), out, protocol=pickle.HIGHEST_PROTOCOL)
     return path, tally

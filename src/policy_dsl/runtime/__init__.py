@@ -2,7 +2,7 @@
 
 Generated packs import only the names listed in `PACK_API` (code generation imports exactly
 those a pack uses); downstream systems use `load_pack`, `read_records`, `score_batch` and
-`outcome_json`.
+`outcome_json` (or `result_line`, its JSON Lines text).
 """
 
 import logging
@@ -74,6 +74,7 @@ from .packs import (
     find_pack,
     load_pack,
 )
+from .result_lines import result_line
 from .results import (
     ItemScore,
     Line,
@@ -245,6 +246,7 @@ __all__ = [
     "read_snapshot",
     "read_text",
     "require",
+    "result_line",
     "round_money",
     "round_points",
     "score_batch",

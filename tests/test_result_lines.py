@@ -1,0 +1,85 @@
+"""`result_line` writes the same characters as `json.dumps(outcome_json(...),
+ensure_ascii=False) + "\\n"`: on every pack's golden batch (hostile records, frameworks'
+settlements, errors), with and without explanations, and on hostile ids, errors and points."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent))
+import golden_records
+
+from policy_dsl.runtime import (
+    InputRecord,
+    ItemScore,
+    Outcome,
+    Provenance,
+    Score,
+    load_pack,
+    outcome_json,
+    result_line,
+    score_batch,
+)
+
+
+def dumped(outcome: Outcome, explain: bool = False, lang: str = "zh") -> str:
+    return json.dumps(outcome_json(outcome, explain, lang), ensure_ascii=False) + "\n"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["scores", "explained"])
+@pytest.mark.parametrize("name", golden_records.packs())
+def test_every_pack_golden_batch(name: str, explain: bool) -> None:
+    pack = load_pack(name, packs_dir=golden_records.GENERATED)
+    records = golden_records.case_records(pack) + golden_records.hostile_records(
+        pack, 200, seed=7)
+    inputs = [InputRecord(i + 1, r.get("id"), r) for i, r in enumerate(records)]
+    outcomes = score_batch(pack, inputs, explain=explain)
+    assert any(o.error is None for o in outcomes) and any(o.error for o in outcomes)
+    for outcome in outcomes:
+        assert result_line(outcome, explain) == dumped(outcome, explain)
+    if pack.FRAMEWORK is not None:  # every settlement's fields, and a line in English
+        assert any(o.settlement is not None for o in outcomes)
+        for outcome in outcomes[:20]:
+            assert result_line(outcome, explain, "en") == dumped(outcome, explain, "en")
+
+
+def test_a_known_line() -> None:
+    """The text itself, written out by hand: item 2 does not apply, -0 and 1.50 are plain."""
+    score = Score(Decimal("2.50"), Decimal("1.50"), Decimal("60.0"),
+                  (ItemScore(1, Decimal(3), Decimal("-0"), ()),
+                   ItemScore(2, Decimal(20), None, ()),
+                   ItemScore(10, Decimal(3), Decimal("1.50"), ())), Decimal("2.5"))
+    outcome = Outcome(InputRecord(1, 'a"b\t', None), score, None,
+                      provenance=Provenance("x/y-1", "ab"))
+    assert result_line(outcome) == (
+        '{"id": "a\\"b\\t", "total": "2.50", "earned": "1.5", "applicable_max": "60", '
+        '"items": {"1": "0", "2": null, "10": "1.5"}, "error": null, '
+        '"pack": "x/y-1", "pack_sha256": "ab"}\n')
+
+
+ids = st.one_of(st.none(), st.integers(), st.text(), st.booleans())
+points = st.decimals(allow_nan=False, allow_infinity=False, places=None,
+                     min_value=-10**30, max_value=10**30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(record_id=ids, error=st.one_of(st.none(), st.text()), framework=st.booleans(),
+       earned=st.lists(st.one_of(st.none(), points), max_size=16), total=points,
+       sums=st.tuples(points, points), pack=st.text(), sha=st.text())
+def test_hostile_ids_errors_and_points(record_id: object, error: str | None, framework: bool,
+                                       earned: list[Decimal | None], total: Decimal,
+                                       sums: tuple[Decimal, Decimal], pack: str,
+                                       sha: str) -> None:
+    items = tuple(ItemScore(number, Decimal(1), value, ())
+                  for number, value in enumerate(earned, start=1))
+    score = None if error is not None else Score(total, sums[0], sums[1], items, total)
+    outcome = Outcome(InputRecord(3, record_id, None), score, error, None, framework,
+                      provenance=Provenance(pack, sha))
+    assert result_line(outcome) == dumped(outcome)
