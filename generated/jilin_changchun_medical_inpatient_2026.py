@@ -52,7 +52,6 @@ from policy_dsl.runtime import (
     check_unknown_fields,
     close_item,
     close_total,
-    item_score,
     note,
     plain_number,
     read_framework_inputs,
@@ -391,9 +390,9 @@ def score(r: Facts, c: Cohorts) -> Score:
     elif e2 > _D12:
         e2 = _D12
     items = (
-        item_score((1, _D90, e1, ())),
-        item_score((3, _D10, e3, ())),
-        item_score((2, _D12, e2, ())),
+        tuple.__new__(ItemScore, (1, _D90, e1, ())),
+        tuple.__new__(ItemScore, (3, _D10, e3, ())),
+        tuple.__new__(ItemScore, (2, _D12, e2, ())),
     )
     applicable_max = _D100
     earned = ZERO + e1 + e3

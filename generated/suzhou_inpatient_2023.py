@@ -41,7 +41,6 @@ from policy_dsl.runtime import (
     close_part,
     close_total,
     competition_ranks,
-    item_score,
     need,
     not_applicable,
     note,
@@ -1100,13 +1099,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     awards = ZERO
     deductions = ZERO
     # part 按月及时更新目录数据库 (1 point, line 146)
-    part = ZERO
-    part += (_D1 if r.catalogue_updated_on_time else ZERO)
-    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards += (_D1 if r.catalogue_updated_on_time else ZERO)
     # part 执行目录政策 (1 point, line 149)
-    part = ZERO
-    part += (_D1 if r.catalogue_maintained_correctly else ZERO)
-    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards += (_D1 if r.catalogue_maintained_correctly else ZERO)
     # part 目录内药品品种数占比 (1 point, line 152)
     part = ZERO
     part += _D1
@@ -1167,13 +1164,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     awards = ZERO
     deductions = ZERO
     # part 谈判药品配备率 (1 point, line 209)
-    part = ZERO
-    part += (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO)
-    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards += (_D1 if (r.negotiated_drug_rate >= r.negotiated_drug_rate_last_year) else ZERO)
     # part 国谈药进院专题会议 (2 points, line 213)
-    part = ZERO
-    part += (_D2 if r.negotiated_drug_meeting_held else ZERO)
-    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards += (_D2 if r.negotiated_drug_meeting_held else ZERO)
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
     deductions -= -(sum(((_D3 if (each_p.cases >= _D2) else _D1) for each_p in r.unstocked_products), ZERO) if r.unstocked_products else ZERO)
     e5 = awards - deductions
@@ -1199,21 +1194,17 @@ def score(r: Facts, c: Cohorts) -> Score:
     awards = ZERO
     deductions = ZERO
     # part 财务制度和考核评价体系 (1 point, line 271)
-    part = ZERO
-    part += (_D1 if r.financial_system_in_place else ZERO)
-    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards += (_D1 if r.financial_system_in_place else ZERO)
     # part 配合总额管理工作 (1 point, line 274)
-    part = ZERO
-    part += (_D1 if r.cooperates_with_fund_management else ZERO)
-    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards += (_D1 if r.cooperates_with_fund_management else ZERO)
     # part 无新增应收医保款挂账 (1 point, line 277)
-    part = ZERO
-    part += (_D1 if r.no_new_receivables else ZERO)
-    awards += part  # within [0, 1] for every input (the facts' declared bounds)
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards += (_D1 if r.no_new_receivables else ZERO)
     # part 结算清单上传 (2 points, line 280)
-    part = ZERO
-    part += ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0)))
-    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards += ((_D2 if r.settlement_list_upload_rate >= _D98 else (_D1 if r.settlement_list_upload_rate >= _D96 else _D0)) if r.in_drg else (_D2 if r.settlement_list_upload_rate >= _D90 else (_D1 if r.settlement_list_upload_rate >= _D80 else _D0)))
     # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
     deductions -= -(_D1 * r.cooperation_incidents)
     e7 = awards - deductions
@@ -1225,13 +1216,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     awards = ZERO
     deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 298)
-    part = ZERO
-    part += (_D2 if r.coding_full_coverage else ZERO)
-    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards += (_D2 if r.coding_full_coverage else ZERO)
     # part 业务编码非标率 (3 points, line 301)
-    part = ZERO
-    part += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
-    awards += part  # within [0, 3] for every input (the facts' declared bounds)
+    # within [0, 3] for every input (the facts' declared bounds): no clamp
+    awards += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
     e8 = awards - deductions
     if e8 < ZERO:
         e8 = ZERO
@@ -1241,13 +1230,11 @@ def score(r: Facts, c: Cohorts) -> Score:
     awards = ZERO
     deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 320)
-    part = ZERO
-    part += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
-    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
     # part 移动支付 (2 points, line 324)
-    part = ZERO
-    part += (_D2 if r.mobile_payment_connected else ZERO)
-    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards += (_D2 if r.mobile_payment_connected else ZERO)
     # part 电子处方流转 (2 points, line 327)
     if (not r.dual_channel):
         awards += _D2
@@ -1257,9 +1244,8 @@ def score(r: Facts, c: Cohorts) -> Score:
         part += ((_D1 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D80 else (_D0_5 if need(r.eprescription_flow_rate, 'eprescription_flow_rate') > _D50 else _D0)) if need(r.eprescription_connected, 'eprescription_connected') else ZERO)
         awards += part  # within [0, 2] for every input (the facts' declared bounds)
     # part 信息系统对接维护 (2 points, line 334)
-    part = ZERO
-    part += (_D2 if r.systems_integration_done else ZERO)
-    awards += part  # within [0, 2] for every input (the facts' declared bounds)
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards += (_D2 if r.systems_integration_done else ZERO)
     e9 = awards - deductions
     if e9 < ZERO:
         e9 = ZERO
@@ -1329,20 +1315,20 @@ def score(r: Facts, c: Cohorts) -> Score:
     elif e14 > _D5:
         e14 = _D5
     items = (
-        item_score((1, _D3, e1, ())),
-        item_score((2, _D3, e2, ())),
-        item_score((3, _D20, e3, ())),
-        item_score((4, _D20, e4, ())),
-        item_score((5, _D3, e5, ())),
-        item_score((6, _D15, e6, ())),
-        item_score((7, _D5, e7, ())),
-        item_score((8, _D5, e8, ())),
-        item_score((9, _D8, e9, ())),
-        item_score((10, _D4, e10, ())),
-        item_score((11, _D2, e11, ())),
-        item_score((12, _D2, e12, ())),
-        item_score((13, _D5, e13, ())),
-        item_score((14, _D5, e14, ())),
+        tuple.__new__(ItemScore, (1, _D3, e1, ())),
+        tuple.__new__(ItemScore, (2, _D3, e2, ())),
+        tuple.__new__(ItemScore, (3, _D20, e3, ())),
+        tuple.__new__(ItemScore, (4, _D20, e4, ())),
+        tuple.__new__(ItemScore, (5, _D3, e5, ())),
+        tuple.__new__(ItemScore, (6, _D15, e6, ())),
+        tuple.__new__(ItemScore, (7, _D5, e7, ())),
+        tuple.__new__(ItemScore, (8, _D5, e8, ())),
+        tuple.__new__(ItemScore, (9, _D8, e9, ())),
+        tuple.__new__(ItemScore, (10, _D4, e10, ())),
+        tuple.__new__(ItemScore, (11, _D2, e11, ())),
+        tuple.__new__(ItemScore, (12, _D2, e12, ())),
+        tuple.__new__(ItemScore, (13, _D5, e13, ())),
+        tuple.__new__(ItemScore, (14, _D5, e14, ())),
     )
     applicable_max = _D60
     earned = ZERO + e1 + e2

@@ -1129,8 +1129,8 @@ class _PackBuilder:
         out.writeline("items = (")
         out.indent()
         for item in items:
-            out.writeline(f"item_score(({item.number}, {self.decimal(item.points)}, "
-                          f"e{item.number}, ())),")
+            out.writeline(f"tuple.__new__(ItemScore, ({item.number}, "
+                          f"{self.decimal(item.points)}, e{item.number}, ())),")
         out.outdent()
         out.writeline(")")
         # the maximum of the items that always apply, added up here
@@ -1190,8 +1190,21 @@ class _PackBuilder:
             out.outdent()
             out.writeline("else:")
             out.indent()
-        out.writeline("part = ZERO")
+        # a part of one rule, proven within its points at build time: the rule's points go
+        # straight to `awards` (`awards + (0 + x)` is `awards + x`, digits and exponent:
+        # `awards` starts at 0; not so for two rules, whose sum could round otherwise)
+        within = not self.explaining and part_within_points(part, self.analysis)
+        proven = within and len(part.rules) == 1
+        if proven:
+            out.writeline(f"# within [0, {part.points}] for every input (the facts' declared "
+                          "bounds): no clamp")
+        else:
+            out.writeline("part = ZERO")
         for rule in part.rules:
+            if proven:
+                assert not isinstance(rule, ast.ZeroRule)  # part_within_points refuses them
+                self.write_note(out, "awards +=", self.reason_of(rule), self.rule_delta(rule))
+                continue
             if isinstance(rule, ast.ZeroRule):
                 condition = self.expr(rule.condition, self.record_name)
                 out.writeline(f"if {condition}:")
@@ -1208,7 +1221,9 @@ class _PackBuilder:
             self.write_used(out, self.rule_operands(rule))
         if self.explaining:
             out.writeline(f"awards += close_part(part, {points}, lines)")
-        elif part_within_points(part, self.analysis):  # proven at build time
+        elif proven:
+            pass
+        elif within:
             out.writeline(f"awards += part  # within [0, {part.points}] for every input "
                           "(the facts' declared bounds)")
         else:  # close_part's arithmetic: the part's points kept within [0, its points]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import NamedTuple, cast
 
-from .arithmetic import ZERO, divide, round_points
+from .arithmetic import CENT, DIVISION, ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +101,6 @@ class Score(NamedTuple):
     items: tuple[ItemScore, ...]
     exact: Decimal  # the total before rounding (a framework's composite starts from it)
 
-
-# A Score made as item_score makes an ItemScore (close_total makes one for every institution).
-_score = cast(
-    "Callable[[tuple[Decimal, Decimal, Decimal, tuple[ItemScore, ...], Decimal]], Score]",
-    partial(tuple.__new__, Score))
 
 # Reasons for the adjustments the runtime makes itself (not written in any rule file).
 FLOOR = Reason("得分不低于0（扣完为止）", ("G3",), 0)
@@ -228,6 +223,7 @@ def close_total(items: tuple[ItemScore, ...], earned: Decimal, applicable_max: D
         rescaled = earned
     elif applicable_max == ZERO:
         rescaled = ZERO
-    else:
-        rescaled = divide(earned * rescale, applicable_max, "the applicable maximum")
-    return _score((round_points(rescaled), earned, applicable_max, items, rescaled))
+    else:  # divide() and round_points() written out: every institution comes here
+        rescaled = DIVISION.divide(earned * rescale, applicable_max)
+    return tuple.__new__(Score, (rescaled.quantize(CENT, ROUND_HALF_UP, DIVISION), earned,
+                                 applicable_max, items, rescaled))
