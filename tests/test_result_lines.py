@@ -26,11 +26,13 @@ from policy_dsl.runtime import (
     outcome_json,
     result_line,
     score_batch,
+    write_result_lines,
 )
+from policy_dsl.runtime.framework import Lang
 
 
-def dumped(outcome: Outcome, explain: bool = False, lang: str = "zh") -> str:
-    return json.dumps(outcome_json(outcome, explain, lang), ensure_ascii=False) + "\n"  # type: ignore[arg-type]
+def dumped(outcome: Outcome, explain: bool = False, lang: Lang = "zh") -> str:
+    return json.dumps(outcome_json(outcome, explain, lang), ensure_ascii=False) + "\n"
 
 
 @pytest.mark.parametrize("explain", [False, True], ids=["scores", "explained"])
@@ -83,3 +85,19 @@ def test_hostile_ids_errors_and_points(record_id: object, error: str | None, fra
     outcome = Outcome(InputRecord(3, record_id, None), score, error, None, framework,
                       provenance=Provenance(pack, sha))
     assert result_line(outcome) == dumped(outcome)
+
+
+def test_written_a_few_hundred_lines_at_a_time() -> None:
+    """600 outcomes: three writes (256, 256 and the last 88 lines), every line once, in
+    order; no outcome, no write."""
+    score = Score(Decimal("1.00"), Decimal(1), Decimal(1),
+                  (ItemScore(1, Decimal(1), Decimal(1), ()),), Decimal(1))
+    outcomes = [Outcome(InputRecord(n, f"id{n}", None), score if n % 3 else None,
+                        None if n % 3 else f"line {n}: wrong", provenance=Provenance("p", "h"))
+                for n in range(1, 601)]
+    writes: list[str] = []
+    write_result_lines(iter(outcomes), writes.append)
+    assert [text.count("\n") for text in writes] == [256, 256, 88]
+    assert "".join(writes) == "".join(dumped(outcome) for outcome in outcomes)
+    write_result_lines(iter([]), writes.append)
+    assert len(writes) == 3

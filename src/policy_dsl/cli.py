@@ -57,8 +57,8 @@ from .runtime import (
     load_snapshot,
     make_snapshot,
     outcome_json,
-    result_line,
     snapshot_json,
+    write_result_lines,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
 from .runtime.batch import BatchPlan, plan_batch, spooled_outcomes
@@ -422,8 +422,7 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
                 counted = _counted(outcomes, tally, bar)
                 if chosen_output == "jsonl":
                     with _results_to(output_path) as output:
-                        for outcome in counted:
-                            output.write(result_line(outcome, explain, settlement_lang))
+                        write_result_lines(counted, output.write, explain, settlement_lang)
                         output.flush()
                 else:
                     _write_table(chosen_output, output_path, pack,

@@ -74,7 +74,7 @@ from .packs import (
     find_pack,
     load_pack,
 )
-from .result_lines import result_line
+from .result_lines import result_line, write_result_lines
 from .results import (
     ItemScore,
     Line,
@@ -262,6 +262,7 @@ __all__ = [
     "total",
     "used",
     "weight",
+    "write_result_lines",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())  # silent unless the host logs
