@@ -65,10 +65,10 @@ def main() -> None:
             subprocess.run([sys.executable, str(ROOT / "benchmarks/generate.py"), "--pack",
                             args.pack, "--count", str(args.count), "--seed", "1", "-o",
                             str(batch)], check=True)
-        records = [r for r in read_records(batch.read_text(encoding="utf-8"), "jsonl")
-                   if r.raw is not None]
+        records = read_records(batch.read_text(encoding="utf-8"), "jsonl")
         with localcontext(DIVISION):
-            facts = [pack.read_record(r.raw) for r in records]
+            facts = [pack.read_record(r.raw) for r in records if r.raw is not None]
+            records = [r for r in records if r.raw is not None]
             cohorts = pack.compute_cohorts(facts)
         valid = [(InputRecord(r.position, r.id, None, None, r.unit), f, c)
                  for r, f, c in zip(records, facts, cohorts, strict=True)
