@@ -381,10 +381,9 @@ def score(r: Facts, c: Cohorts) -> Score:
         e3 = _D10
     # item 2 示例：长春市加分项（演示项目）: 12 points (bonus), line 2
     awards = ZERO
-    deductions = ZERO
     # 5: 考核小组认定的加分（每条须有可查看的依据）
     awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
-    e2 = awards - deductions
+    e2 = awards  # no deduction rules
     if e2 < ZERO:
         e2 = ZERO
     elif e2 > _D12:

@@ -341,10 +341,9 @@ def score(r: Facts, c: Cohorts) -> Score:
         e1 = _D100
     # item 2 加分项（省级范本项目未随本办法公布）: 10 points (bonus), line 45
     awards = ZERO
-    deductions = ZERO
     # 49: 考核小组认定的加分（每条须有可查看的依据）
     awards += sum((each.points for each in r.bonuses if each.item == '2'), ZERO)
-    e2 = awards - deductions
+    e2 = awards  # no deduction rules
     if e2 < ZERO:
         e2 = ZERO
     elif e2 > _D10:

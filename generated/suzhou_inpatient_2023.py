@@ -1097,7 +1097,6 @@ def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (rescaled to 100)."""
     # item 1 执行医保目录和支付标准: 3 points, line 135
     awards = ZERO
-    deductions = ZERO
     # part 按月及时更新目录数据库 (1 point, line 146)
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards += (_D1 if r.catalogue_updated_on_time else ZERO)
@@ -1109,7 +1108,7 @@ def score(r: Facts, c: Cohorts) -> Score:
     part += _D1
     part += -(min(_D0_1 * steps(r.catalogue_drug_share, _LOOKUP_155_15[r.level], _D1, 'below', 'floor'), _D1))
     awards += part  # within [0, 1] for every input (the facts' declared bounds)
-    e1 = awards - deductions
+    e1 = awards  # no deduction rules
     if e1 < ZERO:
         e1 = ZERO
     elif e1 > _D3:
@@ -1138,10 +1137,9 @@ def score(r: Facts, c: Cohorts) -> Score:
         e3 = None
     else:
         awards = ZERO
-        deductions = ZERO
         # 187: 招采专项评价得分（百分制）×20%
         awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
-        e3 = awards - deductions
+        e3 = awards  # no deduction rules
         if e3 < ZERO:
             e3 = ZERO
         elif e3 > _D20:
@@ -1152,10 +1150,9 @@ def score(r: Facts, c: Cohorts) -> Score:
         e4 = None
     else:
         awards = ZERO
-        deductions = ZERO
         # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
         awards += weight(need(r.drg_score, 'drg_score'), _D20)
-        e4 = awards - deductions
+        e4 = awards  # no deduction rules
         if e4 < ZERO:
             e4 = ZERO
         elif e4 > _D20:
@@ -1214,21 +1211,19 @@ def score(r: Facts, c: Cohorts) -> Score:
         e7 = _D5
     # item 8 医保信息业务编码应用: 5 points, line 291
     awards = ZERO
-    deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 298)
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards += (_D2 if r.coding_full_coverage else ZERO)
     # part 业务编码非标率 (3 points, line 301)
     # within [0, 3] for every input (the facts' declared bounds): no clamp
     awards += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
-    e8 = awards - deductions
+    e8 = awards  # no deduction rules
     if e8 < ZERO:
         e8 = ZERO
     elif e8 > _D5:
         e8 = _D5
     # item 9 医保信息化应用落地: 8 points, line 306
     awards = ZERO
-    deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 320)
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
@@ -1246,7 +1241,7 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 信息系统对接维护 (2 points, line 334)
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards += (_D2 if r.systems_integration_done else ZERO)
-    e9 = awards - deductions
+    e9 = awards  # no deduction rules
     if e9 < ZERO:
         e9 = ZERO
     elif e9 > _D8:
@@ -1265,11 +1260,10 @@ def score(r: Facts, c: Cohorts) -> Score:
         e10 = _D4
     # item 11 强化服务协议重要约定管理: 2 points, line 358
     awards = ZERO
-    deductions = ZERO
     # 369: 及时签订并规范履行协议重要约定的，得2分
     awards += _D2
     zero_1 = (r.agreement_violations > _D0)  # 370: 查实所列违规情形之一的，不得分
-    e11 = awards - deductions
+    e11 = awards  # no deduction rules
     if zero_1 or e11 < ZERO:
         e11 = ZERO
     elif e11 > _D2:
@@ -1290,26 +1284,24 @@ def score(r: Facts, c: Cohorts) -> Score:
         e12 = _D2
     # item 13 先诊疗后付费项目接入: 5 points (bonus), line 389
     awards = ZERO
-    deductions = ZERO
     # 394: 接入先诊疗后付费平台并正常运行的，加3分
     awards += (_D3 if r.pay_later_connected else ZERO)
     # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
     # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
-    e13 = awards - deductions
+    e13 = awards  # no deduction rules
     if e13 < ZERO:
         e13 = ZERO
     elif e13 > _D5:
         e13 = _D5
     # item 14 医保政策宣传引导: 5 points (bonus), line 401
     awards = ZERO
-    deductions = ZERO
     # 408: 按通知转发医保重要政策，每1次加1分
     awards += _D1 * r.policies_forwarded
     # 409: 醒目位置宣传医保政策，每一种方式加0.5分
     awards += _D0_5 * len(r.display_channels)
-    e14 = awards - deductions
+    e14 = awards  # no deduction rules
     if e14 < ZERO:
         e14 = ZERO
     elif e14 > _D5:

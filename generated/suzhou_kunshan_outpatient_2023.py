@@ -1058,7 +1058,6 @@ def score(r: Facts, c: Cohorts) -> Score:
     """Score one institution without explanation: every item, then the total (rescaled to 100)."""
     # item 1 执行医保目录和支付标准: 6 points, line 135
     awards = ZERO
-    deductions = ZERO
     # part 按月及时更新目录数据库 (2 points, line 146)
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards += (_D2 if r.catalogue_updated_on_time else ZERO)
@@ -1070,7 +1069,7 @@ def score(r: Facts, c: Cohorts) -> Score:
     part += _D2
     part += -(min(_D0_1 * steps(r.catalogue_drug_share, _D95, _D1, 'below', 'floor'), _D2))
     awards += part  # within [0, 2] for every input (the facts' declared bounds)
-    e1 = awards - deductions
+    e1 = awards  # no deduction rules
     if e1 < ZERO:
         e1 = ZERO
     elif e1 > _D6:
@@ -1099,17 +1098,15 @@ def score(r: Facts, c: Cohorts) -> Score:
         e3 = None
     else:
         awards = ZERO
-        deductions = ZERO
         # 187: 招采专项评价得分（百分制）×20%
         awards += weight(need(r.procurement_score, 'procurement_score'), _D20)
-        e3 = awards - deductions
+        e3 = awards  # no deduction rules
         if e3 < ZERO:
             e3 = ZERO
         elif e3 > _D20:
             e3 = _D20
     # item 4 合理控制医疗费用: 8 points, line 182
     awards = ZERO
-    deductions = ZERO
     # part 门诊次均费用增长 (4 points, line 191)
     part = ZERO
     part += _D4
@@ -1120,7 +1117,7 @@ def score(r: Facts, c: Cohorts) -> Score:
     part += _D4
     part += -(_D1 * steps(r.visits_growth, c.peer_visits_growth, _D5, 'above', 'floor'))
     awards += part if ZERO <= part <= _D4 else (ZERO if part < ZERO else _D4)
-    e4 = awards - deductions
+    e4 = awards  # no deduction rules
     if e4 < ZERO:
         e4 = ZERO
     elif e4 > _D8:
@@ -1163,21 +1160,19 @@ def score(r: Facts, c: Cohorts) -> Score:
         e6 = _D8
     # item 7 医保信息业务编码应用: 5 points, line 291
     awards = ZERO
-    deductions = ZERO
     # part 编码标准全覆盖应用 (2 points, line 298)
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards += (_D2 if r.coding_full_coverage else ZERO)
     # part 业务编码非标率 (3 points, line 301)
     # within [0, 3] for every input (the facts' declared bounds): no clamp
     awards += (_D3 if (r.nonstandard_code_rate < _D1) else ZERO)
-    e7 = awards - deductions
+    e7 = awards  # no deduction rules
     if e7 < ZERO:
         e7 = ZERO
     elif e7 > _D5:
         e7 = _D5
     # item 8 医保信息化应用落地: 8 points, line 306
     awards = ZERO
-    deductions = ZERO
     # part 医保电子凭证结算率 (2 points, line 320)
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards += (_D2 if r.evoucher_rate >= _D50 else (_D1_5 if r.evoucher_rate >= _D40 else (_D1 if r.evoucher_rate >= _D30 else _D0)))
@@ -1195,7 +1190,7 @@ def score(r: Facts, c: Cohorts) -> Score:
     # part 信息系统对接维护 (2 points, line 334)
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards += (_D2 if r.systems_integration_done else ZERO)
-    e8 = awards - deductions
+    e8 = awards  # no deduction rules
     if e8 < ZERO:
         e8 = ZERO
     elif e8 > _D8:
@@ -1214,11 +1209,10 @@ def score(r: Facts, c: Cohorts) -> Score:
         e9 = _D6
     # item 10 强化服务协议重要约定管理: 6 points, line 260
     awards = ZERO
-    deductions = ZERO
     # 271: 及时签订并规范履行协议重要约定的，得6分
     awards += _D6
     zero_1 = (r.agreement_violations > _D0)  # 272: 查实所列违规情形之一的，不得分
-    e10 = awards - deductions
+    e10 = awards  # no deduction rules
     if zero_1 or e10 < ZERO:
         e10 = ZERO
     elif e10 > _D6:
@@ -1237,14 +1231,13 @@ def score(r: Facts, c: Cohorts) -> Score:
         e11 = _D3
     # item 12 先诊疗后付费项目接入: 10 points (bonus), line 389
     awards = ZERO
-    deductions = ZERO
     # 394: 接入先诊疗后付费平台并正常运行的，加3分
     awards += (_D3 if r.pay_later_connected else ZERO)
     # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
     awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_dec_2023, 'pay_later_share_dec_2023') >= _D5)) else ZERO)
     # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
     awards += (_D2 if (r.pay_later_connected and (need(r.pay_later_share_2024, 'pay_later_share_2024') >= _D10)) else ZERO)
-    e12 = awards - deductions
+    e12 = awards  # no deduction rules
     if e12 < ZERO:
         e12 = ZERO
     elif e12 > _D10:

@@ -1047,7 +1047,10 @@ class _PackBuilder:
         if explaining:
             out.writeline("lines: list[Line] = []")
         out.writeline("awards = ZERO")
-        out.writeline("deductions = ZERO")
+        deducts = explaining or any(not isinstance(entry, ast.Part | ast.ZeroRule)
+                                    and entry.sign != "award" for entry in item.body)
+        if deducts:
+            out.writeline("deductions = ZERO")
         zero_rules: list[ast.ZeroRule] = []
         for entry in item.body:
             if isinstance(entry, ast.Part):
@@ -1090,11 +1093,14 @@ class _PackBuilder:
         for index, rule in enumerate(zero_rules, 1):
             out.writeline(f"zero_{index} = {self.expr(rule.condition, name)}  "
                      f"# {rule.span.line}: {one_line(rule.reason.text)}")
-        if item.deduction_cap is not None:
-            out.writeline(f"if deductions > {cap}:")
-            out.indent().writeline(f"deductions = {cap}")
-            out.outdent()
-        out.writeline(f"{into} = awards - deductions")
+        if not deducts:  # `awards - 0` is `awards`, digits and exponent (awards starts at 0)
+            out.writeline(f"{into} = awards  # no deduction rules")
+        else:
+            if item.deduction_cap is not None:
+                out.writeline(f"if deductions > {cap}:")
+                out.indent().writeline(f"deductions = {cap}")
+                out.outdent()
+            out.writeline(f"{into} = awards - deductions")
         zeroed = "".join(f"zero_{index} or " for index in range(1, len(zero_rules) + 1))
         out.writeline(f"if {zeroed}{into} < ZERO:")
         out.indent().writeline(f"{into} = ZERO")
