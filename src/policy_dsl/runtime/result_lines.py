@@ -28,7 +28,7 @@ _json = json.JSONEncoder(ensure_ascii=False).encode
 
 _NO_SCORE = '"total": null, "earned": null, "applicable_max": null, "items": null'
 _NO_SETTLEMENT = ", " + _json(dict.fromkeys(SETTLEMENT_FIELDS))[1:-1]
-_LIMIT = 4096  # entries in each cache below; once full, what is not in it is made each time
+_LIMIT = 16384  # entries in each cache below; once full, what is not in it is made each time
 
 _number = itemgetter(0)  # an ItemScore's number
 _earned = itemgetter(2)  # an ItemScore's points earned
@@ -49,9 +49,20 @@ class _Quoted(dict[str, str]):
 
 _quoted = _Quoted({"None": "null"})
 
-# The numbers' part of a line by the items' numbers: a %-template taking the total, the
-# earned and applicable_max points, then each item's.
-_NUMBERS: dict[tuple[int, ...], str] = {}
+
+class _ItemTexts(dict[tuple[int, str], str]):
+    """An item's JSON text, `"3": "1.5"` or `"4": null`, by its number and its points' `str`
+    (as `_Quoted`)."""
+
+    def __missing__(self, key: tuple[int, str]) -> str:
+        number, points = key
+        text = f'"{number}": {_quoted[points]}'
+        if len(self) < _LIMIT:
+            self[key] = text
+        return text
+
+
+_item_texts = _ItemTexts()
 
 # Each pack's line ending, `, "pack": ..., "pack_sha256": ...}` and the line break, by the
 # pack's name and hash (a Provenance's own hash is computed in Python, several times slower).
@@ -84,11 +95,11 @@ def result_line(outcome: Outcome, explain: bool = False, lang: Lang = "zh") -> s
     if score is None:
         numbers = _NO_SCORE
     else:
-        items = score.items
-        key = tuple(map(_number, items))
-        numbers = (_NUMBERS.get(key) or _numbers(key)) % (
-            str(score.total), _quoted[str(score.earned)], _quoted[str(score.applicable_max)],
-            *map(_quoted.__getitem__, map(str, map(_earned, items))))
+        each = score.items
+        items = ", ".join(map(_item_texts.__getitem__, zip(
+            map(_number, each), map(str, map(_earned, each)), strict=True)))
+        numbers = (f'"total": "{score.total!s}", "earned": {_quoted[str(score.earned)]}, '
+                   f'"applicable_max": {_quoted[str(score.applicable_max)]}, "items": {{{items}}}')
     error = "null" if outcome.error is None else encode_basestring(outcome.error)
     if settlement is not None:
         framework = ", " + _json(settlement_json(settlement))[1:-1]
@@ -99,14 +110,6 @@ def result_line(outcome: Outcome, explain: bool = False, lang: Lang = "zh") -> s
     shown = outcome.record.id
     shown = encode_basestring(shown) if type(shown) is str else _json(shown)
     return f'{{"id": {shown}, {numbers}, "error": {error}{framework}{tail}'
-
-
-def _numbers(key: tuple[int, ...]) -> str:
-    items = ", ".join(f'"{number}": %s' for number in key)
-    template = f'"total": "%s", "earned": %s, "applicable_max": %s, "items": {{{items}}}'
-    if len(_NUMBERS) < _LIMIT:
-        _NUMBERS[key] = template
-    return template
 
 
 def _tail(provenance: Provenance) -> str:
