@@ -5,6 +5,7 @@ settlements, errors), with and without explanations, and on hostile ids, errors 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -103,3 +104,15 @@ def test_written_a_few_hundred_lines_at_a_time() -> None:
     assert "".join(writes) == "".join(dumped(outcome) for outcome in outcomes)
     write_result_lines(iter([]), writes.append)
     assert len(writes) == 3
+
+
+@pytest.mark.parametrize("name", ["suzhou/inpatient-2023", "jilin/pharmacy-2026"])
+def test_the_encode_benchmark_runs_and_checks_its_lines(name: str) -> None:
+    """benchmarks/encode.py (a speed figure of issue 10) compares result_line with dumps on
+    every record before it times anything; run small here so that it cannot rot."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "benchmarks/encode.py"), "--pack", name,
+                           "--count", "200", "--runs", "1"], capture_output=True, text=True,
+                          cwd=root, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "facts → bytes" in done.stdout
