@@ -108,7 +108,10 @@ def result_line(outcome: Outcome, explain: bool = False, lang: Lang = "zh") -> s
     provenance = outcome.provenance
     tail = _TAILS.get((provenance.pack, provenance.pack_sha256)) or _tail(provenance)
     shown = outcome.record.id
-    shown = encode_basestring(shown) if type(shown) is str else _json(shown)
+    if type(shown) is str:
+        shown = encode_basestring(shown)
+    else:  # an int is its repr, as json writes it (True and False are not of type int)
+        shown = repr(shown) if type(shown) is int else _json(shown)
     return f'{{"id": {shown}, {numbers}, "error": {error}{framework}{tail}'
 
 
