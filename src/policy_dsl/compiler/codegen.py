@@ -1112,7 +1112,7 @@ class _PackBuilder:
 
     def score_body(self) -> str:
         """`score`'s body: each item's statements under a heading, leaving its points in
-        `e<n>`; the ItemScores (made by runtime `item_score`, the quick way to make one);
+        `e<n>`; the ItemScores (made by `tuple.__new__(ItemScore, ...)`, the quickest way);
         then runtime `total()` written out for this pack. The applicable items are summed
         in the order `total()` sums them; the points of the items that always apply are
         added up here, at build time (exact sums of the rule file's points); an item that
