@@ -9,6 +9,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -116,3 +117,27 @@ def test_the_encode_benchmark_runs_and_checks_its_lines(name: str) -> None:
                           cwd=root, check=False)
     assert done.returncode == 0, done.stderr
     assert "facts → bytes" in done.stdout
+
+
+def test_full_caches_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a cache is full, what is not in it is made each time: the same text."""
+    from policy_dsl.runtime import result_lines
+
+    monkeypatch.setattr(result_lines, "_LIMIT", 0)
+    caches: tuple[dict[Any, str], ...] = (
+        result_lines._quoted, result_lines._item_texts, result_lines._TAILS)
+    saved = [dict(cache) for cache in caches]
+    for cache in caches:
+        cache.clear()
+    result_lines._quoted["None"] = "null"  # no decimal's text: there from the start
+    try:
+        pack = load_pack("suzhou/inpatient-2023", packs_dir=golden_records.GENERATED)
+        records = golden_records.hostile_records(pack, 100, seed=3)
+        inputs = [InputRecord(i + 1, r.get("id"), r) for i, r in enumerate(records)]
+        for outcome in score_batch(pack, inputs, explain=False):
+            assert result_line(outcome) == dumped(outcome)
+        assert len(result_lines._quoted) == 1
+        assert not result_lines._item_texts and not result_lines._TAILS
+    finally:
+        for cache, entries in zip(caches, saved, strict=True):
+            cache.update(entries)
