@@ -33,7 +33,7 @@ from policy_dsl.reading import fast_records, read_input
 from policy_dsl.runtime import InputRecord, score_batch
 from policy_dsl.runtime.batch import CohortInputs, plan_batch, planned_outcomes
 from policy_dsl.runtime.inputs import _decoded_record
-from policy_dsl.runtime.strict_json import SLOW, StrictDecoder
+from policy_dsl.runtime.strict_json import MAX_DEPTH, SLOW, StrictDecoder
 
 PACK = "suzhou/inpatient-2023"
 FAST = fast_records()
@@ -100,6 +100,51 @@ def test_a_repeated_key_is_sent_to_the_strict_decoder_by_the_key_count() -> None
     assert FAST.decode(b'{"s": "a\\":b"}') is SLOW
     strict, fast = both('{"id": "a", "x": 1, "x" : 2}')
     assert fast.error == strict.error == "the key 'x' appears more than once in one object"
+
+
+@needs_msgspec
+def test_the_key_count_holds_when_strings_hold_colons() -> None:
+    """The text's colons count its keys from above only: a colon inside a string (a time of
+    day) leaves the count of `"` then `:` to prove that no key repeats."""
+    assert FAST is not None
+    assert FAST.decode(b'{"t": "08:30", "u": "a:b:c"}') == {"t": "08:30", "u": "a:b:c"}
+    assert FAST.decode(b'{"x": "08:30", "x": 1}') is SLOW
+    assert FAST.decode(b'{"v": [{"a": 1, "a": 2}], "w": "x:y"}') is SLOW  # in an entry
+    assert FAST.decode(b'{"v": [{"a": 1, "b": 2}, {"a": 3}], "w": []}') == \
+        {"v": [{"a": 1, "b": 2}, {"a": 3}], "w": []}
+
+
+@needs_msgspec
+def test_nesting_deeper_than_the_limit_is_found_in_the_decoded_value() -> None:
+    """msgspec reads nesting up to its own limit; the fast path measures the levels it gave
+    (an empty list counts as one) and sends a text deeper than MAX_DEPTH to the strict
+    decoder, which says so; MAX_DEPTH levels exactly, and many shallow entries, stay fast."""
+    assert FAST is not None
+    inside = MAX_DEPTH - 1  # the record's own braces are the first level
+    deepest = b'{"x": ' + b"[" * inside + b"]" * inside + b"}"
+    assert FAST.decode(deepest) == {"x": json.loads(b"[" * inside + b"]" * inside)}
+    deeper = b'{"x": [' + b"[" * inside + b"]" * inside + b"]}"
+    assert FAST.decode(deeper) is SLOW
+    wide = b'{"v": [' + b", ".join([b'{"a": [1]}'] * 40) + b"]}"
+    assert FAST.decode(wide) == {"v": [{"a": [1]}] * 40}
+    strict, fast = both('{"id": "a", "x": ' + "[" * 40 + "]" * 40 + "}")
+    assert fast.error == strict.error == f"nested deeper than {MAX_DEPTH} levels of [ ] and {{ }}"
+    assert FAST.decode(b'{"s": "a\\\\b"}') == {"s": "a\\b"}  # a backslash, no \\u
+
+
+@needs_msgspec
+def test_an_unreadable_number_goes_to_the_strict_decoder_whatever_the_context() -> None:
+    """Decimal() gives a quiet NaN for an exponent beyond its range when the caller's context
+    does not trap InvalidOperation: the fast path traps it itself then."""
+    from decimal import InvalidOperation, localcontext
+
+    assert FAST is not None
+    text = b'{"x": 1e999999999999999999999}'
+    assert FAST.decode(text) is SLOW
+    with localcontext() as context:
+        context.traps[InvalidOperation] = False
+        assert FAST.decode(text) is SLOW
+        assert FAST.decode(b'{"x": 1e5}') == {"x": Decimal("1e5")}
 
 
 @needs_msgspec
