@@ -451,7 +451,7 @@ def read_list(raw: Raw, key: str, errors: list[FieldError],
     entries: list[T] = []
     for index, entry in enumerate(read_json_list(raw, key, key, errors, required)):
         path = f"{key}[{index}]"
-        if not isinstance(entry, Mapping):
+        if type(entry) is not dict and not isinstance(entry, Mapping):  # a dict: no ABC check
             errors.append(FieldError(path, f"expected an object {{...}}, got {shown(entry)}"))
             continue
         entries.append(read_entry(entry, path, errors))
