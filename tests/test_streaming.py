@@ -132,6 +132,75 @@ def test_nesting_deeper_than_the_limit_is_found_in_the_decoded_value() -> None:
     assert FAST.decode(b'{"s": "a\\\\b"}') == {"s": "a\\b"}  # a backslash, no \\u
 
 
+def _json_text(value: object) -> str:
+    """JSON text of a value in which an object is a list of pairs, so that a key may repeat."""
+    if isinstance(value, tuple):  # an object: its pairs
+        return "{" + ", ".join(f"{json.dumps(k)}: {_json_text(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(entry) for entry in value) + "]"
+    return json.dumps(value)
+
+
+KEYS = st.sampled_from(["a", "b", "c", "v", "w", "{", "x:y", "[["])
+def _nested_lists(levels: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+SCALARS = st.one_of(st.integers(-5, 5), st.booleans(), st.none(),
+                    st.sampled_from(["", "{", "}", "[", "a:b", '"', "{[{"]),
+                    st.integers(MAX_DEPTH - 4, MAX_DEPTH + 2).map(_nested_lists))  # deep
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.lists(st.tuples(KEYS, inner), max_size=4).map(tuple)),
+    max_leaves=12)
+RECORDS = st.lists(st.tuples(KEYS, VALUES), max_size=6).map(tuple)
+
+
+@needs_msgspec
+@settings(max_examples=300, deadline=None)
+@given(st.lists(RECORDS, min_size=1, max_size=6))
+def test_the_fast_decoder_of_one_input_reads_each_record_as_the_strict_one(
+        records: list[tuple[tuple[str, object], ...]]) -> None:
+    """One fast decoder reads an input's records in turn (learning where records keep their
+    objects): each is refused (left to the strict decoder) or read exactly as the strict
+    decoder reads it; a record with a repeated key (or nested too deep) is always refused."""
+    fast = fast_records()
+    assert fast is not None
+    for record in records:
+        text = _json_text(record)
+        try:
+            strict: object = StrictDecoder().loads(text)
+        except ValueError:
+            strict = SLOW
+        value = fast.decode(text.encode())
+        if strict is SLOW:
+            assert value is SLOW, text
+        elif value is not SLOW:
+            assert repr(value) == repr(strict), text
+
+
+@needs_msgspec
+def test_where_records_keep_their_objects_is_learnt_and_never_trusted() -> None:
+    """After records whose objects were under "v", a record with another object elsewhere,
+    a repeated key in an entry, a `{` in a string or deep lists elsewhere is still read
+    exactly (or left to the strict decoder)."""
+    fast = fast_records()
+    assert fast is not None
+    assert fast.decode(b'{"v": [{"a": 1}], "n": 1}') == {"v": [{"a": 1}], "n": 1}
+    assert fast.decode(b'{"v": [{"a": 1}, {"a": 2}]}') == {"v": [{"a": 1}, {"a": 2}]}
+    assert fast.decode(b'{"v": [{"a": 1, "a": 2}]}') is SLOW
+    assert fast.decode(b'{"v": [], "w": {"b": 1, "b": 2}}') is SLOW
+    assert fast.decode(b'{"v": [], "w": {"b": 1}}') == {"v": [], "w": {"b": 1}}
+    assert fast.decode(b'{"v": [{"a": 1}], "v": [{"a": 1}]}') is SLOW
+    assert fast.decode(b'{"v": [{"a": 1}], "s": "{"}') == {"v": [{"a": 1}], "s": "{"}
+    deep = b'{"v": [], "x": ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}"
+    assert fast.decode(deep) is SLOW
+
+
 @needs_msgspec
 def test_an_unreadable_number_goes_to_the_strict_decoder_whatever_the_context() -> None:
     """Decimal() gives a quiet NaN for an exponent beyond its range when the caller's context

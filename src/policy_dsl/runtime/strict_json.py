@@ -259,18 +259,29 @@ class FastRecords:
     `decode(data)` gives the value, or `SLOW` when the strict decoder must read the text: so
     every rule of strict JSON holds whichever decoder read a record. msgspec refuses NaN,
     Infinity, bad syntax and nesting beyond its own depth limit; nesting deeper than
-    `MAX_DEPTH` is found in the decoded value (`_keys_within`). A repeated key is found
-    without a second parse: msgspec keeps the last value of a repeated key, so the decoded
-    objects hold fewer keys than the text writes. Every key written ends with `"`, maybe
-    spaces, and `:`, so the text's colons, and more closely its `_KEY_END`s, count the keys
-    written from above (a colon inside a string counts one too many); the decoded keys
-    count them from below. When one of those counts is the decoded one, the three are
-    equal, which proves that no key repeats; when neither is (a repeated key, or a string
-    holding `\\":`), the strict decoder reads the text.
+    `MAX_DEPTH` is found in the decoded value. A repeated key is found without a second
+    parse: msgspec keeps the last value of a repeated key, so the decoded objects hold fewer
+    keys than the text writes. Every key written ends with `"`, maybe spaces, and `:`, so the
+    text's colons, and more closely its `_KEY_END`s, count the keys written from above (a
+    colon inside a string counts one too many); the decoded keys count them from below. When
+    one of those counts is the decoded one, the three are equal, which proves that no key
+    repeats; when neither is (a repeated key, or a string holding `\\":`), the strict
+    decoder reads the text.
+
+    The decoded keys are counted in one of two ways. In general by a walk of the decoded
+    value (`_keys_within`, which also measures its depth). Records of one input are alike,
+    though: their objects nested in the record are found under the same few keys (a pack's
+    lists of entries), so those keys are remembered (`_holders`, learnt from the last walk)
+    and the objects looked for there alone. Any count of decoded keys that leaves some out
+    is still a count from below, so the proof above holds whatever was remembered; the text's
+    `{` (the objects written, or more) say whether all were found, and when they were not,
+    the walk counts them rather than send the text to the strict decoder. The depth needs
+    no walk when the text's brackets number at most `MAX_DEPTH`.
     """
 
     def __init__(self, decode: Callable[[bytes], object]) -> None:
         self._decode = decode
+        self._holders: tuple[str, ...] = ()  # the record's keys whose values held objects
 
     def decode(self, data: bytes) -> object:
         if b"\\" in data and _SURROGATE_ESCAPE_BYTES.search(data):  # one byte: memchr
@@ -283,9 +294,37 @@ class FastRecords:
                     value = self._decode(data)
         except Exception:  # not JSON msgspec reads (NaN, control characters, too deep...),
             return SLOW    # or a number beyond int64 or Decimal: the strict decoder says what
-        keys = _keys_within(value) if type(value) is dict or type(value) is list else 0
+        if type(value) is dict:
+            keys = self._keys_under_holders(value, data)
+            if keys < 0:
+                keys = _keys_within(value)
+                self._holders = tuple(compress(value, map(_CONTAINER, map(type,
+                                                                           value.values()))))
+        else:
+            keys = _keys_within(value) if type(value) is list else 0
         if keys < 0:
             return SLOW  # too deep: too_deep() says, on the text
         if keys != data.count(b":") and keys != _keys_written(data):
             return SLOW  # a repeated key, or a string holding `\\":`
         return value
+
+    def _keys_under_holders(self, record: dict[str, object], data: bytes) -> int:
+        """The keys of `record` and of the objects under its `_holders` (in a list or not),
+        when those are all the objects it holds (as many as the text's `{`) and it nests at
+        most `MAX_DEPTH` levels; else -1 (the walk must count)."""
+        objects_written = data.count(b"{")  # or more: a `{` in a string counts too
+        if objects_written + data.count(b"[") > MAX_DEPTH:
+            return -1  # maybe deeper than MAX_DEPTH
+        keys, objects = len(record), 1
+        get = record.get
+        for key in self._holders:
+            child = get(key)
+            if type(child) is list:
+                for entry in cast("list[object]", child):
+                    if type(entry) is dict:
+                        keys += len(entry)
+                        objects += 1
+            elif type(child) is dict:
+                keys += len(child)
+                objects += 1
+        return keys if objects == objects_written else -1
