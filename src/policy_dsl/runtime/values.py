@@ -449,7 +449,10 @@ def read_list(raw: Raw, key: str, errors: list[FieldError],
               read_entry: Callable[[Raw, str, list[FieldError]], T], *,
               required: bool = True) -> tuple[T, ...]:
     entries: list[T] = []
-    for index, entry in enumerate(read_json_list(raw, key, key, errors, required)):
+    given = raw.get(key)
+    if type(given) is not list:  # missing, a CSV cell's JSON text, or wrong
+        given = read_json_list(raw, key, key, errors, required)
+    for index, entry in enumerate(given):
         path = f"{key}[{index}]"
         if type(entry) is not dict and not isinstance(entry, Mapping):  # a dict: no ABC check
             errors.append(FieldError(path, f"expected an object {{...}}, got {shown(entry)}"))
