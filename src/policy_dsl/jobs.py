@@ -1,10 +1,10 @@
 """`policyc score --jobs N`: the second pass over a batch in N processes, output unchanged.
 
-The first pass (reading and validating every record into the spool, ids, cohort inputs,
+The first pass (reading and validating every record into the store, ids, cohort inputs,
 cohort values) runs once, in the main process. The records are then cut into chunks of
 consecutive indexes; N worker processes, forked from the main one (so each has the pack and
-the plan without copying them), each read their chunk of the spool, score it exactly as one
-process does (`spooled_outcomes`), and write it to a temporary file: the JSON lines
+the plan without copying them), each read their chunk of the store, score it exactly as one
+process does (`stored_outcomes`), and write it to a temporary file: the JSON lines
 themselves, or the results pickled for a table. The main process takes the chunks in input
 order and writes them out as `--jobs 1` would, byte for byte.
 
@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from .runtime import Outcome, Pack, outcome_json
-from .runtime.batch import BatchPlan, spooled_outcomes
+from .runtime.batch import BatchPlan, stored_outcomes
 from .runtime.framework import Lang
+from .runtime.store import FactStore
 
 MAX_CHUNK = 20_000  # records per chunk: what the main process may wait behind
 ERRORS_SHOWN = 10
@@ -64,7 +65,7 @@ class Tally:
 class _Job:
     pack: Pack
     plan: BatchPlan
-    spool: str  # the spool's path (each worker opens it for itself)
+    store: FactStore  # the first pass's entries (a spilled part is read from its file)
     explain: bool
     lang: Lang  # of the settlement's computation lines
     lines: bool  # JSON lines (else pickled results for a table)
@@ -93,9 +94,9 @@ def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
     start, stop = span
     tally = Tally()
     handle, path = tempfile.mkstemp(dir=_job.directory, suffix=".chunk")
-    with os.fdopen(handle, "wb") as out, open(_job.spool, "rb") as spool:
-        for outcome in spooled_outcomes(_job.pack, _job.plan, spool, _job.explain, start,
-                                        stop):
+    with os.fdopen(handle, "wb") as out:
+        for outcome in stored_outcomes(_job.pack, _job.plan, _job.store, _job.explain, start,
+                                       stop):
             tally.add(outcome)
             if _job.lines:
                 line = outcome_json(outcome, _job.explain, _job.lang)
@@ -105,14 +106,14 @@ def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
     return path, tally
 
 
-def score_in_processes(pack: Pack, plan: BatchPlan, spool: str, explain: bool, lang: Lang,
+def score_in_processes(pack: Pack, plan: BatchPlan, store: FactStore, explain: bool, lang: Lang,
                        jobs: int, lines: bool, tally: Tally,
                        progress: Callable[[int], None] | None = None) -> Iterator[Any]:
     """The chunks' output in input order: for JSON Lines each chunk's bytes (to write as
     they are), else each `Result`. `tally` gathers the errors."""
     global _job
     with tempfile.TemporaryDirectory(prefix="policyc-jobs-") as directory:
-        _job = _Job(pack, plan, spool, explain, lang, lines, directory)
+        _job = _Job(pack, plan, store, explain, lang, lines, directory)
         context = multiprocessing.get_context("fork")
         executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupt)
         finished = False

@@ -6,16 +6,14 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 
 from __future__ import annotations
 
-import copyreg
 import dataclasses
 import logging
-import pickle
-import sys
+import operator
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import localcontext
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .arithmetic import DIVISION, Undefined, plain
 from .framework import (
@@ -30,6 +28,7 @@ from .framework import (
 from .inputs import InputRecord, shown_id
 from .packs import Pack, Provenance
 from .results import Score
+from .store import FactStore
 from .strict_json import safe_text
 from .values import RecordInvalid
 
@@ -138,8 +137,7 @@ class BatchPlan:
     than once, by index; cohort_of: per index, the record's cohort values (or the exception
     saying why it has none) when the pack computes them over the batch, else None;
     cohort_fault: the exception computing them raised, if any (every valid record's fault);
-    snapshot: the cohort snapshot to take them from instead; spool_offsets: where in the
-    spool (`plan_batch`) the entry of every `SPOOL_STEP`-th record starts.
+    snapshot: the cohort snapshot to take them from instead.
     """
 
     count: int
@@ -147,24 +145,25 @@ class BatchPlan:
     cohort_of: list[Any] | None
     cohort_fault: Exception | None = None
     snapshot: CohortSnapshot | None = None
-    spool_offsets: array[int] = field(default_factory=lambda: array("q"))
 
 
-SPOOL_STEP = 1024  # a spool offset is kept for every this many records
+PROGRESS_STEP = 1024  # records between two calls of a pass's `progress`
 
 
 def plan_batch(pack: Pack, records: Iterable[InputRecord],
                cohorts: CohortSnapshot | None = None,
-               spool: IO[bytes] | None = None) -> BatchPlan:
+               store: FactStore | None = None,
+               progress: Callable[[int], None] | None = None) -> BatchPlan:
     """The first pass: every record's id (for repeated ids) and, when the pack computes cohort
     values over the batch, each valid record's cohort inputs (only the few facts
     `compute_cohorts` reads: `CohortInputs`), then the cohort values. Memory grows by a few
     hundred bytes per record, whatever the record's size. A snapshot made with another pack
     raises SnapshotInvalid.
 
-    With a `spool` (a binary file), every record is validated here and written to it as it
-    is read (where it is, its id, its facts or its problem), so that the second pass reads
-    the spool (`spooled_outcomes`) instead of reading and validating the input again."""
+    With a `store`, every record is validated here and kept in it as it is read (where it
+    is, its id, its facts or its problem), so that the second pass scores from the store
+    (`stored_outcomes`) instead of reading and validating the input again. `progress` is
+    told how many more records were read, every `PROGRESS_STEP` and at the end."""
     if cohorts is not None:
         cohorts.check_pack(pack)
     ids = RepeatedIds()
@@ -172,33 +171,34 @@ def plan_batch(pack: Pack, records: Iterable[InputRecord],
     inputs: list[Any] = []
     where: list[int] = []  # the index of each entry of `inputs`
     slim: CohortInputs | None = None
-    offsets: array[int] = array("q")
-    if spool is not None:
-        _make_picklable(pack)
+    index = -1
     with localcontext(DIVISION):
         for index, record in enumerate(records):
             ids.see(index, record)
-            if spool is None and not over_batch:
+            if progress is not None and index % PROGRESS_STEP == PROGRESS_STEP - 1:
+                progress(PROGRESS_STEP)
+            if store is None and not over_batch:
                 continue
-            facts, problem, fault = _validated(pack, record, said=spool is not None)
-            if spool is not None:
-                if index % SPOOL_STEP == 0:
-                    offsets.append(spool.tell())
-                pickle.dump((record.position, record.id, record.error, record.unit,
-                             record.raw is not None, facts, problem, fault), spool,
-                            pickle.HIGHEST_PROTOCOL)
+            facts, problem, fault = _validated(pack, record, said=store is not None)
+            in_memory = store is not None and store.add(
+                (record.position, record.id, record.error, record.unit,
+                 record.raw is not None, facts, problem, fault))
             if not over_batch or facts is None:
                 continue
-            if slim is None:
-                slim = CohortInputs(pack, facts)
-            inputs.append(slim.of(facts))
+            if in_memory:  # the store holds its facts anyway: no slim copy
+                inputs.append(facts)
+            else:
+                if slim is None:
+                    slim = CohortInputs(pack, facts)
+                inputs.append(slim.of(facts))
             where.append(index)
-        if spool is not None:
-            spool.flush()
+        if progress is not None and (index + 1) % PROGRESS_STEP:
+            progress((index + 1) % PROGRESS_STEP)
+        if store is not None:
+            store.finish()
         repeated = ids.problems()
         if not over_batch:
-            return BatchPlan(ids.count, repeated, None, snapshot=cohorts,
-                             spool_offsets=offsets)
+            return BatchPlan(ids.count, repeated, None, snapshot=cohorts)
         kept = [(index, facts) for index, facts in zip(where, inputs, strict=True)
                 if index not in repeated]
         del inputs, where
@@ -206,11 +206,10 @@ def plan_batch(pack: Pack, records: Iterable[InputRecord],
         try:
             values = pack.compute_cohorts([facts for _, facts in kept])
         except Exception as fault:  # no record can be scored without its cohort values
-            return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault,
-                             spool_offsets=offsets)
+            return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault)
         for (index, _), value in zip(kept, values, strict=True):
             cohort_of[index] = value
-    return BatchPlan(ids.count, repeated, cohort_of, spool_offsets=offsets)
+    return BatchPlan(ids.count, repeated, cohort_of)
 
 
 def _validated(pack: Pack, record: InputRecord,
@@ -243,23 +242,22 @@ def planned_outcomes(pack: Pack, plan: BatchPlan, records: Iterable[InputRecord]
                                explain)
 
 
-def spooled_outcomes(pack: Pack, plan: BatchPlan, spool: IO[bytes], explain: bool = True,
-                     start: int = 0, stop: int | None = None) -> Iterator[Outcome]:
-    """The second pass from the spool `plan_batch` wrote: records start..stop-1 scored as
-    they are read back (their facts already validated). The outcomes' records carry where
-    they were and their id, not their raw fields."""
-    stop = plan.count if stop is None else stop
-    if start >= stop:
-        return
-    spool.seek(plan.spool_offsets[start // SPOOL_STEP])
-    for _ in range(start % SPOOL_STEP):
-        pickle.load(spool)
-    for index in range(start, stop):
-        position, record_id, error, unit, readable, facts, problem, fault = pickle.load(spool)
+def stored_outcomes(pack: Pack, plan: BatchPlan, store: FactStore, explain: bool = True,
+                    start: int = 0, stop: int | None = None) -> Iterator[Outcome]:
+    """The second pass from the store `plan_batch` filled: records start..stop-1 scored as
+    they are taken from it (their facts already validated). The outcomes' records carry
+    where they were and their id, not their raw fields. Each score is made in the exact
+    decimal context, whatever the caller's; the caller's own context is the one it sees
+    between outcomes."""
+    index = start
+    for position, record_id, error, unit, readable, facts, problem, fault in \
+            store.entries(start, stop):
         record = InputRecord(position, record_id, None, error, unit)
         with localcontext(DIVISION):
-            yield _outcome(pack, plan, index, record, readable, facts, problem, fault,
-                           explain)
+            outcome = _outcome(pack, plan, index, record, readable, facts, problem, fault,
+                               explain)
+        index += 1
+        yield outcome
 
 
 def _outcome(pack: Pack, plan: BatchPlan, index: int, record: InputRecord, readable: bool,
@@ -288,33 +286,6 @@ def _outcome(pack: Pack, plan: BatchPlan, index: int, record: InputRecord, reada
         return Outcome(record, None, _fault(record, error), None, framework, True,
                        provenance=provenance)
     return Outcome(record, score, None, settlement, framework, provenance=provenance)
-
-
-# ---------------------------------------------------------------- a pack's facts, pickled
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _make_picklable(pack: Pack) -> None:
-    """A pack's dataclasses (its `Facts` and their entries) pickled by their fields: the
-    pack module is loaded from its verified bytes, not imported by name, so pickle could
-    not find the classes by their module's name alone."""
-    module = cast("Any", pack.module)
-    for value in vars(module).values():
-        if isinstance(value, type) and value.__module__ == module.__name__ and \
-                dataclasses.is_dataclass(value) and value not in _FIELDS:
-            _FIELDS[value] = tuple(each.name for each in dataclasses.fields(value))
-            copyreg.pickle(value, _reduced)
-
-
-def _reduced(value: Any) -> tuple[Any, tuple[str, str, tuple[Any, ...]]]:
-    kind = type(value)
-    return _rebuilt, (kind.__module__, kind.__qualname__,
-                      tuple([getattr(value, name) for name in _FIELDS[kind]]))
-
-
-def _rebuilt(module: str, name: str, values: tuple[Any, ...]) -> Any:
-    return getattr(sys.modules[module], name)(*values)
 
 
 def _cohort(pack: Pack, plan: BatchPlan, index: int, record: InputRecord,
@@ -350,7 +321,9 @@ class CohortInputs:
             return
         names = pack.COHORT_FACTS
         kind = dataclasses.make_dataclass("CohortFacts", names, frozen=True, slots=True)
-        self.of = lambda facts: kind(*[getattr(facts, name) for name in names])
+        values = operator.attrgetter(*names) if len(names) > 1 else \
+            (lambda facts: tuple([getattr(facts, name) for name in names]))
+        self.of = lambda facts: kind(*values(facts))
 
 
 def _same(facts: Any) -> Any:
