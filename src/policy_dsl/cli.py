@@ -32,7 +32,7 @@ import click
 from . import __version__
 from .api import Result, result_of
 from .console import exit_needing_extra, missing_requirements
-from .jobs import Tally, score_in_processes
+from .jobs import Tally, score_in_processes, score_parts_in_processes, splittable
 from .progress import Progress
 from .reading import (
     FILE_FORMATS,
@@ -403,24 +403,39 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     pack = load_pack(pack_name, year, packs_dir)
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
     tally = Tally()
+    lines = chosen_output == "jsonl"
     with _input_source(input_path, pack, fmt, encoding, sheet) as source, \
             FactStore(pack) as store, _rare_collections():
-        plan = _first_pass(source, pack, snapshot, store, quiet)
-        bar = Progress(plan.count, enabled=not quiet)
+        bar = Progress(None, enabled=not quiet)  # reading, then scoring
         try:
-            if jobs > 1:
-                parts = score_in_processes(pack, plan, store, explain, settlement_lang,
-                                           jobs, chosen_output == "jsonl", tally, bar.advance)
-                if chosen_output == "jsonl":
-                    with _results_to(output_path, binary=True) as output:
+            parts: Iterator[Any] | None = None
+            if jobs > 1 and splittable(source):  # both passes in processes
+
+                def first_pass_done(count: int) -> None:
+                    bar.close()
+                    _show_warnings(source)
+                    bar.restart(count)
+
+                parts = score_parts_in_processes(source, pack, snapshot, explain,
+                                                 settlement_lang, jobs, lines, tally,
+                                                 bar.advance, first_pass_done, bar.advance)
+            else:
+                plan = _first_pass(source, pack, snapshot, store, bar)
+                bar.restart(plan.count)
+                if jobs > 1:
+                    parts = score_in_processes(pack, plan, store, explain, settlement_lang,
+                                               jobs, lines, tally, bar.advance)
+            if parts is not None:
+                if lines:
+                    with _results_to(output_path, binary=True) as chunks:
                         for part in parts:
-                            output.write(part)
-                        output.flush()
+                            chunks.write(part)
+                        chunks.flush()
                 else:
                     _write_table(chosen_output, output_path, pack, parts)
             else:
                 counted = _counted(stored_outcomes(pack, plan, store, explain), tally, bar)
-                if chosen_output == "jsonl":
+                if lines:
                     with _results_to(output_path) as output:
                         write = output.write
                         for outcome in counted:
@@ -519,10 +534,9 @@ def _input_source(path: str, pack: Pack, fmt: str, encoding: str | None,
 
 
 def _first_pass(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None,
-                store: FactStore, quiet: bool) -> BatchPlan:
+                store: FactStore, bar: Progress) -> BatchPlan:
     """Every record read and validated once into the store (ids, cohort inputs), the
     warnings shown; exit 2 for a snapshot of another pack."""
-    bar = Progress(None, enabled=not quiet)
     try:
         plan = plan_batch(pack, source.records(), snapshot, store, bar.advance)
     except SnapshotInvalid as error:
@@ -530,9 +544,13 @@ def _first_pass(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None
         sys.exit(EXIT_USAGE)
     finally:
         bar.close()
+    _show_warnings(source)
+    return plan
+
+
+def _show_warnings(source: InputSource) -> None:
     for warning in source.warnings:
         click.echo(f"policyc: warning: {warning}", err=True)
-    return plan
 
 
 @cli.command()

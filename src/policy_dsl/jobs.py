@@ -16,21 +16,43 @@ the main process says "interrupted"); a worker that dies is an internal fault (e
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import multiprocessing
 import os
 import pickle
 import signal
+import sys
 import tempfile
-from collections.abc import Callable, Iterator
+import traceback
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any
+from decimal import localcontext
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as connection_wait
+from multiprocessing.process import BaseProcess
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
+from .reading import FractionWatch, InputSource, fast_records
 from .runtime import Outcome, Pack, outcome_json
-from .runtime.batch import BatchPlan, stored_outcomes
+from .runtime.arithmetic import DIVISION
+from .runtime.batch import (
+    BatchPlan,
+    CohortInputsFound,
+    RepeatedIds,
+    planned,
+    read_pass,
+    stored_outcomes,
+)
 from .runtime.framework import Lang
-from .runtime.store import FactStore
+from .runtime.inputs import InputRecord, iter_json_lines
+from .runtime.store import MEMORY_BUDGET, FactStore, make_picklable
+
+if TYPE_CHECKING:
+    from .runtime.snapshot import CohortSnapshot
 
 MAX_CHUNK = 20_000  # records per chunk: what the main process may wait behind
 ERRORS_SHOWN = 10
@@ -89,17 +111,25 @@ def _ignore_interrupt() -> None:
 def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
     """In a worker: score records start..stop-1 into a temporary file."""
     assert _job is not None
+    start, stop = span
+    return _written_chunk(stored_outcomes(_job.pack, _job.plan, _job.store, _job.explain,
+                                          start, stop),
+                          _job.directory, _job.explain, _job.lang, _job.lines)
+
+
+def _written_chunk(outcomes: Iterable[Outcome], directory: str, explain: bool, lang: Lang,
+                   lines: bool) -> tuple[str, Tally]:
+    """The outcomes written to a new temporary file in `directory`: their JSON lines, or
+    their results pickled; the file's path and their tally."""
     from .api import result_of
 
-    start, stop = span
     tally = Tally()
-    handle, path = tempfile.mkstemp(dir=_job.directory, suffix=".chunk")
+    handle, path = tempfile.mkstemp(dir=directory, suffix=".chunk")
     with os.fdopen(handle, "wb") as out:
-        for outcome in stored_outcomes(_job.pack, _job.plan, _job.store, _job.explain, start,
-                                       stop):
+        for outcome in outcomes:
             tally.add(outcome)
-            if _job.lines:
-                line = outcome_json(outcome, _job.explain, _job.lang)
+            if lines:
+                line = outcome_json(outcome, explain, lang)
                 out.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
             else:
                 pickle.dump(result_of(outcome), out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -144,3 +174,294 @@ def _unpickled(chunk: IO[bytes]) -> Iterator[Any]:
             yield pickle.load(chunk)
         except EOFError:
             return
+
+
+# ---------------------------------------------------------------- both passes in processes
+
+
+def splittable(source: InputSource) -> bool:
+    """Whether both passes can run in processes over parts of the file: JSON Lines in UTF-8
+    (its lines are found by their bytes alone) for a pack (its columns known)."""
+    return source.fmt == "jsonl" and source.encoding == "utf-8" and \
+        source.pack is not None and source.columns is not None
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of a JSON Lines file read by one process: bytes start..stop-1, whole lines,
+    the first of them numbered `line` in the file."""
+
+    start: int
+    stop: int
+    line: int
+
+
+def line_parts(stream: BinaryIO, count: int) -> list[Part]:
+    """`count` parts of about equal size (fewer for a file of fewer lines), cut after a
+    line break; each part's first line number counted from the line breaks before it."""
+    size = os.fstat(stream.fileno()).st_size
+    cuts = [0]
+    for number in range(1, count):
+        stream.seek(max(size * number // count, cuts[-1]))
+        stream.readline()  # on to the start of the next line
+        if cuts[-1] < stream.tell() < size:
+            cuts.append(stream.tell())
+    cuts.append(size)
+    parts = []
+    line = 1
+    stream.seek(0)
+    for start, stop in itertools.pairwise(cuts):
+        parts.append(Part(start, stop, line))
+        left = stop - start
+        while left > 0:  # bounded: the part's bytes, a block at a time
+            block = stream.read(min(left, 1 << 20))
+            if not block:
+                break
+            line += block.count(b"\n")
+            left -= len(block)
+    return parts
+
+
+def _part_lines(stream: BinaryIO, part: Part) -> Iterator[bytes]:
+    """The lines of `part`, each with its line break."""
+    stream.seek(part.start)
+    left = part.stop - part.start
+    for line in stream:  # bounded: the part ends at a line break (or the file's end)
+        yield line
+        left -= len(line)
+        if left <= 0:
+            return
+
+
+@dataclass
+class PartRead:
+    """What a process's first pass over its part found, sent to the main process: each
+    record's position and id, the valid records' cohort inputs (indexes within the part),
+    and what the warnings are made from (percent columns, keys that name no fact)."""
+
+    positions: array[int]
+    ids: list[object]
+    unit: str
+    found: CohortInputsFound | None
+    fractions: FractionWatch
+    unknown_keys: dict[str, tuple[InputRecord, int]]
+
+
+@dataclass(frozen=True)
+class _Parts:
+    source: InputSource
+    pack: Pack
+    snapshot: CohortSnapshot | None
+    explain: bool
+    lang: Lang
+    lines: bool
+    directory: str
+    budget: int  # bytes of facts each process keeps in memory
+
+
+def score_parts_in_processes(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None,
+                             explain: bool, lang: Lang, jobs: int, lines: bool, tally: Tally,
+                             read: Callable[[int], None], first_pass_done: Callable[[int], None],
+                             progress: Callable[[int], None]) -> Iterator[Any]:
+    """Both passes in `jobs` processes, each over a part of the JSON Lines file
+    (`splittable`): each reads and validates its part and keeps its records; the main
+    process takes their ids and cohort inputs in input order, finds repeated ids and
+    computes the cohort values (and the warnings, in `source.warnings`), sends each
+    process those of its part, and each scores its part into chunk files. Yields what
+    `score_in_processes` yields, in input order. `read`: records read so far (by step);
+    `first_pass_done`: called with the number of records once the plan is made;
+    `progress`: records scored (by chunk)."""
+    with tempfile.TemporaryDirectory(prefix="policyc-jobs-") as directory:
+        with source.opener() as stream:
+            parts = line_parts(stream, jobs)
+        job = _Parts(source, pack, snapshot, explain, lang, lines, directory,
+                     MEMORY_BUDGET // len(parts))
+        make_picklable(pack)  # before the fork: facts may be sent both ways
+        sys.stdout.flush()  # nothing written before the fork is written again by a process
+        sys.stderr.flush()
+        context = multiprocessing.get_context("fork")
+        links: list[Connection] = []
+        processes: list[BaseProcess] = []
+        try:
+            for part in parts:
+                mine, theirs = context.Pipe()
+                process = context.Process(target=_part_worker, args=(job, part, theirs),
+                                          daemon=True)
+                process.start()
+                theirs.close()
+                links.append(mine)
+                processes.append(process)
+            found = _gathered(links, read)
+            plan = _merged(pack, snapshot, source, found)
+            first_pass_done(plan.count)
+            offset = 0
+            for link, part_read in zip(links, found, strict=True):
+                count = len(part_read.positions)
+                link.send(_part_plan(plan, offset, count))
+                offset += count
+            yield from _chunks_in_order(links, lines, tally, progress)
+        finally:  # done, interrupted, or the output closed: the processes go
+            for each in processes:
+                if each.is_alive():
+                    each.terminate()
+            for each in processes:
+                each.join()
+            for link in links:
+                link.close()
+
+
+class WorkerFailed(RuntimeError):
+    """A process scoring a part failed or died (an internal fault: exit 70)."""
+
+
+def _received(link: Connection) -> Any:
+    try:
+        message = link.recv()
+    except EOFError:
+        raise WorkerFailed("a process scoring a part of the input died") from None
+    if message[0] == "fault":
+        raise WorkerFailed(f"a process scoring a part of the input failed:\n{message[1]}")
+    return message
+
+
+def _gathered(links: list[Connection], read: Callable[[int], None]) -> list[PartRead]:
+    """Each process's `PartRead`, in the parts' order; `read` told of records read as the
+    processes say."""
+    found: dict[int, PartRead] = {}
+    waiting = {id(link): number for number, link in enumerate(links)}
+    while waiting:  # bounded: each process sends its PartRead once, or fails
+        for link in connection_wait([links[number] for number in waiting.values()]):
+            message = _received(cast("Connection", link))
+            if message[0] == "read":
+                read(message[1])
+            else:
+                found[waiting.pop(id(link))] = message[1]
+    return [found[number] for number in range(len(links))]
+
+
+def _merged(pack: Pack, snapshot: CohortSnapshot | None, source: InputSource,
+            found: list[PartRead]) -> BatchPlan:
+    """The batch's plan from its parts' first passes, as one pass over the whole file
+    would make it; the source's warnings from theirs."""
+    ids = RepeatedIds()
+    inputs = CohortInputsFound() if found and found[0].found is not None else None
+    fractions = FractionWatch(pack)
+    columns = source.columns
+    assert columns is not None
+    index = 0
+    for part in found:
+        if inputs is not None and part.found is not None:
+            inputs.inputs.extend(part.found.inputs)
+            inputs.where.extend([index + each for each in part.found.where])
+        for position, record_id in zip(part.positions, part.ids, strict=True):
+            ids.add(index, position, record_id, part.unit)
+            index += 1
+        fractions.merge(part.fractions)
+        for key, (first, count) in part.unknown_keys.items():
+            earlier, before = columns.unknown_keys.get(key, (first, 0))
+            columns.unknown_keys[key] = (earlier, before + count)
+    with localcontext(DIVISION):
+        plan = planned(pack, ids, inputs, snapshot)
+    source.warnings = fractions.warnings(source.name, columns) + \
+        columns.unknown_key_warnings()
+    return plan
+
+
+def _part_plan(plan: BatchPlan, offset: int, count: int) -> BatchPlan:
+    """The plan of the records offset..offset+count-1, indexed from 0."""
+    repeated = {index - offset: problem for index, problem in plan.repeated.items()
+                if offset <= index < offset + count}
+    cohort_of = None if plan.cohort_of is None else plan.cohort_of[offset:offset + count]
+    return BatchPlan(count, repeated, cohort_of, plan.cohort_fault)
+
+
+def _chunks_in_order(links: list[Connection], lines: bool, tally: Tally,
+                     progress: Callable[[int], None]) -> Iterator[Any]:
+    """The chunks the processes write, in input order, as `score_in_processes` gives
+    them; messages from any process are taken as they come (none waits to send)."""
+    chunks: list[deque[tuple[str, Tally]]] = [deque() for _ in links]
+    finished = [False] * len(links)
+    current = 0
+    while current < len(links):  # bounded: each process sends its chunks, then "done"
+        if chunks[current]:
+            path, part = chunks[current].popleft()
+            tally.merge(part)
+            with open(path, "rb") as chunk:
+                if lines:
+                    yield chunk.read()
+                else:
+                    yield from _unpickled(chunk)
+            os.unlink(path)
+            progress(part.records)
+            continue
+        if finished[current]:
+            current += 1
+            continue
+        open_links = [link for number, link in enumerate(links) if not finished[number]]
+        for link in connection_wait(open_links):
+            number = links.index(cast("Connection", link))
+            message = _received(links[number])
+            if message[0] == "chunk":
+                chunks[number].append((message[1], message[2]))
+            else:
+                finished[number] = True
+
+
+def _part_worker(job: _Parts, part: Part, link: Connection) -> None:
+    """In a forked process: the first pass over `part`, its `PartRead` sent; then, given
+    the part's plan, its records scored into chunk files, each announced as written."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with FactStore(job.pack, job.budget, job.directory) as store:
+            read, count = _read_part(job, part, store, link)
+            link.send(("found", read))
+            plan: BatchPlan = link.recv()
+            plan.snapshot = job.snapshot
+            for start in range(0, count, MAX_CHUNK):
+                stop = min(start + MAX_CHUNK, count)
+                path, tally = _written_chunk(
+                    stored_outcomes(job.pack, plan, store, job.explain, start, stop),
+                    job.directory, job.explain, job.lang, job.lines)
+                link.send(("chunk", path, tally))
+        link.send(("done",))
+    except BaseException:  # any failure is the main process's to report
+        with contextlib.suppress(Exception):
+            link.send(("fault", traceback.format_exc()))
+    finally:
+        link.close()
+
+
+def _read_part(job: _Parts, part: Part, store: FactStore,
+               link: Connection) -> tuple[PartRead, int]:
+    pack = job.pack
+    columns = job.source.columns
+    assert columns is not None
+    positions: array[int] = array("q")
+    ids: list[object] = []
+    units: list[str] = []
+
+    def see(index: int, record: InputRecord) -> None:
+        positions.append(record.position)
+        ids.append(record.id)
+        if index == 0:
+            units.append(record.unit)
+
+    fractions = FractionWatch(pack)
+    with job.source.opener() as stream:
+        records = columns.named_keys(iter_json_lines(
+            _part_lines(stream, part), fast=fast_records(), first_line=part.line))
+        watched = _watched(records, fractions)
+        with localcontext(DIVISION):
+            found = read_pass(pack, watched, see, store,
+                              job.snapshot is None and bool(pack.COHORTS),
+                              lambda count: link.send(("read", count)), slim=True)
+    unknown = {key: (InputRecord(first.position, first.id, None, first.error, first.unit),
+                     count) for key, (first, count) in columns.unknown_keys.items()}
+    return PartRead(positions, ids, units[0] if units else "line", found, fractions,
+                    unknown), len(positions)
+
+
+def _watched(records: Iterable[InputRecord], fractions: FractionWatch) -> Iterator[InputRecord]:
+    for record in records:
+        fractions.see(record)
+        yield record

@@ -787,6 +787,14 @@ class FractionWatch:
             self.nonzero[name] = self.nonzero[name] or bool(number)
             self.within[name] = 0 <= number <= 1
 
+    def merge(self, other: FractionWatch) -> None:
+        """What `other` saw over the records after these, added (a part of a file read in
+        another process)."""
+        for fact in self.facts:
+            self.counts[fact] += other.counts[fact]
+            self.nonzero[fact] = self.nonzero[fact] or other.nonzero[fact]
+            self.within[fact] = self.within[fact] and other.within[fact]
+
     def warnings(self, name: str, columns: Columns | None) -> list[str]:
         warnings = []
         for fact in self.facts:

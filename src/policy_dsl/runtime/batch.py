@@ -6,6 +6,7 @@ error naming the record and its fields (POLICY-NOTES G7, SZ-C).
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import logging
 import operator
@@ -168,47 +169,77 @@ def plan_batch(pack: Pack, records: Iterable[InputRecord],
         cohorts.check_pack(pack)
     ids = RepeatedIds()
     over_batch = cohorts is None and bool(pack.COHORTS)
-    inputs: list[Any] = []
-    where: list[int] = []  # the index of each entry of `inputs`
-    slim: CohortInputs | None = None
-    index = -1
     with localcontext(DIVISION):
-        for index, record in enumerate(records):
-            ids.see(index, record)
-            if progress is not None and index % PROGRESS_STEP == PROGRESS_STEP - 1:
-                progress(PROGRESS_STEP)
-            if store is None and not over_batch:
-                continue
-            facts, problem, fault = _validated(pack, record, said=store is not None)
-            in_memory = store is not None and store.add(
-                (record.position, record.id, record.error, record.unit,
-                 record.raw is not None, facts, problem, fault))
-            if not over_batch or facts is None:
-                continue
-            if in_memory:  # the store holds its facts anyway: no slim copy
-                inputs.append(facts)
-            else:
-                if slim is None:
-                    slim = CohortInputs(pack, facts)
-                inputs.append(slim.of(facts))
-            where.append(index)
-        if progress is not None and (index + 1) % PROGRESS_STEP:
-            progress((index + 1) % PROGRESS_STEP)
-        if store is not None:
-            store.finish()
-        repeated = ids.problems()
-        if not over_batch:
-            return BatchPlan(ids.count, repeated, None, snapshot=cohorts)
-        kept = [(index, facts) for index, facts in zip(where, inputs, strict=True)
-                if index not in repeated]
-        del inputs, where
-        cohort_of: list[Any] = [None] * ids.count
-        try:
-            values = pack.compute_cohorts([facts for _, facts in kept])
-        except Exception as fault:  # no record can be scored without its cohort values
-            return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault)
-        for (index, _), value in zip(kept, values, strict=True):
-            cohort_of[index] = value
+        found = read_pass(pack, records, ids.see, store, over_batch, progress)
+        return planned(pack, ids, found, cohorts)
+
+
+@dataclass(slots=True)
+class CohortInputsFound:
+    """The cohort inputs a first pass found: `inputs[n]` are those of the record of index
+    `where[n]` (valid records only, in order); None when the pack needs none."""
+
+    inputs: list[Any] = field(default_factory=list)
+    where: array[int] = field(default_factory=lambda: array("q"))
+
+
+def read_pass(pack: Pack, records: Iterable[InputRecord],
+              see: Callable[[int, InputRecord], None], store: FactStore | None,
+              over_batch: bool, progress: Callable[[int], None] | None = None,
+              slim: bool = False) -> CohortInputsFound | None:
+    """Every record shown to `see` (with its index), validated and kept in `store` (when
+    there is one), and its cohort inputs gathered when the pack computes cohort values
+    over the batch (`over_batch`). The facts of a record the store keeps in memory are
+    gathered as they are, unless `slim` (the inputs are sent to another process): a
+    `CohortInputs` copy of the few facts needed otherwise."""
+    found = CohortInputsFound() if over_batch else None
+    inputs = None if found is None else found.inputs
+    where = None if found is None else found.where
+    copy: CohortInputs | None = None
+    index = -1
+    for index, record in enumerate(records):
+        see(index, record)
+        if progress is not None and index % PROGRESS_STEP == PROGRESS_STEP - 1:
+            progress(PROGRESS_STEP)
+        if store is None and inputs is None:
+            continue
+        facts, problem, fault = _validated(pack, record, said=store is not None)
+        in_memory = store is not None and store.add(
+            (record.position, record.id, record.error, record.unit,
+             record.raw is not None, facts, problem, fault))
+        if inputs is None or where is None or facts is None:
+            continue
+        if in_memory and not slim:  # the store holds its facts anyway: no copy
+            inputs.append(facts)
+        else:
+            if copy is None:
+                copy = CohortInputs(pack, facts)
+            inputs.append(copy.of(facts))
+        where.append(index)
+    if progress is not None and (index + 1) % PROGRESS_STEP:
+        progress((index + 1) % PROGRESS_STEP)
+    if store is not None:
+        store.finish()
+    return found
+
+
+def planned(pack: Pack, ids: RepeatedIds, found: CohortInputsFound | None,
+            cohorts: CohortSnapshot | None) -> BatchPlan:
+    """The plan from what a first pass found: repeated ids, and the cohort values computed
+    over the valid records whose id is not repeated (when the pack computes them)."""
+    repeated = ids.problems()
+    if found is None:
+        return BatchPlan(ids.count, repeated, None, snapshot=cohorts)
+    kept = [(index, facts) for index, facts in zip(found.where, found.inputs, strict=True)
+            if index not in repeated]
+    found.inputs, found.where = [], array("q")
+    cohort_of: list[Any] = [None] * ids.count
+    try:
+        values = pack.compute_cohorts([facts for _, facts in kept])
+    except Exception as fault:  # no record can be scored without its cohort values
+        return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault)
+    for (index, _), value in zip(kept, values, strict=True):
+        cohort_of[index] = value
     return BatchPlan(ids.count, repeated, cohort_of)
 
 
@@ -319,15 +350,38 @@ class CohortInputs:
         if not dataclasses.is_dataclass(facts):
             self.of: Callable[[Any], Any] = _same
             return
-        names = pack.COHORT_FACTS
-        kind = dataclasses.make_dataclass("CohortFacts", names, frozen=True, slots=True)
-        values = operator.attrgetter(*names) if len(names) > 1 else \
+        names = tuple(pack.COHORT_FACTS)
+        kind = _cohort_facts_kind(names)
+        values: Callable[[Any], Any] = operator.attrgetter(*names) if len(names) > 1 else \
             (lambda facts: tuple([getattr(facts, name) for name in names]))
         self.of = lambda facts: kind(*values(facts))
 
 
 def _same(facts: Any) -> Any:
     return facts
+
+
+_COHORT_KINDS: dict[tuple[str, ...], type] = {}
+
+
+def _cohort_facts_kind(names: tuple[str, ...]) -> type:
+    """The class of the `CohortInputs` copies of these facts: made once per set of names,
+    and pickled by them (copies sent from another process are rebuilt as this class)."""
+    kind = _COHORT_KINDS.get(names)
+    if kind is None:
+        kind = dataclasses.make_dataclass("CohortFacts", names, frozen=True, slots=True)
+        copyreg.pickle(kind, _reduced_cohort_facts)
+        _COHORT_KINDS[names] = kind
+    return kind
+
+
+def _reduced_cohort_facts(value: Any) -> tuple[Any, tuple[tuple[str, ...], tuple[Any, ...]]]:
+    names = tuple(each.name for each in dataclasses.fields(value))
+    return _cohort_facts, (names, tuple([getattr(value, name) for name in names]))
+
+
+def _cohort_facts(names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    return _cohort_facts_kind(names)(*values)
 
 
 class RepeatedIds:
@@ -344,17 +398,21 @@ class RepeatedIds:
         self.shown: dict[int, object] = {}  # the ids of repeated records, as given
 
     def see(self, index: int, record: InputRecord) -> None:
+        self.add(index, record.position, record.id, record.unit)
+
+    def add(self, index: int, position: int, record_id: object, unit: str) -> None:
+        """The record of `index` (`see`), by its position, id and unit."""
         self.count = index + 1
-        self.positions.append(record.position)
+        self.positions.append(position)
         if index == 0:
-            self.unit = record.unit
-        if record.id is None:
+            self.unit = unit
+        if record_id is None:
             return
-        key = str(record.id).strip()
+        key = str(record_id).strip()
         first = self.first.setdefault(key, index)
         if first != index:
             self.again.setdefault(first, []).append(index)
-            self.shown[index] = record.id
+            self.shown[index] = record_id
 
     def problems(self) -> dict[int, str]:
         """What is wrong with each record whose id is used more than once, by index."""

@@ -44,9 +44,11 @@ class FactStore:
     with `entries`, from this process or from one forked after the first pass (each reading
     opens the file for itself)."""
 
-    def __init__(self, pack: Pack, budget: int = MEMORY_BUDGET) -> None:
+    def __init__(self, pack: Pack, budget: int = MEMORY_BUDGET,
+                 directory: str | None = None) -> None:
         self.pack = pack
         self.budget = budget
+        self.directory = directory  # of the spill file (None: the system's temporary one)
         self.kept: list[Entry] = []
         self.count = 0
         self.used = 0  # estimated bytes of `kept`
@@ -117,8 +119,8 @@ class FactStore:
         self.close()
 
     def _open_spill(self) -> None:
-        _make_picklable(self.pack)
-        handle, self.path = tempfile.mkstemp(prefix="policyc-spool-")
+        make_picklable(self.pack)
+        handle, self.path = tempfile.mkstemp(prefix="policyc-spool-", dir=self.directory)
         self.spill = os.fdopen(handle, "w+b")
 
 
@@ -149,7 +151,7 @@ def deep_size(value: object) -> int:
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _make_picklable(pack: Pack) -> None:
+def make_picklable(pack: Pack) -> None:
     """A pack's dataclasses (its `Facts` and their entries) pickled by their fields: the
     pack module is loaded from its verified bytes, not imported by name, so pickle could
     not find the classes by their module's name alone."""
