@@ -49,7 +49,7 @@ from .runtime.batch import (
 )
 from .runtime.framework import Lang
 from .runtime.inputs import InputRecord, iter_json_lines
-from .runtime.store import MEMORY_BUDGET, FactStore, make_picklable
+from .runtime.store import FactStore, make_picklable
 
 if TYPE_CHECKING:
     from .runtime.snapshot import CohortSnapshot
@@ -199,7 +199,7 @@ class Part:
 def line_parts(stream: BinaryIO, count: int) -> list[Part]:
     """`count` parts of about equal size (fewer for a file of fewer lines), cut after a
     line break; each part's first line number counted from the line breaks before it."""
-    size = os.fstat(stream.fileno()).st_size
+    size = stream.seek(0, os.SEEK_END)
     cuts = [0]
     for number in range(1, count):
         stream.seek(max(size * number // count, cuts[-1]))
@@ -226,6 +226,8 @@ def _part_lines(stream: BinaryIO, part: Part) -> Iterator[bytes]:
     """The lines of `part`, each with its line break."""
     stream.seek(part.start)
     left = part.stop - part.start
+    if left <= 0:
+        return
     for line in stream:  # bounded: the part ends at a line break (or the file's end)
         yield line
         left -= len(line)
@@ -256,7 +258,7 @@ class _Parts:
     lang: Lang
     lines: bool
     directory: str
-    budget: int  # bytes of facts each process keeps in memory
+    processes: int  # how many share the memory budget (`FactStore`)
 
 
 def score_parts_in_processes(source: InputSource, pack: Pack, snapshot: CohortSnapshot | None,
@@ -274,8 +276,7 @@ def score_parts_in_processes(source: InputSource, pack: Pack, snapshot: CohortSn
     with tempfile.TemporaryDirectory(prefix="policyc-jobs-") as directory:
         with source.opener() as stream:
             parts = line_parts(stream, jobs)
-        job = _Parts(source, pack, snapshot, explain, lang, lines, directory,
-                     MEMORY_BUDGET // len(parts))
+        job = _Parts(source, pack, snapshot, explain, lang, lines, directory, len(parts))
         make_picklable(pack)  # before the fork: facts may be sent both ways
         sys.stdout.flush()  # nothing written before the fork is written again by a process
         sys.stderr.flush()
@@ -412,7 +413,7 @@ def _part_worker(job: _Parts, part: Part, link: Connection) -> None:
     the part's plan, its records scored into chunk files, each announced as written."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with FactStore(job.pack, job.budget, job.directory) as store:
+        with FactStore(job.pack, directory=job.directory, share=job.processes) as store:
             read, count = _read_part(job, part, store, link)
             link.send(("found", read))
             plan: BatchPlan = link.recv()

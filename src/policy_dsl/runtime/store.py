@@ -44,10 +44,11 @@ class FactStore:
     with `entries`, from this process or from one forked after the first pass (each reading
     opens the file for itself)."""
 
-    def __init__(self, pack: Pack, budget: int = MEMORY_BUDGET,
-                 directory: str | None = None) -> None:
+    def __init__(self, pack: Pack, budget: int | None = None, directory: str | None = None,
+                 share: int = 1) -> None:
         self.pack = pack
-        self.budget = budget
+        # bytes to keep in memory: `budget`, else `MEMORY_BUDGET` shared by `share` stores
+        self.budget = MEMORY_BUDGET // share if budget is None else budget
         self.directory = directory  # of the spill file (None: the system's temporary one)
         self.kept: list[Entry] = []
         self.count = 0
