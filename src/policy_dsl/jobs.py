@@ -16,6 +16,7 @@ the main process says "interrupted"); a worker that dies is an internal fault (e
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import multiprocessing
@@ -43,6 +44,7 @@ from .runtime.batch import (
     BatchPlan,
     CohortInputsFound,
     RepeatedIds,
+    cohort_facts_kind,
     planned,
     read_pass,
     stored_outcomes,
@@ -244,9 +246,72 @@ class PartRead:
     positions: array[int]
     ids: list[object]
     unit: str
-    found: CohortInputsFound | None
+    inputs: ByField | None  # the cohort inputs of the part's valid records, in order
+    where: array[int]  # the index (in the part) of each
     fractions: FractionWatch
     unknown_keys: dict[str, tuple[InputRecord, int]]
+
+
+@dataclass
+class ByField:
+    """A list of dataclass objects sent to another process as a list per field (pickled
+    several times faster than object by object), the values that are no such object (an
+    exception, None) whole, by index; a list of anything else is sent whole."""
+
+    kind: str | None  # the objects' class name (None: `whole` is the list)
+    names: tuple[str, ...]
+    columns: list[list[Any]]
+    others: dict[int, Any]
+    count: int
+    whole: list[Any] | None = None
+
+    @classmethod
+    def of(cls, values: list[Any], names: tuple[str, ...] | None = None) -> ByField:
+        """`values` by the fields `names` (default: all those of their one class)."""
+        others = {index: value for index, value in enumerate(values)
+                  if value is None or isinstance(value, Exception)}
+        rows = [value for value in values if not (value is None or isinstance(value, Exception))] \
+            if others else values
+        kinds = {type(value) for value in rows}
+        first = rows[0] if rows else None
+        if first is None or not dataclasses.is_dataclass(first) or \
+                (names is None and len(kinds) > 1):
+            return cls(None, (), [], {}, len(values), values)
+        if names is None:
+            names = tuple(each.name for each in dataclasses.fields(first))
+        columns = [[getattr(value, name) for value in rows] for name in names]
+        return cls(type(first).__qualname__, names, columns, others, len(values))
+
+    def objects(self, kind: Callable[..., Any]) -> list[Any]:
+        """The list again, each object made by `kind` from its fields."""
+        if self.whole is not None:
+            return self.whole
+        made = [kind(*row) for row in zip(*self.columns, strict=True)] if self.names else \
+            [kind() for _ in range(self.count - len(self.others))]
+        if not self.others:
+            return made
+        rest = iter(made)
+        return [self.others[index] if index in self.others else next(rest)
+                for index in range(self.count)]
+
+
+@dataclass
+class PartPlan:
+    """A part's plan (`BatchPlan`, indexed from the part's first record), to send."""
+
+    count: int
+    repeated: dict[int, str]
+    cohort_of: ByField | None
+    cohort_fault: Exception | None
+
+    def plan(self, pack: Pack, snapshot: CohortSnapshot | None) -> BatchPlan:
+        cohort_of = None if self.cohort_of is None else self.cohort_of.objects(
+            getattr(pack.module, self.cohort_of.kind or "", None) or _no_kind)
+        return BatchPlan(self.count, self.repeated, cohort_of, self.cohort_fault, snapshot)
+
+
+def _no_kind(*values: Any) -> Any:
+    raise TypeError("cohort values sent by field without their class")
 
 
 @dataclass(frozen=True)
@@ -293,13 +358,15 @@ def score_parts_in_processes(source: InputSource, pack: Pack, snapshot: CohortSn
                 links.append(mine)
                 processes.append(process)
             found = _gathered(links, read)
+            counts = [len(part_read.positions) for part_read in found]
             plan = _merged(pack, snapshot, source, found)
+            del found  # let go: only the plan's slices are needed now
             first_pass_done(plan.count)
             offset = 0
-            for link, part_read in zip(links, found, strict=True):
-                count = len(part_read.positions)
+            for link, count in zip(links, counts, strict=True):
                 link.send(_part_plan(plan, offset, count))
                 offset += count
+            del plan
             yield from _chunks_in_order(links, lines, tally, progress)
         finally:  # done, interrupted, or the output closed: the processes go
             for each in processes:
@@ -345,18 +412,20 @@ def _merged(pack: Pack, snapshot: CohortSnapshot | None, source: InputSource,
     """The batch's plan from its parts' first passes, as one pass over the whole file
     would make it; the source's warnings from theirs."""
     ids = RepeatedIds()
-    inputs = CohortInputsFound() if found and found[0].found is not None else None
+    inputs = CohortInputsFound() if found and found[0].inputs is not None else None
     fractions = FractionWatch(pack)
     columns = source.columns
     assert columns is not None
     index = 0
     for part in found:
-        if inputs is not None and part.found is not None:
-            inputs.inputs.extend(part.found.inputs)
-            inputs.where.extend([index + each for each in part.found.where])
+        if inputs is not None and part.inputs is not None:
+            inputs.inputs.extend(part.inputs.objects(cohort_facts_kind(part.inputs.names)))
+            inputs.where.extend([index + each for each in part.where])
+            part.inputs = None
         for position, record_id in zip(part.positions, part.ids, strict=True):
             ids.add(index, position, record_id, part.unit)
             index += 1
+        part.ids = []  # let go as merged
         fractions.merge(part.fractions)
         for key, (first, count) in part.unknown_keys.items():
             earlier, before = columns.unknown_keys.get(key, (first, 0))
@@ -368,12 +437,13 @@ def _merged(pack: Pack, snapshot: CohortSnapshot | None, source: InputSource,
     return plan
 
 
-def _part_plan(plan: BatchPlan, offset: int, count: int) -> BatchPlan:
+def _part_plan(plan: BatchPlan, offset: int, count: int) -> PartPlan:
     """The plan of the records offset..offset+count-1, indexed from 0."""
     repeated = {index - offset: problem for index, problem in plan.repeated.items()
                 if offset <= index < offset + count}
-    cohort_of = None if plan.cohort_of is None else plan.cohort_of[offset:offset + count]
-    return BatchPlan(count, repeated, cohort_of, plan.cohort_fault)
+    cohort_of = None if plan.cohort_of is None else \
+        ByField.of(plan.cohort_of[offset:offset + count])
+    return PartPlan(count, repeated, cohort_of, plan.cohort_fault)
 
 
 def _chunks_in_order(links: list[Connection], lines: bool, tally: Tally,
@@ -416,8 +486,8 @@ def _part_worker(job: _Parts, part: Part, link: Connection) -> None:
         with FactStore(job.pack, directory=job.directory, share=job.processes) as store:
             read, count = _read_part(job, part, store, link)
             link.send(("found", read))
-            plan: BatchPlan = link.recv()
-            plan.snapshot = job.snapshot
+            del read  # sent: the ids and cohort inputs are the main process's now
+            plan = cast("PartPlan", link.recv()).plan(job.pack, job.snapshot)
             for start in range(0, count, MAX_CHUNK):
                 stop = min(start + MAX_CHUNK, count)
                 path, tally = _written_chunk(
@@ -455,10 +525,12 @@ def _read_part(job: _Parts, part: Part, store: FactStore,
         with localcontext(DIVISION):
             found = read_pass(pack, watched, see, store,
                               job.snapshot is None and bool(pack.COHORTS),
-                              lambda count: link.send(("read", count)), slim=True)
+                              lambda count: link.send(("read", count)))
     unknown = {key: (InputRecord(first.position, first.id, None, first.error, first.unit),
                      count) for key, (first, count) in columns.unknown_keys.items()}
-    return PartRead(positions, ids, units[0] if units else "line", found, fractions,
+    inputs = None if found is None else ByField.of(found.inputs, tuple(pack.COHORT_FACTS))
+    return PartRead(positions, ids, units[0] if units else "line", inputs,
+                    array("q") if found is None else found.where, fractions,
                     unknown), len(positions)
 
 

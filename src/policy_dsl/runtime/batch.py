@@ -185,13 +185,12 @@ class CohortInputsFound:
 
 def read_pass(pack: Pack, records: Iterable[InputRecord],
               see: Callable[[int, InputRecord], None], store: FactStore | None,
-              over_batch: bool, progress: Callable[[int], None] | None = None,
-              slim: bool = False) -> CohortInputsFound | None:
+              over_batch: bool,
+              progress: Callable[[int], None] | None = None) -> CohortInputsFound | None:
     """Every record shown to `see` (with its index), validated and kept in `store` (when
     there is one), and its cohort inputs gathered when the pack computes cohort values
     over the batch (`over_batch`). The facts of a record the store keeps in memory are
-    gathered as they are, unless `slim` (the inputs are sent to another process): a
-    `CohortInputs` copy of the few facts needed otherwise."""
+    gathered as they are; a `CohortInputs` copy of the few facts needed otherwise."""
     found = CohortInputsFound() if over_batch else None
     inputs = None if found is None else found.inputs
     where = None if found is None else found.where
@@ -209,7 +208,7 @@ def read_pass(pack: Pack, records: Iterable[InputRecord],
              record.raw is not None, facts, problem, fault))
         if inputs is None or where is None or facts is None:
             continue
-        if in_memory and not slim:  # the store holds its facts anyway: no copy
+        if in_memory:  # the store holds its facts anyway: no copy
             inputs.append(facts)
         else:
             if copy is None:
@@ -351,7 +350,7 @@ class CohortInputs:
             self.of: Callable[[Any], Any] = _same
             return
         names = tuple(pack.COHORT_FACTS)
-        kind = _cohort_facts_kind(names)
+        kind = cohort_facts_kind(names)
         values: Callable[[Any], Any] = operator.attrgetter(*names) if len(names) > 1 else \
             (lambda facts: tuple([getattr(facts, name) for name in names]))
         self.of = lambda facts: kind(*values(facts))
@@ -364,7 +363,7 @@ def _same(facts: Any) -> Any:
 _COHORT_KINDS: dict[tuple[str, ...], type] = {}
 
 
-def _cohort_facts_kind(names: tuple[str, ...]) -> type:
+def cohort_facts_kind(names: tuple[str, ...]) -> type:
     """The class of the `CohortInputs` copies of these facts: made once per set of names,
     and pickled by them (copies sent from another process are rebuilt as this class)."""
     kind = _COHORT_KINDS.get(names)
@@ -381,7 +380,7 @@ def _reduced_cohort_facts(value: Any) -> tuple[Any, tuple[tuple[str, ...], tuple
 
 
 def _cohort_facts(names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
-    return _cohort_facts_kind(names)(*values)
+    return cohort_facts_kind(names)(*values)
 
 
 class RepeatedIds:

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from .packs import Pack
 
-MEMORY_BUDGET = 256 << 20  # bytes of entries kept in memory, by estimate; the rest spilled
+MEMORY_BUDGET = 512 << 20  # bytes of entries kept in memory, by estimate; the rest spilled
 SPOOL_STEP = 1024  # a spilled entry's offset is kept for every this many
 SIZE_SAMPLE = 1024  # a record's size is measured again every this many records
 _ENTRY_SIZE = 200  # bytes of an entry without its facts and problem (the tuple, its fields)
