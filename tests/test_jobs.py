@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import pickle
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_streaming import PACK, batch, score_cli
 
-from policy_dsl.jobs import line_parts
+from policy_dsl.jobs import Part, line_parts
 from policy_dsl.reading import read_input
 from policy_dsl.runtime import store as fact_store
 from policy_dsl.runtime.batch import outcome_json, plan_batch, stored_outcomes
@@ -192,3 +193,44 @@ def test_score_spilling_writes_what_it_writes_in_memory(tmp_path: Path,
         assert spilled.read_bytes() == expected
         assert spilled_err == err
     assert GENERATED.is_dir()
+
+
+def test_values_sent_by_field_come_back_in_place() -> None:
+    """Cohort values sent a list per field: the objects made again, equal, in order, with
+    an exception (as its outcome shows it) and None where they were; a list of mixed
+    classes goes whole."""
+    from policy_dsl.jobs import ByField
+    from policy_dsl.runtime.values import FieldError, RecordInvalid
+
+    kind = pack(PACK).module.Cohorts
+    names = [field.name for field in __import__("dataclasses").fields(kind)]
+    made = [kind(**{name: Decimal(n) if n % 2 else n for name in names}) for n in range(5)]
+    invalid = RecordInvalid([FieldError("satisfaction_score", "not a number")])
+    values: list[Any] = [made[0], invalid, made[1], None, made[2], made[3], made[4]]
+    sent = ByField.of(values)
+    assert sent.kind == "Cohorts" and sorted(sent.others) == [1, 3]
+    back = pickle.loads(pickle.dumps(sent)).objects(kind)
+    # a RecordInvalid does not pickle (its errors are not its args): sent by its text
+    assert isinstance(back[1], Exception) and str(back[1]) == str(invalid) == \
+        "satisfaction_score: not a number"
+    assert back[3] is None
+    assert [back[i] for i in (0, 2, 4, 5, 6)] == made
+    mixed = ByField.of([made[0], Part(0, 1, 1)])
+    assert mixed.whole is not None and mixed.objects(kind) == [made[0], Part(0, 1, 1)]
+
+
+def test_a_fault_sent_from_another_process_reads_as_it_did() -> None:
+    """The cohort fault a part's process gets says what one process says: the class's
+    name and the message, also for an exception whose class cannot be pickled."""
+    from policy_dsl.runtime.batch import _fault, sendable
+    from policy_dsl.runtime.inputs import InputRecord
+
+    class Local(ArithmeticError):  # defined here: pickle cannot find it
+        pass
+
+    record = InputRecord(7, "SZ-1", None, None, "line")
+    for error in (Local("division by zero in a cohort"), ZeroDivisionError("x / 0")):
+        sent = pickle.loads(pickle.dumps(sendable(error)))
+        assert _fault(record, sent) == _fault(record, error)
+    assert "Local: division by zero in a cohort; please report it" in _fault(
+        record, sendable(Local("division by zero in a cohort")))

@@ -47,6 +47,7 @@ from .runtime.batch import (
     cohort_facts_kind,
     planned,
     read_pass,
+    sendable,
     stored_outcomes,
 )
 from .runtime.framework import Lang
@@ -268,7 +269,8 @@ class ByField:
     @classmethod
     def of(cls, values: list[Any], names: tuple[str, ...] | None = None) -> ByField:
         """`values` by the fields `names` (default: all those of their one class)."""
-        others = {index: value for index, value in enumerate(values)
+        others = {index: value if value is None else sendable(value)
+                  for index, value in enumerate(values)
                   if value is None or isinstance(value, Exception)}
         rows = [value for value in values if not (value is None or isinstance(value, Exception))] \
             if others else values
@@ -443,7 +445,8 @@ def _part_plan(plan: BatchPlan, offset: int, count: int) -> PartPlan:
                 if offset <= index < offset + count}
     cohort_of = None if plan.cohort_of is None else \
         ByField.of(plan.cohort_of[offset:offset + count])
-    return PartPlan(count, repeated, cohort_of, plan.cohort_fault)
+    fault = None if plan.cohort_fault is None else sendable(plan.cohort_fault)
+    return PartPlan(count, repeated, cohort_of, fault)
 
 
 def _chunks_in_order(links: list[Connection], lines: bool, tally: Tally,

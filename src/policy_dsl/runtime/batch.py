@@ -10,6 +10,7 @@ import copyreg
 import dataclasses
 import logging
 import operator
+import pickle
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -440,8 +441,34 @@ def _fault(record: InputRecord, fault: Exception) -> str:
     _log.error("internal fault while scoring %s", record.where, exc_info=fault)
     detail = safe_text(str(fault))
     detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    name = fault.name if isinstance(fault, SentException) else type(fault).__name__
     return (f"{record.where}: internal fault while scoring this record: "
-            f"{type(fault).__name__}: {detail}; please report it")
+            f"{name}: {detail}; please report it")
+
+
+class SentException(Exception):
+    """An exception from another process, as its outcome shows it: its class's name and
+    its message (an exception whose class cannot be pickled travels as this)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(name, message)
+        self.name = name
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def sendable(error: Exception) -> Exception:
+    """`error` itself when pickling gives it back (its class and message); else a
+    `SentException` of its name and message."""
+    try:
+        back = pickle.loads(pickle.dumps(error))
+        if type(back) is type(error) and str(back) == str(error):
+            return error
+    except Exception:  # any failure to pickle it: sent by its name and message
+        pass
+    return SentException(type(error).__name__, str(error))
 
 
 def repeated_ids(records: Sequence[InputRecord]) -> dict[int, str]:
