@@ -380,8 +380,9 @@ def _described(fact: FactInfo) -> str:
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress line (it is shown only when standard error is a terminal).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes that score (after one pass computes the cohort values); the "
-              "output is the same as with one, byte for byte, in input order.")
+              help="Processes that score (JSON Lines in UTF-8: that also read and validate "
+              "it, a part each); the output is the same as with one, byte for byte, in input "
+              "order.")
 @settlement_lang_option
 @packs_option
 @click.argument("input_path", metavar="INPUT_FILE", type=click.Path(allow_dash=True))

@@ -1,12 +1,20 @@
-"""`policyc score --jobs N`: the second pass over a batch in N processes, output unchanged.
+"""`policyc score --jobs N`: a batch in N processes, output unchanged.
 
-The first pass (reading and validating every record into the store, ids, cohort inputs,
-cohort values) runs once, in the main process. The records are then cut into chunks of
-consecutive indexes; N worker processes, forked from the main one (so each has the pack and
-the plan without copying them), each read their chunk of the store, score it exactly as one
-process does (`stored_outcomes`), and write it to a temporary file: the JSON lines
-themselves, or the results pickled for a table. The main process takes the chunks in input
-order and writes them out as `--jobs 1` would, byte for byte.
+JSON Lines in UTF-8 (`score_parts_in_processes`): both passes in N processes forked from the
+main one. The file is cut into N parts at line breaks (`line_parts`); each process reads,
+validates and keeps its part's records (a `FactStore` of its own) and sends back each
+record's position and id, its cohort inputs and what the warnings are made from; the main
+process merges them in input order (repeated ids, cohort values, warnings), as one pass over
+the whole file would, and sends each process its part's plan; each then scores its part into
+chunk files, which the main process writes out in input order.
+
+Other inputs (`score_in_processes`): the first pass (reading and validating every record into
+the store, ids, cohort inputs, cohort values) runs once, in the main process. The records are
+then cut into chunks of consecutive indexes; N worker processes, forked from the main one (so
+each has the pack, the plan and the store without copying them), each score their chunk
+exactly as one process does (`stored_outcomes`), and write it to a temporary file: the JSON
+lines themselves, or the results pickled for a table. The main process takes the chunks in
+input order and writes them out as `--jobs 1` would, byte for byte.
 
 A record's fault in a worker is that record's error, as in one process. Ctrl-C and a closed
 standard output end the workers with the main process (the workers ignore SIGINT, so only
