@@ -419,6 +419,31 @@ def test_validate_a_clean_file_is_exit_0(tmp_path: Path) -> None:
     assert code == 0 and out.endswith(": 3 record(s), 0 failing the input checks\n")
 
 
+def test_validate_reads_json_lines_record_by_record(tmp_path: Path) -> None:
+    """Five lines: V0 (clean), " V0 " (its id again, written with spaces: the same institution),
+    a line that is not JSON, V3 with level 四级, and V3 again with level 四级 too. Every record
+    fails a check, the two V3s two each, and each record counts once: 5 of 5. The repeated
+    ids (4 records) name their lines, and the records of V3 count under both checks."""
+    records = [full_marks_inpatient(id="V0"), full_marks_inpatient(id=" V0 "),
+               full_marks_inpatient(id="V3", level="四级"),
+               full_marks_inpatient(id="V3", level="四级")]
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    lines.insert(2, "{not json")
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = validate(path)
+    assert code == 3, err
+    summary = out.splitlines()
+    assert summary[0].endswith(": 5 record(s), 5 failing the input checks")
+    by_check = {tuple(line.split()[:3]): line for line in summary[2:]}
+    assert set(by_check) == {("id", "repeated", "id"), ("level", "wrong", "value"),
+                             ("(record)", "unreadable", "record")}
+    assert " 4  line 1 (id V0): id V0 appears more than once (also at line 2)" in \
+        by_check["id", "repeated", "id"]
+    assert " 2  line 4 (id V3): level: '四级'" in by_check["level", "wrong", "value"]
+    assert " 1  line 3: not valid JSON" in by_check["(record)", "unreadable", "record"]
+
+
 # ---------------------------------------------------------------- policyc template
 
 

@@ -719,8 +719,10 @@ def validate(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     from . import validation
 
     pack = load_pack(pack_name, year, packs_dir)
-    records = _read_institutions(input_path, pack, fmt, encoding, sheet)
-    checked = validation.validate(pack, records)
+    with _input_source(input_path, pack, fmt, encoding, sheet) as source:
+        checked = validation.validate(pack, source.records())  # record by record
+    for warning in source.warnings:
+        click.echo(f"policyc: warning: {warning}", err=True)
     click.echo(validation.summary(checked, "<stdin>" if input_path == "-" else input_path),
                nl=False)
     if checked.faults:

@@ -9,13 +9,13 @@ lines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import localcontext
 
 from .runtime import Pack
 from .runtime.arithmetic import DIVISION, Undefined
-from .runtime.batch import repeated_ids
+from .runtime.batch import RepeatedIds
 from .runtime.inputs import InputRecord
 from .runtime.values import MISSING, RecordInvalid
 
@@ -53,38 +53,46 @@ def _kind(message: str) -> str:
     return "wrong value"
 
 
-def validate(pack: Pack, records: Sequence[InputRecord]) -> Validation:
-    """Every record's checks, counted by field and kind; nothing is scored."""
-    result = Validation(records=len(records))
-    repeated = repeated_ids(records)
+def validate(pack: Pack, records: Iterable[InputRecord]) -> Validation:
+    """Every record's checks, counted by field and kind; nothing is scored. One pass, record by
+    record: what is kept per record is its id and position (for repeated ids, counted at the
+    end) and one byte saying whether it failed a check, so a file of any size is checked in
+    little memory."""
+    result = Validation()
+    ids = RepeatedIds()
+    failed = bytearray()  # per record: 1 when it failed a check of its own
     with localcontext(DIVISION):
         for index, record in enumerate(records):
-            failed = False
-            if index in repeated:
-                result.count("id", "repeated id", f"{record.where}: {repeated[index]}")
-                failed = True
-            if record.raw is None:
-                result.count(RECORD, "unreadable record",
-                             f"{record.where}: {record.error or 'unreadable record'}")
-                failed = True
-            else:
-                try:
-                    pack.read_record(record.raw)
-                except RecordInvalid as invalid:
-                    for error in invalid.errors:
-                        result.count(error.field, _kind(error.message),
-                                     f"{record.where}: {error}")
-                    failed = True
-                except Undefined as problem:
-                    result.count(RECORD, "wrong value", f"{record.where}: {problem}")
-                    failed = True
-                except Exception as fault:  # a fault of policyc, not of the input
-                    result.count(RECORD, "internal fault",
-                                 f"{record.where}: {type(fault).__name__}: {fault}")
-                    result.faults += 1
-                    failed = True
-            result.failed_records += failed
+            ids.see(index, record)
+            failed.append(_check(pack, record, result))
+    result.records = ids.count
+    for index, problem in ids.problems().items():
+        result.count("id", "repeated id", f"{ids.where(index)}: {problem}")
+        failed[index] = 1
+    result.failed_records = failed.count(1)
     return result
+
+
+def _check(pack: Pack, record: InputRecord, result: Validation) -> bool:
+    """One record's own checks counted into `result`; whether it failed any."""
+    if record.raw is None:
+        result.count(RECORD, "unreadable record",
+                     f"{record.where}: {record.error or 'unreadable record'}")
+        return True
+    try:
+        pack.read_record(record.raw)
+    except RecordInvalid as invalid:
+        for error in invalid.errors:
+            result.count(error.field, _kind(error.message), f"{record.where}: {error}")
+        return True
+    except Undefined as problem:
+        result.count(RECORD, "wrong value", f"{record.where}: {problem}")
+        return True
+    except Exception as fault:  # a fault of policyc, not of the input
+        result.count(RECORD, "internal fault", f"{record.where}: {type(fault).__name__}: {fault}")
+        result.faults += 1
+        return True
+    return False
 
 
 def summary(validation: Validation, name: str) -> str:

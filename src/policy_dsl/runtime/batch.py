@@ -396,6 +396,8 @@ class RepeatedIds:
         self.positions = array("q")
         self.unit = "record"
         self.shown: dict[int, object] = {}  # the ids of repeated records, as given
+        self.given: dict[int, object] = {}  # first ids written with spaces around them
+        self._keys_of_firsts: dict[int, str] | None = None
 
     def see(self, index: int, record: InputRecord) -> None:
         self.add(index, record.position, record.id, record.unit)
@@ -413,6 +415,21 @@ class RepeatedIds:
         if first != index:
             self.again.setdefault(first, []).append(index)
             self.shown[index] = record_id
+        elif type(record_id) is str and key is not record_id:  # spaces around it
+            self.given[index] = record_id
+
+    def where(self, index: int) -> str:
+        """Where a person finds a record whose id repeats, as `InputRecord.where` says it."""
+        if index in self.shown:
+            record_id = self.shown[index]
+        elif index in self.given:
+            record_id = self.given[index]
+        else:
+            if self._keys_of_firsts is None:
+                self._keys_of_firsts = {first: key for key, first in self.first.items()
+                                        if first in self.again}
+            record_id = self._keys_of_firsts[index]
+        return InputRecord(self.positions[index], record_id, None, None, self.unit).where
 
     def problems(self) -> dict[int, str]:
         """What is wrong with each record whose id is used more than once, by index."""
