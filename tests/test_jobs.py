@@ -234,3 +234,29 @@ def test_a_fault_sent_from_another_process_reads_as_it_did() -> None:
         assert _fault(record, sent) == _fault(record, error)
     assert "Local: division by zero in a cohort; please report it" in _fault(
         record, sendable(Local("division by zero in a cohort")))
+
+
+def test_jobs_over_parts_take_cohort_values_from_a_snapshot(tmp_path: Path) -> None:
+    """--cohorts SNAPSHOT with --jobs 2 over parts: each process takes its records' values
+    from the snapshot, as one process does (the first 200 records scored against the
+    snapshot of all 300)."""
+    from click.testing import CliRunner
+
+    from policy_dsl.cli import cli
+
+    whole = tmp_path / "whole.jsonl"
+    whole.write_bytes(hostile_lines(300))
+    snapshot = tmp_path / "snapshot.json"
+    made = CliRunner().invoke(cli, ["cohorts", "--pack", PACK, "--packs", str(GENERATED),
+                                    str(whole), "-o", str(snapshot)])
+    assert snapshot.exists(), made.output
+    some = tmp_path / "some.jsonl"
+    some.write_bytes(b"".join(whole.read_bytes().splitlines(keepends=True)[:200]))
+    outputs = {}
+    for jobs in ("1", "2"):
+        target = tmp_path / f"out-{jobs}.jsonl"
+        code, _, err = score_cli(b"", str(some), "-o", str(target), "--cohorts",
+                                 str(snapshot), "--jobs", jobs)
+        outputs[jobs] = (code, target.read_bytes(), err)
+    assert outputs["1"] == outputs["2"]
+    assert outputs["1"][1].count(b"\n") == 200 - 3  # the first 200 lines hold 3 blank ones
