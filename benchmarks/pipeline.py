@@ -9,12 +9,12 @@ Run from the repository root, on a generated JSON Lines batch:
 
 Parts, in this process, each timed alone over every record (µs a record, best of `--runs`):
 reading (the input's records: `InputSource.records`, decoding included), `read_record`,
-`evaluate` (explanations off) and the result line (`outcome_json` + `json.dumps`). Then
-`policyc score FILE -o OUT --quiet` as a fresh process (median of `--runs`; wall time, CPU
-time of the process and its workers, peak RSS of the largest), and a process that only
-starts (scoring one record). The pipeline's overhead is the whole, less the start, less the
-parts: what the passes themselves cost (ids, the store, cohort values, outcomes, tallies,
-writing). With `--jobs 2` the parts' sum is halved (two processes share them).
+`compute_cohorts`, `evaluate` (explanations off) and the result line (`outcome_json` +
+`json.dumps`). Then `policyc score FILE -o OUT --quiet` as a fresh process (median of
+`--runs`; wall time, CPU time of the process and its workers, peak RSS of the largest), and
+a process that only starts (scoring one record). The pipeline's overhead is the whole, less
+the start, less the parts: what the passes themselves cost (ids, the store, outcomes,
+tallies, writing). With `--jobs 2` the parts' sum is halved (two processes share them).
 
 Figures move with the machine's load: read CPU time beside wall time.
 """
@@ -70,6 +70,7 @@ def parts(path: Path, runs: int) -> dict[str, float]:
     with localcontext(DIVISION):
         found["read_record"] = best(lambda: [pack.read_record(raw) for raw in raws])
         facts = [pack.read_record(raw) for raw in raws]
+        found["compute_cohorts"] = best(lambda: pack.compute_cohorts(facts))
         cohorts = pack.compute_cohorts(facts)
         found["evaluate"] = best(lambda: [pack.evaluate(each, cohort, False)
                                           for each, cohort in zip(facts, cohorts,
