@@ -339,6 +339,21 @@ def test_a_percent_column_of_fractions_gets_one_warning(tmp_path: Path) -> None:
     assert "warning" not in err  # fewer records say too little
 
 
+def test_a_percent_column_with_one_value_beyond_1_is_watched_no_longer(tmp_path: Path) -> None:
+    """A column leaves the watch at its first value beyond 1 and does not come back: the
+    records after it, all fractions, do not make it a column of fractions."""
+    count = FRACTION_WARNING_RECORDS
+    records = [full_marks_inpatient(id=f"F{n}", catalogue_drug_share="0.9",
+                                    negotiated_drug_rate="0.7" if n != 1 else "70")
+               for n in range(count + 2)]
+    (tmp_path / "in.csv").write_text(_csv(records), encoding="utf-8")
+    code, out, err = run(tmp_path / "in.csv")
+    assert (code, len(out)) == (0, count + 2)
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 2  # catalogue_drug_share and nonstandard_code_rate
+    assert "(catalogue_drug_share)" in warnings[0] and "(nonstandard_code_rate)" in warnings[1]
+
+
 def test_without_the_tables_extra_the_error_says_what_to_install(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = workbook(tmp_path / "in.xlsx", [full_marks_inpatient()])

@@ -75,6 +75,8 @@ def test_a_bad_id_is_that_records_error(written: str, problem: str) -> None:
 @pytest.mark.parametrize(("written", "expected"), [
     ('"H1"', "H1"), ("12345", 12345), ("-7", -7), ('"  "', None), ("null", None),
     ("1" * 30, int("1" * 30)),
+    ('"' + "x" * 200 + '"', "x" * 200), ('" H 1 "', " H 1 "), ('"\\t"', None), ('""', None),
+    ('"医院-1"', "医院-1"), ('"\\u3000"', None),  # an ideographic space is blank too
 ])
 def test_ids_are_texts_or_whole_numbers(written: str, expected: object) -> None:
     record = one('{"id": ' + written + "}")

@@ -50,6 +50,9 @@ VALUES = st.one_of(
 @example(Decimal("1.50000000000000000000"))  # zeros beyond the 13th place: the same Decimal
 @example(Decimal("0E+20"))
 @example(10**15 - 1)
+@example(-(10**15) + 1)
+@example(Decimal("sNaN"))
+@example(Decimal("-Infinity"))
 def test_plain_number_is_parse_decimal_where_it_answers(value: object) -> None:
     fast = plain_number(value)
     if fast is None:
@@ -63,7 +66,7 @@ def test_plain_number_leaves_the_rare_shapes_and_refusals_to_parse_decimal() -> 
     numbers, values at the limit, floats and bools take the full reader and its messages."""
     for value in ("NaN", "1,234.5", "8,5", "85.5%", "１２", "+3", ".5", "5.", "1e3", " 1",
                   Decimal("NaN"), Decimal("1E+15"), Decimal("1E-14"), 10**15, -(10**15), 1.5,
-                  True, None, "", "1" * 16):
+                  True, None, "", "1" * 16, Decimal("sNaN"), Decimal("Infinity")):
         assert plain_number(value) is None, value
 
 

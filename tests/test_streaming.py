@@ -33,7 +33,7 @@ from policy_dsl.reading import fast_records, read_input
 from policy_dsl.runtime import InputRecord, score_batch
 from policy_dsl.runtime.batch import CohortInputs, plan_batch, planned_outcomes
 from policy_dsl.runtime.inputs import _decoded_record
-from policy_dsl.runtime.strict_json import SLOW, StrictDecoder
+from policy_dsl.runtime.strict_json import MAX_DEPTH, SLOW, StrictDecoder
 
 PACK = "suzhou/inpatient-2023"
 FAST = fast_records()
@@ -100,6 +100,120 @@ def test_a_repeated_key_is_sent_to_the_strict_decoder_by_the_key_count() -> None
     assert FAST.decode(b'{"s": "a\\":b"}') is SLOW
     strict, fast = both('{"id": "a", "x": 1, "x" : 2}')
     assert fast.error == strict.error == "the key 'x' appears more than once in one object"
+
+
+@needs_msgspec
+def test_the_key_count_holds_when_strings_hold_colons() -> None:
+    """The text's colons count its keys from above only: a colon inside a string (a time of
+    day) leaves the count of `"` then `:` to prove that no key repeats."""
+    assert FAST is not None
+    assert FAST.decode(b'{"t": "08:30", "u": "a:b:c"}') == {"t": "08:30", "u": "a:b:c"}
+    assert FAST.decode(b'{"x": "08:30", "x": 1}') is SLOW
+    assert FAST.decode(b'{"v": [{"a": 1, "a": 2}], "w": "x:y"}') is SLOW  # in an entry
+    assert FAST.decode(b'{"v": [{"a": 1, "b": 2}, {"a": 3}], "w": []}') == \
+        {"v": [{"a": 1, "b": 2}, {"a": 3}], "w": []}
+
+
+@needs_msgspec
+def test_nesting_deeper_than_the_limit_is_found_in_the_decoded_value() -> None:
+    """msgspec reads nesting up to its own limit; the fast path measures the levels it gave
+    (an empty list counts as one) and sends a text deeper than MAX_DEPTH to the strict
+    decoder, which says so; MAX_DEPTH levels exactly, and many shallow entries, stay fast."""
+    assert FAST is not None
+    inside = MAX_DEPTH - 1  # the record's own braces are the first level
+    deepest = b'{"x": ' + b"[" * inside + b"]" * inside + b"}"
+    assert FAST.decode(deepest) == {"x": json.loads(b"[" * inside + b"]" * inside)}
+    deeper = b'{"x": [' + b"[" * inside + b"]" * inside + b"]}"
+    assert FAST.decode(deeper) is SLOW
+    wide = b'{"v": [' + b", ".join([b'{"a": [1]}'] * 40) + b"]}"
+    assert FAST.decode(wide) == {"v": [{"a": [1]}] * 40}
+    strict, fast = both('{"id": "a", "x": ' + "[" * 40 + "]" * 40 + "}")
+    assert fast.error == strict.error == f"nested deeper than {MAX_DEPTH} levels of [ ] and {{ }}"
+    assert FAST.decode(b'{"s": "a\\\\b"}') == {"s": "a\\b"}  # a backslash, no \\u
+
+
+def _json_text(value: object) -> str:
+    """JSON text of a value in which an object is a list of pairs, so that a key may repeat."""
+    if isinstance(value, tuple):  # an object: its pairs
+        return "{" + ", ".join(f"{json.dumps(k)}: {_json_text(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(entry) for entry in value) + "]"
+    return json.dumps(value)
+
+
+KEYS = st.sampled_from(["a", "b", "c", "v", "w", "{", "x:y", "[["])
+def _nested_lists(levels: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+SCALARS = st.one_of(st.integers(-5, 5), st.booleans(), st.none(),
+                    st.sampled_from(["", "{", "}", "[", "a:b", '"', "{[{"]),
+                    st.integers(MAX_DEPTH - 4, MAX_DEPTH + 2).map(_nested_lists))  # deep
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.lists(st.tuples(KEYS, inner), max_size=4).map(tuple)),
+    max_leaves=12)
+RECORDS = st.lists(st.tuples(KEYS, VALUES), max_size=6).map(tuple)
+
+
+@needs_msgspec
+@settings(max_examples=300, deadline=None)
+@given(st.lists(RECORDS, min_size=1, max_size=6))
+def test_the_fast_decoder_of_one_input_reads_each_record_as_the_strict_one(
+        records: list[tuple[tuple[str, object], ...]]) -> None:
+    """One fast decoder reads an input's records in turn (learning where records keep their
+    objects): each is refused (left to the strict decoder) or read exactly as the strict
+    decoder reads it; a record with a repeated key (or nested too deep) is always refused."""
+    fast = fast_records()
+    assert fast is not None
+    for record in records:
+        text = _json_text(record)
+        try:
+            strict: object = StrictDecoder().loads(text)
+        except ValueError:
+            strict = SLOW
+        value = fast.decode(text.encode())
+        if strict is SLOW:
+            assert value is SLOW, text
+        elif value is not SLOW:
+            assert repr(value) == repr(strict), text
+
+
+@needs_msgspec
+def test_where_records_keep_their_objects_is_learnt_and_never_trusted() -> None:
+    """After records whose objects were under "v", a record with another object elsewhere,
+    a repeated key in an entry, a `{` in a string or deep lists elsewhere is still read
+    exactly (or left to the strict decoder)."""
+    fast = fast_records()
+    assert fast is not None
+    assert fast.decode(b'{"v": [{"a": 1}], "n": 1}') == {"v": [{"a": 1}], "n": 1}
+    assert fast.decode(b'{"v": [{"a": 1}, {"a": 2}]}') == {"v": [{"a": 1}, {"a": 2}]}
+    assert fast.decode(b'{"v": [{"a": 1, "a": 2}]}') is SLOW
+    assert fast.decode(b'{"v": [], "w": {"b": 1, "b": 2}}') is SLOW
+    assert fast.decode(b'{"v": [], "w": {"b": 1}}') == {"v": [], "w": {"b": 1}}
+    assert fast.decode(b'{"v": [{"a": 1}], "v": [{"a": 1}]}') is SLOW
+    assert fast.decode(b'{"v": [{"a": 1}], "s": "{"}') == {"v": [{"a": 1}], "s": "{"}
+    deep = b'{"v": [], "x": ' + b"[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"}"
+    assert fast.decode(deep) is SLOW
+
+
+@needs_msgspec
+def test_an_unreadable_number_goes_to_the_strict_decoder_whatever_the_context() -> None:
+    """Decimal() gives a quiet NaN for an exponent beyond its range when the caller's context
+    does not trap InvalidOperation: the fast path traps it itself then."""
+    from decimal import InvalidOperation, localcontext
+
+    assert FAST is not None
+    text = b'{"x": 1e999999999999999999999}'
+    assert FAST.decode(text) is SLOW
+    with localcontext() as context:
+        context.traps[InvalidOperation] = False
+        assert FAST.decode(text) is SLOW
+        assert FAST.decode(b'{"x": 1e5}') == {"x": Decimal("1e5")}
 
 
 @needs_msgspec

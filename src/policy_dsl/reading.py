@@ -397,8 +397,12 @@ class Columns:
         so) and gathered for `unknown_key_warnings`."""
         renames = {header: key for header, key in self.by_header.items() if header != key}
         known = set(self.by_header)
+        as_named = known - renames.keys()  # keys kept as they are: one look-up each
         for record in records:
             raw = record.raw
+            if raw is not None and as_named.issuperset(raw):
+                yield record  # the common case: every key a fact's name (or id, name)
+                continue
             if raw is None or known.issuperset(raw):
                 if raw is not None and not renames.keys().isdisjoint(raw):
                     yield self._renamed(record, raw, renames)
@@ -769,14 +773,16 @@ class FractionWatch:
         self.counts = dict.fromkeys(self.facts, 0)
         self.nonzero = dict.fromkeys(self.facts, False)
         self.within = dict.fromkeys(self.facts, True)
+        self.watched = list(self.facts)  # those still within: once out, a fact costs nothing
 
     def see(self, record: InputRecord) -> None:
         raw = record.raw
-        if raw is None:
+        if raw is None or not self.watched:
             return
-        for name in self.facts:
+        left = False
+        for name in self.watched:
             value = raw.get(name)
-            if value is None or not self.within[name]:
+            if value is None:
                 continue
             try:
                 number = parse_decimal(value.strip().removesuffix("%")
@@ -785,7 +791,11 @@ class FractionWatch:
                 continue
             self.counts[name] += 1
             self.nonzero[name] = self.nonzero[name] or bool(number)
-            self.within[name] = 0 <= number <= 1
+            if not 0 <= number <= 1:
+                self.within[name] = False
+                left = True
+        if left:
+            self.watched = [name for name in self.watched if self.within[name]]
 
     def merge(self, other: FractionWatch) -> None:
         """What `other` saw over the records after these, added (a part of a file read in

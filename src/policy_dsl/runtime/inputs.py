@@ -123,6 +123,8 @@ def read_records(text: str, fmt: InputFormat, name: str = "input",
 
 def read_id(value: object) -> tuple[str | int | None, str | None]:
     """A record's id and what is wrong with it: a text or a whole number, or none."""
+    if type(value) is str and len(value) <= MAX_ID and value.isascii() and value.strip():
+        return value, None  # the common case: a short ASCII text, not blank
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, None
     if isinstance(value, bool):

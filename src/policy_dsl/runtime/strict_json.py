@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from decimal import Context, Decimal, InvalidOperation, localcontext
-from itertools import accumulate
+from decimal import Context, Decimal, InvalidOperation, getcontext, localcontext
+from itertools import accumulate, compress
 from typing import cast
 
 MAX_DEPTH = 32  # levels of [ ] and { } in one record, its own braces included
@@ -222,20 +222,27 @@ _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 SLOW = object()  # FastRecords.decode: the strict decoder must read this text
 
 
-def _key_count(value: object) -> int:
-    """How many keys the objects in a decoded value hold, nested ones included."""
-    count = 0
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if type(node) is dict:
-            count += len(node)
-            children: Iterable[object] = node.values()
-        elif type(node) is list:
-            children = cast("list[object]", node)
-        else:  # a number, a text... at the top
-            continue
-        stack += [child for child in children if type(child) is dict or type(child) is list]
+_CONTAINER = frozenset({dict, list}).__contains__
+
+
+def _keys_within(node: object, depth: int = 1) -> int:
+    """How many keys the objects in a decoded object or list hold, nested ones included, when
+    it nests at most `MAX_DEPTH` levels (`depth`: its own level); -1 when deeper. The
+    containers among a node's children are picked out without a loop in Python, so a record
+    of plain values costs a few calls in C."""
+    if depth > MAX_DEPTH:
+        return -1
+    if type(node) is dict:
+        count = len(node)
+        children: Iterable[object] = node.values()
+    else:
+        count = 0
+        children = cast("list[object]", node)
+    for child in compress(children, map(_CONTAINER, map(type, children))):
+        keys = _keys_within(child, depth + 1)
+        if keys < 0:
+            return -1
+        count += keys
     return count
 
 
@@ -250,28 +257,74 @@ class FastRecords:
     """msgspec's JSON decoder, for the texts whose value it gives exactly as `StrictDecoder`.
 
     `decode(data)` gives the value, or `SLOW` when the strict decoder must read the text: so
-    every rule of strict JSON holds whichever decoder read a record. A repeated key is found
-    without a second parse: msgspec keeps the last value of a repeated key, so the decoded
-    objects hold fewer keys than the text writes; the text's keys are counted from above by
-    `_KEY_END` (a string holding `\\":` counts one too many, which sends that record to the
-    strict decoder too). Equal counts prove that no key repeats.
+    every rule of strict JSON holds whichever decoder read a record. msgspec refuses NaN,
+    Infinity, bad syntax and nesting beyond its own depth limit; nesting deeper than
+    `MAX_DEPTH` is found in the decoded value. A repeated key is found without a second
+    parse: msgspec keeps the last value of a repeated key, so the decoded objects hold fewer
+    keys than the text writes. Every key written ends with `"`, maybe spaces, and `:`, so the
+    text's colons, and more closely its `_KEY_END`s, count the keys written from above (a
+    colon inside a string counts one too many); the decoded keys count them from below. When
+    one of those counts is the decoded one, the three are equal, which proves that no key
+    repeats; when neither is (a repeated key, or a string holding `\\":`), the strict
+    decoder reads the text.
+
+    The decoded keys are counted in one of two ways. In general by a walk of the decoded
+    value (`_keys_within`, which also measures its depth). Records of one input are alike,
+    though: their objects nested in the record are found under the same few keys (a pack's
+    lists of entries), so those keys are remembered (`_holders`, learnt from the last walk)
+    and the objects looked for there alone. Any count of decoded keys that leaves some out
+    is still a count from below, so the proof above holds whatever was remembered; the text's
+    `{` (the objects written, or more) say whether all were found, and when they were not,
+    the walk counts them rather than send the text to the strict decoder. The depth needs
+    no walk when the text's brackets number at most `MAX_DEPTH`.
     """
 
     def __init__(self, decode: Callable[[bytes], object]) -> None:
         self._decode = decode
+        self._holders: tuple[str, ...] = ()  # the record's keys whose values held objects
 
     def decode(self, data: bytes) -> object:
-        if data.count(b"[") + data.count(b"{") > MAX_DEPTH:
-            return SLOW  # maybe too deep: too_deep() says, on the text
-        if b"\\u" in data and _SURROGATE_ESCAPE_BYTES.search(data):
+        if b"\\" in data and _SURROGATE_ESCAPE_BYTES.search(data):  # one byte: memchr
             return SLOW  # maybe an unpaired surrogate
         try:
-            with localcontext(_TRAPPING):
+            if getcontext().traps[InvalidOperation]:  # an unreadable number raises
                 value = self._decode(data)
-        except Exception:  # not JSON msgspec reads (NaN, control characters...), or a number
-            return SLOW    # beyond int64 or Decimal: the strict decoder says what is wrong
-        keys = len(value) if type(value) is dict and data.count(b"{") == 1 \
-            else _key_count(value)
-        if keys != _keys_written(data):
+            else:
+                with localcontext(_TRAPPING):
+                    value = self._decode(data)
+        except Exception:  # not JSON msgspec reads (NaN, control characters, too deep...),
+            return SLOW    # or a number beyond int64 or Decimal: the strict decoder says what
+        if type(value) is dict:
+            keys = self._keys_under_holders(value, data)
+            if keys < 0:
+                keys = _keys_within(value)
+                self._holders = tuple(compress(value, map(_CONTAINER, map(type,
+                                                                           value.values()))))
+        else:
+            keys = _keys_within(value) if type(value) is list else 0
+        if keys < 0:
+            return SLOW  # too deep: too_deep() says, on the text
+        if keys != data.count(b":") and keys != _keys_written(data):
             return SLOW  # a repeated key, or a string holding `\\":`
         return value
+
+    def _keys_under_holders(self, record: dict[str, object], data: bytes) -> int:
+        """The keys of `record` and of the objects under its `_holders` (in a list or not),
+        when those are all the objects it holds (as many as the text's `{`) and it nests at
+        most `MAX_DEPTH` levels; else -1 (the walk must count)."""
+        objects_written = data.count(b"{")  # or more: a `{` in a string counts too
+        if objects_written + data.count(b"[") > MAX_DEPTH:
+            return -1  # maybe deeper than MAX_DEPTH
+        keys, objects = len(record), 1
+        get = record.get
+        for key in self._holders:
+            child = get(key)
+            if type(child) is list:
+                for entry in cast("list[object]", child):
+                    if type(entry) is dict:
+                        keys += len(entry)
+                        objects += 1
+            elif type(child) is dict:
+                keys += len(child)
+                objects += 1
+        return keys if objects == objects_written else -1

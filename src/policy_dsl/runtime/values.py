@@ -162,22 +162,27 @@ def parse_decimal(value: object) -> Decimal:
 _PLAIN_TEXT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,13})?").fullmatch
 _PLAIN_PLACES = Decimal("1E-13")
 _PLAIN_QUANTIZING = Context(prec=MAGNITUDE_DIGITS + 1 + 13)  # rounding may carry to 10^15
+_INT_LIMIT = 10 ** MAGNITUDE_DIGITS  # LIMIT as an int: comparing ints is cheaper
 
 
 def plain_number(value: object) -> Decimal | None:
     """The number `parse_decimal` reads from `value` when `value` has one of the common
     shapes (the same Decimal, zero as plain 0); None for any other value, which the caller
-    then reads with the full helper (and its error message). A generated reader's fast path."""
-    if type(value) is str:
-        return (Decimal(value) or ZERO) if _PLAIN_TEXT(value) else None
-    if type(value) is int:
-        return Decimal(value) if -LIMIT < value < LIMIT else None
+    then reads with the full helper (and its error message). A generated reader's fast path,
+    called for every number of every record: its context is given by position (a keyword
+    argument costs twice the quantizing)."""
     # Quantizing to 13 places keeps the value exactly when it has no digit beyond them;
     # cheaper than reading its digits. Its context holds any result (up to 10^15 rounded up).
     # The size as parse_decimal checks it (adjusted(): the place of the first digit).
-    if type(value) is Decimal and value.is_finite() and value.adjusted() < MAGNITUDE_DIGITS \
-            and value.quantize(_PLAIN_PLACES, context=_PLAIN_QUANTIZING) == value:
-        return value or ZERO
+    if type(value) is Decimal:
+        if value.is_finite() and value.adjusted() < MAGNITUDE_DIGITS \
+                and value.quantize(_PLAIN_PLACES, None, _PLAIN_QUANTIZING) == value:
+            return value or ZERO
+        return None
+    if type(value) is int:
+        return Decimal(value) if -_INT_LIMIT < value < _INT_LIMIT else None
+    if type(value) is str:
+        return (Decimal(value) or ZERO) if _PLAIN_TEXT(value) else None
     return None
 
 
@@ -444,9 +449,12 @@ def read_list(raw: Raw, key: str, errors: list[FieldError],
               read_entry: Callable[[Raw, str, list[FieldError]], T], *,
               required: bool = True) -> tuple[T, ...]:
     entries: list[T] = []
-    for index, entry in enumerate(read_json_list(raw, key, key, errors, required)):
+    given = raw.get(key)
+    if type(given) is not list:  # missing, a CSV cell's JSON text, or wrong
+        given = read_json_list(raw, key, key, errors, required)
+    for index, entry in enumerate(given):
         path = f"{key}[{index}]"
-        if not isinstance(entry, Mapping):
+        if type(entry) is not dict and not isinstance(entry, Mapping):  # a dict: no ABC check
             errors.append(FieldError(path, f"expected an object {{...}}, got {shown(entry)}"))
             continue
         entries.append(read_entry(entry, path, errors))
