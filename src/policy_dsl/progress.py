@@ -49,6 +49,12 @@ class Progress:
         self.done = 0
         self.start = self.last = time.monotonic() if self.shown else 0.0
 
+    def restart(self, total: int | None) -> None:
+        """Counting again from 0, towards `total` (the second pass, after the first)."""
+        self.total = total
+        self.done = 0
+        self.start = self.last = time.monotonic() if self.shown else 0.0
+
     def advance(self, count: int = 1) -> None:
         self.done += count
         if not self.shown:

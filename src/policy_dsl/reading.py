@@ -797,6 +797,14 @@ class FractionWatch:
         if left:
             self.watched = [name for name in self.watched if self.within[name]]
 
+    def merge(self, other: FractionWatch) -> None:
+        """What `other` saw over the records after these, added (a part of a file read in
+        another process)."""
+        for fact in self.facts:
+            self.counts[fact] += other.counts[fact]
+            self.nonzero[fact] = self.nonzero[fact] or other.nonzero[fact]
+            self.within[fact] = self.within[fact] and other.within[fact]
+
     def warnings(self, name: str, columns: Columns | None) -> list[str]:
         warnings = []
         for fact in self.facts:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import logging
+import operator
 import pickle
-import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import localcontext
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .arithmetic import DIVISION, Undefined, plain
 from .framework import (
@@ -30,6 +30,7 @@ from .framework import (
 from .inputs import InputRecord, shown_id
 from .packs import Pack, Provenance
 from .results import Score
+from .store import FactStore
 from .strict_json import safe_text
 from .values import RecordInvalid
 
@@ -138,8 +139,7 @@ class BatchPlan:
     than once, by index; cohort_of: per index, the record's cohort values (or the exception
     saying why it has none) when the pack computes them over the batch, else None;
     cohort_fault: the exception computing them raised, if any (every valid record's fault);
-    snapshot: the cohort snapshot to take them from instead; spool_offsets: where in the
-    spool (`plan_batch`) the entry of every `SPOOL_STEP`-th record starts.
+    snapshot: the cohort snapshot to take them from instead.
     """
 
     count: int
@@ -147,70 +147,100 @@ class BatchPlan:
     cohort_of: list[Any] | None
     cohort_fault: Exception | None = None
     snapshot: CohortSnapshot | None = None
-    spool_offsets: array[int] = field(default_factory=lambda: array("q"))
 
 
-SPOOL_STEP = 1024  # a spool offset is kept for every this many records
+PROGRESS_STEP = 1024  # records between two calls of a pass's `progress`
 
 
 def plan_batch(pack: Pack, records: Iterable[InputRecord],
                cohorts: CohortSnapshot | None = None,
-               spool: IO[bytes] | None = None) -> BatchPlan:
+               store: FactStore | None = None,
+               progress: Callable[[int], None] | None = None) -> BatchPlan:
     """The first pass: every record's id (for repeated ids) and, when the pack computes cohort
     values over the batch, each valid record's cohort inputs (only the few facts
     `compute_cohorts` reads: `CohortInputs`), then the cohort values. Memory grows by a few
     hundred bytes per record, whatever the record's size. A snapshot made with another pack
     raises SnapshotInvalid.
 
-    With a `spool` (a binary file), every record is validated here and written to it as it
-    is read (where it is, its id, its facts or its problem), so that the second pass reads
-    the spool (`spooled_outcomes`) instead of reading and validating the input again."""
+    With a `store`, every record is validated here and kept in it as it is read (where it
+    is, its id, its facts or its problem), so that the second pass scores from the store
+    (`stored_outcomes`) instead of reading and validating the input again. `progress` is
+    told how many more records were read, every `PROGRESS_STEP` and at the end."""
     if cohorts is not None:
         cohorts.check_pack(pack)
     ids = RepeatedIds()
     over_batch = cohorts is None and bool(pack.COHORTS)
-    inputs: list[Any] = []
-    where: list[int] = []  # the index of each entry of `inputs`
-    slim: CohortInputs | None = None
-    offsets: array[int] = array("q")
-    if spool is not None:
-        _make_picklable(pack)
     with localcontext(DIVISION):
-        for index, record in enumerate(records):
-            ids.see(index, record)
-            if spool is None and not over_batch:
-                continue
-            facts, problem, fault = _validated(pack, record, said=spool is not None)
-            if spool is not None:
-                if index % SPOOL_STEP == 0:
-                    offsets.append(spool.tell())
-                pickle.dump((record.position, record.id, record.error, record.unit,
-                             record.raw is not None, facts, problem, fault), spool,
-                            pickle.HIGHEST_PROTOCOL)
-            if not over_batch or facts is None:
-                continue
-            if slim is None:
-                slim = CohortInputs(pack, facts)
-            inputs.append(slim.of(facts))
-            where.append(index)
-        if spool is not None:
-            spool.flush()
-        repeated = ids.problems()
-        if not over_batch:
-            return BatchPlan(ids.count, repeated, None, snapshot=cohorts,
-                             spool_offsets=offsets)
-        kept = [(index, facts) for index, facts in zip(where, inputs, strict=True)
-                if index not in repeated]
-        del inputs, where
-        cohort_of: list[Any] = [None] * ids.count
-        try:
-            values = pack.compute_cohorts([facts for _, facts in kept])
-        except Exception as fault:  # no record can be scored without its cohort values
-            return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault,
-                             spool_offsets=offsets)
-        for (index, _), value in zip(kept, values, strict=True):
-            cohort_of[index] = value
-    return BatchPlan(ids.count, repeated, cohort_of, spool_offsets=offsets)
+        found = read_pass(pack, records, ids.see, store, over_batch, progress)
+        return planned(pack, ids, found, cohorts)
+
+
+@dataclass(slots=True)
+class CohortInputsFound:
+    """The cohort inputs a first pass found: `inputs[n]` are those of the record of index
+    `where[n]` (valid records only, in order); None when the pack needs none."""
+
+    inputs: list[Any] = field(default_factory=list)
+    where: array[int] = field(default_factory=lambda: array("q"))
+
+
+def read_pass(pack: Pack, records: Iterable[InputRecord],
+              see: Callable[[int, InputRecord], None], store: FactStore | None,
+              over_batch: bool,
+              progress: Callable[[int], None] | None = None) -> CohortInputsFound | None:
+    """Every record shown to `see` (with its index), validated and kept in `store` (when
+    there is one), and its cohort inputs gathered when the pack computes cohort values
+    over the batch (`over_batch`). The facts of a record the store keeps in memory are
+    gathered as they are; a `CohortInputs` copy of the few facts needed otherwise."""
+    found = CohortInputsFound() if over_batch else None
+    inputs = None if found is None else found.inputs
+    where = None if found is None else found.where
+    copy: CohortInputs | None = None
+    index = -1
+    for index, record in enumerate(records):
+        see(index, record)
+        if progress is not None and index % PROGRESS_STEP == PROGRESS_STEP - 1:
+            progress(PROGRESS_STEP)
+        if store is None and inputs is None:
+            continue
+        facts, problem, fault = _validated(pack, record, said=store is not None)
+        in_memory = store is not None and store.add(
+            (record.position, record.id, record.error, record.unit,
+             record.raw is not None, facts, problem, fault))
+        if inputs is None or where is None or facts is None:
+            continue
+        if in_memory:  # the store holds its facts anyway: no copy
+            inputs.append(facts)
+        else:
+            if copy is None:
+                copy = CohortInputs(pack, facts)
+            inputs.append(copy.of(facts))
+        where.append(index)
+    if progress is not None and (index + 1) % PROGRESS_STEP:
+        progress((index + 1) % PROGRESS_STEP)
+    if store is not None:
+        store.finish()
+    return found
+
+
+def planned(pack: Pack, ids: RepeatedIds, found: CohortInputsFound | None,
+            cohorts: CohortSnapshot | None) -> BatchPlan:
+    """The plan from what a first pass found: repeated ids, and the cohort values computed
+    over the valid records whose id is not repeated (when the pack computes them)."""
+    repeated = ids.problems()
+    if found is None:
+        return BatchPlan(ids.count, repeated, None, snapshot=cohorts)
+    kept = [(index, facts) for index, facts in zip(found.where, found.inputs, strict=True)
+            if index not in repeated]
+    found.inputs, found.where = [], array("q")
+    cohort_of: list[Any] = [None] * ids.count
+    try:
+        values = pack.compute_cohorts([facts for _, facts in kept])
+    except Exception as fault:  # no record can be scored without its cohort values
+        return BatchPlan(ids.count, repeated, cohort_of, cohort_fault=fault)
+    for (index, _), value in zip(kept, values, strict=True):
+        cohort_of[index] = value
+    return BatchPlan(ids.count, repeated, cohort_of)
 
 
 def _validated(pack: Pack, record: InputRecord,
@@ -243,23 +273,22 @@ def planned_outcomes(pack: Pack, plan: BatchPlan, records: Iterable[InputRecord]
                                explain)
 
 
-def spooled_outcomes(pack: Pack, plan: BatchPlan, spool: IO[bytes], explain: bool = True,
-                     start: int = 0, stop: int | None = None) -> Iterator[Outcome]:
-    """The second pass from the spool `plan_batch` wrote: records start..stop-1 scored as
-    they are read back (their facts already validated). The outcomes' records carry where
-    they were and their id, not their raw fields."""
-    stop = plan.count if stop is None else stop
-    if start >= stop:
-        return
-    spool.seek(plan.spool_offsets[start // SPOOL_STEP])
-    for _ in range(start % SPOOL_STEP):
-        pickle.load(spool)
-    for index in range(start, stop):
-        position, record_id, error, unit, readable, facts, problem, fault = pickle.load(spool)
+def stored_outcomes(pack: Pack, plan: BatchPlan, store: FactStore, explain: bool = True,
+                    start: int = 0, stop: int | None = None) -> Iterator[Outcome]:
+    """The second pass from the store `plan_batch` filled: records start..stop-1 scored as
+    they are taken from it (their facts already validated). The outcomes' records carry
+    where they were and their id, not their raw fields. Each score is made in the exact
+    decimal context, whatever the caller's; the caller's own context is the one it sees
+    between outcomes."""
+    index = start
+    for position, record_id, error, unit, readable, facts, problem, fault in \
+            store.entries(start, stop):
         record = InputRecord(position, record_id, None, error, unit)
         with localcontext(DIVISION):
-            yield _outcome(pack, plan, index, record, readable, facts, problem, fault,
-                           explain)
+            outcome = _outcome(pack, plan, index, record, readable, facts, problem, fault,
+                               explain)
+        index += 1
+        yield outcome
 
 
 def _outcome(pack: Pack, plan: BatchPlan, index: int, record: InputRecord, readable: bool,
@@ -288,33 +317,6 @@ def _outcome(pack: Pack, plan: BatchPlan, index: int, record: InputRecord, reada
         return Outcome(record, None, _fault(record, error), None, framework, True,
                        provenance=provenance)
     return Outcome(record, score, None, settlement, framework, provenance=provenance)
-
-
-# ---------------------------------------------------------------- a pack's facts, pickled
-
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _make_picklable(pack: Pack) -> None:
-    """A pack's dataclasses (its `Facts` and their entries) pickled by their fields: the
-    pack module is loaded from its verified bytes, not imported by name, so pickle could
-    not find the classes by their module's name alone."""
-    module = cast("Any", pack.module)
-    for value in vars(module).values():
-        if isinstance(value, type) and value.__module__ == module.__name__ and \
-                dataclasses.is_dataclass(value) and value not in _FIELDS:
-            _FIELDS[value] = tuple(each.name for each in dataclasses.fields(value))
-            copyreg.pickle(value, _reduced)
-
-
-def _reduced(value: Any) -> tuple[Any, tuple[str, str, tuple[Any, ...]]]:
-    kind = type(value)
-    return _rebuilt, (kind.__module__, kind.__qualname__,
-                      tuple([getattr(value, name) for name in _FIELDS[kind]]))
-
-
-def _rebuilt(module: str, name: str, values: tuple[Any, ...]) -> Any:
-    return getattr(sys.modules[module], name)(*values)
 
 
 def _cohort(pack: Pack, plan: BatchPlan, index: int, record: InputRecord,
@@ -348,13 +350,38 @@ class CohortInputs:
         if not dataclasses.is_dataclass(facts):
             self.of: Callable[[Any], Any] = _same
             return
-        names = pack.COHORT_FACTS
-        kind = dataclasses.make_dataclass("CohortFacts", names, frozen=True, slots=True)
-        self.of = lambda facts: kind(*[getattr(facts, name) for name in names])
+        names = tuple(pack.COHORT_FACTS)
+        kind = cohort_facts_kind(names)
+        values: Callable[[Any], Any] = operator.attrgetter(*names) if len(names) > 1 else \
+            (lambda facts: tuple([getattr(facts, name) for name in names]))
+        self.of = lambda facts: kind(*values(facts))
 
 
 def _same(facts: Any) -> Any:
     return facts
+
+
+_COHORT_KINDS: dict[tuple[str, ...], type] = {}
+
+
+def cohort_facts_kind(names: tuple[str, ...]) -> type:
+    """The class of the `CohortInputs` copies of these facts: made once per set of names,
+    and pickled by them (copies sent from another process are rebuilt as this class)."""
+    kind = _COHORT_KINDS.get(names)
+    if kind is None:
+        kind = dataclasses.make_dataclass("CohortFacts", names, frozen=True, slots=True)
+        copyreg.pickle(kind, _reduced_cohort_facts)
+        _COHORT_KINDS[names] = kind
+    return kind
+
+
+def _reduced_cohort_facts(value: Any) -> tuple[Any, tuple[tuple[str, ...], tuple[Any, ...]]]:
+    names = tuple(each.name for each in dataclasses.fields(value))
+    return _cohort_facts, (names, tuple([getattr(value, name) for name in names]))
+
+
+def _cohort_facts(names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    return cohort_facts_kind(names)(*values)
 
 
 class RepeatedIds:
@@ -373,19 +400,23 @@ class RepeatedIds:
         self._keys_of_firsts: dict[int, str] | None = None
 
     def see(self, index: int, record: InputRecord) -> None:
+        self.add(index, record.position, record.id, record.unit)
+
+    def add(self, index: int, position: int, record_id: object, unit: str) -> None:
+        """The record of `index` (`see`), by its position, id and unit."""
         self.count = index + 1
-        self.positions.append(record.position)
+        self.positions.append(position)
         if index == 0:
-            self.unit = record.unit
-        if record.id is None:
+            self.unit = unit
+        if record_id is None:
             return
-        key = str(record.id).strip()
+        key = str(record_id).strip()
         first = self.first.setdefault(key, index)
         if first != index:
             self.again.setdefault(first, []).append(index)
-            self.shown[index] = record.id
-        elif type(record.id) is str and key is not record.id:  # spaces around it
-            self.given[index] = record.id
+            self.shown[index] = record_id
+        elif type(record_id) is str and key is not record_id:  # spaces around it
+            self.given[index] = record_id
 
     def where(self, index: int) -> str:
         """Where a person finds a record whose id repeats, as `InputRecord.where` says it."""
@@ -427,8 +458,34 @@ def _fault(record: InputRecord, fault: Exception) -> str:
     _log.error("internal fault while scoring %s", record.where, exc_info=fault)
     detail = safe_text(str(fault))
     detail = detail if len(detail) <= 200 else detail[:197] + "..."
+    name = fault.name if isinstance(fault, SentException) else type(fault).__name__
     return (f"{record.where}: internal fault while scoring this record: "
-            f"{type(fault).__name__}: {detail}; please report it")
+            f"{name}: {detail}; please report it")
+
+
+class SentException(Exception):
+    """An exception from another process, as its outcome shows it: its class's name and
+    its message (an exception whose class cannot be pickled travels as this)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(name, message)
+        self.name = name
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def sendable(error: Exception) -> Exception:
+    """`error` itself when pickling gives it back (its class and message); else a
+    `SentException` of its name and message."""
+    try:
+        back = pickle.loads(pickle.dumps(error))
+        if type(back) is type(error) and str(back) == str(error):
+            return error
+    except Exception:  # any failure to pickle it: sent by its name and message
+        pass
+    return SentException(type(error).__name__, str(error))
 
 
 def repeated_ids(records: Sequence[InputRecord]) -> dict[int, str]:

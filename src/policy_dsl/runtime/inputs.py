@@ -190,15 +190,17 @@ def _read_json_lines(text: str) -> list[InputRecord]:
 
 
 def iter_json_lines(lines: Iterable[bytes], unicode_checked: bool = True,
-                    fast: FastRecords | None = None, skip: int = 0) -> Iterator[InputRecord]:
+                    fast: FastRecords | None = None, skip: int = 0,
+                    first_line: int = 1) -> Iterator[InputRecord]:
     """One record a line, as they come. Lines end at `\\n` (or `\\r\\n`) only: U+2028,
     U+0085, a form feed and the like inside a string are data, not line breaks. Blank lines
     are passed over. The bytes are UTF-8 (`unicode_checked`: known to be valid UTF-8; else a
     line that is not, such as text given from Python with an unpaired surrogate, goes to the
     strict decoder alone). `fast`: a faster decoder for the records it can vouch for; `skip`:
-    how many records to pass over first, without decoding them (a chunk of the file)."""
+    how many records to pass over first, without decoding them (a chunk of the file);
+    `first_line`: the number of the first of `lines` in the file (a part of it read alone)."""
     decoder = StrictDecoder()
-    for number, data in enumerate(lines, start=1):
+    for number, data in enumerate(lines, start=first_line):
         if number == 1:
             data = data.removeprefix(_UTF8_BOM)
         data = data.removesuffix(b"\n").removesuffix(b"\r")
