@@ -115,7 +115,22 @@ def chunks(count: int, jobs: int) -> list[tuple[int, int]]:
 
 
 def _ignore_interrupt() -> None:
+    """In a new process: Ctrl-C is the main process's to handle (see `_forking`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _forking() -> Iterator[None]:
+    """Ctrl-C held back while processes are forked, and delivered after. A signal that came
+    during a fork would be handled inside the interpreter's at-fork hooks (logging's
+    `_releaseLock`), where its KeyboardInterrupt is printed as "Exception ignored" and lost:
+    the run would go on to the end."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _score_chunk(span: tuple[int, int]) -> tuple[str, Tally]:
@@ -157,7 +172,9 @@ def score_in_processes(pack: Pack, plan: BatchPlan, store: FactStore, explain: b
         executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupt)
         finished = False
         try:
-            for path, part in executor.map(_score_chunk, chunks(plan.count, jobs)):
+            with _forking():  # the processes start as the chunks are handed out
+                scored = executor.map(_score_chunk, chunks(plan.count, jobs))
+            for path, part in scored:
                 tally.merge(part)
                 with open(path, "rb") as chunk:
                     if lines:
@@ -361,7 +378,8 @@ def score_parts_in_processes(source: InputSource, pack: Pack, snapshot: CohortSn
                 mine, theirs = context.Pipe()
                 process = context.Process(target=_part_worker, args=(job, part, theirs),
                                           daemon=True)
-                process.start()
+                with _forking():
+                    process.start()
                 theirs.close()
                 links.append(mine)
                 processes.append(process)
@@ -490,7 +508,7 @@ def _chunks_in_order(links: list[Connection], lines: bool, tally: Tally,
 def _part_worker(job: _Parts, part: Part, link: Connection) -> None:
     """In a forked process: the first pass over `part`, its `PartRead` sent; then, given
     the part's plan, its records scored into chunk files, each announced as written."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _ignore_interrupt()
     try:
         with FactStore(job.pack, directory=job.directory, share=job.processes) as store:
             read, count = _read_part(job, part, store, link)
