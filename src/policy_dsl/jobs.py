@@ -175,15 +175,7 @@ def score_in_processes(pack: Pack, plan: BatchPlan, store: FactStore, explain: b
             with _forking():  # the processes start as the chunks are handed out
                 scored = executor.map(_score_chunk, chunks(plan.count, jobs))
             for path, part in scored:
-                tally.merge(part)
-                with open(path, "rb") as chunk:
-                    if lines:
-                        yield chunk.read()
-                    else:
-                        yield from _unpickled(chunk)
-                os.unlink(path)
-                if progress is not None:
-                    progress(part.records)
+                yield from _chunk_output(path, part, lines, tally, progress)
             finished = True
         finally:
             _job = None
@@ -192,6 +184,21 @@ def score_in_processes(pack: Pack, plan: BatchPlan, store: FactStore, explain: b
                     with contextlib.suppress(Exception):
                         process.terminate()
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunk_output(path: str, part: Tally, lines: bool, tally: Tally,
+                  progress: Callable[[int], None] | None) -> Iterator[Any]:
+    """One chunk a process wrote, taken in: its bytes (JSON Lines) or its `Result`s, its
+    tally merged, its file removed, its records counted as done."""
+    tally.merge(part)
+    with open(path, "rb") as chunk:
+        if lines:
+            yield chunk.read()
+        else:
+            yield from _unpickled(chunk)
+    os.unlink(path)
+    if progress is not None:
+        progress(part.records)
 
 
 def _unpickled(chunk: IO[bytes]) -> Iterator[Any]:
@@ -483,14 +490,7 @@ def _chunks_in_order(links: list[Connection], lines: bool, tally: Tally,
     while current < len(links):  # bounded: each process sends its chunks, then "done"
         if chunks[current]:
             path, part = chunks[current].popleft()
-            tally.merge(part)
-            with open(path, "rb") as chunk:
-                if lines:
-                    yield chunk.read()
-                else:
-                    yield from _unpickled(chunk)
-            os.unlink(path)
-            progress(part.records)
+            yield from _chunk_output(path, part, lines, tally, progress)
             continue
         if finished[current]:
             current += 1
