@@ -347,18 +347,35 @@ def trimmed(text: Arrow) -> Arrow:
     return pc.utf8_rtrim(pc.utf8_rtrim(text, characters="0"), characters=".")
 
 
-def result_lines(ids: Arrow, s: Scored) -> bytes:
-    """One JSON line a record: {"id": …, "total": …, "items": [… null …]}, built column by
-    column; the ids must need no JSON escaping (checked), which the probe does not do."""
-    if pc.any(pc.match_substring_regex(ids, r'["\\\x00-\x1f]')).as_py():
+PACK = "suzhou/inpatient-2023"
+
+
+def pack_sha256() -> str:
+    """The SHA-256 `policyc` writes in every result line of the pack (its manifest entry)."""
+    from policy_dsl.runtime.packs import read_index
+    generated = Path(__file__).resolve().parent.parent / "generated"
+    (sha,) = [entry.pack_sha256 for entry in read_index(generated) if entry.name == PACK]
+    return sha
+
+
+def result_lines(ids: Arrow, s: Scored, sha256: str) -> bytes:
+    """One JSON line a record, as `policyc score` writes it without explanations (numbers as
+    their shortest exact text), built column by column: constant text, the ids and the
+    numbers' text joined element-wise. The ids must need no JSON escaping and be ASCII
+    (checked: the probe does not escape)."""
+    if pc.any(pc.match_substring_regex(ids, r'[^\x20-\x7e]|["\\]')).as_py():
         raise ValueError("an id needs JSON escaping: the probe does not escape")
-    parts: list[Arrow] = ['{"id":"', ids, '","total":',
-                                   decimal_text(s.total_cents, 2), ',"items":[']
+    parts: list[Arrow] = ['{"id": "', ids, '", "total": "', decimal_text(s.total_cents, 2),
+                          '", "earned": "', trimmed(decimal_text(s.earned, POINT_DIGITS)),
+                          '", "applicable_max": "',
+                          pc.cast(pa.array(s.maximum), pa.string()), '", "items": {']
     for number in range(14):
-        text = trimmed(decimal_text(s.items[number], POINT_DIGITS))
+        text = pc.binary_join_element_wise(
+            '"', trimmed(decimal_text(s.items[number], POINT_DIGITS)), '"', "")
         if not s.applicable[number].all():
             text = pc.if_else(pa.array(s.applicable[number]), text, "null")
-        parts += [text, "," if number < 13 else "]}\n"]
+        parts += [f'"{number + 1}": ', text, ", " if number < 13 else "}"]
+    parts.append(f', "error": null, "pack": "{PACK}", "pack_sha256": "{sha256}"}}\n')
     lines: Arrow = pc.binary_join_element_wise(*parts, "")
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
@@ -369,7 +386,7 @@ def result_lines(ids: Arrow, s: Scored) -> bytes:
 def score_file(data: bytes, threads: bool = False) -> tuple[Columns, Scored, bytes]:
     c = columns(read_table(data, threads))
     s = score_columns(c)
-    return c, s, result_lines(c.ids, s)
+    return c, s, result_lines(c.ids, s, pack_sha256())
 
 
 # ---------------------------------------------------------------- compare with the lean scorer
@@ -419,6 +436,9 @@ def main() -> None:
                         "process)")
     parser.add_argument("--arrow-threads", action="store_true",
                         help="let pyarrow's JSON reader use every core (default: one thread)")
+    parser.add_argument("--against-policyc", action="store_true",
+                        help="also score the batch with `policyc score` and compare the "
+                        "output files byte for byte")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     if args.whole:
@@ -433,6 +453,7 @@ def main() -> None:
     data = path.read_bytes()
     rows = lean_rows(data)
     count = len(rows)
+    sha256 = pack_sha256()
     gc.collect()
     gc.freeze()
     parts: dict[str, list[float]] = {"parse JSON (arrow)": [], "to fixed-point columns": [],
@@ -445,7 +466,7 @@ def main() -> None:
         read = time.perf_counter()
         s = score_columns(c)
         scored = time.perf_counter()
-        result_lines(c.ids, s)
+        result_lines(c.ids, s, sha256)
         written = time.perf_counter()
         lean_scores = lean.score_batch(rows)
         leaned = time.perf_counter()
@@ -480,8 +501,21 @@ def main() -> None:
           f"{'all ' + format(count, ',') + ' records' if not wrong else 'NO'}")
     for line in wrong[:10]:
         print(line)
+    if args.against_policyc:
+        theirs = policyc_lines(path)
+        same = theirs == out.read_bytes()
+        print(f"`policyc score` output, byte for byte: {'equal' if same else 'DIFFERENT'}")
+        wrong += [] if same else ["policyc"]
     if wrong:
         sys.exit(1)
+
+
+def policyc_lines(path: Path) -> bytes:
+    """What `policyc score` writes for the batch (JSON Lines, no explanations)."""
+    policyc = Path(sys.executable).parent / "policyc"
+    done = subprocess.run([str(policyc), "score", "--pack", PACK, str(path), "-o", "-",
+                           "--quiet"], check=True, capture_output=True)
+    return done.stdout
 
 
 if __name__ == "__main__":

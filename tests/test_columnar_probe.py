@@ -105,8 +105,11 @@ def test_the_probe_by_hand() -> None:
                  "eprescription_flow_rate", "fund_loss_amount"):
         row.pop(name, None)
     _, _, written = probe.score_file(_batch_bytes([row]))
-    assert written.decode() == \
-        '{"id":"H1","total":96.33,"items":[2.8,1,null,null,3,15,5,5,8,4,2,2,5,5]}\n'
+    assert written.decode() == (
+        '{"id": "H1", "total": "96.33", "earned": "57.8", "applicable_max": "60", "items": '
+        '{"1": "2.8", "2": "1", "3": null, "4": null, "5": "3", "6": "15", "7": "5", "8": "5", '
+        '"9": "8", "10": "4", "11": "2", "12": "2", "13": "5", "14": "5"}, "error": null, '
+        f'"pack": "{INPATIENT}", "pack_sha256": "{probe.pack_sha256()}"}}\n')
 
 
 def test_the_probe_agrees_with_the_lean_scorer_record_by_record() -> None:
@@ -124,11 +127,18 @@ def test_the_probe_agrees_with_the_lean_scorer_record_by_record() -> None:
     assert len({s.items[5] for s in lean_scores}) > 5
     assert {s.items[11] for s in lean_scores} >= {Decimal(0), Decimal(2), Decimal("1.5")}
     # every record out once, in order, its total and items as the lean scorer's Decimals
-    lines = [json.loads(line, parse_float=Decimal) for line in written.splitlines()]
+    lines = [json.loads(line) for line in written.splitlines()]
     assert [line["id"] for line in lines] == [row["id"] for row in rows]
     for line, theirs in zip(lines, lean_scores, strict=True):
-        assert line["total"] == theirs.total
-        assert tuple(line["items"]) == theirs.items
+        assert Decimal(line["total"]) == theirs.total
+        assert tuple(None if v is None else Decimal(v) for v in line["items"].values()) == \
+            theirs.items
+
+
+def test_the_probe_writes_what_policyc_writes(tmp_path: Path) -> None:
+    path = tmp_path / "batch.jsonl"
+    path.write_bytes(_batch_bytes(list(generate.records(INPATIENT, 1_000, seed=11))))
+    assert probe.score_file(path.read_bytes())[2] == probe.policyc_lines(path)
 
 
 def test_a_disagreement_is_seen() -> None:
