@@ -146,3 +146,48 @@ def test_framework_inputs_in_line_answer_for_the_common_shapes() -> None:
         "assessed", dt.date(2020, 1, 1), Decimal("200000.50"),
         (Decimal("92.5"), Decimal(85)), ("national", "provincial"), "良")
     assert _plain_framework_inputs({**raw, "previous_grade": " 良"}, rules) is None
+
+
+# A cell's text: the words and digits the readers take at once (`_BOOL_TEXTS`, plain ASCII
+# digits, "[]") and texts near them (other cases, spaces, full-width digits, signs, points).
+CELL_TEXT = st.one_of(
+    st.sampled_from(["是", "否", "有", "无", "√", "×", "true", "false", "True", "YES", "y", "n",
+                     "1", "0", "2", "007", "00", "１", "٣", "²", "[]", "[ ]", "[1]", "", " "]),
+    st.text(alphabet="0123456789.-+eE是否yesnotrufal[] ", max_size=18),
+    st.integers(min_value=0, max_value=10**16).map(str),
+)
+
+
+@given(CELL_TEXT)
+@example("9" * 15)
+@example("9" * 16)
+def test_a_cells_text_reads_as_the_same_text_with_spaces_around_it(text: str) -> None:
+    """The readers take a cell's common spellings at once (是/否 and the other words exactly
+    as listed, plain ASCII digits up to 15 of them, "[]"); the same text with spaces around
+    it goes the whole way (stripped, parsed, checked). Both give the same value, and both
+    fail or neither does."""
+    from policy_dsl.runtime.values import (
+        read_bool,
+        read_count,
+        read_list,
+        read_optional_bool,
+        read_optional_count,
+    )
+
+    def entry(raw: object, path: str, errors: list[FieldError]) -> object:
+        return raw
+
+    readers = (
+        lambda raw, errors: read_bool(raw, "k", errors),
+        lambda raw, errors: read_optional_bool(raw, "k", errors),
+        lambda raw, errors: read_count(raw, "k", errors),
+        lambda raw, errors: read_optional_count(raw, "k", errors),
+        lambda raw, errors: read_list(raw, "k", errors, entry),
+    )
+    for read in readers:
+        at_once: list[FieldError] = []
+        whole_way: list[FieldError] = []
+        value = read({"k": text}, at_once)
+        padded = read({"k": f" {text} "}, whole_way)
+        assert (value, type(value), bool(at_once)) == (padded, type(padded), bool(whole_way)), \
+            (text, at_once, whole_way)

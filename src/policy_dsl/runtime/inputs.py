@@ -389,14 +389,15 @@ def _csv_record(header: list[str], row: list[str], line: int, last_line: int,
                  if last_line > line else "")
         found.append(f"{more_or_fewer} cells ({len(row)}) than the header has columns "
                      f"({len(header)}){spans}")
-    for number, cell in enumerate(row, start=1):
-        name = header[number - 1] if number <= len(header) else None
-        column = f"cell {number}" if name is None else shown(name)
-        if len(cell) > MAX_CELL:
-            found.append(f"{column}: the cell holds {len(cell):,} characters, more than the "
-                         f"limit of {MAX_CELL:,}")
-        elif suspect and name != "id" and safe_text(cell) != cell:  # the id: read_id's
-            found.append(f"{column}: {SURROGATE_PROBLEM}")
+    if suspect or max(map(len, row), default=0) > MAX_CELL:  # else no cell has a problem
+        for number, cell in enumerate(row, start=1):
+            name = header[number - 1] if number <= len(header) else None
+            column = f"cell {number}" if name is None else shown(name)
+            if len(cell) > MAX_CELL:
+                found.append(f"{column}: the cell holds {len(cell):,} characters, more than "
+                             f"the limit of {MAX_CELL:,}")
+            elif suspect and name != "id" and safe_text(cell) != cell:  # the id: read_id's
+                found.append(f"{column}: {SURROGATE_PROBLEM}")
     id_cell = cells.get("id", "")
     record_id, id_problem = read_id(id_cell if len(id_cell) <= MAX_CELL else None)
     if id_problem:

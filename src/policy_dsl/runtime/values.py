@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Context, Decimal
@@ -23,6 +24,8 @@ T = TypeVar("T")
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "是", "有", "√"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "否", "无", "×"})
+# The words as a text cell holds them most often (no spaces, lower case): read at once.
+_BOOL_TEXTS = {word: True for word in TRUE_WORDS} | {word: False for word in FALSE_WORDS}
 
 
 MISSING = "is missing; this field is required"
@@ -283,6 +286,10 @@ WHOLE = "a whole number 0 or more"
 def read_optional_count(raw: Raw, key: str, errors: list[FieldError], *,
                         low: Decimal | None = None, high: Decimal | None = None,
                         path: str | None = None, required: bool = False) -> int | None:
+    value = raw.get(key)
+    if type(value) is str and low is None and high is None and value.isascii() and \
+            value.isdigit() and len(value) <= MAGNITUDE_DIGITS:
+        return int(value)  # a cell's plain digits: less than 10^15, the same int as below
     path = path or key
     value = _get(raw, key, path, errors, required)
     if value is None:
@@ -308,6 +315,9 @@ def read_count(raw: Raw, key: str, errors: list[FieldError], *,
 
 def read_optional_bool(raw: Raw, key: str, errors: list[FieldError], *,
                        path: str | None = None, required: bool = False) -> bool | None:
+    value = raw.get(key)
+    if type(value) is str and value in _BOOL_TEXTS:  # a cell's 是/否: the common text case
+        return _BOOL_TEXTS[value]
     path = path or key
     value = _get(raw, key, path, errors, required)
     if value is None:
@@ -410,6 +420,9 @@ CELL_LENGTH = 100_000
 CELL_DEPTH = 20
 
 
+_cell_decoders = threading.local()
+
+
 def _cell_json(text: str) -> object:
     """A CSV cell's JSON text, read as strictly as a JSON record (the same decoder: numbers
     as written, no NaN or Infinity, no repeated keys, no unpaired surrogates), and bounded in
@@ -418,8 +431,11 @@ def _cell_json(text: str) -> object:
         raise ValueError(f"longer than {CELL_LENGTH} characters")
     if too_deep(text, CELL_DEPTH):
         raise ValueError(f"nested deeper than {CELL_DEPTH} levels")
+    decoder = getattr(_cell_decoders, "decoder", None)
+    if decoder is None:  # one a thread: a decoder is not shared between threads
+        decoder = _cell_decoders.decoder = StrictDecoder()
     try:
-        return StrictDecoder().loads(text)
+        return decoder.loads(text)
     except JSONRejected as problem:
         raise ValueError(str(problem)) from None
 
@@ -428,6 +444,8 @@ def read_json_list(raw: Raw, key: str, path: str, errors: list[FieldError],
                    required: bool) -> list[object]:
     """A list field: a JSON list, or (from a CSV cell) its JSON text."""
     value = raw.get(key)
+    if type(value) is str and value == "[]":  # a cell's empty list, its most common text
+        return []
     if _missing(value):
         if required:
             errors.append(FieldError(path, MISSING_LIST))
