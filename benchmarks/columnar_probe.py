@@ -7,27 +7,31 @@ schema, turns every number into a fixed-point int64 numpy column (no binary floa
 pyarrow parses JSON numbers as decimal text into decimal256, then a checked cast to
 decimal128(18, 4) whose unscaled integers are the int64s), scores every item of 附件1 over the
 columns exactly as `lean_suzhou_inpatient.py` does (its comments cite the readings), ranks the
-SZ-12 survey over the batch, and writes one JSON line per record, the numbers formatted by
-Arrow's decimal-to-string cast.
+SZ-12 survey over the batch, and writes `policyc score`'s own result lines (no explanations),
+the numbers formatted by Arrow's decimal-to-string cast, the lines by element-wise joins.
 
-    .venv/bin/python benchmarks/columnar_probe.py --count 100000 --runs 3
+    .venv/bin/python benchmarks/columnar_probe.py --count 100000 --runs 3 --against-policyc
 
 What it is not: no validation. Arrow refuses what it cannot hold (a number with more than 4
 decimals, one beyond 18 digits, a wrong JSON type, a key given twice) by failing the whole
 batch, never by rounding, but it accepts what the strict path refuses (a number given as a
-string, a missing required key read as null: the probe refuses nulls in required columns
-wholesale) and names no record. Bounds (percent 0..100, counts ≥ 0 ...) are not checked.
+string, -0 as 0; a missing required key is read as null and an enum alias such as 三级 is
+unknown to it: the probe refuses both for the whole batch) and names no record. The pack's
+bounds (percent 0..100 ...) are not checked, only the magnitudes the int64 arithmetic needs.
 Every record is assumed valid, as the lean scorer assumes.
 
 Fixed point (why the scales are enough): every input number has at most 4 decimals (IN = 10⁴;
 the generator writes at most 2), and scoring only adds, subtracts, compares, multiplies by
 integers and divides by 5 (items 3, 4: score × 20 / 100), which adds one decimal. So every
-item and the earned sum are exact at POINT = 10⁵. Magnitudes: percents ≤ 100 (10⁷ at IN),
-money ≤ 9.2·10¹⁴ yuan (the checked cast), counts < 9.2·10¹⁶ (checked), points ≤ 100·10⁵: all far
-inside int64, and every product below is bounded by those. The total: earned × 100 / maximum
-(100, 80 or 60), rounded half-up to cents from the exact rational (G2) in integers; the lean
-scorer rounds a 28-digit quotient half-up, which is the same thing here because earned × 100 /
-60 has a repeating 3 or 6 after its 5 exact decimals, never a cent tie that 28 digits create.
+item and the earned sum are exact at POINT = 10⁵. Magnitudes (int64 wraps silently, so they
+are checked, not assumed): a number at IN has at most 18 digits (the checked cast); money is
+only compared; every other number is refused beyond ±10⁵ (10⁹ at IN: the pack's bounds are
+±100 at most), counts beyond 0..9.2·10¹⁵, and a count is capped at its item's cap before it
+is multiplied by a point; so no product or segment sum comes near 2⁶³. The total: earned ×
+100 / maximum (100, 80 or 60), rounded half-up to cents from the exact rational (G2) in
+integers; the lean scorer rounds a 28-digit quotient half-up, which is the same thing here
+because earned × 100 / 60 has a repeating 3 or 6 after its 5 exact decimals, never a cent tie
+that 28 digits create.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ POINT_DIGITS = IN_DIGITS + 1
 POINT = 10**POINT_DIGITS  # the scale of items and totals
 P = POINT  # one point
 COUNT_LIMIT = 2**63 // 1000  # counts are multiplied by at most 100 below
+NUMBER_LIMIT = 10**5 * IN  # numbers other than money: the packs' bounds are ±100 at most
+MONEY = frozenset({"fund_loss_amount", "region_fund_expenditure_last_year"})
 
 NUMBER = pa.decimal256(76, IN_DIGITS)  # parsed from the JSON text, then cast (checked)
 FIXED = pa.decimal128(18, IN_DIGITS)  # its unscaled integers fit int64
@@ -140,6 +146,13 @@ class Scored:
 # ---------------------------------------------------------------- read
 
 
+def segment_sums(values: Ints, offsets: Ints) -> Ints:
+    """The sum of each segment [offsets[i], offsets[i + 1]) of values, exactly (int64)."""
+    running = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(values, dtype=np.int64)))
+    sums: Ints = running[offsets[1:]] - running[offsets[:-1]]
+    return sums
+
+
 def read_table(data: bytes, threads: bool = False) -> Arrow:
     """The batch as an Arrow table of SCHEMA (one thread unless told: a process's share of
     the machine is one core when `--jobs` runs one process a core)."""
@@ -180,6 +193,10 @@ def columns(table: Arrow) -> Columns:
             raise ValueError(f"{name}: missing or null in some record (the probe does not "
                              "validate: it refuses the batch)")
     number = {name: fixed(table.column(name)) for name in DECIMALS}
+    deductions = fixed(_whole(table.column("complaints")).flatten().field("deduction"))
+    for name, values in [*number.items(), ("complaints.deduction", deductions)]:
+        if name not in MONEY and len(values) and np.abs(values).max() > NUMBER_LIMIT:
+            raise ValueError(f"{name}: a number beyond ±{NUMBER_LIMIT // IN}")
     present = {name: np.asarray(table.column(name).is_valid(), dtype=np.bool_)
                for name in DECIMALS if name in OPTIONAL}
     count = {name: np.asarray(table.column(name), dtype=np.int64) for name in COUNTS}
@@ -211,18 +228,11 @@ def columns(table: Arrow) -> Columns:
         unstocked_offsets=_offsets(unstocked),
         unstocked_cases=np.asarray(unstocked.flatten().field("cases"), dtype=np.int64),
         complaint_offsets=_offsets(complaints),
-        complaint_deductions=fixed(complaints.flatten().field("deduction")),
+        complaint_deductions=deductions,
         channel_counts=channel_counts)
 
 
 # ---------------------------------------------------------------- score
-
-
-def segment_sums(values: Ints, offsets: Ints) -> Ints:
-    """The sum of each segment [offsets[i], offsets[i + 1]) of values, exactly (int64)."""
-    running = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(values, dtype=np.int64)))
-    sums: Ints = running[offsets[1:]] - running[offsets[:-1]]
-    return sums
 
 
 def survey_adjustments(score: Ints, scored: Bools, direct: Ints, given: Bools) -> Ints:
@@ -282,7 +292,7 @@ def score_columns(c: Columns) -> Scored:
                       np.where(rate >= 90 * IN, 2, np.where(rate >= 80 * IN, 1, 0)))
     i7 = _clamp(P * (f["financial_system_in_place"].astype(np.int64)
                      + f["cooperates_with_fund_management"] + f["no_new_receivables"]
-                     + upload - k["cooperation_incidents"]), 5 * P)
+                     + upload - np.minimum(k["cooperation_incidents"], 5)), 5 * P)
     # 8 编码 (SZ-8): 2 for full coverage, 3 for a non-standard rate below 1%
     i8 = f["coding_full_coverage"] * (2 * one) + (d["nonstandard_code_rate"] < IN) * (3 * one)
     # 9 信息化 (SZ-9): the e-voucher share (≥50/40/30%), mobile payment, e-prescription (dual
@@ -298,7 +308,7 @@ def score_columns(c: Columns) -> Scored:
                      np.where(f["eprescription_connected"], prescription, 0))
           + f["systems_integration_done"] * (2 * one))
     # 10 诊疗 (SZ-10): 4 − 1 per case, floor 0
-    i10 = _clamp(4 * P - P * k["care_violations"], 4 * P)
+    i10 = _clamp(4 * P - P * np.minimum(k["care_violations"], 4), 4 * P)
     # 11 协议 (SZ-11): 2, or 0 on any violation
     i11 = np.where(k["agreement_violations"] > 0, 0, 2 * P)
     # 12 满意度 (SZ-12): 2 − complaints + the survey adjustment, within [0, 2]
@@ -312,7 +322,8 @@ def score_columns(c: Columns) -> Scored:
                    np.minimum(3 * P + (d["pay_later_share_dec_2023"] >= 5 * IN) * (2 * one)
                               + (d["pay_later_share_2024"] >= 10 * IN) * (2 * one), 5 * P), 0)
     # 14 宣传 (SZ-14, bonus): 1 per policy forwarded + 0.5 per channel, at most 5
-    i14 = np.minimum(P * k["policies_forwarded"] + (P // 2) * c.channel_counts, 5 * P)
+    i14 = np.minimum(P * np.minimum(k["policies_forwarded"], 5) + (P // 2) * c.channel_counts,
+                     5 * P)
     items = np.stack([np.broadcast_to(np.asarray(i, dtype=np.int64), (n,))
                       for i in (i1, i2, i3, i4, i5, i6, i7, i8, i9, i10, i11, i12, i13, i14)])
     applicable = np.ones((14, n), dtype=np.bool_)

@@ -30,10 +30,10 @@ def _batch_bytes(rows: list[dict[str, Any]]) -> bytes:
 def _number_read(text: str) -> Decimal:
     """One JSON number through the probe's route: arrow's decimal256 parse, then the checked
     cast to the int64 fixed point, back to a Decimal."""
-    row = {**next(generate.records(INPATIENT, 1, seed=1)), "catalogue_drug_share": "@@"}
+    row = {**next(generate.records(INPATIENT, 1, seed=1)), "fund_loss_amount": "@@"}
     line = generate.json_text(row).replace('"@@"', text)
     columns = probe.columns(probe.read_table((line + "\n").encode()))
-    return Decimal(int(columns.number["catalogue_drug_share"][0])).scaleb(-probe.IN_DIGITS)
+    return Decimal(int(columns.number["fund_loss_amount"][0])).scaleb(-probe.IN_DIGITS)
 
 
 @pytest.mark.parametrize(("text", "exact"), [
@@ -64,6 +64,24 @@ def test_what_the_probe_does_not_validate_is_refused_not_misread() -> None:
                 {k: v for k, v in row.items() if k != "all_settlements"}):
         with pytest.raises(ValueError):
             probe.columns(probe.read_table(_batch_bytes([bad])))
+
+
+def test_magnitudes_the_int64_arithmetic_cannot_hold_are_refused_or_capped() -> None:
+    """int64 wraps silently: a number (not money) beyond ±100,000 is refused; a count far
+    past its item's cap (4 − that many care violations is 0 after the floor) is capped before
+    it is multiplied by a point, so item 10 is 0, not a wrapped value. 138,350,580,552,822
+    × 10⁵ is 1.5 × 2⁶³: uncapped it would wrap and item 10 would be 4."""
+    base = next(generate.records(INPATIENT, 1, seed=1))
+    with pytest.raises(ValueError, match="satisfaction_score"):
+        probe.columns(probe.read_table(_batch_bytes(
+            [{**base, "satisfaction_score": Decimal("100000.0001")}])))
+    past = 138_350_580_552_822
+    rows = [{**base, "care_violations": past, "policies_forwarded": past,
+             "cooperation_incidents": past}]
+    data = _batch_bytes(rows)
+    _, scored, _ = probe.score_file(data)
+    assert [int(scored.items[n][0]) for n in (6, 9, 13)] == [0, 0, 5 * probe.POINT]
+    assert probe.disagreements(scored, lean.score_batch(probe.lean_rows(data))) == []
 
 
 def test_the_survey_ranks_by_hand() -> None:
