@@ -523,9 +523,8 @@ def main() -> None:
 
 def policyc_lines(path: Path) -> bytes:
     """What `policyc score` writes for the batch (JSON Lines, no explanations)."""
-    policyc = Path(sys.executable).parent / "policyc"
-    done = subprocess.run([str(policyc), "score", "--pack", PACK, str(path), "-o", "-",
-                           "--quiet"], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "policy_dsl.cli", "score", "--pack", PACK,
+                           str(path), "-o", "-", "--quiet"], check=True, capture_output=True)
     return done.stdout
 
 
