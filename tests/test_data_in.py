@@ -435,24 +435,28 @@ def test_validate_a_clean_file_is_exit_0(tmp_path: Path) -> None:
 
 
 def test_validate_reads_json_lines_record_by_record(tmp_path: Path) -> None:
-    """Five lines: V0 (clean), " V0 " (its id again, written with spaces: the same institution),
-    a line that is not JSON, V3 with level 四级, and V3 again with level 四级 too. Every record
-    fails a check, the two V3s two each, and each record counts once: 5 of 5. The repeated
-    ids (4 records) name their lines, and the records of V3 count under both checks."""
+    """Six lines: V0 (clean), " V0 " (its id again, written with spaces: the same institution),
+    a line that is not JSON, V3 with level 四级, V3 again with level 四级 too, and V5 with a
+    key that names no fact (级别, not the label 医疗机构级别). Every record fails a check, the
+    two V3s two each, and each record counts once: 6 of 6. The repeated ids (4 records) name
+    their lines, the records of V3 count under both checks, and 级别 is "not a fact"."""
     records = [full_marks_inpatient(id="V0"), full_marks_inpatient(id=" V0 "),
                full_marks_inpatient(id="V3", level="四级"),
                full_marks_inpatient(id="V3", level="四级")]
     lines = [json.dumps(record, ensure_ascii=False) for record in records]
     lines.insert(2, "{not json")
+    lines.append(json.dumps(full_marks_inpatient(id="V5", 级别="三级"), ensure_ascii=False))
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, out, err = validate(path)
     assert code == 3, err
     summary = out.splitlines()
-    assert summary[0].endswith(": 5 record(s), 5 failing the input checks")
+    assert summary[0].endswith(": 6 record(s), 6 failing the input checks")
     by_check = {tuple(line.split()[:3]): line for line in summary[2:]}
     assert set(by_check) == {("id", "repeated", "id"), ("level", "wrong", "value"),
-                             ("(record)", "unreadable", "record")}
+                             ("(record)", "unreadable", "record"), ("级别", "not", "a")}
+    assert " 1  line 6 (id V5): 级别: is not a fact of this standard" in \
+        by_check["级别", "not", "a"]
     assert " 4  line 1 (id V0): id V0 appears more than once (also at line 2)" in \
         by_check["id", "repeated", "id"]
     assert " 2  line 4 (id V3): level: '四级'" in by_check["level", "wrong", "value"]

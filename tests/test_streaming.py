@@ -376,6 +376,19 @@ def test_json_keys_may_be_the_facts_labels() -> None:
     assert "in 2 record(s); did you mean '医疗机构级别', the fact level?" in err
 
 
+def test_an_unknown_keys_warning_names_the_id_given_under_its_label() -> None:
+    """The warning for a key that names no fact points at its first record as the record's
+    own error does: with its id, also when the id is given under its label (机构编码)."""
+    facts = {key: value for key, value in full_marks_inpatient().items() if key != "id"}
+    lines = [json.dumps({"机构编码": "H-1", **facts}, ensure_ascii=False),
+             json.dumps({"机构编码": "H-2", **facts, "医疗机构级": "tertiary"},
+                        ensure_ascii=False)]
+    code, out, err = score_cli("\n".join(lines).encode(), "-")
+    second = json.loads(out.decode().splitlines()[1])
+    assert code == 3 and second["id"] == "H-2" and second["error"].startswith("line 2 (id H-2)")
+    assert "(first at line 2 (id H-2), in 1 record(s);" in err, err
+
+
 def test_the_id_under_its_label_is_the_records_id() -> None:
     """机构编码 (or 定点医疗机构编码) as a JSON key is the id, as it is as a header: the result
     line carries it, and a bad one is that record's id error (it was once dropped without a

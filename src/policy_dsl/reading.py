@@ -409,12 +409,13 @@ class Columns:
                 else:
                     yield record
                 continue
+            if not renames.keys().isdisjoint(raw):
+                record = self._renamed(record, raw, renames)  # an id under its label read
             for key in raw:
                 if key not in known and not key.startswith("_"):
                     first, count = self.unknown_keys.get(key, (record, 0))
                     self.unknown_keys[key] = (first, count + 1)
-            yield self._renamed(record, raw, renames) \
-                if not renames.keys().isdisjoint(raw) else record
+            yield record
 
     def _renamed(self, record: InputRecord, raw: Mapping[str, object],
                  renames: dict[str, str]) -> InputRecord:

@@ -27,7 +27,8 @@ class Check:
     """One check of one field: how many records fail it, and the first that did."""
 
     field: str
-    kind: str  # "missing", "out of range", "wrong value", "unreadable record", "repeated id"
+    kind: str  # "missing", "out of range", "wrong value", "not a fact", "unreadable record",
+    # "repeated id"
     failed: int = 0
     example: str = ""
 
@@ -50,6 +51,8 @@ def _kind(message: str) -> str:
         return "missing"
     if "out of range" in message:
         return "out of range"
+    if message.startswith("is not a fact of this standard"):
+        return "not a fact"
     return "wrong value"
 
 
