@@ -22,7 +22,6 @@ This module imports the runtime only (and Starlette): the compiler is not needed
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,10 +46,10 @@ from .runtime import (
     SnapshotInvalid,
     decode,
     iter_outcomes,
-    outcome_json,
     pack_sha256,
     read_records,
     read_snapshot,
+    result_line,
 )
 from .runtime.describe import describe_json, jsonable
 from .runtime.inputs import read_json_request
@@ -305,7 +304,7 @@ def result_lines(pack: Pack, records: Sequence[InputRecord], explain: bool,
     lines: list[str] = []
     errors = 0
     for outcome in _bounded(iter_outcomes(pack, records, explain, cohorts=snapshot), deadline):
-        lines.append(json.dumps(outcome_json(outcome, explain), ensure_ascii=False))
+        lines.append(result_line(outcome, explain)[:-1])  # the CLI's line, without its break
         errors += outcome.error is not None
     return lines, errors
 
