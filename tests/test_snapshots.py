@@ -424,3 +424,35 @@ def test_a_malformed_detail_refuses_the_snapshot_before_scoring(
                          str(inpatient_batch))
     assert code == 2 and out == ""
     assert f"institutions.{first}.{message}" in err
+
+
+def test_cohorts_reads_standard_input_record_by_record(inpatient_batch: Path,
+                                                        tmp_path: Path) -> None:
+    """`policyc cohorts -` over 30 institutions plus three hostile lines: a line that is not
+    JSON, the id of line 2 again (with spaces around it: the same institution) and a record
+    whose satisfaction score is not a number. The snapshot names the input by the SHA-256
+    of the bytes given; both records of the repeated id, the unreadable line and the invalid
+    record take no part: 33 − 4 = 29 records are valid and ranked."""
+    import hashlib
+
+    lines = inpatient_batch.read_text(encoding="utf-8").splitlines()[:30]
+    second = json.loads(lines[1])
+    lines.append("{not json")
+    lines.append(json.dumps(second | {"id": f" {second['id']} "}, ensure_ascii=False))
+    lines.append(json.dumps(json.loads(lines[2]) | {"id": "BAD", "satisfaction_score": "很好"},
+                            ensure_ascii=False))
+    data = "\n".join(lines) + "\n"
+    out = tmp_path / "cohorts.json"
+    code, _, err = run("cohorts", "--pack", INPATIENT, "-o", str(out), "-", stdin=data)
+    assert code == 3, err
+    snapshot = json.loads(out.read_text(encoding="utf-8"))
+    assert snapshot["input"] == {"name": "<stdin>",
+                                 "sha256": hashlib.sha256(data.encode()).hexdigest()}
+    assert (snapshot["records"], snapshot["valid_records"]) == (33, 29)
+    repeated = snapshot["institutions"][second["id"]]
+    assert repeated["values"] is None and "appears more than once (also at line 32)" in \
+        repeated["error"]
+    ranked = {entry["details"]["survey_adjustment_ranked"]
+              for entry in snapshot["institutions"].values() if entry.get("details")}
+    assert ranked == {29}
+    assert "line 31: not valid JSON" in err and "line 33 (id BAD): satisfaction_score" in err

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import gc
+import hashlib
 import importlib
 import json
 import logging
@@ -572,14 +573,22 @@ def cohorts(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     exactly its batch result.
     """
     pack = load_pack(pack_name, year, packs_dir)
-    name, data, records = _read_input_file(input_path, pack, fmt, encoding, sheet)
-    snapshot = make_snapshot(pack, records, name, data)
+    name = "<stdin>" if input_path == "-" else input_path
+    with _input_source(input_path, pack, fmt, encoding, sheet) as source:
+        digest = hashlib.sha256()
+        with source.opener() as stream:
+            while block := stream.read(1 << 20):  # to the file's end, a MiB at a time
+                digest.update(block)
+        snapshot = make_snapshot(pack, source.records(), name, b"",  # record by record
+                                 source_sha256=digest.hexdigest())
+    for warning in source.warnings:
+        click.echo(f"policyc: warning: {warning}", err=True)
     with _results_to(output_path) as output:
         output.write(json.dumps(snapshot_json(snapshot), ensure_ascii=False, indent=1) + "\n")
     without = [f"id {key}: {entry.error}" for key, entry in snapshot.institutions.items()
                if entry.error is not None]
     click.echo(f"{pack.INFO.name}: cohort values of {len(snapshot.institutions) - len(without)} "
-               f"institution(s) from {snapshot.valid_records} valid of {len(records)} "
+               f"institution(s) from {snapshot.valid_records} valid of {snapshot.records} "
                f"record(s) -> {output_path}", err=True)
     _report_errors([*snapshot.left_out, *without], snapshot.faults)
 

@@ -60,55 +60,79 @@ def score_batch(pack: Pack, records: Sequence[InputRecord], explain: bool = True
 class ValidatedBatch:
     """A batch validated, with the cohort values of its valid records.
 
-    problems: what is wrong with each record that cannot be scored, by index (unreadable,
-    invalid, its id repeated, a fault); faults: which of those are internal faults; valid:
-    the valid records (index, facts) in order; cohorts: for each valid record its `Cohorts`
-    or the exception saying why it has none.
+    count: how many records; problems: what is wrong with each record that cannot be scored,
+    by index (unreadable, invalid, its id repeated, a fault); faults: which of those are
+    internal faults; valid: the valid records (index, the facts their cohort values are
+    computed from: `CohortInputs`) in order, and `valid_ids` their ids; cohorts: for each
+    valid record its `Cohorts` or the exception saying why it has none; repeated: what is
+    wrong with each record whose id is used more than once, and repeated_ids its id as
+    given, by index.
     """
 
+    count: int
     problems: dict[int, str]
     faults: set[int]
     valid: list[tuple[int, Any]]
+    valid_ids: list[object]
     cohorts: list[Any]
+    repeated: dict[int, str]
+    repeated_ids: dict[int, object]
 
 
-def validated_batch(pack: Pack, records: Sequence[InputRecord],
-                    cohorts: CohortSnapshot | None = None) -> ValidatedBatch:
-    """Every record validated, and the cohort values of the valid ones, computed over them or
-    taken from a snapshot when one is given. A record whose id repeats another's is not
-    valid, nor is the other (their errors name each other), so neither takes part in cohort
-    values (nor in a snapshot made from the batch). An unexpected exception while reading one
-    record is that record's error, marked as a fault. A snapshot made with another pack
-    raises SnapshotInvalid."""
-    repeated = repeated_ids(records)
+def validated_batch(pack: Pack, records: Iterable[InputRecord]) -> ValidatedBatch:
+    """Every record validated, as it comes, and the cohort values of the valid ones computed
+    over them. Of each valid record only its id and the facts its cohort values are computed
+    from are kept (`CohortInputs`), so a batch of any size is read in little memory. A record
+    whose id repeats another's is not valid, nor is the other (their errors name each other),
+    so neither takes part in cohort values (nor in a snapshot made from the batch). An
+    unexpected exception while reading one record is that record's error, marked as a
+    fault."""
+    ids = RepeatedIds()
     problems: dict[int, str] = {}
     faults: set[int] = set()
-    valid: list[tuple[int, Any]] = []
+    unreadable: dict[int, str] = {}  # what is wrong with each record that could not be read
+    found: list[tuple[int, Any]] = []
+    found_ids: list[object] = []
+    copy: CohortInputs | None = None
     with localcontext(DIVISION):  # exact arithmetic whatever the caller's decimal context
         for index, record in enumerate(records):
-            if index in repeated or record.raw is None:
-                own = record.error or ("unreadable record" if record.raw is None else None)
-                found = [text for text in (repeated.get(index), own) if text]
-                problems[index] = f"{record.where}: {'; '.join(found)}"
+            ids.see(index, record)
+            if record.raw is None:
+                unreadable[index] = record.error or "unreadable record"
+                problems[index] = f"{record.where}: {unreadable[index]}"
                 continue
             try:
-                valid.append((index, pack.read_record(record.raw)))
+                facts = pack.read_record(record.raw)
             except (RecordInvalid, Undefined) as invalid:
                 problems[index] = f"{record.where}: {invalid}"
+                continue
             except Exception as fault:
                 problems[index] = _fault(record, fault)
                 faults.add(index)
-        if cohorts is not None:
-            values = cohorts.cohorts_for(pack, [(records[i], facts) for i, facts in valid])
-            return ValidatedBatch(problems, faults, valid, values)
+                continue
+            if copy is None:
+                copy = CohortInputs(pack, facts)
+            found.append((index, copy.of(facts)))
+            found_ids.append(record.id)
+        repeated = ids.problems()
+        for index, problem in repeated.items():  # its own problem only if it was unreadable
+            own = [problem, unreadable[index]] if index in unreadable else [problem]
+            problems[index] = f"{ids.where(index)}: {'; '.join(own)}"
+            faults.discard(index)
+        kept = [number for number, (index, _) in enumerate(found) if index not in repeated]
+        valid = [found[number] for number in kept]
+        valid_ids = [found_ids[number] for number in kept]
+        del found, found_ids
         try:
             values = pack.compute_cohorts([facts for _, facts in valid])
         except Exception as fault:  # no record can be scored without its cohort values
-            for index, _ in valid:
-                problems[index] = _fault(records[index], fault)
+            for (index, _), record_id in zip(valid, valid_ids, strict=True):
+                record = InputRecord(ids.positions[index], record_id, None, None, ids.unit)
+                problems[index] = _fault(record, fault)
                 faults.add(index)
-            valid, values = [], []
-    return ValidatedBatch(problems, faults, valid, values)
+            valid, valid_ids, values = [], [], []
+    return ValidatedBatch(ids.count, problems, faults, valid, valid_ids, values, repeated,
+                          {index: ids.id_of(index) for index in repeated})
 
 
 def iter_outcomes(pack: Pack, records: Sequence[InputRecord], explain: bool = True,
@@ -418,18 +442,22 @@ class RepeatedIds:
         elif type(record_id) is str and key is not record_id:  # spaces around it
             self.given[index] = record_id
 
+    def id_of(self, index: int) -> object:
+        """The id of a record whose id repeats, as given: a text as written (spaces and all),
+        a whole number as its text (which names it alike, in messages and snapshots)."""
+        if index in self.shown:
+            return self.shown[index]
+        if index in self.given:
+            return self.given[index]
+        if self._keys_of_firsts is None:
+            self._keys_of_firsts = {first: key for key, first in self.first.items()
+                                    if first in self.again}
+        return self._keys_of_firsts[index]
+
     def where(self, index: int) -> str:
         """Where a person finds a record whose id repeats, as `InputRecord.where` says it."""
-        if index in self.shown:
-            record_id = self.shown[index]
-        elif index in self.given:
-            record_id = self.given[index]
-        else:
-            if self._keys_of_firsts is None:
-                self._keys_of_firsts = {first: key for key, first in self.first.items()
-                                        if first in self.again}
-            record_id = self._keys_of_firsts[index]
-        return InputRecord(self.positions[index], record_id, None, None, self.unit).where
+        return InputRecord(self.positions[index], self.id_of(index), None, None,
+                           self.unit).where
 
     def problems(self) -> dict[int, str]:
         """What is wrong with each record whose id is used more than once, by index."""

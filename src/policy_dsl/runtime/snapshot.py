@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .batch import repeated_ids, validated_batch
+from .batch import validated_batch
 from .cohorts import CohortBasis, GroupMean, SnapshotDetail, SnapshotInvalid, group_means
 from .inputs import InputRecord
 from .packs import Pack
@@ -151,13 +151,16 @@ def _shown(value: Decimal | None) -> str:
     return "not given" if value is None else str(value)
 
 
-def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
-                  source: bytes, created: dt.datetime | None = None) -> CohortSnapshot:
+def make_snapshot(pack: Pack, records: Iterable[InputRecord], source_name: str,
+                  source: bytes, created: dt.datetime | None = None, *,
+                  source_sha256: str | None = None) -> CohortSnapshot:
     """The cohort values `iter_outcomes(pack, records)` computes, per institution id.
 
-    Records that cannot be read or validated take no part, as in scoring. Records without
-    an id take part but cannot be looked up; an id given more than once takes no part
-    either, and is kept as an error (looked up, it says why it has no values).
+    The records are read once, as they come (`validated_batch`). Records that cannot be read
+    or validated take no part, as in scoring. Records without an id take part but cannot be
+    looked up; an id given more than once takes no part either, and is kept as an error
+    (looked up, it says why it has no values). `source`: the input's bytes, for its SHA-256;
+    or `source_sha256`, computed by the caller (who read the file in pieces).
     """
     batch = validated_batch(pack, records)
     problems, valid, cohorts = batch.problems, batch.valid, batch.cohorts
@@ -174,13 +177,14 @@ def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
         groups[info.name] = {str(key): mean for key, mean in sorted(
             zip(keys, means, strict=True), key=lambda pair: str(pair[0]))}
     institutions: dict[str, Institution] = {}
-    for index, problem in repeated_ids(records).items():
-        key = snapshot_key(records[index].id)
+    for index, record_id in batch.repeated_ids.items():
+        key = snapshot_key(record_id)
         if key is not None and key not in institutions:
             institutions[key] = Institution(
-                None, {}, f"{problem}, so it took no part in the cohort values and has none")
-    for (index, _facts), basis, cohort in zip(valid, bases, cohorts, strict=True):
-        key = snapshot_key(records[index].id)
+                None, {}, f"{batch.repeated[index]}, so it took no part in the cohort values "
+                "and has none")
+    for record_id, basis, cohort in zip(batch.valid_ids, bases, cohorts, strict=True):
+        key = snapshot_key(record_id)
         if key is None:
             continue
         if isinstance(cohort, Exception):
@@ -195,8 +199,9 @@ def make_snapshot(pack: Pack, records: Sequence[InputRecord], source_name: str,
     return CohortSnapshot(
         pack=pack.INFO.name, pack_sha256=pack_sha256(pack),
         created=when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        source_name=source_name, source_sha256=hashlib.sha256(source).hexdigest(),
-        records=len(records), valid_records=len(valid),
+        source_name=source_name,
+        source_sha256=source_sha256 or hashlib.sha256(source).hexdigest(),
+        records=batch.count, valid_records=len(valid),
         cohorts=tuple(info.name for info in pack.COHORTS),
         groups=groups, institutions=institutions,
         left_out=tuple(problems[index] for index in sorted(problems)),
