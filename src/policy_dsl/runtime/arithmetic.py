@@ -72,8 +72,9 @@ def clamp(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
 
 
 def round_points(value: Decimal) -> Decimal:
-    """A reported score: 2 decimals, half-up (四舍五入, G2)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=DIVISION)
+    """A reported score: 2 decimals, half-up (四舍五入, G2). (Arguments by position: keywords
+    double the cost of a call made for every institution.)"""
+    return value.quantize(CENT, ROUND_HALF_UP, DIVISION)
 
 
 def round_money(value: Decimal) -> Decimal:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import partial
 from typing import NamedTuple, cast
 
-from .arithmetic import CENT, DIVISION, ZERO
+from .arithmetic import DIVISION, ZERO, round_points
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +225,7 @@ def close_total(items: tuple[ItemScore, ...], earned: Decimal, applicable_max: D
         rescaled = earned
     elif applicable_max == ZERO:
         rescaled = ZERO
-    else:  # divide() and round_points() written out: every institution comes here
+    else:  # not divide(): the maximum is not 0 here, and its check costs every institution
         rescaled = DIVISION.divide(earned * rescale, applicable_max)
-    return tuple.__new__(Score, (rescaled.quantize(CENT, ROUND_HALF_UP, DIVISION), earned,
-                                 applicable_max, items, rescaled))
+    return tuple.__new__(Score, (round_points(rescaled), earned, applicable_max, items,
+                                 rescaled))
