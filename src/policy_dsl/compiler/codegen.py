@@ -26,6 +26,7 @@ import jinja2
 from .. import __version__
 from ..runtime import PACK_API
 from ..runtime.packs import runtime_range
+from ..runtime.values import MAGNITUDE_DIGITS
 from . import ast
 from .checker import FULL_POINTS, Checked, Type, is_weight
 from .lints import Analysis, part_within_points
@@ -39,7 +40,7 @@ PYTHON_TYPES = {"bool": "bool", "count": "int", "number": "Decimal", "score": "D
 
 
 UNDEFINED_RAISERS = frozenset({"need", "divide", "growth", "share"})  # runtime.arithmetic
-COUNT_LIMIT = 10**15  # a count is less than this (runtime.values.LIMIT)
+COUNT_LIMIT = 10**MAGNITUDE_DIGITS  # a count is less than this (runtime.values.LIMIT)
 NOT_APPLICABLE = "Operand('not_applicable', '', True, 'bool')"
 
 
