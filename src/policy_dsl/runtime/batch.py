@@ -449,10 +449,14 @@ class RepeatedIds:
             return self.shown[index]
         if index in self.given:
             return self.given[index]
+        return self._first_keys()[index]
+
+    def _first_keys(self) -> dict[int, str]:
+        """The key of each id used more than once, by the index of its first record."""
         if self._keys_of_firsts is None:
             self._keys_of_firsts = {first: key for key, first in self.first.items()
                                     if first in self.again}
-        return self._keys_of_firsts[index]
+        return self._keys_of_firsts
 
     def where(self, index: int) -> str:
         """Where a person finds a record whose id repeats, as `InputRecord.where` says it."""
@@ -462,7 +466,7 @@ class RepeatedIds:
     def problems(self) -> dict[int, str]:
         """What is wrong with each record whose id is used more than once, by index."""
         found: dict[int, str] = {}
-        first_ids = {index: key for key, index in self.first.items() if index in self.again}
+        first_ids = self._first_keys()
         for first, again in self.again.items():
             found[first] = (f"id {shown_id(first_ids[first])} appears more than once (also at "
                             f"{self._places(again)})")
