@@ -439,6 +439,7 @@ class RepeatedIds:
         if first != index:
             self.again.setdefault(first, []).append(index)
             self.shown[index] = record_id
+            self._keys_of_firsts = None  # one more id repeated: made again when asked
         elif type(record_id) is str and key is not record_id:  # spaces around it
             self.given[index] = record_id
 
