@@ -521,9 +521,9 @@ def jobs_batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "xlsx", "parquet"])
 def test_jobs_give_the_same_output_byte_for_byte(
         jobs_batch: dict[str, Path], tmp_path: Path, fmt: str, output: str) -> None:
-    """--jobs 1 and --jobs 3 (eight chunks of at most 217 records, and more processes than
-    two cores) write the same file, for every input and output format; every record is in
-    it once, in order, its error in place."""
+    """--jobs 1 and --jobs 3 (more processes than two cores: JSON Lines in three parts of the
+    file, the other inputs in twelve chunks of at most 217 records) write the same file, for
+    every input and output format; every record is in it once, in order, its error in place."""
     if fmt in ("xlsx", "parquet") and output not in ("jsonl", "parquet"):
         pytest.skip("the output writers are format-blind: jsonl and parquet cover them")
     made = {}

@@ -33,7 +33,7 @@ import click
 from . import __version__
 from .api import Result, result_of
 from .console import exit_needing_extra, missing_requirements
-from .jobs import Tally, score_in_processes, score_parts_in_processes, splittable
+from .jobs import ERRORS_SHOWN, Tally, score_in_processes, score_parts_in_processes, splittable
 from .progress import Progress
 from .reading import (
     FILE_FORMATS,
@@ -573,16 +573,14 @@ def cohorts(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     exactly its batch result.
     """
     pack = load_pack(pack_name, year, packs_dir)
-    name = "<stdin>" if input_path == "-" else input_path
     with _input_source(input_path, pack, fmt, encoding, sheet) as source:
         digest = hashlib.sha256()
         with source.opener() as stream:
             while block := stream.read(1 << 20):  # to the file's end, a MiB at a time
                 digest.update(block)
-        snapshot = make_snapshot(pack, source.records(), name, b"",  # record by record
+        snapshot = make_snapshot(pack, source.records(), source.name, b"",  # record by record
                                  source_sha256=digest.hexdigest())
-    for warning in source.warnings:
-        click.echo(f"policyc: warning: {warning}", err=True)
+    _show_warnings(source)
     with _results_to(output_path) as output:
         output.write(json.dumps(snapshot_json(snapshot), ensure_ascii=False, indent=1) + "\n")
     without = [f"id {key}: {entry.error}" for key, entry in snapshot.institutions.items()
@@ -668,18 +666,8 @@ def _read_snapshot(path: Path, pack: Pack) -> CohortSnapshot:
 
 def _report_errors(failed: list[str], faults: int = 0) -> None:
     """The first record errors on standard error; exit 70 when some are internal faults
-    (`faults` of them), else exit 3 when there are any."""
-    for message in failed[:10]:
-        click.echo(f"  {message}", err=True)
-    if len(failed) > 10:
-        click.echo(f"  ... and {len(failed) - 10} more (see the error field)", err=True)
-    if faults:  # every record has its line; a fault of policyc must still show
-        click.echo(f"policyc: internal fault while scoring {faults} record(s) (see their error "
-                   "field). This is a fault in policyc, not in your files; please report it.",
-                   err=True)
-        sys.exit(EXIT_INTERNAL)
-    if failed:
-        sys.exit(EXIT_INPUT_ERRORS)
+    (`faults` of them), else exit 3 when there are any (`_report_tally`)."""
+    _report_tally(Tally(len(failed), len(failed), faults, failed[:ERRORS_SHOWN]))
 
 
 @cli.command()
@@ -728,10 +716,8 @@ def validate(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     pack = load_pack(pack_name, year, packs_dir)
     with _input_source(input_path, pack, fmt, encoding, sheet) as source:
         checked = validation.validate(pack, source.records())  # record by record
-    for warning in source.warnings:
-        click.echo(f"policyc: warning: {warning}", err=True)
-    click.echo(validation.summary(checked, "<stdin>" if input_path == "-" else input_path),
-               nl=False)
+    _show_warnings(source)
+    click.echo(validation.summary(checked, source.name), nl=False)
     if checked.faults:
         click.echo(f"policyc: internal fault while checking {checked.faults} record(s). This "
                    "is a fault in policyc, not in your files; please report it.", err=True)

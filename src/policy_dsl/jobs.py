@@ -162,7 +162,7 @@ def _written_chunk(outcomes: Iterable[Outcome], directory: str, explain: bool, l
 
 def score_in_processes(pack: Pack, plan: BatchPlan, store: FactStore, explain: bool, lang: Lang,
                        jobs: int, lines: bool, tally: Tally,
-                       progress: Callable[[int], None] | None = None) -> Iterator[Any]:
+                       progress: Callable[[int], None]) -> Iterator[Any]:
     """The chunks' output in input order: for JSON Lines each chunk's bytes (to write as
     they are), else each `Result`. `tally` gathers the errors."""
     global _job
@@ -187,7 +187,7 @@ def score_in_processes(pack: Pack, plan: BatchPlan, store: FactStore, explain: b
 
 
 def _chunk_output(path: str, part: Tally, lines: bool, tally: Tally,
-                  progress: Callable[[int], None] | None) -> Iterator[Any]:
+                  progress: Callable[[int], None]) -> Iterator[Any]:
     """One chunk a process wrote, taken in: its bytes (JSON Lines) or its `Result`s, its
     tally merged, its file removed, its records counted as done."""
     tally.merge(part)
@@ -197,8 +197,7 @@ def _chunk_output(path: str, part: Tally, lines: bool, tally: Tally,
         else:
             yield from _unpickled(chunk)
     os.unlink(path)
-    if progress is not None:
-        progress(part.records)
+    progress(part.records)
 
 
 def _unpickled(chunk: IO[bytes]) -> Iterator[Any]:

@@ -45,9 +45,7 @@ class Progress:
                  stream: TextIO | None = None) -> None:
         self.out = sys.stderr if stream is None else stream
         self.shown = enabled and self.out.isatty()
-        self.total = total
-        self.done = 0
-        self.start = self.last = time.monotonic() if self.shown else 0.0
+        self.restart(total)
 
     def restart(self, total: int | None) -> None:
         """Counting again from 0, towards `total` (the second pass, after the first)."""

@@ -101,14 +101,11 @@ def validated_batch(pack: Pack, records: Iterable[InputRecord]) -> ValidatedBatc
                 unreadable[index] = record.error or "unreadable record"
                 problems[index] = f"{record.where}: {unreadable[index]}"
                 continue
-            try:
-                facts = pack.read_record(record.raw)
-            except (RecordInvalid, Undefined) as invalid:
-                problems[index] = f"{record.where}: {invalid}"
-                continue
-            except Exception as fault:
-                problems[index] = _fault(record, fault)
-                faults.add(index)
+            facts, problem, fault = _validated(pack, record)
+            if problem is not None:
+                problems[index] = problem
+                if fault:
+                    faults.add(index)
                 continue
             if copy is None:
                 copy = CohortInputs(pack, facts)
@@ -519,15 +516,6 @@ def sendable(error: Exception) -> Exception:
     except Exception:  # any failure to pickle it: sent by its name and message
         pass
     return SentException(type(error).__name__, str(error))
-
-
-def repeated_ids(records: Sequence[InputRecord]) -> dict[int, str]:
-    """What is wrong with each record whose id is used more than once, by index
-    (`RepeatedIds`)."""
-    ids = RepeatedIds()
-    for index, record in enumerate(records):
-        ids.see(index, record)
-    return ids.problems()
 
 
 def outcome_json(outcome: Outcome, explain: bool = False,
