@@ -434,7 +434,7 @@ def test_validate_a_clean_file_is_exit_0(tmp_path: Path) -> None:
     assert code == 0 and out.endswith(": 3 record(s), 0 failing the input checks\n")
 
 
-def test_validate_reads_json_lines_record_by_record(tmp_path: Path) -> None:
+def test_validate_sums_up_a_json_lines_file(tmp_path: Path) -> None:
     """Six lines: V0 (clean), " V0 " (its id again, written with spaces: the same institution),
     a line that is not JSON, V3 with level 四级, V3 again with level 四级 too, and V5 with a
     key that names no fact (级别, not the label 医疗机构级别). Every record fails a check, the

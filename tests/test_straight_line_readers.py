@@ -191,3 +191,18 @@ def test_a_cells_text_reads_as_the_same_text_with_spaces_around_it(text: str) ->
         padded = read({"k": f" {text} "}, whole_way)
         assert (value, type(value), bool(at_once)) == (padded, type(padded), bool(whole_way)), \
             (text, at_once, whole_way)
+
+
+def test_the_fast_paths_answer_the_common_shapes() -> None:
+    """The fast paths do answer, with the values written: a text of digits, a whole number
+    and a Decimal of two places (85.3, 7, 99.95), zero as plain 0 whatever its sign; a list
+    of a code and a label of the display channels (电子屏 is e_screen). A value of another
+    shape gets None (the full reader's)."""
+    members = {"e_screen": "e_screen", "电子屏": "e_screen", "poster": "poster", "海报": "poster"}
+    assert plain_number("85.3") == Decimal("85.3") and str(plain_number("85.3")) == "85.3"
+    assert plain_number(7) == Decimal(7)
+    assert str(plain_number(Decimal("99.95"))) == "99.95"
+    assert str(plain_number("-0.0")) == "0"
+    assert plain_number(" 85.3") is None and plain_number(85.3) is None
+    assert plain_codes(["电子屏", "poster"], members) == frozenset({"e_screen", "poster"})
+    assert plain_codes(["电视"], members) is None and plain_codes("poster", members) is None

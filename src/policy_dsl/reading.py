@@ -41,6 +41,7 @@ import mmap
 import os
 import struct
 import warnings
+from codecs import BOM_UTF8
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,7 +76,6 @@ FILE_FORMATS: tuple[FileFormat, ...] = ("jsonl", "json", "csv", "xlsx", "parquet
 ID_LABELS = ("机构编码", "定点机构编码", "定点医疗机构编码")
 NAME_LABELS = ("机构名称", "定点机构名称", "定点医疗机构名称")  # the institution's name (`name`)
 
-_UTF8_BOM = b"\xef\xbb\xbf"
 # A percent column is suspected of holding fractions when this many records or more give
 # it, all within 0..1 (fewer say too little: one clinic's 0.5% is a plausible rate).
 FRACTION_WARNING_RECORDS = 10
@@ -108,27 +108,20 @@ def guess_file_format(name: str, data: bytes) -> FileFormat:
     return guess_format(name, data.decode("utf-8", "replace"))
 
 
-def decode_text(data: bytes, name: str, fmt: FileFormat, encoding: str | None = None) -> str:
-    """The file's text: in `encoding` when given; else UTF-8 (a byte-order mark dropped), or,
-    for CSV only, GB18030 when the file is not UTF-8. An undecodable file is refused with the
-    line of the first bad byte and the encodings tried."""
-    chosen = text_encoding(lambda: io.BytesIO(data), name, fmt, encoding)
-    return data.decode(chosen).removeprefix("\ufeff")
-
-
 _CHUNK = 1 << 20  # bytes read at a time
 
 
 def text_encoding(opener: Callable[[], BinaryIO], name: str, fmt: FileFormat,
                   encoding: str | None = None) -> str:
     """The encoding the file's text is in, checked over the whole file a chunk at a time:
-    `encoding` when given; else UTF-8, or for CSV GB18030 when it is not UTF-8 (see
-    `decode_text`). Raises `InputUnreadable` naming the line of the first bad byte."""
+    `encoding` when given; else UTF-8 (a byte-order mark allowed), or, for CSV only,
+    GB18030 when the file is not UTF-8. Raises `InputUnreadable` naming the line of the
+    first bad byte and the encodings tried."""
     with opener() as stream:
-        head = stream.read(len(_UTF8_BOM))
+        head = stream.read(len(BOM_UTF8))
     if encoding is not None:
         tried = [encoding]
-    elif head.startswith(_UTF8_BOM) or fmt != "csv":
+    elif head.startswith(BOM_UTF8) or fmt != "csv":
         tried = ["utf-8"]  # JSON is UTF-8 (RFC 8259); a BOM says which encoding
     else:
         tried = ["utf-8", "gb18030"]
@@ -316,7 +309,7 @@ class InputSource:
                 import msgspec
 
                 body = memoryview(buffer)
-                if bytes(body[:3]) == _UTF8_BOM:
+                if bytes(body[:3]) == BOM_UTF8:
                     body = body[3:]
                 try:
                     entries = msgspec.json.decode(body, type=list[msgspec.Raw])
@@ -817,12 +810,3 @@ class FractionWatch:
                     "percents are read as percentage points (85.5 means 85.5%). If these are "
                     "fractions (0.855), multiply them by 100 or format the cells as percent")
         return warnings
-
-
-def percent_fraction_warnings(pack: Pack, records: Sequence[InputRecord], name: str,
-                              columns: Columns | None) -> list[str]:
-    """The `FractionWatch` warnings of a list of records."""
-    watch = FractionWatch(pack)
-    for record in records:
-        watch.see(record)
-    return watch.warnings(name, columns)

@@ -20,6 +20,7 @@ import json
 import math
 import re
 import sys
+from codecs import BOM_UTF8
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,7 +49,6 @@ MAX_CELL = 1 << 20  # characters in one CSV cell (1 MiB); a longer cell is its r
 # right under the header that starts with it is passed over.
 TEMPLATE_HELP_MARK = "【填写说明】"
 _CSV_FIELD_LIMIT = (1 << 31) - 1  # Python's csv refuses longer cells; ours is MAX_CELL
-_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +202,7 @@ def iter_json_lines(lines: Iterable[bytes], unicode_checked: bool = True,
     decoder = StrictDecoder()
     for number, data in enumerate(lines, start=first_line):
         if number == 1:
-            data = data.removeprefix(_UTF8_BOM)
+            data = data.removeprefix(BOM_UTF8)
         data = data.removesuffix(b"\n").removesuffix(b"\r")
         stripped = data.strip()
         if not stripped:

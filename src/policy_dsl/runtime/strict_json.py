@@ -246,11 +246,12 @@ def _keys_within(node: object, depth: int = 1) -> int:
     return count
 
 
-def _keys_written(data: bytes) -> int:
-    """An upper bound of the keys written in `data` (see `_KEY_END`). When every colon
-    follows a quote directly (json.dumps writes `"key": value`), `":` alone counts them."""
+def _keys_written(data: bytes, colons: int) -> int:
+    """An upper bound of the keys written in `data` (see `_KEY_END`), which holds `colons`
+    colons. When every colon follows a quote directly (json.dumps writes `"key": value`),
+    `":` alone counts them."""
     quoted = data.count(b'":')
-    return quoted if data.count(b":") == quoted else len(_KEY_END.findall(data))
+    return quoted if colons == quoted else len(_KEY_END.findall(data))
 
 
 class FastRecords:
@@ -304,7 +305,8 @@ class FastRecords:
             keys = _keys_within(value) if type(value) is list else 0
         if keys < 0:
             return SLOW  # too deep: too_deep() says, on the text
-        if keys != data.count(b":") and keys != _keys_written(data):
+        colons = data.count(b":")
+        if keys != colons and keys != _keys_written(data, colons):
             return SLOW  # a repeated key, or a string holding `\\":`
         return value
 
