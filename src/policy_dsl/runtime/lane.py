@@ -95,24 +95,20 @@ if TYPE_CHECKING:
 
 BLOCK_BYTES = 8 << 20  # bytes read at a time (cut back to the last line break)
 BLOCK_LINES = 32_768  # lines in a block at most
-MIN_PIECE = 64  # lines: a piece Arrow refuses is cut in halves down to this, then goes whole
+SPLIT = 16  # pieces a refused piece of lines is cut in
+MIN_PIECE = 128  # lines: a piece Arrow refuses is cut down to this, then goes whole
 
 # White space as Python's `str.strip` sees it, beyond the control characters that make a
 # line go to the record path anyway: an id with one of these around it is read otherwise.
 ID_SPACES = ("\u0020\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
              "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
-# The guards on a line's bytes that need no knowledge of the pack (see the module's doc).
-_NUMBER_START = r"[:,\[]\s*"
-_LINE_GUARDS = (
-    r"[\\\x00-\x09\x0b-\x1f]",  # a backslash, a control character (\r and \t included)
-    "\ufeff",  # a byte-order mark
-    _NUMBER_START + r"-?0[0-9]",  # a leading zero
-    _NUMBER_START + r"-0(?:\.0*)?[^.0-9]",  # -0, -0.0
-    _NUMBER_START + r"-?[0-9][0-9.]*[eE]",  # an exponent
-    _NUMBER_START + r"-?[0-9]+\.[0-9]{5}",  # more than 4 decimals
-    r"[0-9]{17}",  # 17 digits in a row
-)
+# The guards on a line's bytes (see the module's doc), as one regular expression (RE2):
+# a backslash, a control character (\r and \t included) or a byte-order mark; 17 digits in
+# a row; a number written with a leading zero, as -0 or -0.0, with an exponent, or with more
+# than 4 decimals.
+LINE_GUARD = (r"[\\\x00-\x09\x0b-\x1f\x{feff}]|[0-9]{17}|[:,\[]\s*(?:-?0[0-9]|-0(?:\.0*)?[^.0-9]"
+              r"|-?[0-9][0-9.]*[eE]|-?[0-9]+\.[0-9]{5})")
 
 
 LAST_STATS: LaneStats | None = None  # the last run's, in this process (tests, debugging)
@@ -203,8 +199,13 @@ class Lane:
         self.columns = column_backend()
         self.plan = pack.COLUMNS  # type: ignore[attr-defined]
         self.schema = self.columns.arrow_schema(self.plan)
-        self.guard = _line_guard(self.schema)
         self.id_spaces = f"^[{ID_SPACES}]|[{ID_SPACES}]$"
+        self.kind_guard = _kind_guard(self.schema)
+        import pyarrow.json as pj
+
+        self.parse_options = pj.ParseOptions(explicit_schema=self.schema,
+                                             unexpected_field_behavior="ignore",
+                                             newlines_in_values=False)
         self.blocks: list[_Block] = []
         self.stored_indexes: list[int] = []
         self.stats = LaneStats()
@@ -263,11 +264,14 @@ class Lane:
             first = raw[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else starts
             last = raw[np.maximum(ends - 1, 0)] if len(data) else ends
             clean = has_bytes & (first == ord("{")) & (last == ord("}"))
-            clean &= ~np.asarray(_matches(lines, self.guard), dtype=np.bool_)
+            clean &= ~np.asarray(_matches(lines, LINE_GUARD), dtype=np.bool_)
         vouched_lines = np.zeros(line_count, dtype=np.bool_)
         pieces: list[tuple[Ints, Any, Bools]] = []  # line indexes, ColumnBlock, vouched
-        for chosen in self._parsed_pieces(data, raw, starts, bounds, np.flatnonzero(clean)):
-            piece_lines, table = chosen
+        parsed = list(self._parsed_pieces(data, lines, bounds.tolist(), np.flatnonzero(clean)))
+        if len(parsed) > 1:  # one table: each costs its own fixed overhead below
+            parsed = [(np.concatenate([piece for piece, _ in parsed]),
+                       pa.concat_tables([table for _, table in parsed]))]
+        for piece_lines, table in parsed:
             vouched = self._vouched(table, lines.take(pa.array(piece_lines)))
             if not vouched.any():
                 continue
@@ -282,44 +286,60 @@ class Lane:
         return self._gathered(data, first_line, offset, start, starts, bounds,
                               vouched_lines, pieces, ids, found, fractions)
 
-    def _parsed_pieces(self, data: bytes, raw: Any, starts: Ints, bounds: Any,
+    def _parsed_pieces(self, data: bytes, lines: Any, bounds: Any,
                        chosen: Ints) -> Iterator[tuple[Ints, Any]]:
         """Arrow tables of the chosen lines, in order, each with its lines' indexes: one
-        table when Arrow reads them all; else the lines cut in halves (down to
-        `MIN_PIECE`) and the pieces Arrow refuses left out."""
+        table when Arrow reads them all. When it refuses them: the lines whose keys are given
+        a value of the wrong kind of JSON (`kind_guard`) are left out and the rest read
+        again; when Arrow still refuses, the lines are cut in `SPLIT` pieces, and those it
+        refuses again (down to `MIN_PIECE` lines) left out."""
         np = self.np
-        import pyarrow.json as pj
+        whole = self._table(data, chosen, bounds)
+        if whole is not None:
+            yield chosen, whole
+            return
+        self.stats.refused_pieces += 1
+        import pyarrow.compute as pc
 
-        options = pj.ParseOptions(explicit_schema=self.schema,
-                                  unexpected_field_behavior="error",
-                                  newlines_in_values=False)
-        read_options = pj.ReadOptions(use_threads=self.threads, block_size=BLOCK_BYTES * 2)
-        lengths = np.diff(bounds).astype(np.int64)
-        pending = [chosen]
-        while pending:  # bounded: each piece is read once, or cut in two smaller ones
+        wrong = np.asarray(pc.match_substring_regex(lines.take(self.pa.array(chosen)),
+                                                    self.kind_guard), dtype=np.bool_)
+        pending = [chosen[~wrong]]
+        while pending:  # bounded: each piece is read once, or cut in smaller ones
             piece = pending.pop()
             if not len(piece):
                 continue
-            if len(piece) == len(lengths):
-                text = data
-            else:
-                keep = np.zeros(len(lengths), dtype=np.bool_)
-                keep[piece] = True
-                text = raw[np.repeat(keep, lengths)].tobytes()
-            if not text.endswith(b"\n"):
-                text += b"\n"
-            try:
-                table = pj.read_json(self.pa.py_buffer(text), read_options=read_options,
-                                     parse_options=options)
-            except (self.pa.ArrowInvalid, self.pa.ArrowNotImplementedError):
-                table = None
-            if table is not None and table.num_rows == len(piece):
+            table = self._table(data, piece, bounds)
+            if table is not None:
                 yield piece, table
                 continue
             self.stats.refused_pieces += 1
             if len(piece) > MIN_PIECE:
-                middle = len(piece) // 2
-                pending += [piece[middle:], piece[:middle]]  # the first half first
+                pending += reversed(np.array_split(piece, SPLIT))  # the first piece first
+
+    def _table(self, data: bytes, piece: Ints, bounds: Any) -> Any:
+        """The Arrow table of these lines of `data`, or None when Arrow refuses them (or
+        finds another number of records in them than lines)."""
+        import pyarrow.json as pj
+
+        np = self.np
+        if len(piece) == len(bounds) - 1:
+            text = data
+        else:  # the runs of consecutive lines, joined
+            cuts = np.flatnonzero(np.diff(piece) != 1)
+            firsts = np.concatenate(([piece[0]], piece[cuts + 1])).tolist()
+            lasts = np.concatenate((piece[cuts], [piece[-1]])).tolist()
+            text = b"".join([data[bounds[first]:bounds[last + 1]]
+                             for first, last in zip(firsts, lasts, strict=True)])
+        if not text.endswith(b"\n"):
+            text += b"\n"
+        size = max(len(text) // 4, 1 << 20) if self.threads else max(len(text), 1 << 16)
+        try:
+            table = pj.read_json(self.pa.py_buffer(text), parse_options=self.parse_options,
+                                 read_options=pj.ReadOptions(use_threads=self.threads,
+                                                             block_size=size))
+        except (self.pa.ArrowInvalid, self.pa.ArrowNotImplementedError):
+            return None
+        return table if table.num_rows == len(piece) else None
 
     def _vouched(self, table: Any, lines: Any) -> Bools:
         """Per record of `table`: its `":` count is its keys' count, and its id is one the
@@ -328,13 +348,14 @@ class Lane:
 
         np = self.np
         written = np.asarray(pc.count_substring(lines, pattern='":'), dtype=np.int64)
-        keys = _keys_per_row(table, np)
+        quotes = np.asarray(pc.count_substring(lines, pattern='"'), dtype=np.int64)
+        keys, texts = _keys_per_row(table, np)
         record_ids = table.column("id")
         length = pc.utf8_length(record_ids)
         good_id = pc.and_(pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_ID)),
                           pc.invert(pc.match_substring_regex(record_ids, self.id_spaces)))
         ids_ok = np.asarray(good_id.fill_null(False), dtype=np.bool_)
-        result: Bools = (written == keys) & ids_ok
+        result: Bools = (written == keys) & (quotes == 2 * (keys + texts)) & ids_ok
         return result
 
     def _watch_fractions(self, table: Any, vouched: Bools, fractions: FractionWatch) -> None:
@@ -365,11 +386,15 @@ class Lane:
         others_read: list[tuple[int, InputRecord]] = []  # line index, record
         columns = self.source.columns
         assert columns is not None
-        for line_index in others.tolist():  # the record path, line by line
-            text = data[int(bounds[line_index]):int(bounds[line_index + 1])]
+        if len(others):  # the record path over them, the lines between them as blank
+            chosen = set(others.tolist())
+            first, last = int(others[0]), int(others[-1])
+            edges = bounds[first:last + 2].tolist()
+            texts = [data[edges[n]:edges[n + 1]] if first + n in chosen else b""
+                     for n in range(last - first + 1)]
             for record in columns.named_keys(iter_json_lines(
-                    [text], fast=self.fast, first_line=first_line + line_index)):
-                others_read.append((line_index, record))
+                    texts, fast=self.fast, first_line=first_line + first)):
+                others_read.append((record.position - first_line, record))
         vouched_index = np.flatnonzero(vouched_lines)
         lane_count = len(vouched_index)
         count = lane_count + len(others_read)
@@ -606,73 +631,91 @@ def _matches(lines: Any, pattern: str) -> Any:
     return pc.match_substring_regex(lines, pattern)
 
 
-def _line_guard(schema: Any) -> str:
-    """The line guards as one regular expression (RE2): those of `_LINE_GUARDS`, and a key
-    given a value of the wrong kind of JSON (a string for a number or a true/false, anything
-    but a string for a text)."""
+def _kind_guard(schema: Any) -> str:
+    """A regular expression (RE2) finding a key given a value of the wrong kind of JSON:
+    a string for a number or a true/false, anything but a string for a text, a list for a
+    list, an object for an object. (A key of the same name at another depth may match too:
+    a line too many goes to the record path, never one too few.)"""
     import pyarrow as pa
 
     texts: set[str] = set()
+    lists: set[str] = set()
+    objects: set[str] = set()
     others: set[str] = set()
 
-    def walk(fields: Any) -> None:
+    def walk(fields: Any) -> None:  # bounded: the schema's depth
         for each in fields:
             kind = each.type
             if pa.types.is_string(kind):
                 texts.add(each.name)
             elif pa.types.is_struct(kind):
+                objects.add(each.name)
                 walk(list(kind))
             elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+                lists.add(each.name)
                 if pa.types.is_struct(kind.value_type):
                     walk(list(kind.value_type))
             else:
                 others.add(each.name)
 
     walk(list(schema))
-    guards = list(_LINE_GUARDS)
-    if others:
-        guards.append('"(?:' + "|".join(sorted(map(re.escape, others))) + r')":\s*"')
-    if texts:
-        guards.append('"(?:' + "|".join(sorted(map(re.escape, texts))) + r')":\s*[^"\s]')
-    return "|".join(f"(?:{guard})" for guard in guards)
+    guards = [f'"(?:{"|".join(sorted(map(re.escape, names)))}){tail}'
+              for names, tail in ((others, r'":\s*"'), (texts, r'":\s*[^"\s]'),
+                                  (lists, r'":\s*[^\[\s]'), (objects, r'":\s*[^{\s]'))
+              if names]
+    return "|".join(guards) or "$^"
 
 
 _NULL_IN_LIST = 1 << 40  # keys counted for a null inside a list: never a line's `":` count
 
 
-def _keys_per_row(table: Any, np: Any) -> Ints:
+def _keys_per_row(table: Any, np: Any) -> tuple[Ints, Ints]:
     """How many keys each record of `table` gives, nested objects' keys included (a null
-    value is no key; a null inside a list counts `_NULL_IN_LIST`)."""
-    total = np.zeros(table.num_rows, dtype=np.int64)
+    value is no key; a null inside a list counts `_NULL_IN_LIST`), and how many text
+    values (each written between two quotes, as each key is)."""
+    keys = np.zeros(table.num_rows, dtype=np.int64)
+    texts = np.zeros(table.num_rows, dtype=np.int64)
     for column in table.columns:
         array = column.combine_chunks()
-        total += np.asarray(array.is_valid(), dtype=np.int64) + _nested_keys(array, np)
-    return total
+        nested, nested_texts = _nested_keys(array, np)
+        keys += np.asarray(array.is_valid(), dtype=np.int64) + nested
+        texts += nested_texts
+    return keys, texts
 
 
-def _nested_keys(array: Any, np: Any) -> Ints:
-    """Per element of `array`: the keys written inside its value (0 for a plain value)."""
+def _nested_keys(array: Any, np: Any) -> tuple[Ints, Ints]:
+    """Per element of `array`: the keys written inside its value (0 for a plain value), and
+    the texts it holds (1 for a text)."""
     import pyarrow as pa
 
     kind = array.type
+    if pa.types.is_string(kind):
+        zeros: Ints = np.zeros(len(array), dtype=np.int64)
+        return zeros, np.asarray(array.is_valid(), dtype=np.int64)
     if pa.types.is_struct(kind):
         valid = np.asarray(array.is_valid(), dtype=np.int64)
         keys = np.zeros(len(array), dtype=np.int64)
+        texts = np.zeros(len(array), dtype=np.int64)
         for number in range(kind.num_fields):
             child = array.field(number)
-            keys += np.asarray(child.is_valid(), dtype=np.int64) + _nested_keys(child, np)
-        result: Ints = keys * valid
-        return result
+            child_keys, child_texts = _nested_keys(child, np)
+            keys += np.asarray(child.is_valid(), dtype=np.int64) + child_keys
+            texts += child_texts
+        return keys * valid, texts * valid
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         offsets = np.asarray(array.offsets, dtype=np.int64)
         values = array.values
-        inner = _nested_keys(values, np) + \
-            np.asarray(values.is_null(), dtype=np.int64) * _NULL_IN_LIST
-        running = np.concatenate(([0], np.cumsum(inner, dtype=np.int64)))
-        sums: Ints = running[offsets[1:]] - running[offsets[:-1]]
-        return sums
-    zeros: Ints = np.zeros(len(array), dtype=np.int64)
-    return zeros
+        inner, inner_texts = _nested_keys(values, np)
+        inner = inner + np.asarray(values.is_null(), dtype=np.int64) * _NULL_IN_LIST
+        return _segment_sums(inner, offsets, np), _segment_sums(inner_texts, offsets, np)
+    none: Ints = np.zeros(len(array), dtype=np.int64)
+    return none, none
+
+
+def _segment_sums(values: Ints, offsets: Ints, np: Any) -> Ints:
+    running = np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
+    sums: Ints = running[offsets[1:]] - running[offsets[:-1]]
+    return sums
 
 
 # ---------------------------------------------------------------- writing
