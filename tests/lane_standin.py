@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import columnar_probe as probe  # noqa: E402
+import columnar_probe as probe
 
 PACK = "suzhou/inpatient-2023"
 SCALE = 10**6

@@ -55,6 +55,7 @@ from .runtime import (
     PackNotFound,
     SnapshotInvalid,
     iter_outcomes,
+    lane,
     load_pack,
     load_snapshot,
     make_snapshot,
@@ -63,7 +64,6 @@ from .runtime import (
     write_result_lines,
 )
 from .runtime import framework_inputs as runtime_framework_inputs
-from .runtime import lane
 from .runtime.batch import PROGRESS_STEP, BatchPlan, plan_batch, stored_outcomes
 from .runtime.describe import describe_json
 from .runtime.explain import NotExplained, explain_outcome, explanation_json, render_text

@@ -21,21 +21,29 @@ covers):
 - the line does not start with `{` and end with `}` (a blank or whitespace-only line, which
   the record path passes over; a byte-order mark at the start; spaces around the object;
   not an object);
-- it holds a backslash (escapes: a lone surrogate, a key or an id spelled with escapes), a
-  carriage return, a tab or another control character, or a byte-order mark anywhere;
-- a number is written with a leading zero, as `-0`, with an exponent, with more than 4
-  decimals, or with 17 digits or more in a row (the lane's limits are far below);
-- a key whose fact is a number, a count or a true/false is given a string (`"85.5"`: the
-  record path reads it, Arrow would too, but the lane does not vouch for it), or a key whose
-  value is a text (`id`, `name`, an enum) is given anything else (an id as a number, null);
+- it holds a backslash (escapes: a lone surrogate, a key or an id spelled with escapes, a
+  string holding `\"`), a carriage return, a tab or another control character, or a
+  byte-order mark anywhere (`LINE_GUARD`);
+- a number is written with a leading zero, as `-0` or `-0.0`, with an exponent, with more
+  than 4 decimals, or with 17 digits or more in a row (`LINE_GUARD`; the lane's limits are
+  far below);
 - the count of `":` on the line differs from the number of keys Arrow found in the record,
-  nested ones included (a repeated key, a `null` value, a string holding `":`, a key
-  written `"k" :`), or a list holds a null;
-- Arrow refuses the piece of the block the line is in (an unknown key or a label such as
-  机构编码, a wrong type, invalid JSON, a depth it does not expect): the block is cut in
-  halves again and again (down to `MIN_PIECE` lines) so that only the pieces holding the
-  refused lines go to the record path; a piece that gives another number of records than
-  it has lines (two objects on one line) goes to the record path whole;
+  nested ones included (a repeated key, a `null` value, a key written `"k" :`), or a list
+  holds a null;
+- the count of `"` on the line differs from twice the keys and texts Arrow found: every
+  string written is a key or a text value of the schema, so this finds a key that names no
+  fact (unknown keys are passed over by Arrow, `unexpected_field_behavior="ignore"`, and
+  counted here: a label such as 机构编码 too), a number, count or true/false given as a
+  string (`"85.5"`: the record path reads it, Arrow would too, but the lane does not vouch
+  for it), and an unknown key inside a list's object;
+- Arrow refuses the block (a wrong type such as `"n/a"` for a count, an id given as a
+  number, a string for a list, invalid JSON, a depth it does not expect, a repeated key):
+  the lines whose keys are given a value of the wrong kind of JSON (`_kind_guard`) are left
+  out and the rest read again; when Arrow still refuses, the lines are cut in `SPLIT`
+  pieces, each read alone, those it refuses cut again, down to single lines, within
+  `READS` reads a block; the pieces refused in the end go to the record path. A piece in
+  which Arrow finds another number of records than lines (two objects on one line) is
+  refused too;
 - the id is missing, empty, longer than `MAX_ID` characters, or has white space around it
   (as Python's `str.strip` sees it), so that the record path would read it otherwise;
 - `read_columns` does not vouch for the record: a value beyond the lane's limits or the
@@ -61,6 +69,7 @@ The record path's records go to a `FactStore` (which spills to disk beyond its b
 from __future__ import annotations
 
 import importlib
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -96,7 +105,8 @@ if TYPE_CHECKING:
 BLOCK_BYTES = 8 << 20  # bytes read at a time (cut back to the last line break)
 BLOCK_LINES = 32_768  # lines in a block at most
 SPLIT = 16  # pieces a refused piece of lines is cut in
-MIN_PIECE = 128  # lines: a piece Arrow refuses is cut down to this, then goes whole
+READS = 64  # Arrow reads of a block's pieces at most, once it refused the block: a refused
+# piece is cut again only while some are left (each read costs a fixed ~0.1-0.5 ms)
 
 # White space as Python's `str.strip` sees it, beyond the control characters that make a
 # line go to the record path anyway: an id with one of these around it is read otherwise.
@@ -291,9 +301,12 @@ class Lane:
         """Arrow tables of the chosen lines, in order, each with its lines' indexes: one
         table when Arrow reads them all. When it refuses them: the lines whose keys are given
         a value of the wrong kind of JSON (`kind_guard`) are left out and the rest read
-        again; when Arrow still refuses, the lines are cut in `SPLIT` pieces, and those it
-        refuses again (down to `MIN_PIECE` lines) left out."""
+        again; when Arrow still refuses, the lines are cut in `SPLIT` pieces, each read
+        alone, and those it refuses cut again (down to single lines, `READS` reads at
+        most); the pieces it refuses in the end are left out."""
         np = self.np
+        if not len(chosen):
+            return
         whole = self._table(data, chosen, bounds)
         if whole is not None:
             yield chosen, whole
@@ -304,16 +317,18 @@ class Lane:
         wrong = np.asarray(pc.match_substring_regex(lines.take(self.pa.array(chosen)),
                                                     self.kind_guard), dtype=np.bool_)
         pending = [chosen[~wrong]]
+        reads = READS
         while pending:  # bounded: each piece is read once, or cut in smaller ones
             piece = pending.pop()
             if not len(piece):
                 continue
+            reads -= 1
             table = self._table(data, piece, bounds)
             if table is not None:
                 yield piece, table
                 continue
             self.stats.refused_pieces += 1
-            if len(piece) > MIN_PIECE:
+            if len(piece) > 1 and reads > 0:
                 pending += reversed(np.array_split(piece, SPLIT))  # the first piece first
 
     def _table(self, data: bytes, piece: Ints, bounds: Any) -> Any:
@@ -334,7 +349,7 @@ class Lane:
             text += b"\n"
         size = max(len(text) // 4, 1 << 20) if self.threads else max(len(text), 1 << 16)
         try:
-            table = pj.read_json(self.pa.py_buffer(text), parse_options=self.parse_options,
+            table = pj.read_json(io.BytesIO(text), parse_options=self.parse_options,
                                  read_options=pj.ReadOptions(use_threads=self.threads,
                                                              block_size=size))
         except (self.pa.ArrowInvalid, self.pa.ArrowNotImplementedError):
@@ -351,10 +366,11 @@ class Lane:
         quotes = np.asarray(pc.count_substring(lines, pattern='"'), dtype=np.int64)
         keys, texts = _keys_per_row(table, np)
         record_ids = table.column("id")
-        length = pc.utf8_length(record_ids)
-        good_id = pc.and_(pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_ID)),
-                          pc.invert(pc.match_substring_regex(record_ids, self.id_spaces)))
-        ids_ok = np.asarray(good_id.fill_null(False), dtype=np.bool_)
+        length: Any = pc.utf8_length(record_ids)
+        spaced: Any = pc.match_substring_regex(record_ids, self.id_spaces)
+        lengths = np.asarray(length.fill_null(0), dtype=np.int64)  # a null id: 0
+        ids_ok = (lengths > 0) & (lengths <= MAX_ID) & \
+            ~np.asarray(spaced.fill_null(True), dtype=np.bool_)
         result: Bools = (written == keys) & (quotes == 2 * (keys + texts)) & ids_ok
         return result
 
