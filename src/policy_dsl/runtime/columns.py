@@ -493,7 +493,7 @@ def segment_all(values: Bools, offsets: Ints) -> Bools:
     return result
 
 
-def clamp(values: Ints, low: int, high: int) -> Ints:
+def clamped(values: Ints, low: int, high: int) -> Ints:
     """Each value within [low, high]."""
     import numpy as np
 
