@@ -5,8 +5,9 @@ Expected results are not recomputed here: each test scores the same bytes with `
 record` (the oracle) and `--engine columns`, and asserts the same standard output, standard
 error and exit code; then it asserts, from the lane's counters, which records the lane
 scored itself and which it sent to the record path (so that a test of a guard fails when the
-guard does not send its record, even if the output happens to agree). The column backend is
-`tests/lane_standin.py` (suzhou/inpatient-2023 only) until the generated one lands.
+guard does not send its record, even if the output happens to agree). The pack is
+suzhou/inpatient-2023, whose generated column form (`COLUMNS`, `score_columns`) the lane
+calls.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import lane_standin
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -72,11 +72,6 @@ def both(data: bytes, *args: str, source: str = "-") -> tuple[tuple[int, bytes, 
     assert by_columns == oracle
     assert stats is not None, "the column lane was not taken"
     return oracle, stats
-
-
-@pytest.fixture(autouse=True)
-def standin(monkeypatch: pytest.MonkeyPatch) -> None:
-    lane_standin.install(monkeypatch)
 
 
 def test_the_lane_scores_a_valid_batch_itself() -> None:
@@ -335,14 +330,15 @@ def test_an_output_file_is_written_whole_or_not_at_all(tmp_path: Path,
     target.write_bytes(b"before\n")
     monkeypatch.setattr(lane, "BLOCK_LINES", 10)
     calls = []
+    score_block = lane.column_form.score_block
 
     def failing(pack: Any, block: Any, cohorts: Any) -> Any:
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("a fault in the third block")
-        return lane_standin.score_block(pack, block, cohorts)
+        return score_block(pack, block, cohorts)
 
-    monkeypatch.setattr(lane_standin, "score_block", failing)
+    monkeypatch.setattr(lane.column_form, "score_block", failing)
     result = CliRunner().invoke(cli, ["score", "--pack", PACK, "--packs", str(GENERATED),
                                       "--engine", "columns", "-o", str(target), "-"],
                                 input=text(LINES))
@@ -350,7 +346,6 @@ def test_an_output_file_is_written_whole_or_not_at_all(tmp_path: Path,
     assert target.read_bytes() == b"before\n"
     assert [path.name for path in tmp_path.iterdir()] == ["out.jsonl"]
     monkeypatch.undo()
-    lane_standin.install(monkeypatch)
     code, _, _ = run(text(LINES), "-o", str(target), engine="columns")
     assert code == 0 and len(target.read_bytes().splitlines()) == COUNT
 

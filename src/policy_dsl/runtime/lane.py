@@ -72,11 +72,12 @@ import importlib
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from ..reading import FractionWatch, InputSource, fast_records
+from . import columns as column_form
 from .arithmetic import DIVISION
 from .batch import (
     BatchPlan,
@@ -124,12 +125,6 @@ LINE_GUARD = (r"[\\\x00-\x09\x0b-\x1f\x{feff}]|[0-9]{17}|[:,\[]\s*(?:-?0[0-9]|-0
 LAST_STATS: LaneStats | None = None  # the last run's, in this process (tests, debugging)
 
 
-def column_backend() -> Any:
-    """The runtime's column operations (`policy_dsl.runtime.columns`), imported only when
-    the lane is taken (they import numpy and pyarrow)."""
-    return importlib.import_module("policy_dsl.runtime.columns")
-
-
 def refusal(source: InputSource, pack: Pack, *, explain: bool, cohorts: bool,
             output_format: str) -> str | None:
     """Why the lane cannot score this run (one line), or None when it can."""
@@ -152,7 +147,7 @@ def refusal(source: InputSource, pack: Pack, *, explain: bool, cohorts: bool,
     except ImportError:
         return ("the column lane needs numpy and pyarrow (pip install "
                 "'policy-dsl[tables]' numpy)")
-    if getattr(pack, "COLUMNS", None) is None:
+    if pack.COLUMNS is None:
         return f"the pack {pack.NAME} has no column plan (see COLUMNS in its module)"
     return None
 
@@ -206,9 +201,12 @@ class Lane:
         self.pack = pack
         self.store = store
         self.threads = threads
-        self.columns = column_backend()
-        self.plan = pack.COLUMNS  # type: ignore[attr-defined]
-        self.schema = self.columns.arrow_schema(self.plan)
+        plan = pack.COLUMNS
+        assert plan is not None  # `refusal` says so
+        self.plan = plan
+        if pack.COHORTS and tuple(plan.cohort_facts) != tuple(pack.COHORT_FACTS):
+            raise ValueError(f"{pack.NAME}: the column plan's cohort facts are not the pack's")
+        self.schema = column_form.arrow_schema(plan)
         self.id_spaces = f"^[{ID_SPACES}]|[{ID_SPACES}]$"
         self.kind_guard = _kind_guard(self.schema)
         import pyarrow.json as pj
@@ -276,7 +274,8 @@ class Lane:
             clean = has_bytes & (first == ord("{")) & (last == ord("}"))
             clean &= ~np.asarray(_matches(lines, LINE_GUARD), dtype=np.bool_)
         vouched_lines = np.zeros(line_count, dtype=np.bool_)
-        pieces: list[tuple[Ints, Any, Bools]] = []  # line indexes, ColumnBlock, vouched
+        # the vouched records' line indexes, ColumnBlock, cohort inputs by fact
+        pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]] = []
         parsed = list(self._parsed_pieces(data, lines, bounds.tolist(), np.flatnonzero(clean)))
         if len(parsed) > 1:  # one table: each costs its own fixed overhead below
             parsed = [(np.concatenate([piece for piece, _ in parsed]),
@@ -285,14 +284,18 @@ class Lane:
             vouched = self._vouched(table, lines.take(pa.array(piece_lines)))
             if not vouched.any():
                 continue
-            block_columns = self.columns.read_columns(self.pack, table)
+            block_columns = column_form.read_columns(self.pack, table)
             vouched &= np.asarray(block_columns.vouched, dtype=np.bool_)
             if not vouched.any():
                 continue
             self._watch_fractions(table, vouched, fractions)
             vouched_lines[piece_lines[vouched]] = True
-            pieces.append((piece_lines[vouched], block_columns.take(vouched), vouched))
-            del table
+            kept = block_columns if vouched.all() else block_columns.take(vouched)
+            inputs = [kept.cohort_facts(name) for name in self.plan.cohort_facts]
+            # the Arrow table let go: the second pass reads the columns and ids alone
+            pieces.append((piece_lines[vouched], replace(kept, table=cast("Any", None)),
+                           inputs))
+            del table, block_columns
         return self._gathered(data, first_line, offset, start, starts, bounds,
                               vouched_lines, pieces, ids, found, fractions)
 
@@ -392,7 +395,8 @@ class Lane:
             fractions.add_counts(name, len(values), nonzero, within)
 
     def _gathered(self, data: bytes, first_line: int, offset: int, start: int, starts: Ints,
-                  bounds: Any, vouched_lines: Bools, pieces: list[tuple[Ints, Any, Bools]],
+                  bounds: Any, vouched_lines: Bools,
+                  pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]],
                   ids: RepeatedIds, found: CohortInputsFound | None,
                   fractions: FractionWatch) -> _Block:
         """The block's records in input order: the vouched ones' ids and cohort inputs; the
@@ -426,16 +430,14 @@ class Lane:
         lane_ids: list[str] = []
         lane_inputs: list[Any] = []
         taken = 0
-        for piece_lines, piece_columns, _ in pieces:
+        for piece_lines, piece_columns, inputs in pieces:
             size = len(piece_lines)
             block.pieces.append(_Piece(piece_columns, lane_indexes[taken:taken + size],
                                        first_line + piece_lines,
                                        offset + starts[piece_lines]))
             lane_ids.extend(piece_columns.ids)
             if kind is not None:
-                names = tuple(self.pack.COHORT_FACTS)
-                lane_inputs.extend(map(kind, *[piece_columns.cohort_facts(name)
-                                               for name in names]))
+                lane_inputs.extend(map(kind, *inputs))
             taken += size
         self.stats.vouched += lane_count
         self.stats.record_path += len(others_read)
@@ -519,7 +521,8 @@ class Lane:
                 ) -> tuple[bytes, Any, Ints, list[tuple[int, int, int]]]:
         """A piece's lines by the lane: their bytes, each line's offsets in them, their
         batch indexes; and the records the record path must score after all (index, byte
-        offset and number of the line)."""
+        offset and number of the line): an id used more than once, cohort values that are
+        an error or not exact at SCALE, a total of 0 from a negative sum ("-0.00")."""
         np = self.np
         indexes = piece.indexes
         demote = np.zeros(len(indexes), dtype=np.bool_)
@@ -527,65 +530,48 @@ class Lane:
             demote |= np.isin(indexes, np.fromiter(plan.repeated, dtype=np.int64))
         cohort_values: dict[str, Ints] = {}
         if plan.cohort_of is not None:
-            if plan.cohort_fault is not None:
-                demote[:] = True
-            else:
-                cohort_values, inexact = self._cohort_values(plan, indexes)
-                demote |= inexact
-        kept = ~demote
-        if not kept.any():
-            demoted = [(int(indexes[n]), int(piece.offsets[n]), int(piece.lines[n]))
-                       for n in range(len(indexes))]
-            self.stats.demoted += len(demoted)
-            return b"", np.zeros(1, dtype=np.int64), indexes[:0], demoted
-        columns = piece.columns.take(kept) if demote.any() else piece.columns
-        cohort_values = {name: values[kept] for name, values in cohort_values.items()}
-        scores = self.columns.score_block(self.pack, columns, cohort_values)
-        negative_zero = (np.asarray(scores.total) == 0) & (np.asarray(scores.earned) < 0)
-        kept_at = np.flatnonzero(kept)
-        if negative_zero.any():
-            demote[kept_at[negative_zero]] = True
-        text, offsets = _result_lines(self.pa, np, columns.ids, scores, tail)
-        if negative_zero.any():  # drop their lines: the record path writes them
-            keep_lines = ~negative_zero
-            parts = [text[offsets[n]:offsets[n + 1]] for n in np.flatnonzero(keep_lines)]
-            sizes = np.array([len(part) for part in parts], dtype=np.int64)
-            text = b"".join(parts)
-            offsets = np.concatenate(([0], np.cumsum(sizes)))
+            cohort_values, exact = self._cohort_values(plan, indexes)
+            demote |= ~exact
+        if demote.all():
+            scores = None
+        else:  # every record scored; the demoted ones' lines are left out below
+            with np.errstate(all="ignore"):  # their cohort values may be 0s in place
+                scores = column_form.score_block(self.pack, piece.columns, cohort_values)
+            demote |= (np.asarray(scores.total) == 0) & (np.asarray(scores.earned) < 0)
         demoted = [(int(indexes[n]), int(piece.offsets[n]), int(piece.lines[n]))
                    for n in np.flatnonzero(demote)]
         self.stats.demoted += len(demoted)
-        return text, offsets, indexes[~demote], demoted
+        kept = ~demote
+        if scores is None or not kept.any():
+            return b"", np.zeros(1, dtype=np.int64), indexes[:0], demoted
+        ids = piece.columns.ids
+        if demote.any():
+            ids = [ids[n] for n in np.flatnonzero(kept).tolist()]
+            scores = replace(scores, items=scores.items[:, kept],
+                             applicable=scores.applicable[:, kept],
+                             earned=scores.earned[kept], total=scores.total[kept],
+                             applicable_max=scores.applicable_max[kept])
+        text, offsets = _result_lines(self.pa, np, ids, scores, tail)
+        return text, offsets, indexes[kept], demoted
 
     def _cohort_values(self, plan: BatchPlan, indexes: Ints) -> tuple[dict[str, Ints], Bools]:
-        """Each cohort value of these records as int64 at SCALE, and which records have a
-        value that is not exact there (or none: an error)."""
+        """Each cohort value of these records as int64 at SCALE (`fixed_cohorts`), and
+        which records have all of theirs (not an error, exact at SCALE, within the bounds
+        the column form was proven for)."""
         np = self.np
-        scale = self.columns.SCALE
         assert plan.cohort_of is not None
         values = [plan.cohort_of[index] for index in indexes.tolist()]
-        bad = np.array([value is None or isinstance(value, Exception) for value in values],
-                       dtype=np.bool_)
-        out: dict[str, Ints] = {}
-        known: dict[int, int | None] = {}  # by id(): a few values stand for many records
-        limit = 1 << 62
-        for info in self.pack.COHORTS:
-            name = info.name
-            column = np.zeros(len(values), dtype=np.int64)
-            for number, value in enumerate(values):
-                if bad[number]:
-                    continue
-                points = getattr(value, name)
-                key = id(points)
-                if key not in known:
-                    known[key] = _fixed(points, scale, limit)
-                fixed = known[key]
-                if fixed is None:
-                    bad[number] = True
-                else:
-                    column[number] = fixed
-            out[name] = column
-        return out, bad
+        given = np.array([plan.cohort_fault is None and value is not None
+                          and not isinstance(value, Exception) for value in values],
+                         dtype=np.bool_)
+        by_name = {bound.name: [getattr(value, bound.name) if ok else None
+                                for value, ok in zip(values, given.tolist(), strict=True)]
+                   for bound in self.plan.cohorts}
+        columns, exact = column_form.fixed_cohorts(self.plan, by_name)
+        if not by_name:
+            exact = np.ones(len(values), dtype=np.bool_)
+        result: Bools = given & exact
+        return columns, result
 
     def _record_path_outcome(self, plan: BatchPlan, index: int, offset: int,
                              line: int) -> Outcome:
@@ -598,17 +584,6 @@ class Lane:
         records = list(columns.named_keys(iter_json_lines([text], fast=self.fast,
                                                           first_line=line)))
         return next(planned_outcomes(self.pack, plan, records, False, index))
-
-
-def _fixed(value: object, scale: int, limit: int) -> int | None:
-    """A cohort value as an integer at `scale`, or None when it is not exact there."""
-    if not isinstance(value, Decimal | int) or isinstance(value, bool):
-        return None
-    scaled = Decimal(value).scaleb(len(str(scale)) - 1)
-    if not scaled.is_finite() or scaled != scaled.to_integral_value():
-        return None
-    whole = int(scaled)
-    return whole if -limit < whole < limit else None
 
 
 def _blocks(stream: BinaryIO, np: Any) -> Iterator[tuple[bytes, int, int]]:
