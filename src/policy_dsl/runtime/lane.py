@@ -281,16 +281,17 @@ class Lane:
             parsed = [(np.concatenate([piece for piece, _ in parsed]),
                        pa.concat_tables([table for _, table in parsed]))]
         for piece_lines, table in parsed:
-            vouched = self._vouched(table, lines.take(pa.array(piece_lines)))
+            vouched = self._vouched(table, lines if len(piece_lines) == line_count else
+                                    lines.take(pa.array(piece_lines)))
             if not vouched.any():
                 continue
             block_columns = column_form.read_columns(self.pack, table)
             vouched &= np.asarray(block_columns.vouched, dtype=np.bool_)
             if not vouched.any():
                 continue
-            self._watch_fractions(table, vouched, fractions)
             vouched_lines[piece_lines[vouched]] = True
             kept = block_columns if vouched.all() else block_columns.take(vouched)
+            self._watch_fractions(kept.columns, fractions)
             inputs = [kept.cohort_facts(name) for name in self.plan.cohort_facts]
             # the Arrow table let go: the second pass reads the columns and ids alone
             pieces.append((piece_lines[vouched], replace(kept, table=cast("Any", None)),
@@ -377,22 +378,22 @@ class Lane:
         result: Bools = (written == keys) & (quotes == 2 * (keys + texts)) & ids_ok
         return result
 
-    def _watch_fractions(self, table: Any, vouched: Bools, fractions: FractionWatch) -> None:
-        """The vouched records' percent columns, shown to `fractions` as the record path
-        shows it each record."""
-        import pyarrow.compute as pc
-
-        mask = self.pa.array(vouched)
+    def _watch_fractions(self, columns: Any, fractions: FractionWatch) -> None:
+        """The vouched records' percent columns (at SCALE), shown to `fractions` as the
+        record path shows it each record: how many give each, whether one is not 0,
+        whether all lie within 0..1."""
+        scale = column_form.SCALE
         for name in self.percents:
-            values = pc.drop_null(table.column(name).filter(mask))
+            values = columns.numbers.get(name)
+            if values is None:  # not in the plan: no vouched record gives it
+                continue
+            given = columns.given.get(name)
+            if given is not None:
+                values = values[given]
             if not len(values):
                 continue
-            zero = self.pa.scalar(Decimal(0), values.type)
-            one = self.pa.scalar(Decimal(1), values.type)
-            nonzero = bool(pc.any(pc.not_equal(values, zero)).as_py())
-            within = bool(pc.all(pc.and_(pc.greater_equal(values, zero),
-                                         pc.less_equal(values, one))).as_py())
-            fractions.add_counts(name, len(values), nonzero, within)
+            fractions.add_counts(name, len(values), bool(values.any()),
+                                 bool(((values >= 0) & (values <= scale)).all()))
 
     def _gathered(self, data: bytes, first_line: int, offset: int, start: int, starts: Ints,
                   bounds: Any, vouched_lines: Bools,
@@ -564,13 +565,26 @@ class Lane:
         given = np.array([plan.cohort_fault is None and value is not None
                           and not isinstance(value, Exception) for value in values],
                          dtype=np.bool_)
-        by_name = {bound.name: [getattr(value, bound.name) if ok else None
-                                for value, ok in zip(values, given.tolist(), strict=True)]
+        # each distinct value object converted once (a batch's ranks share a few values)
+        distinct: dict[tuple[int, ...], int] = {}
+        uses = np.zeros(len(values), dtype=np.int64)
+        firsts: list[Any] = []
+        for number, (value, ok) in enumerate(zip(values, given.tolist(), strict=True)):
+            if not ok:
+                continue
+            key = tuple(id(getattr(value, bound.name)) for bound in self.plan.cohorts)
+            place = distinct.setdefault(key, len(firsts))
+            if place == len(firsts):
+                firsts.append(value)
+            uses[number] = place
+        if not firsts:  # no record has its values
+            return {bound.name: np.zeros(len(values), dtype=np.int64)
+                    for bound in self.plan.cohorts}, given
+        by_name = {bound.name: [getattr(value, bound.name) for value in firsts]
                    for bound in self.plan.cohorts}
-        columns, exact = column_form.fixed_cohorts(self.plan, by_name)
-        if not by_name:
-            exact = np.ones(len(values), dtype=np.bool_)
-        result: Bools = given & exact
+        fixed, exact = column_form.fixed_cohorts(self.plan, by_name)
+        columns = {name: column[uses] for name, column in fixed.items()}
+        result: Bools = given & (exact[uses] if by_name else True)
         return columns, result
 
     def _record_path_outcome(self, plan: BatchPlan, index: int, offset: int,
