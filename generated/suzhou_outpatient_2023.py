@@ -1349,7 +1349,7 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
 # and within 2**62 at build time; a share is compared by cross-multiplication (a·100/b
 # differs from a constant of 6 decimals by at least 1/(b·10**6) when not equal to it, far
 # beyond 28-digit rounding), the total rounded half-up to cents from the exact rational.
-# No column form: peer_group is a text, which has no column form. The record path scores this pack.
+# No column form: line 120: growth() has no column form (a 28-digit quotient). The record path scores this pack.
 COLUMNS: ColumnPlan | None = None
 
 

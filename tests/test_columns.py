@@ -363,3 +363,38 @@ def test_an_expression_that_cannot_be_proven_gets_no_column_form() -> None:
     generated = _generated(text)
     assert "COLUMNS: ColumnPlan | None = None" in generated
     assert "# No column form: a product may reach 1.000e+27" in generated
+
+
+# ---------------------------------------------------------------- the runtime's helpers
+
+
+def test_half_up_cents_at_a_tie_and_just_under_it() -> None:
+    """G2 over a maximum of 80: earned 9.876 → 9.876 × 100 / 80 = 12.345, a tie, up to
+    12.35; earned 9.875999 → 12.34499875 → 12.34; earned 80 of 100 → 80.00 (no
+    division); a maximum of 0 → 0."""
+    from policy_dsl.runtime.columns import half_up_cents
+
+    earned = np.array([9_876_000, 9_875_999, 80_000_000, 0], dtype=np.int64)
+    maximum = np.array([80, 80, 100, 0], dtype=np.int64) * SCALE
+    assert [at_scale(v) for v in half_up_cents(earned, maximum, 100)] == [
+        Decimal("12.35"), Decimal("12.34"), Decimal("80.00"), Decimal(0)]
+
+
+def test_a_bound_finer_than_an_input_is_the_nearest_input_inside_it() -> None:
+    """An input has at most 4 decimals: 0.00005..99.99995 vouches 0.0001..99.9999."""
+    from policy_dsl.runtime.columns import ColumnFact
+
+    fact = ColumnFact("x", "decimal", low=Decimal("0.00005"), high=Decimal("99.99995"))
+    assert fact.limits() == (Decimal("0.0001"), Decimal("99.9999"))
+
+
+def test_segment_sums_and_extremes_over_list_offsets() -> None:
+    """Records of 2, 0, 3 and 0 entries (values 3 1 | - | 7 2 5 | -): sums 4, 0, 14, 0;
+    largest 3, empty, 7, empty; smallest 1, empty, 2, empty."""
+    from policy_dsl.runtime.columns import segment_max, segment_min, segment_sum
+
+    values = np.array([3, 1, 7, 2, 5], dtype=np.int64)
+    offsets = np.array([0, 2, 2, 5, 5], dtype=np.int64)
+    assert list(segment_sum(values, offsets)) == [4, 0, 14, 0]
+    assert list(segment_max(values, offsets)) == [3, 0, 7, 0]
+    assert list(segment_min(values, offsets, empty=-1)) == [1, -1, 2, -1]

@@ -875,9 +875,9 @@ class ColumnBackend:
                for entry in _rules(item)):
             return None, "entries rules (a catalogue of entries) have no column form", "", ""
         try:
-            plan = self.plan_code()
             score = self.score_columns_body()
             check = self.check_columns_body()
+            plan = self.plan_code()
         except NoColumnForm as reason:
             return None, str(reason), "", ""
         return plan, "", "\n".join("    " + line for line in check), \

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ INPUT_DIGITS = 4  # decimals an input number may have (Arrow's decimal256(76, 4)
 COUNT_LIMIT = 10**9  # a count the lane vouches for is at most this
 NUMBER_LIMIT = 10**12  # a decimal (money, an unbounded number) is within ±this
 PRODUCT_LIMIT = 2**62  # every value codegen writes stays below this in magnitude (int64)
+_INPUT_UNIT = Decimal(1).scaleb(-INPUT_DIGITS)
 MAX_ID = 200  # characters in an id (runtime.inputs.MAX_ID)
 
 FactKind = Literal["decimal", "count", "bool", "enum", "enum_set", "enum_list", "records"]
@@ -94,10 +95,10 @@ class ColumnFact:
         limit = Decimal(COUNT_LIMIT if self.kind == "count" else NUMBER_LIMIT)
         low = -limit if self.kind != "count" else Decimal(0)
         high = limit
-        if self.low is not None:
-            low = max(low, self.low)
+        if self.low is not None:  # a bound of more decimals than an input: the nearest one in
+            low = max(low, self.low.quantize(_INPUT_UNIT, ROUND_CEILING))
         if self.high is not None:
-            high = min(high, self.high)
+            high = min(high, self.high.quantize(_INPUT_UNIT, ROUND_FLOOR))
         return low, high
 
 
@@ -266,8 +267,8 @@ def read_columns(pack: ColumnPack, table: pa.Table) -> ColumnBlock:
     if plan is None:
         raise ValueError("the pack has no column form (COLUMNS is None)")
     count = table.num_rows
-    columns = _read_level(plan.facts, {name: _whole(table.column(name))
-                                       for name in table.column_names}, count)
+    columns = _read_level(plan.facts, {fact.name: _whole(table.column(fact.name))
+                                       for fact in plan.facts}, count)
     ids_column = _whole(table.column(plan.id_field))
     ids: list[str] = [value if value is not None else "" for value in ids_column.to_pylist()]
     vouched = _ids_ok(ids_column) & _valid(columns)
@@ -287,7 +288,9 @@ def _valid(columns: Columns) -> Bools:
 def _whole(array: Any) -> Any:
     import pyarrow as pa
 
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
 
 
 def _ids_ok(ids: Any) -> Bools:
@@ -376,14 +379,13 @@ def _read_enum_set(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> 
     a null or unknown entry is not vouched."""
     import numpy as np
 
-    offsets = np.asarray(array.offsets, dtype=np.int64)
+    offsets = _offsets(array)
     codes = _enum_codes(fact, array.flatten())
     row = np.repeat(np.arange(len(array)), np.diff(offsets))
     known = codes >= 0
     members = np.zeros((len(array), len(fact.codes)), dtype=np.bool_)
     members[row[known], codes[known]] = True
-    bad = np.zeros(len(array), dtype=np.int64)
-    np.add.at(bad, row, ~known)
+    bad = segment_sum((~known).astype(np.int64), offsets)
     if fact.kind == "enum_set":
         out.members[fact.name] = members
     else:  # a list of enums, duplicates kept: its entries' codes
@@ -393,21 +395,28 @@ def _read_enum_set(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> 
     return result
 
 
+def _offsets(array: Any) -> Ints:
+    """A list array's offsets from 0 (a slice's start where its values begin)."""
+    import numpy as np
+
+    offsets = np.asarray(array.offsets, dtype=np.int64)
+    result: Ints = offsets - offsets[0]
+    return result
+
+
 def _read_records(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> Bools:
     """A list of records: its offsets and its entries' columns; a record is vouched only
     if every entry is (an entry given as null is not)."""
     import numpy as np
 
-    offsets = np.asarray(array.offsets, dtype=np.int64)
+    offsets = _offsets(array)
     entries = array.flatten()
     entry_count = len(entries)
     arrays = {entry.name: _whole(entries.field(entry.name)) for entry in fact.fields}
     inner = _read_level(fact.fields, arrays, entry_count)
     entry_ok = _valid(inner) & np.asarray(entries.is_valid(), dtype=np.bool_)
     out.lists[fact.name] = (offsets, inner)
-    row = np.repeat(np.arange(len(array)), np.diff(offsets))
-    bad = np.zeros(len(array), dtype=np.int64)
-    np.add.at(bad, row, ~entry_ok)
+    bad = segment_sum((~entry_ok).astype(np.int64), offsets)
     result: Bools = bad == 0
     return result
 
@@ -463,23 +472,23 @@ def segment_sum(values: Ints, offsets: Ints) -> Ints:
 
 def segment_max(values: Ints, offsets: Ints, empty: int = 0) -> Ints:
     """The largest value of each segment (`empty` when it has none)."""
-    import numpy as np
-
-    segments = len(offsets) - 1
-    out = np.full(segments, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(out, np.repeat(np.arange(segments), np.diff(offsets)), values)
-    result: Ints = np.where(np.diff(offsets) > 0, out, empty)
-    return result
+    return _segment_reduce("maximum", values, offsets, empty)
 
 
 def segment_min(values: Ints, offsets: Ints, empty: int = 0) -> Ints:
     """The smallest value of each segment (`empty` when it has none)."""
+    return _segment_reduce("minimum", values, offsets, empty)
+
+
+def _segment_reduce(ufunc: Literal["maximum", "minimum"], values: Ints, offsets: Ints,
+                    empty: int) -> Ints:
     import numpy as np
 
-    segments = len(offsets) - 1
-    out = np.full(segments, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(out, np.repeat(np.arange(segments), np.diff(offsets)), values)
-    result: Ints = np.where(np.diff(offsets) > 0, out, empty)
+    sizes = np.diff(offsets)
+    result: Ints = np.full(len(sizes), empty, dtype=np.int64)
+    filled = sizes > 0
+    if filled.any():  # reduceat over the non-empty segments' starts: each runs to the next
+        result[filled] = getattr(np, ufunc).reduceat(values, offsets[:-1][filled])
     return result
 
 
