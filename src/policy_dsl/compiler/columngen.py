@@ -305,6 +305,8 @@ class ColumnBackend:
     def multiply(self, left: Col, right: Col) -> Col:
         if _is_int(right.code) and not _is_int(left.code):
             left, right = right, left
+        if left.code == "1" and left.digits == 0:  # 1 × x is x
+            return right
         corners = [a * b for a in (left.low, left.high) for b in (right.low, right.high)]
         product = _checked(Col(f"{_wrapped(left.code)} * {_wrapped(right.code)}", "number",
                                left.digits + right.digits, left.decimals + right.decimals,
@@ -389,7 +391,7 @@ class ColumnBackend:
 
     def col_Logical(self, node: ast.Logical) -> Col:
         left = self.boolean(node.left)
-        self.guard.append(left.code if node.op == "and" else f"~{_wrapped(left.code)}")
+        self.guard.append(left.code if node.op == "and" else _negated(left.code))
         try:
             right = self.boolean(node.right)
         finally:
@@ -400,7 +402,7 @@ class ColumnBackend:
 
     def col_Not(self, node: ast.Not) -> Col:
         operand = self.boolean(node.operand)
-        return Col(f"~{_wrapped(operand.code)}", "bool", level=operand.level)
+        return Col(_negated(operand.code), "bool", level=operand.level)
 
     def col_IsMember(self, node: ast.IsMember) -> Col:
         subject = self.col(node.subject)
@@ -436,6 +438,8 @@ class ColumnBackend:
         if then.kind != "number" or otherwise.kind != "number":
             raise NoColumnForm("a choice between values that are not numbers")
         digits = max(then.digits, otherwise.digits)
+        if _is_int(then.code) and _is_int(otherwise.code):  # constants: at SCALE already
+            digits = max(digits, SCALE_DIGITS)
         then, otherwise = rescaled(then, digits), rescaled(otherwise, digits)
         return Col(f"np.where({condition.code}, {then.code}, {otherwise.code})", "number",
                    digits, max(then.decimals, otherwise.decimals),
@@ -448,7 +452,7 @@ class ColumnBackend:
             then = self.col(node.then)
         finally:
             self.guard.pop()
-        self.guard.append(f"~{_wrapped(condition.code)}")
+        self.guard.append(_negated(condition.code))
         try:
             otherwise = self.col(node.otherwise)
         finally:
@@ -476,6 +480,8 @@ class ColumnBackend:
         if _is_int(subject.code):  # a set's member, one at a time: its value
             return results[members[int(subject.code)]]
         digits = max(r.digits for r in results.values())
+        if all(_is_int(r.code) for r in results.values()):  # constants: at SCALE already
+            digits = max(digits, SCALE_DIGITS)
         ordered = [rescaled(results[m], digits) for m in members]
         if all(_is_int(r.code) for r in ordered):  # a table indexed by the member's code
             table = f"np.array([{', '.join(r.code for r in ordered)}], dtype=np.int64)"
@@ -505,7 +511,8 @@ class ColumnBackend:
             if whole.low < 0 or whole.digits != 0:
                 raise NoColumnForm(f"line {node.span.line}: share() of a base that is not a "
                                    "count")
-            self.undefined.append((f"{whole.code} > 0", f"share(): {whole.code} is not 0"))
+            self.undefined.append((f"{whole.code} > 0",
+                                   f"{self.b.source_of(node)}: its base is not 0"))
             numerator = self.multiply(part, constant(Decimal(100)))
             return replace(numerator, kind="ratio", denominator=whole)
         if function in ("min", "max"):
@@ -615,6 +622,8 @@ class ColumnBackend:
     def guard_code(self) -> str:
         if not self.guard:
             return "True"
+        if len(self.guard) == 1:
+            return self.guard[0]
         return " & ".join(_wrapped(g) for g in self.guard)
 
     def rule_delta(self, rule: ast.Rule) -> Col:
@@ -681,11 +690,6 @@ class ColumnBackend:
                                f"{SCALE_DIGITS}")
         return rescaled(col, SCALE_DIGITS)
 
-    def clamp(self, value: Col, low: Decimal, high: Decimal) -> Col:
-        code = f"clamped({value.code}, 0, {_int_code(int(high.scaleb(SCALE_DIGITS)))})"
-        return Col(code, "number", SCALE_DIGITS, value.decimals, max(value.low, low),
-                   min(value.high, high))
-
     def write_item(self, item: ast.Item, out: list[str]) -> None:
         """An item's statements, as `score` writes them, leaving its points (at SCALE) in
         `e<n>` and whether it applies in `a<n>`."""
@@ -693,7 +697,7 @@ class ColumnBackend:
         not_applicable = None
         if item.not_applicable is not None:
             not_applicable = self.boolean(item.not_applicable.condition)
-            self.guard.append(f"~{_wrapped(not_applicable.code)}")
+            self.guard.append(_negated(not_applicable.code))
         try:
             awards = deductions = Col("zeros", "number", SCALE_DIGITS, 0)
             zeros: list[str] = []
@@ -734,7 +738,7 @@ class ColumnBackend:
             if not_applicable is not None:
                 self.guard.pop()
         if not_applicable is not None:
-            out.append(f"a{number} = ~{_wrapped(not_applicable.code)}")
+            out.append(f"a{number} = {_negated(not_applicable.code)}")
             out.append(f"e{number} = np.where(a{number}, e{number}, 0)")
         else:
             out.append(f"a{number} = ones")
@@ -749,7 +753,7 @@ class ColumnBackend:
         not_applicable = None
         if part.not_applicable is not None:
             not_applicable = self.boolean(part.not_applicable.condition)
-            self.guard.append(f"~{_wrapped(not_applicable.code)}")
+            self.guard.append(_negated(not_applicable.code))
         points = _int_code(int(part.points.scaleb(SCALE_DIGITS)))
         try:
             value = Col("zeros", "number", SCALE_DIGITS, 0)
@@ -833,6 +837,8 @@ class ColumnBackend:
         """`check_columns`' body: what `read_record` requires or derives and `score` needs
         beyond the values' own checks (read_columns makes those)."""
         out: list[str] = []
+        for let in self.standard.lets:  # read_record derives every one, used or not
+            self.col(ast.Name(let.name, let.span))
         for fact in self.standard.facts:
             if fact.required_when is None:
                 continue
@@ -840,12 +846,13 @@ class ColumnBackend:
             condition = self.boolean(fact.required_when)
             self.guard, self.needs = saved, needs  # read_record's conditions take no need()
             out.append(f"# {fact.name}: required when {self.b.source_of(fact.required_when)}")
-            out.append(f"ok &= t.given[{fact.name!r}] | ~{_wrapped(condition.code)}")
+            out.append(f"ok &= t.given[{fact.name!r}] | {_negated(condition.code)}")
         for check, what in dict.fromkeys(self.undefined):
             out.append(f"ok &= {check}  # {what}: read_record derives it")
         for name, guard in dict.fromkeys(self.needs):
-            out.append(f"ok &= t.given[{name!r}] | ~{_wrapped(guard)}  # score needs "
-                       f"{name} where this holds")
+            line = f"ok &= t.given[{name!r}] | {_negated(guard)}"
+            if line not in out:  # the same as its required-when check: once
+                out.append(f"{line}  # score needs {name} where this holds")
         out.append("return ok")
         return out
 
@@ -885,6 +892,27 @@ class ColumnBackend:
 
 
 _FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "==", "!=": "!="}
+
+
+def _negated(code: str) -> str:
+    """`~code`, without a double negation or extra parentheses."""
+    while _one_group(code):
+        code = code[1:-1]
+    if code.startswith("~") and _wrapped(code[1:]) == code[1:]:
+        return code[1:]
+    return f"~{_wrapped(code)}"
+
+
+def _one_group(code: str) -> bool:
+    """Whether `code` is one parenthesized group as a whole: `(a & b)`, not `(a) & (b)`."""
+    if not code.startswith("("):
+        return False
+    depth = 0
+    for index, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index == len(code) - 1
+    return False
 
 
 def _max_code(terms: list[str]) -> str:
