@@ -31,6 +31,12 @@ defect. The checks, each with the case it covers:
 - what `read_record` derives (a share: its denominator not 0) and what `score` needs (a
   missing optional fact a rule needs: `need()`) are checked by the pack's `check_columns`.
 
+What it cannot see once Arrow has parsed a block, and relies on the lane's raw-bytes guards
+for (runtime/lane.py): a number written as a text (`"85.5"`, which Arrow's decimal reads),
+`-0`, an exponent, a key given twice, a null written where a key could be missing. Parse
+with `arrow_schema(plan)` and `unexpected_field_behavior="error"` (an unknown key, at any
+depth, then fails the block).
+
 Division. `share(a, b)` (a·100/b, a 28-digit Decimal in the record path) is kept as the
 exact ratio (a·100, b) and only compared with a constant c of at most 6 decimals, by
 cross-multiplication. It agrees with the 28-digit comparison: when a·100/b ≠ c, the two
