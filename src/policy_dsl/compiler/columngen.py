@@ -25,7 +25,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..runtime.columns import COUNT_LIMIT, NUMBER_LIMIT, PRODUCT_LIMIT, SCALE_DIGITS
+from ..runtime.columns import (
+    COUNT_LIMIT,
+    LIST_LIMIT,
+    NUMBER_LIMIT,
+    PRODUCT_LIMIT,
+    SCALE_DIGITS,
+)
 from . import ast
 from .checker import FULL_POINTS, is_weight
 from .lints import part_within_points
@@ -505,7 +511,7 @@ class ColumnBackend:
                            Decimal(size), level=source.level)
             if source.kind == "list" and source.offsets is not None:
                 return Col(f"np.diff({source.offsets})", "number", 0, 0, Decimal(0),
-                           Decimal(COUNT_LIMIT), level=source.level)
+                           Decimal(LIST_LIMIT), level=source.level)
         if function == "share":
             part, whole = self.number(node.args[0]), self.number(node.args[1])
             if whole.low < 0 or whole.digits != 0:
@@ -566,13 +572,13 @@ class ColumnBackend:
             flags = value.code if holds is None else f"({value.code}) & ({holds.code})"
             if function == "count":
                 return Col(f"segment_sum(({flags}).astype(np.int64), {offsets})", "number",
-                           0, 0, Decimal(0), Decimal(COUNT_LIMIT), level=source.level)
+                           0, 0, Decimal(0), Decimal(LIST_LIMIT), level=source.level)
             return Col(f"segment_{function}({flags}, {offsets})", "bool", level=source.level)
         if value.kind != "number":
             raise NoColumnForm(f"line {line}: {function} over entries of a {value.kind}")
         code = value.code if holds is None else f"np.where({holds.code}, {value.code}, 0)"
         if function == "sum":
-            entries = Decimal(COUNT_LIMIT)  # no more entries than that in a vouched record
+            entries = Decimal(LIST_LIMIT)  # no more entries than that in a vouched record
             low, high = min(Decimal(0), value.low * entries), max(Decimal(0),
                                                                   value.high * entries)
             return _checked(Col(f"segment_sum({code}, {offsets})", "number", value.digits,

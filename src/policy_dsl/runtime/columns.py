@@ -27,7 +27,8 @@ defect. The checks, each with the case it covers:
   fact's declared bounds;
 - an enum is one of its canonical codes (a label or an alias such as 三级 is read by the
   record path, not here);
-- a list is given (not null) and each of its entries is valid as above, recursively;
+- a list is given (not null), has at most `LIST_LIMIT` entries (a sum over them stays
+  within what codegen proved), and each of its entries is valid as above, recursively;
 - what `read_record` derives (a share: its denominator not 0) and what `score` needs (a
   missing optional fact a rule needs: `need()`) are checked by the pack's `check_columns`.
 
@@ -74,6 +75,7 @@ SCALE = 10**SCALE_DIGITS
 INPUT_DIGITS = 4  # decimals an input number may have (Arrow's decimal256(76, 4))
 COUNT_LIMIT = 10**9  # a count the lane vouches for is at most this
 NUMBER_LIMIT = 10**12  # a decimal (money, an unbounded number) is within ±this
+LIST_LIMIT = 10_000  # entries a list of a vouched record has at most
 PRODUCT_LIMIT = 2**62  # every value codegen writes stays below this in magnitude (int64)
 _INPUT_UNIT = Decimal(1).scaleb(-INPUT_DIGITS)
 MAX_ID = 200  # characters in an id (runtime.inputs.MAX_ID)
@@ -391,7 +393,7 @@ def _read_enum_set(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> 
     known = codes >= 0
     members = np.zeros((len(array), len(fact.codes)), dtype=np.bool_)
     members[row[known], codes[known]] = True
-    bad = segment_sum((~known).astype(np.int64), offsets)
+    bad = segment_sum((~known).astype(np.int64), offsets) + (np.diff(offsets) > LIST_LIMIT)
     if fact.kind == "enum_set":
         out.members[fact.name] = members
     else:  # a list of enums, duplicates kept: its entries' codes
@@ -422,7 +424,7 @@ def _read_records(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> B
     inner = _read_level(fact.fields, arrays, entry_count)
     entry_ok = _valid(inner) & np.asarray(entries.is_valid(), dtype=np.bool_)
     out.lists[fact.name] = (offsets, inner)
-    bad = segment_sum((~entry_ok).astype(np.int64), offsets)
+    bad = segment_sum((~entry_ok).astype(np.int64), offsets) + (np.diff(offsets) > LIST_LIMIT)
     result: Bools = bad == 0
     return result
 
@@ -433,15 +435,17 @@ _READERS: dict[str, Callable[[ColumnFact, Any, Bools, Columns], Bools]] = {
 }
 
 
-def fixed_cohorts(plan: ColumnPlan, values: Mapping[str, Sequence[Decimal | None]]
-                  ) -> tuple[dict[str, Ints], Bools]:
+def fixed_cohorts(plan: ColumnPlan, values: Mapping[str, Sequence[Decimal | None]],
+                  count: int | None = None) -> tuple[dict[str, Ints], Bools]:
     """Cohort values (Decimals, one per record, as compute_cohorts gives them) as int64
     columns at SCALE, and per record whether every one of them is exact at SCALE and
-    within the bounds codegen assumed (`plan.cohorts`); records where not are not vouched."""
+    within the bounds codegen assumed (`plan.cohorts`); records where not are not vouched.
+    `count`: how many records (needed when the pack has no cohort values)."""
     import numpy as np
 
     columns: dict[str, Ints] = {}
-    count = len(next(iter(values.values()))) if values else 0
+    if count is None:
+        count = len(next(iter(values.values()))) if values else 0
     exact = np.ones(count, dtype=np.bool_)
     for bound in plan.cohorts:
         column = np.zeros(count, dtype=np.int64)
