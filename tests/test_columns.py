@@ -580,3 +580,21 @@ def test_property_vouched_records_score_as_the_record_path() -> None:
         compare_paths(p, records)
 
     check()
+
+
+def test_reading_does_not_depend_on_the_callers_decimal_context() -> None:
+    """A host with a 3-digit decimal context: cohort values and cohort facts stay exact
+    (0.1234 is 123,400 at SCALE, not 123,000)."""
+    from decimal import localcontext
+
+    p = pack(INPATIENT)
+    plan = p.COLUMNS
+    assert plan is not None
+    block = read_block(p, lines_of([{**full_marks_inpatient(),
+                                     "satisfaction_score": Decimal("85.1234")}]))
+    with localcontext() as context:
+        context.prec = 3
+        columns, exact = fixed_cohorts(plan, {"survey_adjustment": [Decimal("0.1234")]}, 1)
+        facts = block.cohort_facts("satisfaction_score")
+    assert list(columns["survey_adjustment"]) == [123_400] and exact.all()
+    assert facts == [Decimal("85.1234")]

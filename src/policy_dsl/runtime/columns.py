@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ NUMBER_LIMIT = 10**12  # a decimal (money, an unbounded number) is within ±this
 LIST_LIMIT = 10_000  # entries a list of a vouched record has at most
 PRODUCT_LIMIT = 2**62  # every value codegen writes stays below this in magnitude (int64)
 _INPUT_UNIT = Decimal(1).scaleb(-INPUT_DIGITS)
+_EXACT = Context(prec=80)  # more digits than decimal256 holds: nothing rounds
 MAX_ID = 200  # characters in an id (runtime.inputs.MAX_ID)
 
 FactKind = Literal["decimal", "count", "bool", "enum", "enum_set", "enum_list", "records"]
@@ -104,9 +105,9 @@ class ColumnFact:
         low = -limit if self.kind != "count" else Decimal(0)
         high = limit
         if self.low is not None:  # a bound of more decimals than an input: the nearest one in
-            low = max(low, self.low.quantize(_INPUT_UNIT, ROUND_CEILING))
+            low = max(low, self.low.quantize(_INPUT_UNIT, ROUND_CEILING, _EXACT))
         if self.high is not None:
-            high = min(high, self.high.quantize(_INPUT_UNIT, ROUND_FLOOR))
+            high = min(high, self.high.quantize(_INPUT_UNIT, ROUND_FLOOR, _EXACT))
         return low, high
 
 
@@ -186,6 +187,8 @@ class ColumnBlock:
         """The exact values of a fact cohort values are computed from, one per record (None
         where not given; for records not vouched, whatever Arrow read or None)."""
         fact = _fact(self.plan, name)
+        if fact.kind not in ("decimal", "count"):
+            raise ValueError(f"{name} is a {fact.kind}: cohort_facts reads numbers only")
         column = self.table.column(name)
         values: list[Decimal | None] = []
         for value in column.to_pylist():
@@ -231,10 +234,11 @@ def _fact(plan: ColumnPlan, name: str) -> ColumnFact:
 
 
 def _plain_decimal(value: Decimal) -> Decimal:
-    """85.5000 (Arrow's scale) as 85.5, 100.0000 as 100: the value, without trailing zeros."""
+    """85.5000 (Arrow's scale) as 85.5, 100.0000 as 100: the value, without trailing zeros
+    (exactly, whatever the caller's decimal context: decimal256 holds 76 digits)."""
     if value == value.to_integral_value():
         return Decimal(int(value))
-    return value.normalize()
+    return value.normalize(_EXACT)
 
 
 def arrow_schema(plan: ColumnPlan) -> pa.Schema:
@@ -453,7 +457,7 @@ def fixed_cohorts(plan: ColumnPlan, values: Mapping[str, Sequence[Decimal | None
             if value is None or not value.is_finite() or not bound.low <= value <= bound.high:
                 exact[index] = False
                 continue
-            scaled = value.scaleb(SCALE_DIGITS)
+            scaled = value.scaleb(SCALE_DIGITS, _EXACT)
             if scaled != scaled.to_integral_value():
                 exact[index] = False
                 continue
