@@ -384,12 +384,17 @@ class ColumnBackend:
         return Col(f"({small.code} {flipped} {bound})", "bool", level=_level(left, right))
 
     def compare_ratio(self, left: Col, op: str, right: Col, line: int) -> Col:
-        """a/b op c ⟺ a op c·b (b > 0): a share compared with a constant, exactly."""
+        """a/b op c ⟺ a op c·b (b > 0, which check_columns makes sure of): a share compared
+        with a constant, exactly. The record path compares the 28-digit quotient: when a/b
+        is not c, the two differ by at least 1/(b·10**6) ≥ 10**-15, and rounding a quotient
+        near |c| < 10**6 to 28 digits moves it by less than 10**-21."""
         if left.kind != "ratio":
             left, right, op = right, left, _FLIPPED[op]
         if right.kind != "number" or right.low != right.high or not _is_int(right.code):
             raise NoColumnForm(f"line {line}: a share compared with something other than a "
                                "constant")
+        if abs(right.low) >= 10**6:  # 28-digit rounding near it stays below 10**-21
+            raise NoColumnForm(f"line {line}: a share compared with a constant beyond 10**6")
         assert left.denominator is not None
         scaled = self.multiply(right, left.denominator)
         numerator = replace(left, kind="number", denominator=None)
