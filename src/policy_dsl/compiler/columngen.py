@@ -523,7 +523,7 @@ class ColumnBackend:
                 raise NoColumnForm(f"line {node.span.line}: share() of a base that is not a "
                                    "count")
             self.undefined.append((f"{whole.code} > 0",
-                                   f"{self.b.source_of(node)}: its base is not 0"))
+                                   f"{_one_line(self.b.source_of(node))}: its base is not 0"))
             numerator = self.multiply(part, constant(Decimal(100)))
             return replace(numerator, kind="ratio", denominator=whole)
         if function in ("min", "max"):
@@ -856,7 +856,8 @@ class ColumnBackend:
             saved, needs, self.guard = self.guard, list(self.needs), []
             condition = self.boolean(fact.required_when)
             self.guard, self.needs = saved, needs  # read_record's conditions take no need()
-            out.append(f"# {fact.name}: required when {self.b.source_of(fact.required_when)}")
+            out.append(f"# {fact.name}: required when "
+                       f"{_one_line(self.b.source_of(fact.required_when))}")
             out.append(f"ok &= t.given[{fact.name!r}] | {_negated(condition.code)}")
         for check, what in dict.fromkeys(self.undefined):
             out.append(f"ok &= {check}  # {what}: read_record derives it")
@@ -946,7 +947,10 @@ def _named(col: Col, name: str) -> Col:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Text safe inside a `#` comment (codegen's one_line: no line break can end it)."""
+    from .codegen import one_line
+
+    return one_line(text)
 
 
 def _rules(item: ast.Item) -> Iterator[ast.Rule]:
