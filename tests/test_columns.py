@@ -550,7 +550,7 @@ def _value(fact: FactInfo) -> Any:
         return st.booleans()
     if fact.members:
         codes = [code for code, _ in fact.members]
-        spellings = st.sampled_from(codes + [fact.members[0][1], "x"])
+        spellings = st.sampled_from([*codes, fact.members[0][1], "x"])
         if fact.type.startswith(("set of", "list of")):
             return st.lists(spellings, max_size=4)
         return spellings
