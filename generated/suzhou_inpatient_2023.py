@@ -1375,9 +1375,10 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     return total(items, _D100, None, _BONUS_ITEMS)
 
 
-# The column form (runtime/columns.py): the same rules over fixed-point int64 columns at
-# SCALE (10**6), for the column lane of `policyc score`. Every value below was proven exact
-# and within 2**62 at build time; a share is compared by cross-multiplication (a·100/b
+# The column form (runtime/columns.py): the same rules over fixed-point int64 columns, for
+# the column lane of `policyc score`.
+# Every value below was proven exact at its scale and within 2**62 at build time (items at
+# SCALE, 10**6); a share is compared with a constant by cross-multiplication (a·100/b
 # differs from a constant of 6 decimals by at least 1/(b·10**6) when not equal to it, far
 # beyond 28-digit rounding), the total rounded half-up to cents from the exact rational.
 COLUMNS: ColumnPlan | None = ColumnPlan(
@@ -1507,11 +1508,11 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 173: 执行价格政策、落实公示、按要求告知的，得3分
     awards = awards + 3_000_000
     # 174: 价格问题经查实的，每次扣1分
-    deductions = deductions - ((-t.numbers['price_violations']) * 1_000_000)
+    deductions = deductions + (t.numbers['price_violations'] * 1_000_000)
     # 175: 未按规定做好收费公示的，每次扣1分
-    deductions = deductions - ((-t.numbers['fee_disclosure_failures']) * 1_000_000)
+    deductions = deductions + (t.numbers['fee_disclosure_failures'] * 1_000_000)
     # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
-    deductions = deductions - ((-t.numbers['late_self_pricing_notices']) * 1_000_000)
+    deductions = deductions + (t.numbers['late_self_pricing_notices'] * 1_000_000)
     deductions = np.minimum(deductions, 3_000_000)  # 177: 本项扣分以3分为限
     e2 = clamped(awards - deductions, 0, 3_000_000)
     a2 = ones
@@ -1545,7 +1546,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions = deductions - (-segment_sum(np.where((t.lists['unstocked_products'][1].numbers['cases'] >= 2), 3_000_000, 1_000_000), t.lists['unstocked_products'][0]))
+    deductions = deductions + segment_sum(np.where((t.lists['unstocked_products'][1].numbers['cases'] >= 2), 3_000_000, 1_000_000), t.lists['unstocked_products'][0])
     e5 = clamped(awards - deductions, 0, 3_000_000)
     a5 = ones
     # item 6 规范使用医保基金: 15 points, line 223
@@ -1554,7 +1555,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards = awards + 15_000_000
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions = deductions - ((-segment_sum(np.where(t.lists['violations'][1].members['documents'].any(axis=1), np.maximum(np.maximum(np.maximum(np.maximum(np.maximum(np.where(t.lists['violations'][1].members['documents'][:, 0], 1, -(2**62)), np.where(t.lists['violations'][1].members['documents'][:, 1], 3, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 2], 2, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 3], 5, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 4], 4, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 5], 5, -(2**62))), 0), t.lists['violations'][0])) * 1_000_000)
+    deductions = deductions + (segment_sum(np.where(t.lists['violations'][1].members['documents'].any(axis=1), np.where(t.lists['violations'][1].members['documents'], np.array([1, 3, 2, 5, 4, 5], dtype=np.int64), -(2**62)).max(axis=1), 0), t.lists['violations'][0]) * 1_000_000)
     zero_1 = t.flags['refused_to_correct']  # 252: 拒不改正的，不得分
     zero_2 = (t.flags['serious_social_harm'] | ((t.given['fund_loss_amount'] & t.given['region_fund_expenditure_last_year']) & (t.numbers['fund_loss_amount'] >= ceil_div(1 * t.numbers['region_fund_expenditure_last_year'], 1000))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     e6 = clamped(awards - deductions, 0, 15_000_000)
@@ -1585,7 +1586,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
-    deductions = deductions - ((-t.numbers['cooperation_incidents']) * 1_000_000)
+    deductions = deductions + (t.numbers['cooperation_incidents'] * 1_000_000)
     e7 = clamped(awards - deductions, 0, 5_000_000)
     a7 = ones
     # item 8 医保信息业务编码应用: 5 points, line 291
@@ -1636,7 +1637,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
     awards = awards + 4_000_000
     # 355: 所列情形每查实一项扣1分，扣完为止
-    deductions = deductions - ((-t.numbers['care_violations']) * 1_000_000)
+    deductions = deductions + (t.numbers['care_violations'] * 1_000_000)
     e10 = clamped(awards - deductions, 0, 4_000_000)
     a10 = ones
     # item 11 强化服务协议重要约定管理: 2 points, line 358
@@ -1654,7 +1655,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 382: 无就诊人员举报投诉的，得2分
     awards = awards + 2_000_000
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions = deductions - (-segment_sum(t.lists['complaints'][1].numbers['deduction'], t.lists['complaints'][0]))
+    deductions = deductions + segment_sum(t.lists['complaints'][1].numbers['deduction'], t.lists['complaints'][0])
     # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards = awards + cohorts['survey_adjustment']
     e12 = clamped(awards - deductions, 0, 2_000_000)

@@ -612,16 +612,25 @@ class ColumnBackend:
         digits = max(v.digits for v in values)
         values = [rescaled(v, digits) for v in values]
         low = min(Decimal(0), *(v.low for v in values))
-        if function == "max":
+        matrix = source.code
+        if all(_is_int(v.code) for v in values):  # a value per member: a table
+            table = f"np.array([{', '.join(v.code for v in values)}], dtype=np.int64)"
+            each = f"np.where({matrix}, {table}, {{}})"
+        else:
+            each = ""
+        if function == "max":  # the largest of the members present, 0 for none
             high = max(Decimal(0), *(v.high for v in values))
-            terms = [f"np.where({source.code}[:, {i}], {v.code}, -(2**62))"
-                     for i, v in enumerate(values)]
-            code = f"np.where({source.code}.any(axis=1), {_max_code(terms)}, 0)"
+            if each:
+                largest = f"{each.format('-(2**62)')}.max(axis=1)"
+            else:
+                largest = _max_code([f"np.where({matrix}[:, {i}], {v.code}, -(2**62))"
+                                     for i, v in enumerate(values)])
+            code = f"np.where({matrix}.any(axis=1), {largest}, 0)"
         else:
             high = sum((max(Decimal(0), v.high) for v in values), Decimal(0))
             low = sum((min(Decimal(0), v.low) for v in values), Decimal(0))
-            code = " + ".join(f"np.where({source.code}[:, {i}], {v.code}, 0)"
-                              for i, v in enumerate(values))
+            code = f"{each.format(0)}.sum(axis=1)" if each else " + ".join(
+                f"np.where({matrix}[:, {i}], {v.code}, 0)" for i, v in enumerate(values))
         return _checked(Col(code, "number", digits, max(v.decimals for v in values), low, high,
                             level=source.level), f"{function} over a set")
 
@@ -639,6 +648,14 @@ class ColumnBackend:
 
     def rule_delta(self, rule: ast.Rule) -> Col:
         """The signed points of a rule (at its own scale), as `rule_delta` in codegen."""
+        points = self.rule_points(rule)
+        if isinstance(rule, ast.ZeroRule) or rule.sign == "award":
+            return points
+        return replace(points, code=f"-{_wrapped(points.code)}", low=-points.high,
+                       high=-points.low)
+
+    def rule_points(self, rule: ast.Rule) -> Col:
+        """The points a rule gives or takes, before its sign (at its own scale), capped."""
         if isinstance(rule, ast.AmountRule):
             condition = self.boolean(rule.condition) if rule.condition is not None else None
             if condition is not None:
@@ -667,10 +684,7 @@ class ColumnBackend:
             delta = Col(f"np.minimum({delta.code}, {cap.code})", "number", digits,
                         max(delta.decimals, cap.decimals), min(delta.low, cap.low),
                         min(delta.high, cap.high), level=delta.level)
-        if rule.sign == "award":
-            return delta
-        return replace(delta, code=f"-{_wrapped(delta.code)}", low=-delta.high,
-                       high=-delta.low)
+        return delta
 
     def steps(self, rule: ast.StepRule) -> Col:
         if rule.rounding == "exact":
@@ -724,14 +738,14 @@ class ColumnBackend:
                     out.append(f"{zeros[-1]} = {condition.code}  # {entry.span.line}: "
                                f"{_one_line(entry.reason.text)}")
                 else:
-                    delta = self.at_scale(self.rule_delta(entry))
+                    points = self.at_scale(self.rule_points(entry))
                     out.append(f"# {entry.span.line}: {_one_line(entry.reason.text)}")
                     if entry.sign == "award":
-                        out.append(f"awards = awards + {_wrapped(delta.code)}")
-                        awards = _named(self.add(awards, delta, "+"), "awards")
-                    else:  # delta is the negative points: deductions grow
-                        out.append(f"deductions = deductions - {_wrapped(delta.code)}")
-                        deductions = _named(self.add(deductions, delta, "-"), "deductions")
+                        out.append(f"awards = awards + {_wrapped(points.code)}")
+                        awards = _named(self.add(awards, points, "+"), "awards")
+                    else:
+                        out.append(f"deductions = deductions + {_wrapped(points.code)}")
+                        deductions = _named(self.add(deductions, points, "+"), "deductions")
             if item.deduction_cap is not None:
                 cap = item.deduction_cap.points
                 out.append(f"deductions = np.minimum(deductions, "
@@ -741,8 +755,8 @@ class ColumnBackend:
                 deductions = replace(deductions, high=min(deductions.high, cap),
                                      low=min(deductions.low, cap))
             self.at_scale(self.add(awards, deductions, "-"))  # proven within int64
-            points = _int_code(int(item.points.scaleb(SCALE_DIGITS)))
-            out.append(f"e{number} = clamped(awards - deductions, 0, {points})")
+            most = _int_code(int(item.points.scaleb(SCALE_DIGITS)))
+            out.append(f"e{number} = clamped(awards - deductions, 0, {most})")
             for zero in zeros:
                 out.append(f"e{number} = np.where({zero}, 0, e{number})")
         finally:
