@@ -1,4 +1,4 @@
-"""The column lane (`runtime/lane.py`, `policyc score --engine`): every record it cannot vouch
+"""The column lane (`lane.py`, `policyc score --engine`): every record it cannot vouch
 for goes to the record path, and the output is the record path's, byte for byte.
 
 Expected results are not recomputed here: each test scores the same bytes with `--engine
@@ -29,8 +29,8 @@ from helpers import GENERATED, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policy_dsl import lane
 from policy_dsl.cli import cli
-from policy_dsl.runtime import lane
 from policy_dsl.runtime.arithmetic import plain
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, TextIO, cast, over
 
 import click
 
-from . import __version__
+from . import __version__, lane
 from .api import Result, result_of
 from .console import exit_needing_extra, missing_requirements
 from .jobs import ERRORS_SHOWN, Tally, score_in_processes, score_parts_in_processes, splittable
@@ -55,7 +55,6 @@ from .runtime import (
     PackNotFound,
     SnapshotInvalid,
     iter_outcomes,
-    lane,
     load_pack,
     load_snapshot,
     make_snapshot,
@@ -482,7 +481,7 @@ def _column_lane_taken(engine: str, source: InputSource, pack: Pack, explain: bo
 
 def _score_by_columns(source: InputSource, pack: Pack, store: FactStore, jobs: int,
                       output_path: str, tally: Tally, bar: Progress) -> None:
-    """The column lane's two passes (`runtime.lane`), the output written as the record
+    """The column lane's two passes (`lane.py`), the output written as the record
     path writes it. One process, one thread whatever `--jobs` says: Arrow's threads for
     parsing were measured slower on this 2-core machine (10k: 0.73 s → 1.09 s)."""
     del jobs

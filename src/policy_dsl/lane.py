@@ -76,10 +76,10 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from ..reading import FractionWatch, InputSource, fast_records
-from . import columns as column_form
-from .arithmetic import DIVISION
-from .batch import (
+from .reading import FractionWatch, InputSource, fast_records
+from .runtime import columns as column_form
+from .runtime.arithmetic import DIVISION
+from .runtime.batch import (
     BatchPlan,
     CohortInputs,
     CohortInputsFound,
@@ -91,10 +91,10 @@ from .batch import (
     planned_outcomes,
     validated_entry,
 )
-from .inputs import MAX_ID, InputRecord, iter_json_lines
-from .packs import Pack
-from .result_lines import line_tail, result_line
-from .store import FactStore
+from .runtime.inputs import MAX_ID, InputRecord, iter_json_lines
+from .runtime.packs import Pack
+from .runtime.result_lines import line_tail, result_line
+from .runtime.store import FactStore
 
 if TYPE_CHECKING:
     import numpy as np
@@ -605,15 +605,14 @@ def _blocks(stream: BinaryIO, np: Any) -> Iterator[tuple[bytes, int, int]]:
     and its byte offset in the file."""
     line, offset = 1, 0
     rest = b""
-    while True:  # bounded: every round reads more of the file, or ends
-        chunk = stream.read(BLOCK_BYTES)
+    chunk = stream.read(BLOCK_BYTES)
+    while chunk or rest:  # bounded: every round reads on, or gives out what is left
         data = rest + chunk if rest else chunk
-        if not data:
-            return
         if chunk:
             cut = data.rfind(b"\n") + 1
             if cut == 0:  # no line break yet: a long line, read on
                 rest = data
+                chunk = stream.read(BLOCK_BYTES)
                 continue
         else:
             cut = len(data)  # the last line, without a line break
@@ -626,8 +625,7 @@ def _blocks(stream: BinaryIO, np: Any) -> Iterator[tuple[bytes, int, int]]:
         yield block, line, offset
         line += breaks
         offset += cut
-        if not chunk and not rest:
-            return
+        chunk = stream.read(BLOCK_BYTES) if chunk else b""
 
 
 def _matches(lines: Any, pattern: str) -> Any:
