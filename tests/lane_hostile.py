@@ -27,7 +27,7 @@ import json
 import random
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -1094,6 +1094,57 @@ def _year(context: Context, record: Record) -> Edit | None:
                                                    Raw("99999"))))
 
 
+COHORT_FACTS = ("satisfaction_score", "peer_group", "cost_per_visit", "cost_per_visit_last_year",
+                "visits", "persons", "visits_last_year", "persons_last_year")
+
+
+def cohort_facts(pack: str) -> list[str]:
+    """The facts the pack's cohort values are computed from: its column plan's, else the
+    Suzhou ones it has (SZ-12's survey ranking, SZ2-4's peer-group means)."""
+    plan = getattr(load(pack), "COLUMNS", None)
+    if plan is not None and getattr(plan, "cohort_facts", ()):
+        return list(plan.cohort_facts)
+    names = {fact.name for fact in Facts.of(pack).all}
+    return [name for name in COHORT_FACTS if name in names]
+
+
+@kind("cohort_fact_as_string")
+def _cohort_string(context: Context, record: Record) -> Edit | None:
+    """A cohort fact written as a string: a valid record the lane leaves to the record path,
+    whose value must still join the cohort the lane's records are ranked in."""
+    names = [n for n in cohort_facts(context.facts.pack)
+             if isinstance(record.get(n), Decimal | int) and not isinstance(record[n], bool)]
+    if not names:
+        return None
+    name = context.rng.choice(names)
+    record[name] = str(record[name])
+    return line(record, f"{name} = {dumps(record[name])} (a cohort fact as a string)")
+
+
+@kind("cohort_fact_on_an_escaped_line")
+def _cohort_escaped(context: Context, record: Record) -> Edit | None:
+    """A record with its cohort facts as usual but an escape in its name (the lane cannot
+    vouch for the line): its cohort values come from the record path."""
+    if not any(n in record for n in cohort_facts(context.facts.pack)):
+        return None
+    record["name"] = Raw('"\\u6821"')
+    return line(record, "name escaped (\\u6821); cohort facts as usual")
+
+
+@kind("cohort_fact_beyond_the_lane")
+def _cohort_beyond(context: Context, record: Record) -> Edit | None:
+    """A cohort number with 5 decimals or near the lane's limits: valid for the record path."""
+    names = [n for n in cohort_facts(context.facts.pack)
+             if isinstance(record.get(n), Decimal | int) and not isinstance(record[n], bool)]
+    if not names:
+        return None
+    name = context.rng.choice(names)
+    value = D(record[name])
+    record[name] = Raw(context.rng.choice((_plain(value.quantize(D(1)) + D("0.00001")),
+                                           "999999999999.9999", "1000000000001")))
+    return line(record, f"{name} = {record[name]}")
+
+
 # -- whole-file kinds: they change the batch's text after the records are written
 
 
@@ -1144,6 +1195,44 @@ def _fractions(context: Context, records: list[Record]) -> str:
         if isinstance(record.get(fact.name), Decimal | int):
             record[fact.name] = D(record[fact.name]) / 100
     return f"every {fact.name} written as a fraction of 1"
+
+
+@file_kind("percents_as_fractions_but_one_string")
+def _fractions_but_one(context: Context, records: list[Record]) -> str:
+    """Every value of one percent fact a fraction of 1 but one, 85.5 written as a string
+    (a record the lane leaves to the record path): no warning, as the record path sees it."""
+    note = _fractions(context, records)
+    name = note.split()[1] if note else ""
+    given = [r for r in records if isinstance(r.get(name), Decimal)]
+    if not given:
+        return ""
+    context.rng.choice(given)[name] = "85.5"
+    return note + ", but one written \"85.5\""
+
+
+@file_kind("percents_as_fractions_and_zeros")
+def _fractions_zeros(context: Context, records: list[Record]) -> str:
+    """One percent fact 0 in most records and a fraction in a few: the warning (some not 0,
+    all within 0..1)."""
+    note = _fractions(context, records)
+    name = note.split()[1] if note else ""
+    for index, record in enumerate(records):
+        if isinstance(record.get(name), Decimal) and index % 5:
+            record[name] = D(0)
+    return note + ", most of them 0" if note else ""
+
+
+@file_kind("cohort_ties")
+def _cohort_ties(context: Context, records: list[Record]) -> str:
+    """Every cohort number one of three values (ties in a ranking, equal peer means)."""
+    names = [n for n in cohort_facts(context.facts.pack) if n != "peer_group"]
+    if not names:
+        return ""
+    for record in records:
+        for name in names:
+            if isinstance(record.get(name), Decimal) and not isinstance(record[name], bool):
+                record[name] = context.rng.choice((D("80.5"), D(90), D("90.0001")))
+    return f"{', '.join(names)} each one of 80.5, 90, 90.0001"
 
 
 @file_kind("all_percents_as_fractions")
@@ -1221,20 +1310,24 @@ def base_records(pack: str, count: int, seed: int = 2023) -> list[Record]:
 
 
 def build(pack: str, count: int, plan: Sequence[tuple[int, str]], seed: int = 2023,
-          file_kinds: Sequence[str] = (), records: list[Record] | None = None) -> Batch:
+          file_kinds: Sequence[str] = (), records: list[Record] | None = None,
+          padding: Mapping[int, int] | None = None) -> Batch:
     """A batch of `count` records of `pack` with the mutations of `plan` (record index,
     kind; several kinds at one record apply one after another to its record, the last one
-    that writes raw text wins) and the whole-file kinds. Kinds that do not apply to the pack
-    (no such fact) are left out of `mutations`."""
+    that writes raw text wins) and the whole-file kinds; `padding` puts that many blank
+    lines before a record. Kinds that do not apply to the pack (no such fact) are left out
+    of `mutations`."""
     facts = Facts.of(pack)
     rows = records if records is not None else base_records(pack, count, seed)
     rng = random.Random(f"{pack}:{seed}:{sorted(plan)}:{list(file_kinds)}")
     batch = Batch(pack, b"")
     ids = [str(row.get("id")) for row in rows]
+    applied: set[str] = set()
     for name in file_kinds:
         note = FILE_KINDS[name](Context(facts, rng, ids, 0), rows)
         if note:
             batch.file_notes.append(f"{name}: {note}")
+            applied.add(name)
     by_record: dict[int, list[str]] = {}
     for index, name in plan:
         by_record.setdefault(index % len(rows), []).append(name)
@@ -1248,12 +1341,14 @@ def build(pack: str, count: int, plan: Sequence[tuple[int, str]], seed: int = 20
                 edit = tried
                 made.append((index, name, tried))
         chunks.append(edit)
-    crlf = any(n.startswith("crlf_everywhere") for n in batch.file_notes)
-    out = bytearray(BOM if any(n.startswith("bom_at_the_start") for n in batch.file_notes)
-                    else b"")
+    crlf = "crlf_everywhere" in applied
+    out = bytearray(BOM if "bom_at_the_start" in applied else b"")
     number = 1
     firsts: list[int] = []
-    for edit in chunks:
+    for index, edit in enumerate(chunks):
+        blank = (padding or {}).get(index, 0)
+        out += b"\n" * blank
+        number += blank
         firsts.append(number)
         for text in edit.lines:
             out += text + (b"\r\n" if crlf and not text.endswith(b"\r") else b"\n")
@@ -1262,11 +1357,11 @@ def build(pack: str, count: int, plan: Sequence[tuple[int, str]], seed: int = 20
         batch.record_lines += [number - 1] * edit.records
     for index, name, edit in made:
         batch.mutations.append(Mutation(name, index, firsts[index], edit.note))
-    if any(n.startswith("blank_lines_at_the_end") for n in batch.file_notes):
+    if "blank_lines_at_the_end" in applied:
         out += b"\n \n\r\n"
-    if any(n.startswith("no_final_newline") for n in batch.file_notes):
+    if "no_final_newline" in applied:
         del out[-(2 if out.endswith(b"\r\n") else 1):]
-    if any(n.startswith("truncated_last_line") for n in batch.file_notes):
+    if "truncated_last_line" in applied:
         last = out.rstrip(b"\r\n").rfind(b"\n") + 1
         del out[last + (len(out) - last) // 2:]
     batch.data = bytes(out)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from lane_hostile import (
     Batch,
     Difference,
     Run,
+    base_records,
     boundary_records,
     build,
     compare,
@@ -128,7 +130,7 @@ def test_the_harness_on_jobs_over_a_hostile_batch(tmp_path: Path) -> None:
     assert found is None, str(found)
     out = score(batch.pack, tmp_path / "batch.jsonl", ("--jobs", "1"))
     assert out.output.count(b"\n") == len(batch.record_lines) == 300
-    assert "percent column" in out.stderr
+    assert "misspelt_fact" in out.stderr  # the unknown key's warning
 
 
 # ---------------------------------------------------------------- the lane
@@ -214,6 +216,55 @@ def test_across_block_boundaries(ways: dict[str, tuple[str, ...]], tmp_path: Pat
     found = compare(batch, tmp_path, RECORD, ways[pack])
     assert found is None, str(found)
     found = compare(batch, tmp_path, RECORD, (*ways[pack], "--jobs", "2"))
+    assert found is None, str(found)
+
+
+@needs_lane
+@pytest.mark.parametrize("count", [9, 10, 11])
+@pytest.mark.parametrize("pack", SUZHOU)
+def test_the_fraction_warning_at_its_edges(pack: str, count: int,
+                                           ways: dict[str, tuple[str, ...]],
+                                           tmp_path: Path) -> None:
+    """catalogue_drug_share as a fraction of 1 in 9, 10 and 11 records (the warning needs
+    10 values, some not 0, all within 0..1), alone and with one record the lane leaves to
+    the record path (its name escaped; the share "0.5%" as text; another fact null: the
+    record is wrong but its share is seen) or that is not JSON (its share unseen): the same
+    warning or none."""
+    found: list[Difference] = []
+    for change in ("", "escape_in_a_value", "percent_text", "null_required", "not_json",
+                   "zero"):
+        rows = base_records(pack, count)
+        for row in rows:
+            row["catalogue_drug_share"] = row["catalogue_drug_share"] / 100
+        plan = [(0, change)] if change in KINDS else []
+        if change == "percent_text":
+            rows[0]["catalogue_drug_share"] = "0.5%"
+        if change == "zero":
+            for row in rows:
+                row["catalogue_drug_share"] = Decimal(0)
+            rows[0]["catalogue_drug_share"] = Decimal("0.0001")
+        batch = build(pack, count, plan, records=rows)
+        difference = compare(batch, tmp_path, RECORD, ways[pack])
+        if difference is not None:
+            found.append(difference)
+    assert not found, failures(found)
+
+
+@needs_lane
+def test_across_line_count_boundaries(ways: dict[str, tuple[str, ...]],
+                                      tmp_path: Path) -> None:
+    """70,000 lines, nearly all blank: records on the lines around 32,768 and 65,536 (the
+    lane's blocks of 32k lines), some of them mutated; ids repeated across the cuts."""
+    pack = "suzhou/inpatient-2023"
+    # records 0..9 on lines 101..110, 10..19 on 32,764..32,774, 20..29 on 65,533..65,542
+    padding = {0: 100, 10: 32_768 - 115, 20: 32_768 - 10}
+    plan = [(9, "id_repeated_far"), (11, "crlf_line"), (12, "five_decimals"),
+            (13, "blank_line_before"), (19, "escape_in_a_value"), (21, "id_repeated_far"),
+            (22, "a_unit_above_high"), (25, "enum_alias")]
+    batch = build(pack, 30, plan, padding=padding)
+    assert [batch.record_lines[i] for i in (0, 10, 19, 20, 29)] == [101, 32_764, 32_774,
+                                                                     65_533, 65_542]
+    found = compare(batch, tmp_path, RECORD, ways[pack])
     assert found is None, str(found)
 
 
