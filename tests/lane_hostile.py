@@ -792,6 +792,30 @@ def _id_long(context: Context, record: Record) -> Edit:
     return line(record, f"id of {len(record['id'])} characters")
 
 
+@kind("id_with_unusual_characters")
+def _id_unusual(context: Context, record: Record) -> Edit:
+    """Characters inside an id (not around it) that are text but not plain: line and
+    paragraph separators, NEL, a no-break space, a zero-width space, DEL, a C1 control,
+    private use, an emoji (four UTF-8 bytes)."""
+    inside = context.rng.choice(("\u2028", "\u2029", "\u0085", "\u00a0", "\u200b", "\x7f",
+                                 "\u0080", "\ue000", "\U0001f600", "\u3000"))
+    record["id"] = f"{record['id']}{inside}x"
+    return line(record, f"id holds U+{ord(inside):04X} (raw)")
+
+
+@kind("id_lookalikes")
+def _id_lookalikes(context: Context, record: Record) -> Edit:
+    record["id"] = context.rng.choice(("0", "-0", "007", "1e5", "null", "true", "NaN", "{}",
+                                       "[]", ":", '":', "id", "机构编码"))
+    return line(record, f"id = {json.dumps(record['id'], ensure_ascii=False)}")
+
+
+@kind("id_long_non_ascii")
+def _id_long_non_ascii(context: Context, record: Record) -> Edit:
+    record["id"] = "院" * context.rng.choice((199, 200, 201))
+    return line(record, f"id of {len(record['id'])} three-byte characters")
+
+
 @kind("id_repeated_nearby")
 def _id_nearby(context: Context, record: Record) -> Edit:
     other = context.index - 1 if context.index else 1
@@ -1094,6 +1118,118 @@ def _year(context: Context, record: Record) -> Edit | None:
                                                    Raw("99999"))))
 
 
+def _random_number(rng: random.Random, fact: FactInfo) -> Decimal | int:
+    """A value of a number or count fact with 0 to 4 decimals, mostly within its bounds
+    (or the lane's limits), now and then one unit beyond them."""
+    if fact.type == "count":
+        low = int(fact.low if fact.low is not None else 0)
+        return rng.choice((low, low + 1, rng.randint(low, 12), rng.randint(low, 10**4),
+                           10**9, 10**9 + rng.choice((0, 1)), rng.randint(low, 10**9)))
+    places = rng.choice((0, 1, 2, 4, 4))
+    unit = D(1).scaleb(-places)
+    low = fact.low if fact.low is not None else D(-(10**12) if fact.type == "money" else -2000)
+    high = fact.high if fact.high is not None else D(10**12 if fact.type == "money" else 2000)
+    pick = rng.random()
+    if pick < 0.1:
+        return low
+    if pick < 0.2:
+        return high
+    if pick < 0.21:
+        return rng.choice((low - unit, high + unit))
+    span = int((high - low) / unit)
+    return low + unit * rng.randint(0, span)
+
+
+def _random_value(rng: random.Random, fact: FactInfo) -> Any:
+    codes = enum_codes(fact)
+    if fact.fields:
+        entries = [{part.name: _random_value(rng, part) for part in fact.fields}
+                   for _ in range(rng.choice((0, 0, 1, 2, 5)))]
+        return [{k: "1" if v is NOTHING else v for k, v in e.items()} for e in entries]
+    if codes and fact.type.startswith("set of"):
+        return sorted(rng.sample(codes, rng.randint(0, len(codes))))
+    if codes and fact.type.startswith("list of"):
+        return [rng.choice(codes) for _ in range(rng.randint(0, 3))]
+    if codes:
+        return rng.choice(codes)
+    if fact.type == "bool":
+        return rng.random() < 0.5
+    if fact.type == "count" or fact.type in NUMBER_TYPES:
+        return _random_number(rng, fact)
+    if fact.type.startswith("list of"):  # a list of numbers (scores)
+        return [_random_number(rng, FactInfo("x", "", "score", fact.low, fact.high,
+                                             "required", None))
+                for _ in range(rng.randint(0, 4))]
+    return NOTHING  # text, dates, years: left as the generator wrote them
+
+
+@kind("random_values")
+def _random_values(context: Context, record: Record) -> Edit:
+    """About half of the record's facts drawn again at random (valid types, 0 to 4
+    decimals, within bounds or a unit beyond, counts up to 10**9 + 1): the arithmetic
+    everywhere, and required-when broken now and then."""
+    changed = []
+    for fact in context.facts.all:
+        if context.rng.random() < 0.5:
+            value = _random_value(context.rng, fact)
+            if value is not NOTHING:
+                record[fact.name] = value
+                changed.append(fact.name)
+    return line(record, f"{len(changed)} facts drawn again: {', '.join(changed)}")
+
+
+def _extreme(context: Context, record: Record, high: bool) -> Edit:
+    for fact in context.facts.all:
+        if fact.type == "bool":
+            record[fact.name] = context.rng.random() < 0.5
+        elif fact.type == "count":
+            record[fact.name] = 10**9 if high else int(fact.low or 0)
+        elif fact.type in NUMBER_TYPES:
+            bound = fact.high if high else fact.low
+            if bound is None:
+                bound = D(10**12 if fact.type == "money" else 1000) * (1 if high else -1)
+                if fact.type == "money" and not high:
+                    bound = D(0)
+            record[fact.name] = bound
+        elif fact.fields:
+            entries = []
+            for _ in range(50 if high else 0):
+                entry: Record = {}
+                for part in fact.fields:
+                    codes = enum_codes(part)
+                    entry[part.name] = (list(codes) if codes else 10**9 if part.type == "count"
+                                        else part.high if part.high is not None
+                                        else D(1000) if part.type in NUMBER_TYPES else "1")
+                entries.append(entry)
+            record[fact.name] = entries
+        elif enum_codes(fact) and fact.type.startswith(("set of", "list of")):
+            record[fact.name] = list(enum_codes(fact)) if high else []
+    return line(record, f"every number at its {'high' if high else 'low'} bound (or the "
+                "lane's limit), bools at random")
+
+
+@kind("extremes_high")
+def _extremes_high(context: Context, record: Record) -> Edit:
+    return _extreme(context, record, True)
+
+
+@kind("extremes_low")
+def _extremes_low(context: Context, record: Record) -> Edit:
+    return _extreme(context, record, False)
+
+
+@kind("score_for_a_cent_tie")
+def _cent_tie(context: Context, record: Record) -> Edit | None:
+    """A score s with s × 20% ending in 5 at the third decimal (s = 60.025 + 0.05k): the
+    total a half-cent tie when the other points are in cents (G2: half up)."""
+    names = [n for n in ("procurement_score", "drg_score") if n in record]
+    if not names:
+        return None
+    name = context.rng.choice(names)
+    record[name] = D("60.025") + D("0.05") * context.rng.randint(0, 790)
+    return line(record, f"{name} = {record[name]}")
+
+
 COHORT_FACTS = ("satisfaction_score", "peer_group", "cost_per_visit", "cost_per_visit_last_year",
                 "visits", "persons", "visits_last_year", "persons_last_year")
 
@@ -1125,8 +1261,11 @@ def _cohort_string(context: Context, record: Record) -> Edit | None:
 def _cohort_escaped(context: Context, record: Record) -> Edit | None:
     """A record with its cohort facts as usual but an escape in its name (the lane cannot
     vouch for the line): its cohort values come from the record path."""
-    if not any(n in record for n in cohort_facts(context.facts.pack)):
-        return None
+    names = cohort_facts(context.facts.pack)
+    if not any(n in record for n in names):
+        if "satisfaction_score" not in names:
+            return None
+        record["satisfaction_score"] = D("77.7")
     record["name"] = Raw('"\\u6821"')
     return line(record, "name escaped (\\u6821); cohort facts as usual")
 

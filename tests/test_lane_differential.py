@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lane_hostile import (
+    BOM,
     COLUMNS,
     FILE_KINDS,
     KINDS,
@@ -154,14 +155,18 @@ def test_a_clean_batch(pack: str, ways: dict[str, tuple[str, ...]], tmp_path: Pa
 @needs_lane
 @pytest.mark.parametrize("kind", [*KINDS, *FILE_KINDS])
 def test_each_kind_alone(kind: str, ways: dict[str, tuple[str, ...]], tmp_path: Path) -> None:
-    """40 records of each pack with `kind` at the first, two middle and the last record
-    (a whole-file kind over the file): the same bytes, stderr and exit code."""
+    """Records of each pack with `kind` at the first and the last record and around the
+    lane's 64-line pieces (a whole-file kind over the file): the same bytes, stderr and
+    exit code. 100 records where the lane is taken (a refused piece is cut in halves down
+    to 64 lines), 30 where auto is compared."""
     found: list[Difference] = []
     for pack in PACKS:
+        count = 100 if ways[pack] == COLUMNS else 30
         if kind in FILE_KINDS:
-            batch = build(pack, 40, [], file_kinds=[kind])
+            batch = build(pack, count, [], file_kinds=[kind])
         else:
-            batch = build(pack, 40, [(0, kind), (13, kind), (26, kind), (39, kind)])
+            places = [0, 13, 49, 50, 63, 64, 99] if count == 100 else [0, 13, 29]
+            batch = build(pack, count, [(i, kind) for i in places])
             if not batch.mutations:
                 continue  # no fact of the pack that the kind applies to
         difference = compare(batch, tmp_path, RECORD, ways[pack])
@@ -185,6 +190,20 @@ def test_every_kind_in_one_batch(pack: str, ways: dict[str, tuple[str, ...]],
 
 
 @needs_lane
+@pytest.mark.parametrize("pack", SUZHOU)
+def test_random_values_in_bulk(pack: str, ways: dict[str, tuple[str, ...]],
+                               tmp_path: Path) -> None:
+    """600 records, each with about half its facts drawn again (0 to 4 decimals, bounds and
+    a unit beyond, counts up to 10**9 + 1), a sixth of them at every bound, a few with
+    scores making a half-cent total: the same bytes."""
+    plan = [(i, "random_values") for i in range(600)]
+    plan += [(i, "extremes_high" if i % 2 else "extremes_low") for i in range(0, 600, 12)]
+    plan += [(i, "score_for_a_cent_tie") for i in range(3, 600, 7)]
+    found = compare(build(pack, 600, plan), tmp_path, RECORD, ways[pack])
+    assert found is None, str(found)
+
+
+@needs_lane
 def test_standard_input_and_output(ways: dict[str, tuple[str, ...]], tmp_path: Path) -> None:
     """`-` in and standard output out, with --jobs 2 on the lane's side: the same bytes."""
     pack = "suzhou/inpatient-2023"
@@ -200,7 +219,8 @@ def test_standard_input_and_output(ways: dict[str, tuple[str, ...]], tmp_path: P
 @needs_lane
 def test_across_block_boundaries(ways: dict[str, tuple[str, ...]], tmp_path: Path) -> None:
     """7,000 records (about 8.7 MB: beyond the lane's 8 MiB block) with kinds on both sides
-    of each cut, ids repeated across blocks, a line of 1 MiB; in one process and in two."""
+    of each cut, ids repeated across blocks, lines of up to 3 MB and one of 9 MB (longer
+    than a block); in one process and in two."""
     pack = "suzhou/inpatient-2023"
     clean = build(pack, 7000, [])
     cuts = boundary_records(clean.data)
@@ -212,10 +232,43 @@ def test_across_block_boundaries(ways: dict[str, tuple[str, ...]], tmp_path: Pat
              "id_repeated_nearby", "not_json", "huge_count", "escape_in_an_id"]
     plan = [(cut + offset, rng.choice(kinds)) for cut in cuts for offset in (-2, -1, 0, 1)]
     plan += spread(7000, kinds, rng)[2:]
-    batch = build(pack, 7000, plan, file_kinds=["no_final_newline"])
+    rows = base_records(pack, 7000)
+    rows[cuts[0] + 3]["name"] = "长" * 3_000_000  # a line of 9 MB, longer than a block
+    batch = build(pack, 7000, plan, file_kinds=["no_final_newline"], records=rows)
     found = compare(batch, tmp_path, RECORD, ways[pack])
     assert found is None, str(found)
     found = compare(batch, tmp_path, RECORD, (*ways[pack], "--jobs", "2"))
+    assert found is None, str(found)
+
+
+TINY = {
+    "empty": b"", "one line break": b"\n", "a byte-order mark": BOM,
+    "a byte-order mark and a line break": BOM + b"\n", "CRLF alone": b"\r\n",
+    "blank lines": b"\n \n\t\n\xe3\x80\x80\n", "an empty object": b"{}\n",
+    "not JSON": b"{\n", "an array": b"[]\n", "null": b"null\n",
+}
+
+
+@needs_lane
+@pytest.mark.parametrize("name", TINY)
+def test_tiny_files(name: str, ways: dict[str, tuple[str, ...]], tmp_path: Path) -> None:
+    """Files of no record or one odd line: the same bytes, messages and exit code."""
+    pack = "suzhou/inpatient-2023"
+    found = compare(Batch(pack, TINY[name]), tmp_path, RECORD, ways[pack])
+    assert found is None, str(found)
+
+
+@needs_lane
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n", "\n\n"])
+@pytest.mark.parametrize("bom", [False, True])
+def test_one_record(ending: str, bom: bool, ways: dict[str, tuple[str, ...]],
+                    tmp_path: Path) -> None:
+    """One valid record, with or without a byte-order mark, ending in nothing, LF, CRLF or
+    a blank line: the same bytes."""
+    pack = "suzhou/inpatient-2023"
+    text = build(pack, 1, []).data.rstrip(b"\n") + ending.encode()
+    found = compare(Batch(pack, (BOM if bom else b"") + text, record_lines=[1]), tmp_path,
+                    RECORD, ways[pack])
     assert found is None, str(found)
 
 
