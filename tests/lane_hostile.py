@@ -263,8 +263,9 @@ def _escape_in_a_value(context: Context, record: Record) -> Edit:
 
 @kind("escape_in_an_id")
 def _escape_in_an_id(context: Context, record: Record) -> Edit:
-    record["id"] = Raw('"' + str(record["id"])[:-1] + '\\u0030"')  # the same id, spelled
-    return line(record, "id's last digit written as \\u0030 (the same id, escaped)")
+    record["id"] = Raw('"' + _id(context, record)[:-1] + '\\u0030"')
+    return line(record, "id's last character written as \\u0030, an escaped 0 (the id of "
+                "another record where it ends in 1..9)")
 
 
 @kind("escaped_key")
@@ -344,6 +345,8 @@ def _repeat(context: Context, record: Record, other: Callable[[Any], Any], space
     fact = present(context, record, context.facts.numbers + context.facts.counts)
     if fact is None or fact.name not in record:
         return None
+    if not isinstance(record[fact.name], Decimal | int):
+        record[fact.name] = D(1)  # an earlier change wrote it otherwise
     pairs = Pairs(record.items())
     key = Raw(f'"{fact.name}"' + (" " if spaced else ""))
     again = (key, other(record[fact.name]))
@@ -641,7 +644,7 @@ def _label_as_key(context: Context, record: Record) -> Edit | None:
 @kind("id_under_its_label")
 def _id_label(context: Context, record: Record) -> Edit:
     label = context.rng.choice(ID_LABELS)
-    record[label] = record.pop("id")
+    record[label] = record.pop("id", _id(context, record))
     return line(record, f"id under the label {label}")
 
 
@@ -743,9 +746,15 @@ def _missing_required_when(context: Context, record: Record) -> Edit | None:
     return line(record, f"{fact.name} left out ({fact.presence})")
 
 
+def _id(context: Context, record: Record) -> str:
+    """The record's id as text (the batch's when an earlier change took it away)."""
+    value = record.get("id")
+    return str(value) if isinstance(value, str) else context.ids[context.index]
+
+
 @kind("id_spaced")
 def _id_spaced(context: Context, record: Record) -> Edit:
-    record["id"] = context.rng.choice((" ", "", "\u3000")) + str(record["id"]) + " "
+    record["id"] = context.rng.choice((" ", "", "\u3000")) + _id(context, record) + " "
     return line(record, f"id = {json.dumps(record['id'], ensure_ascii=False)}")
 
 
@@ -757,26 +766,26 @@ def _id_empty(context: Context, record: Record) -> Edit:
 
 @kind("id_missing")
 def _id_missing(context: Context, record: Record) -> Edit:
-    del record["id"]
+    record.pop("id", None)
     return line(record, "id left out")
 
 
 @kind("id_with_a_control_character")
 def _id_control(context: Context, record: Record) -> Edit:
     raw = context.rng.choice(("\\u0001", "\\u007f", "\\t"))
-    record["id"] = Raw(f'"{record["id"]}{raw}x"')
+    record["id"] = Raw(f'"{_id(context, record)}{raw}x"')
     return line(record, f"id holds the escape {raw}")
 
 
 @kind("id_with_a_raw_tab")
 def _id_raw_tab(context: Context, record: Record) -> Edit:
-    record["id"] = Raw(f'"{record["id"]}\tx"')
+    record["id"] = Raw(f'"{_id(context, record)}\tx"')
     return line(record, "id holds a raw tab (not escaped)")
 
 
 @kind("id_with_a_quote")
 def _id_quote(context: Context, record: Record) -> Edit:
-    record["id"] = Raw(f'"{record["id"]}\\"q"')
+    record["id"] = Raw(f'"{_id(context, record)}\\"q"')
     return line(record, 'id holds an escaped quote (\\")')
 
 
@@ -799,7 +808,7 @@ def _id_unusual(context: Context, record: Record) -> Edit:
     private use, an emoji (four UTF-8 bytes)."""
     inside = context.rng.choice(("\u2028", "\u2029", "\u0085", "\u00a0", "\u200b", "\x7f",
                                  "\u0080", "\ue000", "\U0001f600", "\u3000"))
-    record["id"] = f"{record['id']}{inside}x"
+    record["id"] = f"{_id(context, record)}{inside}x"
     return line(record, f"id holds U+{ord(inside):04X} (raw)")
 
 
@@ -861,7 +870,7 @@ def _zero_denominator(context: Context, record: Record) -> Edit | None:
 @kind("share_above_one_hundred")
 def _share_numerator_above(context: Context, record: Record) -> Edit | None:
     """More e-voucher settlements than settlements: a share above 100%."""
-    if "all_settlements" not in record:
+    if not isinstance(record.get("all_settlements"), int):
         return None
     record["evoucher_settlements"] = record["all_settlements"] + 1
     return line(record, "evoucher_settlements = all_settlements + 1")
