@@ -1565,15 +1565,18 @@ class Run:
 def score(pack: str, path: Path, way: Sequence[str], to_file: bool = True,
           stdin: bytes | None = None) -> Run:
     """`policyc score --pack PACK FILE [-o OUT] WAY...` in this process."""
-    target = path.with_name(f"{path.stem}.{'-'.join(way).strip('-') or 'default'}.out.jsonl")
+    named = re.sub(r"[^A-Za-z0-9]+", "-", " ".join(way)).strip("-")[-40:] or "default"
+    target = path.with_name(f"{path.stem}.{named}.out.jsonl")
     target.unlink(missing_ok=True)
-    args = ["score", "--pack", pack, "--packs", str(GENERATED), "-q",
+    args = ["score", "--pack", pack, "--packs", str(GENERATED),
             "-" if stdin is not None else str(path), *way]
-    if to_file:
+    if to_file and "-o" not in way:
         args += ["-o", str(target)]
     result = CliRunner().invoke(cli, args, input=stdin)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"policyc {' '.join(args)} raised") from result.exception
+    if "-o" in way:
+        target = Path(way[way.index("-o") + 1])
     output = target.read_bytes() if to_file and target.exists() else result.stdout_bytes
     return Run(result.exit_code, output, result.stdout_bytes, result.stderr)
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers import GENERATED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lane_hostile import (
@@ -44,6 +45,7 @@ from lane_hostile import (
     compare,
     differ,
     first_difference,
+    generate,
     has_engine_option,
     lane_or_auto,
     lane_refusal,
@@ -319,6 +321,63 @@ def test_across_line_count_boundaries(ways: dict[str, tuple[str, ...]],
                                                                      65_533, 65_542]
     found = compare(batch, tmp_path, RECORD, ways[pack])
     assert found is None, str(found)
+
+
+def _refused_runs(case: str, folder: Path) -> tuple[str, Path, tuple[str, ...]]:
+    """A run the lane cannot take (DESIGN): its pack, input file and options."""
+    pack = "jilin/pharmacy-2026" if case == "a framework's pack" else "suzhou/inpatient-2023"
+    batch = build(pack, 30, [(4, "unknown_key")])
+    path = folder / "in.jsonl"
+    path.write_bytes(batch.data)
+    if case == "--explain":
+        return pack, path, ("--explain",)
+    if case == "--cohorts":
+        snapshot = folder / "cohorts.json"
+        made = score(pack, path, ("--jobs", "1"))  # warm the pack; then the snapshot:
+        assert made.code == 3
+        from click.testing import CliRunner
+
+        from policy_dsl.cli import cli
+        result = CliRunner().invoke(cli, ["cohorts", "--pack", pack, "--packs", str(GENERATED),
+                                          str(path), "-o", str(snapshot)])
+        assert result.exit_code in (0, 3), result.output
+        return pack, path, ("--cohorts", str(snapshot))
+    if case == "CSV out":
+        return pack, path, ("-o", str(folder / "out.csv"))
+    if case == "a JSON array in":
+        array = folder / "in.json"
+        lines = [text for text in batch.data.decode().splitlines() if text.strip()]
+        array.write_text("[\n" + ",\n".join(lines) + "\n]\n", encoding="utf-8")
+        return pack, array, ()
+    if case == "CSV in":
+        table = folder / "in.csv"
+        generate.write(base_records(pack, 30), pack, "csv", table)
+        return pack, table, ()
+    if case == "GB18030 CSV in":
+        table = folder / "in.csv"
+        generate.write(base_records(pack, 30), pack, "csv-gb18030", table)
+        return pack, table, ()
+    return pack, path, ()
+
+
+REFUSED = ["--explain", "--cohorts", "CSV out", "a JSON array in", "CSV in", "GB18030 CSV in",
+           "a framework's pack"]
+
+
+@needs_lane
+@pytest.mark.parametrize("case", REFUSED)
+def test_the_lane_refuses_with_a_reason(case: str, tmp_path: Path) -> None:
+    """Where the lane cannot be taken, --engine columns stops with exit 2 and one line
+    saying why, writing nothing; --engine auto writes what --engine record writes."""
+    pack, path, options = _refused_runs(case, tmp_path)
+    refused = score(pack, path, (*COLUMNS, *options))
+    assert refused.code == 2, refused
+    assert refused.stderr.count("\n") == 1 and "columns" in refused.stderr, refused.stderr
+    assert refused.stdout == b""
+    record = score(pack, path, (*RECORD, *options))
+    auto = score(pack, path, ("--engine", "auto", *options))
+    assert auto == record, differ(Batch(pack, path.read_bytes()), (RECORD, ("auto",)),
+                                  record, auto)
 
 
 @needs_lane
