@@ -65,6 +65,20 @@ from policy_dsl.runtime import (
     used,
     weight,
 )
+from policy_dsl.runtime.columns import (
+    Bools,
+    CohortBound,
+    ColumnBlock,
+    ColumnFact,
+    ColumnPlan,
+    ColumnScores,
+    Ints,
+    ceil_div,
+    clamped,
+    half_up_cents,
+    segment_sum,
+    steps_count,
+)
 
 NAME = 'suzhou/inpatient-2023'
 
@@ -1359,6 +1373,325 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
         _explain_14(r, c),
     )
     return total(items, _D100, None, _BONUS_ITEMS)
+
+
+# The column form (runtime/columns.py): the same rules over fixed-point int64 columns at
+# SCALE (10**6), for the column lane of `policyc score`. Every value below was proven exact
+# and within 2**62 at build time; a share is compared by cross-multiplication (a·100/b
+# differs from a constant of 6 decimals by at least 1/(b·10**6) when not equal to it, far
+# beyond 28-digit rounding), the total rounded half-up to cents from the exact rational.
+COLUMNS: ColumnPlan | None = ColumnPlan(
+    facts=(
+        ColumnFact('level', 'enum', codes=('tertiary', 'secondary', 'primary')),
+        ColumnFact('ownership', 'enum', codes=('public', 'private')),
+        ColumnFact('in_drg', 'bool'),
+        ColumnFact('catalogue_updated_on_time', 'bool'),
+        ColumnFact('catalogue_maintained_correctly', 'bool'),
+        ColumnFact('catalogue_drug_share', 'decimal', low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('price_violations', 'count'),
+        ColumnFact('fee_disclosure_failures', 'count'),
+        ColumnFact('late_self_pricing_notices', 'count'),
+        ColumnFact('procurement_score', 'decimal', required=False, low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('drg_score', 'decimal', required=False, low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('negotiated_drug_rate', 'decimal', low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('negotiated_drug_rate_last_year', 'decimal', low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('negotiated_drug_meeting_held', 'bool'),
+        ColumnFact('unstocked_products', 'records', fields=(
+            ColumnFact('cases', 'count', low=Decimal('1')),
+        )),
+        ColumnFact('violations', 'records', fields=(
+            ColumnFact('documents', 'enum_set', codes=('correction_notice', 'loss_penalty', 'loss_return_only', 'fraud_penalty', 'fraud_return_only', 'judicial_referral')),
+        )),
+        ColumnFact('refused_to_correct', 'bool'),
+        ColumnFact('serious_social_harm', 'bool'),
+        ColumnFact('fund_loss_amount', 'decimal', required=False, low=Decimal('0')),
+        ColumnFact('region_fund_expenditure_last_year', 'decimal', required=False, low=Decimal('0')),
+        ColumnFact('financial_system_in_place', 'bool'),
+        ColumnFact('cooperates_with_fund_management', 'bool'),
+        ColumnFact('no_new_receivables', 'bool'),
+        ColumnFact('settlement_list_upload_rate', 'decimal', low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('cooperation_incidents', 'count'),
+        ColumnFact('coding_full_coverage', 'bool'),
+        ColumnFact('nonstandard_code_rate', 'decimal', low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('evoucher_settlements', 'count'),
+        ColumnFact('all_settlements', 'count'),
+        ColumnFact('mobile_payment_connected', 'bool'),
+        ColumnFact('dual_channel', 'bool'),
+        ColumnFact('eprescription_connected', 'bool', required=False),
+        ColumnFact('eprescription_flow_rate', 'decimal', required=False, low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('systems_integration_done', 'bool'),
+        ColumnFact('care_violations', 'count'),
+        ColumnFact('agreement_violations', 'count'),
+        ColumnFact('complaints', 'records', fields=(
+            ColumnFact('deduction', 'decimal', low=Decimal('0'), high=Decimal('1')),
+        )),
+        ColumnFact('satisfaction_score', 'decimal', required=False),
+        ColumnFact('direct_survey_adjustment', 'decimal', required=False, low=Decimal('-1'), high=Decimal('1')),
+        ColumnFact('pay_later_connected', 'bool'),
+        ColumnFact('pay_later_share_dec_2023', 'decimal', required=False, low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('pay_later_share_2024', 'decimal', required=False, low=Decimal('0'), high=Decimal('100')),
+        ColumnFact('policies_forwarded', 'count'),
+        ColumnFact('display_channels', 'enum_set', codes=('e_screen', 'poster', 'leaflet', 'other')),
+    ),
+    item_numbers=('1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14'),
+    cohort_facts=('direct_survey_adjustment', 'satisfaction_score'),
+    cohorts=(
+        CohortBound('survey_adjustment', Decimal('-1.0'), Decimal('1.0')),
+    ),
+)
+
+
+def check_columns(block: ColumnBlock) -> Bools:
+    """Per record, what `read_record` requires or derives and `score` needs, beyond the
+    values' own checks (`read_columns` makes those): False where the lane must not vouch."""
+    import numpy as np
+
+    t = block.columns
+    ok: Bools = np.ones(block.count, dtype=np.bool_)
+    # procurement_score: required when ownership is public
+    ok &= t.given['procurement_score'] | ~(t.codes['ownership'] == 0)
+    # drg_score: required when in_drg
+    ok &= t.given['drg_score'] | ~t.flags['in_drg']
+    # eprescription_connected: required when dual_channel
+    ok &= t.given['eprescription_connected'] | ~t.flags['dual_channel']
+    # eprescription_flow_rate: required when dual_channel and given eprescription_connected and eprescription_connected
+    ok &= t.given['eprescription_flow_rate'] | ~((t.flags['dual_channel'] & t.given['eprescription_connected']) & t.flags['eprescription_connected'])
+    # pay_later_share_dec_2023: required when pay_later_connected
+    ok &= t.given['pay_later_share_dec_2023'] | ~t.flags['pay_later_connected']
+    # pay_later_share_2024: required when pay_later_connected
+    ok &= t.given['pay_later_share_2024'] | ~t.flags['pay_later_connected']
+    ok &= t.numbers['all_settlements'] > 0  # share(): t.numbers['all_settlements'] is not 0: read_record derives it
+    ok &= t.given['procurement_score'] | ~(~(t.codes['ownership'] == 1))  # score needs procurement_score where this holds
+    ok &= t.given['drg_score'] | ~(~(~t.flags['in_drg']))  # score needs drg_score where this holds
+    ok &= t.given['fund_loss_amount'] | ~((~t.flags['serious_social_harm']) & (t.given['fund_loss_amount'] & t.given['region_fund_expenditure_last_year']))  # score needs fund_loss_amount where this holds
+    ok &= t.given['region_fund_expenditure_last_year'] | ~((~t.flags['serious_social_harm']) & (t.given['fund_loss_amount'] & t.given['region_fund_expenditure_last_year']))  # score needs region_fund_expenditure_last_year where this holds
+    ok &= t.given['eprescription_connected'] | ~(~(~t.flags['dual_channel']))  # score needs eprescription_connected where this holds
+    ok &= t.given['eprescription_flow_rate'] | ~((~(~t.flags['dual_channel'])) & t.flags['eprescription_connected'])  # score needs eprescription_flow_rate where this holds
+    ok &= t.given['pay_later_share_dec_2023'] | ~t.flags['pay_later_connected']  # score needs pay_later_share_dec_2023 where this holds
+    ok &= t.given['pay_later_share_2024'] | ~t.flags['pay_later_connected']  # score needs pay_later_share_2024 where this holds
+    return ok
+
+
+def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScores:
+    """Every item over the block, then the total, as `score` scores each record (meaningful
+    for the records `block.vouched` marks; cohort values as int64 at SCALE)."""
+    import numpy as np
+
+    t = block.columns
+    n = block.count
+    zeros: Ints = np.zeros(n, dtype=np.int64)
+    ones: Bools = np.ones(n, dtype=np.bool_)
+    awards: Ints
+    deductions: Ints
+    part: Ints
+    # item 1 执行医保目录和支付标准: 3 points, line 135
+    awards = zeros
+    deductions = zeros
+    # part 按月及时更新目录数据库 (1 point, line 146)
+    part = zeros
+    part = part + (np.where(t.flags['catalogue_updated_on_time'], 1, 0) * 1_000_000)  # 147: 目录调整后5个工作日内及时更新的，得1分
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 执行目录政策 (1 point, line 149)
+    part = zeros
+    part = part + (np.where(t.flags['catalogue_maintained_correctly'], 1, 0) * 1_000_000)  # 150: 未发现目录维护错误的，得1分
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 目录内药品品种数占比 (1 point, line 152)
+    part = zeros
+    part = part + 1_000_000  # 153: 品种数占比达标的，得1分
+    part = part + ((-np.minimum(1 * steps_count(np.array([80, 90, 95], dtype=np.int64)[t.codes['level']] * 1_000_000 - t.numbers['catalogue_drug_share'], 1_000_000, 'floor'), 10)) * 100_000)  # 154: 未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    e1 = clamped(awards - deductions, 0, 3_000_000)
+    a1 = ones
+    # item 2 执行医疗服务价格政策: 3 points, line 161
+    awards = zeros
+    deductions = zeros
+    # 173: 执行价格政策、落实公示、按要求告知的，得3分
+    awards = awards + 3_000_000
+    # 174: 价格问题经查实的，每次扣1分
+    deductions = deductions - ((-(1 * t.numbers['price_violations'])) * 1_000_000)
+    # 175: 未按规定做好收费公示的，每次扣1分
+    deductions = deductions - ((-(1 * t.numbers['fee_disclosure_failures'])) * 1_000_000)
+    # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
+    deductions = deductions - ((-(1 * t.numbers['late_self_pricing_notices'])) * 1_000_000)
+    deductions = np.minimum(deductions, 3_000_000)  # 177: 本项扣分以3分为限
+    e2 = clamped(awards - deductions, 0, 3_000_000)
+    a2 = ones
+    # item 3 协同推进药品耗材招采使用改革落地: 20 points, line 182 (a<n>: whether it applies)
+    awards = zeros
+    deductions = zeros
+    # 187: 招采专项评价得分（百分制）×20%
+    awards = awards + ((2 * t.numbers['procurement_score']) // 10)
+    e3 = clamped(awards - deductions, 0, 20_000_000)
+    a3 = ~(t.codes['ownership'] == 1)
+    e3 = np.where(a3, e3, 0)
+    # item 4 协同推进医保支付方式改革落地: 20 points, line 190 (a<n>: whether it applies)
+    awards = zeros
+    deductions = zeros
+    # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
+    awards = awards + ((2 * t.numbers['drg_score']) // 10)
+    e4 = clamped(awards - deductions, 0, 20_000_000)
+    a4 = ~(~t.flags['in_drg'])
+    e4 = np.where(a4, e4, 0)
+    # item 5 协同推进国家医保谈判药管理改革落地: 3 points, line 199
+    awards = zeros
+    deductions = zeros
+    # part 谈判药品配备率 (1 point, line 209)
+    part = zeros
+    part = part + (np.where((t.numbers['negotiated_drug_rate'] >= t.numbers['negotiated_drug_rate_last_year']), 1, 0) * 1_000_000)  # 210: 配备率高于或等于本机构上一年度的，得1分
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 国谈药进院专题会议 (2 points, line 213)
+    part = zeros
+    part = part + (np.where(t.flags['negotiated_drug_meeting_held'], 2, 0) * 1_000_000)  # 214: 新版目录公布后1个月内召开专题药事委员会会议（或专科医院的专题会议）的，得2分
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
+    deductions = deductions - ((-segment_sum(np.where((t.lists['unstocked_products'][1].numbers['cases'] >= 2), 3, 1), t.lists['unstocked_products'][0])) * 1_000_000)
+    e5 = clamped(awards - deductions, 0, 3_000_000)
+    a5 = ones
+    # item 6 规范使用医保基金: 15 points, line 223
+    awards = zeros
+    deductions = zeros
+    # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
+    awards = awards + 15_000_000
+    # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
+    deductions = deductions - ((-segment_sum(np.where(t.lists['violations'][1].members['documents'].any(axis=1), np.maximum(np.maximum(np.maximum(np.maximum(np.maximum(np.where(t.lists['violations'][1].members['documents'][:, 0], 1, -(2**62)), np.where(t.lists['violations'][1].members['documents'][:, 1], 3, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 2], 2, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 3], 5, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 4], 4, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 5], 5, -(2**62))), 0), t.lists['violations'][0])) * 1_000_000)
+    zero_1 = t.flags['refused_to_correct']  # 252: 拒不改正的，不得分
+    zero_2 = (t.flags['serious_social_harm'] | ((t.given['fund_loss_amount'] & t.given['region_fund_expenditure_last_year']) & (t.numbers['fund_loss_amount'] >= ceil_div(1 * t.numbers['region_fund_expenditure_last_year'], 1000))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
+    e6 = clamped(awards - deductions, 0, 15_000_000)
+    e6 = np.where(zero_1, 0, e6)
+    e6 = np.where(zero_2, 0, e6)
+    a6 = ones
+    # item 7 严格管理医保基金: 5 points, line 259
+    awards = zeros
+    deductions = zeros
+    # part 财务制度和考核评价体系 (1 point, line 271)
+    part = zeros
+    part = part + (np.where(t.flags['financial_system_in_place'], 1, 0) * 1_000_000)  # 272: 建立健全财务制度和考核评价体系的，得1分
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 配合总额管理工作 (1 point, line 274)
+    part = zeros
+    part = part + (np.where(t.flags['cooperates_with_fund_management'], 1, 0) * 1_000_000)  # 275: 配合预算编制、协商、执行、清算等工作的，得1分
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 无新增应收医保款挂账 (1 point, line 277)
+    part = zeros
+    part = part + (np.where(t.flags['no_new_receivables'], 1, 0) * 1_000_000)  # 278: 无新增“应收医保款”挂账的，得1分
+    # within [0, 1] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 结算清单上传 (2 points, line 280)
+    part = zeros
+    part = part + (np.where(t.flags['in_drg'], np.where((t.numbers['settlement_list_upload_rate'] >= 98_000_000), 2, np.where((t.numbers['settlement_list_upload_rate'] >= 96_000_000), 1, 0)), np.where((t.numbers['settlement_list_upload_rate'] >= 90_000_000), 2, np.where((t.numbers['settlement_list_upload_rate'] >= 80_000_000), 1, 0))) * 1_000_000)  # 281: 结算清单上传率：DRG付费医院低于98%扣1分、低于96%扣2分；其他医院低于90%扣1分、低于80%扣2分
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
+    deductions = deductions - ((-(1 * t.numbers['cooperation_incidents'])) * 1_000_000)
+    e7 = clamped(awards - deductions, 0, 5_000_000)
+    a7 = ones
+    # item 8 医保信息业务编码应用: 5 points, line 291
+    awards = zeros
+    deductions = zeros
+    # part 编码标准全覆盖应用 (2 points, line 298)
+    part = zeros
+    part = part + (np.where(t.flags['coding_full_coverage'], 2, 0) * 1_000_000)  # 299: 院内管理系统基础库全覆盖应用的，得2分
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 业务编码非标率 (3 points, line 301)
+    part = zeros
+    part = part + (np.where((t.numbers['nonstandard_code_rate'] < 1_000_000), 3, 0) * 1_000_000)  # 302: 业务编码非标率低于1%的，得3分
+    # within [0, 3] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    e8 = clamped(awards - deductions, 0, 5_000_000)
+    a8 = ones
+    # item 9 医保信息化应用落地: 8 points, line 306
+    awards = zeros
+    deductions = zeros
+    # part 医保电子凭证结算率 (2 points, line 320)
+    part = zeros
+    part = part + (np.where(((100 * t.numbers['evoucher_settlements']) >= (50 * t.numbers['all_settlements'])), 20, np.where(((100 * t.numbers['evoucher_settlements']) >= (40 * t.numbers['all_settlements'])), 15, np.where(((100 * t.numbers['evoucher_settlements']) >= (30 * t.numbers['all_settlements'])), 1, 0) * 10)) * 100_000)  # 321: 电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 移动支付 (2 points, line 324)
+    part = zeros
+    part = part + (np.where(t.flags['mobile_payment_connected'], 2, 0) * 1_000_000)  # 325: 接入江苏医保云实现移动支付的，得2分
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    # part 电子处方流转 (2 points, line 327)
+    part = zeros
+    part = part + (np.where(t.flags['eprescription_connected'], 1, 0) * 1_000_000)  # 330: 接入电子处方流转的，得1分
+    part = part + (np.where(t.flags['eprescription_connected'], np.where((t.numbers['eprescription_flow_rate'] > 80_000_000), 10, np.where((t.numbers['eprescription_flow_rate'] > 50_000_000), 5, 0)), 0) * 100_000)  # 331: 双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    part = np.where(~t.flags['dual_channel'], 2_000_000, part)  # not applicable: its points in full
+    awards = awards + part
+    # part 信息系统对接维护 (2 points, line 334)
+    part = zeros
+    part = part + (np.where(t.flags['systems_integration_done'], 2, 0) * 1_000_000)  # 335: 完成信息系统联网后的对接、维护、传输等工作的，得2分
+    # within [0, 2] for every input (the facts' declared bounds): no clamp
+    awards = awards + part
+    e9 = clamped(awards - deductions, 0, 8_000_000)
+    a9 = ones
+    # item 10 优质诊疗服务提供: 4 points, line 341
+    awards = zeros
+    deductions = zeros
+    # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
+    awards = awards + 4_000_000
+    # 355: 所列情形每查实一项扣1分，扣完为止
+    deductions = deductions - ((-(1 * t.numbers['care_violations'])) * 1_000_000)
+    e10 = clamped(awards - deductions, 0, 4_000_000)
+    a10 = ones
+    # item 11 强化服务协议重要约定管理: 2 points, line 358
+    awards = zeros
+    deductions = zeros
+    # 369: 及时签订并规范履行协议重要约定的，得2分
+    awards = awards + 2_000_000
+    zero_1 = (t.numbers['agreement_violations'] > 0)  # 370: 查实所列违规情形之一的，不得分
+    e11 = clamped(awards - deductions, 0, 2_000_000)
+    e11 = np.where(zero_1, 0, e11)
+    a11 = ones
+    # item 12 就诊人员满意度提高: 2 points, line 373
+    awards = zeros
+    deductions = zeros
+    # 382: 无就诊人员举报投诉的，得2分
+    awards = awards + 2_000_000
+    # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
+    deductions = deductions - (-segment_sum(t.lists['complaints'][1].numbers['deduction'], t.lists['complaints'][0]))
+    # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
+    awards = awards + cohorts['survey_adjustment']
+    e12 = clamped(awards - deductions, 0, 2_000_000)
+    a12 = ones
+    # item 13 先诊疗后付费项目接入: 5 points (bonus), line 389
+    awards = zeros
+    deductions = zeros
+    # 394: 接入先诊疗后付费平台并正常运行的，加3分
+    awards = awards + (np.where(t.flags['pay_later_connected'], 3, 0) * 1_000_000)
+    # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
+    awards = awards + (np.where((t.flags['pay_later_connected'] & (t.numbers['pay_later_share_dec_2023'] >= 5_000_000)), 2, 0) * 1_000_000)
+    # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
+    awards = awards + (np.where((t.flags['pay_later_connected'] & (t.numbers['pay_later_share_2024'] >= 10_000_000)), 2, 0) * 1_000_000)
+    e13 = clamped(awards - deductions, 0, 5_000_000)
+    a13 = ones
+    # item 14 医保政策宣传引导: 5 points (bonus), line 401
+    awards = zeros
+    deductions = zeros
+    # 408: 按通知转发医保重要政策，每1次加1分
+    awards = awards + ((1 * t.numbers['policies_forwarded']) * 1_000_000)
+    # 409: 醒目位置宣传医保政策，每一种方式加0.5分
+    awards = awards + ((5 * t.members['display_channels'].sum(axis=1)) * 100_000)
+    e14 = clamped(awards - deductions, 0, 5_000_000)
+    a14 = ones
+    # the total (SZ-T, G5, G2): the applicable items over the applicable maximum, rescaled, half-up cents
+    applicable_max = np.full(n, 60_000_000, dtype=np.int64)
+    applicable_max = applicable_max + np.where(a3, 20_000_000, 0)
+    applicable_max = applicable_max + np.where(a4, 20_000_000, 0)
+    items = np.stack([np.broadcast_to(e, (n,)) for e in (e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14)]).astype(np.int64)
+    applicable = np.stack([np.broadcast_to(a, (n,)) for a in (a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14)])
+    earned = items.sum(axis=0)
+    total = half_up_cents(earned, applicable_max, 100)
+    return ColumnScores(items, applicable, earned, applicable_max, total, ('1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14'))
 
 
 INFO = PackInfo(

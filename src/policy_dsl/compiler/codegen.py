@@ -29,6 +29,7 @@ from ..runtime.packs import runtime_range
 from ..runtime.values import MAGNITUDE_DIGITS
 from . import ast
 from .checker import FULL_POINTS, Checked, Type, is_weight
+from .columngen import COLUMN_HELPERS, ColumnBackend
 from .lints import Analysis, part_within_points
 
 READERS = {"bool": "bool", "count": "count", "number": "number", "score": "number",
@@ -1332,6 +1333,14 @@ class _PackBuilder:
         return "None" if limit is None else self.decimal(limit.points)
 
     # ------------------------------------------------------------ the template's context
+    def columns(self) -> dict[str, object]:
+        """The column form (compiler/columngen.py): the plan, check_columns' and
+        score_columns' bodies and the runtime.columns names they use; or why there is none."""
+        plan, reason, check, score = ColumnBackend(self).generate()
+        used = sorted(name for name in COLUMN_HELPERS if re.search(rf"\b{name}\(", score + check))
+        return {"plan": plan, "reason": reason, "check": check, "score": score,
+                "uses": used}
+
     def context(self) -> dict[str, object]:
         standard = self.standard
         header = standard.header
@@ -1341,6 +1350,7 @@ class _PackBuilder:
                 items.append({"item": item, "category": category,
                               "explain": self.visit_Item(item, explaining=True)})
         score_body = self.score_body()
+        columns = self.columns()
         read_body = self.read_record_body()
         framework_rules = self.framework_rules()
         cohorts_body = self.cohorts_body() if standard.cohorts else None
@@ -1414,6 +1424,7 @@ class _PackBuilder:
                                  for source, items in self.catalogues().items()),
             "rescale": rescale, "constants": constants, "reasons": reasons,
             "score_body": score_body,
+            "columns": columns,
             "lookups": sorted(self.lookups.items()),
             "rule_infos": self.rule_infos,
         }

@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .cohorts import CohortBasis, CohortInfo, SnapshotDetail
+from .columns import ColumnBlock, ColumnPlan, ColumnScores
 from .results import RuleInfo, Score
 from .values import Raw
 
@@ -131,6 +132,16 @@ class PackModule(Protocol):
                         details: Mapping[str, SnapshotDetail]) -> Any: ...
 
     def evaluate(self, facts: Any, cohorts: Any, explain: bool = True) -> Score: ...
+
+    # The column form (runtime/columns.py), when codegen could prove it exact: `COLUMNS` is
+    # None otherwise, and a pack compiled before the column lane has none of the three
+    # (`Pack` reads it as None).
+    @property
+    def COLUMNS(self) -> ColumnPlan | None: ...
+
+    def check_columns(self, block: ColumnBlock) -> Any: ...
+
+    def score_columns(self, block: ColumnBlock, cohorts: Mapping[str, Any]) -> ColumnScores: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +260,19 @@ class Pack:
 
     def evaluate(self, facts: Any, cohorts: Any, explain: bool = True) -> Score:
         return self.module.evaluate(facts, cohorts, explain)
+
+    @property
+    def COLUMNS(self) -> ColumnPlan | None:
+        """The pack's column plan; None when it has no column form (or was compiled before
+        the column lane existed)."""
+        plan: ColumnPlan | None = getattr(self.module, "COLUMNS", None)
+        return plan
+
+    def check_columns(self, block: ColumnBlock) -> Any:
+        return self.module.check_columns(block)
+
+    def score_columns(self, block: ColumnBlock, cohorts: Mapping[str, Any]) -> ColumnScores:
+        return self.module.score_columns(block, cohorts)
 
 
 # ---------------------------------------------------------------- catalogues
