@@ -397,8 +397,12 @@ def _null_name(context: Context, record: Record) -> Edit:
 
 @kind("unknown_key")
 def _unknown_key(context: Context, record: Record) -> Edit:
-    record["misspelt_fact"] = 1
-    return line(record, "an unknown key misspelt_fact = 1")
+    """An unknown key, or a fact's name spelled with other case or spaces around it."""
+    fact = context.rng.choice(context.facts.all)
+    key = context.rng.choice(("misspelt_fact", "备注", fact.name.upper(), f" {fact.name}",
+                              f"{fact.name} ", ""))
+    record[key] = record.get(fact.name, 1)
+    return line(record, f"an unknown key {key!r} = {dumps(record[key])}")
 
 
 @kind("unknown_key_null")
@@ -1227,6 +1231,26 @@ def _extremes_low(context: Context, record: Record) -> Edit:
     return _extreme(context, record, False)
 
 
+@kind("whole_number_edges")
+def _whole_edges(context: Context, record: Record) -> Edit:
+    """Every number fact the record gives at a whole number, or one last-decimal unit
+    (0.0001) either side of it: where thresholds and `steps` (a deduction per whole
+    percentage point below a threshold) turn."""
+    changed = []
+    for fact in context.facts.numbers:
+        value = record.get(fact.name)
+        if not isinstance(value, Decimal | int) or isinstance(value, bool):
+            continue
+        low = int(fact.low if fact.low is not None else -100)
+        high = int(fact.high if fact.high is not None else 100)
+        moved = D(context.rng.randint(low, high)) + context.rng.choice(
+            (D("-0.0001"), D(0), D(0), D("0.0001")))
+        if (fact.low is None or moved >= fact.low) and (fact.high is None or moved <= fact.high):
+            record[fact.name] = moved
+            changed.append(f"{fact.name}={moved}")
+    return line(record, "at or a unit beside whole numbers: " + ", ".join(changed))
+
+
 @kind("score_for_a_cent_tie")
 def _cent_tie(context: Context, record: Record) -> Edit | None:
     """A score s with s × 20% ending in 5 at the third decimal (s = 60.025 + 0.05k): the
@@ -1253,15 +1277,26 @@ def cohort_facts(pack: str) -> list[str]:
     return [name for name in COHORT_FACTS if name in names]
 
 
+def _cohort_number(context: Context, record: Record) -> str | None:
+    """A cohort number fact the record gives (SZ-12's survey score given when none is)."""
+    names = cohort_facts(context.facts.pack)
+    given = [n for n in names
+             if isinstance(record.get(n), Decimal | int) and not isinstance(record[n], bool)]
+    if given:
+        return context.rng.choice(given)
+    if "satisfaction_score" in names:
+        record["satisfaction_score"] = D("77.7")
+        return "satisfaction_score"
+    return None
+
+
 @kind("cohort_fact_as_string")
 def _cohort_string(context: Context, record: Record) -> Edit | None:
     """A cohort fact written as a string: a valid record the lane leaves to the record path,
     whose value must still join the cohort the lane's records are ranked in."""
-    names = [n for n in cohort_facts(context.facts.pack)
-             if isinstance(record.get(n), Decimal | int) and not isinstance(record[n], bool)]
-    if not names:
+    name = _cohort_number(context, record)
+    if name is None:
         return None
-    name = context.rng.choice(names)
     record[name] = str(record[name])
     return line(record, f"{name} = {dumps(record[name])} (a cohort fact as a string)")
 
@@ -1270,11 +1305,8 @@ def _cohort_string(context: Context, record: Record) -> Edit | None:
 def _cohort_escaped(context: Context, record: Record) -> Edit | None:
     """A record with its cohort facts as usual but an escape in its name (the lane cannot
     vouch for the line): its cohort values come from the record path."""
-    names = cohort_facts(context.facts.pack)
-    if not any(n in record for n in names):
-        if "satisfaction_score" not in names:
-            return None
-        record["satisfaction_score"] = D("77.7")
+    if _cohort_number(context, record) is None:
+        return None
     record["name"] = Raw('"\\u6821"')
     return line(record, "name escaped (\\u6821); cohort facts as usual")
 
@@ -1282,11 +1314,9 @@ def _cohort_escaped(context: Context, record: Record) -> Edit | None:
 @kind("cohort_fact_beyond_the_lane")
 def _cohort_beyond(context: Context, record: Record) -> Edit | None:
     """A cohort number with 5 decimals or near the lane's limits: valid for the record path."""
-    names = [n for n in cohort_facts(context.facts.pack)
-             if isinstance(record.get(n), Decimal | int) and not isinstance(record[n], bool)]
-    if not names:
+    name = _cohort_number(context, record)
+    if name is None:
         return None
-    name = context.rng.choice(names)
     value = D(record[name])
     record[name] = Raw(context.rng.choice((_plain(value.quantize(D(1)) + D("0.00001")),
                                            "999999999999.9999", "1000000000001")))

@@ -196,11 +196,12 @@ def test_every_kind_in_one_batch(pack: str, ways: dict[str, tuple[str, ...]],
 def test_random_values_in_bulk(pack: str, ways: dict[str, tuple[str, ...]],
                                tmp_path: Path) -> None:
     """600 records, each with about half its facts drawn again (0 to 4 decimals, bounds and
-    a unit beyond, counts up to 10**9 + 1), a sixth of them at every bound, a few with
-    scores making a half-cent total: the same bytes."""
+    a unit beyond, counts up to 10**9 + 1), some with every number at a bound, at or a unit
+    beside a whole number, or a score making a half-cent total: the same bytes."""
     plan = [(i, "random_values") for i in range(600)]
     plan += [(i, "extremes_high" if i % 2 else "extremes_low") for i in range(0, 600, 12)]
     plan += [(i, "score_for_a_cent_tie") for i in range(3, 600, 7)]
+    plan += [(i, "whole_number_edges") for i in range(5, 600, 4)]
     found = compare(build(pack, 600, plan), tmp_path, RECORD, ways[pack])
     assert found is None, str(found)
 
@@ -378,6 +379,38 @@ def test_the_lane_refuses_with_a_reason(case: str, tmp_path: Path) -> None:
     auto = score(pack, path, ("--engine", "auto", *options))
     assert auto == record, differ(Batch(pack, path.read_bytes()), (RECORD, ("auto",)),
                                   record, auto)
+
+
+SPELLINGS = {
+    "-o out.txt": ("in.jsonl", ("-o", "{folder}/out.txt")),
+    "-o out.JSONL": ("in.jsonl", ("-o", "{folder}/out.JSONL")),
+    "--output-format jsonl -o out.csv": ("in.jsonl", ("--output-format", "jsonl", "-o",
+                                                      "{folder}/out.csv")),
+    "in.txt": ("in.txt", ()),
+    "in.ndjson": ("in.ndjson", ()),
+    "--format jsonl in.csv": ("in.csv", ("--format", "jsonl")),
+    "--jobs 3": ("in.jsonl", ("--jobs", "3")),
+}
+
+
+@needs_lane
+@pytest.mark.parametrize("case", SPELLINGS)
+def test_other_spellings_of_a_run(case: str, tmp_path: Path) -> None:
+    """JSON Lines named otherwise, output named otherwise, more processes: --engine columns
+    (or auto, where columns refuses) writes what --engine record writes."""
+    pack = "suzhou/inpatient-2023"
+    name, options = SPELLINGS[case]
+    way = tuple(option.format(folder=tmp_path) for option in options)
+    batch = build(pack, 120, spread(120, ["unknown_key", "enum_alias", "not_json",
+                                          "five_decimals", "id_repeated_far"],
+                                    random.Random(case)))
+    path = tmp_path / name
+    path.write_bytes(batch.data)
+    runs = {engine: score(pack, path, (*engine, *way)) for engine in (RECORD, COLUMNS)}
+    if runs[COLUMNS].code == 2:
+        runs[COLUMNS] = score(pack, path, ("--engine", "auto", *way))
+    found = differ(batch, (RECORD, COLUMNS), runs[RECORD], runs[COLUMNS])
+    assert found is None, str(found)
 
 
 @needs_lane
