@@ -26,6 +26,7 @@ score (it is their input).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -162,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs a cell (median)")
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--jobs", default="1,2", help="--jobs values to run end to end")
+    parser.add_argument("--engines", default="auto",
+                        help="`policyc score --engine` values to run end to end, e.g. "
+                        "auto,record (auto: the column lane for JSON Lines)")
     parser.add_argument("--xlsx-cap", type=size, default=100_000,
                         help="largest batch read from xlsx (default 100k)")
     parser.add_argument("--child", choices=("lean", "scoring"), help=argparse.SUPPRESS)
@@ -173,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     wanted_jobs = [int(j) for j in args.jobs.split(",") if j.strip()]
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     has_jobs = jobs_supported()
     notes: list[str] = []
     if not has_jobs:
@@ -214,26 +219,30 @@ def main(argv: Sequence[str] | None = None) -> None:
                                 "--count", str(count), "--seed", str(SEED), "--format", fmt,
                                 "-o", str(source)], check=True, cwd=ROOT)
                 target = Path(folder) / "results.jsonl"
-                for jobs in wanted_jobs:
+                for engine, jobs in itertools.product(engines, wanted_jobs):
                     if jobs != 1 and not has_jobs:
                         continue
                     command = [str(POLICYC), "score", "--pack", PACK, str(source),
                                "-o", str(target)]
                     if has_jobs:
                         command += ["--jobs", str(jobs)]
-                    print(f"{label}: policyc score {fmt} --jobs {jobs}", file=sys.stderr)
+                    if engine != "auto":
+                        command += ["--engine", engine]
+                    what = "end to end (`policyc score`, whole process)" if engine == "auto" \
+                        else f"end to end (`policyc score --engine {engine}`, whole process)"
+                    print(f"{label}: policyc score {fmt} --jobs {jobs} --engine {engine}",
+                          file=sys.stderr)
                     runs = [whole_process(command) for _ in range(args.runs)]
                     wall = statistics.median(r[0] for r in runs)
                     peak = max(r[1] for r in runs)
                     rate = count / wall
-                    rows.append([label, "end to end (`policyc score`, whole process)", fmt,
-                                 str(jobs), f"{rate:,.0f}", f"{wall:.2f} s",
+                    rows.append([label, what, fmt, str(jobs), f"{rate:,.0f}", f"{wall:.2f} s",
                                  f"{peak / 1024:,.0f} MiB", f"{lean_rate / rate:.1f}"])
-                    if fmt == "jsonl" and jobs == 1:
+                    if fmt == "jsonl" and jobs == 1 and engine == engines[0]:
                         targets.append(f"{label}, one process: {rate:,.0f}/s against half the "
                                        f"lean rate {lean_rate / 2:,.0f}/s: "
                                        f"{verdict(rate, lean_rate / 2)}")
-                    if fmt == "jsonl" and jobs == 2:
+                    if fmt == "jsonl" and jobs == 2 and engine == engines[0]:
                         targets.append(f"{label}, `--jobs 2`: {rate:,.0f}/s against the lean "
                                        f"rate {lean_rate:,.0f}/s: {verdict(rate, lean_rate)}")
                 source.unlink()

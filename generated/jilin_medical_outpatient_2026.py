@@ -381,11 +381,8 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     return total(items, None, _D10, _BONUS_ITEMS)
 
 
-# The column form (runtime/columns.py): the same rules over fixed-point int64 columns at
-# SCALE (10**6), for the column lane of `policyc score`. Every value below was proven exact
-# and within 2**62 at build time; a share is compared by cross-multiplication (a·100/b
-# differs from a constant of 6 decimals by at least 1/(b·10**6) when not equal to it, far
-# beyond 28-digit rounding), the total rounded half-up to cents from the exact rational.
+# The column form (runtime/columns.py): the same rules over fixed-point int64 columns, for
+# the column lane of `policyc score`.
 # No column form: a framework pack (its settlement has no column form). The record path scores this pack.
 COLUMNS: ColumnPlan | None = None
 

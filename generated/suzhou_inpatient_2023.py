@@ -1375,9 +1375,10 @@ def evaluate(r: Facts, c: Cohorts, explain: bool = True) -> Score:
     return total(items, _D100, None, _BONUS_ITEMS)
 
 
-# The column form (runtime/columns.py): the same rules over fixed-point int64 columns at
-# SCALE (10**6), for the column lane of `policyc score`. Every value below was proven exact
-# and within 2**62 at build time; a share is compared by cross-multiplication (a·100/b
+# The column form (runtime/columns.py): the same rules over fixed-point int64 columns, for
+# the column lane of `policyc score`.
+# Every value below was proven exact at its scale and within 2**62 at build time (items at
+# SCALE, 10**6); a share is compared with a constant by cross-multiplication (a·100/b
 # differs from a constant of 6 decimals by at least 1/(b·10**6) when not equal to it, far
 # beyond 28-digit rounding), the total rounded half-up to cents from the exact rational.
 COLUMNS: ColumnPlan | None = ColumnPlan(
@@ -1460,15 +1461,11 @@ def check_columns(block: ColumnBlock) -> Bools:
     ok &= t.given['pay_later_share_dec_2023'] | ~t.flags['pay_later_connected']
     # pay_later_share_2024: required when pay_later_connected
     ok &= t.given['pay_later_share_2024'] | ~t.flags['pay_later_connected']
-    ok &= t.numbers['all_settlements'] > 0  # share(): t.numbers['all_settlements'] is not 0: read_record derives it
-    ok &= t.given['procurement_score'] | ~(~(t.codes['ownership'] == 1))  # score needs procurement_score where this holds
-    ok &= t.given['drg_score'] | ~(~(~t.flags['in_drg']))  # score needs drg_score where this holds
+    ok &= t.numbers['all_settlements'] > 0  # share(evoucher_settlements, all_settlements): its base is not 0: read_record derives it
+    ok &= t.given['procurement_score'] | (t.codes['ownership'] == 1)  # score needs procurement_score where this holds
     ok &= t.given['fund_loss_amount'] | ~((~t.flags['serious_social_harm']) & (t.given['fund_loss_amount'] & t.given['region_fund_expenditure_last_year']))  # score needs fund_loss_amount where this holds
     ok &= t.given['region_fund_expenditure_last_year'] | ~((~t.flags['serious_social_harm']) & (t.given['fund_loss_amount'] & t.given['region_fund_expenditure_last_year']))  # score needs region_fund_expenditure_last_year where this holds
-    ok &= t.given['eprescription_connected'] | ~(~(~t.flags['dual_channel']))  # score needs eprescription_connected where this holds
-    ok &= t.given['eprescription_flow_rate'] | ~((~(~t.flags['dual_channel'])) & t.flags['eprescription_connected'])  # score needs eprescription_flow_rate where this holds
-    ok &= t.given['pay_later_share_dec_2023'] | ~t.flags['pay_later_connected']  # score needs pay_later_share_dec_2023 where this holds
-    ok &= t.given['pay_later_share_2024'] | ~t.flags['pay_later_connected']  # score needs pay_later_share_2024 where this holds
+    ok &= t.given['eprescription_flow_rate'] | ~(t.flags['dual_channel'] & t.flags['eprescription_connected'])  # score needs eprescription_flow_rate where this holds
     return ok
 
 
@@ -1489,18 +1486,18 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     deductions = zeros
     # part 按月及时更新目录数据库 (1 point, line 146)
     part = zeros
-    part = part + (np.where(t.flags['catalogue_updated_on_time'], 1, 0) * 1_000_000)  # 147: 目录调整后5个工作日内及时更新的，得1分
+    part = part + np.where(t.flags['catalogue_updated_on_time'], 1_000_000, 0)  # 147: 目录调整后5个工作日内及时更新的，得1分
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 执行目录政策 (1 point, line 149)
     part = zeros
-    part = part + (np.where(t.flags['catalogue_maintained_correctly'], 1, 0) * 1_000_000)  # 150: 未发现目录维护错误的，得1分
+    part = part + np.where(t.flags['catalogue_maintained_correctly'], 1_000_000, 0)  # 150: 未发现目录维护错误的，得1分
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 目录内药品品种数占比 (1 point, line 152)
     part = zeros
     part = part + 1_000_000  # 153: 品种数占比达标的，得1分
-    part = part + ((-np.minimum(1 * steps_count(np.array([80, 90, 95], dtype=np.int64)[t.codes['level']] * 1_000_000 - t.numbers['catalogue_drug_share'], 1_000_000, 'floor'), 10)) * 100_000)  # 154: 未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分
+    part = part + ((-np.minimum(1 * steps_count(np.array([80_000_000, 90_000_000, 95_000_000], dtype=np.int64)[t.codes['level']] - t.numbers['catalogue_drug_share'], 1_000_000, 'floor'), 10)) * 100_000)  # 154: 未达到相应标准的，每降低1个百分点扣0.1分，最多扣1分
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     e1 = clamped(awards - deductions, 0, 3_000_000)
@@ -1511,11 +1508,11 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 173: 执行价格政策、落实公示、按要求告知的，得3分
     awards = awards + 3_000_000
     # 174: 价格问题经查实的，每次扣1分
-    deductions = deductions - ((-(1 * t.numbers['price_violations'])) * 1_000_000)
+    deductions = deductions + (t.numbers['price_violations'] * 1_000_000)
     # 175: 未按规定做好收费公示的，每次扣1分
-    deductions = deductions - ((-(1 * t.numbers['fee_disclosure_failures'])) * 1_000_000)
+    deductions = deductions + (t.numbers['fee_disclosure_failures'] * 1_000_000)
     # 176: 自主定价项目未在7个工作日内告知的，每次扣1分
-    deductions = deductions - ((-(1 * t.numbers['late_self_pricing_notices'])) * 1_000_000)
+    deductions = deductions + (t.numbers['late_self_pricing_notices'] * 1_000_000)
     deductions = np.minimum(deductions, 3_000_000)  # 177: 本项扣分以3分为限
     e2 = clamped(awards - deductions, 0, 3_000_000)
     a2 = ones
@@ -1533,23 +1530,23 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 196: DRG/DIP支付方式改革绩效评价得分（百分制）×20%
     awards = awards + ((2 * t.numbers['drg_score']) // 10)
     e4 = clamped(awards - deductions, 0, 20_000_000)
-    a4 = ~(~t.flags['in_drg'])
+    a4 = t.flags['in_drg']
     e4 = np.where(a4, e4, 0)
     # item 5 协同推进国家医保谈判药管理改革落地: 3 points, line 199
     awards = zeros
     deductions = zeros
     # part 谈判药品配备率 (1 point, line 209)
     part = zeros
-    part = part + (np.where((t.numbers['negotiated_drug_rate'] >= t.numbers['negotiated_drug_rate_last_year']), 1, 0) * 1_000_000)  # 210: 配备率高于或等于本机构上一年度的，得1分
+    part = part + np.where((t.numbers['negotiated_drug_rate'] >= t.numbers['negotiated_drug_rate_last_year']), 1_000_000, 0)  # 210: 配备率高于或等于本机构上一年度的，得1分
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 国谈药进院专题会议 (2 points, line 213)
     part = zeros
-    part = part + (np.where(t.flags['negotiated_drug_meeting_held'], 2, 0) * 1_000_000)  # 214: 新版目录公布后1个月内召开专题药事委员会会议（或专科医院的专题会议）的，得2分
+    part = part + np.where(t.flags['negotiated_drug_meeting_held'], 2_000_000, 0)  # 214: 新版目录公布后1个月内召开专题药事委员会会议（或专科医院的专题会议）的，得2分
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # 217: 未按临床需求配备国谈药的，查实1例扣1分，同一产品查实2例的扣3分
-    deductions = deductions - ((-segment_sum(np.where((t.lists['unstocked_products'][1].numbers['cases'] >= 2), 3, 1), t.lists['unstocked_products'][0])) * 1_000_000)
+    deductions = deductions + segment_sum(np.where((t.lists['unstocked_products'][1].numbers['cases'] >= 2), 3_000_000, 1_000_000), t.lists['unstocked_products'][0])
     e5 = clamped(awards - deductions, 0, 3_000_000)
     a5 = ones
     # item 6 规范使用医保基金: 15 points, line 223
@@ -1558,7 +1555,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 240: 严格规范使用医保基金，无欺诈骗保行为发生的，得15分
     awards = awards + 15_000_000
     # 242: 每一违法违规行为按其处理文书扣分，同一行为涉及多项的从一重
-    deductions = deductions - ((-segment_sum(np.where(t.lists['violations'][1].members['documents'].any(axis=1), np.maximum(np.maximum(np.maximum(np.maximum(np.maximum(np.where(t.lists['violations'][1].members['documents'][:, 0], 1, -(2**62)), np.where(t.lists['violations'][1].members['documents'][:, 1], 3, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 2], 2, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 3], 5, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 4], 4, -(2**62))), np.where(t.lists['violations'][1].members['documents'][:, 5], 5, -(2**62))), 0), t.lists['violations'][0])) * 1_000_000)
+    deductions = deductions + (segment_sum(np.where(t.lists['violations'][1].members['documents'].any(axis=1), np.where(t.lists['violations'][1].members['documents'], np.array([1, 3, 2, 5, 4, 5], dtype=np.int64), -(2**62)).max(axis=1), 0), t.lists['violations'][0]) * 1_000_000)
     zero_1 = t.flags['refused_to_correct']  # 252: 拒不改正的，不得分
     zero_2 = (t.flags['serious_social_harm'] | ((t.given['fund_loss_amount'] & t.given['region_fund_expenditure_last_year']) & (t.numbers['fund_loss_amount'] >= ceil_div(1 * t.numbers['region_fund_expenditure_last_year'], 1000))))  # 253: 造成严重后果（基金损失达上年度统筹地区基金待遇支出千分之一以上，或严重不良社会影响）的，不得分
     e6 = clamped(awards - deductions, 0, 15_000_000)
@@ -1570,26 +1567,26 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     deductions = zeros
     # part 财务制度和考核评价体系 (1 point, line 271)
     part = zeros
-    part = part + (np.where(t.flags['financial_system_in_place'], 1, 0) * 1_000_000)  # 272: 建立健全财务制度和考核评价体系的，得1分
+    part = part + np.where(t.flags['financial_system_in_place'], 1_000_000, 0)  # 272: 建立健全财务制度和考核评价体系的，得1分
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 配合总额管理工作 (1 point, line 274)
     part = zeros
-    part = part + (np.where(t.flags['cooperates_with_fund_management'], 1, 0) * 1_000_000)  # 275: 配合预算编制、协商、执行、清算等工作的，得1分
+    part = part + np.where(t.flags['cooperates_with_fund_management'], 1_000_000, 0)  # 275: 配合预算编制、协商、执行、清算等工作的，得1分
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 无新增应收医保款挂账 (1 point, line 277)
     part = zeros
-    part = part + (np.where(t.flags['no_new_receivables'], 1, 0) * 1_000_000)  # 278: 无新增“应收医保款”挂账的，得1分
+    part = part + np.where(t.flags['no_new_receivables'], 1_000_000, 0)  # 278: 无新增“应收医保款”挂账的，得1分
     # within [0, 1] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 结算清单上传 (2 points, line 280)
     part = zeros
-    part = part + (np.where(t.flags['in_drg'], np.where((t.numbers['settlement_list_upload_rate'] >= 98_000_000), 2, np.where((t.numbers['settlement_list_upload_rate'] >= 96_000_000), 1, 0)), np.where((t.numbers['settlement_list_upload_rate'] >= 90_000_000), 2, np.where((t.numbers['settlement_list_upload_rate'] >= 80_000_000), 1, 0))) * 1_000_000)  # 281: 结算清单上传率：DRG付费医院低于98%扣1分、低于96%扣2分；其他医院低于90%扣1分、低于80%扣2分
+    part = part + np.where(t.flags['in_drg'], np.where((t.numbers['settlement_list_upload_rate'] >= 98_000_000), 2_000_000, np.where((t.numbers['settlement_list_upload_rate'] >= 96_000_000), 1_000_000, 0)), np.where((t.numbers['settlement_list_upload_rate'] >= 90_000_000), 2_000_000, np.where((t.numbers['settlement_list_upload_rate'] >= 80_000_000), 1_000_000, 0)))  # 281: 结算清单上传率：DRG付费医院低于98%扣1分、低于96%扣2分；其他医院低于90%扣1分、低于80%扣2分
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # 286: 不配合相关工作、未及时账务处理、未规范上传等，经查实1次/项扣1分
-    deductions = deductions - ((-(1 * t.numbers['cooperation_incidents'])) * 1_000_000)
+    deductions = deductions + (t.numbers['cooperation_incidents'] * 1_000_000)
     e7 = clamped(awards - deductions, 0, 5_000_000)
     a7 = ones
     # item 8 医保信息业务编码应用: 5 points, line 291
@@ -1597,12 +1594,12 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     deductions = zeros
     # part 编码标准全覆盖应用 (2 points, line 298)
     part = zeros
-    part = part + (np.where(t.flags['coding_full_coverage'], 2, 0) * 1_000_000)  # 299: 院内管理系统基础库全覆盖应用的，得2分
+    part = part + np.where(t.flags['coding_full_coverage'], 2_000_000, 0)  # 299: 院内管理系统基础库全覆盖应用的，得2分
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 业务编码非标率 (3 points, line 301)
     part = zeros
-    part = part + (np.where((t.numbers['nonstandard_code_rate'] < 1_000_000), 3, 0) * 1_000_000)  # 302: 业务编码非标率低于1%的，得3分
+    part = part + np.where((t.numbers['nonstandard_code_rate'] < 1_000_000), 3_000_000, 0)  # 302: 业务编码非标率低于1%的，得3分
     # within [0, 3] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     e8 = clamped(awards - deductions, 0, 5_000_000)
@@ -1612,24 +1609,24 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     deductions = zeros
     # part 医保电子凭证结算率 (2 points, line 320)
     part = zeros
-    part = part + (np.where(((100 * t.numbers['evoucher_settlements']) >= (50 * t.numbers['all_settlements'])), 20, np.where(((100 * t.numbers['evoucher_settlements']) >= (40 * t.numbers['all_settlements'])), 15, np.where(((100 * t.numbers['evoucher_settlements']) >= (30 * t.numbers['all_settlements'])), 1, 0) * 10)) * 100_000)  # 321: 电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分
+    part = part + np.where(((100 * t.numbers['evoucher_settlements']) >= (50 * t.numbers['all_settlements'])), 2_000_000, np.where(((100 * t.numbers['evoucher_settlements']) >= (40 * t.numbers['all_settlements'])), 1_500_000, np.where(((100 * t.numbers['evoucher_settlements']) >= (30 * t.numbers['all_settlements'])), 1_000_000, 0)))  # 321: 电子凭证结算率达30%得1分，达40%得1.5分，达50%得2分
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 移动支付 (2 points, line 324)
     part = zeros
-    part = part + (np.where(t.flags['mobile_payment_connected'], 2, 0) * 1_000_000)  # 325: 接入江苏医保云实现移动支付的，得2分
+    part = part + np.where(t.flags['mobile_payment_connected'], 2_000_000, 0)  # 325: 接入江苏医保云实现移动支付的，得2分
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     # part 电子处方流转 (2 points, line 327)
     part = zeros
-    part = part + (np.where(t.flags['eprescription_connected'], 1, 0) * 1_000_000)  # 330: 接入电子处方流转的，得1分
-    part = part + (np.where(t.flags['eprescription_connected'], np.where((t.numbers['eprescription_flow_rate'] > 80_000_000), 10, np.where((t.numbers['eprescription_flow_rate'] > 50_000_000), 5, 0)), 0) * 100_000)  # 331: 双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）
+    part = part + np.where(t.flags['eprescription_connected'], 1_000_000, 0)  # 330: 接入电子处方流转的，得1分
+    part = part + np.where(t.flags['eprescription_connected'], np.where((t.numbers['eprescription_flow_rate'] > 80_000_000), 1_000_000, np.where((t.numbers['eprescription_flow_rate'] > 50_000_000), 500_000, 0)), 0)  # 331: 双通道药品电子处方流转率高于50%得0.5分，高于80%得1分（须已接入）
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     part = np.where(~t.flags['dual_channel'], 2_000_000, part)  # not applicable: its points in full
     awards = awards + part
     # part 信息系统对接维护 (2 points, line 334)
     part = zeros
-    part = part + (np.where(t.flags['systems_integration_done'], 2, 0) * 1_000_000)  # 335: 完成信息系统联网后的对接、维护、传输等工作的，得2分
+    part = part + np.where(t.flags['systems_integration_done'], 2_000_000, 0)  # 335: 完成信息系统联网后的对接、维护、传输等工作的，得2分
     # within [0, 2] for every input (the facts' declared bounds): no clamp
     awards = awards + part
     e9 = clamped(awards - deductions, 0, 8_000_000)
@@ -1640,7 +1637,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 354: 按照诊疗规范提供合理、必要的医药服务，得4分
     awards = awards + 4_000_000
     # 355: 所列情形每查实一项扣1分，扣完为止
-    deductions = deductions - ((-(1 * t.numbers['care_violations'])) * 1_000_000)
+    deductions = deductions + (t.numbers['care_violations'] * 1_000_000)
     e10 = clamped(awards - deductions, 0, 4_000_000)
     a10 = ones
     # item 11 强化服务协议重要约定管理: 2 points, line 358
@@ -1658,7 +1655,7 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     # 382: 无就诊人员举报投诉的，得2分
     awards = awards + 2_000_000
     # 383: 成立的投诉，每件按核定分值扣0.5-1分（可减免）
-    deductions = deductions - (-segment_sum(t.lists['complaints'][1].numbers['deduction'], t.lists['complaints'][0]))
+    deductions = deductions + segment_sum(t.lists['complaints'][1].numbers['deduction'], t.lists['complaints'][0])
     # 384: 第三方满意度评分：最高的前10家分别加1.0-0.1分，最低的10家分别扣1.0-0.1分
     awards = awards + cohorts['survey_adjustment']
     e12 = clamped(awards - deductions, 0, 2_000_000)
@@ -1667,18 +1664,18 @@ def score_columns(block: ColumnBlock, cohorts: Mapping[str, Ints]) -> ColumnScor
     awards = zeros
     deductions = zeros
     # 394: 接入先诊疗后付费平台并正常运行的，加3分
-    awards = awards + (np.where(t.flags['pay_later_connected'], 3, 0) * 1_000_000)
+    awards = awards + np.where(t.flags['pay_later_connected'], 3_000_000, 0)
     # 395: 2023年12月结算量达到本院当月全部结算量5%的，加2分
-    awards = awards + (np.where((t.flags['pay_later_connected'] & (t.numbers['pay_later_share_dec_2023'] >= 5_000_000)), 2, 0) * 1_000_000)
+    awards = awards + np.where((t.flags['pay_later_connected'] & (t.numbers['pay_later_share_dec_2023'] >= 5_000_000)), 2_000_000, 0)
     # 397: 2024年平均结算量达到本院全部结算量10%的，加2分
-    awards = awards + (np.where((t.flags['pay_later_connected'] & (t.numbers['pay_later_share_2024'] >= 10_000_000)), 2, 0) * 1_000_000)
+    awards = awards + np.where((t.flags['pay_later_connected'] & (t.numbers['pay_later_share_2024'] >= 10_000_000)), 2_000_000, 0)
     e13 = clamped(awards - deductions, 0, 5_000_000)
     a13 = ones
     # item 14 医保政策宣传引导: 5 points (bonus), line 401
     awards = zeros
     deductions = zeros
     # 408: 按通知转发医保重要政策，每1次加1分
-    awards = awards + ((1 * t.numbers['policies_forwarded']) * 1_000_000)
+    awards = awards + (t.numbers['policies_forwarded'] * 1_000_000)
     # 409: 醒目位置宣传医保政策，每一种方式加0.5分
     awards = awards + ((5 * t.members['display_channels'].sum(axis=1)) * 100_000)
     e14 = clamped(awards - deductions, 0, 5_000_000)

@@ -118,10 +118,16 @@ def test_the_casebook_sits_above_compiler_and_runtime() -> None:
 
 
 def test_generated_packs_import_only_the_runtime() -> None:
+    """... and numpy only inside the column form's functions: a pack imports without it."""
     for path in (SRC.parents[1] / "generated").glob("*.py"):
         imported = _imports(path)
         assert imported <= {"__future__", "datetime", "collections.abc", "dataclasses",
-                            "decimal", "policy_dsl.runtime"}, path
+                            "decimal", "policy_dsl.runtime", "policy_dsl.runtime.columns",
+                            "numpy"}, path
+        module = ast.parse(path.read_text("utf-8"))
+        top = {alias.name for node in module.body if isinstance(node, ast.Import)
+               for alias in node.names}
+        assert "numpy" not in top, path
 
 
 def test_scores_do_not_depend_on_the_callers_decimal_context() -> None:

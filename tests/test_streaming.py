@@ -562,7 +562,8 @@ def test_jobs_interrupted_leave_no_file_and_no_process(tmp_path: Path,
     target = tmp_path / "results.jsonl"
     policyc = Path(sys.executable).with_name("policyc")
     process = subprocess.Popen([str(policyc), "score", "--pack", PACK, "--packs",
-                                str(GENERATED), str(big), "-o", str(target), "--jobs", "2"],
+                                str(GENERATED), str(big), "-o", str(target), "--jobs", "2",
+                                "--engine", "record"],  # the worker processes
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     children: list[int] = []

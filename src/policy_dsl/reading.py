@@ -791,6 +791,16 @@ class FractionWatch:
         if left:
             self.watched = [name for name in self.watched if self.within[name]]
 
+    def add_counts(self, fact: str, count: int, nonzero: bool, within: bool) -> None:
+        """What other records showed of `fact`: how many gave it, whether one was not 0,
+        whether all lay within 0..1 (the column lane's records, counted a column at a
+        time)."""
+        self.counts[fact] += count
+        self.nonzero[fact] = self.nonzero[fact] or nonzero
+        self.within[fact] = self.within[fact] and within
+        if not within and fact in self.watched:
+            self.watched = [name for name in self.watched if self.within[name]]
+
     def merge(self, other: FractionWatch) -> None:
         """What `other` saw over the records after these, added (a part of a file read in
         another process)."""

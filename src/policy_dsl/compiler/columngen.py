@@ -25,7 +25,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..runtime.columns import COUNT_LIMIT, NUMBER_LIMIT, PRODUCT_LIMIT, SCALE_DIGITS
+from ..runtime.columns import (
+    COUNT_LIMIT,
+    LIST_LIMIT,
+    NUMBER_LIMIT,
+    PRODUCT_LIMIT,
+    SCALE_DIGITS,
+)
 from . import ast
 from .checker import FULL_POINTS, is_weight
 from .lints import part_within_points
@@ -305,6 +311,8 @@ class ColumnBackend:
     def multiply(self, left: Col, right: Col) -> Col:
         if _is_int(right.code) and not _is_int(left.code):
             left, right = right, left
+        if left.code == "1" and left.digits == 0:  # 1 × x is x
+            return right
         corners = [a * b for a in (left.low, left.high) for b in (right.low, right.high)]
         product = _checked(Col(f"{_wrapped(left.code)} * {_wrapped(right.code)}", "number",
                                left.digits + right.digits, left.decimals + right.decimals,
@@ -376,12 +384,17 @@ class ColumnBackend:
         return Col(f"({small.code} {flipped} {bound})", "bool", level=_level(left, right))
 
     def compare_ratio(self, left: Col, op: str, right: Col, line: int) -> Col:
-        """a/b op c ⟺ a op c·b (b > 0): a share compared with a constant, exactly."""
+        """a/b op c ⟺ a op c·b (b > 0, which check_columns makes sure of): a share compared
+        with a constant, exactly. The record path compares the 28-digit quotient: when a/b
+        is not c, the two differ by at least 1/(b·10**6) ≥ 10**-15, and rounding a quotient
+        near |c| < 10**6 to 28 digits moves it by less than 10**-21."""
         if left.kind != "ratio":
             left, right, op = right, left, _FLIPPED[op]
         if right.kind != "number" or right.low != right.high or not _is_int(right.code):
             raise NoColumnForm(f"line {line}: a share compared with something other than a "
                                "constant")
+        if abs(right.low) >= 10**6:  # 28-digit rounding near it stays below 10**-21
+            raise NoColumnForm(f"line {line}: a share compared with a constant beyond 10**6")
         assert left.denominator is not None
         scaled = self.multiply(right, left.denominator)
         numerator = replace(left, kind="number", denominator=None)
@@ -389,7 +402,7 @@ class ColumnBackend:
 
     def col_Logical(self, node: ast.Logical) -> Col:
         left = self.boolean(node.left)
-        self.guard.append(left.code if node.op == "and" else f"~{_wrapped(left.code)}")
+        self.guard.append(left.code if node.op == "and" else _negated(left.code))
         try:
             right = self.boolean(node.right)
         finally:
@@ -400,7 +413,7 @@ class ColumnBackend:
 
     def col_Not(self, node: ast.Not) -> Col:
         operand = self.boolean(node.operand)
-        return Col(f"~{_wrapped(operand.code)}", "bool", level=operand.level)
+        return Col(_negated(operand.code), "bool", level=operand.level)
 
     def col_IsMember(self, node: ast.IsMember) -> Col:
         subject = self.col(node.subject)
@@ -436,6 +449,8 @@ class ColumnBackend:
         if then.kind != "number" or otherwise.kind != "number":
             raise NoColumnForm("a choice between values that are not numbers")
         digits = max(then.digits, otherwise.digits)
+        if _is_int(then.code) and _is_int(otherwise.code):  # constants: at SCALE already
+            digits = max(digits, SCALE_DIGITS)
         then, otherwise = rescaled(then, digits), rescaled(otherwise, digits)
         return Col(f"np.where({condition.code}, {then.code}, {otherwise.code})", "number",
                    digits, max(then.decimals, otherwise.decimals),
@@ -448,7 +463,7 @@ class ColumnBackend:
             then = self.col(node.then)
         finally:
             self.guard.pop()
-        self.guard.append(f"~{_wrapped(condition.code)}")
+        self.guard.append(_negated(condition.code))
         try:
             otherwise = self.col(node.otherwise)
         finally:
@@ -476,6 +491,8 @@ class ColumnBackend:
         if _is_int(subject.code):  # a set's member, one at a time: its value
             return results[members[int(subject.code)]]
         digits = max(r.digits for r in results.values())
+        if all(_is_int(r.code) for r in results.values()):  # constants: at SCALE already
+            digits = max(digits, SCALE_DIGITS)
         ordered = [rescaled(results[m], digits) for m in members]
         if all(_is_int(r.code) for r in ordered):  # a table indexed by the member's code
             table = f"np.array([{', '.join(r.code for r in ordered)}], dtype=np.int64)"
@@ -499,13 +516,14 @@ class ColumnBackend:
                            Decimal(size), level=source.level)
             if source.kind == "list" and source.offsets is not None:
                 return Col(f"np.diff({source.offsets})", "number", 0, 0, Decimal(0),
-                           Decimal(COUNT_LIMIT), level=source.level)
+                           Decimal(LIST_LIMIT), level=source.level)
         if function == "share":
             part, whole = self.number(node.args[0]), self.number(node.args[1])
             if whole.low < 0 or whole.digits != 0:
                 raise NoColumnForm(f"line {node.span.line}: share() of a base that is not a "
                                    "count")
-            self.undefined.append((f"{whole.code} > 0", f"share(): {whole.code} is not 0"))
+            self.undefined.append((f"{whole.code} > 0",
+                                   f"{_one_line(self.b.source_of(node))}: its base is not 0"))
             numerator = self.multiply(part, constant(Decimal(100)))
             return replace(numerator, kind="ratio", denominator=whole)
         if function in ("min", "max"):
@@ -559,13 +577,13 @@ class ColumnBackend:
             flags = value.code if holds is None else f"({value.code}) & ({holds.code})"
             if function == "count":
                 return Col(f"segment_sum(({flags}).astype(np.int64), {offsets})", "number",
-                           0, 0, Decimal(0), Decimal(COUNT_LIMIT), level=source.level)
+                           0, 0, Decimal(0), Decimal(LIST_LIMIT), level=source.level)
             return Col(f"segment_{function}({flags}, {offsets})", "bool", level=source.level)
         if value.kind != "number":
             raise NoColumnForm(f"line {line}: {function} over entries of a {value.kind}")
         code = value.code if holds is None else f"np.where({holds.code}, {value.code}, 0)"
         if function == "sum":
-            entries = Decimal(COUNT_LIMIT)  # no more entries than that in a vouched record
+            entries = Decimal(LIST_LIMIT)  # no more entries than that in a vouched record
             low, high = min(Decimal(0), value.low * entries), max(Decimal(0),
                                                                   value.high * entries)
             return _checked(Col(f"segment_sum({code}, {offsets})", "number", value.digits,
@@ -594,16 +612,25 @@ class ColumnBackend:
         digits = max(v.digits for v in values)
         values = [rescaled(v, digits) for v in values]
         low = min(Decimal(0), *(v.low for v in values))
-        if function == "max":
+        matrix = source.code
+        if all(_is_int(v.code) for v in values):  # a value per member: a table
+            table = f"np.array([{', '.join(v.code for v in values)}], dtype=np.int64)"
+            each = f"np.where({matrix}, {table}, {{}})"
+        else:
+            each = ""
+        if function == "max":  # the largest of the members present, 0 for none
             high = max(Decimal(0), *(v.high for v in values))
-            terms = [f"np.where({source.code}[:, {i}], {v.code}, -(2**62))"
-                     for i, v in enumerate(values)]
-            code = f"np.where({source.code}.any(axis=1), {_max_code(terms)}, 0)"
+            if each:
+                largest = f"{each.format('-(2**62)')}.max(axis=1)"
+            else:
+                largest = _max_code([f"np.where({matrix}[:, {i}], {v.code}, -(2**62))"
+                                     for i, v in enumerate(values)])
+            code = f"np.where({matrix}.any(axis=1), {largest}, 0)"
         else:
             high = sum((max(Decimal(0), v.high) for v in values), Decimal(0))
             low = sum((min(Decimal(0), v.low) for v in values), Decimal(0))
-            code = " + ".join(f"np.where({source.code}[:, {i}], {v.code}, 0)"
-                              for i, v in enumerate(values))
+            code = f"{each.format(0)}.sum(axis=1)" if each else " + ".join(
+                f"np.where({matrix}[:, {i}], {v.code}, 0)" for i, v in enumerate(values))
         return _checked(Col(code, "number", digits, max(v.decimals for v in values), low, high,
                             level=source.level), f"{function} over a set")
 
@@ -615,10 +642,20 @@ class ColumnBackend:
     def guard_code(self) -> str:
         if not self.guard:
             return "True"
+        if len(self.guard) == 1:
+            return self.guard[0]
         return " & ".join(_wrapped(g) for g in self.guard)
 
     def rule_delta(self, rule: ast.Rule) -> Col:
         """The signed points of a rule (at its own scale), as `rule_delta` in codegen."""
+        points = self.rule_points(rule)
+        if isinstance(rule, ast.ZeroRule) or rule.sign == "award":
+            return points
+        return replace(points, code=f"-{_wrapped(points.code)}", low=-points.high,
+                       high=-points.low)
+
+    def rule_points(self, rule: ast.Rule) -> Col:
+        """The points a rule gives or takes, before its sign (at its own scale), capped."""
         if isinstance(rule, ast.AmountRule):
             condition = self.boolean(rule.condition) if rule.condition is not None else None
             if condition is not None:
@@ -647,10 +684,7 @@ class ColumnBackend:
             delta = Col(f"np.minimum({delta.code}, {cap.code})", "number", digits,
                         max(delta.decimals, cap.decimals), min(delta.low, cap.low),
                         min(delta.high, cap.high), level=delta.level)
-        if rule.sign == "award":
-            return delta
-        return replace(delta, code=f"-{_wrapped(delta.code)}", low=-delta.high,
-                       high=-delta.low)
+        return delta
 
     def steps(self, rule: ast.StepRule) -> Col:
         if rule.rounding == "exact":
@@ -681,11 +715,6 @@ class ColumnBackend:
                                f"{SCALE_DIGITS}")
         return rescaled(col, SCALE_DIGITS)
 
-    def clamp(self, value: Col, low: Decimal, high: Decimal) -> Col:
-        code = f"clamped({value.code}, 0, {_int_code(int(high.scaleb(SCALE_DIGITS)))})"
-        return Col(code, "number", SCALE_DIGITS, value.decimals, max(value.low, low),
-                   min(value.high, high))
-
     def write_item(self, item: ast.Item, out: list[str]) -> None:
         """An item's statements, as `score` writes them, leaving its points (at SCALE) in
         `e<n>` and whether it applies in `a<n>`."""
@@ -693,7 +722,7 @@ class ColumnBackend:
         not_applicable = None
         if item.not_applicable is not None:
             not_applicable = self.boolean(item.not_applicable.condition)
-            self.guard.append(f"~{_wrapped(not_applicable.code)}")
+            self.guard.append(_negated(not_applicable.code))
         try:
             awards = deductions = Col("zeros", "number", SCALE_DIGITS, 0)
             zeros: list[str] = []
@@ -709,14 +738,14 @@ class ColumnBackend:
                     out.append(f"{zeros[-1]} = {condition.code}  # {entry.span.line}: "
                                f"{_one_line(entry.reason.text)}")
                 else:
-                    delta = self.at_scale(self.rule_delta(entry))
+                    points = self.at_scale(self.rule_points(entry))
                     out.append(f"# {entry.span.line}: {_one_line(entry.reason.text)}")
                     if entry.sign == "award":
-                        out.append(f"awards = awards + {_wrapped(delta.code)}")
-                        awards = _named(self.add(awards, delta, "+"), "awards")
-                    else:  # delta is the negative points: deductions grow
-                        out.append(f"deductions = deductions - {_wrapped(delta.code)}")
-                        deductions = _named(self.add(deductions, delta, "-"), "deductions")
+                        out.append(f"awards = awards + {_wrapped(points.code)}")
+                        awards = _named(self.add(awards, points, "+"), "awards")
+                    else:
+                        out.append(f"deductions = deductions + {_wrapped(points.code)}")
+                        deductions = _named(self.add(deductions, points, "+"), "deductions")
             if item.deduction_cap is not None:
                 cap = item.deduction_cap.points
                 out.append(f"deductions = np.minimum(deductions, "
@@ -726,15 +755,15 @@ class ColumnBackend:
                 deductions = replace(deductions, high=min(deductions.high, cap),
                                      low=min(deductions.low, cap))
             self.at_scale(self.add(awards, deductions, "-"))  # proven within int64
-            points = _int_code(int(item.points.scaleb(SCALE_DIGITS)))
-            out.append(f"e{number} = clamped(awards - deductions, 0, {points})")
+            most = _int_code(int(item.points.scaleb(SCALE_DIGITS)))
+            out.append(f"e{number} = clamped(awards - deductions, 0, {most})")
             for zero in zeros:
                 out.append(f"e{number} = np.where({zero}, 0, e{number})")
         finally:
             if not_applicable is not None:
                 self.guard.pop()
         if not_applicable is not None:
-            out.append(f"a{number} = ~{_wrapped(not_applicable.code)}")
+            out.append(f"a{number} = {_negated(not_applicable.code)}")
             out.append(f"e{number} = np.where(a{number}, e{number}, 0)")
         else:
             out.append(f"a{number} = ones")
@@ -749,7 +778,7 @@ class ColumnBackend:
         not_applicable = None
         if part.not_applicable is not None:
             not_applicable = self.boolean(part.not_applicable.condition)
-            self.guard.append(f"~{_wrapped(not_applicable.code)}")
+            self.guard.append(_negated(not_applicable.code))
         points = _int_code(int(part.points.scaleb(SCALE_DIGITS)))
         try:
             value = Col("zeros", "number", SCALE_DIGITS, 0)
@@ -833,19 +862,23 @@ class ColumnBackend:
         """`check_columns`' body: what `read_record` requires or derives and `score` needs
         beyond the values' own checks (read_columns makes those)."""
         out: list[str] = []
+        for let in self.standard.lets:  # read_record derives every one, used or not
+            self.col(ast.Name(let.name, let.span))
         for fact in self.standard.facts:
             if fact.required_when is None:
                 continue
             saved, needs, self.guard = self.guard, list(self.needs), []
             condition = self.boolean(fact.required_when)
             self.guard, self.needs = saved, needs  # read_record's conditions take no need()
-            out.append(f"# {fact.name}: required when {self.b.source_of(fact.required_when)}")
-            out.append(f"ok &= t.given[{fact.name!r}] | ~{_wrapped(condition.code)}")
+            out.append(f"# {fact.name}: required when "
+                       f"{_one_line(self.b.source_of(fact.required_when))}")
+            out.append(f"ok &= t.given[{fact.name!r}] | {_negated(condition.code)}")
         for check, what in dict.fromkeys(self.undefined):
             out.append(f"ok &= {check}  # {what}: read_record derives it")
         for name, guard in dict.fromkeys(self.needs):
-            out.append(f"ok &= t.given[{name!r}] | ~{_wrapped(guard)}  # score needs "
-                       f"{name} where this holds")
+            line = f"ok &= t.given[{name!r}] | {_negated(guard)}"
+            if line not in out:  # the same as its required-when check: once
+                out.append(f"{line}  # score needs {name} where this holds")
         out.append("return ok")
         return out
 
@@ -875,9 +908,9 @@ class ColumnBackend:
                for entry in _rules(item)):
             return None, "entries rules (a catalogue of entries) have no column form", "", ""
         try:
-            plan = self.plan_code()
             score = self.score_columns_body()
             check = self.check_columns_body()
+            plan = self.plan_code()
         except NoColumnForm as reason:
             return None, str(reason), "", ""
         return plan, "", "\n".join("    " + line for line in check), \
@@ -885,6 +918,27 @@ class ColumnBackend:
 
 
 _FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "==", "!=": "!="}
+
+
+def _negated(code: str) -> str:
+    """`~code`, without a double negation or extra parentheses."""
+    while _one_group(code):
+        code = code[1:-1]
+    if code.startswith("~") and _wrapped(code[1:]) == code[1:]:
+        return code[1:]
+    return f"~{_wrapped(code)}"
+
+
+def _one_group(code: str) -> bool:
+    """Whether `code` is one parenthesized group as a whole: `(a & b)`, not `(a) & (b)`."""
+    if not code.startswith("("):
+        return False
+    depth = 0
+    for index, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index == len(code) - 1
+    return False
 
 
 def _max_code(terms: list[str]) -> str:
@@ -907,7 +961,10 @@ def _named(col: Col, name: str) -> Col:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Text safe inside a `#` comment (codegen's one_line: no line break can end it)."""
+    from .codegen import one_line
+
+    return one_line(text)
 
 
 def _rules(item: ast.Item) -> Iterator[ast.Rule]:

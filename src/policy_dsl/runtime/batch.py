@@ -30,7 +30,7 @@ from .framework import (
 from .inputs import InputRecord, shown_id
 from .packs import Pack, Provenance
 from .results import Score
-from .store import FactStore
+from .store import Entry, FactStore
 from .strict_json import safe_text
 from .values import RecordInvalid
 
@@ -301,15 +301,26 @@ def stored_outcomes(pack: Pack, plan: BatchPlan, store: FactStore, explain: bool
     where they were and their id, not their raw fields. Each score is made in the exact
     decimal context, whatever the caller's; the caller's own context is the one it sees
     between outcomes."""
-    index = start
-    for position, record_id, error, unit, readable, facts, problem, fault in \
-            store.entries(start, stop):
-        record = InputRecord(position, record_id, None, error, unit)
-        with localcontext(DIVISION):
-            outcome = _outcome(pack, plan, index, record, readable, facts, problem, fault,
-                               explain)
-        index += 1
-        yield outcome
+    for index, entry in enumerate(store.entries(start, stop), start):
+        yield entry_outcome(pack, plan, index, entry, explain)
+
+
+def entry_outcome(pack: Pack, plan: BatchPlan, index: int, entry: Entry,
+                  explain: bool = False) -> Outcome:
+    """The outcome of the record of batch index `index` from its store entry (`read_pass`),
+    scored in the exact decimal context."""
+    position, record_id, error, unit, readable, facts, problem, fault = entry
+    record = InputRecord(position, record_id, None, error, unit)
+    with localcontext(DIVISION):
+        return _outcome(pack, plan, index, record, readable, facts, problem, fault, explain)
+
+
+def validated_entry(pack: Pack, record: InputRecord) -> Entry:
+    """A record read and validated as `read_pass` keeps it in a store."""
+    with localcontext(DIVISION):
+        facts, problem, fault = _validated(pack, record)
+    return (record.position, record.id, record.error, record.unit, record.raw is not None,
+            facts, problem, fault)
 
 
 def _outcome(pack: Pack, plan: BatchPlan, index: int, record: InputRecord, readable: bool,
@@ -439,6 +450,26 @@ class RepeatedIds:
             self._keys_of_firsts = None  # one more id repeated: made again when asked
         elif type(record_id) is str and key is not record_id:  # spaces around it
             self.given[index] = record_id
+
+    def add_many(self, start: int, positions: Sequence[int], record_ids: Sequence[str],
+                 unit: str) -> None:
+        """The records of indexes start, start+1, ... seen (as `add` sees them one by one),
+        each id a text without spaces around it: at the speed of a dict's update when no
+        id among them was seen before or repeats."""
+        if not record_ids:
+            return
+        stop = start + len(record_ids)
+        fresh = dict(zip(reversed(record_ids), range(stop - 1, start - 1, -1), strict=True))
+        if len(fresh) < len(record_ids) or not self.first.keys().isdisjoint(fresh):
+            for index, (position, record_id) in enumerate(zip(positions, record_ids,
+                                                              strict=True), start):
+                self.add(index, position, record_id, unit)
+            return
+        if start == 0:
+            self.unit = unit
+        self.first.update(fresh)
+        self.positions.extend(positions)
+        self.count = stop
 
     def id_of(self, index: int) -> object:
         """The id of a record whose id repeats, as given: a text as written (spaces and all),

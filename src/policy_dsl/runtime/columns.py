@@ -27,9 +27,16 @@ defect. The checks, each with the case it covers:
   fact's declared bounds;
 - an enum is one of its canonical codes (a label or an alias such as 三级 is read by the
   record path, not here);
-- a list is given (not null) and each of its entries is valid as above, recursively;
+- a list is given (not null), has at most `LIST_LIMIT` entries (a sum over them stays
+  within what codegen proved), and each of its entries is valid as above, recursively;
 - what `read_record` derives (a share: its denominator not 0) and what `score` needs (a
   missing optional fact a rule needs: `need()`) are checked by the pack's `check_columns`.
+
+What it cannot see once Arrow has parsed a block, and relies on the lane's raw-bytes guards
+for (runtime/lane.py): a number written as a text (`"85.5"`, which Arrow's decimal reads),
+`-0`, an exponent, a key given twice, a null written where a key could be missing. Parse
+with `arrow_schema(plan)` and `unexpected_field_behavior="error"` (an unknown key, at any
+depth, then fails the block).
 
 Division. `share(a, b)` (a·100/b, a 28-digit Decimal in the record path) is kept as the
 exact ratio (a·100, b) and only compared with a constant c of at most 6 decimals, by
@@ -50,7 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -68,7 +75,10 @@ SCALE = 10**SCALE_DIGITS
 INPUT_DIGITS = 4  # decimals an input number may have (Arrow's decimal256(76, 4))
 COUNT_LIMIT = 10**9  # a count the lane vouches for is at most this
 NUMBER_LIMIT = 10**12  # a decimal (money, an unbounded number) is within ±this
+LIST_LIMIT = 10_000  # entries a list of a vouched record has at most
 PRODUCT_LIMIT = 2**62  # every value codegen writes stays below this in magnitude (int64)
+_INPUT_UNIT = Decimal(1).scaleb(-INPUT_DIGITS)
+_EXACT = Context(prec=80)  # more digits than decimal256 holds: nothing rounds
 MAX_ID = 200  # characters in an id (runtime.inputs.MAX_ID)
 
 FactKind = Literal["decimal", "count", "bool", "enum", "enum_set", "enum_list", "records"]
@@ -94,10 +104,10 @@ class ColumnFact:
         limit = Decimal(COUNT_LIMIT if self.kind == "count" else NUMBER_LIMIT)
         low = -limit if self.kind != "count" else Decimal(0)
         high = limit
-        if self.low is not None:
-            low = max(low, self.low)
+        if self.low is not None:  # a bound of more decimals than an input: the nearest one in
+            low = max(low, self.low.quantize(_INPUT_UNIT, ROUND_CEILING, _EXACT))
         if self.high is not None:
-            high = min(high, self.high)
+            high = min(high, self.high.quantize(_INPUT_UNIT, ROUND_FLOOR, _EXACT))
         return low, high
 
 
@@ -177,6 +187,8 @@ class ColumnBlock:
         """The exact values of a fact cohort values are computed from, one per record (None
         where not given; for records not vouched, whatever Arrow read or None)."""
         fact = _fact(self.plan, name)
+        if fact.kind not in ("decimal", "count"):
+            raise ValueError(f"{name} is a {fact.kind}: cohort_facts reads numbers only")
         column = self.table.column(name)
         values: list[Decimal | None] = []
         for value in column.to_pylist():
@@ -222,10 +234,11 @@ def _fact(plan: ColumnPlan, name: str) -> ColumnFact:
 
 
 def _plain_decimal(value: Decimal) -> Decimal:
-    """85.5000 (Arrow's scale) as 85.5, 100.0000 as 100: the value, without trailing zeros."""
+    """85.5000 (Arrow's scale) as 85.5, 100.0000 as 100: the value, without trailing zeros
+    (exactly, whatever the caller's decimal context: decimal256 holds 76 digits)."""
     if value == value.to_integral_value():
         return Decimal(int(value))
-    return value.normalize()
+    return value.normalize(_EXACT)
 
 
 def arrow_schema(plan: ColumnPlan) -> pa.Schema:
@@ -266,8 +279,8 @@ def read_columns(pack: ColumnPack, table: pa.Table) -> ColumnBlock:
     if plan is None:
         raise ValueError("the pack has no column form (COLUMNS is None)")
     count = table.num_rows
-    columns = _read_level(plan.facts, {name: _whole(table.column(name))
-                                       for name in table.column_names}, count)
+    columns = _read_level(plan.facts, {fact.name: _whole(table.column(fact.name))
+                                       for fact in plan.facts}, count)
     ids_column = _whole(table.column(plan.id_field))
     ids: list[str] = [value if value is not None else "" for value in ids_column.to_pylist()]
     vouched = _ids_ok(ids_column) & _valid(columns)
@@ -287,7 +300,9 @@ def _valid(columns: Columns) -> Bools:
 def _whole(array: Any) -> Any:
     import pyarrow as pa
 
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
 
 
 def _ids_ok(ids: Any) -> Bools:
@@ -376,14 +391,13 @@ def _read_enum_set(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> 
     a null or unknown entry is not vouched."""
     import numpy as np
 
-    offsets = np.asarray(array.offsets, dtype=np.int64)
+    offsets = _offsets(array)
     codes = _enum_codes(fact, array.flatten())
     row = np.repeat(np.arange(len(array)), np.diff(offsets))
     known = codes >= 0
     members = np.zeros((len(array), len(fact.codes)), dtype=np.bool_)
     members[row[known], codes[known]] = True
-    bad = np.zeros(len(array), dtype=np.int64)
-    np.add.at(bad, row, ~known)
+    bad = segment_sum((~known).astype(np.int64), offsets) + (np.diff(offsets) > LIST_LIMIT)
     if fact.kind == "enum_set":
         out.members[fact.name] = members
     else:  # a list of enums, duplicates kept: its entries' codes
@@ -393,21 +407,28 @@ def _read_enum_set(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> 
     return result
 
 
+def _offsets(array: Any) -> Ints:
+    """A list array's offsets from 0 (a slice's start where its values begin)."""
+    import numpy as np
+
+    offsets = np.asarray(array.offsets, dtype=np.int64)
+    result: Ints = offsets - offsets[0]
+    return result
+
+
 def _read_records(fact: ColumnFact, array: Any, given: Bools, out: Columns) -> Bools:
     """A list of records: its offsets and its entries' columns; a record is vouched only
     if every entry is (an entry given as null is not)."""
     import numpy as np
 
-    offsets = np.asarray(array.offsets, dtype=np.int64)
+    offsets = _offsets(array)
     entries = array.flatten()
     entry_count = len(entries)
     arrays = {entry.name: _whole(entries.field(entry.name)) for entry in fact.fields}
     inner = _read_level(fact.fields, arrays, entry_count)
     entry_ok = _valid(inner) & np.asarray(entries.is_valid(), dtype=np.bool_)
     out.lists[fact.name] = (offsets, inner)
-    row = np.repeat(np.arange(len(array)), np.diff(offsets))
-    bad = np.zeros(len(array), dtype=np.int64)
-    np.add.at(bad, row, ~entry_ok)
+    bad = segment_sum((~entry_ok).astype(np.int64), offsets) + (np.diff(offsets) > LIST_LIMIT)
     result: Bools = bad == 0
     return result
 
@@ -418,15 +439,17 @@ _READERS: dict[str, Callable[[ColumnFact, Any, Bools, Columns], Bools]] = {
 }
 
 
-def fixed_cohorts(plan: ColumnPlan, values: Mapping[str, Sequence[Decimal | None]]
-                  ) -> tuple[dict[str, Ints], Bools]:
+def fixed_cohorts(plan: ColumnPlan, values: Mapping[str, Sequence[Decimal | None]],
+                  count: int | None = None) -> tuple[dict[str, Ints], Bools]:
     """Cohort values (Decimals, one per record, as compute_cohorts gives them) as int64
     columns at SCALE, and per record whether every one of them is exact at SCALE and
-    within the bounds codegen assumed (`plan.cohorts`); records where not are not vouched."""
+    within the bounds codegen assumed (`plan.cohorts`); records where not are not vouched.
+    `count`: how many records (needed when the pack has no cohort values)."""
     import numpy as np
 
     columns: dict[str, Ints] = {}
-    count = len(next(iter(values.values()))) if values else 0
+    if count is None:
+        count = len(next(iter(values.values()))) if values else 0
     exact = np.ones(count, dtype=np.bool_)
     for bound in plan.cohorts:
         column = np.zeros(count, dtype=np.int64)
@@ -434,7 +457,7 @@ def fixed_cohorts(plan: ColumnPlan, values: Mapping[str, Sequence[Decimal | None
             if value is None or not value.is_finite() or not bound.low <= value <= bound.high:
                 exact[index] = False
                 continue
-            scaled = value.scaleb(SCALE_DIGITS)
+            scaled = value.scaleb(SCALE_DIGITS, _EXACT)
             if scaled != scaled.to_integral_value():
                 exact[index] = False
                 continue
@@ -463,23 +486,23 @@ def segment_sum(values: Ints, offsets: Ints) -> Ints:
 
 def segment_max(values: Ints, offsets: Ints, empty: int = 0) -> Ints:
     """The largest value of each segment (`empty` when it has none)."""
-    import numpy as np
-
-    segments = len(offsets) - 1
-    out = np.full(segments, np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(out, np.repeat(np.arange(segments), np.diff(offsets)), values)
-    result: Ints = np.where(np.diff(offsets) > 0, out, empty)
-    return result
+    return _segment_reduce("maximum", values, offsets, empty)
 
 
 def segment_min(values: Ints, offsets: Ints, empty: int = 0) -> Ints:
     """The smallest value of each segment (`empty` when it has none)."""
+    return _segment_reduce("minimum", values, offsets, empty)
+
+
+def _segment_reduce(ufunc: Literal["maximum", "minimum"], values: Ints, offsets: Ints,
+                    empty: int) -> Ints:
     import numpy as np
 
-    segments = len(offsets) - 1
-    out = np.full(segments, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(out, np.repeat(np.arange(segments), np.diff(offsets)), values)
-    result: Ints = np.where(np.diff(offsets) > 0, out, empty)
+    sizes = np.diff(offsets)
+    result: Ints = np.full(len(sizes), empty, dtype=np.int64)
+    filled = sizes > 0
+    if filled.any():  # reduceat over the non-empty segments' starts: each runs to the next
+        result[filled] = getattr(np, ufunc).reduceat(values, offsets[:-1][filled])
     return result
 
 

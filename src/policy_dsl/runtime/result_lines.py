@@ -115,6 +115,12 @@ def result_line(outcome: Outcome, explain: bool = False, lang: Lang = "zh") -> s
     return f'{{"id": {shown}, {numbers}, "error": {error}{framework}{tail}'
 
 
+def line_tail(provenance: Provenance) -> str:
+    """The end of every line a pack makes: `, "pack": ..., "pack_sha256": ...}` and the line
+    break."""
+    return _TAILS.get((provenance.pack, provenance.pack_sha256)) or _tail(provenance)
+
+
 def _tail(provenance: Provenance) -> str:
     tail = ", " + _json(provenance.fields())[1:-1] + "}\n"
     if len(_TAILS) < _LIMIT:
