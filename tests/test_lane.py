@@ -379,4 +379,4 @@ def test_any_mix_of_changed_lines_scores_as_the_record_path(
     for number, name in changes:
         with contextlib.suppress(AssertionError):  # a change that no longer applies
             lines[number % 20] = GUARDS[name][0](lines[number % 20])
-    both(text(lines, end))
+    both(text(lines, end), "--format", "jsonl")  # a first line `[1, 2]` is still JSON Lines

@@ -151,7 +151,7 @@ def test_a_clean_batch(pack: str, ways: dict[str, tuple[str, ...]], tmp_path: Pa
     """1,500 generated records (every threshold at, under and over its edge): the same
     bytes; where the lane is taken, it scored nearly all of them itself (else every other
     test here compares the record path with itself)."""
-    from policy_dsl.runtime import lane
+    from policy_dsl import lane
 
     lane.LAST_STATS = None
     found = compare(build(pack, 1500, []), tmp_path, RECORD, ways[pack])
