@@ -189,16 +189,19 @@ class ColumnBlock:
         fact = _fact(self.plan, name)
         if fact.kind not in ("decimal", "count"):
             raise ValueError(f"{name} is a {fact.kind}: cohort_facts reads numbers only")
-        column = self.table.column(name)
-        values: list[Decimal | None] = []
-        for value in column.to_pylist():
+        # each distinct value converted once (a batch repeats a few hundred scores), then
+        # spread over the records by its dictionary index
+        encoded = self.table.column(name).combine_chunks().dictionary_encode()
+        distinct: list[Decimal | None] = []
+        for value in encoded.dictionary.to_pylist():
             if value is None or isinstance(value, bool):
-                values.append(None)
+                distinct.append(None)
             elif fact.kind == "count":
-                values.append(Decimal(int(value)))
+                distinct.append(Decimal(int(value)))
             else:
-                values.append(_plain_decimal(Decimal(value)))
-        return values
+                distinct.append(_plain_decimal(Decimal(value)))
+        return [None if index is None else distinct[index]
+                for index in encoded.indices.to_pylist()]
 
     def take(self, indexes_or_mask: Sequence[int] | Ints | Bools) -> ColumnBlock:
         """The records at `indexes_or_mask` (indexes, or a bool mask), in order."""
