@@ -82,11 +82,37 @@ def test_the_lane_scores_a_valid_batch_itself() -> None:
     assert err == f"{PACK}: scored {COUNT} of {COUNT} record(s); 0 error(s)\n"
 
 
-def test_auto_takes_the_lane_when_it_can_and_record_does_not() -> None:
+def test_auto_takes_the_lane_when_it_can_and_record_does_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lane, "AUTO_MIN_BYTES", 0)
     run(text(LINES), engine="auto")
     assert lane.LAST_STATS is not None and lane.LAST_STATS.vouched == COUNT
     run(text(LINES), engine="record")
     assert lane.LAST_STATS is None
+
+
+def test_auto_keeps_the_record_path_for_a_small_input() -> None:
+    """Under AUTO_MIN_BYTES (16 MiB) the lane's imports cost more than it saves."""
+    assert len(text(LINES)) < lane.AUTO_MIN_BYTES
+    run(text(LINES), engine="auto")
+    assert lane.LAST_STATS is None
+
+
+def test_auto_keeps_the_record_path_when_the_lane_would_vouch_for_few(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose first MiB the lane would score less than 80% of itself (here every
+    number written as text) goes to the record path whole; one with a few such lines
+    still takes the lane. The output is the record path's either way."""
+    monkeypatch.setattr(lane, "AUTO_MIN_BYTES", 0)
+    quoted = [re.sub(r'"catalogue_drug_share": ([0-9.]+)', r'"catalogue_drug_share": "\1"',
+                     line) for line in LINES]
+    assert quoted != LINES
+    code, out, err = run(text(quoted), engine="auto")
+    assert lane.LAST_STATS is None
+    assert (code, out, err) == run(text(quoted), engine="record")
+    few = quoted[:COUNT // 10] + LINES[COUNT // 10:]  # 10% of the lines: the lane is taken
+    run(text(few), engine="auto")
+    assert lane.LAST_STATS is not None and lane.LAST_STATS.record_path == COUNT // 10
 
 
 # ---------------------------------------------------------------- the guards, one by one
