@@ -288,11 +288,8 @@ class Lane:
         # the vouched records' line indexes, ColumnBlock, cohort inputs by fact
         pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]] = []
         for piece_lines, table in parsed:
-            vouched = self._vouched(table, written[piece_lines], quotes[piece_lines])
-            if not vouched.any():
-                continue
-            block_columns = column_form.read_columns(self.pack, table)
-            vouched &= np.asarray(block_columns.vouched, dtype=np.bool_)
+            vouched, block_columns = self._checked(table, written[piece_lines],
+                                                   quotes[piece_lines])
             if not vouched.any():
                 continue
             vouched_lines[piece_lines[vouched]] = True
@@ -343,14 +340,19 @@ class Lane:
         """The share of the lines of `data` (whole lines) the lane would vouch for: what
         `--engine auto` samples a file's start with. Nothing of the run's state changes."""
         starts, _, written, quotes, parsed = self._parsed_block(data)
-        vouched = 0
-        for piece_lines, table in parsed:
-            these = self._vouched(table, written[piece_lines], quotes[piece_lines])
-            if these.any():
-                these &= self.np.asarray(column_form.read_columns(self.pack, table).vouched,
-                                         dtype=self.np.bool_)
-            vouched += int(these.sum())
+        vouched = sum(int(self._checked(table, written[piece_lines], quotes[piece_lines])[0]
+                          .sum()) for piece_lines, table in parsed)
         return vouched / len(starts) if len(starts) else 1.0
+
+    def _checked(self, table: Any, written: Ints, quotes: Ints) -> tuple[Bools, Any]:
+        """Per record of `table`, whether the lane vouches for it (`_vouched`, then
+        `read_columns`), with the ColumnBlock (None when no record passed the first)."""
+        vouched = self._vouched(table, written, quotes)
+        if not vouched.any():
+            return vouched, None
+        block_columns = column_form.read_columns(self.pack, table)
+        vouched &= self.np.asarray(block_columns.vouched, dtype=self.np.bool_)
+        return vouched, block_columns
 
     def _parsed_pieces(self, data: bytes, lines: Any, bounds: Any,
                        chosen: Ints) -> Iterator[tuple[Ints, Any]]:

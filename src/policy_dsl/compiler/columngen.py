@@ -285,12 +285,15 @@ class ColumnBackend:
         return self.fact_col(fact, variable.code, variable.code)
 
     # ------------------------------------------------------------ arithmetic
-    def number(self, node: ast.Expr) -> Col:
+    def of_kind(self, node: ast.Expr, kind: str, needed: str) -> Col:
         col = self.col(node)
-        if col.kind != "number":
-            raise NoColumnForm(f"line {node.span.line}: a {col.kind} where a number is "
+        if col.kind != kind:
+            raise NoColumnForm(f"line {node.span.line}: a {col.kind} where {needed} is "
                                "needed")
         return col
+
+    def number(self, node: ast.Expr) -> Col:
+        return self.of_kind(node, "number", "a number")
 
     def col_Negate(self, node: ast.Negate) -> Col:
         operand = self.number(node.operand)
@@ -342,11 +345,7 @@ class ColumnBackend:
 
     # ------------------------------------------------------------ conditions
     def boolean(self, node: ast.Expr) -> Col:
-        col = self.col(node)
-        if col.kind != "bool":
-            raise NoColumnForm(f"line {node.span.line}: a {col.kind} where a condition is "
-                               "needed")
-        return col
+        return self.of_kind(node, "bool", "a condition")
 
     def col_Compare(self, node: ast.Compare) -> Col:
         left, right = self.col(node.left), self.col(node.right)
