@@ -64,18 +64,27 @@ exact), and the second pass writes every record in input order, counted in the t
 Memory: per block the lane keeps the vouched records' columns (`ColumnBlock.take`: int64 and
 bool arrays and the ids), their line numbers and byte offsets; the Arrow tables are let go.
 The record path's records go to a `FactStore` (which spills to disk beyond its budget).
+
+Threads: with `workers` > 1 (`--jobs`), both passes work on that many blocks at a time in
+threads (`_InOrder`): a block's reading, guards, parsing and column checks (`_examined`),
+and its scoring and lines (`_block_scored`), change nothing shared; what does (ids, cohort
+inputs, the store, the tally, the output) is done a block at a time in input order on the
+calling thread. Arrow's kernels and numpy let go of the interpreter's lock for most of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from .reading import FractionWatch, InputSource, fast_records
 from .runtime import columns as column_form
@@ -95,7 +104,7 @@ from .runtime.batch import (
 from .runtime.inputs import MAX_ID, InputRecord, iter_json_lines
 from .runtime.packs import Pack
 from .runtime.result_lines import line_tail, result_line
-from .runtime.store import FactStore
+from .runtime.store import Entry, FactStore
 
 if TYPE_CHECKING:
     import numpy as np
@@ -205,6 +214,22 @@ class _Block:
     stored: int = 0
 
 
+# A piece's lines by the lane (`Lane._scored`): their bytes, each line's offsets in them,
+# their batch indexes, and the demoted records (index, line's byte offset, line number).
+_Scored = tuple[bytes, "Ints", "Ints", list[tuple[int, int, int]]]
+
+
+@dataclass
+class _Examined:
+    """What `Lane._examined` found in a block (see there)."""
+
+    starts: Ints
+    bounds: Any
+    vouched_lines: Bools
+    pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]]
+    refused: int  # Arrow's refused reads
+
+
 @dataclass
 class LaneStats:
     """How the records went: by the lane or by the record path (tests and the debug log)."""
@@ -220,7 +245,7 @@ class Lane:
     """One run of the column lane over an input source (see the module's doc)."""
 
     def __init__(self, source: InputSource, pack: Pack, store: FactStore,
-                 threads: bool = False) -> None:
+                 workers: int = 1) -> None:
         import numpy as np
         import pyarrow as pa
 
@@ -229,7 +254,7 @@ class Lane:
         self.source = source
         self.pack = pack
         self.store = store
-        self.threads = threads
+        self.workers = max(1, workers)
         plan = pack.COLUMNS
         assert plan is not None  # `refusal` says so
         self.plan = plan
@@ -262,9 +287,9 @@ class Lane:
         fractions = FractionWatch(self.pack)
         index = 0
         with self.source.opener() as stream:
-            for data, first_line, offset in _blocks(stream, self.np):
-                block = self._read_block(data, first_line, offset, index, ids, found,
-                                         fractions)
+            for (data, first_line, offset), examined in self._examined_blocks(stream):
+                block = self._gathered(data, first_line, offset, index, examined, ids, found,
+                                       fractions)
                 self.blocks.append(block)
                 index += block.count
                 progress(block.count)
@@ -277,15 +302,28 @@ class Lane:
             columns.unknown_key_warnings()
         return plan
 
-    def _read_block(self, data: bytes, first_line: int, offset: int, start: int,
-                    ids: RepeatedIds, found: CohortInputsFound | None,
-                    fractions: FractionWatch) -> _Block:
+    def _examined_blocks(self, stream: BinaryIO
+                         ) -> Iterator[tuple[tuple[bytes, int, int], _Examined]]:
+        """Each block of the input (its bytes, first line number and byte offset) with what
+        `_examined` found in it, in input order. With more than one worker, blocks are
+        examined in threads, at most `workers` ahead of the one given out: Arrow's parsing,
+        its string kernels and numpy let go of the interpreter's lock for most of the work,
+        and `_examined` changes nothing shared."""
+        blocks = _blocks(stream, self.np)
+        if self.workers == 1:
+            for block in blocks:
+                yield block, self._examined(block[0])
+            return
+        with _InOrder(self.workers) as threads:
+            yield from threads.map(blocks, lambda block: self._examined(block[0]))
+
+    def _examined(self, data: bytes) -> _Examined:
+        """A block's lines read: each one's start and bounds, which of them the lane vouches
+        for, and the vouched records' columns by piece (their line indexes, ColumnBlock,
+        cohort inputs by fact). Changes nothing of the run's state (threads run it)."""
         np = self.np
-        self.stats.blocks += 1
-        starts, bounds, written, quotes, parsed = self._parsed_block(data)
-        line_count = len(starts)
-        vouched_lines = np.zeros(line_count, dtype=np.bool_)
-        # the vouched records' line indexes, ColumnBlock, cohort inputs by fact
+        starts, bounds, written, quotes, parsed, refused = self._parsed_block(data)
+        vouched_lines = np.zeros(len(starts), dtype=np.bool_)
         pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]] = []
         for piece_lines, table in parsed:
             vouched, block_columns = self._checked(table, written[piece_lines],
@@ -294,20 +332,18 @@ class Lane:
                 continue
             vouched_lines[piece_lines[vouched]] = True
             kept = block_columns if vouched.all() else block_columns.take(vouched)
-            self._watch_fractions(kept.columns, fractions)
             inputs = [kept.cohort_facts(name) for name in self.plan.cohort_facts]
             # the Arrow table let go: the second pass reads the columns and ids alone
             pieces.append((piece_lines[vouched], replace(kept, table=cast("Any", None)),
                            inputs))
             del table, block_columns
-        return self._gathered(data, first_line, offset, start, starts, bounds,
-                              vouched_lines, pieces, ids, found, fractions)
+        return _Examined(starts, bounds, vouched_lines, pieces, refused)
 
     def _parsed_block(self, data: bytes) -> tuple[Ints, Any, Ints, Ints,
-                                                  list[tuple[Ints, Any]]]:
+                                                  list[tuple[Ints, Any]], int]:
         """A block's lines: each one's start, the bounds of every line, each one's `":`
-        and `"` counts, and the Arrow table of the lines the guards let through (with
-        their indexes; one table, or none)."""
+        and `"` counts, the Arrow table of the lines the guards let through (with their
+        indexes; one table, or none), and how many reads Arrow refused."""
         np, pa = self.np, self.pa
         raw = np.frombuffer(data, dtype=np.uint8)
         breaks = np.flatnonzero(raw == 10)
@@ -330,16 +366,17 @@ class Lane:
             clean = has_bytes & (first == ord("{")) & (last == ord("}"))
             clean &= ~np.asarray(_matches(lines, LINE_GUARD), dtype=np.bool_)
         written, quotes = _quotes_and_keys(raw, starts, ends, np)
-        parsed = list(self._parsed_pieces(data, lines, bounds.tolist(), np.flatnonzero(clean)))
+        reads = list(self._parsed_pieces(data, lines, bounds.tolist(), np.flatnonzero(clean)))
+        parsed = [(piece, table) for piece, table in reads if table is not None]
         if len(parsed) > 1:  # one table: each costs its own fixed overhead below
             parsed = [(np.concatenate([piece for piece, _ in parsed]),
                        pa.concat_tables([table for _, table in parsed]))]
-        return starts, bounds, written, quotes, parsed
+        return starts, bounds, written, quotes, parsed, len(reads) - len(parsed)
 
     def vouched_share(self, data: bytes) -> float:
         """The share of the lines of `data` (whole lines) the lane would vouch for: what
         `--engine auto` samples a file's start with. Nothing of the run's state changes."""
-        starts, _, written, quotes, parsed = self._parsed_block(data)
+        starts, _, written, quotes, parsed, _ = self._parsed_block(data)
         vouched = sum(int(self._checked(table, written[piece_lines], quotes[piece_lines])[0]
                           .sum()) for piece_lines, table in parsed)
         return vouched / len(starts) if len(starts) else 1.0
@@ -361,15 +398,15 @@ class Lane:
         a value of the wrong kind of JSON (`kind_guard`) are left out and the rest read
         again; when Arrow still refuses, the lines are cut in `SPLIT` pieces, each read
         alone, and those it refuses cut again (down to single lines, `READS` reads at
-        most); the pieces it refuses in the end are left out."""
+        most). Each read Arrow refuses is given with the table None (counted in the
+        stats); the lines of the pieces it refuses in the end are left out."""
         np = self.np
         if not len(chosen):
             return
         whole = self._table(data, chosen, bounds)
+        yield chosen, whole
         if whole is not None:
-            yield chosen, whole
             return
-        self.stats.refused_pieces += 1
         import pyarrow.compute as pc
 
         wrong = np.asarray(pc.match_substring_regex(lines.take(self.pa.array(chosen)),
@@ -382,10 +419,9 @@ class Lane:
                 continue
             reads -= 1
             table = self._table(data, piece, bounds)
+            yield piece, table
             if table is not None:
-                yield piece, table
                 continue
-            self.stats.refused_pieces += 1
             if len(piece) > 1 and reads > 0:
                 pending += reversed(np.array_split(piece, SPLIT))  # the first piece first
 
@@ -405,10 +441,10 @@ class Lane:
                              for first, last in zip(firsts, lasts, strict=True)])
         if not text.endswith(b"\n"):
             text += b"\n"
-        size = max(len(text) // 4, 1 << 20) if self.threads else max(len(text), 1 << 16)
+        size = max(len(text), 1 << 16)  # one Arrow block: Arrow's own threads measured slower
         try:
             table = pj.read_json(io.BytesIO(text), parse_options=self.parse_options,
-                                 read_options=pj.ReadOptions(use_threads=self.threads,
+                                 read_options=pj.ReadOptions(use_threads=False,
                                                              block_size=size))
         except (self.pa.ArrowInvalid, self.pa.ArrowNotImplementedError):
             return None
@@ -448,14 +484,18 @@ class Lane:
             fractions.add_counts(name, len(values), bool(values.any()),
                                  bool(((values >= 0) & (values <= scale)).all()))
 
-    def _gathered(self, data: bytes, first_line: int, offset: int, start: int, starts: Ints,
-                  bounds: Any, vouched_lines: Bools,
-                  pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]],
-                  ids: RepeatedIds, found: CohortInputsFound | None,
+    def _gathered(self, data: bytes, first_line: int, offset: int, start: int,
+                  examined: _Examined, ids: RepeatedIds, found: CohortInputsFound | None,
                   fractions: FractionWatch) -> _Block:
-        """The block's records in input order: the vouched ones' ids and cohort inputs; the
-        others read and validated by the record path into the store."""
+        """The block's records in input order: the vouched ones' ids, cohort inputs and
+        percent columns; the others read and validated by the record path into the store."""
         np = self.np
+        starts, bounds, vouched_lines, pieces = (examined.starts, examined.bounds,
+                                                 examined.vouched_lines, examined.pieces)
+        self.stats.blocks += 1
+        self.stats.refused_pieces += examined.refused
+        for _, piece_columns, _ in pieces:
+            self._watch_fractions(piece_columns.columns, fractions)
         others = np.flatnonzero(~vouched_lines)
         others_read: list[tuple[int, InputRecord]] = []  # line index, record
         columns = self.source.columns
@@ -541,38 +581,53 @@ class Lane:
         of the record path (for the tally), `vouched` how many lines the lane wrote."""
         stored = self.store.entries()
         tail = line_tail(self.pack.provenance)
-        for block in self.blocks:
-            scored = [self._scored(piece, plan, tail) for piece in block.pieces]
-            block.pieces = []  # let go as written
-            lane_lines = sum(len(indexes) for _, _, indexes, _ in scored)
-            vouched(lane_lines)
-            if lane_lines == block.count:  # every record by the lane, in order
-                yield b"".join(text for text, _, _, _ in scored)
+        with contextlib.ExitStack() as stack:
+            if self.workers == 1:
+                blocks: Iterator[tuple[_Block, list[_Scored]]] = (
+                    (block, self._block_scored(block, plan, tail)) for block in self.blocks)
+            else:  # as the first pass's blocks (`_examined_blocks`)
+                threads = stack.enter_context(_InOrder(self.workers))
+                blocks = threads.map(self.blocks,
+                                     lambda block: self._block_scored(block, plan, tail))
+            for block, scored in blocks:
+                block.pieces = []  # let go as written
+                yield self._block_lines(block, scored, plan, stored, add, vouched)
                 progress(block.count)
-                continue
-            by_index: dict[int, bytes] = {}
-            again: dict[int, tuple[int, int]] = {}  # demoted: their line's offset, number
-            for text, offsets, indexes, demoted in scored:
-                for number, index in enumerate(indexes.tolist()):
-                    by_index[index] = text[offsets[number]:offsets[number + 1]]
-                for index, line_offset, line in demoted:
-                    again[index] = (line_offset, line)
-            out: list[bytes] = []
-            for index in range(block.start, block.start + block.count):  # outcomes in order
-                text_of = by_index.get(index)
-                if text_of is None:
-                    if index in again:
-                        outcome = self._record_path_outcome(plan, index, *again[index])
-                    else:
-                        outcome = entry_outcome(self.pack, plan, index, next(stored))
-                    add(outcome)
-                    text_of = result_line(outcome).encode("utf-8")
-                out.append(text_of)
-            progress(block.count)
-            yield b"".join(out)
 
-    def _scored(self, piece: _Piece, plan: BatchPlan, tail: str
-                ) -> tuple[bytes, Any, Ints, list[tuple[int, int, int]]]:
+    def _block_scored(self, block: _Block, plan: BatchPlan, tail: str) -> list[_Scored]:
+        return [self._scored(piece, plan, tail) for piece in block.pieces]
+
+    def _block_lines(self, block: _Block, scored: list[_Scored], plan: BatchPlan,
+                     stored: Iterator[Entry], add: Callable[[Outcome], None],
+                     vouched: Callable[[int], None]) -> bytes:
+        """A block's result lines in input order: the lane's, and the record path's for the
+        records it did not vouch for (from the store) or demoted (read again)."""
+        self.stats.demoted += sum(len(demoted) for _, _, _, demoted in scored)
+        lane_lines = sum(len(indexes) for _, _, indexes, _ in scored)
+        vouched(lane_lines)
+        if lane_lines == block.count:  # every record by the lane, in order
+            return b"".join(text for text, _, _, _ in scored)
+        by_index: dict[int, bytes] = {}
+        again: dict[int, tuple[int, int]] = {}  # demoted: their line's offset, number
+        for text, offsets, indexes, demoted in scored:
+            for number, index in enumerate(indexes.tolist()):
+                by_index[index] = text[offsets[number]:offsets[number + 1]]
+            for index, line_offset, line in demoted:
+                again[index] = (line_offset, line)
+        out: list[bytes] = []
+        for index in range(block.start, block.start + block.count):  # outcomes in order
+            text_of = by_index.get(index)
+            if text_of is None:
+                if index in again:
+                    outcome = self._record_path_outcome(plan, index, *again[index])
+                else:
+                    outcome = entry_outcome(self.pack, plan, index, next(stored))
+                add(outcome)
+                text_of = result_line(outcome).encode("utf-8")
+            out.append(text_of)
+        return b"".join(out)
+
+    def _scored(self, piece: _Piece, plan: BatchPlan, tail: str) -> _Scored:
         """A piece's lines by the lane: their bytes, each line's offsets in them, their
         batch indexes; and the records the record path must score after all (index, byte
         offset and number of the line): an id used more than once, cohort values that are
@@ -594,7 +649,6 @@ class Lane:
             demote |= (np.asarray(scores.total) == 0) & (np.asarray(scores.earned) < 0)
         demoted = [(int(indexes[n]), int(piece.offsets[n]), int(piece.lines[n]))
                    for n in np.flatnonzero(demote)]
-        self.stats.demoted += len(demoted)
         kept = ~demote
         if scores is None or not kept.any():
             return b"", np.zeros(1, dtype=np.int64), indexes[:0], demoted
@@ -651,6 +705,39 @@ class Lane:
         records = list(columns.named_keys(iter_json_lines([text], fast=self.fast,
                                                           first_line=line)))
         return next(planned_outcomes(self.pack, plan, records, False, index))
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _InOrder:
+    """Work on the items of an iterable in `workers` threads, given back in order (`map`),
+    at most `workers` items ahead of the one given out (so at most that many blocks are held
+    beyond the caller's). The threads end with the `with` block, waiting for the work under
+    way; the rest is not started."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="policyc-lane")
+
+    def __enter__(self) -> _InOrder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def map(self, items: Iterable[T], work: Callable[[T], R]) -> Iterator[tuple[T, R]]:
+        """Each item with `work(item)`, in the items' order."""
+        pending: deque[tuple[T, Future[R]]] = deque()
+        for item in items:  # bounded: the items, each submitted once
+            pending.append((item, self.pool.submit(work, item)))
+            if len(pending) > self.workers:
+                first, future = pending.popleft()
+                yield first, future.result()
+        while pending:  # bounded: what was submitted
+            first, future = pending.popleft()
+            yield first, future.result()
 
 
 def _blocks(stream: BinaryIO, np: Any) -> Iterator[tuple[bytes, int, int]]:
