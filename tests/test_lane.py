@@ -223,6 +223,23 @@ def test_invalid_utf8_is_refused_whole_by_either_engine() -> None:
     assert run(data, engine="columns") == oracle
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_bad_byte_in_a_later_block_stops_the_run_before_any_output(
+        jobs: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lane leaves the whole file's UTF-8 check to its blocks: a bad byte on line 33
+    (the fifth block of 7 lines) stops the run with the record path's message, exit 3, and
+    `-o` is not written."""
+    monkeypatch.setattr(lane, "BLOCK_LINES", 7)
+    lines = [line.encode("utf-8") for line in LINES]
+    lines[32] = lines[32].replace(b"\xe7\xa4\xba", b"\xff\xa4\xba", 1)
+    data = b"\n".join(lines) + b"\n"
+    oracle = run(data, engine="record")
+    assert oracle[0] == 3 and "<stdin>:33: not UTF-8 text (UTF-8 fails at line 33" in oracle[2]
+    out = tmp_path / "out.jsonl"
+    assert run(data, "--jobs", jobs, "-o", str(out), engine="columns") == oracle
+    assert lane.LAST_STATS is None and not out.exists()
+
+
 def test_ids_spaces_are_pythons() -> None:
     """ID_SPACES: every character `str.strip` removes, but the control characters (which
     send their line to the record path anyway)."""

@@ -415,7 +415,7 @@ def score(pack_name: str, year: int | None, fmt: str, encoding: str | None,
     snapshot = _read_snapshot(cohorts_file, pack) if cohorts_file is not None else None
     tally = Tally()
     lines = chosen_output == "jsonl"
-    with _input_source(input_path, pack, fmt, encoding, sheet) as source, \
+    with _input_source(input_path, pack, fmt, encoding, sheet, check_text=False) as source, \
             FactStore(pack) as store, _rare_collections():
         bar = Progress(None, enabled=not quiet)  # reading, then scoring
         try:
@@ -471,15 +471,20 @@ def _column_lane_taken(engine: str, source: InputSource, pack: Pack, explain: bo
     """Whether this run is scored by the column lane (`--engine`); exit 2 saying why when
     `--engine columns` asks for it and it cannot be taken."""
     if engine == "record":
+        source.check_text()
         return False
     reason = lane.refusal(source, pack, explain=explain, cohorts=snapshot is not None,
                           output_format=output_format)
+    if reason is not None:  # the whole file's text checked first, as the record path does
+        source.check_text()
     if reason is not None and engine == "columns":
         click.echo(f"policyc: --engine columns: {reason}; use --engine auto or record",
                    err=True)
         sys.exit(EXIT_USAGE)
     if reason is None and engine == "auto":
         reason = lane.auto_declines(source, pack)
+        if reason is not None:
+            source.check_text()
     if reason is not None and os.environ.get("POLICYC_DEBUG"):
         logging.getLogger(__name__).warning("record path: %s", reason)
     return reason is None
@@ -560,7 +565,7 @@ def _report_tally(tally: Tally) -> None:
 
 @contextlib.contextmanager
 def _input_source(path: str, pack: Pack, fmt: str, encoding: str | None,
-                  sheet: str | None) -> Iterator[InputSource]:
+                  sheet: str | None, check_text: bool = True) -> Iterator[InputSource]:
     """The input file, to be read record by record (twice); standard input (`-`) is first
     copied to a temporary file, removed after. Exit 3 when the file cannot be read, 2 when a
     library is missing."""
@@ -574,7 +579,7 @@ def _input_source(path: str, pack: Pack, fmt: str, encoding: str | None,
                 shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
         try:
             source = open_input(Path(spooled or path), name, pack, chosen, encoding=encoding,
-                                sheet=sheet)
+                                sheet=sheet, check_text=check_text)
         except OSError as error:
             raise InputUnreadable(f"{path}: cannot read the input file "
                                   f"({error.strerror or error})") from None

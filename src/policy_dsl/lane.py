@@ -16,8 +16,9 @@ gets exactly the record path's result or error. So a guard that is too strict co
 never correctness. A line goes to the record path when (the guards, each for the case it
 covers):
 
-- the block is not valid UTF-8 (the file changed after its encoding was checked) — the whole
-  block;
+- the block is not valid UTF-8: the whole file's text is checked then (the lane leaves
+  that check to its blocks, `InputSource(check_text=False)`), which stops the run with the
+  record path's message naming the line; if the file changed since, the whole block;
 - the line does not start with `{` and end with `}` (a blank or whitespace-only line, which
   the record path passes over; a byte-order mark at the start; spaces around the object;
   not an object);
@@ -228,6 +229,7 @@ class _Examined:
     vouched_lines: Bools
     pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]]
     refused: int  # Arrow's refused reads
+    utf8: bool  # whether the block is UTF-8
 
 
 @dataclass
@@ -322,7 +324,7 @@ class Lane:
         for, and the vouched records' columns by piece (their line indexes, ColumnBlock,
         cohort inputs by fact). Changes nothing of the run's state (threads run it)."""
         np = self.np
-        starts, bounds, written, quotes, parsed, refused = self._parsed_block(data)
+        starts, bounds, written, quotes, parsed, refused, utf8 = self._parsed_block(data)
         vouched_lines = np.zeros(len(starts), dtype=np.bool_)
         pieces: list[tuple[Ints, Any, list[list[Decimal | None]]]] = []
         for piece_lines, table in parsed:
@@ -337,13 +339,14 @@ class Lane:
             pieces.append((piece_lines[vouched], replace(kept, table=cast("Any", None)),
                            inputs))
             del table, block_columns
-        return _Examined(starts, bounds, vouched_lines, pieces, refused)
+        return _Examined(starts, bounds, vouched_lines, pieces, refused, utf8)
 
     def _parsed_block(self, data: bytes) -> tuple[Ints, Any, Ints, Ints,
-                                                  list[tuple[Ints, Any]], int]:
+                                                  list[tuple[Ints, Any]], int, bool]:
         """A block's lines: each one's start, the bounds of every line, each one's `":`
         and `"` counts, the Arrow table of the lines the guards let through (with their
-        indexes; one table, or none), and how many reads Arrow refused."""
+        indexes; one table, or none), how many reads Arrow refused, and whether the block
+        is UTF-8."""
         np, pa = self.np, self.pa
         raw = np.frombuffer(data, dtype=np.uint8)
         breaks = np.flatnonzero(raw == 10)
@@ -357,8 +360,10 @@ class Lane:
         try:
             lines.validate(full=True)  # UTF-8
         except pa.ArrowInvalid:
+            utf8 = False
             clean = np.zeros(line_count, dtype=np.bool_)
         else:
+            utf8 = True
             lengths = ends - starts
             has_bytes = lengths > 0
             first = raw[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else starts
@@ -371,12 +376,12 @@ class Lane:
         if len(parsed) > 1:  # one table: each costs its own fixed overhead below
             parsed = [(np.concatenate([piece for piece, _ in parsed]),
                        pa.concat_tables([table for _, table in parsed]))]
-        return starts, bounds, written, quotes, parsed, len(reads) - len(parsed)
+        return starts, bounds, written, quotes, parsed, len(reads) - len(parsed), utf8
 
     def vouched_share(self, data: bytes) -> float:
         """The share of the lines of `data` (whole lines) the lane would vouch for: what
         `--engine auto` samples a file's start with. Nothing of the run's state changes."""
-        starts, _, written, quotes, parsed, _ = self._parsed_block(data)
+        starts, _, written, quotes, parsed, _, _ = self._parsed_block(data)
         vouched = sum(int(self._checked(table, written[piece_lines], quotes[piece_lines])[0]
                           .sum()) for piece_lines, table in parsed)
         return vouched / len(starts) if len(starts) else 1.0
@@ -490,6 +495,8 @@ class Lane:
         """The block's records in input order: the vouched ones' ids, cohort inputs and
         percent columns; the others read and validated by the record path into the store."""
         np = self.np
+        if not examined.utf8:  # raises InputUnreadable, naming the line, unless the file
+            self.source.check_text()  # changed since: then the block goes to the record path
         starts, bounds, vouched_lines, pieces = (examined.starts, examined.bounds,
                                                  examined.vouched_lines, examined.pieces)
         self.stats.blocks += 1

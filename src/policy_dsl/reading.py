@@ -213,12 +213,15 @@ _HEAD = 1 << 16  # bytes read to guess a file's format
 
 
 def open_input(path: Path, name: str, pack: Pack | None, fmt: FileFormat | None = None, *,
-               encoding: str | None = None, sheet: str | None = None) -> InputSource:
-    """An input file on disk, to be read record by record (as many times as needed)."""
+               encoding: str | None = None, sheet: str | None = None,
+               check_text: bool = True) -> InputSource:
+    """An input file on disk, to be read record by record (as many times as needed).
+    `check_text=False`: see `InputSource`."""
     with open(path, "rb") as stream:
         head = stream.read(_HEAD)
     return InputSource(lambda: open(path, "rb"), name, pack,
-                       fmt or guess_file_format(name, head), encoding=encoding, sheet=sheet)
+                       fmt or guess_file_format(name, head), encoding=encoding, sheet=sheet,
+                       check_text=check_text)
 
 
 class InputSource:
@@ -228,25 +231,39 @@ class InputSource:
     `records()` gives the records in order; the first complete reading also gathers the
     `warnings` (percent columns of fractions, keys that name no fact). Raises
     `InputUnreadable` (before the first record, for a file that cannot be read as a whole,
-    a header naming no fact, or text in no encoding tried) and `MissingExtra`."""
+    a header naming no fact, or text in no encoding tried) and `MissingExtra`.
+
+    `check_text=False` leaves the whole-file check of a JSON Lines file's text (UTF-8, the
+    one encoding it can be in unless `encoding` is given) to `check_text()`: the column
+    lane checks each block it reads instead, and calls it when one is not UTF-8 (for the
+    message naming the line); every other reader must call it before it reads."""
 
     def __init__(self, opener: Callable[[], BinaryIO], name: str, pack: Pack | None,
                  fmt: FileFormat, *, encoding: str | None = None,
-                 sheet: str | None = None) -> None:
+                 sheet: str | None = None, check_text: bool = True) -> None:
         self.opener = opener
         self.name = name
         self.pack = pack
         self.fmt = fmt
         self.sheet = sheet
         self.columns = None if pack is None else Columns(pack, name)
-        self.encoding = (None if fmt in ("xlsx", "parquet") else
-                         text_encoding(opener, name, fmt, encoding))
+        self._text_unchecked = not check_text and fmt == "jsonl" and encoding is None
+        self.encoding = (None if fmt in ("xlsx", "parquet") else "utf-8"
+                         if self._text_unchecked else text_encoding(opener, name, fmt, encoding))
         self.warnings: list[str] = []
         self._watched = False
+
+    def check_text(self) -> None:
+        """The whole file's text checked, if `check_text=False` left it: raises
+        `InputUnreadable` naming the line of the first byte that is not UTF-8."""
+        if self._text_unchecked:
+            text_encoding(self.opener, self.name, self.fmt)
+            self._text_unchecked = False
 
     def records(self, start: int = 0, stop: int | None = None) -> Iterator[InputRecord]:
         """The records in order; `start`, `stop`: only those of indexes start..stop-1 (a
         chunk; JSON Lines passes over the others without decoding them)."""
+        self.check_text()
         records = self._read(start)
         if start or stop is not None:
             skipped = start if self.fmt != "jsonl" or self.encoding != "utf-8" else 0
